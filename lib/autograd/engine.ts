@@ -1,0 +1,139 @@
+// Backward: topological order over the tape from the root, each node's backward run once with the
+// summed gradients of its outputs, leaf gradients accumulated into .grad like PyTorch.
+
+import type { Tensor } from '../tensor.js';
+import { keep, tidy } from '../memory.js';
+import { fmtShape, sameShape } from '../shape.js';
+import { noGrad } from './mode.js';
+import type { Node } from './node.js';
+import * as ops from '../ops/index.js';
+
+export interface BackwardOptions {
+  /** keep the saved tensors so backward can run through this graph again */
+  retainGraph?: boolean;
+}
+
+const retainedOutputs = new WeakMap<Node, Map<number, WeakRef<Tensor>>>();
+
+/** Called by Tensor.retainGrad on a non-leaf. */
+export function registerRetainGrad(t: Tensor): void {
+  if (!t.gradFn) return;
+  let m = retainedOutputs.get(t.gradFn);
+  if (!m) retainedOutputs.set(t.gradFn, (m = new Map()));
+  m.set(t.outputIndex, new WeakRef(t));
+}
+
+function accumulateInto(t: Tensor, g: Tensor): void {
+  if (t.isDisposed) {
+    g.dispose();
+    return;
+  }
+  if (t.grad === null || t.grad.isDisposed) {
+    t.grad = keep(g);
+  } else {
+    const old = t.grad;
+    t.grad = keep(ops.add(old, g));
+    old.dispose();
+    g.dispose();
+  }
+}
+
+function topoOrder(root: Node): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>([root]);
+  const stack: [Node, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [n, i] = top;
+    if (i < n.edges.length) {
+      top[1]++;
+      const e = n.edges[i];
+      if (e && 'node' in e && !seen.has(e.node)) {
+        seen.add(e.node);
+        stack.push([e.node, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(n);
+    }
+  }
+  return order.reverse(); // root first
+}
+
+export function backward(root: Tensor, grad: Tensor | null, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: tensor does not require grad and has no gradFn (set requiresGrad on the inputs, and do not call it inside noGrad)');
+  }
+  if (grad === null) {
+    if (root.size !== 1) {
+      throw new Error(`backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)} — pass a gradient of that shape`);
+    }
+  } else if (!sameShape(grad.shape, root.shape) || grad.device !== root.device) {
+    throw new RangeError(`backward: gradient of shape ${fmtShape(grad.shape)} on ${grad.device} does not match the tensor's ${fmtShape(root.shape)} on ${root.device}`);
+  }
+  const retain = options.retainGraph === true;
+  noGrad(() => {
+    const seed = grad === null ? ops.onesLike(root) : grad.dtype === root.dtype ? ops.clone(grad) : ops.cast(grad, root.dtype);
+    if (!root.gradFn) {
+      accumulateInto(root, seed);
+      return;
+    }
+    const order = topoOrder(root.gradFn);
+    const pending = new Map<Node, (Tensor | null)[]>();
+    const first = new Array<Tensor | null>(root.gradFn.nOutputs).fill(null);
+    first[root.outputIndex] = seed;
+    pending.set(root.gradFn, first);
+    try {
+      for (const node of order) {
+        const gs = pending.get(node);
+        if (!gs) continue;
+        pending.delete(node);
+        if (node.released || node.backwardFn === null) {
+          for (const g of gs) g?.dispose();
+          throw new Error(`backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`);
+        }
+        const retained = retainedOutputs.get(node);
+        if (retained) {
+          for (const [idx, ref] of retained) {
+            const t = ref.deref();
+            const g = gs[idx];
+            if (t && g) accumulateInto(t, ops.clone(g));
+          }
+        }
+        const fn = node.backwardFn;
+        const inGrads = tidy(() => fn(gs));
+        // ownership: each gradient handed to an edge is consumed there; everything else is disposed
+        const consumed = new Set<Tensor>();
+        node.edges.forEach((edge, i) => {
+          let g = inGrads[i] ?? null;
+          if (g === null || edge === null) return;
+          if (consumed.has(g)) g = g.detach(); // the same tensor for two inputs: give each its own
+          consumed.add(g);
+          const want = 'leaf' in edge ? edge.leaf.shape : edge.node.outputShapes[edge.index]!;
+          if (!sameShape(g.shape, want)) {
+            throw new Error(`backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`);
+          }
+          if ('leaf' in edge) {
+            accumulateInto(edge.leaf, g);
+          } else {
+            let arr = pending.get(edge.node);
+            if (!arr) pending.set(edge.node, (arr = new Array<Tensor | null>(edge.node.nOutputs).fill(null)));
+            const prev = arr[edge.index];
+            if (prev) {
+              arr[edge.index] = ops.add(prev, g);
+              prev.dispose();
+              g.dispose();
+            } else {
+              arr[edge.index] = g;
+            }
+          }
+        });
+        for (const g of gs) if (g && !consumed.has(g)) g.dispose();
+        for (const g of inGrads) if (g && !consumed.has(g)) g.dispose();
+        if (!retain) node.releaseSaved();
+      }
+    } finally {
+      for (const gs of pending.values()) for (const g of gs) g?.dispose();
+    }
+  });
+}

@@ -1,0 +1,16 @@
+// wattgrad: deep learning for Node.js, with the energy of every run.
+// The package root: tensors, ops, autograd, memory, devices, nn, optim, data, training, energy, io.
+
+export { Tensor, isTensor } from './tensor.js';
+export type { NestedArray, TensorLike } from './tensor.js';
+export type { DType, FloatDType, TypedArray } from './dtype.js';
+export * from './ops/index.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/mode.js';
+export type { BackwardOptions } from './autograd/engine.js';
+export { tidy, keep, memory, disposeAll as dispose } from './memory.js';
+export type { MemoryInfo } from './memory.js';
+export { manualSeed, initialSeed, getRngState, setRngState } from './random.js';
+export { backends, setDefaultDevice, getDefaultDevice, getBackend, synchronize } from './backend/registry.js';
+export type { BackendInfo, Device } from './backend/registry.js';
+export { costSnapshot, costDelta } from './backend/counter.js';
+export type { CostSnapshot } from './backend/counter.js';

@@ -1,0 +1,170 @@
+// Deterministic memory: a scope stack for tidy(), live tensor/byte accounting, and a
+// FinalizationRegistry that frees storage of tensors that escaped dispose (safety net only).
+
+import type { Backend, Handle } from './backend/kernels.js';
+import { bytesPerElement, type DType } from './dtype.js';
+
+/** Refcounted storage: a backend handle shared by a tensor and its views and saved copies. */
+export class Storage {
+  refs = 1;
+  readonly bytes: number;
+  constructor(readonly backend: Backend, readonly handle: Handle, readonly dtype: DType, readonly numel: number) {
+    this.bytes = numel * bytesPerElement(dtype);
+    stats.storages++;
+    const d = deviceStats(backend.device);
+    d.bytes += this.bytes;
+    d.storages++;
+    if (d.bytes > d.peak) d.peak = d.bytes;
+  }
+  retain(): this {
+    if (this.refs <= 0) throw new Error('wattgrad: internal error: retain of freed storage');
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (this.refs <= 0) return;
+    if (--this.refs === 0) {
+      stats.storages--;
+      const d = deviceStats(this.backend.device);
+      d.bytes -= this.bytes;
+      d.storages--;
+      this.backend.free(this.handle);
+    }
+  }
+}
+
+interface DeviceStats { bytes: number; peak: number; storages: number }
+const stats = { tensors: 0, storages: 0, peakTensors: 0 };
+const perDevice = new Map<string, DeviceStats>();
+function deviceStats(device: string): DeviceStats {
+  let d = perDevice.get(device);
+  if (!d) perDevice.set(device, (d = { bytes: 0, peak: 0, storages: 0 }));
+  return d;
+}
+
+export function countTensor(delta: 1 | -1): void {
+  stats.tensors += delta;
+  if (stats.tensors > stats.peakTensors) stats.peakTensors = stats.tensors;
+}
+
+export interface MemoryInfo {
+  /** live (not disposed) tensors, including those saved for backward */
+  tensors: number;
+  /** live storages (views share one) */
+  storages: number;
+  peakTensors: number;
+  /** per device: bytes held by live storage, peak, storage count; for cuda also the allocator's view */
+  devices: Record<string, { bytes: number; peak: number; storages: number; cached?: number; limit?: number | null }>;
+  /** total live bytes over all devices */
+  bytes: number;
+}
+
+let backendsForStats: () => Backend[] = () => [];
+/** The registry tells memory() which backends exist, for allocator stats. */
+export function setBackendLister(f: () => Backend[]): void {
+  backendsForStats = f;
+}
+
+/** Live tensors and bytes per device, with peaks. */
+export function memory(): MemoryInfo {
+  const devices: MemoryInfo['devices'] = {};
+  let bytes = 0;
+  for (const [dev, d] of perDevice) {
+    devices[dev] = { ...d };
+    bytes += d.bytes;
+  }
+  for (const b of backendsForStats()) {
+    if (b.name === 'cuda') {
+      const m = b.memory();
+      const d = (devices[b.device] ??= { bytes: 0, peak: 0, storages: 0 });
+      d.cached = m.cached;
+      d.limit = m.limit;
+    }
+  }
+  return { tensors: stats.tensors, storages: stats.storages, peakTensors: stats.peakTensors, devices, bytes };
+}
+
+/** Anything with a dispose(); the scope stack holds these (Tensor implements it). */
+export interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+type Scope = Set<Disposable>;
+const scopes: Scope[] = [];
+
+/** Called by every tensor constructor: the innermost tidy scope will dispose it. */
+export function track(t: Disposable): void {
+  const s = scopes[scopes.length - 1];
+  if (s) s.add(t);
+}
+
+/** Removes a tensor from every enclosing tidy scope: it survives them (like tfjs keep). */
+export function keep<T extends Disposable>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+function collect(x: unknown, into: Set<Disposable>, depth = 0): void {
+  if (x === null || x === undefined || depth > 4) return;
+  if (typeof x === 'object') {
+    if ('dispose' in x && 'isDisposed' in x) {
+      into.add(x as Disposable);
+      return;
+    }
+    if (Array.isArray(x)) {
+      for (const v of x) collect(v, into, depth + 1);
+      return;
+    }
+    if (Object.getPrototypeOf(x) === Object.prototype || x instanceof Map) {
+      const values = x instanceof Map ? [...x.values()] : Object.values(x);
+      for (const v of values) collect(v, into, depth + 1);
+    }
+  }
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except those it returns (a tensor, or
+ * arrays/plain objects of tensors) and those passed to keep(). fn must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = new Set();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new TypeError('tidy: fn returned a Promise; tidy only works with synchronous functions (await outside, or dispose by hand)');
+  }
+  const survivors = new Set<Disposable>();
+  collect(result, survivors);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else if (!t.isDisposed) t.dispose();
+  }
+  return result;
+}
+
+/** A depth for internal scopes (autograd runs each node's backward in one). */
+export function scopeDepth(): number {
+  return scopes.length;
+}
+
+export function disposeAll(xs: Iterable<Disposable | null | undefined>): void {
+  for (const x of xs) if (x && !x.isDisposed) x.dispose();
+}
+
+// Safety net: a tensor that is garbage-collected without dispose() releases its storage here.
+export const finalizer = new FinalizationRegistry<{ storage: Storage; onRelease?: () => void }>((held) => {
+  countTensor(-1);
+  held.storage.release();
+  held.onRelease?.();
+});

@@ -1,0 +1,121 @@
+// matmul with torch.matmul's rules (1-D promotion, batch broadcasting) over the batched GEMM
+// kernel, and linear (x·Wᵀ + b) with the bias fused into one pass.
+
+import { needsGrad, record, save } from '../autograd/record.js';
+import { broadcastShapes, fmtShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { assertFloat, empty, launch, nbytes, sameDevice } from './util.js';
+import { expand, reshape } from './shape.js';
+import { sum } from './reduce.js';
+import { sumTo } from './elementwise.js';
+
+/**
+ * out (batch…, m, n) = op(a)·op(b); a is (batch…, m, k) or (batch…, k, m) when transA (likewise b).
+ * aBatch/bBatch: whether the operand carries the batch (else it is broadcast with stride 0).
+ */
+function gemm(a: Tensor, b: Tensor, batchShape: number[], m: number, n: number, k: number, transA: boolean, transB: boolean, aBatch: boolean, bBatch: boolean): Tensor {
+  const be = a.backend;
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const out = empty(be, [...batchShape, m, n], a.dtype);
+  launch(be, 'matmul', 2 * batch * m * n * k, nbytes((aBatch ? batch : 1) * m * k + (bBatch ? batch : 1) * k * n + batch * m * n, a.dtype),
+    a.handle, b.handle, out.handle, batch, m, n, k, transA, transB, aBatch ? m * k : 0, bBatch ? k * n : 0, a.dtype);
+  return out;
+}
+
+function checkOperands(op: string, a: Tensor, b: Tensor): void {
+  sameDevice(op, a, b);
+  assertFloat(op, a);
+  if (a.dtype !== b.dtype) throw new TypeError(`${op}: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`${op}: both arguments need at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+}
+
+/** Matrix product with torch.matmul semantics. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkOperands('matmul', a, b);
+  // 1-D operands: promote, multiply, drop the added dim
+  if (a.ndim === 1 || b.ndim === 1) {
+    const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]!]) : a;
+    const b2 = b.ndim === 1 ? reshape(b, [b.shape[0]!, 1]) : b;
+    const r = matmul(a2, b2);
+    const s = [...r.shape];
+    if (b.ndim === 1) s.splice(s.length - 1, 1);
+    if (a.ndim === 1) s.splice(s.length - (b.ndim === 1 ? 1 : 2), 1);
+    const out = reshape(r, s);
+    for (const t of [r, a2 === a ? null : a2, b2 === b ? null : b2]) t?.dispose();
+    return out;
+  }
+  const m = a.shape[a.ndim - 2]!;
+  const k = a.shape[a.ndim - 1]!;
+  const k2 = b.shape[b.ndim - 2]!;
+  const n = b.shape[b.ndim - 1]!;
+  if (k !== k2) {
+    throw new RangeError(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)} (inner dimensions ${k} and ${k2} differ)`);
+  }
+  // (…, m, k) · (k, n): one GEMM over the flattened rows
+  if (b.ndim === 2 && a.ndim > 2) {
+    const a2 = reshape(a, [a.size / k, k]);
+    const r = matmul(a2, b);
+    const out = reshape(r, [...a.shape.slice(0, -1), n]);
+    a2.dispose();
+    r.dispose();
+    return out;
+  }
+  const aBatchShape = a.shape.slice(0, -2);
+  const bBatchShape = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes('matmul', aBatchShape, bBatchShape);
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  // an operand either carries the whole batch, or none of it (stride 0); otherwise materialise
+  const fit = (t: Tensor, bs: readonly number[]): [Tensor, boolean] => {
+    const nb = bs.reduce((x, y) => x * y, 1);
+    if (nb === batch && bs.length === batchShape.length) return [t, batch > 1];
+    if (nb === 1) return [t, false];
+    return [expand(t, [...batchShape, t.shape[t.ndim - 2]!, t.shape[t.ndim - 1]!]), true];
+  };
+  const [A, aFull] = fit(a, aBatchShape);
+  const [B, bFull] = fit(b, bBatchShape);
+  const out = gemm(A, B, batchShape, m, n, k, false, false, aFull, bFull);
+  if (needsGrad(a, b)) {
+    const [sa, sb] = save(A, B);
+    const [ash, bsh] = [[...a.shape], [...b.shape]];
+    record('matmul', [out], [A, B], ([g]) => [
+      A.requiresGrad ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), A.shape) : null,
+      B.requiresGrad ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), B.shape) : null,
+    ], [sa!, sb!]);
+    void ash;
+    void bsh;
+  }
+  if (A !== a) A.dispose();
+  if (B !== b) B.dispose();
+  return out;
+}
+
+/** y = x·Wᵀ + b; x (…, in), weight (out, in), bias (out). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkOperands('linear', x, weight);
+  if (weight.ndim !== 2) throw new RangeError(`linear: weight must be (out, in), got ${fmtShape(weight.shape)}`);
+  const [outF, inF] = weight.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== inF) {
+    throw new RangeError(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${inF}`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new RangeError(`linear: bias must be (${outF},), got ${fmtShape(bias.shape)}`);
+  if (bias) sameDevice('linear', x, bias);
+  const rows = x.size / inF;
+  const x2 = x.ndim === 2 ? x : reshape(x, [rows, inF]);
+  const be = x.backend;
+  const y = gemm(x2, weight, [], rows, outF, inF, false, true, false, false);
+  if (bias) launch(be, 'addBiasAct', rows * outF, nbytes(2 * rows * outF + outF, x.dtype), y.handle, bias.handle, y.handle, rows, outF, 1, 'none', x.dtype);
+  const out = x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outF]);
+  if (out !== y) y.dispose();
+  if (needsGrad(x, weight, bias)) {
+    const [sx, sw] = save(x2, weight);
+    record('linear', [out], [x, weight, bias], ([g]) => {
+      const g2 = reshape(g!, [rows, outF]);
+      const dx = x.requiresGrad ? reshape(gemm(g2, sw!, [], rows, inF, outF, false, false, false, false), [...x.shape]) : null;
+      const dw = weight.requiresGrad ? gemm(g2, sx!, [], outF, inF, rows, true, false, false, false) : null;
+      const db = bias?.requiresGrad ? sum(g2, 0) : null;
+      return [dx, dw, db];
+    }, [sx!, sw!]);
+  }
+  if (x2 !== x) x2.dispose();
+  return out;
+}

@@ -1,0 +1,219 @@
+// Reductions over dims (sum, mean, max, min, argmax, argmin) and composites built on them
+// (var, std, logsumexp, norm). The kernel reduces the middle axis of (outer, r, inner); adjacent
+// reduced dims are merged into one launch.
+
+import type { ReduceOp } from '../backend/kernels.js';
+import { needsGrad, record, save } from '../autograd/record.js';
+import { fmtShape, normDim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty, launch, nbytes } from './util.js';
+import { add, exp, log, mul, pow, sqrt, sub, abs, square } from './elementwise.js';
+import { expand, reshape, gatherBackwardRaw } from './shape.js';
+import { isFloat } from '../dtype.js';
+
+/** Normalised, sorted, unique dims; null/undefined means all. */
+export function reduceDims(op: string, x: Tensor, dim: number | number[] | null | undefined): number[] {
+  if (dim === null || dim === undefined) return x.shape.map((_, i) => i);
+  const ds = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(op, d, x.ndim));
+  return [...new Set(ds)].sort((a, b) => a - b);
+}
+
+function keptShape(x: Tensor, dims: number[]): number[] {
+  return x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+}
+
+function outShape(x: Tensor, dims: number[], keepdim: boolean): number[] {
+  return keepdim ? keptShape(x, dims) : x.shape.filter((_, i) => !dims.includes(i));
+}
+
+/** Reduces `dims` of x with op, no recording; result has the keepdim shape. */
+function reduceRaw(op: ReduceOp, x: Tensor, dims: number[]): Tensor {
+  let cur = x;
+  let shape = [...x.shape];
+  // merge runs of adjacent dims, reduce from the last run to the first so indices stay valid
+  const runs: [number, number][] = [];
+  for (const d of dims) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === d - 1) last[1] = d;
+    else runs.push([d, d]);
+  }
+  for (let k = runs.length - 1; k >= 0; k--) {
+    const [lo, hi] = runs[k]!;
+    const outer = shape.slice(0, lo).reduce((a, b) => a * b, 1);
+    const r = shape.slice(lo, hi + 1).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(hi + 1).reduce((a, b) => a * b, 1);
+    const next = [...shape];
+    for (let d = lo; d <= hi; d++) next[d] = 1;
+    const out = empty(x.backend, next, x.dtype);
+    launch(x.backend, 'reduce', outer * r * inner, nbytes(outer * r * inner + outer * inner, x.dtype), op, cur.handle, out.handle, outer, r, inner, x.dtype);
+    if (cur !== x) cur.dispose();
+    cur = out;
+    shape = next;
+  }
+  if (cur === x) {
+    // nothing to reduce: a copy
+    const out = empty(x.backend, x.shape, x.dtype);
+    launch(x.backend, 'reduce', 0, nbytes(2 * x.size, x.dtype), 'sum', x.handle, out.handle, x.size, 1, 1, x.dtype);
+    return out;
+  }
+  return cur;
+}
+
+function dropKept(t: Tensor, shape: number[]): Tensor {
+  if (t.ndim === shape.length) return t;
+  const r = reshape(t, shape);
+  t.dispose();
+  return r;
+}
+
+/** Sum over dims (all by default). */
+export function sum(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  const dims = reduceDims('sum', x, dim);
+  const kept = reduceRaw('sum', x, dims);
+  const out = dropKept(kept, outShape(x, dims, keepdim));
+  if (needsGrad(x)) {
+    const xs = [...x.shape];
+    const ks = keptShape(x, dims);
+    record('sum', [out], [x], ([g]) => [expand(reshape(g!, ks), xs)]);
+  }
+  return out;
+}
+
+/** Mean over dims (all by default). */
+export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  if (!isFloat(x.dtype)) throw new TypeError(`mean: expected a floating point tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
+  const dims = reduceDims('mean', x, dim);
+  const count = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  const s = sum(x, dims, keepdim);
+  const m = mul(s, 1 / count);
+  s.dispose();
+  return m;
+}
+
+function extremum(name: 'max' | 'min', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
+  if (x.size === 0) throw new RangeError(`${name}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
+  if (dim === null || dim === undefined) {
+    const flat = reshape(x, [x.size]);
+    const r = extremum(name, flat, 0, false);
+    flat.dispose();
+    return r;
+  }
+  const d = normDim(name, dim, x.ndim);
+  const kept = reduceRaw(name, x, [d]);
+  const out = dropKept(kept, outShape(x, [d], keepdim));
+  if (needsGrad(x)) {
+    // the gradient goes to the first extreme element, like torch's max(dim) indices
+    const idx = argReduce(name === 'max' ? 'argmax' : 'argmin', x, d, true);
+    const xs = [...x.shape];
+    const ks = keptShape(x, [d]);
+    record(name, [out], [x], ([g]) => [gatherBackwardRaw(reshape(g!, ks), idx, xs, d)], [idx]);
+  }
+  return out;
+}
+
+export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  return extremum('max', x, dim, keepdim);
+}
+export function min(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  return extremum('min', x, dim, keepdim);
+}
+
+function argReduce(op: 'argmax' | 'argmin', x: Tensor, d: number, keepdim: boolean): Tensor {
+  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
+  const r = x.shape[d]!;
+  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const out = empty(x.backend, outShape(x, [d], keepdim), 'int32');
+  launch(x.backend, 'argReduce', x.size, nbytes(x.size, x.dtype) + nbytes(outer * inner, 'int32'), op, x.handle, out.handle, outer, r, inner, x.dtype);
+  return out;
+}
+
+function argOp(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
+  if (x.size === 0) throw new RangeError(`${op}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
+  if (dim === null || dim === undefined) {
+    const flat = reshape(x, [x.size]);
+    const r = argReduce(op, flat, 0, false);
+    flat.dispose();
+    if (!keepdim) return r;
+    const k = reshape(r, x.shape.map(() => 1));
+    r.dispose();
+    return k;
+  }
+  return argReduce(op, x, normDim(op, dim, x.ndim), keepdim);
+}
+
+/** Index of the first maximum along dim (of the flattened tensor when dim is omitted), int32. */
+export function argmax(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  return argOp('argmax', x, dim, keepdim);
+}
+export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  return argOp('argmin', x, dim, keepdim);
+}
+
+/** Variance with Bessel's correction by default (torch.var). */
+export function variance(x: Tensor, dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+  const dims = reduceDims('var', x, dim);
+  const count = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  const m = mean(x, dims, true);
+  const d = sub(x, m);
+  const sq = square(d);
+  const s = sum(sq, dims, keepdim);
+  const v = mul(s, 1 / Math.max(count - correction, 0));
+  for (const t of [m, d, sq, s]) t.dispose();
+  return v;
+}
+
+export function std(x: Tensor, dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+  const v = variance(x, dim, keepdim, correction);
+  const r = sqrt(v);
+  v.dispose();
+  return r;
+}
+
+/** log Σ exp along dim, stable (subtracts the max). */
+export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
+  const d = normDim('logsumexp', dim, x.ndim);
+  const m = reduceRaw('max', x, [d]); // constant w.r.t. the gradient
+  const z = sub(x, m);
+  const e = exp(z);
+  const s = sum(e, d, true);
+  const l = log(s);
+  const r = add(l, m);
+  const out = keepdim ? r : reshape(r, outShape(x, [d], false));
+  for (const t of [m, z, e, s, l]) t.dispose();
+  if (out !== r) r.dispose();
+  return out;
+}
+
+/** p-norm over dims (all by default); p = 2, 1, Infinity or any positive number. */
+export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim = false): Tensor {
+  const dims = reduceDims('norm', x, dim);
+  const a = abs(x);
+  let out: Tensor;
+  if (p === Infinity) {
+    let cur = a;
+    for (const d of [...dims].reverse()) {
+      const n = max(cur, d, true);
+      if (cur !== a) cur.dispose();
+      cur = n;
+    }
+    out = keepdim ? cur : reshape(cur, outShape(x, dims, false));
+    if (out !== cur) cur.dispose();
+  } else if (p === 1) {
+    out = sum(a, dims, keepdim);
+  } else if (p === 2) {
+    const sq = square(x);
+    const s = sum(sq, dims, keepdim);
+    out = sqrt(s);
+    sq.dispose();
+    s.dispose();
+  } else {
+    const pw = pow(a, p);
+    const s = sum(pw, dims, keepdim);
+    out = pow(s, 1 / p);
+    pw.dispose();
+    s.dispose();
+  }
+  a.dispose();
+  return out;
+}
+

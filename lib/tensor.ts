@@ -1,0 +1,295 @@
+// Tensor: shape, dtype, device, a refcounted storage handle, and autograd fields. It never touches
+// numbers itself: every method delegates to an op (lib/ops) or to the backend for readback.
+
+import type { Backend, Handle } from './backend/kernels.js';
+import type { DType, TypedArray } from './dtype.js';
+import { isFloat } from './dtype.js';
+import { Storage, countTensor, finalizer, track, keep as keepTensor } from './memory.js';
+import { fmtShape, numel as numelOf, type Shape } from './shape.js';
+import type { Node } from './autograd/node.js';
+import * as ops from './ops/index.js';
+import { backward as runBackward, registerRetainGrad, type BackwardOptions } from './autograd/engine.js';
+
+export type NestedArray = number | NestedArray[];
+export type Scalar = number;
+export type TensorLike = Tensor | number;
+
+let nextTensorId = 0;
+
+export class Tensor {
+  readonly id = nextTensorId++;
+  /** null once disposed */
+  private _storage: Storage | null;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  private _requiresGrad = false;
+  /** accumulated gradient (leaf tensors, or non-leaves after retainGrad()) */
+  grad: Tensor | null = null;
+  /** the node that produced this tensor, null for leaves */
+  gradFn: Node | null = null;
+  /** which output of gradFn this tensor is */
+  outputIndex = 0;
+  /** keep .grad on a non-leaf */
+  retainsGrad = false;
+  private readonly token = {};
+
+  /** @internal use the creation functions (tensor, zeros, ...). Takes ownership of one storage reference. */
+  constructor(storage: Storage, shape: Shape, dtype: DType) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    countTensor(1);
+    track(this);
+    finalizer.register(this, { storage }, this.token);
+  }
+
+  // ---- identity -----------------------------------------------------------------------------
+  get device(): string {
+    return this.storage.backend.device;
+  }
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return numelOf(this.shape);
+  }
+  numel(): number {
+    return numelOf(this.shape);
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get isDisposed(): boolean {
+    return this._storage === null;
+  }
+  /** @internal the refcounted storage; throws on a disposed tensor */
+  get storage(): Storage {
+    if (this._storage === null) throw new Error(`tensor ${fmtShape(this.shape)} ${this.dtype} was used after dispose()`);
+    return this._storage;
+  }
+  /** @internal the backend handle */
+  get handle(): Handle {
+    return this.storage.handle;
+  }
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+  set requiresGrad(v: boolean) {
+    if (v && !isFloat(this.dtype)) throw new TypeError(`requiresGrad: only floating point tensors can require gradients (got ${this.dtype})`);
+    if (!v && this.gradFn) throw new Error('requiresGrad: cannot clear requiresGrad on a non-leaf tensor; use detach()');
+    this._requiresGrad = v;
+  }
+  /** Sets requiresGrad and returns this (like torch's requires_grad_). */
+  requiresGrad_(v = true): this {
+    this.requiresGrad = v;
+    return this;
+  }
+  /** Keeps .grad on a non-leaf tensor after backward. */
+  retainGrad(): this {
+    this.retainsGrad = true;
+    registerRetainGrad(this);
+    return this;
+  }
+
+  // ---- memory -------------------------------------------------------------------------------
+  /** Frees this tensor's reference to its storage (views share storage). Idempotent. */
+  dispose(): void {
+    const s = this._storage;
+    if (s === null) return;
+    this._storage = null;
+    finalizer.unregister(this.token);
+    countTensor(-1);
+    s.release();
+    if (this.gradFn) {
+      const n = this.gradFn;
+      this.gradFn = null;
+      n.unref();
+    }
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  /** Survives enclosing tidy() scopes. */
+  keep(): this {
+    return keepTensor(this);
+  }
+
+  // ---- readback -----------------------------------------------------------------------------
+  /** A host copy of the values, without blocking the event loop. */
+  async data(): Promise<TypedArray> {
+    const s = this.storage;
+    return s.backend.read(s.handle, this.dtype, this.size);
+  }
+  /** A host copy of the values (blocks until queued GPU work is done). */
+  dataSync(): TypedArray {
+    const s = this.storage;
+    return s.backend.readSync(s.handle, this.dtype, this.size);
+  }
+  /** Nested JS arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new RangeError(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
+    return this.dataSync()[0]!;
+  }
+  toString(): string {
+    const preview = this.isDisposed ? 'disposed' : this.size <= 32 ? JSON.stringify(this.toArray()) : `${this.size} elements`;
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.isDisposed ? '?' : this.device}${this.requiresGrad ? ', requiresGrad' : ''}) ${preview}`;
+  }
+
+  // ---- autograd -----------------------------------------------------------------------------
+  /** Accumulates d(this)/d(leaf) into every leaf's .grad. A non-scalar needs `grad`. */
+  backward(grad?: Tensor | null, options?: BackwardOptions): void {
+    runBackward(this, grad ?? null, options);
+  }
+  /** A tensor sharing storage with this one, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage.retain(), this.shape, this.dtype);
+  }
+
+  // ---- devices and dtypes -------------------------------------------------------------------
+  to(deviceOrDtype: string | DType): Tensor {
+    return ops.to(this, deviceOrDtype);
+  }
+  cpu(): Tensor {
+    return ops.to(this, 'cpu');
+  }
+  cuda(): Tensor {
+    return ops.to(this, 'cuda');
+  }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  float(): Tensor {
+    return ops.cast(this, 'float32');
+  }
+  double(): Tensor {
+    return ops.cast(this, 'float64');
+  }
+  int(): Tensor {
+    return ops.cast(this, 'int32');
+  }
+  clone(): Tensor {
+    return ops.clone(this);
+  }
+  contiguous(): Tensor {
+    return this;
+  }
+
+  // ---- elementwise --------------------------------------------------------------------------
+  add(o: TensorLike, alpha?: number): Tensor { return ops.add(this, o, alpha); }
+  sub(o: TensorLike, alpha?: number): Tensor { return ops.sub(this, o, alpha); }
+  mul(o: TensorLike): Tensor { return ops.mul(this, o); }
+  div(o: TensorLike): Tensor { return ops.div(this, o); }
+  pow(o: TensorLike): Tensor { return ops.pow(this, o); }
+  maximum(o: TensorLike): Tensor { return ops.maximum(this, o); }
+  minimum(o: TensorLike): Tensor { return ops.minimum(this, o); }
+  neg(): Tensor { return ops.neg(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  log1p(): Tensor { return ops.log1p(this); }
+  expm1(): Tensor { return ops.expm1(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  rsqrt(): Tensor { return ops.rsqrt(this); }
+  square(): Tensor { return ops.square(this); }
+  reciprocal(): Tensor { return ops.reciprocal(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sign(): Tensor { return ops.sign(this); }
+  sin(): Tensor { return ops.sin(this); }
+  cos(): Tensor { return ops.cos(this); }
+  floor(): Tensor { return ops.floor(this); }
+  ceil(): Tensor { return ops.ceil(this); }
+  round(): Tensor { return ops.round(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ops.gelu(this, approximate); }
+  silu(): Tensor { return ops.silu(this); }
+  softplus(): Tensor { return ops.softplus(this); }
+  leakyRelu(slope = 0.01): Tensor { return ops.leakyRelu(this, slope); }
+  elu(alpha = 1): Tensor { return ops.elu(this, alpha); }
+  clamp(min?: number | null, max?: number | null): Tensor { return ops.clamp(this, min, max); }
+  eq(o: TensorLike): Tensor { return ops.eq(this, o); }
+  ne(o: TensorLike): Tensor { return ops.ne(this, o); }
+  lt(o: TensorLike): Tensor { return ops.lt(this, o); }
+  le(o: TensorLike): Tensor { return ops.le(this, o); }
+  gt(o: TensorLike): Tensor { return ops.gt(this, o); }
+  ge(o: TensorLike): Tensor { return ops.ge(this, o); }
+  where(cond: Tensor, other: TensorLike): Tensor { return ops.where(cond, this, other); }
+
+  // ---- reductions ---------------------------------------------------------------------------
+  sum(dim?: number | number[] | null, keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
+  mean(dim?: number | number[] | null, keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
+  max(dim?: number | null, keepdim = false): Tensor { return ops.max(this, dim, keepdim); }
+  min(dim?: number | null, keepdim = false): Tensor { return ops.min(this, dim, keepdim); }
+  argmax(dim?: number | null, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmin(dim?: number | null, keepdim = false): Tensor { return ops.argmin(this, dim, keepdim); }
+  var(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor { return ops.variance(this, dim, keepdim, correction); }
+  std(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor { return ops.std(this, dim, keepdim, correction); }
+  logsumexp(dim: number, keepdim = false): Tensor { return ops.logsumexp(this, dim, keepdim); }
+  norm(p = 2, dim?: number | number[] | null, keepdim = false): Tensor { return ops.norm(this, p, dim, keepdim); }
+
+  // ---- shape --------------------------------------------------------------------------------
+  reshape(...shape: (number | number[])[]): Tensor { return ops.reshape(this, flatArgs(shape)); }
+  view(...shape: (number | number[])[]): Tensor { return ops.reshape(this, flatArgs(shape)); }
+  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
+  squeeze(dim?: number): Tensor { return ops.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
+  transpose(dim0 = 0, dim1 = 1): Tensor { return ops.transpose(this, dim0, dim1); }
+  /** 2-D transpose (like torch's .t()); 0-D and 1-D tensors are returned as they are. */
+  t(): Tensor { return this.ndim < 2 ? ops.clone(this) : ops.transpose(this, 0, 1); }
+  get T(): Tensor { return ops.permute(this, this.shape.map((_, i) => this.ndim - 1 - i)); }
+  permute(...dims: (number | number[])[]): Tensor { return ops.permute(this, flatArgs(dims)); }
+  expand(...shape: (number | number[])[]): Tensor { return ops.expand(this, flatArgs(shape)); }
+  broadcastTo(shape: number[]): Tensor { return ops.expand(this, shape); }
+  slice(dim: number, start: number, end?: number, step = 1): Tensor { return ops.slice(this, dim, start, end, step); }
+  narrow(dim: number, start: number, length: number): Tensor { return ops.slice(this, dim, start, start + length); }
+  indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor { return ops.gather(this, dim, index); }
+  split(size: number | number[], dim = 0): Tensor[] { return ops.split(this, size, dim); }
+  chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
+  /** Row i of dim 0 (like x[i]), or one index along `dim`, removing that dim. */
+  select(dim: number, index: number): Tensor { return ops.select(this, dim, index); }
+
+  // ---- linear algebra and nn ----------------------------------------------------------------
+  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
+  mm(o: Tensor): Tensor { return ops.matmul(this, o); }
+  softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+}
+
+function flatArgs(args: (number | number[])[]): number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? [...args[0]] : (args as number[]);
+}
+
+function nest(data: TypedArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return data[0]!;
+  const rec = (off: number, d: number): NestedArray[] => {
+    const n = shape[d]!;
+    const out: NestedArray[] = new Array(n);
+    if (d === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = data[off + i]!;
+      return out;
+    }
+    const stride = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+    for (let i = 0; i < n; i++) out[i] = rec(off + i * stride, d + 1);
+    return out;
+  };
+  return rec(0, 0);
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
