@@ -1,0 +1,90 @@
+// The pure-JS backend: storage is a typed array of the tensor's dtype, kernels are plain loops
+// over it (see the family files). It is the reference the CUDA kernels are tested against.
+
+import type { Backend, BackendMemory, Handle, Kernels } from '../kernels.js';
+import { hostArray, type DType, type TypedArray } from '../../dtype.js';
+import { JsHandle, hostDType } from './handle.js';
+import { addBiasAct, binary, cast, fill, unary, unaryGrad, where } from './elementwise.js';
+import { argReduce, reduce } from './reduce.js';
+import { stridedCopy } from './copy.js';
+import { matmul } from './matmul.js';
+import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv2d.js';
+import {
+  adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward,
+} from './pool.js';
+import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
+import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
+import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './rnn.js';
+import { dropoutMask, randNormal, randUniform } from './random.js';
+import { adamStep, sgdStep } from './optim.js';
+
+export { JsHandle } from './handle.js';
+export { philox4x32, philox4x32Full } from './philox.js';
+
+/** The kernel table; typed as Kernels so a missing kernel is a compile error. */
+export const jsKernels: Kernels = {
+  fill, cast, unary, unaryGrad, binary, where, reduce, argReduce, stridedCopy, matmul, addBiasAct,
+  conv2d, conv2dGradInput, conv2dGradWeight,
+  maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, adaptiveAvgPool2d, adaptiveAvgPool2dBackward,
+  indexSelect, indexSelectBackward, gather, gatherBackward,
+  softmax, softmaxBackward, crossEntropy, crossEntropyBackward,
+  layerNorm, layerNormBackward, batchNorm, batchNormBackward,
+  lstmCell, lstmCellBackward, gruCell, gruCellBackward,
+  randUniform, randNormal, dropoutMask,
+  sgdStep, adamStep,
+};
+
+function asJs(h: Handle, what: string): JsHandle {
+  if (!(h instanceof JsHandle)) throw new TypeError(`js backend: ${what} expects a js backend handle`);
+  return h;
+}
+
+function readCopy(h: Handle, numel: number): TypedArray {
+  const d = asJs(h, 'read').data;
+  if (numel > d.length) throw new RangeError(`js backend: read of ${numel} elements from storage of ${d.length}`);
+  return d.slice(0, numel);
+}
+
+export function createJsBackend(): Backend {
+  let allocated = 0;
+  let peak = 0;
+  return {
+    name: 'js',
+    device: 'cpu',
+    kernels: jsKernels,
+    alloc(numel: number, dtype: DType): Handle {
+      if (dtype === 'bfloat16' || dtype === 'float16') {
+        throw new TypeError(`js backend: dtype ${dtype} is only available on cuda`);
+      }
+      const hd = hostDType(dtype, 'js backend alloc');
+      if (!Number.isInteger(numel) || numel < 0) throw new RangeError(`js backend: cannot allocate ${numel} elements`);
+      const h = new JsHandle(hostArray(hd, numel), hd);
+      allocated += h.byteLength;
+      if (allocated > peak) peak = allocated;
+      return h;
+    },
+    free(h: Handle): void {
+      allocated -= asJs(h, 'free').byteLength;
+    },
+    upload(h: Handle, data: TypedArray, _dtype: DType): void {
+      const d = asJs(h, 'upload').data;
+      if (data.length > d.length) throw new RangeError(`js backend: upload of ${data.length} elements into storage of ${d.length}`);
+      d.set(data);
+    },
+    read(h: Handle, _dtype: DType, numel: number): Promise<TypedArray> {
+      try {
+        return Promise.resolve(readCopy(h, numel));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    readSync(h: Handle, _dtype: DType, numel: number): TypedArray {
+      return readCopy(h, numel);
+    },
+    synchronize(): void {},
+    memory(): BackendMemory {
+      return { allocated, peak, cached: 0, limit: null };
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// Fused optimizer steps over lists of tensors, in place, with torch.optim's exact update rules
+// (the single-tensor "for-loop" implementations of SGD, Adam and AdamW).
+
+import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
+import type { DType } from '../../dtype.js';
+import { farr, floatDType } from './handle.js';
+
+/**
+ * torch.optim.SGD, per element:
+ *   g = maximize ? -grad : grad;  g += wd·p
+ *   buf = firstStep ? g : momentum·buf + (1-dampening)·g;  g = nesterov ? g + momentum·buf : buf
+ *   p -= lr·g
+ */
+export function sgdStep(params: Handle[], grads: Handle[], momentumBufs: Handle[] | null, numels: number[], h: SgdHyper, dtype: DType): void {
+  floatDType(dtype, 'sgdStep');
+  const { lr, momentum, dampening, nesterov, weightDecay: wd, maximize, firstStep } = h;
+  if (params.length !== grads.length || params.length !== numels.length) throw new RangeError('sgdStep: params, grads and numels must have the same length');
+  if (momentum !== 0 && (!momentumBufs || momentumBufs.length !== params.length)) throw new RangeError('sgdStep: momentum needs one buffer per parameter');
+  for (let t = 0; t < params.length; t++) {
+    const P = farr(params[t]!, dtype, 'sgdStep');
+    const G = farr(grads[t]!, dtype, 'sgdStep');
+    const M = momentum !== 0 ? farr(momentumBufs![t]!, dtype, 'sgdStep') : null;
+    const n = numels[t]!;
+    for (let i = 0; i < n; i++) {
+      let g = maximize ? -G[i]! : G[i]!;
+      if (wd !== 0) g += wd * P[i]!;
+      if (M) {
+        const buf = firstStep ? g : momentum * M[i]! + (1 - dampening) * g;
+        M[i] = buf;
+        const b = M[i]!; // the stored (rounded) buffer, as torch reads it back
+        g = nesterov ? g + momentum * b : b;
+      }
+      P[i] = P[i]! - lr * g;
+    }
+  }
+}
+
+/** torch.lerp(a, b, w) = w < 0.5 ? a + w·(b-a) : b - (b-a)·(1-w). */
+function lerp(a: number, b: number, w: number): number {
+  return w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w);
+}
+
+/**
+ * torch.optim.Adam / AdamW, per element:
+ *   g = maximize ? -grad : grad;  AdamW: p *= 1 - lr·wd;  Adam: g += wd·p
+ *   m = lerp(m, g, 1-β1);  v = β2·v + (1-β2)·g²;  amsgrad: vmax = max(vmax, v)
+ *   p -= (lr / (1-β1^t)) · m / (√(v or vmax) / √(1-β2^t) + eps)
+ */
+export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], expAvgSq: Handle[], maxExpAvgSq: Handle[] | null,
+  numels: number[], h: AdamHyper, dtype: DType): void {
+  floatDType(dtype, 'adamStep');
+  const { lr, beta1, beta2, eps, weightDecay: wd, decoupled, amsgrad, maximize, step } = h;
+  const nT = params.length;
+  if (grads.length !== nT || expAvg.length !== nT || expAvgSq.length !== nT || numels.length !== nT) {
+    throw new RangeError('adamStep: params, grads, expAvg, expAvgSq and numels must have the same length');
+  }
+  if (amsgrad && (!maxExpAvgSq || maxExpAvgSq.length !== nT)) throw new RangeError('adamStep: amsgrad needs maxExpAvgSq for every parameter');
+  const bc1 = 1 - Math.pow(beta1, step);
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+  const stepSize = lr / bc1;
+  for (let t = 0; t < nT; t++) {
+    const P = farr(params[t]!, dtype, 'adamStep');
+    const G = farr(grads[t]!, dtype, 'adamStep');
+    const M = farr(expAvg[t]!, dtype, 'adamStep');
+    const V = farr(expAvgSq[t]!, dtype, 'adamStep');
+    const VM = amsgrad ? farr(maxExpAvgSq![t]!, dtype, 'adamStep') : null;
+    const n = numels[t]!;
+    for (let i = 0; i < n; i++) {
+      let g = maximize ? -G[i]! : G[i]!;
+      if (wd !== 0) {
+        if (decoupled) P[i] = P[i]! * (1 - lr * wd);
+        else g += wd * P[i]!;
+      }
+      M[i] = lerp(M[i]!, g, 1 - beta1);
+      V[i] = V[i]! * beta2 + (1 - beta2) * g * g;
+      let v = V[i]!;
+      if (VM) { VM[i] = Math.max(VM[i]!, v); v = VM[i]!; }
+      const denom = Math.sqrt(v) / bc2Sqrt + eps;
+      P[i] = P[i]! - stepSize * (M[i]! / denom);
+    }
+  }
+}
