@@ -14,3 +14,4 @@ export { backends, setDefaultDevice, getDefaultDevice, getBackend, synchronize }
 export type { BackendInfo, Device } from './backend/registry.js';
 export { costSnapshot, costDelta } from './backend/counter.js';
 export type { CostSnapshot } from './backend/counter.js';
+export * from './energy/index.js';
