@@ -1,0 +1,319 @@
+// Elementwise kernels: fill, cast, unary, unaryGrad, binary (broadcast by strides), where, addBiasAct.
+//
+// Shapes: unary/unaryGrad/fill/cast work on n contiguous elements. binary/where index an output
+// space of up to 8 dims; each operand has its own strides (0 on broadcast dims). The launcher
+// first merges dims that are contiguous for every operand, so most calls run with ndim 1 or 2.
+// Launch: grid-stride, 256 threads. float32 with 16-byte-aligned contiguous operands uses float4
+// loads/stores (4 elements per thread step) and a scalar tail.
+// Math is in Acc<T> (float for float32/bfloat16/float16, double for float64/int32).
+// Checked by test/backend/parity.test.ts against the js backend (every op, odd sizes, broadcasts).
+
+#include "common.cuh"
+
+namespace wg {
+namespace k {
+namespace {
+
+template <typename A> __device__ __forceinline__ A Erf(A x);
+template <> __device__ __forceinline__ float Erf(float x) { return erff(x); }
+template <> __device__ __forceinline__ double Erf(double x) { return erf(x); }
+
+// op(x; a, b) in A. Names and semantics: lib/backend/kernels.ts UnaryOp.
+template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b) {
+  const A one = A(1), zero = A(0);
+  switch (static_cast<Unary>(op)) {
+    case Unary::neg: return -x;
+    case Unary::abs: return fabs(x);
+    case Unary::sign: return x > zero ? one : (x < zero ? -one : x);  // sign(±0) = ±0, NaN stays
+    case Unary::exp: return exp(x);
+    case Unary::expm1: return expm1(x);
+    case Unary::log: return log(x);
+    case Unary::log1p: return log1p(x);
+    case Unary::sqrt: return sqrt(x);
+    case Unary::rsqrt: return one / sqrt(x);
+    case Unary::square: return x * x;
+    case Unary::reciprocal: return one / x;
+    case Unary::sin: return sin(x);
+    case Unary::cos: return cos(x);
+    case Unary::floor: return floor(x);
+    case Unary::ceil: return ceil(x);
+    case Unary::round: return rint(x);  // half to even, like torch.round
+    case Unary::tanh: return tanh(x);
+    case Unary::sigmoid: return Sigmoid(x);
+    case Unary::relu: return x < zero ? zero : x;
+    case Unary::gelu: return A(0.5) * x * (one + Erf(x * A(0.70710678118654752440)));
+    case Unary::gelu_tanh: {
+      const A k0 = A(0.79788456080286535588), k1 = A(0.044715);
+      return A(0.5) * x * (one + tanh(k0 * (x + k1 * x * x * x)));
+    }
+    case Unary::silu: return x * Sigmoid(x);
+    case Unary::softplus: return x > A(20) ? x : log1p(exp(x));  // torch: beta 1, threshold 20
+    case Unary::leaky_relu: return x > zero ? x : a * x;
+    case Unary::elu: return x > zero ? x : a * expm1(x);
+    case Unary::clamp: return x < a ? a : (x > b ? b : x);  // NaN passes through
+    case Unary::add_scalar: return x + a;
+    case Unary::mul_scalar: return x * a;
+    case Unary::rsub_scalar: return a - x;
+    case Unary::rdiv_scalar: return a / x;
+    case Unary::pow_scalar: return pow(x, a);
+    case Unary::rpow_scalar: return pow(a, x);
+    case Unary::gt_scalar: return x > a ? one : zero;
+    case Unary::lt_scalar: return x < a ? one : zero;
+    case Unary::ge_scalar: return x >= a ? one : zero;
+    case Unary::le_scalar: return x <= a ? one : zero;
+    case Unary::eq_scalar: return x == a ? one : zero;
+    case Unary::ne_scalar: return x != a ? one : zero;
+    default: return x;
+  }
+}
+
+// dy * f'(x), with y = f(x) where cheaper. Backward next to the forward above.
+template <typename A> __device__ __forceinline__ A UnaryGradOp(int op, A x, A y, A dy, A a, A b) {
+  const A one = A(1), zero = A(0);
+  switch (static_cast<UnaryGrad>(op)) {
+    case UnaryGrad::relu: return x > zero ? dy : zero;
+    case UnaryGrad::gelu: {  // Φ(x) + x φ(x)
+      const A cdf = A(0.5) * (one + Erf(x * A(0.70710678118654752440)));
+      const A pdf = A(0.39894228040143267794) * exp(A(-0.5) * x * x);
+      return dy * (cdf + x * pdf);
+    }
+    case UnaryGrad::gelu_tanh: {
+      const A k0 = A(0.79788456080286535588), k1 = A(0.044715);
+      const A inner = k0 * (x + k1 * x * x * x);
+      const A t = tanh(inner);
+      const A dinner = k0 * (one + A(3) * k1 * x * x);
+      return dy * (A(0.5) * (one + t) + A(0.5) * x * (one - t * t) * dinner);
+    }
+    case UnaryGrad::silu: {
+      const A s = Sigmoid(x);
+      return dy * s * (one + x * (one - s));
+    }
+    case UnaryGrad::tanh: return dy * (one - y * y);
+    case UnaryGrad::sigmoid: return dy * y * (one - y);
+    case UnaryGrad::softplus: return x > A(20) ? dy : dy * Sigmoid(x);
+    case UnaryGrad::leaky_relu: return x > zero ? dy : dy * a;
+    case UnaryGrad::elu: return x > zero ? dy : dy * a * exp(x);
+    case UnaryGrad::clamp: return (x >= a && x <= b) ? dy : zero;
+    case UnaryGrad::abs: return x > zero ? dy : (x < zero ? -dy : zero);
+    default: return dy;
+  }
+}
+
+template <typename A> __device__ __forceinline__ A BinaryOp(int op, A x, A y) {
+  const A one = A(1), zero = A(0);
+  switch (static_cast<Binary>(op)) {
+    case Binary::add: return x + y;
+    case Binary::sub: return x - y;
+    case Binary::mul: return x * y;
+    case Binary::div: return x / y;
+    case Binary::pow: return pow(x, y);
+    case Binary::maximum: return (x != x || y != y) ? x + y : (x > y ? x : y);  // NaN propagates
+    case Binary::minimum: return (x != x || y != y) ? x + y : (x < y ? x : y);
+    case Binary::eq: return x == y ? one : zero;
+    case Binary::ne: return x != y ? one : zero;
+    case Binary::lt: return x < y ? one : zero;
+    case Binary::le: return x <= y ? one : zero;
+    case Binary::gt: return x > y ? one : zero;
+    case Binary::ge: return x >= y ? one : zero;
+    default: return x;
+  }
+}
+
+template <typename A> __device__ __forceinline__ A ActOp(int act, A x) {
+  switch (static_cast<Act>(act)) {
+    case Act::relu: return x < A(0) ? A(0) : x;
+    case Act::gelu: return A(0.5) * x * (A(1) + Erf(x * A(0.70710678118654752440)));
+    case Act::tanh: return tanh(x);
+    case Act::sigmoid: return Sigmoid(x);
+    default: return x;
+  }
+}
+
+// ---- kernels ---------------------------------------------------------------------------------------
+
+template <typename T> __global__ void FillKernel(T* out, int64_t n, T v) {
+  WG_GRID_STRIDE(i, n) out[i] = v;
+}
+
+template <typename S, typename D> __global__ void CastKernel(const S* x, D* out, int64_t n) {
+  WG_GRID_STRIDE(i, n) out[i] = FromF<D>(static_cast<double>(ToF(x[i])));
+}
+// float -> float without a detour through double
+template <typename S> __global__ void CastToFloatKernel(const S* x, float* out, int64_t n) {
+  WG_GRID_STRIDE(i, n) out[i] = static_cast<float>(ToF(x[i]));
+}
+
+template <typename T> __global__ void UnaryKernel(int op, const T* x, T* out, int64_t n, Acc<T> a, Acc<T> b) {
+  WG_GRID_STRIDE(i, n) out[i] = FromF<T>(UnaryOp<Acc<T>>(op, ToF(x[i]), a, b));
+}
+
+// float32, x and out 16-byte aligned: one float4 per step, n4 = n / 4 vectors, the tail by the scalar kernel.
+__global__ void UnaryKernelF4(int op, const float4* x, float4* out, int64_t n4, float a, float b) {
+  WG_GRID_STRIDE(i, n4) {
+    float4 v = x[i];
+    v.x = UnaryOp<float>(op, v.x, a, b);
+    v.y = UnaryOp<float>(op, v.y, a, b);
+    v.z = UnaryOp<float>(op, v.z, a, b);
+    v.w = UnaryOp<float>(op, v.w, a, b);
+    out[i] = v;
+  }
+}
+
+template <typename T>
+__global__ void UnaryGradKernel(int op, const T* x, const T* y, const T* dy, T* dx, int64_t n, Acc<T> a, Acc<T> b) {
+  using A = Acc<T>;
+  WG_GRID_STRIDE(i, n) {
+    const A xv = x != nullptr ? ToF(x[i]) : A(0);
+    const A yv = y != nullptr ? ToF(y[i]) : A(0);
+    dx[i] = FromF<T>(UnaryGradOp<A>(op, xv, yv, ToF(dy[i]), a, b));
+  }
+}
+
+template <typename T> __global__ void BinaryKernel(int op, const T* a, const T* b, T* out, Strided d, int64_t n) {
+  WG_GRID_STRIDE(i, n) {
+    int64_t off[2];
+    StridedOffsets<2>(d, i, off);
+    out[i] = FromF<T>(BinaryOp<Acc<T>>(op, ToF(a[off[0]]), ToF(b[off[1]])));
+  }
+}
+
+// float32, a, b, out contiguous and aligned (no broadcast).
+__global__ void BinaryKernelF4(int op, const float4* a, const float4* b, float4* out, int64_t n4) {
+  WG_GRID_STRIDE(i, n4) {
+    const float4 x = a[i], y = b[i];
+    out[i] = make_float4(BinaryOp<float>(op, x.x, y.x), BinaryOp<float>(op, x.y, y.y),
+                         BinaryOp<float>(op, x.z, y.z), BinaryOp<float>(op, x.w, y.w));
+  }
+}
+
+template <typename C, typename T>
+__global__ void WhereKernel(const C* cond, const T* a, const T* b, T* out, Strided d, int64_t n) {
+  WG_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    StridedOffsets<3>(d, i, off);
+    out[i] = ToF(cond[off[0]]) != 0 ? a[off[1]] : b[off[2]];
+  }
+}
+
+// x, out (outer, c, inner); bias (c).
+template <typename T>
+__global__ void AddBiasActKernel(const T* x, const T* bias, T* out, int64_t n, int64_t c, int64_t inner, int act) {
+  WG_GRID_STRIDE(i, n) {
+    const int64_t ch = (i / inner) % c;
+    out[i] = FromF<T>(ActOp<Acc<T>>(act, ToF(x[i]) + ToF(bias[ch])));
+  }
+}
+
+template <typename C> int WhereTyped(const C* cond, const void* a, const void* b, void* out, const Strided& d,
+                                     int64_t n, int dtype, cudaStream_t s) {
+  WG_DISPATCH_ALL(dtype, WhereKernel<C, T><<<GridFor(n), kThreads, 0, s>>>(
+                             cond, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), d, n))
+}
+
+template <typename S> int CastFrom(const S* x, void* out, int64_t n, int to, cudaStream_t s) {
+  if (to == kF32) {
+    CastToFloatKernel<S><<<GridFor(n), kThreads, 0, s>>>(x, static_cast<float*>(out), n);
+    return kOk;
+  }
+  WG_DISPATCH_ALL(to, CastKernel<S, T><<<GridFor(n), kThreads, 0, s>>>(x, static_cast<T*>(out), n))
+}
+
+}  // namespace
+
+// ---- launchers ---------------------------------------------------------------------------------------
+
+int LaunchFill(void* out, int64_t n, double value, int dtype, cudaStream_t s) {
+  if (n <= 0) return kOk;
+  switch (dtype) {
+    case kF32: FillKernel<float><<<GridFor(n), kThreads, 0, s>>>(static_cast<float*>(out), n, static_cast<float>(value)); return kOk;
+    case kF64: FillKernel<double><<<GridFor(n), kThreads, 0, s>>>(static_cast<double*>(out), n, value); return kOk;
+    case kI32: FillKernel<int><<<GridFor(n), kThreads, 0, s>>>(static_cast<int*>(out), n, static_cast<int>(value)); return kOk;
+    case kBF16: FillKernel<__nv_bfloat16><<<GridFor(n), kThreads, 0, s>>>(static_cast<__nv_bfloat16*>(out), n, __float2bfloat16(static_cast<float>(value))); return kOk;
+    case kF16: FillKernel<__half><<<GridFor(n), kThreads, 0, s>>>(static_cast<__half*>(out), n, __float2half(static_cast<float>(value))); return kOk;
+    default: return kUnsupported;
+  }
+}
+
+int LaunchCast(const void* x, void* out, int64_t n, int from, int to, cudaStream_t s) {
+  if (n <= 0) return kOk;
+  switch (from) {
+    case kF32: return CastFrom(static_cast<const float*>(x), out, n, to, s);
+    case kF64: return CastFrom(static_cast<const double*>(x), out, n, to, s);
+    case kI32: return CastFrom(static_cast<const int*>(x), out, n, to, s);
+    case kBF16: return CastFrom(static_cast<const __nv_bfloat16*>(x), out, n, to, s);
+    case kF16: return CastFrom(static_cast<const __half*>(x), out, n, to, s);
+    default: return kUnsupported;
+  }
+}
+
+int LaunchUnary(int op, const void* x, void* out, int64_t n, int dtype, double a, double b, cudaStream_t s) {
+  if (n <= 0) return kOk;
+  if (dtype == kF32 && Aligned16(x) && Aligned16(out)) {
+    const int64_t n4 = n / 4, done = n4 * 4;
+    const float af = static_cast<float>(a), bf = static_cast<float>(b);
+    if (n4 > 0)
+      UnaryKernelF4<<<GridFor(n4), kThreads, 0, s>>>(op, static_cast<const float4*>(x), static_cast<float4*>(out), n4, af, bf);
+    if (done < n)
+      UnaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(x) + done, static_cast<float*>(out) + done,
+                                                n - done, af, bf);
+    return kOk;
+  }
+  if (dtype == kI32) return kUnsupported;
+  WG_DISPATCH_FLOAT(dtype, UnaryKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                               op, static_cast<const T*>(x), static_cast<T*>(out), n, static_cast<Acc<T>>(a), static_cast<Acc<T>>(b)))
+}
+
+int LaunchUnaryGrad(int op, const void* x, const void* y, const void* dy, void* dx, int64_t n, int dtype, double a,
+                    double b, cudaStream_t s) {
+  if (n <= 0) return kOk;
+  WG_DISPATCH_FLOAT(dtype, UnaryGradKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                               op, static_cast<const T*>(x), static_cast<const T*>(y), static_cast<const T*>(dy),
+                               static_cast<T*>(dx), n, static_cast<Acc<T>>(a), static_cast<Acc<T>>(b)))
+}
+
+int LaunchBinary(int op, const void* a, const void* b, void* out, Strided dims, int dtype, cudaStream_t s) {
+  const Strided d = Coalesce(dims, 2);
+  const int64_t n = Numel(dims);
+  if (n <= 0) return kOk;
+  const bool contiguous = d.ndim == 1 && d.stride[0][0] == 1 && d.stride[1][0] == 1;
+  if (dtype == kF32 && contiguous && Aligned16(a) && Aligned16(b) && Aligned16(out) && n >= 4) {
+    const int64_t n4 = n / 4, done = n4 * 4;
+    BinaryKernelF4<<<GridFor(n4), kThreads, 0, s>>>(op, static_cast<const float4*>(a), static_cast<const float4*>(b),
+                                                   static_cast<float4*>(out), n4);
+    if (done < n) {
+      Strided t = d;
+      t.shape[0] = n - done;
+      BinaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(a) + done, static_cast<const float*>(b) + done,
+                                                 static_cast<float*>(out) + done, t, n - done);
+    }
+    return kOk;
+  }
+  WG_DISPATCH_ALL(dtype, BinaryKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                             op, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), d, n))
+}
+
+int LaunchWhere(const void* cond, const void* a, const void* b, void* out, Strided dims, int condDtype, int dtype,
+                cudaStream_t s) {
+  const Strided d = Coalesce(dims, 3);
+  const int64_t n = Numel(dims);
+  if (n <= 0) return kOk;
+  switch (condDtype) {
+    case kF32: return WhereTyped(static_cast<const float*>(cond), a, b, out, d, n, dtype, s);
+    case kF64: return WhereTyped(static_cast<const double*>(cond), a, b, out, d, n, dtype, s);
+    case kI32: return WhereTyped(static_cast<const int*>(cond), a, b, out, d, n, dtype, s);
+    case kBF16: return WhereTyped(static_cast<const __nv_bfloat16*>(cond), a, b, out, d, n, dtype, s);
+    case kF16: return WhereTyped(static_cast<const __half*>(cond), a, b, out, d, n, dtype, s);
+    default: return kUnsupported;
+  }
+}
+
+int LaunchAddBiasAct(const void* x, const void* bias, void* out, int64_t outer, int64_t c, int64_t inner, int act,
+                     int dtype, cudaStream_t s) {
+  const int64_t n = outer * c * inner;
+  if (n <= 0) return kOk;
+  WG_DISPATCH_FLOAT(dtype, AddBiasActKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                               static_cast<const T*>(x), static_cast<const T*>(bias), static_cast<T*>(out), n, c, inner, act))
+}
+
+}  // namespace k
+}  // namespace wg

@@ -1,0 +1,129 @@
+// Entry points: sgdStep, adamStep (native/kernels/optim.cu). Lists of handles are JS arrays.
+#include <vector>
+
+#include "ops_common.h"
+
+namespace wg {
+namespace ops {
+namespace {
+
+// Unwraps a JS array of `count` handles into ptrs (nullptr list when the value is null/undefined).
+bool ReadList(const Napi::CallbackInfo& info, size_t arg, const char* what, size_t count, std::vector<void*>* ptrs,
+              bool* present) {
+  Napi::Value v = info[arg];
+  *present = !(v.IsNull() || v.IsUndefined());
+  if (!*present) return true;
+  if (!v.IsArray()) return Fail(info.Env(), std::string(what) + " must be an array of tensors", true);
+  Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() != count) return Fail(info.Env(), std::string(what) + ": list length differs from params");
+  ptrs->resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    (*ptrs)[i] = Ptr(a.Get(i), what);
+    if (info.Env().IsExceptionPending()) return false;
+    if ((*ptrs)[i] == nullptr) return Fail(info.Env(), std::string(what) + ": null tensor in list", true);
+  }
+  return true;
+}
+
+bool ReadNumels(const Napi::CallbackInfo& info, size_t arg, const char* kernel, std::vector<int64_t>* numels) {
+  if (!info[arg].IsArray()) return Fail(info.Env(), std::string(kernel) + ": numels must be an array", true);
+  Napi::Array a = info[arg].As<Napi::Array>();
+  numels->resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    (*numels)[i] = a.Get(i).As<Napi::Number>().Int64Value();
+    if ((*numels)[i] < 0) return Fail(info.Env(), std::string(kernel) + ": negative numel");
+  }
+  return true;
+}
+
+// sgdStep(params, grads, momentumBufs|null, numels, lr, momentum, dampening, nesterov, weightDecay,
+//         maximize, firstStep, dtype)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgCount(info, 12, "sgdStep")) return env.Undefined();
+  std::vector<int64_t> numels;
+  if (!ReadNumels(info, 3, "sgdStep", &numels)) return env.Undefined();
+  std::vector<void*> p, g, b;
+  bool hasP, hasG, hasB;
+  if (!ReadList(info, 0, "sgdStep: params", numels.size(), &p, &hasP) ||
+      !ReadList(info, 1, "sgdStep: grads", numels.size(), &g, &hasG) ||
+      !ReadList(info, 2, "sgdStep: momentumBufs", numels.size(), &b, &hasB))
+    return env.Undefined();
+  if (!hasP || !hasG) {
+    Fail(env, "sgdStep: params and grads are required", true);
+    return env.Undefined();
+  }
+  k::SgdHyper h;
+  h.lr = static_cast<float>(Num(info, 4));
+  h.momentum = static_cast<float>(Num(info, 5));
+  h.dampening = static_cast<float>(Num(info, 6));
+  h.nesterov = Bool(info, 7);
+  h.weightDecay = static_cast<float>(Num(info, 8));
+  h.maximize = Bool(info, 9);
+  h.firstStep = Bool(info, 10);
+  const int dtype = Int(info, 11);
+  if (h.momentum != 0.f && !hasB) {
+    Fail(env, "sgdStep: momentum needs momentumBufs");
+    return env.Undefined();
+  }
+  Done(env,
+       k::LaunchSgdStep(p.data(), g.data(), hasB ? b.data() : nullptr, numels.data(), static_cast<int>(numels.size()), h,
+                        dtype, Stream()),
+       dtype, "sgdStep");
+  return env.Undefined();
+}
+
+// adamStep(params, grads, expAvg, expAvgSq, maxExpAvgSq|null, numels, lr, beta1, beta2, eps, weightDecay,
+//          decoupled, amsgrad, maximize, step, dtype)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgCount(info, 16, "adamStep")) return env.Undefined();
+  std::vector<int64_t> numels;
+  if (!ReadNumels(info, 5, "adamStep", &numels)) return env.Undefined();
+  std::vector<void*> p, g, m, v, vm;
+  bool hasP, hasG, hasM, hasV, hasVm;
+  if (!ReadList(info, 0, "adamStep: params", numels.size(), &p, &hasP) ||
+      !ReadList(info, 1, "adamStep: grads", numels.size(), &g, &hasG) ||
+      !ReadList(info, 2, "adamStep: expAvg", numels.size(), &m, &hasM) ||
+      !ReadList(info, 3, "adamStep: expAvgSq", numels.size(), &v, &hasV) ||
+      !ReadList(info, 4, "adamStep: maxExpAvgSq", numels.size(), &vm, &hasVm))
+    return env.Undefined();
+  if (!hasP || !hasG || !hasM || !hasV) {
+    Fail(env, "adamStep: params, grads, expAvg and expAvgSq are required", true);
+    return env.Undefined();
+  }
+  k::AdamHyper h;
+  h.lr = static_cast<float>(Num(info, 6));
+  h.beta1 = static_cast<float>(Num(info, 7));
+  h.beta2 = static_cast<float>(Num(info, 8));
+  h.eps = static_cast<float>(Num(info, 9));
+  h.weightDecay = static_cast<float>(Num(info, 10));
+  h.decoupled = Bool(info, 11);
+  h.amsgrad = Bool(info, 12);
+  h.maximize = Bool(info, 13);
+  h.step = Num(info, 14);
+  const int dtype = Int(info, 15);
+  if (h.amsgrad && !hasVm) {
+    Fail(env, "adamStep: amsgrad needs maxExpAvgSq");
+    return env.Undefined();
+  }
+  if (!(h.step >= 1)) {
+    Fail(env, "adamStep: step must be >= 1");
+    return env.Undefined();
+  }
+  Done(env,
+       k::LaunchAdamStep(p.data(), g.data(), m.data(), v.data(), hasVm ? vm.data() : nullptr, numels.data(),
+                         static_cast<int>(numels.size()), h, dtype, Stream()),
+       dtype, "adamStep");
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterOptimOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+}
+
+}  // namespace ops
+}  // namespace wg
