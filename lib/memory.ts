@@ -153,6 +153,28 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * Runs an op body so that a throw leaves nothing behind: tensors created inside fn are disposed
+ * if it throws; when it returns they stay alive and join the enclosing tidy scope (if any).
+ * Composite ops use it, so a failed call inside or outside tidy leaks no tensor.
+ */
+export function guard<T>(fn: () => T): T {
+  const scope: Scope = new Set();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of scope) if (!t.isDisposed) parent.add(t);
+  return result;
+}
+
 /** A depth for internal scopes (autograd runs each node's backward in one). */
 export function scopeDepth(): number {
   return scopes.length;

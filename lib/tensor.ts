@@ -21,7 +21,7 @@ export class Tensor {
   /** null once disposed */
   private _storage: Storage | null;
   readonly shape: readonly number[];
-  readonly dtype: DType;
+  private _dtype: DType;
   private _requiresGrad = false;
   /** accumulated gradient (leaf tensors, or non-leaves after retainGrad()) */
   grad: Tensor | null = null;
@@ -37,13 +37,16 @@ export class Tensor {
   constructor(storage: Storage, shape: Shape, dtype: DType) {
     this._storage = storage;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtype;
+    this._dtype = dtype;
     countTensor(1);
     track(this);
     finalizer.register(this, { storage }, this.token);
   }
 
   // ---- identity -----------------------------------------------------------------------------
+  get dtype(): DType {
+    return this._dtype;
+  }
   get device(): string {
     return this.storage.backend.device;
   }
@@ -99,11 +102,16 @@ export class Tensor {
   }
 
   // ---- memory -------------------------------------------------------------------------------
-  /** Frees this tensor's reference to its storage (views share storage). Idempotent. */
+  /** Frees this tensor's reference to its storage (views share storage) and its .grad. Idempotent. */
   dispose(): void {
     const s = this._storage;
     if (s === null) return;
     this._storage = null;
+    if (this.grad) {
+      const g = this.grad;
+      this.grad = null;
+      g.dispose();
+    }
     finalizer.unregister(this.token);
     countTensor(-1);
     s.release();
@@ -112,6 +120,25 @@ export class Tensor {
       this.gradFn = null;
       n.unref();
     }
+  }
+  /**
+   * @internal Makes this leaf use src's storage (and dtype, device) in place, keeping its identity,
+   * requiresGrad and .grad (Module.to moves parameters this way so optimizers keep their references).
+   * Shapes must match; src stays valid (the storage is shared).
+   */
+  _replaceStorage(src: Tensor): void {
+    if (this.gradFn) throw new Error('_replaceStorage: only leaf tensors can have their storage replaced');
+    if (this.shape.length !== src.shape.length || this.shape.some((d, i) => d !== src.shape[i])) {
+      throw new RangeError(`_replaceStorage: shape ${fmtShape(src.shape)} does not match ${fmtShape(this.shape)}`);
+    }
+    if (this._requiresGrad && !isFloat(src.dtype)) throw new TypeError(`_replaceStorage: a tensor that requires grad cannot become ${src.dtype}`);
+    const next = src.storage.retain();
+    const old = this.storage;
+    finalizer.unregister(this.token);
+    this._storage = next;
+    this._dtype = src.dtype;
+    finalizer.register(this, { storage: next }, this.token);
+    old.release();
   }
   [Symbol.dispose](): void {
     this.dispose();

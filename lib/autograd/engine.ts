@@ -72,7 +72,26 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
     throw new RangeError(`backward: gradient of shape ${fmtShape(grad.shape)} on ${grad.device} does not match the tensor's ${fmtShape(root.shape)} on ${root.device}`);
   }
   const retain = options.retainGraph === true;
+  // a freed graph is refused before anything runs, so a failed backward changes no .grad
+  if (root.gradFn) {
+    for (const node of topoOrder(root.gradFn)) {
+      if (node.released || node.backwardFn === null) {
+        throw new Error(`backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`);
+      }
+    }
+  }
   noGrad(() => {
+    // gradients for leaves (and retained non-leaves) are staged and committed only when the whole
+    // backward succeeded: a failure part-way leaves every .grad as it was
+    const staged = new Map<Tensor, Tensor>();
+    const stage = (t: Tensor, g: Tensor): void => {
+      const prev = staged.get(t);
+      if (prev) {
+        staged.set(t, ops.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      } else staged.set(t, g);
+    };
     const seed = grad === null ? ops.onesLike(root) : grad.dtype === root.dtype ? ops.clone(grad) : ops.cast(grad, root.dtype);
     if (!root.gradFn) {
       accumulateInto(root, seed);
@@ -83,6 +102,7 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
     const first = new Array<Tensor | null>(root.gradFn.nOutputs).fill(null);
     first[root.outputIndex] = seed;
     pending.set(root.gradFn, first);
+    let ok = false;
     try {
       for (const node of order) {
         const gs = pending.get(node);
@@ -97,24 +117,38 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
           for (const [idx, ref] of retained) {
             const t = ref.deref();
             const g = gs[idx];
-            if (t && g) accumulateInto(t, ops.clone(g));
+            if (t && g && !t.isDisposed) stage(t, ops.clone(g));
           }
         }
         const fn = node.backwardFn;
-        const inGrads = tidy(() => fn(gs));
+        let inGrads: (Tensor | null)[];
+        try {
+          inGrads = tidy(() => fn(gs));
+        } catch (e) {
+          for (const g of gs) g?.dispose();
+          throw e;
+        }
         // ownership: each gradient handed to an edge is consumed there; everything else is disposed
+        // the same tensor for two inputs, or a saved tensor handed back: give each edge its own
+        // reference up front (consuming one may dispose it)
         const consumed = new Set<Tensor>();
-        node.edges.forEach((edge, i) => {
+        const edgeGrads = node.edges.map((edge, i) => {
           let g = inGrads[i] ?? null;
-          if (g === null || edge === null) return;
-          if (consumed.has(g)) g = g.detach(); // the same tensor for two inputs: give each its own
+          if (g === null || edge === null) return null;
+          if (consumed.has(g) || node.saved.includes(g)) g = g.detach();
           consumed.add(g);
+          return g;
+        });
+        node.edges.forEach((edge, i) => {
+          const g = edgeGrads[i] ?? null;
+          if (g === null || edge === null) return;
           const want = 'leaf' in edge ? edge.leaf.shape : edge.node.outputShapes[edge.index]!;
           if (!sameShape(g.shape, want)) {
             throw new Error(`backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`);
           }
           if ('leaf' in edge) {
-            accumulateInto(edge.leaf, g);
+            if (edge.leaf.isDisposed) g.dispose();
+            else stage(edge.leaf, g);
           } else {
             let arr = pending.get(edge.node);
             if (!arr) pending.set(edge.node, (arr = new Array<Tensor | null>(edge.node.nOutputs).fill(null)));
@@ -132,8 +166,11 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
         for (const g of inGrads) if (g && !consumed.has(g)) g.dispose();
         if (!retain) node.releaseSaved();
       }
+      ok = true;
     } finally {
       for (const gs of pending.values()) for (const g of gs) g?.dispose();
+      if (ok) for (const [t, g] of staged) accumulateInto(t, g);
+      else for (const g of staged.values()) g.dispose();
     }
   });
 }

@@ -18,6 +18,13 @@ function finish(t: Tensor, o: TensorOptions | undefined): Tensor {
   return t;
 }
 
+/** Checks the options before anything is allocated (a failed call leaves nothing behind). */
+function checkOptions(op: string, o: TensorOptions | undefined, dtype: DType): void {
+  if (o?.requiresGrad && !isFloat(dtype)) {
+    throw new TypeError(`${op}: only floating point tensors can require gradients (got ${dtype})`);
+  }
+}
+
 function shapeArg(op: string, shape: number | readonly number[]): number[] {
   return assertShape(op, typeof shape === 'number' ? [shape] : [...shape]);
 }
@@ -83,6 +90,7 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
     shape = options.shape ? assertShape(op, options.shape) : inferred;
     if (numel(shape) !== values.length) throw new RangeError(`${op}: shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${values.length}`);
   }
+  checkOptions(op, options, dtype);
   return finish(fromHost(values, shape, dtype, options.device), options);
 }
 
@@ -90,6 +98,8 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
 export function full(shape: number | readonly number[], value: number, options: TensorOptions = {}): Tensor {
   const s = shapeArg('full', shape);
   const dtype = options.dtype ? assertDType(options.dtype, 'full') : 'float32';
+  if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
+  checkOptions('full', options, dtype);
   const b = getBackend(options.device ?? getDefaultDevice());
   const t = empty(b, s, dtype);
   const n = numel(s);
@@ -129,7 +139,9 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
   }
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be finite and nonzero, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new RangeError(`arange: start and end must be finite, got ${start}, ${end}`);
+  const dtype = options.dtype ? assertDType(options.dtype, 'arange') : [start, end, step].every(Number.isInteger) ? 'int32' : 'float32';
+  checkOptions('arange', options, dtype);
   const v = hostArray(dtype, n);
   for (let i = 0; i < n; i++) v[i] = start + i * step;
   return finish(fromHost(v, [n], dtype, options.device), options);
@@ -138,7 +150,8 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 /** `steps` values evenly spaced from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const dtype = options.dtype ?? 'float32';
+  const dtype = options.dtype ? assertDType(options.dtype, 'linspace') : 'float32';
+  checkOptions('linspace', options, dtype);
   const v = hostArray(dtype, steps);
   const d = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) v[i] = i === steps - 1 && steps > 1 ? end : start + i * d;
@@ -147,14 +160,16 @@ export function linspace(start: number, end: number, steps: number, options: Ten
 
 /** The n×m identity. */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
-  const dtype = options.dtype ?? 'float32';
+  assertShape('eye', [n, m]);
+  const dtype = options.dtype ? assertDType(options.dtype, 'eye') : 'float32';
+  checkOptions('eye', options, dtype);
   const v = hostArray(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
   return finish(fromHost(v, [n, m], dtype, options.device), options);
 }
 
 function randomFloat(op: string, options: TensorOptions): DType {
-  const dtype = options.dtype ?? 'float32';
+  const dtype = options.dtype ? assertDType(options.dtype, op) : 'float32';
   if (!isFloat(dtype)) throw new TypeError(`${op}: dtype must be a float type, got ${dtype}`);
   return dtype;
 }
@@ -162,6 +177,7 @@ function randomFloat(op: string, options: TensorOptions): DType {
 /** Uniform [low, high) from the Philox stream. */
 export function uniform(shape: number | readonly number[], low = 0, high = 1, options: TensorOptions = {}): Tensor {
   const s = shapeArg('rand', shape);
+  if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new RangeError(`rand: need finite low <= high, got ${low}, ${high}`);
   const dtype = randomFloat('rand', options);
   const b = getBackend(options.device ?? getDefaultDevice());
   const t = empty(b, s, dtype);
@@ -179,6 +195,7 @@ export function rand(shape: number | readonly number[], options: TensorOptions =
 /** Normal(mean, std) from the Philox stream. */
 export function normal(shape: number | readonly number[], mean = 0, std = 1, options: TensorOptions = {}): Tensor {
   const s = shapeArg('randn', shape);
+  if (!(Number.isFinite(mean) && Number.isFinite(std) && std >= 0)) throw new RangeError(`randn: need a finite mean and std >= 0, got mean ${mean}, std ${std}`);
   const dtype = randomFloat('randn', options);
   const b = getBackend(options.device ?? getDefaultDevice());
   const t = empty(b, s, dtype);
@@ -197,6 +214,9 @@ export function randn(shape: number | readonly number[], options: TensorOptions 
 export function randint(low: number, high: number, shape: number | readonly number[], options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new RangeError(`randint: need integers low < high, got ${low}, ${high}`);
   const s = shapeArg('randint', shape);
+  const dtype = options.dtype ? assertDType(options.dtype, 'randint') : 'int32';
+  checkOptions('randint', options, dtype);
+  if (high - low > 2 ** 24) throw new RangeError(`randint: range high - low must be at most 2^24, got ${high - low}`);
   const b = getBackend(options.device ?? getDefaultDevice());
   const n = numel(s);
   // uniform [low, high) in float64, floored, then cast (exact for |range| < 2^24 in float32 math too)
@@ -208,7 +228,6 @@ export function randint(low: number, high: number, shape: number | readonly numb
   launch(b, 'unary', n, nbytes(2 * n, 'float32'), 'add_scalar', f.handle, u.handle, n, 'float32', low, 0);
   // guard the rare rounding of high - ε up to high
   launch(b, 'unary', n, nbytes(2 * n, 'float32'), 'clamp', u.handle, f.handle, n, 'float32', low, high - 1);
-  const dtype = options.dtype ?? 'int32';
   const t = empty(b, s, dtype);
   launch(b, 'cast', 0, nbytes(2 * n, 'float32'), f.handle, t.handle, n, 'float32', dtype);
   u.dispose();

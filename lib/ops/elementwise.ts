@@ -24,10 +24,10 @@ export function unaryRaw(op: UnaryOp, x: Tensor, a = 0, b = 0, flopsPerElement =
 }
 
 function unaryGradRaw(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor, a = 0, b = 0): Tensor {
-  const be = x.backend;
-  const dx = empty(be, x.shape, x.dtype);
-  const n = x.size;
-  launch(be, 'unaryGrad', 4 * n, nbytes(4 * n, x.dtype), op, x.handle, y.handle, g.handle, dx.handle, n, x.dtype, a, b);
+  const be = g.backend;
+  const dx = empty(be, g.shape, g.dtype);
+  const n = g.size;
+  launch(be, 'unaryGrad', 4 * n, nbytes(4 * n, g.dtype), op, x.handle, y.handle, g.handle, dx.handle, n, g.dtype, a, b);
   return dx;
 }
 
@@ -84,9 +84,11 @@ type UnaryBackward = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
 function unaryOp(name: string, op: UnaryOp, x: Tensor, backward: UnaryBackward | null, a = 0, b = 0, flops = 1, needX = true, needY = false): Tensor {
   const y = unaryRaw(op, x, a, b, flops);
   if (backward && needsGrad(x)) {
+    // only saved tensors may be touched in backward (x and y may be disposed by then); a backward
+    // that needs neither gets g in their place (same shape, device and dtype)
     const [sx, sy] = [needX ? save(x)[0]! : null, needY ? save(y)[0]! : null];
     const saved = [sx, sy].filter((t): t is Tensor => t !== null);
-    record(name, [y], [x], ([g]) => [backward(g!, sx ?? x, sy ?? y)], saved);
+    record(name, [y], [x], ([g]) => [backward(g!, sx ?? sy ?? g!, sy ?? sx ?? g!)], saved);
   }
   return y;
 }
@@ -211,9 +213,9 @@ function scalarOperand(op: string, v: number): number {
 export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, flopsPerElement = 1): Tensor {
   const be = sameDevice(op, a, b);
   const dtype = resultDtype(a, b);
+  const shape = broadcastShapes(op, a.shape, b.shape); // before any allocation
   const ac = a.dtype === dtype ? a : cast(a, dtype);
   const bc = b.dtype === dtype ? b : cast(b, dtype);
-  const shape = broadcastShapes(op, a.shape, b.shape);
   const out = empty(be, shape, dtype);
   const n = out.size;
   launch(be, 'binary', flopsPerElement * n, nbytes(a.size + b.size + n, dtype), op, ac.handle, bc.handle, out.handle, shape,
@@ -228,9 +230,19 @@ function asTensor(op: string, v: TensorLike): Tensor {
   throw new TypeError(`${op}: expected a tensor, got ${typeof v}`);
 }
 
+/** An int tensor meeting a fractional scalar computes in float32 (torch's promotion). */
+function withScalar(x: Tensor, s: number, f: (x: Tensor) => Tensor): Tensor {
+  if (isFloat(x.dtype) || Number.isInteger(s)) return f(x);
+  const fx = cast(x, 'float32');
+  const r = f(fx);
+  fx.dispose();
+  return r;
+}
+
 /** a + alpha·b (torch.add). */
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   if (typeof a === 'number') return add(asTensor('add', b), a);
+  if (typeof b === 'number' && !isFloat(a.dtype) && !Number.isInteger(b * alpha)) return withScalar(a, b * alpha, (x) => add(x, b, alpha));
   if (typeof b === 'number') {
     return unaryOp('add', 'add_scalar', a, (g) => g, scalarOperand('add', b) * alpha, 0, 1, false);
   }
@@ -247,6 +259,7 @@ export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   if (typeof a === 'number') {
     const t = asTensor('sub', b);
+    if (!isFloat(t.dtype) && !Number.isInteger(a)) return withScalar(t, a, (x) => sub(a, x));
     return unaryOp('sub', 'rsub_scalar', t, (g) => neg(g), a, 0, 1, false);
   }
   if (typeof b === 'number') return add(a, -b * alpha);
@@ -261,6 +274,7 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number') return mul(asTensor('mul', b), a);
+  if (typeof b === 'number' && !isFloat(a.dtype) && !Number.isInteger(b)) return withScalar(a, b, (x) => mul(x, b));
   if (typeof b === 'number') {
     const s = scalarOperand('mul', b);
     return unaryOp('mul', 'mul_scalar', a, (g) => mul(g, s), s, 0, 1, false);
@@ -279,7 +293,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 export function div(a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number') {
     const t = asTensor('div', b);
-    assertFloatOp('div', t);
+    if (!isFloat(t.dtype)) return withScalar(t, 0.5, (x) => div(a, x)); // int / int is true division
     const s = a;
     return unaryOp('div', 'rdiv_scalar', t, (g, x, y) => neg(div(mul(g, y), x)), s, 0, 1, true, true);
   }
@@ -376,10 +390,10 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const be = sameDevice('where', cond, ta, tb);
   const dtype = ta && tb ? resultDtype(ta, tb) : (ref?.dtype ?? 'float32');
   const mk = (v: TensorLike): Tensor => (typeof v === 'number' ? fromHost(toHost(dtype, v), [], dtype, be.device) : v.dtype === dtype ? v : cast(v, dtype));
+  let shape = broadcastShapes('where', cond.shape, ta ? ta.shape : []);
+  shape = broadcastShapes('where', shape, tb ? tb.shape : []);
   const A = mk(a);
   const B = mk(b);
-  let shape = broadcastShapes('where', cond.shape, A.shape);
-  shape = broadcastShapes('where', shape, B.shape);
   const out = empty(be, shape, dtype);
   launch(be, 'where', out.size, nbytes(out.size * 4, dtype), cond.handle, A.handle, B.handle, out.handle, shape,
     broadcastStrides(cond.shape, shape), broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape), cond.dtype, dtype);

@@ -9,8 +9,15 @@ import { add, cast, clamp, div, log, mul, ne, neg, relu, sub, where, abs, exp, l
 import { mean, sum } from './reduce.js';
 import { gather, permute, reshape, unsqueeze } from './shape.js';
 import { logSoftmax } from './nn.js';
+import { guard } from '../memory.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
+
+function checkReduction(op: string, reduction: unknown): Reduction {
+  const r = reduction ?? 'mean';
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  return r;
+}
 
 function reduce(op: string, l: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'none') return l;
@@ -58,6 +65,11 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ls: number, ignore: n
  * or against class probabilities shaped like the logits. labelSmoothing and ignoreIndex as torch.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  checkReduction('crossEntropy', o.reduction);
+  return guard(() => crossEntropyImpl(logits, target, o));
+}
+
+function crossEntropyImpl(logits: Tensor, target: Tensor, o: CrossEntropyOptions): Tensor {
   const op = 'crossEntropy';
   assertFloat(op, logits);
   sameDevice(op, logits, target);
@@ -80,11 +92,11 @@ export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOpti
     for (const x of [lp, prod, rowSum, ...(t !== target ? [t] : [])]) x.dispose();
     return reduce(op, l, reduction);
   }
-  const l2 = logits.ndim === 1 ? reshape(logits, [1, logits.shape[0]!]) : classesLast(logits);
   const tShape = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
   if (!sameShape(target.shape, tShape)) {
     throw new RangeError(`${op}: target ${fmtShape(target.shape)} does not match logits ${fmtShape(logits.shape)} (expected ${fmtShape(tShape)})`);
   }
+  const l2 = logits.ndim === 1 ? reshape(logits, [1, logits.shape[0]!]) : classesLast(logits);
   const t1 = reshape(target, [l2.shape[0]!]);
   const rows = crossEntropyRows(l2, t1, ls, ignore);
   if (l2 !== logits) l2.dispose();
@@ -114,13 +126,23 @@ export interface NllOptions {
 
 /** Negative log-likelihood of log-probabilities (N, C[, …]) at int32 targets (N[, …]). */
 export function nllLoss(logProbs: Tensor, target: Tensor, o: NllOptions = {}): Tensor {
+  checkReduction('nllLoss', o.reduction);
+  return guard(() => nllLossImpl(logProbs, target, o));
+}
+
+function nllLossImpl(logProbs: Tensor, target: Tensor, o: NllOptions): Tensor {
   const op = 'nllLoss';
   assertFloat(op, logProbs);
   if (target.dtype !== 'int32') throw new TypeError(`${op}: target must be int32 class indices, got ${target.dtype}`);
   const ignore = o.ignoreIndex ?? -100;
+  sameDevice(op, logProbs, target);
+  if (logProbs.ndim < 1) throw new RangeError(`${op}: input must be (C), (N, C) or (N, C, …), got ${fmtShape(logProbs.shape)}`);
+  const tShape = logProbs.ndim === 1 ? [] : [logProbs.shape[0]!, ...logProbs.shape.slice(2)];
+  if (!sameShape(target.shape, tShape)) {
+    throw new RangeError(`${op}: target ${fmtShape(target.shape)} does not match input ${fmtShape(logProbs.shape)} (expected ${fmtShape(tShape)})`);
+  }
   const lp = logProbs.ndim === 1 ? reshape(logProbs, [1, logProbs.shape[0]!]) : classesLast(logProbs);
   const t1 = reshape(target, [lp.shape[0]!]);
-  if (t1.size !== lp.shape[0]) throw new RangeError(`${op}: target ${fmtShape(target.shape)} does not match input ${fmtShape(logProbs.shape)}`);
   const keepMask = ne(t1, ignore);
   const safe = where(keepMask, t1, 0);
   const idx = unsqueeze(safe, 1);
@@ -156,6 +178,7 @@ function checkPair(op: string, input: Tensor, target: Tensor): void {
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   checkPair('mseLoss', input, target);
+  checkReduction('mseLoss', o.reduction);
   const d = sub(input, target);
   const sq = square(d);
   d.dispose();
@@ -165,6 +188,7 @@ export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reductio
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   checkPair('l1Loss', input, target);
+  checkReduction('l1Loss', o.reduction);
   const d = sub(input, target);
   const a = abs(d);
   d.dispose();
@@ -174,38 +198,44 @@ export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction
 /** Binary cross-entropy of probabilities in [0, 1] (log clamped at -100 like torch). */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
   checkPair('binaryCrossEntropy', input, target);
-  const lp = clamp(log(input), -100, null);
-  const one = sub(1, input);
-  const lq = clamp(log(one), -100, null);
-  const a = mul(target, lp);
-  const omt = sub(1, target);
-  const b = mul(omt, lq);
-  const s = add(a, b);
-  let l = neg(s);
-  if (o.weight) {
-    const w = mul(l, o.weight);
-    l.dispose();
-    l = w;
-  }
-  for (const x of [lp, one, lq, a, omt, b, s]) x.dispose();
-  return reduce('binaryCrossEntropy', l, o.reduction ?? 'mean');
+  checkReduction('binaryCrossEntropy', o.reduction);
+  return guard(() => {
+    const lp = clamp(log(input), -100, null);
+    const one = sub(1, input);
+    const lq = clamp(log(one), -100, null);
+    const a = mul(target, lp);
+    const omt = sub(1, target);
+    const b = mul(omt, lq);
+    const s = add(a, b);
+    let l = neg(s);
+    if (o.weight) {
+      const w = mul(l, o.weight);
+      l.dispose();
+      l = w;
+    }
+    for (const x of [lp, one, lq, a, omt, b, s]) x.dispose();
+    return reduce('binaryCrossEntropy', l, o.reduction ?? 'mean');
+  });
 }
 
 /** BCE on logits, stable: max(x,0) - x·t + log(1 + exp(-|x|)); posWeight like torch. */
 export function bceWithLogits(input: Tensor, target: Tensor, o: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
   checkPair('bceWithLogits', input, target);
-  const tmp: Tensor[] = [];
-  const k = <T extends Tensor>(t: T): T => (tmp.push(t), t);
-  let l: Tensor;
-  if (o.posWeight) {
-    // (1 - t)·x + (1 + (pw - 1)·t)·softplus(-x)
-    const lw = k(add(k(mul(k(sub(o.posWeight, 1)), target)), 1));
-    const sp = k(add(k(log1p(k(exp(k(neg(k(abs(input)))))))), k(relu(k(neg(input))))));
-    l = add(k(mul(k(sub(1, target)), input)), k(mul(lw, sp)));
-  } else {
-    l = add(k(sub(k(relu(input)), k(mul(input, target)))), k(log1p(k(exp(k(neg(k(abs(input)))))))));
-  }
-  for (const t of tmp) t.dispose();
-  return reduce('bceWithLogits', l, o.reduction ?? 'mean');
+  checkReduction('bceWithLogits', o.reduction);
+  return guard(() => {
+    const tmp: Tensor[] = [];
+    const k = <T extends Tensor>(t: T): T => (tmp.push(t), t);
+    let l: Tensor;
+    if (o.posWeight) {
+      // (1 - t)·x + (1 + (pw - 1)·t)·softplus(-x)
+      const lw = k(add(k(mul(k(sub(o.posWeight, 1)), target)), 1));
+      const sp = k(add(k(log1p(k(exp(k(neg(k(abs(input)))))))), k(relu(k(neg(input))))));
+      l = add(k(mul(k(sub(1, target)), input)), k(mul(lw, sp)));
+    } else {
+      l = add(k(sub(k(relu(input)), k(mul(input, target)))), k(log1p(k(exp(k(neg(k(abs(input)))))))));
+    }
+    for (const t of tmp) t.dispose();
+    return reduce('bceWithLogits', l, o.reduction ?? 'mean');
+  });
 }
 

@@ -32,6 +32,12 @@ function checkOperands(op: string, a: Tensor, b: Tensor): void {
 /** Matrix product with torch.matmul semantics. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkOperands('matmul', a, b);
+  const ka = a.shape[a.ndim - 1]!;
+  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (ka !== kb) {
+    throw new RangeError(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)} (inner dimensions ${ka} and ${kb} differ)`);
+  }
+  if (a.ndim > 2 || b.ndim > 2) broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   // 1-D operands: promote, multiply, drop the added dim
   if (a.ndim === 1 || b.ndim === 1) {
     const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]!]) : a;

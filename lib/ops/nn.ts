@@ -9,6 +9,7 @@ import { assertFloat, assertDtype, empty, launch, nbytes, sameDevice } from './u
 import { mul } from './elementwise.js';
 import { indexSelect, reshape, transpose } from './shape.js';
 import { zerosLike } from './creation.js';
+import { guard } from '../memory.js';
 
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const cols = x.shape[x.ndim - 1] ?? 1;
@@ -29,7 +30,15 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
 
 function alongDim(op: string, x: Tensor, dim: number, log: boolean): Tensor {
   assertFloat(op, x);
-  if (x.ndim === 0) return softmaxLast(reshape(x, [1]), log);
+  if (x.ndim === 0) {
+    normDim(op, dim, 0);
+    const x1 = reshape(x, [1]);
+    const y1 = softmaxLast(x1, log);
+    const y = reshape(y1, []);
+    x1.dispose();
+    y1.dispose();
+    return y;
+  }
   const d = normDim(op, dim, x.ndim);
   if (d === x.ndim - 1) return softmaxLast(x, log);
   const t = transpose(x, d, x.ndim - 1);
@@ -152,12 +161,14 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 export function embedding(indices: Tensor, weight: Tensor): Tensor {
   assertDtype('embedding', indices, 'int32', 'indices');
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be (num_embeddings, dim), got ${fmtShape(weight.shape)}`);
-  const flat = reshape(indices, [indices.size]);
-  const rows = indexSelect(weight, 0, flat);
-  const out = reshape(rows, [...indices.shape, weight.shape[1]!]);
-  flat.dispose();
-  rows.dispose();
-  return out;
+  return guard(() => {
+    const flat = reshape(indices, [indices.size]);
+    const rows = indexSelect(weight, 0, flat);
+    const out = reshape(rows, [...indices.shape, weight.shape[1]!]);
+    flat.dispose();
+    rows.dispose();
+    return out;
+  });
 }
 
 /**
@@ -179,11 +190,12 @@ export function lstmGates(gates: Tensor, cPrev: Tensor): [Tensor, Tensor] {
   if (needsGrad(gates, cPrev)) {
     const [sc, scNew] = save(cPrev, c);
     record(op, [h, c], [gates, cPrev], ([dh, dc]) => {
-      const gb = gates.backend;
-      const dhh = dh ?? zerosLike(h);
+      const gb = (dh ?? dc)!.backend; // gates, h, c may be disposed by now: touch only grads and saved tensors
+      const dhh = dh ?? zerosLike(dc!);
       const dG = empty(gb, [B, 4 * H], gates.dtype);
       const dcPrev = empty(gb, [B, H], gates.dtype);
       launch(gb, 'lstmCellBackward', 30 * B * H, nbytes(4 * B * H * 2 + 5 * B * H, gates.dtype), act.handle, sc!.handle, scNew!.handle, dhh.handle, dc?.handle ?? null, dG.handle, dcPrev.handle, B, H, gates.dtype);
+      if (dhh !== dh) dhh.dispose();
       return [dG, dcPrev];
     }, [act, sc!, scNew!]);
   } else act.dispose();
@@ -208,7 +220,7 @@ export function gruGates(xg: Tensor, hg: Tensor, hPrev: Tensor): Tensor {
   if (needsGrad(xg, hg, hPrev)) {
     const [sh] = save(hPrev);
     record(op, [h], [xg, hg, hPrev], ([dh]) => {
-      const gb = xg.backend;
+      const gb = dh!.backend;
       const dxg = empty(gb, [B, 3 * H], xg.dtype);
       const dhg = empty(gb, [B, 3 * H], xg.dtype);
       const dhp = empty(gb, [B, H], xg.dtype);

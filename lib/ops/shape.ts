@@ -151,6 +151,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new RangeError('cat: expected a non-empty list of tensors');
   const be = sameDevice('cat', ...xs);
   const first = xs[0]!;
+  if (xs.some((x) => x.ndim === 0)) throw new RangeError(`cat: zero-dimensional tensors cannot be concatenated (shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')}); use stack`);
   const d = normDim('cat', dim, first.ndim);
   for (const x of xs) {
     if (x.ndim !== first.ndim || x.shape.some((v, i) => i !== d && v !== first.shape[i])) {
@@ -185,8 +186,10 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new RangeError('stack: expected a non-empty list of tensors');
   const d = normDim('stack', dim, xs[0]!.ndim + 1);
+  sameDevice('stack', ...xs);
   for (const x of xs) {
     if (!sameShape(x.shape, xs[0]!.shape)) throw new RangeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
+    if (x.dtype !== xs[0]!.dtype) throw new TypeError(`stack: dtypes differ (${xs[0]!.dtype} vs ${x.dtype})`);
   }
   const us = xs.map((x) => unsqueeze(x, d));
   const out = cat(us, d);
@@ -201,6 +204,7 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
   let sizes: number[];
   if (Array.isArray(size)) {
     sizes = size;
+    if (sizes.some((v) => !Number.isInteger(v) || v < 0)) throw new RangeError(`split: sizes must be non-negative integers, got [${sizes.join(', ')}]`);
     if (sizes.reduce((a, b) => a + b, 0) !== n) throw new RangeError(`split: sizes [${sizes.join(', ')}] do not sum to ${n}`);
   } else {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`split: size must be a positive integer, got ${size}`);
@@ -217,6 +221,7 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim('chunk', dim, x.ndim);
+  if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
   return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
 }
 
@@ -236,7 +241,12 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[d] = k;
   const out = empty(be, shape, x.dtype);
-  launch(be, 'indexSelect', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, k, x.dtype);
+  try {
+    launch(be, 'indexSelect', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, k, x.dtype);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
   if (needsGrad(x)) {
     const [si] = save(index);
     const xs = [...x.shape];
@@ -269,7 +279,12 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
   const out = empty(be, index.shape, x.dtype);
-  launch(be, 'gather', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);
+  try {
+    launch(be, 'gather', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
   if (needsGrad(x)) {
     const [si] = save(index);
     const xs = [...x.shape];
