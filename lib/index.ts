@@ -15,3 +15,5 @@ export type { BackendInfo, Device } from './backend/registry.js';
 export { costSnapshot, costDelta } from './backend/counter.js';
 export type { CostSnapshot } from './backend/counter.js';
 export * from './energy/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

@@ -1,0 +1,12 @@
+// wattgrad.nn: modules, layers, losses, init and functional, after torch.nn.
+// The root exports it as `nn`: `import { nn } from 'wattgrad'; new nn.Linear(4, 2)`.
+
+export { Module } from './module.js';
+export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from './module.js';
+export { Parameter, isParameter } from './parameter.js';
+export * from './layers/index.js';
+export { Loss, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss } from './losses.js';
+export type { Reduction } from './losses.js';
+export * as init from './init.js';
+export * as functional from './functional.js';
+export * as F from './functional.js';

@@ -1,0 +1,18 @@
+export { Linear, Identity } from './linear.js';
+export type { LinearOptions } from './linear.js';
+export { Conv2d } from './conv.js';
+export type { Conv2dLayerOptions } from './conv.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pool.js';
+export type { MaxPool2dOptions, AvgPool2dOptions } from './pool.js';
+export { BatchNormBase, BatchNorm1d, BatchNorm2d, LayerNorm } from './norm.js';
+export type { BatchNormOptions as BatchNormLayerOptions, LayerNormOptions } from './norm.js';
+export { Dropout } from './dropout.js';
+export { ReLU, Tanh, Sigmoid, SiLU, Softplus, GELU, LeakyReLU, ELU, Softmax, LogSoftmax } from './activation.js';
+export { Sequential, ModuleList, Flatten, Unflatten } from './container.js';
+export { Embedding } from './embedding.js';
+export type { EmbeddingOptions } from './embedding.js';
+export { RNNBase, RNN, LSTM, GRU } from './rnn.js';
+export type { RnnOptions, RNNOptions, LstmState, RnnMode } from './rnn.js';
+export { RNNCell, LSTMCell, GRUCell } from './cells.js';
+export type { CellOptions } from './cells.js';
+export type { FactoryOptions, Pair } from './util.js';

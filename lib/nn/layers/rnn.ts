@@ -1,0 +1,294 @@
+// Recurrent layers RNN (tanh / relu), LSTM (gates i, f, g, o) and GRU (gates r, z, n), multi-layer,
+// batchFirst, bidirectional, dropout between layers; parameters named and shaped as torch's
+// (weight_ih_l0 (G·H, in), weight_hh_l0 (G·H, H), bias_ih_l0, bias_hh_l0, …_reverse).
+//
+// Per layer and direction: ONE linear over all time steps, x (T·B, in) → (T·B, G·H), then per step
+// hg = h·W_hhᵀ + b_hh and the fused gate op (lstmGates / gruGates; tanh/relu of the sum for RNN).
+// Nothing is read back to the host.
+
+import type { Tensor } from '../../tensor.js';
+import { fmtShape } from '../../shape.js';
+import * as ops from '../../ops/index.js';
+import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
+import { uniform_ } from '../init.js';
+import { newParam, positiveInt, probability, type FactoryOptions } from './util.js';
+import { unbind0 } from './unbind.js';
+
+export type RnnMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+/** Gates per mode: the rows of W_ih / W_hh are G·H. */
+export const GATES: Record<RnnMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+export interface StepWeights {
+  wHh: Tensor;
+  bHh: Tensor | null;
+}
+
+/**
+ * One time step from the precomputed input projection xg (B, G·H) and the state: returns the new
+ * [h, c] (c is null except for LSTM). Intermediates are disposed (the tape keeps what it needs).
+ */
+export function rnnStep(mode: RnnMode, xg: Tensor, h: Tensor, c: Tensor | null, w: StepWeights): [Tensor, Tensor | null] {
+  const hg = ops.linear(h, w.wHh, w.bHh);
+  if (mode === 'GRU') {
+    const hn = ops.gruGates(xg, hg, h);
+    hg.dispose();
+    return [hn, null];
+  }
+  const s = ops.add(xg, hg);
+  hg.dispose();
+  if (mode === 'LSTM') {
+    const [hn, cn] = ops.lstmGates(s, c!);
+    s.dispose();
+    return [hn, cn];
+  }
+  const hn = mode === 'RNN_TANH' ? ops.tanh(s) : ops.relu(s);
+  s.dispose();
+  return [hn, null];
+}
+
+export interface RnnOptions extends FactoryOptions {
+  numLayers?: number;
+  bias?: boolean;
+  /** input and output are (B, T, feature) instead of (T, B, feature) */
+  batchFirst?: boolean;
+  /** dropout on the outputs of each layer except the last (training only) */
+  dropout?: number;
+  bidirectional?: boolean;
+}
+
+/** The state an LSTM takes and returns: [h, c], each (layers·directions, B, H). */
+export type LstmState = [Tensor, Tensor];
+
+type Slots = Record<string, unknown>;
+
+/** Shared machinery of RNN / LSTM / GRU. */
+export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, S]> {
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  /** parameter names per (layer, direction): [weight_ih, weight_hh, bias_ih?, bias_hh?] */
+  private readonly names: string[][] = [];
+
+  constructor(readonly mode: RnnMode, readonly inputSize: number, readonly hiddenSize: number, o: RnnOptions = {}) {
+    super();
+    const L = this.constructor.name;
+    positiveInt(L, 'input_size', inputSize);
+    positiveInt(L, 'hidden_size', hiddenSize);
+    this.numLayers = positiveInt(L, 'num_layers', o.numLayers ?? 1);
+    this.bias = o.bias ?? true;
+    this.batchFirst = o.batchFirst ?? false;
+    this.dropout = probability(L, 'dropout', o.dropout ?? 0, true);
+    this.bidirectional = o.bidirectional ?? false;
+    const G = GATES[mode] * hiddenSize;
+    const D = this.bidirectional ? 2 : 1;
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let d = 0; d < D; d++) {
+        const sfx = `_l${l}${d ? '_reverse' : ''}`;
+        const inL = l === 0 ? inputSize : hiddenSize * D;
+        const names = [`weight_ih${sfx}`, `weight_hh${sfx}`];
+        const slots = this as unknown as Slots;
+        slots[names[0]!] = newParam([G, inL], o);
+        slots[names[1]!] = newParam([G, hiddenSize], o);
+        if (this.bias) {
+          names.push(`bias_ih${sfx}`, `bias_hh${sfx}`);
+          slots[names[2]!] = newParam([G], o);
+          slots[names[3]!] = newParam([G], o);
+        }
+        this.names.push(names);
+      }
+    }
+    this.resetParameters();
+  }
+
+  /** torch's default: every parameter U(-1/√H, 1/√H). */
+  resetParameters(): void {
+    const k = 1 / Math.sqrt(this.hiddenSize);
+    for (const p of this.parameters()) uniform_(p, -k, k);
+  }
+
+  get numDirections(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  /** The parameter of this module named as in torch ('weight_ih_l0', 'bias_hh_l1_reverse'). */
+  param(name: string): Parameter {
+    const p = (this as unknown as Slots)[name];
+    if (!p) throw new RangeError(`${this.constructor.name}: no parameter '${name}'`);
+    return p as Parameter;
+  }
+
+  private weights(l: number, d: number): { wIh: Tensor; bIh: Tensor | null; wHh: Tensor; bHh: Tensor | null } {
+    const n = this.names[l * this.numDirections + d]!;
+    return { wIh: this.param(n[0]!), wHh: this.param(n[1]!), bIh: n[2] ? this.param(n[2]) : null, bHh: n[3] ? this.param(n[3]) : null };
+  }
+
+  protected describe(): string {
+    return this.toString().split('\n')[0]!;
+  }
+
+  /**
+   * Runs the stack on x (T, B, in) (seq first) from the initial states h0s/c0s (one per layer and
+   * direction); returns the output (T, B, D·H) and the final states.
+   */
+  protected run(x: Tensor, h0s: Tensor[], c0s: Tensor[] | null): { out: Tensor; hN: Tensor[]; cN: Tensor[] } {
+    const [T, B] = x.shape as [number, number];
+    const H = this.hiddenSize;
+    const D = this.numDirections;
+    const G = GATES[this.mode] * H;
+    const hN: Tensor[] = [];
+    const cN: Tensor[] = [];
+    let layerIn = x;
+    for (let l = 0; l < this.numLayers; l++) {
+      const dirOuts: Tensor[] = [];
+      for (let d = 0; d < D; d++) {
+        const w = this.weights(l, d);
+        // one projection of every time step: (T·B, in) → (T, B, G·H)
+        const flat = ops.reshape(layerIn, [T * B, layerIn.shape[2]!]);
+        const proj = ops.linear(flat, w.wIh, w.bIh);
+        const proj3 = ops.reshape(proj, [T, B, G]);
+        const steps = unbind0(proj3);
+        for (const t of [flat, proj, proj3]) t.dispose();
+        let h = h0s[l * D + d]!;
+        let c = c0s ? c0s[l * D + d]! : null;
+        const hs: Tensor[] = new Array<Tensor>(T);
+        for (let i = 0; i < T; i++) {
+          const t = d === 0 ? i : T - 1 - i;
+          const [hn, cn] = rnnStep(this.mode, steps[t]!, h, c, w);
+          steps[t]!.dispose();
+          if (c && c !== c0s?.[l * D + d]) c.dispose();
+          h = hn;
+          c = cn;
+          hs[t] = hn;
+        }
+        dirOuts.push(ops.stack(hs, 0));
+        hN.push(ops.clone(h));
+        for (const t of hs) t.dispose();
+        if (c) cN.push(c);
+      }
+      const out = D === 1 ? dirOuts[0]! : ops.cat(dirOuts, 2);
+      if (D > 1) for (const t of dirOuts) t.dispose();
+      if (layerIn !== x) layerIn.dispose();
+      if (l < this.numLayers - 1 && this.dropout > 0 && this.training) {
+        layerIn = ops.dropout(out, this.dropout, true);
+        out.dispose();
+      } else layerIn = out;
+    }
+    return { out: layerIn, hN, cN };
+  }
+
+  /** Normalises the input to (T, B, in) and checks it; returns it with how to undo. */
+  protected prepare(input: Tensor): { x: Tensor; batched: boolean } {
+    const I = this.inputSize;
+    if ((input.ndim !== 3 && input.ndim !== 2) || input.shape[input.ndim - 1] !== I) {
+      const want = this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`;
+      throw new RangeError(`${this.describe()}: expected input ${want} (or unbatched (T, ${I})), got ${fmtShape(input.shape)}`);
+    }
+    if (input.ndim === 2) return { x: ops.unsqueeze(input, 1), batched: false };
+    return { x: this.batchFirst ? ops.transpose(input, 0, 1) : input, batched: true };
+  }
+
+  /** Splits an initial state (L·D, B, H) (or (L·D, H) unbatched) into one (B, H) per layer and direction. */
+  protected initialStates(what: string, s: Tensor | null | undefined, B: number, batched: boolean, like: Tensor): Tensor[] {
+    const LD = this.numLayers * this.numDirections;
+    const H = this.hiddenSize;
+    if (s === null || s === undefined) {
+      return Array.from({ length: LD }, () => ops.zeros([B, H], { dtype: like.dtype, device: like.device }));
+    }
+    const want = batched ? [LD, B, H] : [LD, H];
+    if (s.ndim !== want.length || s.shape.some((v, i) => v !== want[i])) {
+      throw new RangeError(`${this.describe()}: expected ${what} ${fmtShape(want)}, got ${fmtShape(s.shape)}`);
+    }
+    const s3 = batched ? s : ops.unsqueeze(s, 1);
+    const parts = unbind0(s3);
+    if (s3 !== s) s3.dispose();
+    return parts;
+  }
+
+  /** Output back to the caller's layout. */
+  protected finishOutput(out: Tensor, batched: boolean): Tensor {
+    if (!batched) {
+      const r = ops.squeeze(out, 1);
+      out.dispose();
+      return r;
+    }
+    if (!this.batchFirst) return out;
+    const r = ops.transpose(out, 0, 1);
+    out.dispose();
+    return r;
+  }
+
+  protected finishState(parts: Tensor[], batched: boolean): Tensor {
+    const s = ops.stack(parts, 0);
+    for (const p of parts) p.dispose();
+    if (batched) return s;
+    const r = ops.squeeze(s, 1);
+    s.dispose();
+    return r;
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inputSize}, ${this.hiddenSize}`;
+    if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
+    if (this.mode === 'RNN_RELU') s += `, nonlinearity='relu'`;
+    if (!this.bias) s += ', bias=false';
+    if (this.batchFirst) s += ', batch_first=true';
+    if (this.dropout) s += `, dropout=${this.dropout}`;
+    if (this.bidirectional) s += ', bidirectional=true';
+    return s;
+  }
+}
+
+/** Runs one state-only recurrence (RNN, GRU). */
+abstract class HiddenOnly extends RNNBase<Tensor> {
+  /** input (T, B, in) or (B, T, in) with batchFirst; h0 (L·D, B, H) → [output (…, D·H), hN (L·D, B, H)] */
+  forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+    const { x, batched } = this.prepare(input);
+    const hs = this.initialStates('h0', h0, x.shape[1]!, batched, x);
+    const { out, hN } = this.run(x, hs, null);
+    for (const h of hs) h.dispose();
+    if (x !== input) x.dispose();
+    return [this.finishOutput(out, batched), this.finishState(hN, batched)];
+  }
+}
+
+export interface RNNOptions extends RnnOptions {
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/** Elman RNN: h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu). */
+export class RNN extends HiddenOnly {
+  constructor(inputSize: number, hiddenSize: number, o: RNNOptions = {}) {
+    const nl = o.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new RangeError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
+    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, o);
+  }
+}
+
+/** GRU, torch's gate order r, z, n: n = tanh(xn + r·(h·W_hnᵀ + b_hn)), h' = (1-z)·n + z·h. */
+export class GRU extends HiddenOnly {
+  constructor(inputSize: number, hiddenSize: number, o: RnnOptions = {}) {
+    super('GRU', inputSize, hiddenSize, o);
+  }
+}
+
+/** LSTM, torch's gate order i, f, g, o. forward(input, [h0, c0]?) → [output, [hN, cN]]. */
+export class LSTM extends RNNBase<LstmState> {
+  constructor(inputSize: number, hiddenSize: number, o: RnnOptions = {}) {
+    super('LSTM', inputSize, hiddenSize, o);
+  }
+  forward(input: Tensor, state?: LstmState | null): [Tensor, LstmState] {
+    const { x, batched } = this.prepare(input);
+    if (state && (!Array.isArray(state) || state.length !== 2)) throw new TypeError(`${this.describe()}: the initial state must be [h0, c0]`);
+    const B = x.shape[1]!;
+    const hs = this.initialStates('h0', state?.[0], B, batched, x);
+    const cs = this.initialStates('c0', state?.[1], B, batched, x);
+    const { out, hN, cN } = this.run(x, hs, cs);
+    for (const t of [...hs, ...cs]) t.dispose();
+    if (x !== input) x.dispose();
+    return [this.finishOutput(out, batched), [this.finishState(hN, batched), this.finishState(cN, batched)]];
+  }
+}

@@ -1,0 +1,47 @@
+// Small helpers shared by the layers: factory options, argument checks and parameter creation.
+
+import type { DType } from '../../dtype.js';
+import { fmtShape } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
+import * as ops from '../../ops/index.js';
+import { Parameter } from '../parameter.js';
+
+/** Where a layer's parameters are created (torch's factory kwargs). */
+export interface FactoryOptions {
+  dtype?: DType;
+  device?: string;
+}
+
+export type Pair = number | [number, number];
+
+/** A new zero-filled parameter (the layer initialises it in place). */
+export function newParam(shape: number[], f: FactoryOptions, requiresGrad = true): Parameter {
+  return Parameter.from(ops.zeros(shape, { dtype: f.dtype ?? 'float32', device: f.device }), requiresGrad);
+}
+
+export function toPair(layer: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(`${layer}: ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+export function positiveInt(layer: string, name: string, v: number, allowZero = false): number {
+  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
+    throw new RangeError(`${layer}: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${v}`);
+  }
+  return v;
+}
+
+export function probability(layer: string, name: string, p: number, allowOne = false): number {
+  if (typeof p !== 'number' || !(p >= 0 && (allowOne ? p <= 1 : p < 1))) {
+    throw new RangeError(`${layer}: ${name} must be in [0, 1${allowOne ? ']' : ')'}, got ${p}`);
+  }
+  return p;
+}
+
+/** Throws `<Layer(...)>: expected input <what>, got <shape>`. */
+export function badInput(layer: string, what: string, x: Tensor): never {
+  throw new RangeError(`${layer}: expected input ${what}, got ${fmtShape(x.shape)} ${x.dtype}`);
+}

@@ -1,0 +1,349 @@
+// Module: the base of every layer and model, after torch.nn.Module.
+//
+// Registration is by assignment, like PyTorch: any own property holding a Parameter is a
+// parameter, any own property holding a Module is a child, and tensors passed to
+// registerBuffer() are buffers (BatchNorm's running statistics). Names are the property names, so
+// stateDict() keys are PyTorch's ('0.weight', 'bn1.running_mean', 'weight_ih_l0', …) when the
+// properties are named as in PyTorch. Discovery follows property order (integer-like names such as
+// Sequential's '0', '1', … come first, in numeric order — JavaScript's own rule).
+//
+// Calling convention: `model.forward(x)` (a JS object cannot be called like `model(x)`).
+
+import { noGrad } from '../autograd/mode.js';
+import type { DType } from '../dtype.js';
+import { DTYPES, isFloat } from '../dtype.js';
+import { keep } from '../memory.js';
+import { fmtShape, sameShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import * as ops from '../ops/index.js';
+import { copyInto } from './inplace.js';
+import { Parameter } from './parameter.js';
+
+/** A state dict: PyTorch's key → tensor (parameters and persistent buffers), in registration order. */
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadStateDictOptions {
+  /** throw on missing or unexpected keys (default true); shape mismatches always throw */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = Module<any[], any>;
+
+type Slots = Record<string, unknown>;
+
+const BUFFERS = Symbol('buffers');
+const NON_PERSISTENT = Symbol('nonPersistent');
+
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  /** true in training mode (dropout active, batch norm uses batch statistics) */
+  training = true;
+  private readonly [BUFFERS] = new Set<string>();
+  private readonly [NON_PERSISTENT] = new Set<string>();
+
+  abstract forward(...args: In): Out;
+
+  /** The class name shown by toString(). */
+  get name(): string {
+    return this.constructor.name;
+  }
+
+  // ---- registration -------------------------------------------------------------------------
+  /** Registers (or replaces) a buffer: saved in stateDict (unless persistent is false), moved by to(). */
+  registerBuffer(name: string, t: Tensor | null, { persistent = true } = {}): void {
+    if (name.includes('.') || name === '') throw new RangeError(`registerBuffer: invalid buffer name '${name}'`);
+    const slots = this as unknown as Slots;
+    if (t !== null) keep(t);
+    slots[name] = t;
+    this[BUFFERS].add(name);
+    if (!persistent) this[NON_PERSISTENT].add(name);
+    else this[NON_PERSISTENT].delete(name);
+  }
+
+  /** Registers a parameter under `name` (the same as assigning a Parameter to this[name]). */
+  registerParameter(name: string, p: Parameter | null): void {
+    if (name.includes('.') || name === '') throw new RangeError(`registerParameter: invalid parameter name '${name}'`);
+    (this as unknown as Slots)[name] = p;
+  }
+
+  /** Registers a child module under `name` (the same as assigning it to this[name]). */
+  registerModule(name: string, m: AnyModule | null): void {
+    if (name.includes('.') || name === '') throw new RangeError(`registerModule: invalid module name '${name}'`);
+    (this as unknown as Slots)[name] = m;
+  }
+
+  // ---- traversal ----------------------------------------------------------------------------
+  /** This module's own parameters (not its children's), by property name. */
+  *namedOwnParameters(): Generator<[string, Parameter]> {
+    for (const [k, v] of Object.entries(this)) if (v instanceof Parameter) yield [k, v];
+  }
+
+  /** This module's own buffers (null ones skipped). */
+  *namedOwnBuffers(): Generator<[string, Tensor]> {
+    const slots = this as unknown as Slots;
+    for (const k of this[BUFFERS]) {
+      const v = slots[k];
+      if (v instanceof Tensor) yield [k, v];
+    }
+  }
+
+  /** Direct children, by property name. */
+  *namedChildren(): Generator<[string, AnyModule]> {
+    for (const [k, v] of Object.entries(this)) if (v instanceof Module) yield [k, v];
+  }
+
+  *children(): Generator<AnyModule> {
+    for (const [, m] of this.namedChildren()) yield m;
+  }
+
+  /** This module and every descendant, depth first, each once, with dotted names ('' for this). */
+  *namedModules(prefix = '', seen = new Set<AnyModule>()): Generator<[string, AnyModule]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [k, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${k}` : k, seen);
+  }
+
+  *modules(): Generator<AnyModule> {
+    for (const [, m] of this.namedModules()) yield m;
+  }
+
+  /** Every parameter with its dotted name ('fc1.weight'); a shared parameter appears once. */
+  *namedParameters(): Generator<[string, Parameter]> {
+    const seen = new Set<Parameter>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, p] of m.namedOwnParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        yield [prefix ? `${prefix}.${k}` : k, p];
+      }
+    }
+  }
+
+  /** Every parameter (what an optimizer takes). */
+  parameters(): Parameter[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+
+  *namedBuffers(): Generator<[string, Tensor]> {
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [k, b] of m.namedOwnBuffers()) yield [prefix ? `${prefix}.${k}` : k, b];
+    }
+  }
+
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, b]) => b);
+  }
+
+  /** A parameter or buffer by dotted name, or undefined. */
+  getTensor(name: string): Tensor | undefined {
+    const parts = name.split('.');
+    let m: AnyModule = this;
+    for (const part of parts.slice(0, -1)) {
+      const c = (m as unknown as Slots)[part];
+      if (!(c instanceof Module)) return undefined;
+      m = c;
+    }
+    const v = (m as unknown as Slots)[parts[parts.length - 1]!];
+    return v instanceof Tensor ? v : undefined;
+  }
+
+  /** Total number of elements over all parameters (only trainable ones when asked). */
+  numParameters({ trainableOnly = false } = {}): number {
+    let n = 0;
+    for (const p of this.parameters()) if (!trainableOnly || p.requiresGrad) n += p.size;
+    return n;
+  }
+
+  // ---- modes and grads ----------------------------------------------------------------------
+  /** Sets training mode on this module and every descendant. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode (dropout off, batch norm uses running statistics). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Sets every parameter's grad to null, disposing it. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Sets requiresGrad on every parameter (freeze with false). */
+  requiresGrad_(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+  /**
+   * Parameters and persistent buffers by PyTorch key. The tensors are the module's own (not
+   * copies): read or serialise them, do not dispose them.
+   */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const key = (k: string): string => (prefix ? `${prefix}.${k}` : k);
+      for (const [k, p] of m.namedOwnParameters()) out[key(k)] = p;
+      for (const [k, b] of m.namedOwnBuffers()) if (!m[NON_PERSISTENT].has(k)) out[key(k)] = b;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values from `sd` into this module's parameters and buffers in place (the Parameter
+   * objects stay the same, so an optimizer built on them stays valid). Values are moved to each
+   * tensor's device and cast to its dtype; shapes must match. The caller keeps ownership of `sd`.
+   */
+  loadStateDict(sd: Record<string, Tensor>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    if (strict && (missingKeys.length || unexpectedKeys.length)) {
+      const parts: string[] = [];
+      if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+      throw new Error(`loadStateDict: error(s) loading state dict for ${this.name}: ${parts.join('; ')}`);
+    }
+    for (const [k, dst] of Object.entries(own)) {
+      const src = sd[k];
+      if (!src) continue;
+      if (!(src instanceof Tensor)) throw new TypeError(`loadStateDict: '${k}' is not a tensor`);
+      if (!sameShape(src.shape, dst.shape)) {
+        throw new RangeError(`loadStateDict: size mismatch for ${k}: copying a param with shape ${fmtShape(src.shape)}, the shape in ${this.name} is ${fmtShape(dst.shape)}`);
+      }
+      copyInto(dst, src, `loadStateDict(${k})`);
+    }
+    for (const m of this.modules()) m.onStateLoaded();
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Hook for modules that mirror buffer values on the host (BatchNorm's batch count). */
+  protected onStateLoaded(): void {}
+
+  // ---- devices and dtypes -------------------------------------------------------------------
+  /**
+   * Moves every parameter and buffer to a device ('cpu', 'cuda', 'cuda:N') or casts the floating
+   * point ones to a dtype ('float64', …); int buffers (num_batches_tracked) keep their dtype.
+   *
+   * When the core Tensor offers `_replaceStorage(src)`, the Parameter objects keep their identity
+   * (an optimizer made before stays valid). Until then each parameter is replaced by a new
+   * Parameter (same name, values, requiresGrad and moved grad) and the old one is disposed:
+   * build optimizers after moving the model, as PyTorch recommends.
+   */
+  to(target: string | DType): this {
+    const isDtype = (DTYPES as readonly string[]).includes(target);
+    const convert = (t: Tensor): Tensor | null => {
+      if (isDtype) return isFloat(t.dtype) && t.dtype !== target ? ops.cast(t, target as DType) : null;
+      return t.device === normalizeDeviceName(target) ? null : ops.to(t, target);
+    };
+    noGrad(() => {
+      for (const m of this.modules()) {
+        const slots = m as unknown as Slots;
+        for (const [k, p] of [...m.namedOwnParameters()]) {
+          const moved = convert(p);
+          if (!moved) continue;
+          const g = p.grad ? convert(p.grad) : null;
+          const replace = (p as unknown as { _replaceStorage?: (src: Tensor) => void })._replaceStorage;
+          if (typeof replace === 'function') {
+            replace.call(p, moved);
+            moved.dispose();
+            if (p.grad && g) {
+              p.grad.dispose();
+              p.grad = keep(g);
+            }
+          } else {
+            const np = Parameter.from(moved, p.requiresGrad);
+            if (p.grad) np.grad = g ? keep(g) : keep(p.grad.clone());
+            p.grad?.dispose();
+            p.grad = null;
+            // replace every reference to p in the module tree (shared parameters)
+            for (const mm of this.modules()) {
+              const s = mm as unknown as Slots;
+              for (const [kk, v] of Object.entries(mm)) if (v === p) s[kk] = np;
+            }
+            if (slots[k] === p) slots[k] = np;
+            p.dispose();
+          }
+        }
+        for (const [k, b] of [...m.namedOwnBuffers()]) {
+          const moved = convert(b);
+          if (!moved) continue;
+          b.dispose();
+          slots[k] = keep(moved);
+        }
+      }
+    });
+    return this;
+  }
+
+  /** Casts floating point parameters and buffers to float64. */
+  double(): this {
+    return this.to('float64');
+  }
+
+  /** Casts floating point parameters and buffers to float32. */
+  float(): this {
+    return this.to('float32');
+  }
+
+  cpu(): this {
+    return this.to('cpu');
+  }
+
+  cuda(device = 'cuda'): this {
+    return this.to(device);
+  }
+
+  /** Frees every parameter (and its grad) and buffer of this module and its descendants. */
+  dispose(): void {
+    for (const m of this.modules()) {
+      for (const [, p] of m.namedOwnParameters()) {
+        p.grad?.dispose();
+        p.grad = null;
+        p.dispose();
+      }
+      for (const [, b] of m.namedOwnBuffers()) b.dispose();
+    }
+  }
+
+  // ---- printing -----------------------------------------------------------------------------
+  /** The text inside the parentheses of this module's line, like torch's extra_repr. */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** A PyTorch-style summary: `Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=true)\n …)`. */
+  toString(): string {
+    const kids = [...this.namedChildren()];
+    const extra = this.extraRepr();
+    if (!kids.length) return `${this.name}(${extra})`;
+    const lines: string[] = [];
+    if (extra) lines.push(...extra.split('\n'));
+    for (const [k, m] of kids) {
+      const sub = m.toString().split('\n').map((l, i) => (i === 0 ? l : `  ${l}`)).join('\n');
+      lines.push(`(${k}): ${sub}`);
+    }
+    return `${this.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
+  }
+}
+
+function normalizeDeviceName(d: string): string {
+  return d === 'cuda' ? 'cuda:0' : d === 'js' ? 'cpu' : d;
+}
+
+/** Formats a number pair like torch's repr: (3, 3). */
+export function fmtPair(p: readonly [number, number]): string {
+  return `(${p[0]}, ${p[1]})`;
+}

@@ -1,0 +1,13 @@
+// wattgrad.optim: optimizers with fused update kernels, lr schedulers, gradient clipping.
+// The root exports it as `optim`: `new optim.AdamW(model.parameters(), { lr: 1e-3 })`.
+
+export { Optimizer } from './optimizer.js';
+export type { ParamGroup, ParamGroupInput, ParamsInput, ParamState, OptimizerStateDict } from './optimizer.js';
+export { SGD } from './sgd.js';
+export type { SGDOptions } from './sgd.js';
+export { Adam } from './adam.js';
+export type { AdamOptions } from './adam.js';
+export { AdamW } from './adamw.js';
+export { LRScheduler, StepLR, ExponentialLR, LambdaLR, CosineAnnealingLR, LinearWarmup } from './schedulers.js';
+export type { SchedulerStateDict, LinearWarmupOptions } from './schedulers.js';
+export { clipGradNorm, clipGradValue } from './clip.js';

@@ -1,0 +1,192 @@
+// Optimizer base: parameter groups, per-parameter state, zeroGrad, stateDict / loadStateDict.
+//
+// stateDict() has PyTorch's shape, so a checkpoint writer can store it as safetensors + JSON:
+//   {
+//     state: { [paramIndex: string]: { step?: number, <name>: Tensor, … } },   // e.g. momentum_buffer,
+//                                                       // exp_avg, exp_avg_sq, max_exp_avg_sq
+//     param_groups: [{ params: number[], lr: number, …hyper-parameters (torch's snake_case names) }],
+//   }
+// Parameters are numbered in order over the groups (group 0's first parameter is 0). Tensors are
+// the optimizer's own (serialise them as e.g. `state.3.exp_avg`; do not dispose them); numbers
+// (step) go to the JSON. loadStateDict copies values in (to each parameter's device and dtype), so
+// the caller keeps ownership of what it passes.
+
+import { noGrad } from '../autograd/mode.js';
+import { keep } from '../memory.js';
+import { fmtShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import * as ops from '../ops/index.js';
+
+/** One group as passed to a constructor: its parameters and any hyper-parameters overriding the defaults. */
+export type ParamGroupInput<H> = { params: Iterable<Tensor> } & Partial<H>;
+
+/** A live parameter group: its parameters and its hyper-parameters (lr may be changed by schedulers). */
+export type ParamGroup<H> = { params: Tensor[] } & H & { initialLr?: number };
+
+export type ParamsInput<H> = Iterable<Tensor> | ParamGroupInput<H>[];
+
+/** What an optimizer keeps per parameter: a step count and named state tensors. */
+export interface ParamState {
+  step: number;
+  tensors: Record<string, Tensor>;
+}
+
+export interface OptimizerStateDict {
+  state: Record<string, Record<string, Tensor | number>>;
+  param_groups: Record<string, unknown>[];
+}
+
+function isGroupList<H>(x: ParamsInput<H>): x is ParamGroupInput<H>[] {
+  return Array.isArray(x) && x.length > 0 && !(x[0] instanceof Tensor);
+}
+
+export abstract class Optimizer<H extends { lr: number }> {
+  readonly paramGroups: ParamGroup<H>[] = [];
+  readonly state = new Map<Tensor, ParamState>();
+  /** hyper-parameter keys in torch's snake_case for stateDict: ours → torch's */
+  protected abstract readonly hyperNames: Record<keyof H & string, string>;
+
+  constructor(params: ParamsInput<H>, readonly defaults: H) {
+    this.validate(defaults, 'defaults');
+    const groups: ParamGroupInput<H>[] = isGroupList(params) ? params : [{ params } as ParamGroupInput<H>];
+    for (const g of groups) this.addParamGroup(g);
+    if (!this.paramGroups.length || this.paramGroups.every((g) => !g.params.length)) {
+      throw new RangeError(`${this.constructor.name}: optimizer got an empty parameter list`);
+    }
+  }
+
+  /** Checks hyper-parameters; throws a RangeError naming the bad one. */
+  protected abstract validate(h: H, where: string): void;
+
+  /** Adds a group (hyper-parameters default to the optimizer's). A parameter may be in one group only. */
+  addParamGroup(g: ParamGroupInput<H>): void {
+    const params = [...g.params];
+    const seen = new Set(this.paramGroups.flatMap((x) => x.params));
+    params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: params[${i}] is not a tensor`);
+      if (!p.isLeaf) throw new Error(`${this.constructor.name}: can't optimize a non-leaf tensor (params[${i}] ${fmtShape(p.shape)})`);
+      if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
+      seen.add(p);
+    });
+    const merged = { ...this.defaults, ...g, params } as ParamGroup<H>;
+    this.validate(merged, `param group ${this.paramGroups.length}`);
+    merged.initialLr ??= merged.lr;
+    this.paramGroups.push(merged);
+  }
+
+  /** Updates every parameter that has a grad (one fused kernel call per group in the steady state). */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const ps = g.params.filter((p) => p.grad !== null && !p.isDisposed);
+        if (ps.length) this.updateGroup(g, ps);
+      }
+    });
+  }
+
+  protected abstract updateGroup(group: ParamGroup<H>, params: Tensor[]): void;
+
+  /** Sets every parameter's grad to null, disposing it. */
+  zeroGrad(): void {
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
+  }
+
+  /** The state of p, created with zero tensors for `names` on first use. */
+  protected stateOf(p: Tensor, names: readonly string[]): ParamState {
+    let s = this.state.get(p);
+    if (!s) {
+      s = { step: 0, tensors: {} };
+      this.state.set(p, s);
+    }
+    for (const n of names) s.tensors[n] ??= keep(ops.zerosLike(p));
+    return s;
+  }
+
+  /** Current learning rates, one per group. */
+  getLr(): number[] {
+    return this.paramGroups.map((g) => g.lr);
+  }
+
+  stateDict(): OptimizerStateDict {
+    const state: OptimizerStateDict['state'] = {};
+    const groups: OptimizerStateDict['param_groups'] = [];
+    let idx = 0;
+    for (const g of this.paramGroups) {
+      const ids: number[] = [];
+      for (const p of g.params) {
+        const s = this.state.get(p);
+        if (s) state[String(idx)] = { step: s.step, ...s.tensors };
+        ids.push(idx++);
+      }
+      const h: Record<string, unknown> = { params: ids };
+      for (const [k, torchName] of Object.entries(this.hyperNames) as [string, string][]) h[torchName] = (g as unknown as Record<string, unknown>)[k];
+      if (g.initialLr !== undefined) h.initial_lr = g.initialLr;
+      groups.push(h);
+    }
+    return { state, param_groups: groups };
+  }
+
+  /** Restores state and hyper-parameters saved by stateDict() onto this optimizer's parameters. */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const name = this.constructor.name;
+    if (!sd || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object') throw new TypeError(`${name}.loadStateDict: expected {state, param_groups}`);
+    if (sd.param_groups.length !== this.paramGroups.length) {
+      throw new RangeError(`${name}.loadStateDict: the state dict has ${sd.param_groups.length} parameter groups, the optimizer ${this.paramGroups.length}`);
+    }
+    const byIndex = new Map<number, Tensor>();
+    sd.param_groups.forEach((sg, gi) => {
+      const ids = sg.params as number[];
+      const g = this.paramGroups[gi]!;
+      if (!Array.isArray(ids) || ids.length !== g.params.length) {
+        throw new RangeError(`${name}.loadStateDict: group ${gi} has ${Array.isArray(ids) ? ids.length : '?'} parameters in the state dict, ${g.params.length} in the optimizer`);
+      }
+      ids.forEach((id, i) => byIndex.set(id, g.params[i]!));
+    });
+    // hyper-parameters
+    sd.param_groups.forEach((sg, gi) => {
+      const g = this.paramGroups[gi]! as unknown as Record<string, unknown>;
+      for (const [k, torchName] of Object.entries(this.hyperNames) as [string, string][]) if (torchName in sg) g[k] = sg[torchName];
+      if (typeof sg.initial_lr === 'number') g.initialLr = sg.initial_lr;
+      this.validate(g as unknown as H, `param group ${gi}`);
+    });
+    // state: copies, on each parameter's device and dtype
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+    noGrad(() => {
+      for (const [id, entry] of Object.entries(sd.state)) {
+        const p = byIndex.get(Number(id));
+        if (!p) throw new RangeError(`${name}.loadStateDict: state for parameter ${id}, which no group has`);
+        const s: ParamState = { step: 0, tensors: {} };
+        for (const [k, v] of Object.entries(entry)) {
+          if (k === 'step') s.step = v instanceof Tensor ? v.item() : Number(v);
+          else if (v instanceof Tensor) {
+            if (v.size !== p.size) throw new RangeError(`${name}.loadStateDict: state '${k}' of parameter ${id} is ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
+            const moved = ops.to(v, p.device); // a fresh copy, even on the same device
+            const cast = moved.dtype !== p.dtype ? ops.cast(moved, p.dtype) : moved;
+            if (cast !== moved) moved.dispose();
+            const r = ops.reshape(cast, p.shape);
+            if (r !== cast) cast.dispose();
+            s.tensors[k] = keep(r);
+          }
+        }
+        this.state.set(p, s);
+      }
+    });
+  }
+
+  /** Frees the optimizer's state tensors (not the parameters). */
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+  }
+}
+
+/** Throws unless v is a finite number ≥ 0. */
+export function nonNegative(opt: string, name: string, v: number, where: string): void {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${opt}: invalid ${name} ${v} in ${where} (must be a finite number >= 0)`);
+}
