@@ -1,0 +1,273 @@
+#!/usr/bin/env node
+// The `wattgrad` command:
+//   wattgrad train mnist-mlp|mnist-cnn|mnist-lstm [options]   train a demo model on MNIST
+//   wattgrad info                                            version, backends, GPU, addon
+// main(argv, io) is exported so tests can run it in-process and capture the output.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { backends, setDefaultDevice, synchronize } from './backend/registry.js';
+import { loadNative, nativeInfo, packageRoot } from './native.js';
+import { manualSeed } from './random.js';
+import { DataLoader } from './data/loader.js';
+import { loadMnist } from './data/mnist.js';
+import { EnergyMeter, formatEnergySummary, writeHtmlReport } from './energy/index.js';
+import { saveCheckpoint } from './io/checkpoint.js';
+import { fit, evaluate } from './train/fit.js';
+import { fmtDuration, type ProgressStream } from './train/progress.js';
+import type { DemoModelName, DemoSpec } from './models/index.js';
+
+export interface CliIO {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+}
+
+class UsageError extends Error {}
+
+// the demo models (and with them nn and optim) load only for `train`
+const MODEL_HELP: Record<DemoModelName, string> = {
+  'mnist-mlp': 'MLP 784-256-10, ReLU, dropout',
+  'mnist-cnn': 'CNN conv5x5(16)-pool-conv5x5(32)-pool-linear',
+  'mnist-lstm': 'LSTM over 28 rows (hidden 64) + linear',
+};
+const modelNames = (): string[] => Object.keys(MODEL_HELP);
+
+const USAGE = `usage: wattgrad <command> [options]
+
+commands:
+  train <model>   train a demo model on MNIST and report accuracy, time and samples/s
+                  models: ${Object.entries(MODEL_HELP).map(([k, d]) => `${k} (${d})`).join('\n                          ')}
+  info            version, backends found, the GPU, why CUDA is unavailable, the addon loaded
+
+train options:
+  --epochs N          epochs (default: the model's)
+  --batch-size N      batch size (default: the model's)
+  --lr X              Adam learning rate (default: the model's)
+  --device D          cpu | cuda | cuda:N (default cpu)
+  --seed N            seed for init, dropout and the shuffle (default 0)
+  --data-dir DIR      read MNIST IDX files (train-images-idx3-ubyte[.gz], …) from DIR instead of
+                      the embedded 10,000 digits (8,000 train / 2,000 test)
+  --limit N           train on the first N training samples only (quick runs)
+  --save PATH         save a checkpoint (.safetensors: weights, optimizer, history) at the end
+  --energy            measure energy (GPU: NVML, CPU: RAPL) per epoch and for the run
+  --report FILE       write an HTML report (loss/accuracy, power, energy); implies --energy
+  --quiet             no progress output
+  -h, --help          this help
+`;
+
+function intOpt(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function numOpt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+export function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the CLI; resolves to the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[] = process.argv.slice(2), io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const out = (s: string): void => void io.stdout.write(s + '\n');
+  const err = (s: string): void => void io.stderr.write(s + '\n');
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+      out(USAGE);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === '--version' || cmd === '-v') {
+      out(version());
+      return 0;
+    }
+    if (cmd === 'info') return info(rest, out);
+    if (cmd === 'train') return await train(rest, io, out);
+    throw new UsageError(`unknown command '${cmd}' (expected 'train' or 'info')`);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`wattgrad: ${(e as Error).message}`);
+      err(`run 'wattgrad --help' for usage`);
+      return 2;
+    }
+    err(`wattgrad: error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+function info(argv: string[], out: (s: string) => void): number {
+  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+  if (values.help) {
+    out('usage: wattgrad info [--json]\n  version, backends found, the GPU (if any), why CUDA is unavailable, the addon file loaded');
+    return 0;
+  }
+  const native = nativeInfo();
+  const bs = backends();
+  let gpus: { index: number; name?: string; totalMemory?: number; computeCapability?: string; usable: boolean; problem?: string }[] = [];
+  let driver: number | null = null;
+  const binding = loadNative().binding;
+  if (binding) {
+    try {
+      const st = binding.cudaStatus();
+      gpus = st.devices;
+      driver = st.driverVersion;
+    } catch { /* reported through backends() */ }
+  }
+  const report = {
+    version: version(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    backends: bs,
+    addon: { path: native.path, error: native.error, build: native.buildInfo },
+    gpus,
+    driverVersion: driver,
+  };
+  if (values.json) {
+    out(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  out(`wattgrad ${report.version} (node ${report.node}, ${report.platform})`);
+  out('backends:');
+  for (const b of bs) {
+    out(`  ${b.name.padEnd(5)} ${b.available ? `available: ${b.devices.join(', ')}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`);
+  }
+  out(`native addon: ${native.path ?? `not loaded (${native.error ?? 'unknown reason'})`}`);
+  if (native.buildInfo) {
+    const bi = native.buildInfo;
+    out(`  build: ${bi.version}, ${bi.buildType}, cuda ${bi.cuda ? `yes (runtime ${bi.cudaRuntime ?? '?'}, archs ${bi.cudaArchs || '?'})` : 'no'}, kernels ${bi.kernels ? 'yes' : 'no'}, nvml ${bi.nvml ? 'yes' : 'no'}`);
+  }
+  for (const w of native.warnings) out(`  warning: ${w}`);
+  if (gpus.length === 0) out('GPU: none found');
+  for (const g of gpus) {
+    const mem = g.totalMemory ? `, ${(g.totalMemory / 2 ** 30).toFixed(1)} GiB` : '';
+    const cc = g.computeCapability ? `, compute ${g.computeCapability}` : '';
+    out(`GPU ${g.index}: ${g.name ?? 'unknown'}${mem}${cc}${g.usable ? '' : ` (not usable: ${g.problem ?? 'unknown'})`}`);
+  }
+  if (driver !== null) out(`CUDA driver: ${Math.floor(driver / 1000)}.${(driver % 1000) / 10}`);
+  return 0;
+}
+
+async function train(argv: string[], io: CliIO, out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      device: { type: 'string' },
+      save: { type: 'string' },
+      seed: { type: 'string' },
+      'data-dir': { type: 'string' },
+      limit: { type: 'string' },
+      energy: { type: 'boolean' },
+      report: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? `train: which model? (${modelNames().join(', ')})` : `train: one model at a time, got ${positionals.join(' ')}`);
+  }
+  const name = positionals[0]!;
+  if (!(name in MODEL_HELP)) throw new UsageError(`unknown model '${name}' (expected one of ${modelNames().join(', ')})`);
+  const { MODELS } = await import('./models/index.js');
+  const spec: DemoSpec = MODELS[name as DemoModelName];
+  const epochs = intOpt('epochs', values.epochs) ?? spec.defaults.epochs;
+  const batchSize = intOpt('batch-size', values['batch-size']) ?? spec.defaults.batchSize;
+  const lr = numOpt('lr', values.lr) ?? spec.defaults.lr;
+  const seed = intOpt('seed', values.seed, 0) ?? 0;
+  const limit = intOpt('limit', values.limit);
+  const device = values.device ?? 'cpu';
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
+  const energyOn = values.energy === true || values.report !== undefined;
+
+  setDefaultDevice(device); // fails here, with the reason, when cuda is unavailable
+  manualSeed(seed);
+  const t0 = performance.now();
+  const data = loadMnist({ dataDir: values['data-dir'], trainLimit: limit });
+  const train = device === 'cpu' ? data.train : data.train.to(device);
+  const test = device === 'cpu' ? data.test : data.test.to(device);
+  if (train !== data.train) { data.train.dispose(); data.test.dispose(); }
+  const { model, optimizer, scheduler } = spec.create({ lr, epochs, device });
+  const nParams = [...model.parameters()].reduce((a, p) => a + p.size, 0);
+  out(`wattgrad ${version()}: training ${name} (${nParams.toLocaleString('en-US')} parameters) on ${device}`);
+  out(`data: ${data.source}: ${train.length} train / ${test.length} test samples`);
+  out(`epochs ${epochs}, batch size ${batchSize}, Adam lr ${lr}, seed ${seed}${energyOn ? ', energy on' : ''}`);
+
+  const meter = energyOn ? new EnergyMeter({ synchronize }) : null;
+  try {
+    const trainLoader = new DataLoader(train, { batchSize, shuffle: true, seed });
+    const testLoader = new DataLoader(test, { batchSize: 500 });
+    const history = await fit(model, {
+      train: trainLoader,
+      validation: testLoader,
+      optimizer,
+      scheduler,
+      epochs,
+      metrics: ['accuracy'],
+      energy: meter ?? false,
+      verbose: values.quiet ? false : { stream: io.stderr },
+    });
+    const final = await evaluate(model, testLoader, { metrics: ['accuracy'] });
+    const trainSeconds = history.epochs.reduce((a, e) => a + e.seconds, 0);
+    const samples = history.epochs.reduce((a, e) => a + e.samples, 0);
+    out('');
+    out(`test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}% (loss ${final.loss.toFixed(4)}) on ${final.samples} samples`);
+    out(`train time ${fmtDuration(trainSeconds)} for ${history.epochs.length} epoch(s), ${Math.round(samples / trainSeconds)} samples/s; total ${fmtDuration((performance.now() - t0) / 1000)}`);
+    if (history.energy) {
+      out('');
+      out(formatEnergySummary(history.energy));
+    }
+    if (values.save) {
+      saveCheckpoint(values.save, { model, optimizer, scheduler, epoch: history.epochs.length, history, extra: { model: name, epochs, batchSize, lr, seed, device } });
+      out(`saved checkpoint to ${values.save}`);
+    }
+    if (values.report) {
+      const file = await writeHtmlReport(values.report, {
+        title: `wattgrad: ${name} on MNIST`,
+        history: history.epochs.map((e) => ({
+          epoch: e.epoch, loss: e.loss, accuracy: e.metrics.accuracy ?? NaN, valLoss: e.valLoss, valAccuracy: e.valMetrics?.accuracy,
+          seconds: e.seconds, energy: e.energy ?? null,
+        })),
+        powerSeries: meter?.powerSeries(),
+        summary: history.energy,
+        notes: [`${nParams.toLocaleString('en-US')} parameters, device ${device}, batch ${batchSize}, Adam lr ${lr}, seed ${seed}`,
+          `data: ${data.source}`, `test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}%`],
+      });
+      out(`wrote report ${file}`);
+    }
+    return 0;
+  } finally {
+    meter?.close();
+    train.dispose();
+    test.dispose();
+    for (const p of model.parameters()) p.dispose?.();
+    setDefaultDevice('cpu');
+  }
+}
+
+// run when executed directly (node dist/cli.js), not when imported by tests
+const self = fileURLToPath(import.meta.url);
+let invoked = '';
+try { invoked = process.argv[1] ? fs.realpathSync.native(path.resolve(process.argv[1])) : ''; } catch { /* not a file */ }
+if (invoked === self || invoked === self.replace(/\.ts$/, '.js')) {
+  main().then((code) => { process.exitCode = code; }, (e: unknown) => { console.error(e); process.exitCode = 1; });
+}

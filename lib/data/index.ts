@@ -1,0 +1,14 @@
+// wattgrad.data: datasets, the DataLoader, MNIST (embedded or IDX files) and the IDX format.
+
+export { TensorDataset, Subset, randomSplit, hasGetBatch } from './dataset.js';
+export type { Dataset, BatchDataset } from './dataset.js';
+export { DataLoader, defaultCollate, batchTensors } from './loader.js';
+export type { DataLoaderOptions, Collate } from './loader.js';
+export {
+  loadMnist, embeddedMnist, embeddedMnistRaw, readMnistDir, readMnistPair, mnistTensors,
+  MNIST_MEAN, MNIST_STD, MNIST_FILES, EMBEDDED_SPLIT,
+} from './mnist.js';
+export type { MnistRaw, MnistSplit, MnistDatasets, LoadMnistOptions, MnistTensorOptions } from './mnist.js';
+export { parseIdx, readIdxFile, encodeIdx, writeIdxFile, isGzip, IdxFormatError } from './idx.js';
+export type { IdxArray, IdxType, IdxData } from './idx.js';
+export { SeededRandom, permutation, deriveSeed } from './shuffle.js';

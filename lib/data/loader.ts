@@ -1,0 +1,208 @@
+// DataLoader: batches of a dataset, optionally shuffled in an order fixed by (seed, epoch).
+//
+// Who disposes a batch: the loader. Batches are made lazily, one at a time, when the iteration
+// asks for the next one; with `autoDispose` (the default) the loader disposes batch k's tensors
+// when batch k+1 is requested, and the last one when the loop ends (normally, by `break` or by an
+// exception: for…of calls the iterator's return()). So
+//
+//   for (const [x, y] of loader) { tidy(() => { …step… }); }
+//
+// leaks nothing: tidy frees what the step creates, the loader frees the batch. A batch is valid
+// until the next one is requested; clone() what you want to keep longer, or pass
+// `autoDispose: false` and dispose batches yourself.
+
+import { fmtShape } from '../shape.js';
+import { isTensor, type Tensor } from '../tensor.js';
+import { tidy } from '../memory.js';
+import { normalizeDevice } from '../backend/registry.js';
+import { stack, tensor } from '../ops/index.js';
+import { hasGetBatch, type Dataset } from './dataset.js';
+import { deriveSeed, permutation } from './shuffle.js';
+
+export type Collate<T, B> = (samples: T[]) => B;
+
+export interface DataLoaderOptions<T = unknown, B = unknown> {
+  /** samples per batch (default 32) */
+  batchSize?: number;
+  /** a new order every epoch, fixed by (seed, epoch) (default false) */
+  shuffle?: boolean;
+  /** the shuffle seed (default 0); independent of manualSeed and the tensor RNG */
+  seed?: number;
+  /** drop the last batch when it is smaller than batchSize (default false) */
+  dropLast?: boolean;
+  /**
+   * Builds a batch from a list of samples. Default: datasets with getBatch (TensorDataset, Subset
+   * of one) gather the batch directly; otherwise samples (tensors, numbers, or tuples/objects of
+   * them) are stacked along a new first dimension. Must return new tensors (the loader disposes
+   * them, see autoDispose).
+   */
+  collate?: Collate<T, B>;
+  /** move every tensor of a batch to this device ('cpu', 'cuda', 'cuda:N') */
+  device?: string;
+  /** dispose each batch when the next is requested and at the end of the loop (default true) */
+  autoDispose?: boolean;
+}
+
+/** Tensors inside a batch (a tensor, an array or a plain object of them). */
+export function batchTensors(b: unknown, out: Tensor[] = []): Tensor[] {
+  if (isTensor(b)) out.push(b);
+  else if (Array.isArray(b)) for (const v of b) batchTensors(v, out);
+  else if (b !== null && typeof b === 'object' && Object.getPrototypeOf(b) === Object.prototype) {
+    for (const v of Object.values(b)) batchTensors(v, out);
+  }
+  return out;
+}
+
+function disposeBatch(b: unknown): void {
+  for (const t of batchTensors(b)) t.dispose();
+}
+
+function mapTensors(b: unknown, f: (t: Tensor) => Tensor): unknown {
+  if (isTensor(b)) return f(b);
+  if (Array.isArray(b)) return b.map((v) => mapTensors(v, f));
+  if (b !== null && typeof b === 'object' && Object.getPrototypeOf(b) === Object.prototype) {
+    return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, mapTensors(v, f)]));
+  }
+  return b;
+}
+
+/**
+ * torch's default_collate, restricted to what wattgrad has: tensors are stacked, numbers become a
+ * 1-D tensor (int32 when all are integers, else float32), arrays and plain objects recurse.
+ */
+export function defaultCollate(samples: unknown[]): unknown {
+  if (samples.length === 0) throw new RangeError('defaultCollate: empty batch');
+  const first = samples[0];
+  if (isTensor(first)) {
+    for (const s of samples) {
+      if (!isTensor(s) || s.shape.length !== first.shape.length || s.shape.some((d, i) => d !== first.shape[i])) {
+        throw new RangeError(`defaultCollate: samples must be tensors of one shape; got ${fmtShape(first.shape)} and ${isTensor(s) ? fmtShape(s.shape) : typeof s}`);
+      }
+    }
+    return stack(samples as Tensor[], 0);
+  }
+  if (typeof first === 'number') {
+    const nums = samples as number[];
+    const ints = nums.every((v) => Number.isInteger(v));
+    return tensor(ints ? Int32Array.from(nums) : Float32Array.from(nums));
+  }
+  if (Array.isArray(first)) {
+    return first.map((_, i) => defaultCollate(samples.map((s) => (s as unknown[])[i])));
+  }
+  if (first !== null && typeof first === 'object') {
+    return Object.fromEntries(Object.keys(first).map((k) => [k, defaultCollate(samples.map((s) => (s as Record<string, unknown>)[k]))]));
+  }
+  throw new TypeError(`defaultCollate: cannot batch samples of type ${typeof first}; pass a collate function`);
+}
+
+/**
+ * Iterates over a dataset in batches: `for (const [x, y] of loader)`. `length` is the number of
+ * batches per epoch, known up front. Each iteration is one epoch; with shuffle the order of epoch
+ * e is permutation(seed, e), where e counts the iterations started (or what setEpoch set), so a
+ * resumed run sees the same order as an uninterrupted one.
+ */
+export class DataLoader<B = Tensor[]> implements Iterable<B> {
+  readonly dataset: Dataset<unknown>;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly device: string | undefined;
+  readonly autoDispose: boolean;
+  private readonly collate: Collate<unknown, B> | null;
+  private epoch = 0;
+
+  constructor(dataset: Dataset<any>, options: DataLoaderOptions<any, B> = {}) {
+    const bs = options.batchSize ?? 32;
+    if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${bs}`);
+    const seed = options.seed ?? 0;
+    if (!Number.isFinite(seed)) throw new RangeError(`DataLoader: seed must be a finite number, got ${seed}`);
+    if (!dataset || typeof dataset.length !== 'number' || typeof dataset.get !== 'function') {
+      throw new TypeError('DataLoader: dataset must have a length and a get(index) method (e.g. a TensorDataset)');
+    }
+    this.dataset = dataset;
+    this.batchSize = bs;
+    this.shuffle = options.shuffle ?? false;
+    this.seed = seed;
+    this.dropLast = options.dropLast ?? false;
+    this.device = options.device;
+    this.autoDispose = options.autoDispose ?? true;
+    this.collate = (options.collate as Collate<unknown, B> | undefined) ?? null;
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Samples per epoch (after dropLast). */
+  get numSamples(): number {
+    return this.dropLast ? this.length * this.batchSize : this.dataset.length;
+  }
+
+  /** Fixes which epoch's order the next iteration uses (fit calls this; also for resuming). */
+  setEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`DataLoader.setEpoch: epoch must be a non-negative integer, got ${epoch}`);
+    this.epoch = epoch;
+  }
+
+  /** The sample order of the epoch the next iteration will use. */
+  order(epoch = this.epoch): Int32Array {
+    const n = this.dataset.length;
+    if (this.shuffle) return permutation(n, deriveSeed(this.seed, epoch));
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    return p;
+  }
+
+  /** Builds batch `indices` (new tensors, on `device` if set). Not disposed by the loader. */
+  makeBatch(indices: Int32Array): B {
+    const ds = this.dataset;
+    let batch: unknown = tidy(() => {
+      if (this.collate) return this.collate(Array.from(indices, (i) => ds.get(i)));
+      if (hasGetBatch(ds)) return ds.getBatch(indices);
+      return defaultCollate(Array.from(indices, (i) => ds.get(i)));
+    });
+    const dev = this.device;
+    if (dev !== undefined) {
+      const target = normalizeDevice(dev);
+      batch = mapTensors(batch, (t) => {
+        if (t.device === target) return t;
+        const m = t.to(target);
+        t.dispose();
+        return m;
+      });
+    }
+    return batch as B;
+  }
+
+  [Symbol.iterator](): Iterator<B> {
+    const order = this.order(this.epoch);
+    this.epoch++;
+    const nb = this.length;
+    const bs = this.batchSize;
+    let k = 0;
+    let current: B | null = null;
+    const release = (): void => {
+      if (current !== null && this.autoDispose) disposeBatch(current);
+      current = null;
+    };
+    return {
+      next: (): IteratorResult<B> => {
+        release();
+        if (k >= nb) return { done: true, value: undefined };
+        const start = k * bs;
+        const idx = order.subarray(start, Math.min(start + bs, order.length));
+        k++;
+        current = this.makeBatch(idx);
+        return { done: false, value: current };
+      },
+      return: (): IteratorResult<B> => {
+        release();
+        k = nb;
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}

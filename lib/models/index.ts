@@ -1,0 +1,84 @@
+// The demo models of `wattgrad train`: small MNIST classifiers with defaults chosen so that each
+// reaches its target accuracy on the embedded 2,000-digit test split in a few minutes on the js
+// backend (2 CPU cores). Each returns logits (N, 10) for images (N, 1, 28, 28).
+
+import { Module, Sequential, Flatten, Linear, Conv2d, MaxPool2d, ReLU, Dropout, LSTM } from '../nn/index.js';
+import { Adam } from '../optim/index.js';
+import { reshape, select } from '../ops/index.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelLike, OptimizerLike, SchedulerLike } from '../train/types.js';
+
+/** 784 → 256 → 10 with ReLU and dropout 0.2 (softmax lives in crossEntropy). */
+export function mnistMlp(): Sequential {
+  return new Sequential(new Flatten(), new Linear(784, 256), new ReLU(), new Dropout(0.2), new Linear(256, 10));
+}
+
+/** conv 1→16 5×5, ReLU, pool 2; conv 16→32 5×5, ReLU, pool 2; linear 512 → 10. */
+export function mnistCnn(): Sequential {
+  return new Sequential(
+    new Conv2d(1, 16, 5), new ReLU(), new MaxPool2d(2), // (N, 16, 12, 12)
+    new Conv2d(16, 32, 5), new ReLU(), new MaxPool2d(2), // (N, 32, 4, 4)
+    new Flatten(), new Linear(32 * 4 * 4, 10),
+  );
+}
+
+/** Reads an image row by row: 28 steps of 28 features through an LSTM, the last hidden state → linear. */
+export class RowLstm extends Module {
+  readonly lstm: LSTM;
+  readonly head: Linear;
+  constructor(readonly hidden = 64) {
+    super();
+    this.lstm = new LSTM(28, hidden, { batchFirst: true });
+    this.head = new Linear(hidden, 10);
+  }
+  forward(x: Tensor): Tensor {
+    // x (N, 1, 28, 28) → (N, 28 steps, 28 features)
+    const seq = reshape(x, [x.shape[0]!, 28, 28]);
+    const [out, [hN, cN]] = this.lstm.forward(seq) as [Tensor, [Tensor, Tensor]];
+    const last = select(hN, 0, hN.shape[0]! - 1); // (N, hidden) of the top layer
+    const y = this.head.forward(last);
+    for (const t of [seq, out, hN, cN, last]) t.dispose();
+    return y;
+  }
+}
+
+export interface DemoRun {
+  model: ModelLike & Module;
+  optimizer: OptimizerLike;
+  scheduler: SchedulerLike | null;
+}
+
+export interface DemoSpec {
+  description: string;
+  defaults: { epochs: number; batchSize: number; lr: number };
+  create(o: { lr: number; epochs: number; device: string }): DemoRun;
+}
+
+function run(model: Module, lr: number, device: string): DemoRun {
+  if (device !== 'cpu') model.to(device); // before the optimizer, as in PyTorch
+  return { model: model as ModelLike & Module, optimizer: new Adam(model.parameters(), { lr }), scheduler: null };
+}
+
+export const MODELS = {
+  'mnist-mlp': {
+    description: 'MLP 784-256-10, ReLU, dropout',
+    defaults: { epochs: 5, batchSize: 64, lr: 1e-3 },
+    create: ({ lr, device }) => run(mnistMlp(), lr, device),
+  },
+  'mnist-cnn': {
+    description: 'CNN conv5x5(16)-pool-conv5x5(32)-pool-linear',
+    defaults: { epochs: 3, batchSize: 64, lr: 2e-3 },
+    create: ({ lr, device }) => run(mnistCnn(), lr, device),
+  },
+  'mnist-lstm': {
+    description: 'LSTM over 28 rows (hidden 64) + linear',
+    defaults: { epochs: 6, batchSize: 64, lr: 3e-3 },
+    create: ({ lr, device }) => run(new RowLstm(64), lr, device),
+  },
+} satisfies Record<string, DemoSpec>;
+
+export type DemoModelName = keyof typeof MODELS;
+
+export function modelNames(): DemoModelName[] {
+  return Object.keys(MODELS) as DemoModelName[];
+}

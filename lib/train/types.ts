@@ -1,0 +1,47 @@
+// What the training loop needs from a model, an optimizer and a scheduler. These are structural
+// types: lib/nn's Module and lib/optim's optimizers and schedulers satisfy them, and so does any
+// hand-written object with the same methods.
+
+import type { Tensor } from '../tensor.js';
+
+export type StateDict = Record<string, Tensor> | Map<string, Tensor>;
+
+export interface ModelLike {
+  forward(x: any): any;
+  parameters(): Iterable<Tensor>;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  stateDict(): StateDict;
+  loadStateDict(state: any, strict?: any): unknown;
+  readonly training?: boolean;
+}
+
+export interface OptimizerLike {
+  step(): void;
+  zeroGrad(): void;
+  stateDict(): unknown;
+  loadStateDict(state: any): unknown;
+}
+
+export interface SchedulerLike {
+  step(): void;
+  stateDict(): unknown;
+  loadStateDict(state: any): unknown;
+}
+
+export function stateDictEntries(sd: StateDict): [string, Tensor][] {
+  return sd instanceof Map ? [...sd.entries()] : Object.entries(sd);
+}
+
+/** The learning rate of an optimizer's first parameter group, when it exposes one. */
+export function currentLr(opt: unknown): number | undefined {
+  const o = opt as { paramGroups?: { lr?: unknown }[]; lr?: unknown; defaults?: { lr?: unknown } } | null;
+  const v = o?.paramGroups?.[0]?.lr ?? o?.lr ?? o?.defaults?.lr;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** The device of a model's first parameter ('cpu' when it has none). */
+export function modelDevice(model: ModelLike): string {
+  for (const p of model.parameters()) return p.device;
+  return 'cpu';
+}
