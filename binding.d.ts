@@ -154,8 +154,96 @@ export interface RuntimeBinding {
 }
 
 // ---- kernels (present only when built with CUDA) ---------------------------------------------
+// native/src/ops_*.cc over native/kernels/*.cu. One entry point per kernel of lib/backend/kernels.ts,
+// same name. Lean calls: handles and plain numbers only. Codes, not strings:
+//   dtype: index in KernelEnums.dtypes (float32 0, float64 1, int32 2, bfloat16 3, float16 4);
+//   op / act: index in the matching KernelEnums list (lib/backend/cuda/kernels.ts holds the same lists).
+// `dims` (binary, where, stridedCopy) is a Float64Array [shape(ndim), strides of operand 0 (ndim), ...].
+// `params` (conv, pool) is a Float64Array in the field order of Conv2dParams / Pool2dParams
+// (countIncludePad as 0/1). Nullable handles are passed as null. A dtype a kernel does not implement
+// throws "cuda: <dtype> not supported for <kernel>". Bad indices set the device error flag
+// (WG_INDEX_OUT_OF_RANGE at the next synchronisation).
+type Buf = NativeBuffer;
+
+/** Name lists in code order, to check the TS tables against the native ones. */
+export interface KernelEnums {
+  dtypes: string[]; unary: string[]; unaryGrad: string[]; binary: string[];
+  reduce: string[]; argReduce: string[]; activation: string[];
+}
+
 export interface KernelBinding {
-  // filled in by the kernels part
+  kernelEnums(): KernelEnums;
+  /** float32 matmul may use TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32); default false. */
+  setAllowTf32(allow: boolean): void;
+  getAllowTf32(): boolean;
+
+  fill(out: Buf, n: number, value: number, dtype: number): void;
+  cast(x: Buf, out: Buf, n: number, from: number, to: number): void;
+  unary(op: number, x: Buf, out: Buf, n: number, dtype: number, a: number, b: number): void;
+  unaryGrad(op: number, x: Buf | null, y: Buf | null, dy: Buf, dx: Buf, n: number, dtype: number, a: number, b: number): void;
+  binary(op: number, a: Buf, b: Buf, out: Buf, ndim: number, dims: Float64Array, dtype: number): void;
+  where(cond: Buf, a: Buf, b: Buf, out: Buf, ndim: number, dims: Float64Array, condDtype: number, dtype: number): void;
+  addBiasAct(x: Buf, bias: Buf, out: Buf, outer: number, c: number, inner: number, act: number, dtype: number): void;
+
+  reduce(op: number, x: Buf, out: Buf, outer: number, r: number, inner: number, dtype: number): void;
+  argReduce(op: number, x: Buf, out: Buf, outer: number, r: number, inner: number, dtype: number): void;
+  stridedCopy(src: Buf, dst: Buf, ndim: number, dims: Float64Array, srcOffset: number, dstOffset: number,
+    dtype: number, accumulate: boolean): void;
+
+  matmul(a: Buf, b: Buf, out: Buf, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    aBatchStride: number, bBatchStride: number, dtype: number): void;
+  conv2d(x: Buf, w: Buf, y: Buf, params: Float64Array, dtype: number): void;
+  conv2dGradInput(dy: Buf, w: Buf, dx: Buf, params: Float64Array, dtype: number): void;
+  conv2dGradWeight(x: Buf, dy: Buf, dw: Buf, params: Float64Array, dtype: number): void;
+
+  maxPool2d(x: Buf, y: Buf, argmax: Buf, params: Float64Array, dtype: number): void;
+  maxPool2dBackward(dy: Buf, argmax: Buf, dx: Buf, params: Float64Array, dtype: number): void;
+  avgPool2d(x: Buf, y: Buf, params: Float64Array, dtype: number): void;
+  avgPool2dBackward(dy: Buf, dx: Buf, params: Float64Array, dtype: number): void;
+  adaptiveAvgPool2d(x: Buf, y: Buf, batch: number, channels: number, inH: number, inW: number, outH: number,
+    outW: number, dtype: number): void;
+  adaptiveAvgPool2dBackward(dy: Buf, dx: Buf, batch: number, channels: number, inH: number, inW: number,
+    outH: number, outW: number, dtype: number): void;
+
+  indexSelect(x: Buf, idx: Buf, out: Buf, outer: number, dimSize: number, inner: number, nIdx: number, dtype: number): void;
+  indexSelectBackward(dy: Buf, idx: Buf, dx: Buf, outer: number, dimSize: number, inner: number, nIdx: number, dtype: number): void;
+  gather(x: Buf, idx: Buf, out: Buf, outer: number, dimSize: number, inner: number, k: number, dtype: number): void;
+  gatherBackward(dy: Buf, idx: Buf, dx: Buf, outer: number, dimSize: number, inner: number, k: number, dtype: number): void;
+
+  softmax(x: Buf, y: Buf, rows: number, cols: number, log: boolean, dtype: number): void;
+  softmaxBackward(y: Buf, dy: Buf, dx: Buf, rows: number, cols: number, log: boolean, dtype: number): void;
+  crossEntropy(logits: Buf, targets: Buf, loss: Buf, rows: number, cols: number, labelSmoothing: number,
+    ignoreIndex: number, dtype: number): void;
+  crossEntropyBackward(logits: Buf, targets: Buf, dloss: Buf, dlogits: Buf, rows: number, cols: number,
+    labelSmoothing: number, ignoreIndex: number, dtype: number): void;
+
+  layerNorm(x: Buf, gamma: Buf | null, beta: Buf | null, y: Buf, mean: Buf, rstd: Buf, rows: number, cols: number,
+    eps: number, dtype: number): void;
+  layerNormBackward(dy: Buf, x: Buf, gamma: Buf | null, mean: Buf, rstd: Buf, dx: Buf, dgamma: Buf | null,
+    dbeta: Buf | null, rows: number, cols: number, dtype: number): void;
+  batchNorm(x: Buf, gamma: Buf | null, beta: Buf | null, runningMean: Buf | null, runningVar: Buf | null, y: Buf,
+    saveMean: Buf, saveInvStd: Buf, n: number, c: number, hw: number, training: boolean, momentum: number,
+    eps: number, dtype: number): void;
+  batchNormBackward(dy: Buf, x: Buf, gamma: Buf | null, saveMean: Buf, saveInvStd: Buf, dx: Buf, dgamma: Buf | null,
+    dbeta: Buf | null, n: number, c: number, hw: number, training: boolean, dtype: number): void;
+
+  lstmCell(gates: Buf, cPrev: Buf, h: Buf, c: Buf, act: Buf, batch: number, hidden: number, dtype: number): void;
+  lstmCellBackward(act: Buf, cPrev: Buf, c: Buf, dh: Buf, dc: Buf | null, dGates: Buf, dcPrev: Buf, batch: number,
+    hidden: number, dtype: number): void;
+  gruCell(xg: Buf, hg: Buf, hPrev: Buf, h: Buf, saved: Buf, batch: number, hidden: number, dtype: number): void;
+  gruCellBackward(saved: Buf, hPrev: Buf, dh: Buf, dxg: Buf, dhg: Buf, dhPrev: Buf, batch: number, hidden: number,
+    dtype: number): void;
+
+  /** seed, offset: integers in [0, 2^53). */
+  randUniform(out: Buf, n: number, seed: number, offset: number, low: number, high: number, dtype: number): void;
+  randNormal(out: Buf, n: number, seed: number, offset: number, mean: number, std: number, dtype: number): void;
+  dropoutMask(mask: Buf, n: number, p: number, seed: number, offset: number, dtype: number): void;
+
+  sgdStep(params: Buf[], grads: Buf[], momentumBufs: Buf[] | null, numels: number[], lr: number, momentum: number,
+    dampening: number, nesterov: boolean, weightDecay: number, maximize: boolean, firstStep: boolean, dtype: number): void;
+  adamStep(params: Buf[], grads: Buf[], expAvg: Buf[], expAvgSq: Buf[], maxExpAvgSq: Buf[] | null, numels: number[],
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean,
+    maximize: boolean, step: number, dtype: number): void;
 }
 
 // ---- nvml --------------------------------------------------------------------------------------

@@ -54,15 +54,15 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   k::SgdHyper h;
-  h.lr = static_cast<float>(Num(info, 4));
-  h.momentum = static_cast<float>(Num(info, 5));
-  h.dampening = static_cast<float>(Num(info, 6));
+  h.lr = Num(info, 4);
+  h.momentum = Num(info, 5);
+  h.dampening = Num(info, 6);
   h.nesterov = Bool(info, 7);
-  h.weightDecay = static_cast<float>(Num(info, 8));
+  h.weightDecay = Num(info, 8);
   h.maximize = Bool(info, 9);
   h.firstStep = Bool(info, 10);
   const int dtype = Int(info, 11);
-  if (h.momentum != 0.f && !hasB) {
+  if (h.momentum != 0 && !hasB) {
     Fail(env, "sgdStep: momentum needs momentumBufs");
     return env.Undefined();
   }
@@ -93,11 +93,11 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   k::AdamHyper h;
-  h.lr = static_cast<float>(Num(info, 6));
-  h.beta1 = static_cast<float>(Num(info, 7));
-  h.beta2 = static_cast<float>(Num(info, 8));
-  h.eps = static_cast<float>(Num(info, 9));
-  h.weightDecay = static_cast<float>(Num(info, 10));
+  h.lr = Num(info, 6);
+  h.beta1 = Num(info, 7);
+  h.beta2 = Num(info, 8);
+  h.eps = Num(info, 9);
+  h.weightDecay = Num(info, 10);
   h.decoupled = Bool(info, 11);
   h.amsgrad = Bool(info, 12);
   h.maximize = Bool(info, 13);

@@ -84,10 +84,7 @@ template <bool BACKWARD> Napi::Value Adaptive(const Napi::CallbackInfo& info) {
                 ow = I64(info, 7);
   const int dtype = Int(info, 8);
   if (Pending(env) || !NonNeg(env, kernel, {b, c, ih, iw, oh, ow})) return env.Undefined();
-  if ((oh == 0 || ow == 0) && ih * iw > 0 && BACKWARD) {
-    Fail(env, std::string(kernel) + ": output size must be positive");
-    return env.Undefined();
-  }
+  // outH or outW 0 in the backward: no window covers any input, the kernel writes dx = 0 (as js does).
   const int st = BACKWARD ? k::LaunchAdaptiveAvgPool2dBackward(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream())
                           : k::LaunchAdaptiveAvgPool2d(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream());
   Done(env, st, dtype, kernel);

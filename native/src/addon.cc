@@ -1,0 +1,65 @@
+// The addon's entry point: registers the runtime, the kernels (CUDA builds) and NVML, and
+// `buildInfo` (an object) telling which parts this binary carries.
+//
+// RegisterKernels and RegisterNvml have weak fallbacks here so the addon still links while
+// ops_*.cc or nvml.cc are missing from the tree; buildInfo() then reports the part as absent.
+
+#include <napi.h>
+
+#include "runtime.h"
+
+#ifndef WG_CUDA_ARCHS
+#define WG_CUDA_ARCHS ""
+#endif
+#ifndef WG_VERSION
+#define WG_VERSION "0.0.0"
+#endif
+
+namespace {
+[[maybe_unused]] bool g_kernels_stub = false;
+bool g_nvml_stub = false;
+}  // namespace
+
+#ifdef WG_HAVE_CUDA
+__attribute__((weak)) void RegisterKernels(Napi::Env, Napi::Object) { g_kernels_stub = true; }
+#endif
+__attribute__((weak)) void RegisterNvml(Napi::Env, Napi::Object) { g_nvml_stub = true; }
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterRuntime(env, exports);
+  bool cuda = false, kernels = false;
+#ifdef WG_HAVE_CUDA
+  cuda = true;
+  RegisterKernels(env, exports);
+  kernels = !g_kernels_stub;
+#endif
+  RegisterNvml(env, exports);
+  bool nvml = !g_nvml_stub;
+
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("version", Napi::String::New(env, WG_VERSION));
+  info.Set("cuda", Napi::Boolean::New(env, cuda));
+  info.Set("kernels", Napi::Boolean::New(env, kernels));
+  info.Set("nvml", Napi::Boolean::New(env, nvml));
+  info.Set("cudaArchs", Napi::String::New(env, WG_CUDA_ARCHS));
+#ifdef CUDART_VERSION
+  info.Set("cudaRuntime", Napi::Number::New(env, CUDART_VERSION));
+#else
+  info.Set("cudaRuntime", env.Null());
+#endif
+  info.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+#ifdef NDEBUG
+  info.Set("buildType", Napi::String::New(env, "Release"));
+#else
+  info.Set("buildType", Napi::String::New(env, "Debug"));
+#endif
+  info.Set("compiler", Napi::String::New(env, __VERSION__));
+  exports.Set("buildInfo", info);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(wattgrad, Init)

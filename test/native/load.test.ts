@@ -1,0 +1,137 @@
+// Loading the addon and falling back: lib/native.ts never throws, records which file it loaded,
+// prefers the newer of build/Release and the prebuild (warning about the stale one), tries the
+// next candidate when one fails to load, and prints ONE warning line (silenced by
+// WATTGRAD_QUIET=1) when nothing loads. The addon reports cuda unavailable with its reason here
+// (no GPU), and WATTGRAD_REQUIRE_CUDA=1 turns that into a failure (the GPU machine run).
+// Cost: ~100 ms (copies the addon into temp dirs).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { loadNative, loadNativeFrom, nativeCandidates, packageRoot, resetNativeForTests } from '../../lib/native.js';
+import { cudaAvailability } from '../../lib/backend/cuda/availability.js';
+import { createCudaRuntime } from '../../lib/backend/cuda/runtime.js';
+import { CudaUnavailableError } from '../../lib/backend/cuda/errors.js';
+
+const real = loadNative();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-load-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function fakeRoot(name: string): string {
+  const r = path.join(tmp, name);
+  fs.mkdirSync(r, { recursive: true });
+  fs.writeFileSync(path.join(r, 'package.json'), JSON.stringify({ name: 'wattgrad' }));
+  return r;
+}
+function place(root: string, rel: string, from: string | null, mtimeSec: number): string {
+  const p = path.join(root, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  if (from) fs.copyFileSync(from, p); else fs.writeFileSync(p, 'not an ELF file');
+  fs.utimesSync(p, mtimeSec, mtimeSec);
+  return p;
+}
+
+describe('loading the native addon', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    resetNativeForTests();
+  });
+
+  it('finds the package root and never throws', () => {
+    expect(fs.existsSync(path.join(packageRoot(), 'CMakeLists.txt'))).toBe(true);
+    expect(real.binding !== null || typeof real.error === 'string').toBe(true);
+    if (real.binding) expect(real.path).toMatch(/wattgrad\.node$/);
+  });
+
+  it('reports why nothing loaded for an empty root', () => {
+    const r = loadNativeFrom(fakeRoot('empty'), {});
+    expect(r.binding).toBeNull();
+    expect(r.error).toMatch(/no native build found.*build\/Release\/wattgrad\.node/);
+  });
+
+  it.skipIf(!real.binding)('prefers the newer of build/Release and the prebuild, and warns about the stale one', () => {
+    const root = fakeRoot('both');
+    const local = place(root, 'build/Release/wattgrad.node', real.path, 1_000_000);
+    const pre = place(root, `prebuilds/${os.platform()}-${os.arch()}/wattgrad.node`, real.path, 2_000_000);
+    let c = nativeCandidates(root, {});
+    expect(c.candidates.map((x) => x.path)).toEqual([pre, local]);
+    expect(c.warnings[0]).toMatch(/build\/Release\/wattgrad\.node is older than prebuilds/);
+    fs.utimesSync(local, 3_000_000, 3_000_000);
+    c = nativeCandidates(root, {});
+    expect(c.candidates[0]!.path).toBe(local);
+    // node-gyp-build's PREBUILDS_ONLY ignores build/
+    expect(nativeCandidates(root, { PREBUILDS_ONLY: '1' }).candidates.map((x) => x.kind)).toEqual(['prebuild']);
+  });
+
+  it.skipIf(!real.binding)('falls back to the other candidate when the newer one fails to load', () => {
+    const root = fakeRoot('broken');
+    place(root, 'build/Release/wattgrad.node', null, 3_000_000); // newer but corrupt
+    const pre = place(root, `prebuilds/${os.platform()}-${os.arch()}/wattgrad.node`, real.path, 1_000_000);
+    const r = loadNativeFrom(root, {});
+    expect(r.path).toBe(pre);
+    expect(r.binding).not.toBeNull();
+    expect(r.warnings.join('\n')).toMatch(/skipped build\/Release\/wattgrad\.node/);
+  });
+
+  it('prints one warning line naming npm run build:native when nothing loads; WATTGRAD_QUIET=1 silences it', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubEnv('WATTGRAD_NATIVE', path.join(tmp, 'missing.node'));
+    try {
+      resetNativeForTests();
+      const r = loadNative();
+      loadNative();
+      expect(r.binding).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(1);
+      const line = String(warn.mock.calls[0]![0]);
+      expect(line).not.toContain('\n');
+      expect(line).toMatch(/native addon not loaded.*using the js backend.*npm run build:native/);
+      expect(cudaAvailability().reason).toMatch(/^native addon not loaded/);
+      warn.mockClear();
+      vi.stubEnv('WATTGRAD_QUIET', '1');
+      resetNativeForTests();
+      loadNative();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe.skipIf(!real.binding)('the loaded addon', () => {
+  const b = real.binding!;
+
+  it('has no libcuda / libcudart dependency (static runtime, driver dlopened)', () => {
+    let needed = '';
+    try { needed = execFileSync('readelf', ['-d', real.path!], { encoding: 'utf8' }); } catch { return; }
+    const libs = needed.split('\n').filter((l) => l.includes('NEEDED'));
+    expect(libs.length).toBeGreaterThan(0);
+    expect(libs.join('\n')).not.toMatch(/libcuda|libcudart|libnvidia/);
+  });
+
+  it('describes itself and reports cuda availability with a reason, never throwing', () => {
+    expect(b.buildInfo.napiVersion).toBe(8);
+    const s = b.cudaStatus();
+    expect(typeof s.available).toBe('boolean');
+    if (!s.available) expect(s.reason).toMatch(/\S/);
+    const a = cudaAvailability();
+    expect(a.path).toBe(real.path);
+    if (!a.available) expect(a.reason.length).toBeGreaterThan(0);
+  });
+
+  it('requires cuda when WATTGRAD_REQUIRE_CUDA=1', () => {
+    const a = cudaAvailability();
+    if (process.env.WATTGRAD_REQUIRE_CUDA === '1') {
+      expect(a.available, `cuda unavailable: ${a.reason}`).toBe(true);
+    }
+  });
+
+  it.skipIf(cudaAvailability().available || !b.buildInfo.cuda)('without a device the runtime throws CudaUnavailableError naming the reason', () => {
+    let err: unknown;
+    try { createCudaRuntime(b, 0); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(CudaUnavailableError);
+    expect((err as Error).message).toMatch(/^cuda unavailable: /);
+    expect(() => b.alloc!(16)).toThrow(/cuda unavailable/);
+    expect(b.memoryStats!().allocated).toBe(0);
+  });
+});
