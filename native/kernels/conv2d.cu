@@ -150,7 +150,8 @@ constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4, NT = (BM / TM) * (BN / 
 template <class LA, class LB, class ST>
 void Run(LA la, LB lb, ST st, int M, int N, int K, int groups, int splits, int kChunk, cudaStream_t s) {
   const int64_t z = static_cast<int64_t>(groups) * splits;
-  const dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM, static_cast<unsigned>(z < 65535 ? z : 65535));
+  const int tilesM = (M + BM - 1) / BM;
+  const dim3 grid((N + BN - 1) / BN, tilesM < 65535 ? tilesM : 65535, static_cast<unsigned>(z < 65535 ? z : 65535));
   GemmSimtKernel<BM, BN, BK, TM, TN><<<grid, NT, 0, s>>>(la, lb, st, M, N, K, groups, splits, kChunk);
 }
 

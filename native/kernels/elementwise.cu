@@ -24,7 +24,7 @@ template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b
   switch (static_cast<Unary>(op)) {
     case Unary::neg: return -x;
     case Unary::abs: return fabs(x);
-    case Unary::sign: return x > zero ? one : (x < zero ? -one : x);  // sign(±0) = ±0, NaN stays
+    case Unary::sign: return x > zero ? one : (x < zero ? -one : zero);  // js/torch: 0 (and NaN) give 0
     case Unary::exp: return exp(x);
     case Unary::expm1: return expm1(x);
     case Unary::log: return log(x);
@@ -50,7 +50,10 @@ template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b
     case Unary::softplus: return x > A(20) ? x : log1p(exp(x));  // torch: beta 1, threshold 20
     case Unary::leaky_relu: return x > zero ? x : a * x;
     case Unary::elu: return x > zero ? x : a * expm1(x);
-    case Unary::clamp: return x < a ? a : (x > b ? b : x);  // NaN passes through
+    case Unary::clamp: {  // min(max(x, a), b): b wins when a > b; NaN passes through
+      const A t = x < a ? a : x;
+      return t > b ? b : t;
+    }
     case Unary::add_scalar: return x + a;
     case Unary::mul_scalar: return x * a;
     case Unary::rsub_scalar: return a - x;
@@ -258,7 +261,17 @@ int LaunchUnary(int op, const void* x, void* out, int64_t n, int dtype, double a
                                                 n - done, af, bf);
     return kOk;
   }
-  if (dtype == kI32) return kUnsupported;
+  if (dtype == kI32) {  // the ops the js backend allows on int32 (INT_UNARY), in double, truncated on store
+    switch (static_cast<Unary>(op)) {
+      case Unary::neg: case Unary::abs: case Unary::sign: case Unary::square: case Unary::relu: case Unary::clamp:
+      case Unary::add_scalar: case Unary::mul_scalar: case Unary::rsub_scalar: case Unary::gt_scalar:
+      case Unary::lt_scalar: case Unary::ge_scalar: case Unary::le_scalar: case Unary::eq_scalar:
+      case Unary::ne_scalar: case Unary::pow_scalar:
+        UnaryKernel<int><<<GridFor(n), kThreads, 0, s>>>(op, static_cast<const int*>(x), static_cast<int*>(out), n, a, b);
+        return kOk;
+      default: return kUnsupported;
+    }
+  }
   WG_DISPATCH_FLOAT(dtype, UnaryKernel<T><<<GridFor(n), kThreads, 0, s>>>(
                                op, static_cast<const T*>(x), static_cast<T*>(out), n, static_cast<Acc<T>>(a), static_cast<Acc<T>>(b)))
 }

@@ -10,7 +10,7 @@
 // (BM·BK = BN·BK = 4·threads), along k or along m/n as the loader's memory layout prefers
 // (kAlongK), and stores them k-major into shared memory (As[k][m], Bs[k][n]) so the inner loop reads
 // float4 rows. Two shared buffers with the next tile prefetched into registers: one barrier per k-tile.
-// grid: x = N tiles, y = M tiles, z = batch·splits (grid-stride over z). Split-K: z = batch·splits +
+// grid: x = N tiles, y = M tiles (grid-stride, at most 65535), z = batch·splits (grid-stride over z). Split-K: z = batch·splits +
 // split, each split covers kChunk of K and the store functor accumulates atomically.
 #pragma once
 
@@ -32,14 +32,18 @@ GemmSimtKernel(LA la, LB lb, ST st, int M, int N, int K, int zCount, int splits,
 
   const int tid = threadIdx.x;
   const int tx = tid % (BN / TN), ty = tid / (BN / TN);
-  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  const int n0 = blockIdx.x * BN;
   // The group of 4 this thread loads, in tile coordinates.
   const int ar = LA::kAlongK ? tid / (BK / 4) : (tid % (BM / 4)) * 4;
   const int ak = LA::kAlongK ? (tid % (BK / 4)) * 4 : tid / (BM / 4);
   const int br = LB::kAlongK ? tid / (BK / 4) : (tid % (BN / 4)) * 4;
   const int bk = LB::kAlongK ? (tid % (BK / 4)) * 4 : tid / (BN / 4);
 
+  // M tiles grid-stride over y (gridDim.y <= 65535; M may need more tiles), batch·splits over z.
+  const int tilesM = (M + BM - 1) / BM;
+  for (int mt = blockIdx.y; mt < tilesM; mt += gridDim.y)
   for (int zz = blockIdx.z; zz < zCount * splits; zz += gridDim.z) {
+    const int m0 = mt * BM;
     const int z = zz / splits, sp = zz - z * splits;
     const int kBegin = sp * kChunk;
     const int kEnd = min(K, kBegin + kChunk);

@@ -63,13 +63,13 @@ struct Pool2d {
   bool countIncludePad;
 };
 
-struct SgdHyper {
-  float lr, momentum, dampening, weightDecay;
+struct SgdHyper {  // doubles as JS gives them; the launcher derives the float scalars
+  double lr, momentum, dampening, weightDecay;
   bool nesterov, maximize, firstStep;
 };
 
 struct AdamHyper {
-  float lr, beta1, beta2, eps, weightDecay;
+  double lr, beta1, beta2, eps, weightDecay;
   bool decoupled, amsgrad, maximize;
   double step;
 };

@@ -189,9 +189,13 @@ MatmulTcKernel(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int g = lane >> 2, tig = lane & 3;
   const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;  // warp tile origin in the block tile
-  const int m0 = blockIdx.y * TC_BM, n0 = blockIdx.x * TC_BN;
+  const int n0 = blockIdx.x * TC_BN;
+  const int tilesM = (M + TC_BM - 1) / TC_BM;
 
+  // M tiles grid-stride over y (gridDim.y <= 65535), batch over z.
+  for (int mt = blockIdx.y; mt < tilesM; mt += gridDim.y)
   for (int z = blockIdx.z; z < batch; z += gridDim.z) {
+    const int m0 = mt * TC_BM;
     TcLoader<T, AK, TC_BM> la{A + z * aBatch, lda, M, K, vecA};
     TcLoader<T, BK_, TC_BN> lb{B + z * bBatch, ldb, N, K, vecB};
     float acc[4][4][4];
@@ -262,7 +266,8 @@ void LaunchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, int6
   const uintptr_t mask = 4 * sizeof(T) - 1;
   const bool vecA = (reinterpret_cast<uintptr_t>(a) & mask) == 0 && lda % 4 == 0 && aBatch % 4 == 0;
   const bool vecB = (reinterpret_cast<uintptr_t>(b) & mask) == 0 && ldb % 4 == 0 && bBatch % 4 == 0;
-  const dim3 grid((n + TC_BN - 1) / TC_BN, (m + TC_BM - 1) / TC_BM, batch < 65535 ? batch : 65535);
+  const int tilesM = (m + TC_BM - 1) / TC_BM;
+  const dim3 grid((n + TC_BN - 1) / TC_BN, tilesM < 65535 ? tilesM : 65535, batch < 65535 ? batch : 65535);
   MatmulTcKernel<T, AK, BK_><<<grid, TC_THREADS, 0, s>>>(a, b, c, batch, m, n, k, lda, ldb, aBatch, bBatch, vecA, vecB);
 }
 
@@ -286,7 +291,8 @@ void LaunchSimtTile(const T* a, const T* b, T* c, int batch, int m, int n, int k
   MatLoader<T, AK> la{a, lda, aBatch, m, isF && Aligned16(a) && lda % 4 == 0 && aBatch % 4 == 0};
   MatLoader<T, BK_> lb{b, ldb, bBatch, n, isF && Aligned16(b) && ldb % 4 == 0 && bBatch % 4 == 0};
   MatStore<T> st{c, n, static_cast<int64_t>(m) * n};
-  const dim3 grid((n + BN - 1) / BN, (m + BM - 1) / BM, batch < 65535 ? batch : 65535);
+  const int tilesM = (m + BM - 1) / BM;
+  const dim3 grid((n + BN - 1) / BN, tilesM < 65535 ? tilesM : 65535, batch < 65535 ? batch : 65535);
   GemmSimtKernel<BM, BN, BK, TM, TN><<<grid, (BM / TM) * (BN / TN), 0, s>>>(la, lb, st, m, n, k, batch, 1, k > 0 ? k : 1);
 }
 

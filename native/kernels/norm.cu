@@ -23,7 +23,7 @@ unsigned Blocks(int64_t n) { return static_cast<unsigned>(n < 65535LL * 16 ? n :
 
 template <typename T>
 __global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t rows,
-                                int64_t cols, float eps) {
+                                int64_t cols, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -104,15 +104,19 @@ __global__ void LayerNormParamGradKernel(const T* dy, const T* x, const T* mean,
 // One block per channel: statistics, running-stat update, save.
 template <typename T>
 __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, T* saveMean, T* saveInvStd, int64_t n,
-                                     int64_t c, int64_t hw, bool training, float momentum, float eps) {
+                                     int64_t c, int64_t hw, bool training, double momentum, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
   const int64_t cnt = n * hw;
+  // Eval without running stats normalises with batch statistics (js reference: useBatch); the running
+  // stats are updated only in training and only when both are given.
+  const bool useBatch = training || runningMean == nullptr || runningVar == nullptr;
+  const bool update = training && runningMean != nullptr && runningVar != nullptr;
   for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
-    if (!training) {
+    if (!useBatch) {
       if (threadIdx.x == 0) {
-        const A rm = runningMean != nullptr ? ToF(runningMean[ch]) : A(0);
-        const A rv = runningVar != nullptr ? ToF(runningVar[ch]) : A(1);
+        const A rm = ToF(runningMean[ch]);
+        const A rv = ToF(runningVar[ch]);
         saveMean[ch] = FromF<T>(rm);
         saveInvStd[ch] = FromF<T>(A(1) / sqrt(rv + A(eps)));
       }
@@ -136,8 +140,8 @@ __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, 
       saveMean[ch] = FromF<T>(mu);
       saveInvStd[ch] = FromF<T>(A(1) / sqrt(var + A(eps)));
       const A mom = A(momentum);
-      if (runningMean != nullptr) runningMean[ch] = FromF<T>((A(1) - mom) * ToF(runningMean[ch]) + mom * mu);
-      if (runningVar != nullptr) {
+      if (update) {
+        runningMean[ch] = FromF<T>((A(1) - mom) * ToF(runningMean[ch]) + mom * mu);
         const A unbiased = cnt > 1 ? m2 / A(cnt - 1) : var;
         runningVar[ch] = FromF<T>((A(1) - mom) * ToF(runningVar[ch]) + mom * unbiased);
       }
@@ -200,7 +204,7 @@ int LaunchLayerNorm(const void* x, const void* gamma, const void* beta, void* y,
   WG_DISPATCH_FLOAT(dtype, LayerNormKernel<T><<<Blocks(rows), Threads(cols), 0, s>>>(
                                static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
                                static_cast<T*>(y), static_cast<T*>(mean), static_cast<T*>(rstd), rows, cols,
-                               static_cast<float>(eps)))
+                               eps))
 }
 
 int LaunchLayerNormBackward(const void* dy, const void* x, const void* gamma, const void* mean, const void* rstd, void* dx,
@@ -226,7 +230,7 @@ int LaunchBatchNorm(const void* x, const void* gamma, const void* beta, void* ru
   WG_DISPATCH_FLOAT(dtype, {
     BatchNormStatsKernel<T><<<Blocks(c), Threads(n * hw), 0, s>>>(
         static_cast<const T*>(x), static_cast<T*>(runningMean), static_cast<T*>(runningVar), static_cast<T*>(saveMean),
-        static_cast<T*>(saveInvStd), n, c, hw, training, static_cast<float>(momentum), static_cast<float>(eps));
+        static_cast<T*>(saveInvStd), n, c, hw, training, momentum, eps);
     if (total > 0)
       BatchNormApplyKernel<T><<<GridFor(total), kThreads, 0, s>>>(
           static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),

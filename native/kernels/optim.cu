@@ -2,7 +2,7 @@
 //   SGD:  g = ±grad (maximize flips) + wd·p; with momentum: buf = firstStep ? g : momentum·buf + (1−dampening)·g,
 //         g = nesterov ? g + momentum·buf : buf;  p −= lr·g
 //   Adam: g = ±grad; Adam: g += wd·p | AdamW (decoupled): p *= 1 − lr·wd;
-//         m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; amsgrad: vmax = max(vmax, v), v̂ = vmax;
+//         m = lerp(m, g, 1−β1); v = β2·v + (1−β2)·g²; amsgrad: vmax = max(vmax, v), v̂ = vmax;
 //         p −= (lr / (1−β1^t)) · m / (sqrt(v̂) / sqrt(1−β2^t) + eps)
 // Multi-tensor apply (PyTorch MultiTensorApply / Apex): the launcher packs up to kMaxTensors
 // (pointer, numel) entries and up to kMaxBlocks (tensor, chunk) block assignments into one by-value
@@ -35,36 +35,39 @@ struct TensorList {
 static_assert(sizeof(TensorList) < 4000, "kernel parameter space");
 
 struct AdamScalars {
-  float lr, beta1, beta2, eps, wd, stepSize, bc2Sqrt;
+  // 1−β1, 1−β2, 1−lr·wd and the bias corrections are computed in double on the host and rounded once
+  // (as torch passes Python floats), not as float differences (1.f − 0.999f is 1.3e-5 off 1e-3).
+  float lr, beta1, beta2, eps, wd, stepSize, bc2Sqrt, omb1, omb2, decay;
   bool decoupled, amsgrad, maximize;
 };
 struct SgdScalars {
-  float lr, momentum, dampening, wd;
+  float lr, momentum, dampening, wd, omd;  // omd = 1 − dampening (double, rounded once)
   bool nesterov, maximize, firstStep, hasMomentum;
 };
 
 __device__ __forceinline__ void AdamElem(float& p, float g, float& m, float& v, float* vmax, const AdamScalars& h) {
   if (h.maximize) g = -g;
   if (h.wd != 0.f) {
-    if (h.decoupled) p *= 1.f - h.lr * h.wd;
+    if (h.decoupled) p *= h.decay;
     else g += h.wd * p;
   }
-  m = h.beta1 * m + (1.f - h.beta1) * g;
-  v = h.beta2 * v + (1.f - h.beta2) * g * g;
+  // torch / js: m = lerp(m, g, 1−β1)
+  m = h.omb1 < 0.5f ? m + h.omb1 * (g - m) : g - (g - m) * (1.f - h.omb1);
+  v = h.beta2 * v + h.omb2 * g * g;
   float vh = v;
   if (h.amsgrad) {
     vh = fmaxf(*vmax, v);
     *vmax = vh;
   }
   const float denom = sqrtf(vh) / h.bc2Sqrt + h.eps;
-  p -= h.stepSize * m / denom;
+  p -= h.stepSize * (m / denom);
 }
 
 __device__ __forceinline__ void SgdElem(float& p, float g, float* buf, const SgdScalars& h) {
   if (h.maximize) g = -g;
   if (h.wd != 0.f) g += h.wd * p;
   if (h.hasMomentum) {
-    const float b = h.firstStep ? g : h.momentum * *buf + (1.f - h.dampening) * g;
+    const float b = h.firstStep ? g : h.momentum * *buf + h.omd * g;
     *buf = b;
     g = h.nesterov ? g + h.momentum * b : b;
   }
@@ -184,10 +187,14 @@ int LaunchAdamStep(void* const* params, void* const* grads, void* const* expAvg,
                    cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   AdamScalars h;
-  h.lr = hp.lr; h.beta1 = hp.beta1; h.beta2 = hp.beta2; h.eps = hp.eps; h.wd = hp.weightDecay;
-  const double bc1 = 1.0 - pow(static_cast<double>(hp.beta1), hp.step);
-  const double bc2 = 1.0 - pow(static_cast<double>(hp.beta2), hp.step);
-  h.stepSize = static_cast<float>(static_cast<double>(hp.lr) / bc1);
+  h.lr = static_cast<float>(hp.lr); h.beta1 = static_cast<float>(hp.beta1); h.beta2 = static_cast<float>(hp.beta2);
+  h.eps = static_cast<float>(hp.eps); h.wd = static_cast<float>(hp.weightDecay);
+  h.omb1 = static_cast<float>(1.0 - hp.beta1);
+  h.omb2 = static_cast<float>(1.0 - hp.beta2);
+  h.decay = static_cast<float>(1.0 - hp.lr * hp.weightDecay);
+  const double bc1 = 1.0 - pow(hp.beta1, hp.step);
+  const double bc2 = 1.0 - pow(hp.beta2, hp.step);
+  h.stepSize = static_cast<float>(hp.lr / bc1);
   h.bc2Sqrt = static_cast<float>(sqrt(bc2));
   h.decoupled = hp.decoupled; h.amsgrad = hp.amsgrad && maxExpAvgSq != nullptr; h.maximize = hp.maximize;
   MultiTensorApply(params, grads, expAvg, expAvgSq, maxExpAvgSq, numels, count,
@@ -199,9 +206,11 @@ int LaunchSgdStep(void* const* params, void* const* grads, void* const* momentum
                   const SgdHyper& hp, int dtype, cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   SgdScalars h;
-  h.lr = hp.lr; h.momentum = hp.momentum; h.dampening = hp.dampening; h.wd = hp.weightDecay;
+  h.lr = static_cast<float>(hp.lr); h.momentum = static_cast<float>(hp.momentum);
+  h.dampening = static_cast<float>(hp.dampening); h.wd = static_cast<float>(hp.weightDecay);
+  h.omd = static_cast<float>(1.0 - hp.dampening);
   h.nesterov = hp.nesterov; h.maximize = hp.maximize; h.firstStep = hp.firstStep;
-  h.hasMomentum = hp.momentum != 0.f && momentumBufs != nullptr;
+  h.hasMomentum = hp.momentum != 0 && momentumBufs != nullptr;
   MultiTensorApply(params, grads, momentumBufs, nullptr, nullptr, numels, count,
                    [&](const TensorList& tl, int blocks) { SgdKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
   return kOk;

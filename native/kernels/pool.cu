@@ -94,7 +94,7 @@ template <typename T> __global__ void AvgPoolKernel(const T* x, T* y, Pool2d p, 
       }
     }
     const int div = AvgDivisor(p, oh, ow);
-    y[i] = FromF<T>(div > 0 ? sum / A(div) : A(0));
+    y[i] = FromF<T>(sum / A(div));  // an empty window gives 0/0 = NaN, like the js backend
   }
 }
 

@@ -37,8 +37,8 @@ __global__ void NormalKernel(T* out, int64_t n, uint64_t seed, uint64_t offset, 
     const double u2 = PhiloxUnit(r.v[1]);
     const double rad = sqrt(-2.0 * log(u1));
     const int64_t i = q * 2;
-    out[i] = FromF<T>(mean + std * (rad * cos(kTwoPi * u2)));
-    if (i + 1 < n) out[i + 1] = FromF<T>(mean + std * (rad * sin(kTwoPi * u2)));
+    out[i] = FromF<T>(mean + std * rad * cos(kTwoPi * u2));  // js: mean + std * r * cos(t)
+    if (i + 1 < n) out[i + 1] = FromF<T>(mean + std * rad * sin(kTwoPi * u2));
   }
 }
 

@@ -23,8 +23,10 @@ __device__ void RowStats(const T* xr, int64_t cols, A* sh, A& M, A& S, A* sumX) 
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
     const A v = ToF(xr[j]);
     sx += v;
+    // v = -inf adds exp(-inf) = 0; skipping it avoids exp(-inf - (-inf)) = NaN while m is still -inf
+    // (a masked entry seen before any finite one). NaN v still reaches s and propagates.
     if (v > m) { s = s * exp(m - v) + A(1); m = v; }
-    else s += exp(v - m);
+    else if (v != A(-INFINITY)) s += exp(v - m);
   }
   M = BlockMax(m, sh);
   const A scaled = m == A(-INFINITY) ? A(0) : s * exp(m - M);
@@ -67,7 +69,7 @@ __global__ void SoftmaxBackwardKernel(const T* y, const T* dy, T* dx, int64_t ro
 
 template <typename T>
 __global__ void CrossEntropyKernel(const T* logits, const int* targets, T* loss, int64_t rows, int64_t cols,
-                                   float eps, int ignoreIndex, int* flag) {
+                                   double eps, int ignoreIndex, int* flag) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -95,7 +97,7 @@ __global__ void CrossEntropyKernel(const T* logits, const int* targets, T* loss,
 
 template <typename T>
 __global__ void CrossEntropyBackwardKernel(const T* logits, const int* targets, const T* dloss, T* dlogits, int64_t rows,
-                                           int64_t cols, float eps, int ignoreIndex, int* flag) {
+                                           int64_t cols, double eps, int ignoreIndex, int* flag) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -142,7 +144,7 @@ int LaunchCrossEntropy(const void* logits, const int* targets, void* loss, int64
   if (rows <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, CrossEntropyKernel<T><<<RowBlocks(rows), RowThreads(cols), 0, s>>>(
                                static_cast<const T*>(logits), targets, static_cast<T*>(loss), rows, cols,
-                               static_cast<float>(labelSmoothing), ignoreIndex, flag))
+                               labelSmoothing, ignoreIndex, flag))
 }
 
 int LaunchCrossEntropyBackward(const void* logits, const int* targets, const void* dloss, void* dlogits, int64_t rows,
@@ -151,7 +153,7 @@ int LaunchCrossEntropyBackward(const void* logits, const int* targets, const voi
   if (rows <= 0 || cols <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, CrossEntropyBackwardKernel<T><<<RowBlocks(rows), RowThreads(cols), 0, s>>>(
                                static_cast<const T*>(logits), targets, static_cast<const T*>(dloss),
-                               static_cast<T*>(dlogits), rows, cols, static_cast<float>(labelSmoothing), ignoreIndex, flag))
+                               static_cast<T*>(dlogits), rows, cols, labelSmoothing, ignoreIndex, flag))
 }
 
 }  // namespace k
