@@ -128,17 +128,7 @@ function collect(x: unknown, into: Set<Disposable>, depth = 0): void {
  * arrays/plain objects of tensors) and those passed to keep(). fn must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = new Set();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runInScope(fn);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
     throw new TypeError('tidy: fn returned a Promise; tidy only works with synchronous functions (await outside, or dispose by hand)');
@@ -153,23 +143,27 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/** Runs fn in a fresh scope; if it throws, everything created inside is disposed and the error rethrown. */
+function runInScope<T>(fn: () => T): { result: T; scope: Scope } {
+  const scope: Scope = new Set();
+  scopes.push(scope);
+  try {
+    return { result: fn(), scope };
+  } catch (e) {
+    for (const t of scope) t.dispose();
+    throw e;
+  } finally {
+    scopes.pop();
+  }
+}
+
 /**
  * Runs an op body so that a throw leaves nothing behind: tensors created inside fn are disposed
  * if it throws; when it returns they stay alive and join the enclosing tidy scope (if any).
  * Composite ops use it, so a failed call inside or outside tidy leaks no tensor.
  */
 export function guard<T>(fn: () => T): T {
-  const scope: Scope = new Set();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runInScope(fn);
   const parent = scopes[scopes.length - 1];
   if (parent) for (const t of scope) if (!t.isDisposed) parent.add(t);
   return result;

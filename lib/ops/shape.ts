@@ -4,6 +4,7 @@
 import { needsGrad, record, save } from '../autograd/record.js';
 import { assertShape, fmtShape, normDim, numel, stridesOf, broadcastStrides, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { guard } from '../memory.js';
 import { empty, launch, nbytes, sameDevice } from './util.js';
 import { sumTo } from './elementwise.js';
 
@@ -240,13 +241,12 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const k = index.size;
   const shape = [...x.shape];
   shape[d] = k;
-  const out = empty(be, shape, x.dtype);
-  try {
-    launch(be, 'indexSelect', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, k, x.dtype);
-  } catch (e) {
-    out.dispose();
-    throw e;
-  }
+  // the kernel may reject an index: guard frees the output then
+  const out = guard(() => {
+    const o = empty(be, shape, x.dtype);
+    launch(be, 'indexSelect', 0, nbytes(2 * o.size, x.dtype), x.handle, index.handle, o.handle, outer, x.shape[d]!, inner, k, x.dtype);
+    return o;
+  });
   if (needsGrad(x)) {
     const [si] = save(index);
     const xs = [...x.shape];
@@ -278,13 +278,11 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
-  const out = empty(be, index.shape, x.dtype);
-  try {
-    launch(be, 'gather', 0, nbytes(2 * out.size, x.dtype), x.handle, index.handle, out.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);
-  } catch (e) {
-    out.dispose();
-    throw e;
-  }
+  const out = guard(() => {
+    const o = empty(be, index.shape, x.dtype);
+    launch(be, 'gather', 0, nbytes(2 * o.size, x.dtype), x.handle, index.handle, o.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);
+    return o;
+  });
   if (needsGrad(x)) {
     const [si] = save(index);
     const xs = [...x.shape];
