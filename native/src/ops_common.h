@@ -1,13 +1,18 @@
 // Helpers shared by the kernel entry points (ops_*.cc): argument unpacking and checks.
 // Every entry point: check the argument count, unwrap handles with wg::Ptr (naming the argument),
-// read plain numbers, launch on wg::Stream(), wg::CheckLaunch right after. A dtype a kernel does
-// not implement throws "cuda: <dtype> not supported for <kernel>".
+// read plain numbers, check every handle holds the bytes the kernel will touch (Holds, computed
+// from the shape arguments), launch on wg::Stream(), wg::CheckLaunch right after. A dtype a kernel
+// does not implement throws "cuda: <dtype> not supported for <kernel>"; a handle too small throws
+// RangeError "<kernel>: <argument> holds N bytes, needs M" before anything is launched, so a
+// shape/handle mismatch never becomes an illegal address (a sticky error that ends the context).
 #pragma once
 
 #include <napi.h>
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <string>
 
 #include "../kernels/kernels.h"
@@ -53,6 +58,94 @@ inline bool Bool(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBo
 inline bool NonNeg(Napi::Env env, const char* kernel, std::initializer_list<int64_t> sizes) {
   for (int64_t s : sizes)
     if (s < 0) return Fail(env, std::string(kernel) + ": negative size " + std::to_string(s));
+  return true;
+}
+
+// ---- bounds checks ------------------------------------------------------------------------------
+
+// Bytes per element of a dtype code; 0 for an unknown code (the launcher then reports it unsupported).
+inline uint64_t DTypeBytes(int d) {
+  switch (d) {
+    case k::kF64: return 8;
+    case k::kF32: case k::kI32: return 4;
+    case k::kBF16: case k::kF16: return 2;
+    default: return 0;
+  }
+}
+
+constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max();
+
+// a * b, saturating at kHuge (no handle holds that much, so an overflowing shape fails the check).
+inline uint64_t MulSat(uint64_t a, uint64_t b) {
+  if (a == 0 || b == 0) return 0;
+  return a > kHuge / b ? kHuge : a * b;
+}
+
+inline uint64_t AddSat(uint64_t a, uint64_t b) { return a > kHuge - b ? kHuge : a + b; }
+
+// Elements a batch of `batch` matrices of `matElems` elements, `stride` apart, spans
+// ((batch - 1) * stride + matElems; a stride of 0 broadcasts one matrix).
+inline uint64_t BatchedExtent(int64_t batch, int64_t stride, uint64_t matElems) {
+  if (batch <= 0 || matElems == 0) return 0;
+  return AddSat(MulSat(static_cast<uint64_t>(batch - 1), static_cast<uint64_t>(stride)), matElems);
+}
+
+// The product of non-negative sizes (checked by NonNeg first), saturating.
+inline uint64_t Elems(std::initializer_list<int64_t> dims) {
+  uint64_t p = 1;
+  for (int64_t d : dims) p = MulSat(p, d < 0 ? 0 : static_cast<uint64_t>(d));
+  return p;
+}
+
+inline bool FailRange(Napi::Env env, const std::string& msg) {
+#ifdef NAPI_CPP_EXCEPTIONS
+  throw Napi::RangeError::New(env, msg);
+#else
+  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+  return false;
+#endif
+}
+
+// Requires the handle `v` (named `what`, e.g. "matmul: a") to hold `elems` elements of dtype code
+// `dtype`: RangeError "matmul: a holds N bytes, needs M" otherwise. A kernel that touches nothing
+// (elems 0) needs nothing. null/undefined pass when `nullable` (the entry point decides whether the
+// kernel reads it) and fail otherwise whenever the kernel would touch memory.
+inline bool Holds(Napi::Env env, const Napi::Value& v, const char* what, uint64_t elems, int dtype,
+                  bool nullable = false) {
+  const uint64_t need = MulSat(elems, DTypeBytes(dtype));
+  if (need == 0) return true;
+  if (v.IsNull() || v.IsUndefined()) {
+    if (nullable) return true;
+    return Fail(env, std::string(what) + ": expected a cuda storage handle, got null (the kernel touches " +
+                         std::to_string(need) + " bytes)", true);
+  }
+  const uint64_t have = Bytes(v, what);
+  if (have >= need) return true;
+  return FailRange(env, std::string(what) + " holds " + std::to_string(have) + " bytes, needs " +
+                            (need == kHuge ? std::string("more than 2^64") : std::to_string(need)));
+}
+
+// The highest element offset + 1 that operand `op` of a strided index space addresses from
+// `offset` (0 when the space is empty). Negative strides are allowed as long as the lowest offset
+// stays >= 0; false (RangeError naming `what`) when it does not.
+inline bool StridedExtent(Napi::Env env, const k::Strided& d, int op, int64_t offset, const char* what,
+                          uint64_t* extent) {
+  for (int i = 0; i < d.ndim; ++i) {
+    if (d.shape[i] == 0) {
+      *extent = 0;
+      return true;
+    }
+  }
+  // |stride| * (shape - 1) summed in long double: exact enough to tell "fits" from "does not"
+  // for any real allocation, and immune to int64 overflow from absurd strides.
+  long double lo = static_cast<long double>(offset), hi = lo;
+  for (int i = 0; i < d.ndim; ++i) {
+    const long double span = static_cast<long double>(d.stride[op][i]) * static_cast<long double>(d.shape[i] - 1);
+    if (span > 0) hi += span; else lo += span;
+  }
+  if (lo < 0) return FailRange(env, std::string(what) + ": strides address element " + std::to_string(static_cast<long long>(lo)) +
+                                        " (before the start of the storage)");
+  *extent = hi + 1 >= 1.8e19L ? kHuge : static_cast<uint64_t>(hi) + 1;
   return true;
 }
 

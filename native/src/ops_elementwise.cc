@@ -12,7 +12,8 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {
   void* out = Ptr(info[0], "fill: out");
   const int64_t n = I64(info, 1);
   const int dtype = Int(info, 3);
-  if (Pending(env) || !NonNeg(env, "fill", {n})) return env.Undefined();
+  if (Pending(env) || !NonNeg(env, "fill", {n}) || !Holds(env, info[0], "fill: out", Elems({n}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchFill(out, n, Num(info, 2), dtype, Stream()), dtype, "fill");
   return env.Undefined();
 }
@@ -25,7 +26,9 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
   void* out = Ptr(info[1], "cast: out");
   const int64_t n = I64(info, 2);
   const int from = Int(info, 3), to = Int(info, 4);
-  if (Pending(env) || !NonNeg(env, "cast", {n})) return env.Undefined();
+  if (Pending(env) || !NonNeg(env, "cast", {n}) || !Holds(env, info[0], "cast: x", Elems({n}), from) ||
+      !Holds(env, info[1], "cast: out", Elems({n}), to))
+    return env.Undefined();
   const int st = k::LaunchCast(x, out, n, from, to, Stream());
   Done(env, st, st == k::kUnsupported ? (from >= 0 && from < 5 ? to : from) : from, "cast");
   return env.Undefined();
@@ -40,7 +43,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   void* out = Ptr(info[2], "unary: out");
   const int64_t n = I64(info, 3);
   const int dtype = Int(info, 4);
-  if (Pending(env) || !NonNeg(env, "unary", {n})) return env.Undefined();
+  if (Pending(env) || !NonNeg(env, "unary", {n}) || !Holds(env, info[1], "unary: x", Elems({n}), dtype) ||
+      !Holds(env, info[2], "unary: out", Elems({n}), dtype))
+    return env.Undefined();
   if (op < 0 || op >= static_cast<int>(k::Unary::kCount)) {
     Fail(env, "unary: unknown op code " + std::to_string(op));
     return env.Undefined();
@@ -70,6 +75,11 @@ Napi::Value UnaryGrad(const Napi::CallbackInfo& info) {
     Fail(env, needsY ? "unaryGrad: y is required for tanh/sigmoid" : "unaryGrad: x is required", true);
     return env.Undefined();
   }
+  // x and y are nullable: the one the op does not read may be null (or any size when given).
+  if (!Holds(env, info[1], "unaryGrad: x", needsY ? 0 : Elems({n}), dtype, true) ||
+      !Holds(env, info[2], "unaryGrad: y", needsY ? Elems({n}) : 0, dtype, true) ||
+      !Holds(env, info[3], "unaryGrad: dy", Elems({n}), dtype) || !Holds(env, info[4], "unaryGrad: dx", Elems({n}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchUnaryGrad(op, x, y, dy, dx, n, dtype, Num(info, 7), Num(info, 8), Stream()), dtype, "unaryGrad");
   return env.Undefined();
 }
@@ -89,6 +99,12 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     Fail(env, "binary: unknown op code " + std::to_string(op));
     return env.Undefined();
   }
+  uint64_t aExt = 0, bExt = 0, outN = 1;
+  for (int i = 0; i < d.ndim; ++i) outN = MulSat(outN, static_cast<uint64_t>(d.shape[i]));
+  if (!StridedExtent(env, d, 0, 0, "binary: a", &aExt) || !StridedExtent(env, d, 1, 0, "binary: b", &bExt) ||
+      !Holds(env, info[1], "binary: a", aExt, dtype) || !Holds(env, info[2], "binary: b", bExt, dtype) ||
+      !Holds(env, info[3], "binary: out", outN, dtype))
+    return env.Undefined();
   Done(env, k::LaunchBinary(op, a, b, out, d, dtype, Stream()), dtype, "binary");
   return env.Undefined();
 }
@@ -104,6 +120,13 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   k::Strided d;
   if (Pending(env) || !ReadStrided(info, 4, 5, 3, "where", &d)) return env.Undefined();
   const int condDtype = Int(info, 6), dtype = Int(info, 7);
+  uint64_t cExt = 0, aExt = 0, bExt = 0, outN = 1;
+  for (int i = 0; i < d.ndim; ++i) outN = MulSat(outN, static_cast<uint64_t>(d.shape[i]));
+  if (!StridedExtent(env, d, 0, 0, "where: cond", &cExt) || !StridedExtent(env, d, 1, 0, "where: a", &aExt) ||
+      !StridedExtent(env, d, 2, 0, "where: b", &bExt) || !Holds(env, info[0], "where: cond", cExt, condDtype) ||
+      !Holds(env, info[1], "where: a", aExt, dtype) || !Holds(env, info[2], "where: b", bExt, dtype) ||
+      !Holds(env, info[3], "where: out", outN, dtype))
+    return env.Undefined();
   Done(env, k::LaunchWhere(cond, a, b, out, d, condDtype, dtype, Stream()), dtype, "where");
   return env.Undefined();
 }
@@ -122,6 +145,11 @@ Napi::Value AddBiasAct(const Napi::CallbackInfo& info) {
     Fail(env, "addBiasAct: unknown activation code " + std::to_string(act));
     return env.Undefined();
   }
+  // x, out (outer, c, inner); bias (c)
+  if (!Holds(env, info[0], "addBiasAct: x", Elems({outer, c, inner}), dtype) ||
+      !Holds(env, info[1], "addBiasAct: bias", Elems({outer, inner}) == 0 ? 0 : Elems({c}), dtype) ||
+      !Holds(env, info[2], "addBiasAct: out", Elems({outer, c, inner}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchAddBiasAct(x, bias, out, outer, c, inner, act, dtype, Stream()), dtype, "addBiasAct");
   return env.Undefined();
 }

@@ -8,8 +8,10 @@ namespace {
 
 using IndexLaunch = int (*)(const void*, const int*, void*, int64_t, int64_t, int64_t, int64_t, int, int*, cudaStream_t);
 
-// kernel(src, idx, dst, outer, dimSize, inner, count, dtype)
-template <IndexLaunch Launch>
+// kernel(src, idx, dst, outer, dimSize, inner, count, dtype). The (outer, dimSize, inner) side is
+// src for the forward kernels and dst for the backward ones; the other side is (outer, count, inner).
+// idx (int32) is (count) for indexSelect and (outer, count, inner) for gather.
+template <IndexLaunch Launch, bool kBackward, bool kGather>
 Napi::Value IndexOp(const Napi::CallbackInfo& info, const char* kernel, const char* srcName, const char* idxName,
                     const char* dstName) {
   Napi::Env env = info.Env();
@@ -20,23 +22,30 @@ Napi::Value IndexOp(const Napi::CallbackInfo& info, const char* kernel, const ch
   const int64_t outer = I64(info, 3), dimSize = I64(info, 4), inner = I64(info, 5), count = I64(info, 6);
   const int dtype = Int(info, 7);
   if (Pending(env) || !NonNeg(env, kernel, {outer, dimSize, inner, count})) return env.Undefined();
+  const uint64_t full = Elems({outer, dimSize, inner}), picked = Elems({outer, count, inner});
+  // The backward zero-fills all of dx even when nothing is scattered; the forward touches idx
+  // and x only when there is some output.
+  const uint64_t idxN = picked == 0 ? 0 : (kGather ? picked : Elems({count}));
+  if (!Holds(env, info[0], srcName, kBackward ? picked : (picked == 0 ? 0 : full), dtype) ||
+      !Holds(env, info[1], idxName, idxN, k::kI32) || !Holds(env, info[2], dstName, kBackward ? full : picked, dtype))
+    return env.Undefined();
   SetErrorOp(kernel);
   Done(env, Launch(src, idx, dst, outer, dimSize, inner, count, dtype, DeviceErrorFlag(), Stream()), dtype, kernel);
   return env.Undefined();
 }
 
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchIndexSelect>(info, "indexSelect", "indexSelect: x", "indexSelect: idx", "indexSelect: out");
+  return IndexOp<k::LaunchIndexSelect, false, false>(info, "indexSelect", "indexSelect: x", "indexSelect: idx", "indexSelect: out");
 }
 Napi::Value IndexSelectBackward(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchIndexSelectBackward>(info, "indexSelectBackward", "indexSelectBackward: dy",
+  return IndexOp<k::LaunchIndexSelectBackward, true, false>(info, "indexSelectBackward", "indexSelectBackward: dy",
                                                "indexSelectBackward: idx", "indexSelectBackward: dx");
 }
 Napi::Value Gather(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchGather>(info, "gather", "gather: x", "gather: idx", "gather: out");
+  return IndexOp<k::LaunchGather, false, true>(info, "gather", "gather: x", "gather: idx", "gather: out");
 }
 Napi::Value GatherBackward(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchGatherBackward>(info, "gatherBackward", "gatherBackward: dy", "gatherBackward: idx",
+  return IndexOp<k::LaunchGatherBackward, true, true>(info, "gatherBackward", "gatherBackward: dy", "gatherBackward: idx",
                                           "gatherBackward: dx");
 }
 

@@ -22,6 +22,11 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     Fail(env, "matmul: dimensions too large");
     return env.Undefined();
   }
+  // a[b] is (m, k) or (k, m), b[b] (k, n) or (n, k), starting batch strides apart; out (batch, m, n).
+  if (!Holds(env, info[0], "matmul: a", BatchedExtent(batch, aStride, Elems({m, kk})), dtype) ||
+      !Holds(env, info[1], "matmul: b", BatchedExtent(batch, bStride, Elems({kk, n})), dtype) ||
+      !Holds(env, info[2], "matmul: out", Elems({batch, m, n}), dtype))
+    return env.Undefined();
   Done(env,
        k::LaunchMatmul(a, b, out, static_cast<int>(batch), static_cast<int>(m), static_cast<int>(n),
                        static_cast<int>(kk), Bool(info, 7), Bool(info, 8), aStride, bStride, dtype, Stream()),
@@ -59,6 +64,23 @@ bool ReadConv(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k:
   return true;
 }
 
+// x is (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW): each
+// handle (named `names[i]`, in the entry point's argument order x|dy, w|dy, y|dx|dw) must hold its tensor.
+enum class ConvRole { kX, kW, kY };
+bool ConvHolds(const Napi::CallbackInfo& info, const k::Conv2d& p, int dtype, const ConvRole (&roles)[3],
+               const char* const (&names)[3]) {
+  for (int i = 0; i < 3; ++i) {
+    uint64_t n = 0;
+    switch (roles[i]) {
+      case ConvRole::kX: n = Elems({p.batch, p.inC, p.inH, p.inW}); break;
+      case ConvRole::kW: n = Elems({p.outC, p.inC / p.groups, p.kH, p.kW}); break;
+      case ConvRole::kY: n = Elems({p.batch, p.outC, p.outH, p.outW}); break;
+    }
+    if (!Holds(info.Env(), info[i], names[i], n, dtype)) return false;
+  }
+  return true;
+}
+
 // conv2d(x, w, y, params, dtype)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -69,6 +91,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   k::Conv2d p;
   if (Pending(env) || !ReadConv(info, 3, "conv2d", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
+  if (!ConvHolds(info, p, dtype, {ConvRole::kX, ConvRole::kW, ConvRole::kY}, {"conv2d: x", "conv2d: w", "conv2d: y"}))
+    return env.Undefined();
   Done(env, k::LaunchConv2d(x, w, y, p, dtype, Stream()), dtype, "conv2d");
   return env.Undefined();
 }
@@ -83,6 +107,9 @@ Napi::Value Conv2dGradInput(const Napi::CallbackInfo& info) {
   k::Conv2d p;
   if (Pending(env) || !ReadConv(info, 3, "conv2dGradInput", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
+  if (!ConvHolds(info, p, dtype, {ConvRole::kY, ConvRole::kW, ConvRole::kX},
+                 {"conv2dGradInput: dy", "conv2dGradInput: w", "conv2dGradInput: dx"}))
+    return env.Undefined();
   Done(env, k::LaunchConv2dGradInput(dy, w, dx, p, dtype, Stream()), dtype, "conv2dGradInput");
   return env.Undefined();
 }
@@ -97,6 +124,9 @@ Napi::Value Conv2dGradWeight(const Napi::CallbackInfo& info) {
   k::Conv2d p;
   if (Pending(env) || !ReadConv(info, 3, "conv2dGradWeight", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
+  if (!ConvHolds(info, p, dtype, {ConvRole::kX, ConvRole::kY, ConvRole::kW},
+                 {"conv2dGradWeight: x", "conv2dGradWeight: dy", "conv2dGradWeight: dw"}))
+    return env.Undefined();
   Done(env, k::LaunchConv2dGradWeight(x, dy, dw, p, dtype, Stream()), dtype, "conv2dGradWeight");
   return env.Undefined();
 }

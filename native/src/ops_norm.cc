@@ -18,6 +18,12 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const int64_t rows = I64(info, 6), cols = I64(info, 7);
   const int dtype = Int(info, 9);
   if (Pending(env) || !NonNeg(env, "layerNorm", {rows, cols})) return env.Undefined();
+  // x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows)
+  const uint64_t xy = Elems({rows, cols}), perCol = rows == 0 ? 0 : Elems({cols}), perRow = Elems({rows});
+  if (!Holds(env, info[0], "layerNorm: x", xy, dtype) || !Holds(env, info[1], "layerNorm: gamma", perCol, dtype, true) ||
+      !Holds(env, info[2], "layerNorm: beta", perCol, dtype, true) || !Holds(env, info[3], "layerNorm: y", xy, dtype) ||
+      !Holds(env, info[4], "layerNorm: mean", perRow, dtype) || !Holds(env, info[5], "layerNorm: rstd", perRow, dtype))
+    return env.Undefined();
   Done(env, k::LaunchLayerNorm(x, gamma, beta, y, mean, rstd, rows, cols, Num(info, 8), dtype, Stream()), dtype,
        "layerNorm");
   return env.Undefined();
@@ -38,6 +44,15 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const int64_t rows = I64(info, 8), cols = I64(info, 9);
   const int dtype = Int(info, 10);
   if (Pending(env) || !NonNeg(env, "layerNormBackward", {rows, cols})) return env.Undefined();
+  // dgamma / dbeta (cols) are written (zeros) even when rows is 0
+  const uint64_t xy = Elems({rows, cols}), perCol = Elems({cols}), perRow = Elems({rows});
+  if (!Holds(env, info[0], "layerNormBackward: dy", xy, dtype) || !Holds(env, info[1], "layerNormBackward: x", xy, dtype) ||
+      !Holds(env, info[2], "layerNormBackward: gamma", rows == 0 ? 0 : perCol, dtype, true) ||
+      !Holds(env, info[3], "layerNormBackward: mean", perRow, dtype) ||
+      !Holds(env, info[4], "layerNormBackward: rstd", perRow, dtype) || !Holds(env, info[5], "layerNormBackward: dx", xy, dtype) ||
+      !Holds(env, info[6], "layerNormBackward: dgamma", perCol, dtype, true) ||
+      !Holds(env, info[7], "layerNormBackward: dbeta", perCol, dtype, true))
+    return env.Undefined();
   Done(env, k::LaunchLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols, dtype, Stream()), dtype,
        "layerNormBackward");
   return env.Undefined();
@@ -64,6 +79,14 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
     Fail(env, "batchNorm: training needs at least one value per channel");
     return env.Undefined();
   }
+  // x, y (n, c, hw); gamma, beta, runningMean, runningVar, saveMean, saveInvStd (c)
+  const uint64_t xy = Elems({n, c, hw}), perC = Elems({c});
+  if (!Holds(env, info[0], "batchNorm: x", xy, dtype) || !Holds(env, info[1], "batchNorm: gamma", perC, dtype, true) ||
+      !Holds(env, info[2], "batchNorm: beta", perC, dtype, true) ||
+      !Holds(env, info[3], "batchNorm: runningMean", perC, dtype, true) ||
+      !Holds(env, info[4], "batchNorm: runningVar", perC, dtype, true) || !Holds(env, info[5], "batchNorm: y", xy, dtype) ||
+      !Holds(env, info[6], "batchNorm: saveMean", perC, dtype) || !Holds(env, info[7], "batchNorm: saveInvStd", perC, dtype))
+    return env.Undefined();
   Done(env,
        k::LaunchBatchNorm(x, gamma, beta, rm, rv, y, sm, si, n, c, hw, training, Num(info, 12), Num(info, 13), dtype,
                           Stream()),
@@ -86,6 +109,15 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const int64_t n = I64(info, 8), c = I64(info, 9), hw = I64(info, 10);
   const int dtype = Int(info, 12);
   if (Pending(env) || !NonNeg(env, "batchNormBackward", {n, c, hw})) return env.Undefined();
+  const uint64_t xy = Elems({n, c, hw}), perC = Elems({c});
+  if (!Holds(env, info[0], "batchNormBackward: dy", xy, dtype) || !Holds(env, info[1], "batchNormBackward: x", xy, dtype) ||
+      !Holds(env, info[2], "batchNormBackward: gamma", perC, dtype, true) ||
+      !Holds(env, info[3], "batchNormBackward: saveMean", perC, dtype) ||
+      !Holds(env, info[4], "batchNormBackward: saveInvStd", perC, dtype) ||
+      !Holds(env, info[5], "batchNormBackward: dx", xy, dtype) ||
+      !Holds(env, info[6], "batchNormBackward: dgamma", perC, dtype, true) ||
+      !Holds(env, info[7], "batchNormBackward: dbeta", perC, dtype, true))
+    return env.Undefined();
   Done(env,
        k::LaunchBatchNormBackward(dy, x, gamma, sm, si, dx, dgamma, dbeta, n, c, hw, Bool(info, 11), dtype, Stream()),
        dtype, "batchNormBackward");

@@ -7,9 +7,11 @@ namespace wg {
 namespace ops {
 namespace {
 
-// Unwraps a JS array of `count` handles into ptrs (nullptr list when the value is null/undefined).
-bool ReadList(const Napi::CallbackInfo& info, size_t arg, const char* what, size_t count, std::vector<void*>* ptrs,
-              bool* present) {
+// Unwraps a JS array of handles, one per numel, into ptrs (nullptr list when the value is
+// null/undefined); each must hold numels[i] elements of `dtype` ("adamStep: grads[3] holds N bytes, needs M").
+bool ReadList(const Napi::CallbackInfo& info, size_t arg, const char* what, const std::vector<int64_t>& numels,
+              int dtype, std::vector<void*>* ptrs, bool* present) {
+  const size_t count = numels.size();
   Napi::Value v = info[arg];
   *present = !(v.IsNull() || v.IsUndefined());
   if (!*present) return true;
@@ -21,6 +23,8 @@ bool ReadList(const Napi::CallbackInfo& info, size_t arg, const char* what, size
     (*ptrs)[i] = Ptr(a.Get(i), what);
     if (info.Env().IsExceptionPending()) return false;
     if ((*ptrs)[i] == nullptr) return Fail(info.Env(), std::string(what) + ": null tensor in list", true);
+    const std::string name = std::string(what) + "[" + std::to_string(i) + "]";
+    if (!Holds(info.Env(), a.Get(i), name.c_str(), static_cast<uint64_t>(numels[i]), dtype)) return false;
   }
   return true;
 }
@@ -43,11 +47,12 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   if (!ArgCount(info, 12, "sgdStep")) return env.Undefined();
   std::vector<int64_t> numels;
   if (!ReadNumels(info, 3, "sgdStep", &numels)) return env.Undefined();
+  const int dtype = Int(info, 11);
   std::vector<void*> p, g, b;
   bool hasP, hasG, hasB;
-  if (!ReadList(info, 0, "sgdStep: params", numels.size(), &p, &hasP) ||
-      !ReadList(info, 1, "sgdStep: grads", numels.size(), &g, &hasG) ||
-      !ReadList(info, 2, "sgdStep: momentumBufs", numels.size(), &b, &hasB))
+  if (!ReadList(info, 0, "sgdStep: params", numels, dtype, &p, &hasP) ||
+      !ReadList(info, 1, "sgdStep: grads", numels, dtype, &g, &hasG) ||
+      !ReadList(info, 2, "sgdStep: momentumBufs", numels, dtype, &b, &hasB))
     return env.Undefined();
   if (!hasP || !hasG) {
     Fail(env, "sgdStep: params and grads are required", true);
@@ -61,7 +66,6 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   h.weightDecay = Num(info, 8);
   h.maximize = Bool(info, 9);
   h.firstStep = Bool(info, 10);
-  const int dtype = Int(info, 11);
   if (h.momentum != 0 && !hasB) {
     Fail(env, "sgdStep: momentum needs momentumBufs");
     return env.Undefined();
@@ -80,13 +84,14 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   if (!ArgCount(info, 16, "adamStep")) return env.Undefined();
   std::vector<int64_t> numels;
   if (!ReadNumels(info, 5, "adamStep", &numels)) return env.Undefined();
+  const int dtype = Int(info, 15);
   std::vector<void*> p, g, m, v, vm;
   bool hasP, hasG, hasM, hasV, hasVm;
-  if (!ReadList(info, 0, "adamStep: params", numels.size(), &p, &hasP) ||
-      !ReadList(info, 1, "adamStep: grads", numels.size(), &g, &hasG) ||
-      !ReadList(info, 2, "adamStep: expAvg", numels.size(), &m, &hasM) ||
-      !ReadList(info, 3, "adamStep: expAvgSq", numels.size(), &v, &hasV) ||
-      !ReadList(info, 4, "adamStep: maxExpAvgSq", numels.size(), &vm, &hasVm))
+  if (!ReadList(info, 0, "adamStep: params", numels, dtype, &p, &hasP) ||
+      !ReadList(info, 1, "adamStep: grads", numels, dtype, &g, &hasG) ||
+      !ReadList(info, 2, "adamStep: expAvg", numels, dtype, &m, &hasM) ||
+      !ReadList(info, 3, "adamStep: expAvgSq", numels, dtype, &v, &hasV) ||
+      !ReadList(info, 4, "adamStep: maxExpAvgSq", numels, dtype, &vm, &hasVm))
     return env.Undefined();
   if (!hasP || !hasG || !hasM || !hasV) {
     Fail(env, "adamStep: params, grads, expAvg and expAvgSq are required", true);
@@ -102,7 +107,6 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   h.amsgrad = Bool(info, 12);
   h.maximize = Bool(info, 13);
   h.step = Num(info, 14);
-  const int dtype = Int(info, 15);
   if (h.amsgrad && !hasVm) {
     Fail(env, "adamStep: amsgrad needs maxExpAvgSq");
     return env.Undefined();

@@ -22,7 +22,11 @@ bool ReadPool(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k:
   return true;
 }
 
-template <int (*Launch)(const void*, void*, const k::Pool2d&, int, cudaStream_t)>
+// x, dx are (batch, channels, inH, inW); y, dy, argmax (int32) are (batch, channels, outH, outW).
+inline uint64_t PoolIn(const k::Pool2d& p) { return Elems({p.batch, p.channels, p.inH, p.inW}); }
+inline uint64_t PoolOut(const k::Pool2d& p) { return Elems({p.batch, p.channels, p.outH, p.outW}); }
+
+template <int (*Launch)(const void*, void*, const k::Pool2d&, int, cudaStream_t), bool kBackward>
 Napi::Value Pool2Args(const Napi::CallbackInfo& info, const char* kernel, const char* in, const char* out) {
   Napi::Env env = info.Env();
   if (!ArgCount(info, 4, kernel)) return env.Undefined();
@@ -31,6 +35,9 @@ Napi::Value Pool2Args(const Napi::CallbackInfo& info, const char* kernel, const 
   k::Pool2d p;
   if (Pending(env) || !ReadPool(info, 2, kernel, &p)) return env.Undefined();
   const int dtype = Int(info, 3);
+  if (!Holds(env, info[0], in, kBackward ? PoolOut(p) : PoolIn(p), dtype) ||
+      !Holds(env, info[1], out, kBackward ? PoolIn(p) : PoolOut(p), dtype))
+    return env.Undefined();
   Done(env, Launch(x, y, p, dtype, Stream()), dtype, kernel);
   return env.Undefined();
 }
@@ -45,6 +52,9 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   k::Pool2d p;
   if (Pending(env) || !ReadPool(info, 3, "maxPool2d", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
+  if (!Holds(env, info[0], "maxPool2d: x", PoolIn(p), dtype) || !Holds(env, info[1], "maxPool2d: y", PoolOut(p), dtype) ||
+      !Holds(env, info[2], "maxPool2d: argmax", PoolOut(p), k::kI32))
+    return env.Undefined();
   Done(env, k::LaunchMaxPool2d(x, y, argmax, p, dtype, Stream()), dtype, "maxPool2d");
   return env.Undefined();
 }
@@ -59,17 +69,21 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   k::Pool2d p;
   if (Pending(env) || !ReadPool(info, 3, "maxPool2dBackward", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
+  if (!Holds(env, info[0], "maxPool2dBackward: dy", PoolOut(p), dtype) ||
+      !Holds(env, info[1], "maxPool2dBackward: argmax", PoolOut(p), k::kI32) ||
+      !Holds(env, info[2], "maxPool2dBackward: dx", PoolIn(p), dtype))
+    return env.Undefined();
   Done(env, k::LaunchMaxPool2dBackward(dy, argmax, dx, p, dtype, Stream()), dtype, "maxPool2dBackward");
   return env.Undefined();
 }
 
 // avgPool2d(x, y, params, dtype)
 Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
-  return Pool2Args<k::LaunchAvgPool2d>(info, "avgPool2d", "avgPool2d: x", "avgPool2d: y");
+  return Pool2Args<k::LaunchAvgPool2d, false>(info, "avgPool2d", "avgPool2d: x", "avgPool2d: y");
 }
 // avgPool2dBackward(dy, dx, params, dtype)
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
-  return Pool2Args<k::LaunchAvgPool2dBackward>(info, "avgPool2dBackward", "avgPool2dBackward: dy",
+  return Pool2Args<k::LaunchAvgPool2dBackward, true>(info, "avgPool2dBackward", "avgPool2dBackward: dy",
                                                "avgPool2dBackward: dx");
 }
 
@@ -84,6 +98,10 @@ template <bool BACKWARD> Napi::Value Adaptive(const Napi::CallbackInfo& info) {
                 ow = I64(info, 7);
   const int dtype = Int(info, 8);
   if (Pending(env) || !NonNeg(env, kernel, {b, c, ih, iw, oh, ow})) return env.Undefined();
+  const uint64_t inN = Elems({b, c, ih, iw}), outN = Elems({b, c, oh, ow});
+  if (!Holds(env, info[0], BACKWARD ? "adaptiveAvgPool2dBackward: dy" : "adaptiveAvgPool2d: x", BACKWARD ? outN : inN, dtype) ||
+      !Holds(env, info[1], BACKWARD ? "adaptiveAvgPool2dBackward: dx" : "adaptiveAvgPool2d: y", BACKWARD ? inN : outN, dtype))
+    return env.Undefined();
   // outH or outW 0 in the backward: no window covers any input, the kernel writes dx = 0 (as js does).
   const int st = BACKWARD ? k::LaunchAdaptiveAvgPool2dBackward(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream())
                           : k::LaunchAdaptiveAvgPool2d(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream());

@@ -17,6 +17,7 @@ Napi::Value RandUniform(const Napi::CallbackInfo& info) {
       !ReadU64(info, 3, "randUniform", "offset", &offset))
     return env.Undefined();
   const int dtype = Int(info, 6);
+  if (!Holds(env, info[0], "randUniform: out", Elems({n}), dtype)) return env.Undefined();
   Done(env, k::LaunchRandUniform(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype, "randUniform");
   return env.Undefined();
 }
@@ -32,6 +33,7 @@ Napi::Value RandNormal(const Napi::CallbackInfo& info) {
       !ReadU64(info, 3, "randNormal", "offset", &offset))
     return env.Undefined();
   const int dtype = Int(info, 6);
+  if (!Holds(env, info[0], "randNormal: out", Elems({n}), dtype)) return env.Undefined();
   Done(env, k::LaunchRandNormal(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype, "randNormal");
   return env.Undefined();
 }
@@ -52,6 +54,7 @@ Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const int dtype = Int(info, 5);
+  if (!Holds(env, info[0], "dropoutMask: mask", Elems({n}), dtype)) return env.Undefined();
   Done(env, k::LaunchDropoutMask(mask, n, p, seed, offset, dtype, Stream()), dtype, "dropoutMask");
   return env.Undefined();
 }

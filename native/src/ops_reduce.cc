@@ -19,6 +19,10 @@ Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
     Fail(env, "reduce: unknown op code " + std::to_string(op));
     return env.Undefined();
   }
+  // x (outer, r, inner), out (outer, inner)
+  if (!Holds(env, info[1], "reduce: x", Elems({outer, r, inner}), dtype) ||
+      !Holds(env, info[2], "reduce: out", Elems({outer, inner}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchReduce(op, x, out, outer, r, inner, dtype, Stream()), dtype, "reduce");
   return env.Undefined();
 }
@@ -41,6 +45,10 @@ Napi::Value ArgReduceOp(const Napi::CallbackInfo& info) {
     Fail(env, "argReduce: cannot reduce an empty axis");
     return env.Undefined();
   }
+  // x (outer, r, inner), out int32 (outer, inner)
+  if (!Holds(env, info[1], "argReduce: x", Elems({outer, r, inner}), dtype) ||
+      !Holds(env, info[2], "argReduce: out", Elems({outer, inner}), k::kI32))
+    return env.Undefined();
   Done(env, k::LaunchArgReduce(op, x, out, outer, r, inner, dtype, Stream()), dtype, "argReduce");
   return env.Undefined();
 }
@@ -56,6 +64,11 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   const int64_t srcOffset = I64(info, 4), dstOffset = I64(info, 5);
   const int dtype = Int(info, 6);
   if (!NonNeg(env, "stridedCopy", {srcOffset, dstOffset})) return env.Undefined();
+  uint64_t srcExt = 0, dstExt = 0;
+  if (!StridedExtent(env, d, 0, srcOffset, "stridedCopy: src", &srcExt) ||
+      !StridedExtent(env, d, 1, dstOffset, "stridedCopy: dst", &dstExt) ||
+      !Holds(env, info[0], "stridedCopy: src", srcExt, dtype) || !Holds(env, info[1], "stridedCopy: dst", dstExt, dtype))
+    return env.Undefined();
   Done(env, k::LaunchStridedCopy(src, dst, d, srcOffset, dstOffset, dtype, Bool(info, 7), Stream()), dtype,
        "stridedCopy");
   return env.Undefined();

@@ -17,6 +17,12 @@ Napi::Value LstmCell(const Napi::CallbackInfo& info) {
   const int64_t batch = I64(info, 5), hidden = I64(info, 6);
   const int dtype = Int(info, 7);
   if (Pending(env) || !NonNeg(env, "lstmCell", {batch, hidden})) return env.Undefined();
+  // gates, act (batch, 4H); cPrev, h, c (batch, H)
+  const uint64_t bh = Elems({batch, hidden}), b4h = MulSat(bh, 4);
+  if (!Holds(env, info[0], "lstmCell: gates", b4h, dtype) || !Holds(env, info[1], "lstmCell: cPrev", bh, dtype) ||
+      !Holds(env, info[2], "lstmCell: h", bh, dtype) || !Holds(env, info[3], "lstmCell: c", bh, dtype) ||
+      !Holds(env, info[4], "lstmCell: act", b4h, dtype))
+    return env.Undefined();
   Done(env, k::LaunchLstmCell(gates, cPrev, h, c, act, batch, hidden, dtype, Stream()), dtype, "lstmCell");
   return env.Undefined();
 }
@@ -35,6 +41,14 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   const int64_t batch = I64(info, 7), hidden = I64(info, 8);
   const int dtype = Int(info, 9);
   if (Pending(env) || !NonNeg(env, "lstmCellBackward", {batch, hidden})) return env.Undefined();
+  // act, dGates (batch, 4H); cPrev, c, dh, dc (nullable), dcPrev (batch, H)
+  const uint64_t bh = Elems({batch, hidden}), b4h = MulSat(bh, 4);
+  if (!Holds(env, info[0], "lstmCellBackward: act", b4h, dtype) || !Holds(env, info[1], "lstmCellBackward: cPrev", bh, dtype) ||
+      !Holds(env, info[2], "lstmCellBackward: c", bh, dtype) || !Holds(env, info[3], "lstmCellBackward: dh", bh, dtype) ||
+      !Holds(env, info[4], "lstmCellBackward: dc", bh, dtype, true) ||
+      !Holds(env, info[5], "lstmCellBackward: dGates", b4h, dtype) ||
+      !Holds(env, info[6], "lstmCellBackward: dcPrev", bh, dtype))
+    return env.Undefined();
   Done(env, k::LaunchLstmCellBackward(act, cPrev, c, dh, dc, dGates, dcPrev, batch, hidden, dtype, Stream()), dtype,
        "lstmCellBackward");
   return env.Undefined();
@@ -52,6 +66,12 @@ Napi::Value GruCell(const Napi::CallbackInfo& info) {
   const int64_t batch = I64(info, 5), hidden = I64(info, 6);
   const int dtype = Int(info, 7);
   if (Pending(env) || !NonNeg(env, "gruCell", {batch, hidden})) return env.Undefined();
+  // xg, hg (batch, 3H); hPrev, h (batch, H); saved (batch, 4H)
+  const uint64_t bh = Elems({batch, hidden}), b3h = MulSat(bh, 3), b4h = MulSat(bh, 4);
+  if (!Holds(env, info[0], "gruCell: xg", b3h, dtype) || !Holds(env, info[1], "gruCell: hg", b3h, dtype) ||
+      !Holds(env, info[2], "gruCell: hPrev", bh, dtype) || !Holds(env, info[3], "gruCell: h", bh, dtype) ||
+      !Holds(env, info[4], "gruCell: saved", b4h, dtype))
+    return env.Undefined();
   Done(env, k::LaunchGruCell(xg, hg, hPrev, h, saved, batch, hidden, dtype, Stream()), dtype, "gruCell");
   return env.Undefined();
 }
@@ -69,6 +89,13 @@ Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
   const int64_t batch = I64(info, 6), hidden = I64(info, 7);
   const int dtype = Int(info, 8);
   if (Pending(env) || !NonNeg(env, "gruCellBackward", {batch, hidden})) return env.Undefined();
+  // saved (batch, 4H); hPrev, dh, dhPrev (batch, H); dxg, dhg (batch, 3H)
+  const uint64_t bh = Elems({batch, hidden}), b3h = MulSat(bh, 3), b4h = MulSat(bh, 4);
+  if (!Holds(env, info[0], "gruCellBackward: saved", b4h, dtype) ||
+      !Holds(env, info[1], "gruCellBackward: hPrev", bh, dtype) || !Holds(env, info[2], "gruCellBackward: dh", bh, dtype) ||
+      !Holds(env, info[3], "gruCellBackward: dxg", b3h, dtype) || !Holds(env, info[4], "gruCellBackward: dhg", b3h, dtype) ||
+      !Holds(env, info[5], "gruCellBackward: dhPrev", bh, dtype))
+    return env.Undefined();
   Done(env, k::LaunchGruCellBackward(saved, hPrev, dh, dxg, dhg, dhPrev, batch, hidden, dtype, Stream()), dtype,
        "gruCellBackward");
   return env.Undefined();

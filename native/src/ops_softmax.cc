@@ -13,7 +13,10 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   void* y = Ptr(info[1], "softmax: y");
   const int64_t rows = I64(info, 2), cols = I64(info, 3);
   const int dtype = Int(info, 5);
-  if (Pending(env) || !NonNeg(env, "softmax", {rows, cols})) return env.Undefined();
+  if (Pending(env) || !NonNeg(env, "softmax", {rows, cols}) ||
+      !Holds(env, info[0], "softmax: x", Elems({rows, cols}), dtype) ||
+      !Holds(env, info[1], "softmax: y", Elems({rows, cols}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchSoftmax(x, y, rows, cols, Bool(info, 4), dtype, Stream()), dtype, "softmax");
   return env.Undefined();
 }
@@ -27,7 +30,11 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   void* dx = Ptr(info[2], "softmaxBackward: dx");
   const int64_t rows = I64(info, 3), cols = I64(info, 4);
   const int dtype = Int(info, 6);
-  if (Pending(env) || !NonNeg(env, "softmaxBackward", {rows, cols})) return env.Undefined();
+  if (Pending(env) || !NonNeg(env, "softmaxBackward", {rows, cols}) ||
+      !Holds(env, info[0], "softmaxBackward: y", Elems({rows, cols}), dtype) ||
+      !Holds(env, info[1], "softmaxBackward: dy", Elems({rows, cols}), dtype) ||
+      !Holds(env, info[2], "softmaxBackward: dx", Elems({rows, cols}), dtype))
+    return env.Undefined();
   Done(env, k::LaunchSoftmaxBackward(y, dy, dx, rows, cols, Bool(info, 5), dtype, Stream()), dtype, "softmaxBackward");
   return env.Undefined();
 }
@@ -42,7 +49,12 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   const int64_t rows = I64(info, 3), cols = I64(info, 4);
   const double eps = Num(info, 5);
   const int ignoreIndex = Int(info, 6), dtype = Int(info, 7);
-  if (Pending(env) || !NonNeg(env, "crossEntropy", {rows, cols})) return env.Undefined();
+  // logits (rows, cols), targets int32 (rows), loss (rows)
+  if (Pending(env) || !NonNeg(env, "crossEntropy", {rows, cols}) ||
+      !Holds(env, info[0], "crossEntropy: logits", Elems({rows, cols}), dtype) ||
+      !Holds(env, info[1], "crossEntropy: targets", Elems({rows}), k::kI32) ||
+      !Holds(env, info[2], "crossEntropy: loss", Elems({rows}), dtype))
+    return env.Undefined();
   SetErrorOp("crossEntropy");
   Done(env, k::LaunchCrossEntropy(logits, targets, loss, rows, cols, eps, ignoreIndex, dtype, DeviceErrorFlag(), Stream()),
        dtype, "crossEntropy");
@@ -60,7 +72,13 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const int64_t rows = I64(info, 4), cols = I64(info, 5);
   const double eps = Num(info, 6);
   const int ignoreIndex = Int(info, 7), dtype = Int(info, 8);
-  if (Pending(env) || !NonNeg(env, "crossEntropyBackward", {rows, cols})) return env.Undefined();
+  // logits, dlogits (rows, cols), targets int32 (rows), dloss (rows)
+  if (Pending(env) || !NonNeg(env, "crossEntropyBackward", {rows, cols}) ||
+      !Holds(env, info[0], "crossEntropyBackward: logits", Elems({rows, cols}), dtype) ||
+      !Holds(env, info[1], "crossEntropyBackward: targets", Elems({rows}), k::kI32) ||
+      !Holds(env, info[2], "crossEntropyBackward: dloss", Elems({rows}), dtype) ||
+      !Holds(env, info[3], "crossEntropyBackward: dlogits", Elems({rows, cols}), dtype))
+    return env.Undefined();
   SetErrorOp("crossEntropyBackward");
   Done(env,
        k::LaunchCrossEntropyBackward(logits, targets, dloss, dlogits, rows, cols, eps, ignoreIndex, dtype,

@@ -653,5 +653,6 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
 #ifdef WG_HAVE_CUDA
   wg::RegisterStorage(env, exports);
   wg::RegisterTransfers(env, exports);
+  wg::RegisterEvents(env, exports);
 #endif
 }

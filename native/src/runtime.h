@@ -1,6 +1,8 @@
 // The runtime contract between the addon's parts.
 //
-//   runtime.cc / allocator.cc / storage.cc  (device discovery, memory, stream, transfers)  -> RegisterRuntime
+//   runtime.cc / allocator.cc / storage.cc / transfer.cc / events.cc
+//                                           (device discovery, memory, stream, transfers,
+//                                            timing events)                                  -> RegisterRuntime
 //   ops_*.cc + ../kernels/*.cu              (one N-API entry point per backend kernel)     -> RegisterKernels
 //   nvml.cc                                 (NVML via dlopen, energy counters)              -> RegisterNvml
 //
@@ -23,6 +25,12 @@ namespace wg {
 // JS null/undefined gives nullptr. Anything else that is not a live handle throws Napi::TypeError
 // naming `what` (e.g. "matmul: a").
 void* Ptr(const Napi::Value& v, const char* what);
+
+// The byte length of the live storage handle `v` (the size class it holds, >= what alloc was
+// asked for). Throws Napi::TypeError naming `what` when `v` is not a storage handle (null
+// included) and Napi::Error when it was freed. Kernel entry points use it (through
+// ops::Holds in ops_common.h) to check a handle holds every byte the kernel will touch.
+size_t Bytes(const Napi::Value& v, const char* what);
 
 // The one stream of the current device; every kernel launches on it.
 cudaStream_t Stream();

@@ -1,5 +1,5 @@
 // Internal declarations shared by the runtime's files (addon.cc, runtime.cc, storage.cc,
-// allocator.cc, transfer.cc). Not part of the contract in runtime.h.
+// allocator.cc, transfer.cc, events.cc). Not part of the contract in runtime.h.
 #pragma once
 
 #include <napi.h>
@@ -39,6 +39,8 @@ void RegisterDeviceRuntime(Napi::Env env, Napi::Object exports);
 #ifdef WG_HAVE_CUDA
 // transfer.cc: upload / read / readSync.
 void RegisterTransfers(Napi::Env env, Napi::Object exports);
+// events.cc: createEvent / recordEvent / eventElapsedMs (timing).
+void RegisterEvents(Napi::Env env, Napi::Object exports);
 #endif
 
 }  // namespace wg

@@ -122,6 +122,14 @@ void* Ptr(const Napi::Value& v, const char* what) {
   return b.ptr;
 }
 
+size_t Bytes(const Napi::Value& v, const char* what) {
+  DeviceBuffer* b = Unwrap(v, what);
+  if (b->ptr() == nullptr) {
+    throw Napi::Error::New(v.Env(), std::string(what) + ": storage used after free");
+  }
+  return b->bytes();
+}
+
 void RegisterStorage(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DeviceBuffer::Define(env);
   auto* ref = new Napi::FunctionReference(Napi::Persistent(ctor));

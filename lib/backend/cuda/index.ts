@@ -5,7 +5,7 @@
 import type { Binding, KernelBinding } from '../../../binding.js';
 import type { Backend, Kernels } from '../kernels.js';
 import { CudaUnavailableError, toWattgradError } from './errors.js';
-import { makeCudaKernels } from './kernels.js';
+import { checkKernelEnums, makeCudaKernels } from './kernels.js';
 import { createCudaRuntime, type CudaRuntime } from './runtime.js';
 
 export { OutOfMemoryError, CudaError, CudaUnavailableError, DeviceIndexError, toWattgradError } from './errors.js';
@@ -43,6 +43,15 @@ export function createCudaBackend(binding: Binding, index = 0): CudaBackend {
   const rt = createCudaRuntime(binding, index);
   if (!binding.buildInfo.kernels) {
     throw new CudaUnavailableError('cuda unavailable: this build of the addon has no kernels (native/src/ops_*.cc were not compiled in)');
+  }
+  // The op/dtype codes are array indices shared by TS and C++: an addon built from other sources
+  // would silently run the wrong op. Refuse it here, once, with both lists in the message.
+  try {
+    checkKernelEnums(binding as Binding & KernelBinding);
+  } catch (e) {
+    throw new CudaUnavailableError(
+      `cuda unavailable: the native addon does not match this library (${e instanceof Error ? e.message : String(e)}); ` +
+      'rebuild it with npm run build:native', { cause: e });
   }
   const devices = binding.cudaStatus().devices.length;
   const kernels = guardKernels(makeCudaKernels(binding as Binding & KernelBinding), rt, devices > 1);
