@@ -1,6 +1,6 @@
 // An MLP on MNIST (Linear + ReLU + Dropout, softmax inside crossEntropy), trained with the explicit
 // loop: zeroGrad, forward, loss, backward, step — then evaluate().
-// Run: npm run build && node dist/examples/mlp.js
+// Run: npx tsc -p examples && node dist-examples/examples/mlp.js
 
 import { pathToFileURL } from 'node:url';
 import * as wg from '../lib/index.js';
@@ -11,8 +11,8 @@ export async function run(o: ExampleOptions = {}): Promise<ExampleResult> {
   const { nn, optim, data } = wg;
   const { train, test } = data.loadMnist({ trainLimit: o.trainLimit });
   const model = new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 256), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(256, 10));
-  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const loader = new data.DataLoader(train, { batchSize: 64, shuffle: true, seed: o.seed ?? 0 });
+  const opt = new optim.Adam(model.parameters(), { lr: o.lr ?? 1e-3 });
+  const loader = new data.DataLoader(train, { batchSize: o.batchSize ?? 64, shuffle: true, seed: o.seed ?? 0 });
   const history = new wg.History();
   const t0 = performance.now();
   for (let epoch = 1; epoch <= (o.epochs ?? 4); epoch++) {
@@ -37,7 +37,7 @@ export async function run(o: ExampleOptions = {}): Promise<ExampleResult> {
     if (o.verbose) console.log(`epoch ${epoch}: loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`);
   }
   const r = await wg.evaluate(model, new data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
-  model.dispose(); train.dispose(); test.dispose();
+  model.dispose(); opt.dispose(); train.dispose(); test.dispose();
   return { testAccuracy: r.metrics.accuracy!, seconds: (performance.now() - t0) / 1000, history };
 }
 

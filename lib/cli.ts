@@ -73,7 +73,7 @@ function numOpt(name: string, v: string | undefined): number | undefined {
 
 export function version(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }
@@ -206,11 +206,12 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const train = device === 'cpu' ? data.train : data.train.to(device);
   const test = device === 'cpu' ? data.test : data.test.to(device);
   if (train !== data.train) { data.train.dispose(); data.test.dispose(); }
-  const { model, optimizer, scheduler } = spec.create({ lr, epochs, device });
+  const run = spec.create({ lr, epochs, device });
+  const { model, optimizer, scheduler } = run;
   const nParams = [...model.parameters()].reduce((a, p) => a + p.size, 0);
   out(`wattgrad ${version()}: training ${name} (${nParams.toLocaleString('en-US')} parameters) on ${device}`);
   out(`data: ${data.source}: ${train.length} train / ${test.length} test samples`);
-  out(`epochs ${epochs}, batch size ${batchSize}, Adam lr ${lr}, seed ${seed}${energyOn ? ', energy on' : ''}`);
+  out(`epochs ${epochs}, batch size ${batchSize}, lr ${lr} (${spec.recipe}), seed ${seed}${energyOn ? ', energy on' : ''}`);
 
   const meter = energyOn ? new EnergyMeter({ synchronize }) : null;
   try {
@@ -221,6 +222,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       validation: testLoader,
       optimizer,
       scheduler,
+      clipGradNorm: run.clipGradNorm ?? undefined,
       epochs,
       metrics: ['accuracy'],
       energy: meter ?? false,
@@ -232,9 +234,12 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     out('');
     out(`test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}% (loss ${final.loss.toFixed(4)}) on ${final.samples} samples`);
     out(`train time ${fmtDuration(trainSeconds)} for ${history.epochs.length} epoch(s), ${Math.round(samples / trainSeconds)} samples/s; total ${fmtDuration((performance.now() - t0) / 1000)}`);
-    if (history.energy) {
+    // one row per epoch, then the whole run; devices without counters say why, never 0 J
+    const energyRows = history.energy ? [...history.epochs.flatMap((e) => (e.energy ? [e.energy] : [])), history.energy] : undefined;
+    if (energyRows) {
       out('');
-      out(formatEnergySummary(history.energy));
+      out('energy:');
+      out(formatEnergySummary(energyRows));
     }
     if (values.save) {
       saveCheckpoint(values.save, { model, optimizer, scheduler, epoch: history.epochs.length, history, extra: { model: name, epochs, batchSize, lr, seed, device } });
@@ -248,7 +253,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
           seconds: e.seconds, energy: e.energy ?? null,
         })),
         powerSeries: meter?.powerSeries(),
-        summary: history.energy,
+        summary: energyRows,
         notes: [`${nParams.toLocaleString('en-US')} parameters, device ${device}, batch ${batchSize}, Adam lr ${lr}, seed ${seed}`,
           `data: ${data.source}`, `test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}%`],
       });
@@ -259,7 +264,8 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     meter?.close();
     train.dispose();
     test.dispose();
-    for (const p of model.parameters()) p.dispose?.();
+    optimizer.dispose();
+    model.dispose();
     setDefaultDevice('cpu');
   }
 }

@@ -1,5 +1,3 @@
-import { vi } from 'vitest';
-vi.mock('../../lib/backend/cuda-loader.js', () => ({ cudaStatus: () => ({ available: false, reason: 'mock', devices: [], path: null }), cudaBackendFor: () => { throw new Error('cuda unavailable: mock'); } }));
 import { describe, it, expect } from 'vitest';
 import { DataLoader, defaultCollate } from '../../lib/data/loader.js';
 import { TensorDataset, Subset, randomSplit, type Dataset } from '../../lib/data/dataset.js';

@@ -1,5 +1,3 @@
-import { vi } from 'vitest';
-vi.mock('../../lib/backend/cuda-loader.js', () => ({ cudaStatus: () => ({ available: false, reason: 'mock', devices: [], path: null }), cudaBackendFor: () => { throw new Error('cuda unavailable: mock'); } }));
 import { describe, it, expect } from 'vitest';
 import { embeddedMnist, embeddedMnistRaw, loadMnist, EMBEDDED_SPLIT } from '../../lib/data/mnist.js';
 

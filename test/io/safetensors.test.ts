@@ -1,5 +1,3 @@
-import { vi } from 'vitest';
-vi.mock('../../lib/backend/cuda-loader.js', () => ({ cudaStatus: () => ({ available: false, reason: 'mock', devices: [], path: null }), cudaBackendFor: () => { throw new Error('cuda unavailable: mock'); } }));
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,3 @@
-import { vi } from 'vitest';
-vi.mock('../../lib/backend/cuda-loader.js', () => ({ cudaStatus: () => ({ available: false, reason: 'mock', devices: [], path: null }), cudaBackendFor: () => { throw new Error('cuda unavailable: mock'); } }));
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +12,7 @@ import { memory } from '../../lib/memory.js';
 import { manualSeed, getRngState } from '../../lib/random.js';
 import { Tensor } from '../../lib/tensor.js';
 import { isGradEnabled } from '../../lib/autograd/mode.js';
-import { TinyAdam, TinyMLP, TinyStepLR, sink } from './helpers.js';
+import { Adam, StepLR, TinyMLP, sink } from './helpers.js';
 
 let mnist: MnistDatasets;
 let dir: string;
@@ -28,10 +26,10 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(seed = 0, hidden = 32): { model: TinyMLP; opt: TinyAdam; dispose(): void } {
+function setup(seed = 0, hidden = 32): { model: TinyMLP; opt: Adam; dispose(): void } {
   manualSeed(seed);
   const model = new TinyMLP(784, hidden);
-  const opt = new TinyAdam(model.parameters(), 2e-3);
+  const opt = new Adam(model.parameters(), { lr: 2e-3 });
   return { model, opt, dispose: () => { opt.dispose(); model.dispose(); } };
 }
 
@@ -105,7 +103,7 @@ describe('fit', () => {
   it('resumes from a checkpoint on the same loss curve', async () => {
     const epochsOf = async (resume: boolean): Promise<number[]> => {
       const a = setup(7);
-      const sched = new TinyStepLR(a.opt, 1, 0.5);
+      const sched = new StepLR(a.opt, { stepSize: 1, gamma: 0.5 });
       const mk = (): DataLoader => new DataLoader(mnist.train, { batchSize: 64, shuffle: true, seed: 3 });
       if (!resume) {
         const h = await fit(a.model, { train: mk(), optimizer: a.opt, scheduler: sched, epochs: 2, verbose: false });
@@ -118,11 +116,11 @@ describe('fit', () => {
       // fresh objects, different init and RNG position: everything must come from the file
       const b = setup(999);
       manualSeed(12345);
-      const sched2 = new TinyStepLR(b.opt, 1, 0.5);
+      const sched2 = new StepLR(b.opt, { stepSize: 1, gamma: 0.5 });
       const h2 = await fit(b.model, { train: mk(), optimizer: b.opt, scheduler: sched2, epochs: 2, verbose: false, resumeFrom: f });
       expect(h2.epochs.length).toBe(2);
       expect(h2.epochs[0]!.loss).toBe(h1.epochs[0]!.loss);
-      expect(b.opt.lr).toBeCloseTo(2e-3 / 4, 12);
+      expect(b.opt.paramGroups[0]!.lr).toBeCloseTo(2e-3 / 4, 12);
       b.dispose();
       return h2.loss;
     };
@@ -175,13 +173,13 @@ describe('fit', () => {
     // with minDelta huge nothing counts as an improvement after epoch 1
     const es = new EarlyStopping({ monitor: 'val_loss', patience: 2, minDelta: 100, restoreBestWeights: true });
     let w1: number[] = [];
-    const grab = new LambdaCallback({ onEpochEnd: (e) => { if (e === 1) w1 = [...model.w1.dataSync()]; } });
+    const grab = new LambdaCallback({ onEpochEnd: (e) => { if (e === 1) w1 = [...model.fc1.weight.dataSync()]; } });
     const h = await fit(model, { train, validation: val, optimizer: opt, epochs: 10, callbacks: [grab, es], verbose: false });
     expect(h.epochs.length).toBe(3);
     expect(h.stoppedEarly).toBe(true);
     expect(h.stopReason).toMatch(/val_loss did not improve for 2 epoch/);
     expect(es.bestEpoch).toBe(1);
-    expect([...model.w1.dataSync()]).toEqual(w1);
+    expect([...model.fc1.weight.dataSync()]).toEqual(w1);
     expect(() => new EarlyStopping({ patience: -1 })).toThrow(/patience/);
     await expect(fit(model, { train, optimizer: opt, epochs: 1, verbose: false, callbacks: [new EarlyStopping({ monitor: 'valAccuracy' })] }))
       .rejects.toThrow(/monitor 'valAccuracy' is not in the epoch log/);
@@ -261,7 +259,7 @@ describe('checkpoints', () => {
     const wrong = new TinyMLP(784, 16);
     expect(() => loadCheckpoint(f, { model: wrong })).toThrow(/tensor 'fc1.weight' has shape \(32,784\) but the model expects \(16,784\)/);
     wrong.dispose();
-    const other = { ...model, stateDict: () => ({ ...model.stateDict(), extra: model.b1 }) } as unknown as TinyMLP;
+    const other = Object.assign(Object.create(model) as TinyMLP, { stateDict: () => ({ ...model.stateDict(), extra: model.fc1.bias! }) });
     expect(() => loadCheckpoint(f, { model: other })).toThrow(/missing 'extra'/);
     // a plain weights file is not a checkpoint
     const plain = path.join(dir, 'plain.safetensors');
@@ -274,9 +272,10 @@ describe('checkpoints', () => {
     const ck = loadCheckpoint(f, { model: b.model, optimizer: b.opt });
     expect(ck.epoch).toBe(1);
     expect(ck.extra).toEqual({ note: 'hi' });
-    expect(b.opt.stepCount).toBe(opt.stepCount);
-    expect([...b.model.w2.dataSync()]).toEqual([...model.w2.dataSync()]);
-    expect([...b.opt.expAvgSq![0]!.dataSync()]).toEqual([...opt.expAvgSq![0]!.dataSync()]);
+    expect(b.opt.state.get(b.model.fc1.weight)!.step).toBe(opt.state.get(model.fc1.weight)!.step);
+    expect(b.opt.state.get(b.model.fc1.weight)!.step).toBe(4); // 1024 samples / 256
+    expect([...b.model.fc2.weight.dataSync()]).toEqual([...model.fc2.weight.dataSync()]);
+    expect([...b.opt.state.get(b.model.fc1.weight)!.tensors.exp_avg_sq!.dataSync()]).toEqual([...opt.state.get(model.fc1.weight)!.tensors.exp_avg_sq!.dataSync()]);
     expect(getRngState()).not.toEqual(before);
     b.dispose();
     dispose();
