@@ -8,10 +8,12 @@ import { bytesPerElement, type DType } from './dtype.js';
 export class Storage {
   refs = 1;
   readonly bytes: number;
+  /** this storage's device entry, looked up once */
+  private readonly dev: DeviceStats;
   constructor(readonly backend: Backend, readonly handle: Handle, readonly dtype: DType, readonly numel: number) {
     this.bytes = numel * bytesPerElement(dtype);
     stats.storages++;
-    const d = deviceStats(backend.device);
+    const d = (this.dev = deviceStats(backend.device));
     d.bytes += this.bytes;
     d.storages++;
     if (d.bytes > d.peak) d.peak = d.bytes;
@@ -25,7 +27,7 @@ export class Storage {
     if (this.refs <= 0) return;
     if (--this.refs === 0) {
       stats.storages--;
-      const d = deviceStats(this.backend.device);
+      const d = this.dev;
       d.bytes -= this.bytes;
       d.storages--;
       this.backend.free(this.handle);
@@ -169,18 +171,12 @@ export function guard<T>(fn: () => T): T {
   return result;
 }
 
-/** A depth for internal scopes (autograd runs each node's backward in one). */
-export function scopeDepth(): number {
-  return scopes.length;
-}
-
 export function disposeAll(xs: Iterable<Disposable | null | undefined>): void {
   for (const x of xs) if (x && !x.isDisposed) x.dispose();
 }
 
 // Safety net: a tensor that is garbage-collected without dispose() releases its storage here.
-export const finalizer = new FinalizationRegistry<{ storage: Storage; onRelease?: () => void }>((held) => {
+export const finalizer = new FinalizationRegistry<{ storage: Storage }>((held) => {
   countTensor(-1);
   held.storage.release();
-  held.onRelease?.();
 });

@@ -2,9 +2,10 @@
 
 export type Shape = readonly number[];
 
-export function numel(shape: Shape): number {
+/** Product of shape[start..end) (all dims by default): the element count, or an outer/inner size. */
+export function numel(shape: Shape, start = 0, end = shape.length): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = start; i < end; i++) n *= shape[i]!;
   return n;
 }
 

@@ -5,7 +5,7 @@ import type { Backend, Handle } from './backend/kernels.js';
 import type { DType, TypedArray } from './dtype.js';
 import { isFloat } from './dtype.js';
 import { Storage, countTensor, finalizer, track, keep as keepTensor } from './memory.js';
-import { fmtShape, numel as numelOf, type Shape } from './shape.js';
+import { fmtShape, numel as numelOf, sameShape, type Shape } from './shape.js';
 import type { Node } from './autograd/node.js';
 import * as ops from './ops/index.js';
 import { backward as runBackward, registerRetainGrad, type BackwardOptions } from './autograd/engine.js';
@@ -128,7 +128,7 @@ export class Tensor {
    */
   _replaceStorage(src: Tensor): void {
     if (this.gradFn) throw new Error('_replaceStorage: only leaf tensors can have their storage replaced');
-    if (this.shape.length !== src.shape.length || this.shape.some((d, i) => d !== src.shape[i])) {
+    if (!sameShape(this.shape, src.shape)) {
       throw new RangeError(`_replaceStorage: shape ${fmtShape(src.shape)} does not match ${fmtShape(this.shape)}`);
     }
     if (this._requiresGrad && !isFloat(src.dtype)) throw new TypeError(`_replaceStorage: a tensor that requires grad cannot become ${src.dtype}`);
@@ -310,7 +310,7 @@ function nest(data: TypedArray, shape: readonly number[]): NestedArray {
       for (let i = 0; i < n; i++) out[i] = data[off + i]!;
       return out;
     }
-    const stride = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+    const stride = numelOf(shape, d + 1);
     for (let i = 0; i < n; i++) out[i] = rec(off + i * stride, d + 1);
     return out;
   };

@@ -67,7 +67,3 @@ export function backends(): BackendInfo[] {
 export function synchronize(): void {
   for (const b of created) b.synchronize();
 }
-
-export function createdBackends(): readonly Backend[] {
-  return created;
-}

@@ -2,8 +2,8 @@
 // epoch (inline SVG we generate; no scripts, no CDN), the energy summary with its methods, and
 // the per-epoch table. Written atomically (temp file in the same directory, then rename).
 
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 import { formatGrams, formatJoules, formatSeconds, formatSI } from './format.js';
 import type { EnergyResult, PowerSeries } from './meter.js';
 import { barChart, downsample, emptyChart, escapeHtml, lineChart, type Bar } from './svg.js';
@@ -189,18 +189,9 @@ ${carbon ? ` CO2e = kWh × PUE ${carbon.pue} × ${carbon.gPerKWh} gCO2e/kWh (${e
 `;
 }
 
-/** Writes the report atomically (temp file + rename) and returns the absolute path. */
+/** Writes the report atomically (io/atomic: temp file, fsync, rename) and returns the absolute path. */
 export async function writeHtmlReport(file: string, data: HtmlReportData): Promise<string> {
   const target = path.resolve(file);
-  const html = renderHtmlReport(data);
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await fsp.writeFile(tmp, html, 'utf8');
-    await fsp.rename(tmp, target);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
+  writeFileAtomic(target, renderHtmlReport(data));
   return target;
 }

@@ -20,6 +20,7 @@ import os from 'node:os';
 import type { DType, TypedArray } from '../dtype.js';
 import { fromHost } from '../ops/creation.js';
 import { cast } from '../ops/elementwise.js';
+import { numel } from '../shape.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -192,7 +193,7 @@ export function serialize(tensors: TensorMap, metadata: Record<string, string> =
   const raws = entries(tensors).map(([name, t]): [string, RawTensor] => {
     if (name === '__metadata__') throw new RangeError("safetensors: '__metadata__' cannot be a tensor name");
     if (isTensor(t)) return [name, tensorToRaw(t)];
-    const want = t.shape.reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPES[t.dtype];
+    const want = numel(t.shape) * SAFETENSORS_DTYPES[t.dtype];
     if (t.data.length !== want) throw new RangeError(`safetensors: tensor '${name}' has ${t.data.length} bytes, shape [${t.shape.join(', ')}] of ${t.dtype} needs ${want}`);
     return [name, t];
   });
@@ -266,7 +267,7 @@ export function deserialize(bytes: Uint8Array, source = 'safetensors data'): Saf
     if (end < begin) fail(`tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
     if (end > buffer.length) fail(`tensor '${name}': data_offsets [${begin}, ${end}] are out of range: the byte buffer has ${buffer.length} bytes (file truncated?)`);
     const d = dtype as SafetensorsDType;
-    const want = (shape as number[]).reduce((a, b) => a * b, 1) * SAFETENSORS_DTYPES[d];
+    const want = numel(shape as number[]) * SAFETENSORS_DTYPES[d];
     if (end - begin !== want) fail(`tensor '${name}': shape [${(shape as number[]).join(', ')}] of ${d} needs ${want} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     spans.push({ name, begin, end });
     tensors.set(name, { dtype: d, shape: [...(shape as number[])], data: buffer.subarray(begin, end) });

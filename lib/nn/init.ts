@@ -2,7 +2,7 @@
 // (manualSeed reproduces them on every backend). Each returns the tensor it filled.
 
 import { noGrad } from '../autograd/mode.js';
-import { fmtShape } from '../shape.js';
+import { fmtShape, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { fillInto, normalInto, uniformInto } from './inplace.js';
 
@@ -28,7 +28,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /** [fanIn, fanOut] of a weight: (out, in, …receptive field) like torch. */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   if (t.ndim < 2) throw new RangeError(`fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got ${fmtShape(t.shape)}`);
-  const rf = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const rf = numel(t.shape, 2);
   return [t.shape[1]! * rf, t.shape[0]! * rf];
 }
 

@@ -3,12 +3,11 @@
 // functions, and nothing else. None of these record on the tape; they run under noGrad.
 
 import { noGrad } from '../autograd/mode.js';
-import { isFloat } from '../dtype.js';
 import { takeCounters } from '../random.js';
 import { fmtShape, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
-import { launch, nbytes } from '../ops/util.js';
+import { assertFloat, launch, nbytes } from '../ops/util.js';
 
 /** dst ← src (same shape; src is moved to dst's device and cast to dst's dtype first). */
 export function copyInto(dst: Tensor, src: Tensor, what = 'copy'): void {
@@ -33,15 +32,9 @@ export function fillInto(t: Tensor, value: number): void {
   launch(t.backend, 'fill', 0, nbytes(n, t.dtype), t.handle, n, value, t.dtype);
 }
 
-function assertFloatInit(op: string, t: Tensor): void {
-  if (!isFloat(t.dtype)) {
-    throw new TypeError(`${op}: expected a floating point tensor, got ${t.dtype} ${fmtShape(t.shape)}`);
-  }
-}
-
 /** t ← U[low, high) from the shared Philox stream (manualSeed reproduces it). */
 export function uniformInto(t: Tensor, low: number, high: number, op = 'uniform_'): void {
-  assertFloatInit(op, t);
+  assertFloat(op, t);
   const n = t.size;
   if (!n) return;
   const { seed, offset } = takeCounters(n / 4);
@@ -50,7 +43,7 @@ export function uniformInto(t: Tensor, low: number, high: number, op = 'uniform_
 
 /** t ← N(mean, std²) from the shared Philox stream. */
 export function normalInto(t: Tensor, mean: number, std: number, op = 'normal_'): void {
-  assertFloatInit(op, t);
+  assertFloat(op, t);
   const n = t.size;
   if (!n) return;
   const { seed, offset } = takeCounters(n / 2);

@@ -13,6 +13,7 @@ import { noGrad } from '../autograd/mode.js';
 import type { DType } from '../dtype.js';
 import { DTYPES, isFloat } from '../dtype.js';
 import { keep } from '../memory.js';
+import { normalizeDevice } from '../backend/registry.js';
 import { fmtShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
@@ -237,44 +238,27 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * Moves every parameter and buffer to a device ('cpu', 'cuda', 'cuda:N') or casts the floating
    * point ones to a dtype ('float64', …); int buffers (num_batches_tracked) keep their dtype.
    *
-   * When the core Tensor offers `_replaceStorage(src)`, the Parameter objects keep their identity
-   * (an optimizer made before stays valid). Until then each parameter is replaced by a new
-   * Parameter (same name, values, requiresGrad and moved grad) and the old one is disposed:
-   * build optimizers after moving the model, as PyTorch recommends.
+   * Parameters move in place (Tensor._replaceStorage), so they keep their identity and an
+   * optimizer made before stays valid; buffers are replaced by moved copies.
    */
   to(target: string | DType): this {
     const isDtype = (DTYPES as readonly string[]).includes(target);
     const convert = (t: Tensor): Tensor | null => {
       if (isDtype) return isFloat(t.dtype) && t.dtype !== target ? ops.cast(t, target as DType) : null;
-      return t.device === normalizeDeviceName(target) ? null : ops.to(t, target);
+      return t.device === normalizeDevice(target) ? null : ops.to(t, target);
     };
     noGrad(() => {
       for (const m of this.modules()) {
         const slots = m as unknown as Slots;
-        for (const [k, p] of [...m.namedOwnParameters()]) {
+        for (const [, p] of m.namedOwnParameters()) {
           const moved = convert(p);
           if (!moved) continue;
           const g = p.grad ? convert(p.grad) : null;
-          const replace = (p as unknown as { _replaceStorage?: (src: Tensor) => void })._replaceStorage;
-          if (typeof replace === 'function') {
-            replace.call(p, moved);
-            moved.dispose();
-            if (p.grad && g) {
-              p.grad.dispose();
-              p.grad = keep(g);
-            }
-          } else {
-            const np = Parameter.from(moved, p.requiresGrad);
-            if (p.grad) np.grad = g ? keep(g) : keep(p.grad.clone());
-            p.grad?.dispose();
-            p.grad = null;
-            // replace every reference to p in the module tree (shared parameters)
-            for (const mm of this.modules()) {
-              const s = mm as unknown as Slots;
-              for (const [kk, v] of Object.entries(mm)) if (v === p) s[kk] = np;
-            }
-            if (slots[k] === p) slots[k] = np;
-            p.dispose();
+          p._replaceStorage(moved);
+          moved.dispose();
+          if (p.grad && g) {
+            p.grad.dispose();
+            p.grad = keep(g);
           }
         }
         for (const [k, b] of [...m.namedOwnBuffers()]) {
@@ -337,10 +321,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
     return `${this.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
   }
-}
-
-function normalizeDeviceName(d: string): string {
-  return d === 'cuda' ? 'cuda:0' : d === 'js' ? 'cpu' : d;
 }
 
 /** Formats a number pair like torch's repr: (3, 3). */

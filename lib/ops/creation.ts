@@ -5,7 +5,7 @@ import { assertDType, hostArray, isFloat, type DType, type TypedArray } from '..
 import { takeCounters } from '../random.js';
 import { assertShape, fmtShape, numel } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
-import { empty, launch, nbytes } from './util.js';
+import { assertPositiveInt, empty, launch, nbytes } from './util.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -149,7 +149,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 
 /** `steps` values evenly spaced from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  assertPositiveInt('linspace', 'steps', steps, true);
   const dtype = options.dtype ? assertDType(options.dtype, 'linspace') : 'float32';
   checkOptions('linspace', options, dtype);
   const v = hostArray(dtype, steps);

@@ -2,7 +2,7 @@
 // kernel, and linear (x·Wᵀ + b) with the bias fused into one pass.
 
 import { needsGrad, record, save } from '../autograd/record.js';
-import { broadcastShapes, fmtShape } from '../shape.js';
+import { broadcastShapes, fmtShape, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes, sameDevice } from './util.js';
 import { expand, reshape } from './shape.js';
@@ -15,7 +15,7 @@ import { sumTo } from './elementwise.js';
  */
 function gemm(a: Tensor, b: Tensor, batchShape: number[], m: number, n: number, k: number, transA: boolean, transB: boolean, aBatch: boolean, bBatch: boolean): Tensor {
   const be = a.backend;
-  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const batch = numel(batchShape);
   const out = empty(be, [...batchShape, m, n], a.dtype);
   launch(be, 'matmul', 2 * batch * m * n * k, nbytes((aBatch ? batch : 1) * m * k + (bBatch ? batch : 1) * k * n + batch * m * n, a.dtype),
     a.handle, b.handle, out.handle, batch, m, n, k, transA, transB, aBatch ? m * k : 0, bBatch ? k * n : 0, a.dtype);
@@ -37,7 +37,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (ka !== kb) {
     throw new RangeError(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)} (inner dimensions ${ka} and ${kb} differ)`);
   }
-  if (a.ndim > 2 || b.ndim > 2) broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   // 1-D operands: promote, multiply, drop the added dim
   if (a.ndim === 1 || b.ndim === 1) {
     const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]!]) : a;
@@ -51,15 +50,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     return out;
   }
   const m = a.shape[a.ndim - 2]!;
-  const k = a.shape[a.ndim - 1]!;
-  const k2 = b.shape[b.ndim - 2]!;
+  const k = ka;
   const n = b.shape[b.ndim - 1]!;
-  if (k !== k2) {
-    throw new RangeError(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)} (inner dimensions ${k} and ${k2} differ)`);
-  }
   // (…, m, k) · (k, n): one GEMM over the flattened rows
   if (b.ndim === 2 && a.ndim > 2) {
-    const a2 = reshape(a, [a.size / k, k]);
+    const a2 = reshape(a, [numel(a.shape, 0, a.ndim - 1), k]) // not a.size / k: k may be 0;
     const r = matmul(a2, b);
     const out = reshape(r, [...a.shape.slice(0, -1), n]);
     a2.dispose();
@@ -69,10 +64,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const aBatchShape = a.shape.slice(0, -2);
   const bBatchShape = b.shape.slice(0, -2);
   const batchShape = broadcastShapes('matmul', aBatchShape, bBatchShape);
-  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const batch = numel(batchShape);
   // an operand either carries the whole batch, or none of it (stride 0); otherwise materialise
   const fit = (t: Tensor, bs: readonly number[]): [Tensor, boolean] => {
-    const nb = bs.reduce((x, y) => x * y, 1);
+    const nb = numel(bs);
     if (nb === batch && bs.length === batchShape.length) return [t, batch > 1];
     if (nb === 1) return [t, false];
     return [expand(t, [...batchShape, t.shape[t.ndim - 2]!, t.shape[t.ndim - 1]!]), true];
@@ -82,13 +77,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = gemm(A, B, batchShape, m, n, k, false, false, aFull, bFull);
   if (needsGrad(a, b)) {
     const [sa, sb] = save(A, B);
-    const [ash, bsh] = [[...a.shape], [...b.shape]];
     record('matmul', [out], [A, B], ([g]) => [
       A.requiresGrad ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), A.shape) : null,
       B.requiresGrad ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), B.shape) : null,
     ], [sa!, sb!]);
-    void ash;
-    void bsh;
   }
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
@@ -105,7 +97,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new RangeError(`linear: bias must be (${outF},), got ${fmtShape(bias.shape)}`);
   if (bias) sameDevice('linear', x, bias);
-  const rows = x.size / inF;
+  const rows = numel(x.shape, 0, x.ndim - 1); // not x.size / inF: inF may be 0
   const x2 = x.ndim === 2 ? x : reshape(x, [rows, inF]);
   const be = x.backend;
   const y = gemm(x2, weight, [], rows, outF, inF, false, true, false, false);

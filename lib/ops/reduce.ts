@@ -4,12 +4,11 @@
 
 import type { ReduceOp } from '../backend/kernels.js';
 import { needsGrad, record, save } from '../autograd/record.js';
-import { fmtShape, normDim } from '../shape.js';
+import { fmtShape, normDim, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { empty, launch, nbytes } from './util.js';
+import { assertFloat, empty, launch, nbytes } from './util.js';
 import { add, exp, log, mul, pow, sqrt, sub, abs, square } from './elementwise.js';
 import { expand, reshape, gatherBackwardRaw } from './shape.js';
-import { isFloat } from '../dtype.js';
 
 /** Normalised, sorted, unique dims; null/undefined means all. */
 export function reduceDims(op: string, x: Tensor, dim: number | number[] | null | undefined): number[] {
@@ -39,9 +38,9 @@ function reduceRaw(op: ReduceOp, x: Tensor, dims: number[]): Tensor {
   }
   for (let k = runs.length - 1; k >= 0; k--) {
     const [lo, hi] = runs[k]!;
-    const outer = shape.slice(0, lo).reduce((a, b) => a * b, 1);
-    const r = shape.slice(lo, hi + 1).reduce((a, b) => a * b, 1);
-    const inner = shape.slice(hi + 1).reduce((a, b) => a * b, 1);
+    const outer = numel(shape, 0, lo);
+    const r = numel(shape, lo, hi + 1);
+    const inner = numel(shape, hi + 1);
     const next = [...shape];
     for (let d = lo; d <= hi; d++) next[d] = 1;
     const out = empty(x.backend, next, x.dtype);
@@ -81,7 +80,7 @@ export function sum(x: Tensor, dim?: number | number[] | null, keepdim = false):
 
 /** Mean over dims (all by default). */
 export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
-  if (!isFloat(x.dtype)) throw new TypeError(`mean: expected a floating point tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
+  assertFloat('mean', x);
   const dims = reduceDims('mean', x, dim);
   const count = dims.reduce((a, d) => a * x.shape[d]!, 1);
   const s = sum(x, dims, keepdim);
@@ -119,9 +118,9 @@ export function min(x: Tensor, dim?: number | null, keepdim = false): Tensor {
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, d: number, keepdim: boolean): Tensor {
-  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
+  const outer = numel(x.shape, 0, d);
   const r = x.shape[d]!;
-  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const inner = numel(x.shape, d + 1);
   const out = empty(x.backend, outShape(x, [d], keepdim), 'int32');
   launch(x.backend, 'argReduce', x.size, nbytes(x.size, x.dtype) + nbytes(outer * inner, 'int32'), op, x.handle, out.handle, outer, r, inner, x.dtype);
   return out;

@@ -5,7 +5,7 @@ import { needsGrad, record, save } from '../autograd/record.js';
 import { assertShape, fmtShape, normDim, numel, stridesOf, broadcastStrides, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { guard } from '../memory.js';
-import { empty, launch, nbytes, sameDevice } from './util.js';
+import { assertDtype, assertPositiveInt, empty, launch, nbytes, sameDevice } from './util.js';
 import { sumTo } from './elementwise.js';
 
 /** Same data, new shape (one dim may be -1). Shares storage with x. */
@@ -35,7 +35,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const s = normDim('flatten', startDim, x.ndim);
   const e = normDim('flatten', endDim, x.ndim);
   if (s > e) throw new RangeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
-  const mid = x.shape.slice(s, e + 1).reduce((a, b) => a * b, 1);
+  const mid = numel(x.shape, s, e + 1);
   return reshape(x, [...x.shape.slice(0, s), mid, ...x.shape.slice(e + 1)]);
 }
 
@@ -117,7 +117,7 @@ function sliceBackward(g: Tensor, shape: number[], d: number, start: number, ste
 export function slice(x: Tensor, dim: number, start: number, end?: number, step = 1): Tensor {
   const d = normDim('slice', dim, x.ndim);
   const n = x.shape[d]!;
-  if (!Number.isInteger(step) || step < 1) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  assertPositiveInt('slice', 'step', step);
   const norm = (v: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = norm(start);
   const e = norm(end ?? n);
@@ -208,7 +208,7 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
     if (sizes.some((v) => !Number.isInteger(v) || v < 0)) throw new RangeError(`split: sizes must be non-negative integers, got [${sizes.join(', ')}]`);
     if (sizes.reduce((a, b) => a + b, 0) !== n) throw new RangeError(`split: sizes [${sizes.join(', ')}] do not sum to ${n}`);
   } else {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`split: size must be a positive integer, got ${size}`);
+    assertPositiveInt('split', 'size', size);
     sizes = [];
     for (let o = 0; o < n; o += size) sizes.push(Math.min(size, n - o));
   }
@@ -222,22 +222,18 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim('chunk', dim, x.ndim);
-  if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  assertPositiveInt('chunk', 'chunks', chunks);
   return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
-}
-
-function checkIndex(op: string, index: Tensor): void {
-  if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype} ${fmtShape(index.shape)}`);
 }
 
 /** Rows of x along dim picked by a 1-D int32 index (torch.index_select). */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkIndex('indexSelect', index);
+  assertDtype('indexSelect', index, 'int32', 'index');
   if (index.ndim > 1) throw new RangeError(`indexSelect: index must be 1-D, got ${fmtShape(index.shape)}`);
   const be = sameDevice('indexSelect', x, index);
   const d = normDim('indexSelect', dim, x.ndim);
-  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const outer = numel(x.shape, 0, d);
+  const inner = numel(x.shape, d + 1);
   const k = index.size;
   const shape = [...x.shape];
   shape[d] = k;
@@ -261,8 +257,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** dx of `shape` = 0, then scatter-add g at idx along d (gather's backward). */
 export function gatherBackwardRaw(g: Tensor, idx: Tensor, shape: number[], d: number): Tensor {
-  const outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const outer = numel(shape, 0, d);
+  const inner = numel(shape, d + 1);
   const dx = empty(g.backend, shape, g.dtype);
   launch(g.backend, 'gatherBackward', g.size, nbytes(g.size + dx.size, g.dtype), g.handle, idx.handle, dx.handle, outer, shape[d]!, inner, idx.shape[d]!, g.dtype);
   return dx;
@@ -270,14 +266,14 @@ export function gatherBackwardRaw(g: Tensor, idx: Tensor, shape: number[], d: nu
 
 /** out[..., j, ...] = x[..., index[..., j, ...], ...] along dim (torch.gather); index matches x except along dim. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkIndex('gather', index);
+  assertDtype('gather', index, 'int32', 'index');
   const be = sameDevice('gather', x, index);
   const d = normDim('gather', dim, x.ndim);
   if (index.ndim !== x.ndim || index.shape.some((v, i) => i !== d && v !== x.shape[i])) {
     throw new RangeError(`gather: index ${fmtShape(index.shape)} must match input ${fmtShape(x.shape)} in every dim but ${d}`);
   }
-  const outer = x.shape.slice(0, d).reduce((a, b) => a * b, 1);
-  const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const outer = numel(x.shape, 0, d);
+  const inner = numel(x.shape, d + 1);
   const out = guard(() => {
     const o = empty(be, index.shape, x.dtype);
     launch(be, 'gather', 0, nbytes(2 * o.size, x.dtype), x.handle, index.handle, o.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);

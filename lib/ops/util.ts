@@ -54,10 +54,6 @@ export function assertNdim(op: string, x: Tensor, ndims: number[], what = 'input
   }
 }
 
-export function assertSameShape(op: string, a: Tensor, b: Tensor, what = 'shapes'): void {
-  if (!sameShape(a.shape, b.shape)) throw new RangeError(`${op}: ${what} differ: ${fmtShape(a.shape)} vs ${fmtShape(b.shape)}`);
-}
-
 export function assertPositiveInt(op: string, name: string, v: number, allowZero = false): void {
   if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
     throw new RangeError(`${op}: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${v}`);

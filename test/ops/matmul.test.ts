@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
 import { tidy, type Tensor } from '../../lib/index.js';
 import { describeBackends, assertClose } from '../util/backends.js';
@@ -101,4 +101,19 @@ describeBackends('matmul', (ctx) => {
     const ref = refMatmul(a.dataSync(), [64, 130], b.dataSync(), [130, 70]);
     assertClose(a.matmul(b).dataSync(), ref.v, { rtol: 1e-4, atol: 1e-4 }, 'large');
   }));
+});
+
+describe('matmul with an empty inner dimension', () => {
+  it('gives zeros of the right shape for k = 0 (batched and linear)', async () => {
+    const { tensor, zeros, matmul, linear } = await import('../../lib/index.js');
+    const a = zeros([2, 3, 0]);
+    const b = zeros([0, 4]);
+    const y = matmul(a, b);
+    expect(y.shape).toEqual([2, 3, 4]);
+    expect(Array.from(y.dataSync())).toEqual(new Array(24).fill(0));
+    const l = linear(zeros([5, 0]), zeros([2, 0]), tensor([1, -1]));
+    expect(l.shape).toEqual([5, 2]);
+    expect(Array.from(l.dataSync())).toEqual([1, -1, 1, -1, 1, -1, 1, -1, 1, -1]);
+    for (const t of [a, b, y, l]) t.dispose();
+  });
 });

@@ -4,6 +4,7 @@ import type { DType } from '../../dtype.js';
 import { fmtShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import * as ops from '../../ops/index.js';
+import { assertPositiveInt } from '../../ops/util.js';
 import { Parameter } from '../parameter.js';
 
 /** Where a layer's parameters are created (torch's factory kwargs). */
@@ -27,10 +28,9 @@ export function toPair(layer: string, name: string, v: Pair, min: number): [numb
   return p;
 }
 
+/** assertPositiveInt that returns v, for field initialisers. */
 export function positiveInt(layer: string, name: string, v: number, allowZero = false): number {
-  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
-    throw new RangeError(`${layer}: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${v}`);
-  }
+  assertPositiveInt(layer, name, v, allowZero);
   return v;
 }
 
