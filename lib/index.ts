@@ -22,3 +22,4 @@ export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLog
 export type { Callback, TrainState, EpochLog, FitOptions, EvalResult, Metric } from './train/index.js';
 export { save, load, loadWithMetadata, saveCheckpoint, loadCheckpoint, SafetensorsError } from './io/index.js';
 export { OutOfMemoryError, CudaError, CudaUnavailableError } from './backend/cuda/errors.js';
+export * as cuda from './cuda.js';
