@@ -25,6 +25,13 @@ function check(p: Conv2dParams, kernel: string): void {
   }
 }
 
+/** The output columns ow whose input column iw = iw0 + ow·stride lies in [0, inW): [lo, hi). */
+function validCols(iw0: number, stride: number, inW: number, outW: number): [number, number] {
+  const lo = iw0 >= 0 ? 0 : Math.min(outW, Math.ceil(-iw0 / stride));
+  const hi = Math.max(lo, Math.min(outW, Math.ceil((inW - iw0) / stride)));
+  return [lo, hi];
+}
+
 /** col[(c·R·S + r·S + s)·L + oh·OW + ow] = x[xOff + c·H·W + ih·W + iw], 0 outside the image. */
 function im2col(x: FloatArray, xOff: number, col: Float64Array, cg: number, p: Conv2dParams): void {
   const { inH, inW, kH, kW, outH, outW, strideH, strideW, padH, padW, dilationH, dilationW } = p;
@@ -33,12 +40,18 @@ function im2col(x: FloatArray, xOff: number, col: Float64Array, cg: number, p: C
     const plane = xOff + c * inH * inW;
     for (let r = 0; r < kH; r++) {
       for (let s = 0; s < kW; s++) {
+        // the valid ow range depends only on s: zeros either side, a plain copy between
+        const iw0 = s * dilationW - padW;
+        const [lo, hi] = validCols(iw0, strideW, inW, outW);
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH - padH + r * dilationH;
           if (ih < 0 || ih >= inH) { col.fill(0, q, q + outW); q += outW; continue; }
-          const row = plane + ih * inW;
-          let iw = s * dilationW - padW;
-          for (let ow = 0; ow < outW; ow++, iw += strideW) col[q++] = iw >= 0 && iw < inW ? x[row + iw]! : 0;
+          const row = plane + ih * inW + iw0;
+          for (let ow = 0; ow < lo; ow++) col[q + ow] = 0;
+          if (strideW === 1) for (let ow = lo; ow < hi; ow++) col[q + ow] = x[row + ow]!;
+          else for (let ow = lo; ow < hi; ow++) col[q + ow] = x[row + ow * strideW]!;
+          for (let ow = hi; ow < outW; ow++) col[q + ow] = 0;
+          q += outW;
         }
       }
     }
@@ -53,12 +66,14 @@ function col2im(dcol: Float64Array, dx: Float64Array, cg: number, p: Conv2dParam
     const plane = c * inH * inW;
     for (let r = 0; r < kH; r++) {
       for (let s = 0; s < kW; s++) {
-        for (let oh = 0; oh < outH; oh++) {
+        const iw0 = s * dilationW - padW;
+        const [lo, hi] = validCols(iw0, strideW, inW, outW);
+        for (let oh = 0; oh < outH; oh++, q += outW) {
           const ih = oh * strideH - padH + r * dilationH;
-          if (ih < 0 || ih >= inH) { q += outW; continue; }
-          const row = plane + ih * inW;
-          let iw = s * dilationW - padW;
-          for (let ow = 0; ow < outW; ow++, iw += strideW, q++) if (iw >= 0 && iw < inW) dx[row + iw]! += dcol[q]!;
+          if (ih < 0 || ih >= inH) continue;
+          const row = plane + ih * inW + iw0;
+          if (strideW === 1) for (let ow = lo; ow < hi; ow++) dx[row + ow]! += dcol[q + ow]!;
+          else for (let ow = lo; ow < hi; ow++) dx[row + ow * strideW]! += dcol[q + ow]!;
         }
       }
     }

@@ -34,9 +34,14 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
     return;
   }
   if (m * n * k <= 4096) { gemmSmall(A, aOff, B, bOff, C, cOff, m, n, k, transA, transB, accumulate); return; }
-  if (cBuf.length < m * n) cBuf = new Float64Array(m * n);
-  const cb = cBuf;
-  cb.fill(0, 0, m * n);
+  // Accumulate the blocks in a zeroed float64 C. When C itself is a float64 array being
+  // overwritten (conv2d's column buffers), that is C: the same sums in the same order, without
+  // the scratch fill and the copy back.
+  const direct = !accumulate && C instanceof Float64Array && C.buffer !== A.buffer && C.buffer !== B.buffer;
+  if (!direct && cBuf.length < m * n) cBuf = new Float64Array(m * n);
+  const cb = direct ? C : cBuf;
+  const cb0 = direct ? cOff : 0;
+  cb.fill(0, cb0, cb0 + m * n);
   const ap = packA;
   const bp = packB;
   // element (i, p) of op(A) is at aOff + i*ars + p*acs; element (p, j) of op(B) at bOff + p*brs + j*bcs
@@ -50,9 +55,17 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
       let q = 0;
       for (let j = 0; j < nc; j += 4) {
         const w = Math.min(4, nc - j);
-        for (let p = 0; p < kc; p++) {
-          let src = bOff + (pc + p) * brs + (jc + j) * bcs;
-          for (let jj = 0; jj < 4; jj++, src += bcs) bp[q++] = jj < w ? B[src]! : 0;
+        let src = bOff + pc * brs + (jc + j) * bcs;
+        if (w === 4) {
+          // full panel, unrolled: four loads per p, no per-element test
+          const b1 = bcs, b2 = 2 * bcs, b3 = 3 * bcs;
+          for (let p = 0; p < kc; p++, src += brs, q += 4) {
+            bp[q] = B[src]!; bp[q + 1] = B[src + b1]!; bp[q + 2] = B[src + b2]!; bp[q + 3] = B[src + b3]!;
+          }
+        } else {
+          for (let p = 0; p < kc; p++, src += brs) {
+            for (let jj = 0, e = src; jj < 4; jj++, e += bcs) bp[q++] = jj < w ? B[e]! : 0;
+          }
         }
       }
       for (let ic = 0; ic < m; ic += MC) {
@@ -61,15 +74,23 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
         q = 0;
         for (let i = 0; i < mc; i += 4) {
           const h = Math.min(4, mc - i);
-          for (let p = 0; p < kc; p++) {
-            let src = aOff + (ic + i) * ars + (pc + p) * acs;
-            for (let ii = 0; ii < 4; ii++, src += ars) ap[q++] = ii < h ? A[src]! : 0;
+          let src = aOff + (ic + i) * ars + pc * acs;
+          if (h === 4) {
+            const a1 = ars, a2 = 2 * ars, a3 = 3 * ars;
+            for (let p = 0; p < kc; p++, src += acs, q += 4) {
+              ap[q] = A[src]!; ap[q + 1] = A[src + a1]!; ap[q + 2] = A[src + a2]!; ap[q + 3] = A[src + a3]!;
+            }
+          } else {
+            for (let p = 0; p < kc; p++, src += acs) {
+              for (let ii = 0, e = src; ii < 4; ii++, e += ars) ap[q++] = ii < h ? A[e]! : 0;
+            }
           }
         }
-        macroKernel(ap, bp, cb, mc, nc, kc, ic * n + jc, n);
+        macroKernel(ap, bp, cb, mc, nc, kc, cb0 + ic * n + jc, n);
       }
     }
   }
+  if (direct) return;
   const total = m * n;
   if (accumulate) for (let i = 0; i < total; i++) C[cOff + i] = C[cOff + i]! + cb[i]!;
   else for (let i = 0; i < total; i++) C[cOff + i] = cb[i]!;

@@ -3,7 +3,7 @@
 
 import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { farr, floatDType } from './handle.js';
+import { farr, floatDType, type FloatArray } from './handle.js';
 
 /**
  * torch.optim.SGD, per element:
@@ -58,6 +58,9 @@ export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], ex
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
   const stepSize = lr / bc1;
+  const w1 = 1 - beta1;
+  const c2 = 1 - beta2;
+  const pScale = 1 - lr * wd;
   for (let t = 0; t < nT; t++) {
     const P = farr(params[t]!, dtype, 'adamStep');
     const G = farr(grads[t]!, dtype, 'adamStep');
@@ -65,6 +68,12 @@ export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], ex
     const V = farr(expAvgSq[t]!, dtype, 'adamStep');
     const VM = amsgrad ? farr(maxExpAvgSq![t]!, dtype, 'adamStep') : null;
     const n = numels[t]!;
+    if (!VM && !maximize && (wd === 0 || decoupled) && w1 < 0.5) {
+      // the common case (Adam/AdamW, no amsgrad, β1 > 0.5) without per-element branches; the
+      // same arithmetic as the general loop below, m and v read back after the store (rounded)
+      adamPlain(P, G, M, V, n, w1, beta2, c2, wd === 0 ? 1 : pScale, bc2Sqrt, eps, stepSize);
+      continue;
+    }
     for (let i = 0; i < n; i++) {
       let g = maximize ? -G[i]! : G[i]!;
       if (wd !== 0) {
@@ -78,5 +87,21 @@ export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], ex
       const denom = Math.sqrt(v) / bc2Sqrt + eps;
       P[i] = P[i]! - stepSize * (M[i]! / denom);
     }
+  }
+}
+
+/** One tensor of the common Adam/AdamW case; pScale = 1 - lr·wd (AdamW) or 1 (no decay: skipped). */
+function adamPlain(P: FloatArray, G: FloatArray, M: FloatArray, V: FloatArray, n: number, w1: number, beta2: number, c2: number,
+  pScale: number, bc2Sqrt: number, eps: number, stepSize: number): void {
+  const decay = pScale !== 1;
+  for (let i = 0; i < n; i++) {
+    const g = G[i]!;
+    let p = P[i]!;
+    if (decay) { P[i] = p * pScale; p = P[i]!; }
+    const m0 = M[i]!;
+    M[i] = m0 + w1 * (g - m0); // lerp(m, g, w1) with w1 < 0.5
+    V[i] = V[i]! * beta2 + c2 * g * g;
+    const denom = Math.sqrt(V[i]!) / bc2Sqrt + eps;
+    P[i] = p - stepSize * (M[i]! / denom);
   }
 }

@@ -18,6 +18,31 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
   const { batch, channels, inH, inW, outH, outW, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW } = p;
   const inPlane = inH * inW;
   let o = 0;
+  if (windowsInside(p)) {
+    // every window lies inside the image (no padding): no bounds checks; same scan order and rule
+    for (let pl = 0; pl < batch * channels; pl++) {
+      const base = pl * inPlane;
+      for (let oh = 0; oh < outH; oh++) {
+        const h0 = oh * strideH;
+        for (let ow = 0; ow < outW; ow++, o++) {
+          const w0 = ow * strideW;
+          let bi = h0 * inW + w0;
+          let best = X[base + bi]!;
+          for (let r = 0; r < kH; r++) {
+            const row = (h0 + r * dilationH) * inW + w0;
+            for (let s = r === 0 ? 1 : 0; s < kW; s++) {
+              const q = row + s * dilationW;
+              const v = X[base + q]!;
+              if (v > best || (v !== v && best === best)) { best = v; bi = q; }
+            }
+          }
+          Y[o] = best;
+          A[o] = bi;
+        }
+      }
+    }
+    return;
+  }
   for (let pl = 0; pl < batch * channels; pl++) {
     const base = pl * inPlane;
     for (let oh = 0; oh < outH; oh++) {
@@ -43,6 +68,13 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
   }
 }
 
+/** No padding and the last window ends inside the image, on both axes. */
+function windowsInside(p: Pool2dParams): boolean {
+  return p.padH === 0 && p.padW === 0 && p.kH > 0 && p.kW > 0 && p.outH > 0 && p.outW > 0 &&
+    (p.outH - 1) * p.strideH + (p.kH - 1) * p.dilationH < p.inH &&
+    (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW < p.inW;
+}
+
 /** dx = 0, then dx[plane, argmax] += dy (overlapping windows accumulate). */
 export function maxPool2dBackward(dy: Handle, argmax: Handle, dx: Handle, p: Pool2dParams, dtype: DType): void {
   floatDType(dtype, 'maxPool2dBackward');
@@ -51,6 +83,20 @@ export function maxPool2dBackward(dy: Handle, argmax: Handle, dx: Handle, p: Poo
   const DX = farr(dx, dtype, 'maxPool2dBackward');
   const { batch, channels, inH, inW, outH, outW } = p;
   const inPlane = inH * inW, outPlane = outH * outW;
+  if (p.strideH >= (p.kH - 1) * p.dilationH + 1 && p.strideW >= (p.kW - 1) * p.dilationW + 1) {
+    // windows do not overlap, so each dx cell receives at most one dy: write it directly
+    // (0 + dy is exact, so this equals the float64 accumulation below)
+    for (let pl = 0; pl < batch * channels; pl++) {
+      const ob = pl * outPlane, ib = pl * inPlane;
+      DX.fill(0, ib, ib + inPlane);
+      for (let j = 0; j < outPlane; j++) {
+        const a = A[ob + j]!;
+        if (a >= 0 && a < inPlane) DX[ib + a] = DY[ob + j]! + 0; // + 0: -0 becomes +0, as 0 + dy does
+        else if (a !== -1) throw new RangeError(`maxPool2dBackward: argmax ${a} out of range [0, ${inPlane})`);
+      }
+    }
+    return;
+  }
   const acc = new Float64Array(inPlane);
   for (let pl = 0; pl < batch * channels; pl++) {
     acc.fill(0);

@@ -10,7 +10,23 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
   hostDType(dtype, 'reduce');
   const src = arr(x, 'reduce');
   const dst = arr(out, 'reduce');
+  if (op !== 'sum' && op !== 'prod' && op !== 'max' && op !== 'min') throw new TypeError(`reduce: unknown op ${String(op)}`);
   const init = op === 'sum' ? 0 : op === 'prod' ? 1 : op === 'max' ? -Infinity : Infinity;
+  if (inner === 1) {
+    // rows of r contiguous elements (a conv bias gradient, a mean loss): one float64 scalar per row
+    for (let o = 0, base = 0; o < outer; o++, base += r) {
+      let a = init;
+      const end = base + r;
+      switch (op) {
+        case 'sum': for (let p = base; p < end; p++) a += src[p]!; break;
+        case 'prod': for (let p = base; p < end; p++) a *= src[p]!; break;
+        case 'max': for (let p = base; p < end; p++) { const v = src[p]!; if (v > a || v !== v) a = v; } break;
+        case 'min': for (let p = base; p < end; p++) { const v = src[p]!; if (v < a || v !== v) a = v; } break;
+      }
+      dst[o] = a;
+    }
+    return;
+  }
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     acc.fill(init);
@@ -27,7 +43,6 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
         case 'min':
           for (let i = 0; i < inner; i++) { const v = src[row + i]!; if (v < acc[i]! || v !== v) acc[i] = v; }
           break;
-        default: throw new TypeError(`reduce: unknown op ${String(op)}`);
       }
     }
     const ob = o * inner;

@@ -4,7 +4,7 @@
 import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farr, floatDType } from './handle.js';
-import { sigmoid } from './math.js';
+import { sigmoid, tanhFast } from './math.js';
 
 /**
  * gates (B, 4H) pre-activation in order i, f, g, o; cPrev, h, c (B, H); act (B, 4H) saves σ(i), σ(f), tanh(g), σ(o).
@@ -23,12 +23,12 @@ export function lstmCell(gates: Handle, cPrev: Handle, h: Handle, c: Handle, act
     for (let j = 0; j < H; j++) {
       const i = sigmoid(Gt[g0 + j]!);
       const f = sigmoid(Gt[g0 + H + j]!);
-      const g = Math.tanh(Gt[g0 + 2 * H + j]!);
+      const g = tanhFast(Gt[g0 + 2 * H + j]!);
       const o = sigmoid(Gt[g0 + 3 * H + j]!);
       const cv = f * CP[s0 + j]! + i * g;
       A[g0 + j] = i; A[g0 + H + j] = f; A[g0 + 2 * H + j] = g; A[g0 + 3 * H + j] = o;
       Cc[s0 + j] = cv;
-      Hh[s0 + j] = o * Math.tanh(cv);
+      Hh[s0 + j] = o * tanhFast(cv);
     }
   }
 }
@@ -52,7 +52,7 @@ export function lstmCellBackward(act: Handle, cPrev: Handle, c: Handle, dh: Hand
     const g0 = b * 4 * H, s0 = b * H;
     for (let j = 0; j < H; j++) {
       const i = A[g0 + j]!, f = A[g0 + H + j]!, g = A[g0 + 2 * H + j]!, o = A[g0 + 3 * H + j]!;
-      const tc = Math.tanh(Cc[s0 + j]!);
+      const tc = tanhFast(Cc[s0 + j]!);
       const d = DH[s0 + j]!;
       const dcT = (DC ? DC[s0 + j]! : 0) + d * o * (1 - tc * tc);
       DG[g0 + j] = dcT * g * i * (1 - i);
@@ -82,7 +82,7 @@ export function gruCell(xg: Handle, hg: Handle, hPrev: Handle, h: Handle, saved:
       const r = sigmoid(XG[g0 + j]! + HG[g0 + j]!);
       const z = sigmoid(XG[g0 + H + j]! + HG[g0 + H + j]!);
       const hn = HG[g0 + 2 * H + j]!;
-      const nv = Math.tanh(XG[g0 + 2 * H + j]! + r * hn);
+      const nv = tanhFast(XG[g0 + 2 * H + j]! + r * hn);
       S[s0 + j] = r; S[s0 + H + j] = z; S[s0 + 2 * H + j] = nv; S[s0 + 3 * H + j] = hn;
       Hh[h0 + j] = (1 - z) * nv + z * HP[h0 + j]!;
     }
