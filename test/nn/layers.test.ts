@@ -176,3 +176,16 @@ describe('nn.init', () => {
     expect(() => nn.init.uniform_(zeros([2], { dtype: 'int32' }))).toThrow(/floating point/);
   }));
 });
+
+describe('Elman nonlinearity option', () => {
+  it('maps tanh/relu and rejects anything else, naming the layer', () => {
+    expect(() => new nn.RNN(3, 4, { nonlinearity: 'gelu' as 'tanh' })).toThrow("RNN: nonlinearity must be 'tanh' or 'relu', got 'gelu'");
+    expect(() => new nn.RNNCell(3, 4, { nonlinearity: 'gelu' as 'tanh' })).toThrow("RNNCell: nonlinearity must be 'tanh' or 'relu', got 'gelu'");
+    const r = new nn.RNN(3, 4, { nonlinearity: 'relu' });
+    const c = new nn.RNNCell(3, 4);
+    expect(r.mode).toBe('RNN_RELU');
+    expect(c.mode).toBe('RNN_TANH');
+    r.dispose();
+    c.dispose();
+  });
+});

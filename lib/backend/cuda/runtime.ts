@@ -6,24 +6,17 @@
 // object is made per allocation beyond the one the addon returns.
 
 import type { AllocatorStats, Binding, NativeBuffer, RuntimeBinding } from '../../../binding.js';
-import { bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
-import type { BackendMemory, Handle } from '../kernels.js';
+import { bytesPerElement } from '../../dtype.js';
+import type { Backend } from '../kernels.js';
 import { CudaUnavailableError, toWattgradError } from './errors.js';
 
 type Required2<T> = { [K in keyof T]-?: NonNullable<T[K]> };
 /** The runtime exports a CUDA build has. */
 export type CudaRuntimeBinding = Required2<RuntimeBinding>;
 
-export interface CudaRuntime {
-  readonly device: string;
+/** The storage half of a Backend (alloc/free/upload/read/readSync/synchronize/memory) plus the device controls. */
+export interface CudaRuntime extends Omit<Backend, 'name' | 'kernels'> {
   readonly index: number;
-  alloc(numel: number, dtype: DType): Handle;
-  free(h: Handle): void;
-  upload(h: Handle, data: TypedArray, dtype: DType): void;
-  read(h: Handle, dtype: DType, numel: number): Promise<TypedArray>;
-  readSync(h: Handle, dtype: DType, numel: number): TypedArray;
-  synchronize(): void;
-  memory(): BackendMemory;
   /** Full allocator statistics (allocCount, cacheHits, ...). */
   memoryStats(): AllocatorStats;
   /** Caps allocated + cached bytes (null removes the cap). Applies to every device. */

@@ -8,7 +8,7 @@ import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { uniform_ } from '../init.js';
 import { newParam, positiveInt, type FactoryOptions } from './util.js';
-import { GATES, rnnStep, type RnnMode } from './rnn.js';
+import { GATES, elmanMode, rnnStep, type RnnMode } from './rnn.js';
 
 export interface CellOptions extends FactoryOptions {
   bias?: boolean;
@@ -89,9 +89,7 @@ abstract class HiddenCell extends CellBase<Tensor, Tensor> {
 
 export class RNNCell extends HiddenCell {
   constructor(inputSize: number, hiddenSize: number, o: CellOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
-    const nl = o.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu') throw new RangeError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, o);
+    super(elmanMode('RNNCell', o.nonlinearity), inputSize, hiddenSize, o);
   }
 }
 

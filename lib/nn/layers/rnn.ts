@@ -17,6 +17,14 @@ import { unbind0 } from './unbind.js';
 
 export type RnnMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
+/** The Elman mode for a nonlinearity option (RNN and RNNCell), with the error naming the layer. */
+export function elmanMode(layer: string, nonlinearity: unknown = 'tanh'): RnnMode {
+  if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
+    throw new RangeError(`${layer}: nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
+  }
+  return nonlinearity === 'tanh' ? 'RNN_TANH' : 'RNN_RELU';
+}
+
 /** Gates per mode: the rows of W_ih / W_hh are G·H. */
 export const GATES: Record<RnnMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
@@ -262,9 +270,7 @@ export interface RNNOptions extends RnnOptions {
 /** Elman RNN: h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu). */
 export class RNN extends HiddenOnly {
   constructor(inputSize: number, hiddenSize: number, o: RNNOptions = {}) {
-    const nl = o.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu') throw new RangeError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
-    super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, o);
+    super(elmanMode('RNN', o.nonlinearity), inputSize, hiddenSize, o);
   }
 }
 
