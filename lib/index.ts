@@ -4,7 +4,32 @@
 export { Tensor, isTensor } from './tensor.js';
 export type { NestedArray, TensorLike } from './tensor.js';
 export type { DType, FloatDType, TypedArray } from './dtype.js';
-export * from './ops/index.js';
+// Every op, by name (lib/ops/*). Internal launch helpers (unaryRaw, binaryRaw, gatherBackwardRaw, sumTo,
+// reduceDims, fromHost) and the fused optimizer steps behind optim.* (sgdStep, adamStep) stay internal.
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye,
+  rand, randn, randint, uniform, normal, randLike, randnLike,
+} from './ops/creation.js';
+export type { TensorOptions } from './ops/creation.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, where,
+  eq, ne, lt, le, gt, ge,
+  neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos, floor, ceil, round, clamp,
+  relu, leakyRelu, elu, gelu, silu, sigmoid, tanh, softplus,
+  cast, clone, to,
+} from './ops/elementwise.js';
+export { sum, mean, max, min, argmax, argmin, logsumexp, variance, std, norm } from './ops/reduce.js';
+export {
+  reshape, view, flatten, squeeze, unsqueeze, permute, transpose, expand,
+  cat, stack, split, chunk, slice, select, indexSelect, gather,
+} from './ops/shape.js';
+export { matmul, linear } from './ops/matmul.js';
+export { conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d } from './ops/conv.js';
+export type { Conv2dOptions, Pool2dOptions, Pair } from './ops/conv.js';
+export { softmax, logSoftmax, dropout, embedding, layerNorm, batchNorm, lstmGates, gruGates } from './ops/nn.js';
+export type { BatchNormOptions } from './ops/nn.js';
+export { crossEntropy, nllLoss, mseLoss, l1Loss, binaryCrossEntropy, bceWithLogits } from './ops/loss.js';
+export type { CrossEntropyOptions, NllOptions, Reduction } from './ops/loss.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/mode.js';
 export type { BackwardOptions } from './autograd/engine.js';
 export { tidy, keep, memory, disposeAll as dispose } from './memory.js';
