@@ -1,0 +1,55 @@
+// The shared option checker: unknown keys name the function, the key and the nearest valid one;
+// the typed validators reject NaN, ±Infinity, fractions and out-of-range values with the name.
+import { describe, expect, it } from 'vitest';
+import { checkOptions, didYouMean, editDistance, inRange, nearest, nonNegative, oneOf, positiveInt, bool } from '../../lib/options.js';
+
+describe('options: unknown keys', () => {
+  it('edit distance counts an adjacent transposition as one edit', () => {
+    expect(editDistance('epohcs', 'epochs')).toBe(1);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('', 'abc')).toBe(3);
+  });
+  it('nearest folds case and separators, knows common aliases, and gives up when nothing is close', () => {
+    expect(nearest('learningRate', ['lr', 'momentum'])).toBe('lr');
+    expect(nearest('weight_decay', ['lr', 'weightDecay'])).toBe('weightDecay');
+    expect(nearest('batchsize', ['batchSize', 'shuffle'])).toBe('batchSize');
+    expect(nearest('epoch', ['epochs', 'lr'])).toBe('epochs');
+    expect(nearest('momentun', ['lr', 'momentum'])).toBe('momentum');
+    expect(nearest('zzzz', ['lr', 'momentum'])).toBeUndefined();
+  });
+  it('checkOptions passes known keys through and rejects unknown ones with a suggestion', () => {
+    const o = { lr: 0.1 };
+    expect(checkOptions('SGD', o, ['lr', 'momentum'])).toBe(o);
+    expect(checkOptions('SGD', undefined, ['lr'])).toEqual({});
+    expect(() => checkOptions('SGD', { learningRate: 0.1 }, ['lr', 'momentum'])).toThrow("SGD: unknown option 'learningRate' — did you mean 'lr'?");
+    expect(() => checkOptions('fit', { qqq: 1 }, ['epochs', 'callbacks'])).toThrow(/fit: unknown option 'qqq' \(valid: epochs, callbacks\)/);
+    // an undefined value under a misspelt key is still a misspelling
+    expect(() => checkOptions('SGD', { learningRate: undefined }, { lr: 1 })).toThrow(/did you mean 'lr'/);
+    expect(() => checkOptions('SGD', 0.1 as never, ['lr'])).toThrow(/SGD: options must be an object, got 0.1/);
+    expect(() => checkOptions('SGD', [1] as never, ['lr'])).toThrow(/options must be an object/);
+    expect(didYouMean('epoch', ['epochs'], '--')).toBe(" — did you mean '--epochs'?");
+  });
+});
+
+describe('options: typed validators', () => {
+  it('positiveInt rejects 0, negatives, fractions, NaN, Infinity and non-numbers', () => {
+    expect(positiveInt('predict', 'batchSize', 3)).toBe(3);
+    expect(positiveInt('predict', 'batchSize', undefined, 32)).toBe(32);
+    for (const bad of [0, -1, 0.5, NaN, Infinity]) expect(() => positiveInt('predict', 'batchSize', bad)).toThrow(RangeError);
+    expect(() => positiveInt('predict', 'batchSize', 0.5)).toThrow('predict: invalid batchSize 0.5 (must be a positive integer)');
+    expect(() => positiveInt('predict', 'batchSize', '8')).toThrow(TypeError);
+    expect(() => positiveInt('predict', 'batchSize', undefined)).toThrow(/batchSize is required/);
+  });
+  it('ranges name their bounds, open or closed', () => {
+    expect(() => inRange('Adam', 'beta parameter at index 0', 1, { min: 0, max: 1, maxOpen: true })).toThrow('Adam: invalid beta parameter at index 0 1 (must be a finite number in [0, 1))');
+    expect(() => nonNegative('SGD', 'learning rate', -1)).toThrow('SGD: invalid learning rate -1 (must be a finite number >= 0)');
+    expect(() => nonNegative('SGD', 'learning rate', NaN)).toThrow(RangeError);
+    expect(inRange('clipGradNorm', 'normType', Infinity, { min: 0, minOpen: true, allowInfinity: true })).toBe(Infinity);
+    expect(() => inRange('x', 'n', NaN, { allowInfinity: true })).toThrow(RangeError);
+  });
+  it('oneOf suggests the nearest choice; bool wants a boolean', () => {
+    expect(oneOf('EarlyStopping', 'mode', 'min', ['min', 'max', 'auto'])).toBe('min');
+    expect(() => oneOf('EarlyStopping', 'mode', 'mni', ['min', 'max', 'auto'])).toThrow(/did you mean 'min'/);
+    expect(() => bool('DataLoader', 'shuffle', 1)).toThrow('DataLoader: invalid shuffle 1 (must be true or false)');
+  });
+});
