@@ -1,6 +1,6 @@
 // wattgrad.data: datasets, the DataLoader, MNIST (embedded or IDX files) and the IDX format.
 
-export { TensorDataset, Subset, randomSplit, hasGetBatch } from './dataset.js';
+export { TensorDataset, Subset, ConcatDataset, randomSplit, hasGetBatch } from './dataset.js';
 export type { Dataset, BatchDataset } from './dataset.js';
 export { DataLoader, defaultCollate, batchTensors } from './loader.js';
 export type { DataLoaderOptions, Collate } from './loader.js';
