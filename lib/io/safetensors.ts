@@ -13,7 +13,10 @@
 // half types) and as themselves on cuda; integer types load as int32 when every value fits.
 // A file is checked before any tensor is made: truncated files, a header length past the end,
 // offsets out of range, overlapping or leaving holes, sizes that disagree with shape × dtype,
-// unknown dtypes — each is an error naming the file and the tensor.
+// unknown dtypes — each is an error naming the file and the tensor. The header is parsed strictly
+// (lib/io/json.ts): it must be valid UTF-8, a name may appear once (the format forbids duplicates;
+// JSON.parse would keep the last and reinterpret its bytes), nesting is limited, and every name,
+// '__proto__' and 'constructor' included, is an ordinary key (objects we return have no prototype).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,12 +26,35 @@ import { cast } from '../ops/elementwise.js';
 import { numel } from '../shape.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { nullProto, parseStrictJson, StrictJsonError } from './json.js';
 
 /** Element types of the format, with their size in bytes. */
 export const SAFETENSORS_DTYPES = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
 } as const;
 export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPES;
+
+/** True for the format's dtype names only (an own key: 'toString' or 'constructor' are not dtypes). */
+export function isSafetensorsDType(d: unknown): d is SafetensorsDType {
+  return typeof d === 'string' && Object.prototype.hasOwnProperty.call(SAFETENSORS_DTYPES, d);
+}
+
+/** The element size of a dtype, or an error naming `where` and the dtypes there are. */
+function dtypeSize(d: unknown, where: string): number {
+  if (!isSafetensorsDType(d)) throw new SafetensorsError(`${where}: unknown dtype ${show(d)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
+  return SAFETENSORS_DTYPES[d];
+}
+
+/** A short JSON rendering of an untrusted value for messages (never throws, never huge). */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? `[array of ${v.length}]` : typeof v;
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
 
 /** A tensor as it is in the file: its dtype, shape and little-endian bytes. */
 export interface RawTensor {
@@ -52,6 +78,8 @@ export class SafetensorsError extends Error {
 
 /** Largest header we accept (the reference implementation's limit). */
 const MAX_HEADER = 100 * 1024 * 1024;
+/** Deepest JSON nesting in a header (a valid one has 3: root, tensor entry, shape). */
+export const MAX_HEADER_DEPTH = 16;
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 const TO_FILE: Record<DType, SafetensorsDType> = { float32: 'F32', float64: 'F64', int32: 'I32', bfloat16: 'BF16', float16: 'F16' };
@@ -136,7 +164,7 @@ export function tensorToRaw(t: Tensor): RawTensor {
 
 /** The host values of a raw tensor and the wattgrad dtype they load as. */
 export function decodeRaw(raw: RawTensor, name = 'tensor'): { values: TypedArray; dtype: DType; fileDtype: DType | null } {
-  const n = raw.data.length / SAFETENSORS_DTYPES[raw.dtype];
+  const n = raw.data.length / dtypeSize(raw.dtype, `tensor '${name}'`);
   const v = new DataView(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
   const ints = (get: (i: number) => number | bigint): Int32Array => {
     const out = new Int32Array(n);
@@ -193,13 +221,15 @@ export function serialize(tensors: TensorMap, metadata: Record<string, string> =
   const raws = entries(tensors).map(([name, t]): [string, RawTensor] => {
     if (name === '__metadata__') throw new RangeError("safetensors: '__metadata__' cannot be a tensor name");
     if (isTensor(t)) return [name, tensorToRaw(t)];
-    const want = numel(t.shape) * SAFETENSORS_DTYPES[t.dtype];
+    const want = numel(t.shape) * dtypeSize(t.dtype, `safetensors: tensor '${name}'`);
     if (t.data.length !== want) throw new RangeError(`safetensors: tensor '${name}' has ${t.data.length} bytes, shape [${t.shape.join(', ')}] of ${t.dtype} needs ${want}`);
     return [name, t];
   });
   // the reference order: larger alignment first, then by name
   raws.sort(([na, a], [nb, b]) => SAFETENSORS_DTYPES[b.dtype] - SAFETENSORS_DTYPES[a.dtype] || (na < nb ? -1 : na > nb ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // no prototype: a tensor named '__proto__' is a key like any other (on `{}` it would set the
+  // prototype and JSON.stringify would drop it)
+  const header = nullProto();
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, r] of raws) {
@@ -233,36 +263,47 @@ export function deserialize(bytes: Uint8Array, source = 'safetensors data'): Saf
   const n = Number(n64);
   if (n > MAX_HEADER) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
   if (n < 2) fail(`header length ${n} is too short for a JSON object`);
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch {
+    fail('the header is not valid UTF-8');
+  }
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString('utf8'));
+    header = parseStrictJson(text, { maxDepth: MAX_HEADER_DEPTH });
   } catch (e) {
-    fail(`the header is not valid JSON (${(e as Error).message})`);
+    if (!(e instanceof StrictJsonError)) throw e;
+    const m = e.message;
+    if (m.startsWith('duplicate key')) fail(`the header has a ${m} (the format allows each name once)`);
+    if (m.startsWith('nesting deeper')) fail(`the header JSON is nested too deeply: ${m} (a valid header nests 3 levels)`);
+    fail(`the header is not valid JSON (${m})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('the header must be a JSON object');
   const buffer = bytes.subarray(8 + n);
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = nullProto();
   const spans: { name: string; begin: number; end: number }[] = [];
   const tensors = new Map<string, RawTensor>();
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value '${k}' must be a string, got ${typeof v}`);
+        if (typeof v !== 'string') fail(`__metadata__ value '${k}' must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         metadata[k] = v as string;
       }
       continue;
     }
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
     if (t === null || typeof t !== 'object') fail(`tensor '${name}': entry must be an object with dtype, shape and data_offsets`);
+    if (Array.isArray(t)) fail(`tensor '${name}': entry must be an object with dtype, shape and data_offsets, got an array`);
     const dtype = t!.dtype;
-    if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) {
-      fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
+    if (!isSafetensorsDType(dtype)) {
+      fail(`tensor '${name}': unknown dtype ${show(dtype)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
     }
     const shape = t!.shape;
-    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) fail(`tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) fail(`tensor '${name}': shape must be an array of non-negative integers, got ${show(shape)}`);
     const off = t!.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt)) fail(`tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt)) fail(`tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${show(off)}`);
     const [begin, end] = off as [number, number];
     if (end < begin) fail(`tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
     if (end > buffer.length) fail(`tensor '${name}': data_offsets [${begin}, ${end}] are out of range: the byte buffer has ${buffer.length} bytes (file truncated?)`);
@@ -318,7 +359,10 @@ export interface LoadOptions {
   device?: string;
 }
 
-/** A .safetensors file's tensors as a state dict { name: Tensor } (the caller owns them). */
+/**
+ * A .safetensors file's tensors as a state dict { name: Tensor } (the caller owns them). The
+ * object has no prototype, so every name in the file is an ordinary key.
+ */
 export function load(path: string, options: LoadOptions = {}): Record<string, Tensor> {
   return loadWithMetadata(path, options).tensors;
 }
@@ -326,7 +370,7 @@ export function load(path: string, options: LoadOptions = {}): Record<string, Te
 /** Tensors and __metadata__ of a .safetensors file. */
 export function loadWithMetadata(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const c = readSafetensors(path);
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, Tensor> = nullProto();
   try {
     for (const [name, raw] of c.tensors) out[name] = rawToTensor(raw, options.device ?? 'cpu', name);
   } catch (e) {
