@@ -6,7 +6,8 @@
 
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
-import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { bool, inRange, nonNegative } from '../options.js';
+import { Optimizer, hyperWhere, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -23,18 +24,18 @@ export class Adam extends Optimizer<AdamOptions> {
   protected readonly decoupled: boolean = false;
 
   constructor(params: ParamsInput<AdamOptions>, o: Partial<AdamOptions> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...o });
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false }, o);
   }
 
   protected validate(h: AdamOptions, where: string): void {
-    const name = this.constructor.name;
-    nonNegative(name, 'learning rate', h.lr, where);
-    nonNegative(name, 'epsilon value', h.eps, where);
-    nonNegative(name, 'weight_decay value', h.weightDecay, where);
-    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new RangeError(`${name}: betas must be a pair [beta1, beta2] in ${where}`);
-    h.betas.forEach((b, i) => {
-      if (typeof b !== 'number' || !(b >= 0 && b < 1)) throw new RangeError(`${name}: invalid beta parameter at index ${i}: ${b} in ${where} (must be in [0, 1))`);
-    });
+    const w = hyperWhere(this.constructor.name, where);
+    nonNegative(w, 'learning rate', h.lr);
+    nonNegative(w, 'epsilon value', h.eps);
+    nonNegative(w, 'weight_decay value', h.weightDecay);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new TypeError(`${w}: betas must be a pair [beta1, beta2], got ${JSON.stringify(h.betas)}`);
+    h.betas.forEach((b, i) => inRange(w, `beta parameter at index ${i}:`, b, { min: 0, max: 1, maxOpen: true }));
+    bool(w, 'amsgrad', h.amsgrad);
+    bool(w, 'maximize', h.maximize);
   }
 
   protected updateGroup(g: ParamGroup<AdamOptions>, ps: Tensor[]): void {

@@ -16,6 +16,7 @@ import { keep } from '../memory.js';
 import { fmtShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { checkOptions, inRange, nonNegativeInt } from '../options.js';
 
 /** One group as passed to a constructor: its parameters and any hyper-parameters overriding the defaults. */
 export type ParamGroupInput<H> = { params: Iterable<Tensor> } & Partial<H>;
@@ -46,7 +47,18 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** hyper-parameter keys in torch's snake_case for stateDict: ours → torch's */
   protected abstract readonly hyperNames: Record<keyof H & string, string>;
 
-  constructor(params: ParamsInput<H>, readonly defaults: H) {
+  /**
+   * `options`, when given, are the user's options object: its keys are checked against the keys of
+   * `defaults` (unknown keys are errors with a did-you-mean) and merged over them (undefined values
+   * keep the default).
+   */
+  constructor(params: ParamsInput<H>, readonly defaults: H, options?: Partial<H>) {
+    if (options !== undefined) {
+      checkOptions(new.target.name, options, Object.keys(defaults));
+      // an option given as undefined keeps its default ({ lr: args.lr } with no --lr)
+      const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+      this.defaults = defaults = { ...defaults, ...given };
+    }
     this.validate(defaults, 'defaults');
     const groups: ParamGroupInput<H>[] = isGroupList(params) ? params : [{ params } as ParamGroupInput<H>];
     for (const g of groups) this.addParamGroup(g);
@@ -60,6 +72,8 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Adds a group (hyper-parameters default to the optimizer's). A parameter may be in one group only. */
   addParamGroup(g: ParamGroupInput<H>): void {
+    if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: a parameter group must be an object { params, ...hyper-parameters }`);
+    checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [...Object.keys(this.defaults), 'params', 'initialLr']);
     const params = [...g.params];
     const seen = new Set(this.paramGroups.flatMap((x) => x.params));
     params.forEach((p, i) => {
@@ -147,25 +161,50 @@ export abstract class Optimizer<H extends { lr: number }> {
       }
       ids.forEach((id, i) => byIndex.set(id, g.params[i]!));
     });
-    // hyper-parameters
-    sd.param_groups.forEach((sg, gi) => {
-      const g = this.paramGroups[gi]! as unknown as Record<string, unknown>;
-      for (const [k, torchName] of Object.entries(this.hyperNames) as [string, string][]) if (torchName in sg) g[k] = sg[torchName];
-      if (typeof sg.initial_lr === 'number') g.initialLr = sg.initial_lr;
-      this.validate(g as unknown as H, `param group ${gi}`);
+    // 1. validate every group's hyper-parameters on copies; nothing is committed until all pass
+    const hyperKeys = Object.entries(this.hyperNames) as [string, string][];
+    const staged = sd.param_groups.map((sg, gi) => {
+      if (!sg || typeof sg !== 'object') throw new TypeError(`${name}.loadStateDict: param_groups[${gi}] is not an object`);
+      const g = { ...(this.paramGroups[gi]! as unknown as Record<string, unknown>) };
+      for (const [k, torchName] of hyperKeys) if (Object.hasOwn(sg, torchName)) g[k] = sg[torchName];
+      if (sg.initial_lr !== undefined) g.initialLr = inRange(`${name}.loadStateDict`, `initial_lr of group ${gi}`, sg.initial_lr, { min: 0 });
+      this.validate(g as unknown as H, `param group ${gi} of the state dict`);
+      return g;
     });
-    // state: copies, on each parameter's device and dtype
-    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
-    this.state.clear();
-    noGrad(() => {
-      for (const [id, entry] of Object.entries(sd.state)) {
-        const p = byIndex.get(Number(id));
-        if (!p) throw new RangeError(`${name}.loadStateDict: state for parameter ${id}, which no group has`);
-        const s: ParamState = { step: 0, tensors: {} };
-        for (const [k, v] of Object.entries(entry)) {
-          if (k === 'step') s.step = v instanceof Tensor ? v.item() : Number(v);
-          else if (v instanceof Tensor) {
-            if (v.size !== p.size) throw new RangeError(`${name}.loadStateDict: state '${k}' of parameter ${id} is ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
+    const seenIds = new Set<number>();
+    for (const sg of sd.param_groups) {
+      for (const id of sg.params as unknown[]) {
+        if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new RangeError(`${name}.loadStateDict: invalid parameter id ${JSON.stringify(id)} (must be a non-negative integer)`);
+        if (seenIds.has(id)) throw new RangeError(`${name}.loadStateDict: parameter id ${id} appears twice in param_groups`);
+        seenIds.add(id);
+      }
+    }
+    // 2. validate the state entries (ids, step counts, tensor sizes) before copying anything
+    const entries = Object.entries(sd.state ?? {}).map(([id, entry]) => {
+      const p = byIndex.get(Number(id));
+      if (!p) throw new RangeError(`${name}.loadStateDict: state for parameter ${id}, which no group has`);
+      if (!entry || typeof entry !== 'object') throw new TypeError(`${name}.loadStateDict: state ${id} is not an object`);
+      let step = 0;
+      for (const [k, v] of Object.entries(entry)) {
+        if (k === 'step') {
+          const raw = v instanceof Tensor ? v.item() : v;
+          step = nonNegativeInt(`${name}.loadStateDict`, `step of parameter ${id}`, raw);
+        } else if (v instanceof Tensor) {
+          if (v.isDisposed) throw new Error(`${name}.loadStateDict: state '${k}' of parameter ${id} is disposed`);
+          if (v.size !== p.size) throw new RangeError(`${name}.loadStateDict: state '${k}' of parameter ${id} is ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
+        }
+      }
+      return { p, step, entry };
+    });
+    // 3. copy the state tensors (on each parameter's device and dtype); a failure frees the copies
+    const next = new Map<Tensor, ParamState>();
+    try {
+      noGrad(() => {
+        for (const { p, step, entry } of entries) {
+          const s: ParamState = { step, tensors: {} };
+          next.set(p, s);
+          for (const [k, v] of Object.entries(entry)) {
+            if (k === 'step' || !(v instanceof Tensor)) continue;
             const moved = ops.to(v, p.device); // a fresh copy, even on the same device
             const cast = moved.dtype !== p.dtype ? ops.cast(moved, p.dtype) : moved;
             if (cast !== moved) moved.dispose();
@@ -174,9 +213,16 @@ export abstract class Optimizer<H extends { lr: number }> {
             s.tensors[k] = keep(r);
           }
         }
-        this.state.set(p, s);
-      }
-    });
+      });
+    } catch (e) {
+      for (const s of next.values()) for (const t of Object.values(s.tensors)) t.dispose();
+      throw e;
+    }
+    // 4. commit
+    staged.forEach((g, gi) => Object.assign(this.paramGroups[gi]!, g));
+    for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();
+    this.state.clear();
+    for (const [p, s] of next) this.state.set(p, s);
   }
 
   /** Frees the optimizer's state tensors (not the parameters). */
@@ -186,7 +232,12 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 }
 
-/** Throws unless v is a finite number ≥ 0. */
+/** Names the place of a hyper-parameter for an error: 'SGD' for the defaults, 'SGD param group 1' for a group. */
+export function hyperWhere(opt: string, where: string): string {
+  return where === 'defaults' ? opt : `${opt} ${where}`;
+}
+
+/** Throws unless v is a finite number ≥ 0 (see lib/options.ts for the other checks). */
 export function nonNegative(opt: string, name: string, v: number, where: string): void {
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${opt}: invalid ${name} ${v} in ${where} (must be a finite number >= 0)`);
+  inRange(hyperWhere(opt, where), name, v, { min: 0 });
 }

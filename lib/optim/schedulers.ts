@@ -5,7 +5,8 @@
 // Usage: per iteration (or epoch) `optimizer.step(); scheduler.step();`. A new scheduler sets the
 // lr for epoch 0 at once (like torch).
 
-import type { Optimizer } from './optimizer.js';
+import { Optimizer } from './optimizer.js';
+import { checkOptions, func, inRange, nonNegative, nonNegativeInt, positive, positiveInt } from '../options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOptimizer = Optimizer<any>;
@@ -24,6 +25,7 @@ export abstract class LRScheduler {
   private lastLrs: number[] = [];
 
   constructor(readonly optimizer: AnyOptimizer, { apply = true } = {}) {
+    if (!(optimizer instanceof Optimizer)) throw new TypeError(`${new.target.name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`);
     for (const g of optimizer.paramGroups) g.initialLr ??= g.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
     if (apply) this.apply();
@@ -34,12 +36,24 @@ export abstract class LRScheduler {
 
   /** Advances one epoch (or to `epoch`) and sets the groups' lrs. */
   step(epoch?: number): void {
-    this.lastEpoch = epoch ?? this.lastEpoch + 1;
-    this.apply();
+    const prev = this.lastEpoch;
+    this.lastEpoch = epoch === undefined ? this.lastEpoch + 1 : nonNegative(`${this.constructor.name}.step`, 'epoch', epoch);
+    try {
+      this.apply();
+    } catch (e) {
+      this.lastEpoch = prev; // nothing changed: the lrs were checked before being set
+      throw e;
+    }
   }
 
+  /** Sets the groups' lrs for lastEpoch, after checking every one is a finite number >= 0. */
   protected apply(): void {
     const lrs = this.lrAt(this.lastEpoch);
+    lrs.forEach((lr, i) => {
+      if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+        throw new RangeError(`${this.constructor.name}: the schedule gives lr ${lr} for param group ${i} at epoch ${this.lastEpoch} (must be a finite number >= 0); the lr is unchanged`);
+      }
+    });
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]!));
     this.lastLrs = lrs;
   }
@@ -55,10 +69,28 @@ export abstract class LRScheduler {
 
   /** Restores the epoch (and base lrs) and sets the groups' lrs for it. */
   loadStateDict(sd: SchedulerStateDict): void {
-    if (typeof sd?.lastEpoch !== 'number') throw new TypeError(`${this.constructor.name}.loadStateDict: expected {lastEpoch, baseLrs, lastLrs}`);
-    this.lastEpoch = sd.lastEpoch;
-    if (Array.isArray(sd.baseLrs)) sd.baseLrs.forEach((b, i) => (this.baseLrs[i] = b));
-    this.apply();
+    const where = `${this.constructor.name}.loadStateDict`;
+    if (!sd || typeof sd !== 'object' || sd.lastEpoch === undefined) throw new TypeError(`${where}: expected {lastEpoch, baseLrs, lastLrs}`);
+    const epoch = nonNegative(where, 'lastEpoch', sd.lastEpoch);
+    let base = this.baseLrs;
+    if (sd.baseLrs !== undefined) {
+      if (!Array.isArray(sd.baseLrs) || sd.baseLrs.length !== this.baseLrs.length) {
+        throw new RangeError(`${where}: baseLrs must be an array of ${this.baseLrs.length} learning rates (one per param group), got ${JSON.stringify(sd.baseLrs)}`);
+      }
+      base = sd.baseLrs.map((b, i) => nonNegative(where, `baseLrs[${i}]`, b));
+    }
+    // validate, then commit: a bad state leaves the scheduler and the lrs as they were
+    const prevEpoch = this.lastEpoch;
+    const prevBase = [...this.baseLrs];
+    this.lastEpoch = epoch;
+    base.forEach((b, i) => (this.baseLrs[i] = b));
+    try {
+      this.apply();
+    } catch (e) {
+      this.lastEpoch = prevEpoch;
+      prevBase.forEach((b, i) => (this.baseLrs[i] = b));
+      throw e;
+    }
   }
 }
 
@@ -68,9 +100,9 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
   constructor(optimizer: AnyOptimizer, o: { stepSize: number; gamma?: number }) {
     super(optimizer, { apply: false });
-    if (!Number.isInteger(o.stepSize) || o.stepSize < 1) throw new RangeError(`StepLR: stepSize must be a positive integer, got ${o.stepSize}`);
-    this.stepSize = o.stepSize;
-    this.gamma = o.gamma ?? 0.1;
+    o = checkOptions('StepLR', o, ['stepSize', 'gamma']);
+    this.stepSize = positiveInt('StepLR', 'stepSize', o.stepSize);
+    this.gamma = positive('StepLR', 'gamma', o.gamma, 0.1);
     this.apply();
   }
   lrAt(e: number): number[] {
@@ -82,7 +114,8 @@ export class StepLR extends LRScheduler {
 export class ExponentialLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, readonly o: { gamma: number }) {
     super(optimizer, { apply: false });
-    if (!(o.gamma > 0)) throw new RangeError(`ExponentialLR: gamma must be positive, got ${o.gamma}`);
+    o = checkOptions('ExponentialLR', o, ['gamma']);
+    positive('ExponentialLR', 'gamma', o.gamma);
     this.apply();
   }
   lrAt(e: number): number[] {
@@ -94,6 +127,8 @@ export class ExponentialLR extends LRScheduler {
 export class LambdaLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, readonly lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[]) {
     super(optimizer, { apply: false });
+    if (Array.isArray(lrLambda)) lrLambda.forEach((f, i) => func('LambdaLR', `lrLambda[${i}]`, f));
+    else func('LambdaLR', 'lrLambda', lrLambda);
     if (Array.isArray(lrLambda) && lrLambda.length !== optimizer.paramGroups.length) {
       throw new RangeError(`LambdaLR: expected ${optimizer.paramGroups.length} lr lambdas, got ${lrLambda.length}`);
     }
@@ -110,10 +145,9 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
   constructor(optimizer: AnyOptimizer, o: { tMax: number; etaMin?: number }) {
     super(optimizer, { apply: false });
-    if (!(o.tMax > 0)) throw new RangeError(`CosineAnnealingLR: tMax must be positive, got ${o.tMax}`);
-    this.tMax = o.tMax;
-    this.etaMin = o.etaMin ?? 0;
-    if (!(this.etaMin >= 0)) throw new RangeError(`CosineAnnealingLR: etaMin must be >= 0, got ${this.etaMin}`);
+    o = checkOptions('CosineAnnealingLR', o, ['tMax', 'etaMin']);
+    this.tMax = positive('CosineAnnealingLR', 'tMax', o.tMax);
+    this.etaMin = nonNegative('CosineAnnealingLR', 'etaMin', o.etaMin, 0);
     this.apply();
   }
   lrAt(e: number): number[] {
@@ -139,11 +173,11 @@ export class LinearWarmup extends LRScheduler {
   readonly after: LRScheduler | null;
   constructor(optimizer: AnyOptimizer, o: LinearWarmupOptions) {
     super(optimizer, { apply: false });
-    if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new RangeError(`LinearWarmup: warmupSteps must be a non-negative integer, got ${o.warmupSteps}`);
-    this.warmupSteps = o.warmupSteps;
-    this.startFactor = o.startFactor ?? 0;
-    if (!(this.startFactor >= 0 && this.startFactor <= 1)) throw new RangeError(`LinearWarmup: startFactor must be in [0, 1], got ${this.startFactor}`);
+    o = checkOptions('LinearWarmup', o, ['warmupSteps', 'startFactor', 'after']);
+    this.warmupSteps = nonNegativeInt('LinearWarmup', 'warmupSteps', o.warmupSteps);
+    this.startFactor = inRange('LinearWarmup', 'startFactor', o.startFactor, { min: 0, max: 1 }, 0);
     this.after = o.after ?? null;
+    if (this.after !== null && !(this.after instanceof LRScheduler)) throw new TypeError('LinearWarmup: after must be a scheduler (or null)');
     if (this.after && this.after.optimizer !== optimizer) throw new Error('LinearWarmup: the wrapped scheduler must drive the same optimizer');
     this.apply();
   }

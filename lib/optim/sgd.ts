@@ -5,7 +5,8 @@
 
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
-import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { bool, finite, nonNegative } from '../options.js';
+import { Optimizer, hyperWhere, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -22,14 +23,17 @@ export class SGD extends Optimizer<SGDOptions> {
   };
 
   constructor(params: ParamsInput<SGDOptions>, o: Partial<SGDOptions> = {}) {
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...o });
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, o);
   }
 
   protected validate(h: SGDOptions, where: string): void {
-    nonNegative('SGD', 'learning rate', h.lr, where);
-    nonNegative('SGD', 'momentum value', h.momentum, where);
-    nonNegative('SGD', 'weight_decay value', h.weightDecay, where);
-    if (typeof h.dampening !== 'number' || !Number.isFinite(h.dampening)) throw new RangeError(`SGD: invalid dampening ${h.dampening} in ${where}`);
+    const w = hyperWhere('SGD', where);
+    nonNegative(w, 'learning rate', h.lr);
+    nonNegative(w, 'momentum value', h.momentum);
+    nonNegative(w, 'weight_decay value', h.weightDecay);
+    finite(w, 'dampening', h.dampening);
+    bool(w, 'nesterov', h.nesterov);
+    bool(w, 'maximize', h.maximize);
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
       throw new RangeError(`SGD: Nesterov momentum requires a momentum and zero dampening (got momentum ${h.momentum}, dampening ${h.dampening} in ${where})`);
     }
