@@ -127,15 +127,19 @@ export interface OptimStep {
   exp_avg?: FixtureTensor[];
   exp_avg_sq?: FixtureTensor[];
   max_exp_avg_sq?: FixtureTensor[];
+  square_avg?: FixtureTensor[];
+  grad_avg?: FixtureTensor[];
+  sum?: FixtureTensor[];
 }
 
 export interface OptimCase extends FixtureCaseBase {
-  optimizer: 'SGD' | 'Adam' | 'AdamW';
+  optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad';
   /** torch's optimizer defaults for this case (key names as torch spells them) */
   params: {
-    optimizer: 'SGD' | 'Adam' | 'AdamW'; lr: number; weight_decay: number; maximize: boolean;
+    optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'; lr: number; weight_decay: number; maximize: boolean;
     momentum?: number; dampening?: number; nesterov?: boolean;
     betas?: [number, number]; eps?: number; amsgrad?: boolean;
+    alpha?: number; centered?: boolean; lr_decay?: number; initial_accumulator_value?: number;
   };
   tensors: { params0: FixtureTensor[]; grads: FixtureTensor[][] };
   steps: OptimStep[];
@@ -147,19 +151,36 @@ export interface FixtureMap {
   pool2d: PoolCase;
   rnn_cells: RnnCellCase;
   rnn_modules: RnnModuleCase;
+  /** written by test/fixtures/make_packed_rnn.py: rnn_modules over pack_padded_sequence */
+  rnn_packed: RnnModuleCase & { params: RnnModuleCase['params'] & { lengths: number[] } };
   softmax: SoftmaxCase;
   losses: LossCase;
   norm: NormCase;
   activations: ActivationCase;
   embedding: EmbeddingCase;
   optim: OptimCase;
+  schedulers: SchedulerCase;
+}
+
+export interface SchedulerCase extends FixtureCaseBase {
+  scheduler: 'OneCycleLR' | 'ReduceLROnPlateau' | 'ExponentialLR';
+  optimizer: 'SGD' | 'Adam';
+  /** the optimizer's lr and options, then the scheduler's keyword arguments as torch spells them */
+  params: Record<string, number | string | boolean>;
+  tensors: Record<string, never>;
+  /** the first group's lr at each point (see desc) */
+  lrs: number[];
+  /** ReduceLROnPlateau: the metric passed to step() before lrs[i] */
+  metrics?: number[];
+  /** OneCycleLR: momentum (SGD) or betas[0] (Adam) beside each lr; null without momentum cycling */
+  momentum?: number[] | null;
 }
 
 export type FixtureName = keyof FixtureMap;
 
 export const FIXTURE_NAMES: readonly FixtureName[] = [
-  'conv2d', 'conv2d_layer', 'pool2d', 'rnn_cells', 'rnn_modules', 'softmax', 'losses', 'norm',
-  'activations', 'embedding', 'optim',
+  'conv2d', 'conv2d_layer', 'pool2d', 'rnn_cells', 'rnn_modules', 'rnn_packed', 'softmax', 'losses', 'norm',
+  'activations', 'embedding', 'optim', 'schedulers',
 ];
 
 const cache = new Map<string, unknown>();

@@ -12,7 +12,7 @@ export { Sequential, ModuleList, Flatten, Unflatten } from './container.js';
 export { Embedding } from './embedding.js';
 export type { EmbeddingOptions } from './embedding.js';
 export { RNNBase, RNN, LSTM, GRU } from './rnn.js';
-export type { RnnOptions, RNNOptions, LstmState, RnnMode } from './rnn.js';
+export type { RnnOptions, RNNOptions, RnnForwardOptions, LstmState, RnnMode } from './rnn.js';
 export { RNNCell, LSTMCell, GRUCell } from './cells.js';
 export type { CellOptions } from './cells.js';
 export type { FactoryOptions, Pair } from './util.js';

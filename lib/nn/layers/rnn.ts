@@ -5,8 +5,15 @@
 // Per layer and direction: ONE linear over all time steps, x (T·B, in) → (T·B, G·H), then per step
 // hg = h·W_hhᵀ + b_hh and the fused gate op (lstmGates / gruGates; tanh/relu of the sum for RNN).
 // Nothing is read back to the host.
+//
+// Variable-length batches (like torch's pack_padded_sequence → LSTM → pad_packed_sequence): pass
+// forward(x, state, { lengths }) with one length per sequence. Steps at or after a sequence's
+// length leave its state untouched (the forward direction carries its last valid state to the
+// end; the reverse direction starts at the sequence's own last valid step) and output zeros, so
+// the output equals pad_packed_sequence(…, total_length=T) and the final states are those at each
+// sequence's last valid step. A step is masked only when some sequence has ended by then.
 
-import type { Tensor } from '../../tensor.js';
+import { isTensor, type Tensor } from '../../tensor.js';
 import { fmtShape } from '../../shape.js';
 import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
@@ -66,13 +73,24 @@ export interface RnnOptions extends FactoryOptions {
   bidirectional?: boolean;
 }
 
+/** Options of a recurrent forward pass. */
+export interface RnnForwardOptions {
+  /**
+   * Valid steps of each sequence in the batch, each in 1..T (any order): steps past a sequence's
+   * length are padding; see the header. Host numbers (an array or Int32Array) or a cpu int tensor.
+   */
+  lengths?: ArrayLike<number> | Tensor | null;
+}
+
+const FORWARD_KEYS = new Set(['lengths']);
+
 /** The state an LSTM takes and returns: [h, c], each (layers·directions, B, H). */
 export type LstmState = [Tensor, Tensor];
 
 type Slots = Record<string, unknown>;
 
 /** Shared machinery of RNN / LSTM / GRU. */
-export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, S]> {
+export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForwardOptions?], [Tensor, S]> {
   readonly numLayers: number;
   readonly bias: boolean;
   readonly batchFirst: boolean;
@@ -142,8 +160,18 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, 
    * Runs the stack on x (T, B, in) (seq first) from the initial states h0s/c0s (one per layer and
    * direction); returns the output (T, B, D·H) and the final states.
    */
-  protected run(x: Tensor, h0s: Tensor[], c0s: Tensor[] | null): { out: Tensor; hN: Tensor[]; cN: Tensor[] } {
+  protected run(x: Tensor, h0s: Tensor[], c0s: Tensor[] | null, lengths: Int32Array | null = null): { out: Tensor; hN: Tensor[]; cN: Tensor[] } {
     const [T, B] = x.shape as [number, number];
+    // masks[t] (B, 1) int32, 1 where step t is valid; null where every sequence is still running
+    const masks: (Tensor | null)[] = new Array<Tensor | null>(T).fill(null);
+    let minLen = T;
+    if (lengths) for (const n of lengths) minLen = Math.min(minLen, n);
+    const maskAt = (t: number): Tensor | null => {
+      if (!lengths || t < minLen) return null;
+      let m = masks[t];
+      if (!m) masks[t] = m = ops.tensor(Int32Array.from(lengths, (n) => (t < n ? 1 : 0)), { dtype: 'int32', device: x.device, shape: [B, 1] });
+      return m;
+    };
     const H = this.hiddenSize;
     const D = this.numDirections;
     const G = GATES[this.mode] * H;
@@ -163,18 +191,33 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, 
         let h = h0s[l * D + d]!;
         let c = c0s ? c0s[l * D + d]! : null;
         const hs: Tensor[] = new Array<Tensor>(T);
+        const carried: Tensor[] = []; // states kept past a sequence's end (not outputs)
         for (let i = 0; i < T; i++) {
           const t = d === 0 ? i : T - 1 - i;
-          const [hn, cn] = rnnStep(this.mode, steps[t]!, h, c, w);
+          let [hn, cn] = rnnStep(this.mode, steps[t]!, h, c, w);
           steps[t]!.dispose();
+          const m = maskAt(t);
+          if (m) {
+            // ended sequences keep their state and output zeros (where is exact: no h + m·(hn − h))
+            hs[t] = ops.where(m, hn, 0);
+            const hk = ops.where(m, hn, h);
+            hn.dispose();
+            carried.push(hk);
+            hn = hk;
+            if (cn) {
+              const ck = ops.where(m, cn, c!);
+              cn.dispose();
+              cn = ck;
+            }
+          } else hs[t] = hn;
           if (c && c !== c0s?.[l * D + d]) c.dispose();
           h = hn;
           c = cn;
-          hs[t] = hn;
         }
         dirOuts.push(ops.stack(hs, 0));
         hN.push(ops.clone(h));
         for (const t of hs) t.dispose();
+        for (const t of carried) t.dispose();
         if (c) cN.push(c);
       }
       const out = D === 1 ? dirOuts[0]! : ops.cat(dirOuts, 2);
@@ -185,7 +228,34 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, 
         out.dispose();
       } else layerIn = out;
     }
+    for (const m of masks) m?.dispose();
     return { out: layerIn, hN, cN };
+  }
+
+  /** Checks forward's options and the lengths (B of them, each in 1..T); null when none. */
+  protected lengthsOf(opts: RnnForwardOptions | undefined, T: number, B: number, batched: boolean): Int32Array | null {
+    if (opts === undefined || opts === null) return null;
+    if (typeof opts !== 'object') throw new TypeError(`${this.describe()}: forward's third argument must be an options object like { lengths }, got ${typeof opts}`);
+    for (const k of Object.keys(opts)) {
+      if (!FORWARD_KEYS.has(k)) throw new RangeError(`${this.describe()}: unknown forward option '${k}' (valid: lengths)`);
+    }
+    const raw = opts.lengths;
+    if (raw === undefined || raw === null) return null;
+    let arr: ArrayLike<number>;
+    if (isTensor(raw)) {
+      if (raw.device !== 'cpu' || raw.ndim !== 1) throw new RangeError(`${this.describe()}: lengths must be a 1-D cpu tensor or an array (like torch's lengths), got a tensor ${fmtShape(raw.shape)} on ${raw.device}`);
+      arr = raw.dataSync();
+    } else arr = raw;
+    if (typeof arr.length !== 'number') throw new TypeError(`${this.describe()}: lengths must be an array of numbers, one per sequence`);
+    const want = batched ? B : 1;
+    if (arr.length !== want) throw new RangeError(`${this.describe()}: lengths has ${arr.length} entries but the batch has ${want} sequence${want === 1 ? '' : 's'}`);
+    const out = new Int32Array(arr.length);
+    for (let b = 0; b < arr.length; b++) {
+      const n = arr[b]!;
+      if (!Number.isInteger(n) || n < 1 || n > T) throw new RangeError(`${this.describe()}: lengths[${b}] = ${n} must be an integer in 1..${T} (the padded sequence length)`);
+      out[b] = n;
+    }
+    return out;
   }
 
   /** Normalises the input to (T, B, in) and checks it; returns it with how to undo. */
@@ -253,10 +323,17 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?], [Tensor, 
 /** Runs one state-only recurrence (RNN, GRU). */
 abstract class HiddenOnly extends RNNBase<Tensor> {
   /** input (T, B, in) or (B, T, in) with batchFirst; h0 (L·D, B, H) → [output (…, D·H), hN (L·D, B, H)] */
-  forward(input: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+  forward(input: Tensor, h0?: Tensor | null, opts?: RnnForwardOptions): [Tensor, Tensor] {
     const { x, batched } = this.prepare(input);
+    let lengths: Int32Array | null;
+    try {
+      lengths = this.lengthsOf(opts, x.shape[0]!, x.shape[1]!, batched);
+    } catch (e) {
+      if (x !== input) x.dispose();
+      throw e;
+    }
     const hs = this.initialStates('h0', h0, x.shape[1]!, batched, x);
-    const { out, hN } = this.run(x, hs, null);
+    const { out, hN } = this.run(x, hs, null, lengths);
     for (const h of hs) h.dispose();
     if (x !== input) x.dispose();
     return [this.finishOutput(out, batched), this.finishState(hN, batched)];
@@ -286,13 +363,20 @@ export class LSTM extends RNNBase<LstmState> {
   constructor(inputSize: number, hiddenSize: number, o: RnnOptions = {}) {
     super('LSTM', inputSize, hiddenSize, o);
   }
-  forward(input: Tensor, state?: LstmState | null): [Tensor, LstmState] {
+  forward(input: Tensor, state?: LstmState | null, opts?: RnnForwardOptions): [Tensor, LstmState] {
     const { x, batched } = this.prepare(input);
-    if (state && (!Array.isArray(state) || state.length !== 2)) throw new TypeError(`${this.describe()}: the initial state must be [h0, c0]`);
     const B = x.shape[1]!;
+    let lengths: Int32Array | null;
+    try {
+      if (state && (!Array.isArray(state) || state.length !== 2)) throw new TypeError(`${this.describe()}: the initial state must be [h0, c0]`);
+      lengths = this.lengthsOf(opts, x.shape[0]!, B, batched);
+    } catch (e) {
+      if (x !== input) x.dispose();
+      throw e;
+    }
     const hs = this.initialStates('h0', state?.[0], B, batched, x);
     const cs = this.initialStates('c0', state?.[1], B, batched, x);
-    const { out, hN, cN } = this.run(x, hs, cs);
+    const { out, hN, cN } = this.run(x, hs, cs, lengths);
     for (const t of [...hs, ...cs]) t.dispose();
     if (x !== input) x.dispose();
     return [this.finishOutput(out, batched), [this.finishState(hN, batched), this.finishState(cN, batched)]];
