@@ -257,6 +257,12 @@ export interface KernelBinding {
   adamStep(params: Buf[], grads: Buf[], expAvg: Buf[], expAvgSq: Buf[], maxExpAvgSq: Buf[] | null, numels: number[],
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean,
     maximize: boolean, step: number, dtype: number): void;
+  rmspropStep(params: Buf[], grads: Buf[], squareAvg: Buf[], momentumBufs: Buf[] | null, gradAvg: Buf[] | null,
+    numels: number[], lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean,
+    maximize: boolean, dtype: number): void;
+  /** clr: the step's lr, already decayed (lr / (1 + (step - 1)·lrDecay)) */
+  adagradStep(params: Buf[], grads: Buf[], stateSum: Buf[], numels: number[], clr: number, eps: number,
+    weightDecay: number, maximize: boolean, dtype: number): void;
 }
 
 // ---- nvml --------------------------------------------------------------------------------------

@@ -81,6 +81,17 @@ export interface AdamHyper {
   step: number;
 }
 
+export interface RmspropHyper {
+  lr: number; alpha: number; eps: number; weightDecay: number; momentum: number;
+  /** centered: the variance estimate subtracts the running mean of g (gradAvg given). */
+  centered: boolean; maximize: boolean;
+}
+
+export interface AdagradHyper {
+  /** the step's lr, already decayed: lr / (1 + (step - 1)·lrDecay) */
+  clr: number; eps: number; weightDecay: number; maximize: boolean;
+}
+
 export interface KernelFns {
   /** out[i] = value for i < n. */
   fill(out: Handle, n: number, value: number, dtype: DType): void;
@@ -224,6 +235,11 @@ export interface KernelFns {
   /** Fused Adam / AdamW (h.decoupled) / amsgrad (maxExpAvgSq given), in place on params, expAvg, expAvgSq, maxExpAvgSq. */
   adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], expAvgSq: Handle[], maxExpAvgSq: Handle[] | null,
     numels: number[], h: AdamHyper, dtype: DType): void;
+  /** Fused RMSprop (momentum buffers when h.momentum > 0, gradAvg when h.centered), in place on params and state. */
+  rmspropStep(params: Handle[], grads: Handle[], squareAvg: Handle[], momentumBufs: Handle[] | null, gradAvg: Handle[] | null,
+    numels: number[], h: RmspropHyper, dtype: DType): void;
+  /** Fused Adagrad, in place on params and stateSum. */
+  adagradStep(params: Handle[], grads: Handle[], stateSum: Handle[], numels: number[], h: AdagradHyper, dtype: DType): void;
 }
 
 export type KernelName = keyof KernelFns;

@@ -1,7 +1,7 @@
 // Fused optimizer steps: one backend kernel call per (device, dtype) group updates every
 // parameter of the group in place (the CUDA backend runs it as one multi-tensor launch).
 
-import type { AdamHyper, Backend, Handle, SgdHyper } from '../backend/kernels.js';
+import type { AdagradHyper, AdamHyper, Backend, Handle, RmspropHyper, SgdHyper } from '../backend/kernels.js';
 import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import { launch, nbytes } from './util.js';
@@ -46,5 +46,28 @@ export function adamStep(params: readonly Tensor[], grads: readonly Tensor[], ex
     launch(g.backend, 'adamStep', 16 * n, nbytes(n * (maxExpAvgSq ? 9 : 7), g.dtype),
       handles(params, g.idx), handles(grads, g.idx), handles(expAvg, g.idx), handles(expAvgSq, g.idx),
       maxExpAvgSq ? handles(maxExpAvgSq, g.idx) : null, numels, h, g.dtype);
+  }
+}
+
+/** RMSprop (momentum when h.momentum > 0, centered with gradAvg) in place over params and state. */
+export function rmspropStep(params: readonly Tensor[], grads: readonly Tensor[], squareAvg: readonly Tensor[], momentumBufs: readonly Tensor[] | null,
+  gradAvg: readonly Tensor[] | null, h: RmspropHyper): void {
+  for (const g of groups('rmspropStep', params, grads, squareAvg, momentumBufs, gradAvg)) {
+    const numels = g.idx.map((i) => params[i]!.size);
+    const n = numels.reduce((a, b) => a + b, 0);
+    const lists = 4 + (momentumBufs ? 2 : 0) + (gradAvg ? 2 : 0); // reads p g v (m ḡ), writes p v (m ḡ)
+    launch(g.backend, 'rmspropStep', (8 + (momentumBufs ? 2 : 0) + (gradAvg ? 4 : 0)) * n, nbytes(n * (lists + 1), g.dtype),
+      handles(params, g.idx), handles(grads, g.idx), handles(squareAvg, g.idx),
+      momentumBufs ? handles(momentumBufs, g.idx) : null, gradAvg ? handles(gradAvg, g.idx) : null, numels, h, g.dtype);
+  }
+}
+
+/** Adagrad in place over params and stateSum. */
+export function adagradStep(params: readonly Tensor[], grads: readonly Tensor[], stateSum: readonly Tensor[], h: AdagradHyper): void {
+  for (const g of groups('adagradStep', params, grads, stateSum)) {
+    const numels = g.idx.map((i) => params[i]!.size);
+    const n = numels.reduce((a, b) => a + b, 0);
+    launch(g.backend, 'adagradStep', 7 * n, nbytes(n * 5, g.dtype),
+      handles(params, g.idx), handles(grads, g.idx), handles(stateSum, g.idx), numels, h, g.dtype);
   }
 }

@@ -74,6 +74,16 @@ struct AdamHyper {
   double step;
 };
 
+struct RmspropHyper {
+  double lr, alpha, eps, weightDecay, momentum;
+  bool centered, maximize;
+};
+
+struct AdagradHyper {  // clr: the step's lr, decayed by the host
+  double clr, eps, weightDecay;
+  bool maximize;
+};
+
 // ---- elementwise.cu
 int LaunchFill(void* out, int64_t n, double value, int dtype, cudaStream_t s);
 int LaunchCast(const void* x, void* out, int64_t n, int from, int to, cudaStream_t s);
@@ -175,6 +185,12 @@ int LaunchSgdStep(void* const* params, void* const* grads, void* const* momentum
 int LaunchAdamStep(void* const* params, void* const* grads, void* const* expAvg, void* const* expAvgSq,
                    void* const* maxExpAvgSq, const int64_t* numels, int count, const AdamHyper& h, int dtype,
                    cudaStream_t s);
+// momentumBufs (h.momentum > 0) and gradAvg (h.centered) may be nullptr.
+int LaunchRmspropStep(void* const* params, void* const* grads, void* const* squareAvg, void* const* momentumBufs,
+                      void* const* gradAvg, const int64_t* numels, int count, const RmspropHyper& h, int dtype,
+                      cudaStream_t s);
+int LaunchAdagradStep(void* const* params, void* const* grads, void* const* stateSum, const int64_t* numels, int count,
+                      const AdagradHyper& h, int dtype, cudaStream_t s);
 
 }  // namespace k
 }  // namespace wg

@@ -4,6 +4,9 @@
 //   Adam: g = ±grad; Adam: g += wd·p | AdamW (decoupled): p *= 1 − lr·wd;
 //         m = lerp(m, g, 1−β1); v = β2·v + (1−β2)·g²; amsgrad: vmax = max(vmax, v), v̂ = vmax;
 //         p −= (lr / (1−β1^t)) · m / (sqrt(v̂) / sqrt(1−β2^t) + eps)
+//   RMSprop: g = ±grad + wd·p; v = α·v + (1−α)·g²; centered: ḡ = α·ḡ + (1−α)·g, avg = sqrt(v − ḡ²) + eps,
+//         else sqrt(v) + eps; momentum > 0: buf = momentum·buf + g/avg, p −= lr·buf; else p −= lr·g/avg
+//   Adagrad: g = ±grad + wd·p; sum += g²; p −= clr·g / (sqrt(sum) + eps)   (clr = lr decayed by the host)
 // Multi-tensor apply (PyTorch MultiTensorApply / Apex): the launcher packs up to kMaxTensors
 // (pointer, numel) entries and up to kMaxBlocks (tensor, chunk) block assignments into one by-value
 // kernel argument (< 4 KiB of parameter space), launching again when either fills. Each block
@@ -74,6 +77,44 @@ __device__ __forceinline__ void SgdElem(float& p, float g, float* buf, const Sgd
   p -= h.lr * g;
 }
 
+struct RmspropScalars {
+  float lr, alpha, eps, wd, momentum, oma;  // oma = 1 − α (double, rounded once)
+  bool centered, maximize, hasMomentum;
+};
+struct AdagradScalars {
+  float clr, eps, wd;
+  bool maximize;
+};
+
+// tl slots: m = square_avg, v = momentum_buffer, vmax = grad_avg (unused slots are nullptr).
+__device__ __forceinline__ void RmspropElem(float& p, float g, float& sq, float* buf, float* gavg, const RmspropScalars& h) {
+  if (h.maximize) g = -g;
+  if (h.wd != 0.f) g += h.wd * p;
+  sq = sq * h.alpha + h.oma * g * g;
+  float avg;
+  if (h.centered) {
+    const float a = *gavg * h.alpha + h.oma * g;
+    *gavg = a;
+    avg = sqrtf(sq - a * a) + h.eps;
+  } else {
+    avg = sqrtf(sq) + h.eps;
+  }
+  if (h.hasMomentum) {
+    const float b = *buf * h.momentum + g / avg;
+    *buf = b;
+    p -= h.lr * b;
+  } else {
+    p -= h.lr * (g / avg);
+  }
+}
+
+__device__ __forceinline__ void AdagradElem(float& p, float g, float& s, const AdagradScalars& h) {
+  if (h.maximize) g = -g;
+  if (h.wd != 0.f) g += h.wd * p;
+  s += g * g;
+  p -= h.clr * (g / (sqrtf(s) + h.eps));
+}
+
 __device__ __forceinline__ bool Al16(const void* q) { return (reinterpret_cast<uintptr_t>(q) & 15) == 0; }
 
 __global__ void __launch_bounds__(kOptThreads) AdamKernel(TensorList tl, AdamScalars h) {
@@ -140,6 +181,39 @@ __global__ void __launch_bounds__(kOptThreads) SgdKernel(TensorList tl, SgdScala
     float P = p[i];
     SgdElem(P, g[i], h.hasMomentum ? b + i : nullptr, h);
     p[i] = P;
+  }
+}
+
+// Scalar loops only: these optimizers are rarer than Adam, the float4 paths can come when measured.
+__global__ void __launch_bounds__(kOptThreads) RmspropKernel(TensorList tl, RmspropScalars h) {
+  const int t = tl.blockTensor[blockIdx.x];
+  const int64_t start = static_cast<int64_t>(tl.blockChunk[blockIdx.x]) * kChunk;
+  const int64_t len = min(kChunk, tl.numel[t] - start);
+  float* p = tl.p[t] + start;
+  const float* g = tl.g[t] + start;
+  float* sq = tl.m[t] + start;
+  float* buf = h.hasMomentum ? tl.v[t] + start : nullptr;
+  float* gavg = h.centered ? tl.vmax[t] + start : nullptr;
+  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+    float P = p[i], S = sq[i];
+    RmspropElem(P, g[i], S, buf != nullptr ? buf + i : nullptr, gavg != nullptr ? gavg + i : nullptr, h);
+    p[i] = P;
+    sq[i] = S;
+  }
+}
+
+__global__ void __launch_bounds__(kOptThreads) AdagradKernel(TensorList tl, AdagradScalars h) {
+  const int t = tl.blockTensor[blockIdx.x];
+  const int64_t start = static_cast<int64_t>(tl.blockChunk[blockIdx.x]) * kChunk;
+  const int64_t len = min(kChunk, tl.numel[t] - start);
+  float* p = tl.p[t] + start;
+  const float* g = tl.g[t] + start;
+  float* sum = tl.m[t] + start;
+  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+    float P = p[i], S = sum[i];
+    AdagradElem(P, g[i], S, h);
+    p[i] = P;
+    sum[i] = S;
   }
 }
 
@@ -213,6 +287,32 @@ int LaunchSgdStep(void* const* params, void* const* grads, void* const* momentum
   h.hasMomentum = hp.momentum != 0 && momentumBufs != nullptr;
   MultiTensorApply(params, grads, momentumBufs, nullptr, nullptr, numels, count,
                    [&](const TensorList& tl, int blocks) { SgdKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
+  return kOk;
+}
+
+int LaunchRmspropStep(void* const* params, void* const* grads, void* const* squareAvg, void* const* momentumBufs,
+                      void* const* gradAvg, const int64_t* numels, int count, const RmspropHyper& hp, int dtype,
+                      cudaStream_t s) {
+  if (dtype != kF32) return kUnsupported;
+  RmspropScalars h;
+  h.lr = static_cast<float>(hp.lr); h.alpha = static_cast<float>(hp.alpha); h.eps = static_cast<float>(hp.eps);
+  h.wd = static_cast<float>(hp.weightDecay); h.momentum = static_cast<float>(hp.momentum);
+  h.oma = static_cast<float>(1.0 - hp.alpha);
+  h.centered = hp.centered && gradAvg != nullptr; h.maximize = hp.maximize;
+  h.hasMomentum = hp.momentum > 0 && momentumBufs != nullptr;
+  MultiTensorApply(params, grads, squareAvg, momentumBufs, gradAvg, numels, count,
+                   [&](const TensorList& tl, int blocks) { RmspropKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
+  return kOk;
+}
+
+int LaunchAdagradStep(void* const* params, void* const* grads, void* const* stateSum, const int64_t* numels, int count,
+                      const AdagradHyper& hp, int dtype, cudaStream_t s) {
+  if (dtype != kF32) return kUnsupported;
+  AdagradScalars h;
+  h.clr = static_cast<float>(hp.clr); h.eps = static_cast<float>(hp.eps); h.wd = static_cast<float>(hp.weightDecay);
+  h.maximize = hp.maximize;
+  MultiTensorApply(params, grads, stateSum, nullptr, nullptr, numels, count,
+                   [&](const TensorList& tl, int blocks) { AdagradKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
   return kOk;
 }
 

@@ -1,4 +1,4 @@
-// Entry points: sgdStep, adamStep (native/kernels/optim.cu). Lists of handles are JS arrays.
+// Entry points: sgdStep, adamStep, rmspropStep, adagradStep (native/kernels/optim.cu). Lists of handles are JS arrays.
 #include <vector>
 
 #include "ops_common.h"
@@ -122,11 +122,85 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rmspropStep(params, grads, squareAvg, momentumBufs|null, gradAvg|null, numels, lr, alpha, eps, weightDecay,
+//             momentum, centered, maximize, dtype)
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgCount(info, 14, "rmspropStep")) return env.Undefined();
+  std::vector<int64_t> numels;
+  if (!ReadNumels(info, 5, "rmspropStep", &numels)) return env.Undefined();
+  const int dtype = Int(info, 13);
+  std::vector<void*> p, g, sq, b, ga;
+  bool hasP, hasG, hasSq, hasB, hasGa;
+  if (!ReadList(info, 0, "rmspropStep: params", numels, dtype, &p, &hasP) ||
+      !ReadList(info, 1, "rmspropStep: grads", numels, dtype, &g, &hasG) ||
+      !ReadList(info, 2, "rmspropStep: squareAvg", numels, dtype, &sq, &hasSq) ||
+      !ReadList(info, 3, "rmspropStep: momentumBufs", numels, dtype, &b, &hasB) ||
+      !ReadList(info, 4, "rmspropStep: gradAvg", numels, dtype, &ga, &hasGa))
+    return env.Undefined();
+  if (!hasP || !hasG || !hasSq) {
+    Fail(env, "rmspropStep: params, grads and squareAvg are required", true);
+    return env.Undefined();
+  }
+  k::RmspropHyper h;
+  h.lr = Num(info, 6);
+  h.alpha = Num(info, 7);
+  h.eps = Num(info, 8);
+  h.weightDecay = Num(info, 9);
+  h.momentum = Num(info, 10);
+  h.centered = Bool(info, 11);
+  h.maximize = Bool(info, 12);
+  if (h.momentum > 0 && !hasB) {
+    Fail(env, "rmspropStep: momentum needs momentumBufs");
+    return env.Undefined();
+  }
+  if (h.centered && !hasGa) {
+    Fail(env, "rmspropStep: centered needs gradAvg");
+    return env.Undefined();
+  }
+  Done(env,
+       k::LaunchRmspropStep(p.data(), g.data(), sq.data(), hasB ? b.data() : nullptr, hasGa ? ga.data() : nullptr,
+                            numels.data(), static_cast<int>(numels.size()), h, dtype, Stream()),
+       dtype, "rmspropStep");
+  return env.Undefined();
+}
+
+// adagradStep(params, grads, stateSum, numels, clr, eps, weightDecay, maximize, dtype)
+Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgCount(info, 9, "adagradStep")) return env.Undefined();
+  std::vector<int64_t> numels;
+  if (!ReadNumels(info, 3, "adagradStep", &numels)) return env.Undefined();
+  const int dtype = Int(info, 8);
+  std::vector<void*> p, g, sum;
+  bool hasP, hasG, hasS;
+  if (!ReadList(info, 0, "adagradStep: params", numels, dtype, &p, &hasP) ||
+      !ReadList(info, 1, "adagradStep: grads", numels, dtype, &g, &hasG) ||
+      !ReadList(info, 2, "adagradStep: stateSum", numels, dtype, &sum, &hasS))
+    return env.Undefined();
+  if (!hasP || !hasG || !hasS) {
+    Fail(env, "adagradStep: params, grads and stateSum are required", true);
+    return env.Undefined();
+  }
+  k::AdagradHyper h;
+  h.clr = Num(info, 4);
+  h.eps = Num(info, 5);
+  h.weightDecay = Num(info, 6);
+  h.maximize = Bool(info, 7);
+  Done(env,
+       k::LaunchAdagradStep(p.data(), g.data(), sum.data(), numels.data(), static_cast<int>(numels.size()), h, dtype,
+                            Stream()),
+       dtype, "adagradStep");
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterOptimOps(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep, "sgdStep"));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
+  exports.Set("rmspropStep", Napi::Function::New(env, RmspropStep, "rmspropStep"));
+  exports.Set("adagradStep", Napi::Function::New(env, AdagradStep, "adagradStep"));
 }
 
 }  // namespace ops

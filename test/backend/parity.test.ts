@@ -560,6 +560,38 @@ describe.skipIf(!run)('cuda kernels match js', () => {
             });
           }
     });
+    it('rmspropStep: momentum, centered, weight decay, maximize', () => {
+      for (const momentum of [0, 0.9])
+        for (const centered of [false, true])
+          for (const [weightDecay, maximize] of [[0, false], [0.01, true]] as const) {
+            // v ≥ 0.01 and |ḡ| ≤ 0.05 keep v − ḡ² positive (centered)
+            const p = inits(), g = inits(), v = numels.map((n) => randPos(n, 0.01, 1)), buf = inits();
+            const ga = numels.map((n) => randn(n).map((x) => Math.max(-0.05, Math.min(0.05, x * 0.02))));
+            const h = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay, momentum, centered, maximize };
+            const T = numels.length;
+            const init = (list: Float32Array[]) => list.map((d, i) => ({ numel: numels[i]!, dtype: 'float32' as DType, init: d }));
+            parity(`rmspropStep ${JSON.stringify(h)}`, {
+              inputs: g.map(f32), outputs: [...init(p), ...init(v), ...(momentum ? init(buf) : []), ...(centered ? init(ga) : [])], atol: 1e-6, rtol: 1e-5,
+              call: (k, ins, outs) => {
+                const m = momentum ? outs.slice(2 * T, 3 * T) : null;
+                const a = centered ? outs.slice((momentum ? 3 : 2) * T, (momentum ? 4 : 3) * T) : null;
+                k.rmspropStep(outs.slice(0, T), ins, outs.slice(T, 2 * T), m, a, numels, h, 'float32');
+              },
+            });
+          }
+    });
+    it('adagradStep: decayed lr, weight decay, maximize', () => {
+      for (const [weightDecay, maximize] of [[0, false], [0.05, true]] as const) {
+        const p = inits(), g = inits(), s = numels.map((n) => randPos(n, 0.01, 1));
+        const h = { clr: 1e-2 / (1 + 4 * 0.01), eps: 1e-10, weightDecay, maximize };
+        const T = numels.length;
+        const init = (list: Float32Array[]) => list.map((d, i) => ({ numel: numels[i]!, dtype: 'float32' as DType, init: d }));
+        parity(`adagradStep ${JSON.stringify(h)}`, {
+          inputs: g.map(f32), outputs: [...init(p), ...init(s)], atol: 1e-6, rtol: 1e-5,
+          call: (k, ins, outs) => k.adagradStep(outs.slice(0, T), ins, outs.slice(T, 2 * T), numels, h, 'float32'),
+        });
+      }
+    });
   });
 
   it('float64 throws a clear error where unsupported', () => {

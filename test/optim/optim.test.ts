@@ -8,16 +8,22 @@ import * as nn from '../../lib/nn/index.js';
 import { loadFixture, type OptimCase } from '../util/fixtures.js';
 import { close, ft, near } from '../nn/helpers.js';
 
-function make(c: OptimCase, params: Tensor[]): optim.SGD | optim.Adam {
+function make(c: OptimCase, params: Tensor[]): optim.SGD | optim.Adam | optim.RMSprop | optim.Adagrad {
   const p = c.params;
   if (p.optimizer === 'SGD') {
     return new optim.SGD(params, { lr: p.lr, momentum: p.momentum, dampening: p.dampening, nesterov: p.nesterov, weightDecay: p.weight_decay, maximize: p.maximize });
+  }
+  if (p.optimizer === 'RMSprop') {
+    return new optim.RMSprop(params, { lr: p.lr, alpha: p.alpha, eps: p.eps, weightDecay: p.weight_decay, momentum: p.momentum, centered: p.centered, maximize: p.maximize });
+  }
+  if (p.optimizer === 'Adagrad') {
+    return new optim.Adagrad(params, { lr: p.lr, lrDecay: p.lr_decay, weightDecay: p.weight_decay, initialAccumulatorValue: p.initial_accumulator_value, eps: p.eps, maximize: p.maximize });
   }
   const o = { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay, amsgrad: p.amsgrad, maximize: p.maximize };
   return p.optimizer === 'Adam' ? new optim.Adam(params, o) : new optim.AdamW(params, o);
 }
 
-const STATE_KEYS = ['momentum_buffer', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] as const;
+const STATE_KEYS = ['momentum_buffer', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'square_avg', 'grad_avg', 'sum'] as const;
 
 describe('optimizers vs torch.optim fixture', () => {
   for (const c of loadFixture('optim').cases) {
@@ -68,6 +74,31 @@ describe('optimizers vs torch.optim fixture', () => {
     a.dispose(); b.dispose();
   }));
 
+  for (const name of ['rmsprop_centered_momentum_wd_maximize', 'adagrad_lr_decay_wd']) {
+    it(`a stateDict round trip continues exactly like torch (${name})`, () => tidy(() => {
+      const c = loadFixture('optim').cases.find((x) => x.name === name)!;
+      const pa = c.tensors.params0.map((t) => nn.Parameter.from(ft(t)));
+      const a = make(c, pa);
+      pa.forEach((p, i) => (p.grad = ft(c.tensors.grads[0]![i]!).keep()));
+      a.step();
+      const sd = a.stateDict();
+      const keys = c.params.optimizer === 'RMSprop' ? ['grad_avg', 'momentum_buffer', 'square_avg', 'step'] : ['step', 'sum'];
+      expect(Object.keys(sd.state['1']!).sort()).toEqual(keys);
+      if (c.params.optimizer === 'RMSprop') expect(sd.param_groups[0]).toMatchObject({ alpha: 0.99, momentum: 0.5, centered: true, weight_decay: 0.1, maximize: true });
+      else expect(sd.param_groups[0]).toMatchObject({ lr_decay: 0.1, weight_decay: 0.05, initial_accumulator_value: 0, eps: 1e-10 });
+      const pb = pa.map((p) => nn.Parameter.from(p.clone()));
+      const b = make(c, pb);
+      b.loadStateDict(sd);
+      for (let k = 1; k < 3; k++) {
+        pb.forEach((p, i) => (p.grad = ft(c.tensors.grads[k]![i]!).keep()));
+        b.step();
+        b.zeroGrad();
+        pb.forEach((p, i) => close(`step ${k + 1} param ${i} vs torch`, p, c.steps[k]!.params[i]!, 1e-10));
+      }
+      a.dispose(); b.dispose();
+    }));
+  }
+
   it('SGD momentum stateDict round trip restores buffers and hyper-parameters', () => tidy(() => {
     const p = nn.Parameter.from(tensor([1, 2, 3], { dtype: 'float64' }));
     const o = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
@@ -99,6 +130,12 @@ describe('optimizer behaviour', () => {
     expect(() => new optim.Adam([])).toThrow(/empty parameter list/);
     expect(() => new optim.SGD([{ params: p }, { params: p }])).toThrow(/more than one parameter group/);
     expect(new optim.AdamW(p).paramGroups[0]!.weightDecay).toBe(0.01);
+    expect(() => new optim.RMSprop(p, { alpha: -0.1 })).toThrow(/RMSprop: invalid alpha value -0.1/);
+    expect(() => new optim.RMSprop(p, { momentum: -1 })).toThrow(/RMSprop: invalid momentum/);
+    expect(() => new optim.Adagrad(p, { lrDecay: -1 })).toThrow(/Adagrad: invalid lr_decay value -1/);
+    expect(() => new optim.Adagrad(p, { initialAccumulatorValue: -1 })).toThrow(/initial_accumulator_value/);
+    expect(new optim.RMSprop(p).paramGroups[0]).toMatchObject({ lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false });
+    expect(new optim.Adagrad(p).paramGroups[0]).toMatchObject({ lr: 0.01, lrDecay: 0, eps: 1e-10, initialAccumulatorValue: 0 });
     p[0]!.dispose();
   }));
 
@@ -126,6 +163,8 @@ describe('optimizer behaviour', () => {
       ['SGD', () => new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }), 'sgdStep'],
       ['Adam', () => new optim.Adam(m.parameters()), 'adamStep'],
       ['AdamW', () => new optim.AdamW(m.parameters(), { amsgrad: true }), 'adamStep'],
+      ['RMSprop', () => new optim.RMSprop(m.parameters(), { momentum: 0.9, centered: true }), 'rmspropStep'],
+      ['Adagrad', () => new optim.Adagrad(m.parameters(), { lrDecay: 0.1 }), 'adagradStep'],
     ] as const) {
       const o = mk();
       for (let s = 0; s < 2; s++) {

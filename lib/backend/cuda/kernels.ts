@@ -89,6 +89,13 @@ const B = (h: Handle): NativeBuffer => h as NativeBuffer;
 const Bn = (h: Handle | null): NativeBuffer | null => h as NativeBuffer | null;
 const Bl = (hs: Handle[]): NativeBuffer[] => hs as NativeBuffer[];
 
+/** An entry point added after the first kernel set: an addon built before it lacks it (say so, not "undefined is not a function"). */
+function need<N extends 'rmspropStep' | 'adagradStep'>(k: KernelBinding, name: N): KernelBinding[N] {
+  const f = k[name];
+  if (typeof f !== 'function') throw new Error(`cuda backend: this build of the addon has no '${name}' kernel; rebuild it (npm run build:native)`);
+  return f;
+}
+
 /** Whether the addon carries every kernel entry point (a CUDA build with ops_*.cc linked in). */
 export function hasCudaKernels(binding: Partial<KernelBinding>): binding is KernelBinding {
   return typeof binding.matmul === 'function' && typeof binding.adamStep === 'function' &&
@@ -197,6 +204,12 @@ export function makeCudaKernels(binding: Partial<KernelBinding>): Kernels {
     adamStep: (params, grads, expAvg, expAvgSq, maxExpAvgSq, numels, h, dtype) =>
       k.adamStep(Bl(params), Bl(grads), Bl(expAvg), Bl(expAvgSq), maxExpAvgSq === null ? null : Bl(maxExpAvgSq), numels,
         h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.amsgrad, h.maximize, h.step, DT[dtype]),
+    rmspropStep: (params, grads, squareAvg, bufs, gradAvg, numels, h, dtype) =>
+      need(k, 'rmspropStep').call(k, Bl(params), Bl(grads), Bl(squareAvg), bufs === null ? null : Bl(bufs),
+        gradAvg === null ? null : Bl(gradAvg), numels, h.lr, h.alpha, h.eps, h.weightDecay, h.momentum, h.centered,
+        h.maximize, DT[dtype]),
+    adagradStep: (params, grads, stateSum, numels, h, dtype) =>
+      need(k, 'adagradStep').call(k, Bl(params), Bl(grads), Bl(stateSum), numels, h.clr, h.eps, h.weightDecay, h.maximize, DT[dtype]),
   };
 }
 

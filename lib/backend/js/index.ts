@@ -17,7 +17,7 @@ import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './rnn.js';
 import { dropoutMask, randNormal, randUniform } from './random.js';
-import { adamStep, sgdStep } from './optim.js';
+import { adagradStep, adamStep, rmspropStep, sgdStep } from './optim.js';
 
 export { JsHandle } from './handle.js';
 export { philox4x32, philox4x32Full } from './philox.js';
@@ -32,7 +32,7 @@ export const jsKernels: Kernels = {
   layerNorm, layerNormBackward, batchNorm, batchNormBackward,
   lstmCell, lstmCellBackward, gruCell, gruCellBackward,
   randUniform, randNormal, dropoutMask,
-  sgdStep, adamStep,
+  sgdStep, adamStep, rmspropStep, adagradStep,
 };
 
 function asJs(h: Handle, what: string): JsHandle {

@@ -1,7 +1,7 @@
 // Fused optimizer steps over lists of tensors, in place, with torch.optim's exact update rules
-// (the single-tensor "for-loop" implementations of SGD, Adam and AdamW).
+// (the single-tensor "for-loop" implementations of SGD, Adam, AdamW, RMSprop and Adagrad).
 
-import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
+import type { AdagradHyper, AdamHyper, Handle, RmspropHyper, SgdHyper } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farr, floatDType, type FloatArray } from './handle.js';
 
@@ -103,5 +103,72 @@ function adamPlain(P: FloatArray, G: FloatArray, M: FloatArray, V: FloatArray, n
     V[i] = V[i]! * beta2 + c2 * g * g;
     const denom = Math.sqrt(V[i]!) / bc2Sqrt + eps;
     P[i] = p - stepSize * (M[i]! / denom);
+  }
+}
+
+/**
+ * torch.optim.RMSprop, per element:
+ *   g = maximize ? -grad : grad;  g += wd·p
+ *   v = α·v + (1-α)·g²;  centered: ḡ = α·ḡ + (1-α)·g, avg = √(v - ḡ²) + eps;  else avg = √v + eps
+ *   momentum > 0: buf = momentum·buf + g/avg, p -= lr·buf;  else p -= lr·g/avg
+ */
+export function rmspropStep(params: Handle[], grads: Handle[], squareAvg: Handle[], momentumBufs: Handle[] | null, gradAvg: Handle[] | null,
+  numels: number[], h: RmspropHyper, dtype: DType): void {
+  floatDType(dtype, 'rmspropStep');
+  const { lr, alpha, eps, weightDecay: wd, momentum, centered, maximize } = h;
+  const nT = params.length;
+  if (grads.length !== nT || squareAvg.length !== nT || numels.length !== nT) {
+    throw new RangeError('rmspropStep: params, grads, squareAvg and numels must have the same length');
+  }
+  if (momentum > 0 && (!momentumBufs || momentumBufs.length !== nT)) throw new RangeError('rmspropStep: momentum needs one buffer per parameter');
+  if (centered && (!gradAvg || gradAvg.length !== nT)) throw new RangeError('rmspropStep: centered needs gradAvg for every parameter');
+  const c = 1 - alpha;
+  for (let t = 0; t < nT; t++) {
+    const P = farr(params[t]!, dtype, 'rmspropStep');
+    const G = farr(grads[t]!, dtype, 'rmspropStep');
+    const V = farr(squareAvg[t]!, dtype, 'rmspropStep');
+    const M = momentum > 0 ? farr(momentumBufs![t]!, dtype, 'rmspropStep') : null;
+    const A = centered ? farr(gradAvg![t]!, dtype, 'rmspropStep') : null;
+    const n = numels[t]!;
+    for (let i = 0; i < n; i++) {
+      let g = maximize ? -G[i]! : G[i]!;
+      if (wd !== 0) g += wd * P[i]!;
+      V[i] = V[i]! * alpha + c * g * g;
+      let avg: number;
+      if (A) {
+        A[i] = A[i]! * alpha + c * g;
+        const a = A[i]!;
+        avg = Math.sqrt(V[i]! - a * a) + eps;
+      } else avg = Math.sqrt(V[i]!) + eps;
+      if (M) {
+        M[i] = M[i]! * momentum + g / avg;
+        P[i] = P[i]! - lr * M[i]!;
+      } else P[i] = P[i]! - lr * (g / avg);
+    }
+  }
+}
+
+/**
+ * torch.optim.Adagrad, per element (clr = lr / (1 + (step-1)·lr_decay), from the op layer):
+ *   g = maximize ? -grad : grad;  g += wd·p;  s += g²;  p -= clr·g / (√s + eps)
+ */
+export function adagradStep(params: Handle[], grads: Handle[], stateSum: Handle[], numels: number[], h: AdagradHyper, dtype: DType): void {
+  floatDType(dtype, 'adagradStep');
+  const { clr, eps, weightDecay: wd, maximize } = h;
+  const nT = params.length;
+  if (grads.length !== nT || stateSum.length !== nT || numels.length !== nT) {
+    throw new RangeError('adagradStep: params, grads, stateSum and numels must have the same length');
+  }
+  for (let t = 0; t < nT; t++) {
+    const P = farr(params[t]!, dtype, 'adagradStep');
+    const G = farr(grads[t]!, dtype, 'adagradStep');
+    const S = farr(stateSum[t]!, dtype, 'adagradStep');
+    const n = numels[t]!;
+    for (let i = 0; i < n; i++) {
+      let g = maximize ? -G[i]! : G[i]!;
+      if (wd !== 0) g += wd * P[i]!;
+      S[i] = S[i]! + g * g;
+      P[i] = P[i]! - clr * (g / (Math.sqrt(S[i]!) + eps));
+    }
   }
 }
