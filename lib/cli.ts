@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backends, setDefaultDevice, synchronize } from './backend/registry.js';
-import { loadNative, nativeInfo, packageRoot } from './native.js';
+import { fallbackAdvice, loadNative, nativeInfo, nativeWarningReported, packageRoot } from './native.js';
 import { manualSeed } from './random.js';
 import { DataLoader } from './data/loader.js';
 import { loadMnist } from './data/mnist.js';
@@ -113,6 +113,7 @@ function info(argv: string[], out: (s: string) => void): number {
     out('usage: wattgrad info [--json]\n  version, backends found, the GPU (if any), why CUDA is unavailable, the addon file loaded');
     return 0;
   }
+  nativeWarningReported(); // info reports the addon's state itself: no fallback warning line on top
   const native = nativeInfo();
   const bs = backends();
   let gpus: { index: number; name?: string; totalMemory?: number; computeCapability?: string; usable: boolean; problem?: string }[] = [];
@@ -144,6 +145,7 @@ function info(argv: string[], out: (s: string) => void): number {
     out(`  ${b.name.padEnd(5)} ${b.available ? `available: ${b.devices.join(', ')}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`);
   }
   out(`native addon: ${native.path ?? `not loaded (${native.error ?? 'unknown reason'})`}`);
+  if (!native.path) out(`  ${fallbackAdvice(packageRoot(), loadNative())}`);
   if (native.buildInfo) {
     const bi = native.buildInfo;
     out(`  build: ${bi.version}, ${bi.buildType}, cuda ${bi.cuda ? `yes (runtime ${bi.cudaRuntime ?? '?'}, archs ${bi.cudaArchs || '?'})` : 'no'}, kernels ${bi.kernels ? 'yes' : 'no'}, nvml ${bi.nvml ? 'yes' : 'no'}`);

@@ -1,6 +1,10 @@
 // Loading the native addon (wattgrad.node). Never throws: when nothing loads the library runs on
-// the js backend and prints ONE warning line saying how to build from source (WATTGRAD_QUIET=1
-// silences it).
+// the js backend. Loading itself prints nothing; the first time user code asks for the cuda backend
+// (backends(), wg.cuda.*, getBackend('cuda'): lib/backend/cuda-loader.ts) ONE warning line per
+// process says what happened and what actually works from here (fallbackAdvice: a clone can run
+// npm run build:native; an installed package says which platforms it ships prebuilds for).
+// `wattgrad info` (which reports the same) and the energy probes never print it. WATTGRAD_QUIET=1
+// silences it.
 //
 // Where the addon comes from, in order:
 //   1. WATTGRAD_NATIVE=/path/to/wattgrad.node: that file only.
@@ -135,25 +139,61 @@ export function loadNativeFrom(root: string, env: NodeJS.ProcessEnv = process.en
 let loaded: NativeLoad | null = null;
 let warned = false;
 
-function warn(line: string): void {
-  if (process.env.WATTGRAD_QUIET === '1') return;
-  console.warn(line);
+/** The platform folders (e.g. 'linux-x64') under <root>/prebuilds that hold an addon. */
+export function shippedPrebuilds(root: string): string[] {
+  let dirs: string[];
+  try { dirs = fs.readdirSync(path.join(root, 'prebuilds')); } catch { return []; }
+  return dirs.filter((d) => {
+    try { return fs.readdirSync(path.join(root, 'prebuilds', d)).some((f) => f.endsWith('.node')); } catch { return false; }
+  }).sort();
 }
 
-/** The addon, loaded once per process; never throws. Prints at most one warning line. */
+/**
+ * What to do when the addon did not load, for the layout at `root`: in a clone of the repository
+ * (scripts/build-native.mjs is there) the build command; in an installed package (no scripts/) the
+ * platforms it ships prebuilds for and how to get CUDA elsewhere.
+ */
+export function fallbackAdvice(root: string, load: Pick<NativeLoad, 'candidates'>, env: NodeJS.ProcessEnv = process.env,
+  platform = `${os.platform()}-${os.arch()}`): string {
+  if (env.WATTGRAD_NATIVE) return `check WATTGRAD_NATIVE (${env.WATTGRAD_NATIVE}) or unset it`;
+  if (fs.existsSync(path.join(root, 'scripts', 'build-native.mjs'))) {
+    return 'to use CUDA, build the addon in this clone: npm run build:native (needs CMake and a C++ compiler; the CUDA toolkit for the kernels)';
+  }
+  const shipped = shippedPrebuilds(root);
+  const tried = load.candidates.find((c) => c.kind === 'prebuild');
+  const have = shipped.length ? `this package ships prebuilt addons for ${shipped.join(', ')}` : 'this package ships no prebuilt addon';
+  const why = tried ? `the prebuild for ${platform} did not load` : shipped.includes(platform) ? `the prebuild for ${platform} was not picked` : `none for ${platform}`;
+  return `${have} (${why}); for CUDA here, build wattgrad.node from a clone of the wattgrad repository (npm ci && npm run build:native) ` +
+    'and set WATTGRAD_NATIVE=/path/to/build/Release/wattgrad.node';
+}
+
+/** The addon, loaded once per process; never throws and prints nothing (see warnNativeOnce). */
 export function loadNative(): NativeLoad {
   if (loaded) return loaded;
   loaded = loadNativeFrom(packageRoot());
-  if (!warned) {
-    warned = true;
-    if (!loaded.binding) {
-      warn(`wattgrad: native addon not loaded (${loaded.error}); using the js backend only. ` +
-        `To use CUDA, build it from source: npm run build:native`);
-    } else if (loaded.warnings.length > 0) {
-      warn(loaded.warnings.join(' | '));
-    }
-  }
   return loaded;
+}
+
+/**
+ * The one fallback / stale-build warning line of this process, printed the first time it is called
+ * (by the cuda status behind backends(), wg.cuda and getBackend('cuda')); later calls are no-ops.
+ * WATTGRAD_QUIET=1 silences it.
+ */
+export function warnNativeOnce(): void {
+  const n = loadNative();
+  if (warned) return;
+  warned = true;
+  if (process.env.WATTGRAD_QUIET === '1') return;
+  if (!n.binding) {
+    console.warn(`wattgrad: native addon not loaded (${n.error}); using the js backend only; ${fallbackAdvice(packageRoot(), n)}`);
+  } else if (n.warnings.length > 0) {
+    console.warn(n.warnings.join(' | '));
+  }
+}
+
+/** Marks the warning as given: callers that report the load result themselves (`wattgrad info`). */
+export function nativeWarningReported(): void {
+  warned = true;
 }
 
 /** For `wattgrad info`: which file was loaded, what it carries, or why nothing loaded. */

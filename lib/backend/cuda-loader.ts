@@ -3,7 +3,7 @@
 // (The loader and the cuda backend live in lib/native.ts and lib/backend/cuda/.)
 
 import type { Backend } from './kernels.js';
-import { loadNative } from '../native.js';
+import { loadNative, warnNativeOnce } from '../native.js';
 import { createCudaBackend, cudaAvailability } from './cuda/index.js';
 
 export interface CudaStatus {
@@ -13,8 +13,10 @@ export interface CudaStatus {
   path: string | null;
 }
 
+/** Whether cuda is usable, and why not. The first call prints the process's one fallback warning (lib/native.ts). */
 export function cudaStatus(): CudaStatus {
   const native = loadNative();
+  warnNativeOnce();
   if (!native.binding) {
     return { available: false, reason: `native addon not loaded: ${native.error ?? 'unknown reason'}`, devices: [], path: null };
   }

@@ -1,7 +1,8 @@
 // Loading the addon and falling back: lib/native.ts never throws, records which file it loaded,
 // prefers the newer of build/Release and the prebuild (warning about the stale one), tries the
-// next candidate when one fails to load, and prints ONE warning line (silenced by
-// WATTGRAD_QUIET=1) when nothing loads. The addon reports cuda unavailable with its reason here
+// next candidate when one fails to load, and prints ONE warning line per process (silenced by
+// WATTGRAD_QUIET=1) at the first cuda query when nothing loads, advising what works in a clone vs
+// an installed package. The addon reports cuda unavailable with its reason here
 // (no GPU), and WATTGRAD_REQUIRE_CUDA=1 turns that into a failure (the GPU machine run).
 // Cost: ~100 ms (copies the addon into temp dirs).
 import { execFileSync } from 'node:child_process';
@@ -9,7 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { loadNative, loadNativeFrom, nativeCandidates, packageRoot, resetNativeForTests } from '../../lib/native.js';
+import { fallbackAdvice, loadNative, loadNativeFrom, nativeCandidates, packageRoot, resetNativeForTests, shippedPrebuilds } from '../../lib/native.js';
+import { cudaStatus } from '../../lib/backend/cuda-loader.js';
+import { backends } from '../../lib/backend/registry.js';
+import { defaultNvml } from '../../lib/energy/nvml.js';
+import { main } from '../../lib/cli.js';
 import { cudaAvailability } from '../../lib/backend/cuda/availability.js';
 import { createCudaRuntime } from '../../lib/backend/cuda/runtime.js';
 import { CudaUnavailableError } from '../../lib/backend/cuda/errors.js';
@@ -74,27 +79,61 @@ describe('loading the native addon', () => {
     expect(r.warnings.join('\n')).toMatch(/skipped build\/Release\/wattgrad\.node/);
   });
 
-  it('prints one warning line naming npm run build:native when nothing loads; WATTGRAD_QUIET=1 silences it', () => {
+  it('prints one warning line per process, at the first cuda query, not while loading, nor from info or an energy probe', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     vi.stubEnv('WATTGRAD_NATIVE', path.join(tmp, 'missing.node'));
+    vi.stubEnv('WATTGRAD_QUIET', '');
     try {
       resetNativeForTests();
       const r = loadNative();
-      loadNative();
       expect(r.binding).toBeNull();
+      expect(defaultNvml().available).toBe(false); // the energy probe stays silent
+      expect(warn).not.toHaveBeenCalled();
+      backends();
+      backends();
+      expect(cudaStatus().available).toBe(false);
       expect(warn).toHaveBeenCalledTimes(1);
       const line = String(warn.mock.calls[0]![0]);
       expect(line).not.toContain('\n');
-      expect(line).toMatch(/native addon not loaded.*using the js backend.*npm run build:native/);
+      expect(line).toMatch(/native addon not loaded.*missing\.node.*using the js backend only; check WATTGRAD_NATIVE/);
       expect(cudaAvailability().reason).toMatch(/^native addon not loaded/);
+
+      // `wattgrad info` reports the load result itself: no warning line from it, even as the first query
       warn.mockClear();
+      resetNativeForTests();
+      const out: string[] = [];
+      const io = { stdout: { write: (t: string) => { out.push(t); return true; } }, stderr: { write: (t: string) => { out.push(t); return true; } } };
+      expect(await main(['info'], io as never)).toBe(0);
+      expect(out.join('')).toMatch(/native addon: not loaded \(.*missing\.node.*\)\n {2}check WATTGRAD_NATIVE/);
+      backends();
+      expect(warn).not.toHaveBeenCalled();
+
       vi.stubEnv('WATTGRAD_QUIET', '1');
       resetNativeForTests();
-      loadNative();
+      backends();
       expect(warn).not.toHaveBeenCalled();
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it('advises npm run build:native in a clone, and the shipped platforms in an installed package', () => {
+    const clone = fakeRoot('clone');
+    place(clone, 'scripts/build-native.mjs', null, 1_000_000);
+    const inClone = fallbackAdvice(clone, loadNativeFrom(clone, {}), {});
+    expect(inClone).toMatch(/build the addon in this clone: npm run build:native/);
+
+    const installed = fakeRoot('installed'); // node_modules/wattgrad: no scripts/, prebuilds for linux-x64 only
+    place(installed, 'prebuilds/linux-x64/wattgrad.node', null, 1_000_000);
+    const other = fallbackAdvice(installed, { candidates: [] }, {}, 'darwin-arm64');
+    expect(other).toMatch(/^this package ships prebuilt addons for linux-x64 \(none for darwin-arm64\)/);
+    expect(other).toMatch(/from a clone of the wattgrad repository.*WATTGRAD_NATIVE=/);
+    expect(other).not.toMatch(/in this clone/);
+    const broken = fallbackAdvice(installed, { candidates: [{ kind: 'prebuild', path: 'x', mtimeMs: 0 }] }, {}, 'linux-x64');
+    expect(broken).toMatch(/ships prebuilt addons for linux-x64 \(the prebuild for linux-x64 did not load\)/);
+    expect(shippedPrebuilds(installed)).toEqual(['linux-x64']);
+    const bare = fakeRoot('bare');
+    expect(fallbackAdvice(bare, { candidates: [] }, {}, 'linux-x64')).toMatch(/^this package ships no prebuilt addon \(none for linux-x64\)/);
   });
 });
 
