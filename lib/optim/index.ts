@@ -14,4 +14,8 @@ export { Adagrad } from './adagrad.js';
 export type { AdagradOptions } from './adagrad.js';
 export { LRScheduler, StepLR, ExponentialLR, LambdaLR, CosineAnnealingLR, LinearWarmup } from './schedulers.js';
 export type { SchedulerStateDict, LinearWarmupOptions } from './schedulers.js';
+export { OneCycleLR } from './onecycle.js';
+export type { OneCycleLROptions } from './onecycle.js';
+export { ReduceLROnPlateau } from './plateau.js';
+export type { ReduceLROnPlateauOptions, PlateauStateDict } from './plateau.js';
 export { clipGradNorm, clipGradValue } from './clip.js';
