@@ -8,15 +8,22 @@
 //                                           {"$tensor": "<name in the file>"}
 //                "epoch", "history", "rng" (the tensor RNG's {seed, offset}), "extra": JSON
 //
-// Loading checks the file against the model first (missing, unexpected or wrongly shaped keys,
-// each named) and only then restores the model, the optimizer, the scheduler and the RNG.
+// Loading is all or nothing (see loadCheckpoint): every field is checked, the file against the model
+// (missing, unexpected or wrongly shaped keys, each named), every tensor decoded, and only then are
+// the optimizer, the scheduler, the model and the RNG restored, with earlier steps undone if a
+// later one fails.
 
+import { noGrad } from '../autograd/mode.js';
+import * as ops from '../ops/index.js';
 import { getRngState, setRngState } from '../random.js';
 import { fmtShape } from '../shape.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { History } from '../train/history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from '../train/types.js';
-import { rawToTensor, readSafetensors, save, SafetensorsError, type RawTensor } from './safetensors.js';
+import { nullProto, parseStrictJson } from './json.js';
+import { rawToTensor, readSafetensors, save, SafetensorsError, type RawTensor, type SafetensorsDType } from './safetensors.js';
+
+const FLOAT_FILE_DTYPES = new Set<SafetensorsDType>(['F16', 'BF16', 'F32', 'F64', 'F8_E4M3', 'F8_E5M2']);
 
 export const CHECKPOINT_VERSION = '1';
 
@@ -103,27 +110,129 @@ export interface LoadedCheckpoint {
   metadata: Record<string, string>;
 }
 
+// ---- reading and checking every field --------------------------------------------------------
+
+/** Parses metadata `key` strictly (duplicate keys are errors, objects have no prototype). */
 function parseJson(path: string, key: string, s: string | undefined): unknown {
   if (s === undefined) return undefined;
   try {
-    return JSON.parse(s);
+    return parseStrictJson(s, { maxDepth: 256 });
   } catch (e) {
     throw new SafetensorsError(`${path}: checkpoint metadata '${key}' is not valid JSON (${(e as Error).message})`);
   }
 }
 
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A non-negative safe integer, or an error naming the file, the field and what it holds. */
+function countField(path: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new SafetensorsError(`${path}: checkpoint metadata '${key}' must be a non-negative integer, got ${jsonType(v)}`);
+  }
+  return v;
+}
+
+/** The checkpoint's metadata, every field parsed and checked (nothing is restored yet). */
+interface CheckedMetadata {
+  modelKeys: string[];
+  optimizer: unknown;
+  scheduler: unknown;
+  epoch: number;
+  rng: { seed: number; offset: number } | null;
+  history: unknown;
+  extra: unknown;
+}
+
+function checkMetadata(path: string, md: Record<string, string>): CheckedMetadata {
+  const version = md['wattgrad.checkpoint'];
+  if (version === undefined) {
+    throw new SafetensorsError(`${path}: not a wattgrad checkpoint (no 'wattgrad.checkpoint' metadata); use load() for a plain state dict`);
+  }
+  if (version !== CHECKPOINT_VERSION) {
+    throw new SafetensorsError(`${path}: checkpoint format version ${JSON.stringify(version.slice(0, 20))} is not supported (this wattgrad reads version ${CHECKPOINT_VERSION}); was it written by a newer wattgrad?`);
+  }
+  const modelKeys = parseJson(path, 'model', md.model) ?? [];
+  if (!Array.isArray(modelKeys) || !modelKeys.every((k) => typeof k === 'string')) {
+    throw new SafetensorsError(`${path}: checkpoint metadata 'model' must be a JSON array of state-dict names, got ${jsonType(modelKeys)}`);
+  }
+  const dup = modelKeys.find((k, i) => modelKeys.indexOf(k) !== i);
+  if (dup !== undefined) throw new SafetensorsError(`${path}: checkpoint metadata 'model' lists '${dup}' twice`);
+  const optimizer = parseJson(path, 'optimizer', md.optimizer);
+  if (optimizer !== undefined && !isPlainObject(optimizer)) throw new SafetensorsError(`${path}: checkpoint metadata 'optimizer' must be a JSON object (an optimizer state dict), got ${jsonType(optimizer)}`);
+  const scheduler = parseJson(path, 'scheduler', md.scheduler);
+  if (scheduler !== undefined && !isPlainObject(scheduler)) throw new SafetensorsError(`${path}: checkpoint metadata 'scheduler' must be a JSON object (a scheduler state dict), got ${jsonType(scheduler)}`);
+  // epoch: written as String(n); "abc", "-7", "1.5", "" and " 3" are all refused (Number() would take some)
+  let epoch = 0;
+  if (md.epoch !== undefined) {
+    if (!/^(0|[1-9]\d{0,15})$/.test(md.epoch) || !Number.isSafeInteger(Number(md.epoch))) {
+      throw new SafetensorsError(`${path}: checkpoint metadata 'epoch' must be a non-negative integer (epochs completed), got ${JSON.stringify(md.epoch.slice(0, 40))}`);
+    }
+    epoch = Number(md.epoch);
+  }
+  let rng: CheckedMetadata['rng'] = null;
+  const r = parseJson(path, 'rng', md.rng);
+  if (r !== undefined && r !== null) {
+    if (!isPlainObject(r)) throw new SafetensorsError(`${path}: checkpoint metadata 'rng' must be an object {seed, offset}, got ${jsonType(r)}`);
+    rng = { seed: countField(path, 'rng.seed', r.seed), offset: countField(path, 'rng.offset', r.offset) };
+  }
+  const history = parseJson(path, 'history', md.history);
+  if (history !== undefined) {
+    if (!isPlainObject(history)) throw new SafetensorsError(`${path}: checkpoint metadata 'history' must be an object {epochs, steps, …}, got ${jsonType(history)}`);
+    for (const k of ['epochs', 'steps'] as const) {
+      const list = history[k];
+      if (list !== undefined && (!Array.isArray(list) || !list.every(isPlainObject))) {
+        throw new SafetensorsError(`${path}: checkpoint metadata 'history.${k}' must be an array of objects, got ${jsonType(list)}`);
+      }
+    }
+  }
+  return { modelKeys: modelKeys as string[], optimizer, scheduler, epoch, rng, history, extra: parseJson(path, 'extra', md.extra) };
+}
+
+// ---- undo: what a partly failed restore puts back -----------------------------------------------
+
+/** A deep copy of a state dict (tensors cloned), to restore with loadStateDict if a later step fails. */
+function snapshot(state: unknown): { value: unknown; dispose(): void } {
+  const tensors = new Map<string, Tensor>();
+  const json = flatten(state, 's', tensors);
+  const copies = new Map<string, Tensor>();
+  try {
+    for (const [k, t] of tensors) copies.set(k, noGrad(() => ops.clone(t)));
+  } catch (e) {
+    for (const t of copies.values()) t.dispose();
+    throw e;
+  }
+  return {
+    value: unflatten(json, (name) => copies.get(name)!),
+    dispose: () => { for (const t of copies.values()) t.dispose(); },
+  };
+}
+
 /**
  * Restores what a checkpoint holds into the given objects (those left out are skipped) and returns
- * the epoch, history, RNG state and extra data. Nothing is modified if the file does not fit.
+ * the epoch, history, RNG state and extra data.
+ *
+ * It is all or nothing: every metadata field is parsed and checked (epoch, rng, history, the
+ * JSON types), the model's keys and shapes are checked and every tensor is decoded before anything
+ * is touched. The optimizer and the scheduler then load first (their loadStateDict checks their
+ * own state), the model last; if a later step still fails, the earlier ones are put back from a
+ * copy, so a failed load leaves the model, optimizer, scheduler and RNG as they were.
  */
 export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}): LoadedCheckpoint {
   const file = readSafetensors(path);
   const md = file.metadata;
-  if (md['wattgrad.checkpoint'] === undefined) {
-    throw new SafetensorsError(`${path}: not a wattgrad checkpoint (no 'wattgrad.checkpoint' metadata); use load() for a plain state dict`);
-  }
-  const modelKeys = (parseJson(path, 'model', md.model) as string[] | undefined) ?? [];
+  const meta = checkMetadata(path, md);
+  const { modelKeys } = meta;
   const model = targets.model ?? null;
+  const optimizer = targets.optimizer ?? null;
+  const scheduler = targets.scheduler ?? null;
   let device = 'cpu';
 
   // 1. check everything before touching anything
@@ -140,18 +249,22 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
     for (const k of modelKeys) {
       const raw = file.tensors.get(k);
       if (!raw) throw new SafetensorsError(`${path}: checkpoint lists model key '${k}' but holds no such tensor`);
-      const want = current.get(k)!.shape;
+      const dst = current.get(k)!;
+      const want = dst.shape;
       if (raw.shape.length !== want.length || raw.shape.some((d, i) => d !== want[i])) {
         throw new SafetensorsError(`${path}: tensor '${k}' has shape ${fmtShape(raw.shape)} but the model expects ${fmtShape(want)}`);
       }
+      if (dst.dtype === 'int32' && FLOAT_FILE_DTYPES.has(raw.dtype)) {
+        throw new SafetensorsError(`${path}: tensor '${k}' is ${raw.dtype} in the file but int32 in the model (a float would be truncated)`);
+      }
     }
   }
-  const optState = targets.optimizer ? parseJson(path, 'optimizer', md.optimizer) : undefined;
-  if (targets.optimizer && optState === undefined) throw new SafetensorsError(`${path}: checkpoint holds no optimizer state`);
-  const schedState = targets.scheduler ? parseJson(path, 'scheduler', md.scheduler) : undefined;
-  if (targets.scheduler && schedState === undefined) throw new SafetensorsError(`${path}: checkpoint holds no scheduler state`);
+  if (optimizer && meta.optimizer === undefined) throw new SafetensorsError(`${path}: checkpoint holds no optimizer state`);
+  if (scheduler && meta.scheduler === undefined) throw new SafetensorsError(`${path}: checkpoint holds no scheduler state`);
 
   const made: Tensor[] = [];
+  const undo: (() => void)[] = [];
+  const cleanup: (() => void)[] = [];
   const tensorOf = (name: string): Tensor => {
     const raw: RawTensor | undefined = file.tensors.get(name);
     if (!raw) throw new SafetensorsError(`${path}: checkpoint state refers to tensor '${name}', which the file does not hold`);
@@ -160,27 +273,73 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
     return t;
   };
 
-  // 2. restore
   try {
+    // every tensor decoded (values that do not fit, unknown references) before any commit
+    let sd: Record<string, Tensor> | null = null;
     if (model) {
-      const sd: Record<string, Tensor> = {};
+      sd = nullProto<Tensor>();
       for (const k of modelKeys) sd[k] = tensorOf(k);
-      model.loadStateDict(sd);
     }
-    if (targets.optimizer) targets.optimizer.loadStateDict(unflatten(optState, tensorOf));
-    if (targets.scheduler) targets.scheduler.loadStateDict(unflatten(schedState, tensorOf));
+    const optSd = optimizer ? unflattenChecked(path, 'optimizer', meta.optimizer, tensorOf) : undefined;
+    const schedSd = scheduler ? unflattenChecked(path, 'scheduler', meta.scheduler, tensorOf) : undefined;
+
+    // 2. commit, most likely to refuse first; each step can be undone until the last succeeds
+    if (optimizer) {
+      const before = scheduler || model ? snapshot(optimizer.stateDict()) : null;
+      optimizer.loadStateDict(optSd);
+      if (before) {
+        cleanup.push(before.dispose);
+        undo.push(() => optimizer.loadStateDict(before.value));
+      }
+    }
+    if (scheduler) {
+      const before = model ? snapshot(scheduler.stateDict()) : null;
+      scheduler.loadStateDict(schedSd);
+      if (before) {
+        cleanup.push(before.dispose);
+        undo.push(() => scheduler.loadStateDict(before.value));
+      }
+    }
+    if (model) model.loadStateDict(sd);
+  } catch (e) {
+    for (const u of undo.reverse()) {
+      try { u(); } catch { /* keep the first error; the undo uses state these objects produced */ }
+    }
+    throw e;
   } finally {
     // loadStateDict copies values into the live tensors (or takes its own references)
     for (const t of made) t.dispose();
+    for (const c of cleanup) c();
   }
-  const rng = (parseJson(path, 'rng', md.rng) as { seed: number; offset: number } | undefined) ?? null;
-  if (rng && targets.restoreRng !== false) setRngState(rng);
-  const hist = parseJson(path, 'history', md.history);
+  if (meta.rng && targets.restoreRng !== false) setRngState(meta.rng);
   return {
-    epoch: md.epoch !== undefined ? Number(md.epoch) : 0,
-    history: hist === undefined ? null : History.fromJSON(hist),
-    rng,
-    extra: parseJson(path, 'extra', md.extra),
+    epoch: meta.epoch,
+    history: meta.history === undefined ? null : History.fromJSON(meta.history),
+    rng: meta.rng,
+    extra: meta.extra,
     metadata: md,
   };
+}
+
+/** unflatten, with the markers' payloads checked ($tensor names, $num values, $map pairs). */
+function unflattenChecked(path: string, key: string, value: unknown, tensors: (name: string) => Tensor): unknown {
+  const bad = (what: string): never => { throw new SafetensorsError(`${path}: checkpoint metadata '${key}': ${what}`); };
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) { v.forEach(walk); return; }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1) {
+      if (keys[0] === '$num' && !['NaN', 'Infinity', '-Infinity'].includes(o.$num as string)) bad(`{"$num": …} must hold "NaN", "Infinity" or "-Infinity", got ${jsonType(o.$num)}`);
+      if (keys[0] === '$map') {
+        if (!Array.isArray(o.$map) || !o.$map.every((e) => Array.isArray(e) && e.length === 2)) bad('{"$map": …} must hold [key, value] pairs');
+        (o.$map as unknown[][]).forEach((e) => walk(e[1]));
+        return;
+      }
+      if (keys[0] === '$array' && (!Array.isArray(o.$array) || !o.$array.every((x) => typeof x === 'number'))) bad('{"$array": …} must hold numbers');
+    }
+    for (const k of keys) walk(o[k]);
+  };
+  walk(value);
+  return unflatten(value, tensors);
 }

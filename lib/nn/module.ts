@@ -207,25 +207,33 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * objects stay the same, so an optimizer built on them stays valid). Values are moved to each
    * tensor's device and cast to its dtype; shapes must match. The caller keeps ownership of `sd`.
    */
-  loadStateDict(sd: Record<string, Tensor>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+    if (sd instanceof Map) sd = Object.fromEntries(sd) as Record<string, Tensor>;
+    if (sd === null || typeof sd !== 'object') throw new TypeError(`loadStateDict: expected a state dict { name: Tensor }, got ${sd === null ? 'null' : typeof sd}`);
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
-    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    // own keys only: a key named 'constructor' or 'toString' must not match Object.prototype's
+    const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+    const missingKeys = Object.keys(own).filter((k) => !has(sd, k));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !has(own, k));
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
       if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
       throw new Error(`loadStateDict: error(s) loading state dict for ${this.name}: ${parts.join('; ')}`);
     }
+    // check every entry before copying any: a bad entry leaves the module unchanged
+    const pairs: [string, Tensor, Tensor][] = [];
     for (const [k, dst] of Object.entries(own)) {
+      if (!has(sd, k)) continue;
       const src = sd[k];
-      if (!src) continue;
-      if (!(src instanceof Tensor)) throw new TypeError(`loadStateDict: '${k}' is not a tensor`);
+      if (!(src instanceof Tensor)) throw new TypeError(`loadStateDict: '${k}' is not a tensor (got ${src === null ? 'null' : typeof src})`);
+      if (src.isDisposed) throw new Error(`loadStateDict: '${k}' is a disposed tensor`);
       if (!sameShape(src.shape, dst.shape)) {
         throw new RangeError(`loadStateDict: size mismatch for ${k}: copying a param with shape ${fmtShape(src.shape)}, the shape in ${this.name} is ${fmtShape(dst.shape)}`);
       }
-      copyInto(dst, src, `loadStateDict(${k})`);
+      pairs.push([k, dst, src]);
     }
+    for (const [k, dst, src] of pairs) copyInto(dst, src, `loadStateDict(${k})`);
     for (const m of this.modules()) m.onStateLoaded();
     return { missingKeys, unexpectedKeys };
   }
