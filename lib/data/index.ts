@@ -1,4 +1,5 @@
-// wattgrad.data: datasets, the DataLoader, MNIST (embedded or IDX files) and the IDX format.
+// wattgrad.data: datasets, the DataLoader, MNIST (embedded or IDX files), the IDX format, and text
+// (tokenize, Vocabulary, padSequences).
 
 export { TensorDataset, Subset, ConcatDataset, randomSplit, hasGetBatch } from './dataset.js';
 export type { Dataset, BatchDataset } from './dataset.js';
@@ -12,3 +13,5 @@ export type { MnistRaw, MnistSplit, MnistDatasets, LoadMnistOptions, MnistTensor
 export { parseIdx, readIdxFile, encodeIdx, writeIdxFile, isGzip, IdxFormatError } from './idx.js';
 export type { IdxArray, IdxType, IdxData } from './idx.js';
 export { SeededRandom, permutation, deriveSeed } from './shuffle.js';
+export { tokenize, Vocabulary, padSequences } from './text.js';
+export type { Tokenizer, TokenizeOptions, VocabularyOptions, FromTextsOptions, PadOptions, PadSide, EncodeBatchOptions, VocabularyJSON } from './text.js';

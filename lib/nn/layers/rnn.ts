@@ -19,6 +19,7 @@ import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { uniform_ } from '../init.js';
+import { checkOptions, type OptionKeys } from '../../options.js';
 import { newParam, positiveInt, probability, type FactoryOptions } from './util.js';
 import { unbind0 } from './unbind.js';
 
@@ -77,12 +78,13 @@ export interface RnnOptions extends FactoryOptions {
 export interface RnnForwardOptions {
   /**
    * Valid steps of each sequence in the batch, each in 1..T (any order): steps past a sequence's
-   * length are padding; see the header. Host numbers (an array or Int32Array) or a cpu int tensor.
+   * length are padding; see the header. Host numbers (an array or Int32Array) or a 1-D tensor
+   * (read back to the host, a sync point on a GPU: prefer host numbers there).
    */
   lengths?: ArrayLike<number> | Tensor | null;
 }
 
-const FORWARD_KEYS = new Set(['lengths']);
+const FORWARD_KEYS: OptionKeys<RnnForwardOptions> = { lengths: true };
 
 /** The state an LSTM takes and returns: [h, c], each (layers·directions, B, H). */
 export type LstmState = [Tensor, Tensor];
@@ -234,16 +236,12 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
 
   /** Checks forward's options and the lengths (B of them, each in 1..T); null when none. */
   protected lengthsOf(opts: RnnForwardOptions | undefined, T: number, B: number, batched: boolean): Int32Array | null {
-    if (opts === undefined || opts === null) return null;
-    if (typeof opts !== 'object') throw new TypeError(`${this.describe()}: forward's third argument must be an options object like { lengths }, got ${typeof opts}`);
-    for (const k of Object.keys(opts)) {
-      if (!FORWARD_KEYS.has(k)) throw new RangeError(`${this.describe()}: unknown forward option '${k}' (valid: lengths)`);
-    }
-    const raw = opts.lengths;
+    const raw = checkOptions(`${this.describe()}.forward`, opts, FORWARD_KEYS).lengths;
     if (raw === undefined || raw === null) return null;
     let arr: ArrayLike<number>;
     if (isTensor(raw)) {
-      if (raw.device !== 'cpu' || raw.ndim !== 1) throw new RangeError(`${this.describe()}: lengths must be a 1-D cpu tensor or an array (like torch's lengths), got a tensor ${fmtShape(raw.shape)} on ${raw.device}`);
+      // read on the host (like torch, which wants lengths on the cpu): a sync point on a GPU
+      if (raw.ndim !== 1) throw new RangeError(`${this.describe()}: lengths must be a 1-D tensor or an array, one length per sequence, got a tensor ${fmtShape(raw.shape)}`);
       arr = raw.dataSync();
     } else arr = raw;
     if (typeof arr.length !== 'number') throw new TypeError(`${this.describe()}: lengths must be an array of numbers, one per sequence`);
