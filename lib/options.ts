@@ -2,6 +2,7 @@
 //
 // API (all validators throw; `where` is the public function or class, e.g. 'SGD', 'fit', 'DataLoader'):
 //
+//   OptionKeys<T>                           a { key: true } object type the compiler keeps in sync with T
 //   checkOptions(where, opts, allowed)      → opts ?? {}. Throws a TypeError unless opts is undefined/null
 //                                            or a plain object whose own keys are all in `allowed`:
 //                                            "SGD: unknown option 'learningRate' — did you mean 'lr'?"
@@ -27,6 +28,14 @@
 //   Errors: TypeError for an unknown key or a value of the wrong type, RangeError for a value out of
 //   range. Messages read "<where>: invalid <name> <value> (must be …)"; callers that need PyTorch's
 //   wording ("Invalid learning rate") pass it as the name: nonNegative('SGD', 'learning rate', lr).
+
+/**
+ * The allowed keys of an options interface, as an object the compiler checks both ways: a key the
+ * interface lacks is an excess property, a key it has but the list lacks is a missing property.
+ *   const FIT_KEYS: OptionKeys<FitOptions> = { train: true, epochs: true, … };
+ *   checkOptions('fit', o, FIT_KEYS);
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 
 /** Keys as an array, or an object (e.g. a defaults object) whose own keys are the allowed ones. */
 export type AllowedKeys = readonly string[] | Readonly<Record<string, unknown>>;

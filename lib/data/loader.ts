@@ -18,6 +18,7 @@ import { normalizeDevice } from '../backend/registry.js';
 import { stack, tensor } from '../ops/index.js';
 import { hasGetBatch, type Dataset } from './dataset.js';
 import { deriveSeed, permutation } from './shuffle.js';
+import { bool, checkOptions, finite, func, positiveInt, string, type OptionKeys } from '../options.js';
 
 export type Collate<T, B> = (samples: T[]) => B;
 
@@ -41,6 +42,17 @@ export interface DataLoaderOptions<T = unknown, B = unknown> {
   device?: string;
   /** dispose each batch when the next is requested and at the end of the loop (default true) */
   autoDispose?: boolean;
+}
+
+const LOADER_KEYS: OptionKeys<DataLoaderOptions> = { batchSize: true, shuffle: true, seed: true, dropLast: true, collate: true, device: true, autoDispose: true };
+
+/** A dataset's length, checked: a non-negative integer (NaN, -1 or 2.5 would loop or mis-batch). */
+export function datasetLength(where: string, ds: { length: unknown }): number {
+  const n = ds.length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw new RangeError(`${where}: the dataset's length is ${typeof n === 'number' ? n : JSON.stringify(n) ?? String(n)} (a dataset must have a non-negative integer length; check its length getter)`);
+  }
+  return n;
 }
 
 /** Tensors inside a batch (a tensor, an array or a plain object of them). */
@@ -113,32 +125,32 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   private epoch = 0;
 
   constructor(dataset: Dataset<any>, options: DataLoaderOptions<any, B> = {}) {
-    const bs = options.batchSize ?? 32;
-    if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${bs}`);
-    const seed = options.seed ?? 0;
-    if (!Number.isFinite(seed)) throw new RangeError(`DataLoader: seed must be a finite number, got ${seed}`);
-    if (!dataset || typeof dataset.length !== 'number' || typeof dataset.get !== 'function') {
+    options = checkOptions('DataLoader', options, LOADER_KEYS);
+    const bs = positiveInt('DataLoader', 'batchSize', options.batchSize, 32);
+    const seed = finite('DataLoader', 'seed', options.seed, 0);
+    if (!dataset || typeof dataset.get !== 'function' || !('length' in dataset)) {
       throw new TypeError('DataLoader: dataset must have a length and a get(index) method (e.g. a TensorDataset)');
     }
+    datasetLength('DataLoader', dataset);
     this.dataset = dataset;
     this.batchSize = bs;
-    this.shuffle = options.shuffle ?? false;
+    this.shuffle = bool('DataLoader', 'shuffle', options.shuffle, false);
     this.seed = seed;
-    this.dropLast = options.dropLast ?? false;
-    this.device = options.device;
-    this.autoDispose = options.autoDispose ?? true;
-    this.collate = (options.collate as Collate<unknown, B> | undefined) ?? null;
+    this.dropLast = bool('DataLoader', 'dropLast', options.dropLast, false);
+    this.device = options.device === undefined ? undefined : string('DataLoader', 'device', options.device);
+    this.autoDispose = bool('DataLoader', 'autoDispose', options.autoDispose, true);
+    this.collate = options.collate === undefined ? null : func<Collate<unknown, B>>('DataLoader', 'collate', options.collate);
   }
 
   /** Batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = datasetLength('DataLoader', this.dataset);
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** Samples per epoch (after dropLast). */
   get numSamples(): number {
-    return this.dropLast ? this.length * this.batchSize : this.dataset.length;
+    return this.dropLast ? this.length * this.batchSize : datasetLength('DataLoader', this.dataset);
   }
 
   /** Fixes which epoch's order the next iteration uses (fit calls this; also for resuming). */
@@ -149,7 +161,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
 
   /** The sample order of the epoch the next iteration will use. */
   order(epoch = this.epoch): Int32Array {
-    const n = this.dataset.length;
+    const n = datasetLength('DataLoader', this.dataset);
     if (this.shuffle) return permutation(n, deriveSeed(this.seed, epoch));
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;

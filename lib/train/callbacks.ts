@@ -17,6 +17,7 @@ import { saveCheckpoint } from '../io/checkpoint.js';
 import { save } from '../io/safetensors.js';
 import { monitorValue, type EpochLog, type History } from './history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
+import { bool, checkOptions, finite, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
 
 export interface TrainState {
   model: ModelLike;
@@ -55,6 +56,32 @@ export interface Callback {
 
 export type Mode = 'min' | 'max' | 'auto';
 
+const HOOKS: OptionKeys<Callback> = { onTrainBegin: true, onTrainEnd: true, onEpochBegin: true, onEpochEnd: true, onBatchEnd: true };
+const HOOK_NAMES = Object.keys(HOOKS);
+
+/**
+ * Checks a callbacks list: an array of objects; a plain-object callback may hold only hook names
+ * (a misspelt `{ onEpochEnds }` would never run), each a function.
+ */
+export function checkCallbacks(where: string, cbs: unknown): Callback[] {
+  if (cbs === undefined || cbs === null) return [];
+  if (!Array.isArray(cbs)) throw new TypeError(`${where}: callbacks must be an array, got ${typeof cbs}`);
+  cbs.forEach((cb, i) => {
+    if (!cb || typeof cb !== 'object') throw new TypeError(`${where}: callbacks[${i}] is not a callback object (got ${cb === null ? 'null' : typeof cb})`);
+    const proto = Object.getPrototypeOf(cb);
+    if (proto === Object.prototype || proto === null) checkOptions(`${where}: callbacks[${i}]`, cb as object, HOOK_NAMES);
+    for (const h of HOOK_NAMES) {
+      const f = (cb as Record<string, unknown>)[h];
+      if (f !== undefined && typeof f !== 'function') throw new TypeError(`${where}: callbacks[${i}].${h} must be a function`);
+    }
+  });
+  return cbs as Callback[];
+}
+
+function checkMode(who: string, mode: unknown): Mode {
+  return oneOf(who, 'mode', mode, ['min', 'max', 'auto'], 'auto');
+}
+
 function resolveMode(mode: Mode, monitor: string): 'min' | 'max' {
   if (mode !== 'auto') return mode;
   return /acc|accuracy|auc|f1|precision|recall/i.test(monitor) ? 'max' : 'min';
@@ -64,9 +91,10 @@ function improved(mode: 'min' | 'max', value: number, best: number, minDelta: nu
   return mode === 'min' ? value < best - minDelta : value > best + minDelta;
 }
 
+/** The monitored value (NaN/±Inf as they are); throws when the log has no such entry. */
 function readMonitor(who: string, log: EpochLog, monitor: string): number {
   const v = monitorValue(log, monitor);
-  if (v === undefined || Number.isNaN(v)) {
+  if (v === undefined) {
     const have = ['loss', ...Object.keys(log.metrics), ...(log.valLoss !== undefined ? ['valLoss'] : []),
       ...Object.keys(log.valMetrics ?? {}).map((k) => `val${k.charAt(0).toUpperCase()}${k.slice(1)}`)];
     throw new RangeError(`${who}: monitor '${monitor}' is not in the epoch log (available: ${have.join(', ')}); pass validation data for val* monitors`);
@@ -96,6 +124,8 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
+const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = { monitor: true, patience: true, minDelta: true, mode: true, restoreBestWeights: true };
+
 /** Stops training when `monitor` has not improved for `patience` epochs. */
 export class EarlyStopping implements Callback {
   readonly monitor: string;
@@ -110,12 +140,12 @@ export class EarlyStopping implements Callback {
   private bestWeights: Map<string, Tensor> | null = null;
 
   constructor(o: EarlyStoppingOptions = {}) {
-    this.monitor = o.monitor ?? 'valLoss';
-    this.patience = o.patience ?? 3;
-    this.minDelta = Math.abs(o.minDelta ?? 0);
-    this.mode = resolveMode(o.mode ?? 'auto', this.monitor);
-    this.restoreBestWeights = o.restoreBestWeights ?? false;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`EarlyStopping: patience must be a non-negative integer, got ${o.patience}`);
+    o = checkOptions('EarlyStopping', o, EARLY_STOPPING_KEYS);
+    this.monitor = string('EarlyStopping', 'monitor', o.monitor, 'valLoss');
+    this.patience = nonNegativeInt('EarlyStopping', 'patience', o.patience, 3);
+    this.minDelta = Math.abs(finite('EarlyStopping', 'minDelta', o.minDelta, 0));
+    this.mode = resolveMode(checkMode('EarlyStopping', o.mode), this.monitor);
+    this.restoreBestWeights = bool('EarlyStopping', 'restoreBestWeights', o.restoreBestWeights, false);
   }
 
   onTrainBegin(): void {
@@ -129,7 +159,8 @@ export class EarlyStopping implements Callback {
 
   onEpochEnd(epoch: number, log: EpochLog, state: TrainState): void {
     const v = readMonitor('EarlyStopping', log, this.monitor);
-    if (Number.isNaN(this.best) || improved(this.mode, v, this.best, this.minDelta)) {
+    // a NaN value never improves (Keras): it counts towards patience
+    if (!Number.isNaN(v) && (Number.isNaN(this.best) || improved(this.mode, v, this.best, this.minDelta))) {
       this.best = v;
       this.bestEpoch = epoch;
       this.wait = 0;
@@ -170,20 +201,47 @@ export interface ModelCheckpointOptions {
   every?: number;
 }
 
-/** Saves a checkpoint at the end of epochs (every one, or only the best). */
+const MODEL_CHECKPOINT_KEYS: OptionKeys<ModelCheckpointOptions> = { path: true, saveBestOnly: true, monitor: true, mode: true, weightsOnly: true, every: true };
+
+/** True when every element of every tensor is finite (one readback per tensor; saving reads them anyway). */
+function allFinite(entries: [string, Tensor][]): string | null {
+  for (const [k, t] of entries) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64' && t.dtype !== 'float16' && t.dtype !== 'bfloat16') continue;
+    const d = t.dataSync();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return k;
+  }
+  return null;
+}
+
+/**
+ * Saves a checkpoint at the end of epochs (every one, or only the best). It never writes a model
+ * that went bad: an epoch whose loss (or monitored value) is NaN/±Inf, or whose weights hold a
+ * NaN/Inf, is skipped with a warning and the previous checkpoint stays (see `skipped`).
+ */
 export class ModelCheckpoint implements Callback {
   readonly options: Required<Omit<ModelCheckpointOptions, 'mode'>> & { mode: 'min' | 'max' };
   best = NaN;
   /** files written, in order */
   readonly saved: string[] = [];
+  /** epochs not saved because the model went bad, with the reason */
+  readonly skipped: { epoch: number; reason: string }[] = [];
 
   constructor(o: ModelCheckpointOptions) {
-    if (!o || typeof o.path !== 'string' || o.path === '') throw new TypeError('ModelCheckpoint: a path is required');
-    const monitor = o.monitor ?? 'valLoss';
+    if (!o || typeof o !== 'object') throw new TypeError('ModelCheckpoint: a path is required (new ModelCheckpoint({ path }))');
+    checkOptions('ModelCheckpoint', o, MODEL_CHECKPOINT_KEYS);
+    if (typeof o.path !== 'string' || o.path === '') throw new TypeError('ModelCheckpoint: a path is required');
+    const monitor = string('ModelCheckpoint', 'monitor', o.monitor, 'valLoss');
     this.options = {
-      path: o.path, saveBestOnly: o.saveBestOnly ?? false, monitor, mode: resolveMode(o.mode ?? 'auto', monitor),
-      weightsOnly: o.weightsOnly ?? false, every: o.every ?? 1,
+      path: o.path, saveBestOnly: bool('ModelCheckpoint', 'saveBestOnly', o.saveBestOnly, false), monitor,
+      mode: resolveMode(checkMode('ModelCheckpoint', o.mode), monitor),
+      weightsOnly: bool('ModelCheckpoint', 'weightsOnly', o.weightsOnly, false), every: positiveInt('ModelCheckpoint', 'every', o.every, 1),
     };
+    if (this.options.saveBestOnly && o.every !== undefined && o.every !== 1) throw new RangeError('ModelCheckpoint: every and saveBestOnly do not combine (saveBestOnly checks every epoch)');
+  }
+
+  private skip(epoch: number, reason: string): void {
+    this.skipped.push({ epoch, reason });
+    console.warn(`ModelCheckpoint: not saving epoch ${epoch}: ${reason}; the previous checkpoint is kept`);
   }
 
   get lastPath(): string | undefined {
@@ -192,11 +250,19 @@ export class ModelCheckpoint implements Callback {
 
   onEpochEnd(epoch: number, log: EpochLog, state: TrainState): void {
     const o = this.options;
+    let best: number | null = null;
     if (o.saveBestOnly) {
       const v = readMonitor('ModelCheckpoint', log, o.monitor);
+      if (!Number.isFinite(v)) return this.skip(epoch, `${o.monitor} is ${v}`);
       if (!Number.isNaN(this.best) && !improved(o.mode, v, this.best, 0)) return;
-      this.best = v;
+      best = v;
     } else if (epoch % o.every !== 0) return;
+    if (!Number.isFinite(log.loss)) return this.skip(epoch, `the training loss is ${log.loss}`);
+    const monitored = monitorValue(log, o.monitor);
+    if (monitored !== undefined && !Number.isFinite(monitored)) return this.skip(epoch, `${o.monitor} is ${monitored}`);
+    const bad = allFinite(stateDictEntries(state.model.stateDict()));
+    if (bad !== null) return this.skip(epoch, `weight '${bad}' holds NaN or Inf`);
+    if (best !== null) this.best = best;
     const file = o.path.replace(/\{epoch\}/g, String(epoch));
     if (o.weightsOnly) {
       save(file, state.model.stateDict(), { metadata: { epoch: String(epoch) } });
@@ -220,7 +286,12 @@ function row(log: EpochLog, cols: string[]): Record<string, number | string | un
 /** One CSV row per epoch: epoch, loss, metrics, val_loss, val metrics, seconds, samples_per_second, lr, energy_j. */
 export class CSVLogger implements Callback {
   private cols: string[] | null = null;
-  constructor(readonly path: string, readonly options: { append?: boolean; separator?: string } = {}) {}
+  constructor(readonly path: string, readonly options: { append?: boolean; separator?: string } = {}) {
+    string('CSVLogger', 'path', path);
+    this.options = checkOptions('CSVLogger', options, ['append', 'separator']);
+    bool('CSVLogger', 'append', this.options.append, false);
+    string('CSVLogger', 'separator', this.options.separator, ',');
+  }
 
   onTrainBegin(): void {
     fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
@@ -249,7 +320,11 @@ export class CSVLogger implements Callback {
 
 /** One JSON object per epoch, one per line (JSON Lines); energy summarised to joules/FLOPs. */
 export class JSONLogger implements Callback {
-  constructor(readonly path: string, readonly options: { append?: boolean } = {}) {}
+  constructor(readonly path: string, readonly options: { append?: boolean } = {}) {
+    string('JSONLogger', 'path', path);
+    this.options = checkOptions('JSONLogger', options, ['append']);
+    bool('JSONLogger', 'append', this.options.append, false);
+  }
 
   onTrainBegin(): void {
     fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
@@ -267,6 +342,40 @@ export class JSONLogger implements Callback {
 /** A callback from plain functions: new LambdaCallback({ onEpochEnd: (e, log) => … }). */
 export class LambdaCallback implements Callback {
   constructor(hooks: Callback) {
+    checkOptions('LambdaCallback', hooks, HOOK_NAMES);
+    for (const [k, f] of Object.entries(hooks ?? {})) if (f !== undefined && typeof f !== 'function') throw new TypeError(`LambdaCallback: ${k} must be a function`);
     Object.assign(this, hooks);
+  }
+}
+
+/**
+ * Stops training as soon as the loss is NaN or ±Inf (Keras' TerminateOnNaN). fit reads the loss
+ * only at log intervals and at the end of an epoch, so that is where it is checked; the epoch is
+ * cut short there and fit returns with history.stopReason saying where it happened. The CLI uses it
+ * by default. `terminated` holds the epoch/step and value once it fired.
+ */
+export class TerminateOnNaN implements Callback {
+  terminated: { epoch: number; step: number; loss: number } | null = null;
+
+  constructor(o?: Record<string, never>) {
+    checkOptions('TerminateOnNaN', o, []);
+  }
+
+  onTrainBegin(): void {
+    this.terminated = null;
+  }
+
+  private stop(state: TrainState, loss: number, step: number, where: string): void {
+    this.terminated = { epoch: state.epoch, step, loss };
+    state.stopTraining = true;
+    state.stopReason = `TerminateOnNaN: the loss is ${loss} at epoch ${state.epoch}, ${where}; training stopped (lower the learning rate, clip gradients, or check the data for NaN/Inf)`;
+  }
+
+  onBatchEnd(batch: number, info: BatchInfo, state: TrainState): void {
+    if (info.loss !== null && !Number.isFinite(info.loss) && !this.terminated) this.stop(state, info.loss, info.step, `step ${info.step} (batch ${batch + 1})`);
+  }
+
+  onEpochEnd(_epoch: number, log: EpochLog, state: TrainState): void {
+    if (!Number.isFinite(log.loss) && !this.terminated) this.stop(state, log.loss, state.step, `end of epoch (step ${state.step})`);
   }
 }

@@ -20,6 +20,8 @@ import { History, type EpochLog } from './history.js';
 import { makeMetric, type Metric, type MetricSpec } from './metrics.js';
 import { Progress, type ProgressOptions } from './progress.js';
 import { currentLr, modelDevice, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
+import { bool, checkOptions, func, nonNegativeInt, oneOf, positive, positiveInt, string, type OptionKeys } from '../options.js';
+import { checkCallbacks } from './callbacks.js';
 
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;
 export type LossSpec = 'crossEntropy' | 'cross_entropy' | 'mse' | LossFn;
@@ -89,19 +91,42 @@ export interface FitOptions<B = unknown> {
   unpack?: Unpack<B>;
 }
 
+/** The keys fit() accepts (the compiler keeps this in step with FitOptions). */
+export const FIT_KEYS: OptionKeys<FitOptions> = {
+  train: true, validation: true, loss: true, optimizer: true, epochs: true, scheduler: true, schedulerInterval: true, metrics: true,
+  callbacks: true, clipGradNorm: true, device: true, logInterval: true, energy: true, verbose: true, resumeFrom: true, unpack: true,
+};
+
+/** Throws unless x is iterable (a DataLoader, an array of batches, a generator). */
+function checkIterable(where: string, name: string, x: unknown): void {
+  if (x === null || typeof x !== 'object' || typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${where}: ${name} must be a DataLoader or an iterable of batches, got ${x === null ? 'null' : typeof x}`);
+  }
+}
+
 /** Trains `model` and returns the history (per-epoch loss, metrics, validation, time, samples/s). */
 export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Promise<History> {
-  if (!o || !o.train) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
+  if (!model || typeof model.forward !== 'function' || typeof model.parameters !== 'function') throw new TypeError('fit: the first argument must be a model (an nn.Module or an object with forward and parameters)');
+  if (!o) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
+  checkOptions('fit', o, FIT_KEYS);
+  if (!o.train) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
+  checkIterable('fit', 'train', o.train);
+  if (o.validation !== undefined && o.validation !== null) checkIterable('fit', 'validation', o.validation);
   if (!o.optimizer) throw new TypeError('fit: options.optimizer is required');
+  if (typeof o.optimizer.step !== 'function' || typeof o.optimizer.zeroGrad !== 'function') throw new TypeError('fit: optimizer must have step() and zeroGrad() (e.g. new optim.Adam(model.parameters()))');
   const lossFn = resolveLoss(o.loss);
-  const logInterval = o.logInterval ?? 20;
-  if (!Number.isInteger(logInterval) || logInterval < 1) throw new RangeError(`fit: logInterval must be a positive integer, got ${logInterval}`);
-  const clip = o.clipGradNorm ?? null;
-  if (clip !== null && !(clip > 0)) throw new RangeError(`fit: clipGradNorm must be > 0, got ${clip}`);
-  const unpack = (o.unpack ?? defaultUnpack) as Unpack<unknown>;
-  const callbacks = o.callbacks ?? [];
+  const logInterval = positiveInt('fit', 'logInterval', o.logInterval, 20);
+  const clip = o.clipGradNorm === null || o.clipGradNorm === undefined ? null : positive('fit', 'clipGradNorm', o.clipGradNorm);
+  const unpack = (o.unpack === undefined ? defaultUnpack : func('fit', 'unpack', o.unpack)) as Unpack<unknown>;
+  const callbacks = checkCallbacks('fit', o.callbacks);
   const scheduler = o.scheduler ?? null;
-  const schedulerInterval = o.schedulerInterval ?? 'epoch';
+  if (scheduler !== null && typeof scheduler.step !== 'function') throw new TypeError('fit: scheduler must have step() (e.g. new optim.StepLR(optimizer, { stepSize: 10 }))');
+  const schedulerInterval = oneOf('fit', 'schedulerInterval', o.schedulerInterval, ['epoch', 'step'], 'epoch');
+  if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`fit: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
+  if (o.device !== undefined) string('fit', 'device', o.device);
+  if (o.verbose !== undefined && typeof o.verbose !== 'object') bool('fit', 'verbose', o.verbose);
+  if (o.resumeFrom !== undefined && o.resumeFrom !== null) string('fit', 'resumeFrom', o.resumeFrom);
+  const epochs = nonNegativeInt('fit', 'epochs', o.epochs, 1);
 
   let history = new History();
   let startEpoch = 0;
@@ -110,8 +135,6 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
     startEpoch = ck.epoch;
     if (ck.history) history = ck.history;
   }
-  const epochs = o.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new RangeError(`fit: epochs must be a non-negative integer, got ${epochs}`);
   const device = o.device ?? modelDevice(model);
   const params = [...model.parameters()];
   const metrics = (o.metrics ?? []).map(makeMetric);
@@ -235,7 +258,9 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
           progress.update(batches, { ...shown, samplesPerSecond: samples / el, energy }, logPoint);
         }
         if (callbacks.length) await call('onBatchEnd', batches - 1, { loss: lossNow, step: state.step, size: bs }, state);
+        if (state.stopTraining) break; // e.g. TerminateOnNaN: the rest of the epoch is not run
       }
+      if (batches === 0) throw new RangeError(`fit: the training data gave no batches in epoch ${epoch} (an empty dataset, or dropLast with fewer samples than batchSize)`);
       const total = lossSum ? (await lossSum.data())[0]! : NaN;
       let energy: EnergyResult | undefined;
       if (meter) energy = meter.end(winName, { samples });
@@ -268,6 +293,8 @@ export interface EvaluateOptions<B = unknown> {
   unpack?: Unpack<B>;
 }
 
+export const EVALUATE_KEYS: OptionKeys<EvaluateOptions> = { loss: true, metrics: true, device: true, unpack: true };
+
 export interface EvalResult {
   /** mean loss over the samples (NaN with loss: null) */
   loss: number;
@@ -279,6 +306,12 @@ export interface EvalResult {
 
 /** Loss and metrics of `model` over `data`, in eval mode and without gradients. */
 export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<B>, o: EvaluateOptions<B> = {}): Promise<EvalResult> {
+  if (!model || typeof model.forward !== 'function') throw new TypeError('evaluate: the first argument must be a model');
+  checkIterable('evaluate', 'data', data);
+  o = checkOptions('evaluate', o, EVALUATE_KEYS);
+  if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`evaluate: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
+  if (o.device !== undefined) string('evaluate', 'device', o.device);
+  if (o.unpack !== undefined) func('evaluate', 'unpack', o.unpack);
   const lossFn = o.loss === null ? null : resolveLoss(o.loss);
   const metrics = (o.metrics ?? ['accuracy']).map(makeMetric);
   const unpack = (o.unpack ?? defaultUnpack) as Unpack<unknown>;
@@ -308,6 +341,7 @@ export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<
       }
       samples += bs;
     }
+    if (samples === 0) throw new RangeError('evaluate: the data gave no samples (an empty dataset?); there is nothing to evaluate');
     const loss = lossSum ? (await lossSum.data())[0]! / samples : NaN;
     const mv: Record<string, number> = {};
     for (const m of metrics) mv[m.name] = await m.compute();
@@ -326,8 +360,15 @@ export interface PredictOptions {
   device?: string;
 }
 
+export const PREDICT_KEYS: OptionKeys<PredictOptions> = { batchSize: true, device: true };
+
 /** model(x) in eval mode without gradients (the caller owns the result). */
 export function predict(model: ModelLike, x: Tensor, o: PredictOptions = {}): Tensor {
+  if (!model || typeof model.forward !== 'function') throw new TypeError('predict: the first argument must be a model');
+  if (!isTensor(x)) throw new TypeError(`predict: x must be a tensor, got ${x === null ? 'null' : typeof x}`);
+  o = checkOptions('predict', o, PREDICT_KEYS);
+  const chunk = o.batchSize === undefined ? undefined : positiveInt('predict', 'batchSize', o.batchSize);
+  if (o.device !== undefined) string('predict', 'device', o.device);
   const wasTraining = model.training;
   model.eval();
   const device = o.device ?? modelDevice(model);
@@ -335,7 +376,7 @@ export function predict(model: ModelLike, x: Tensor, o: PredictOptions = {}): Te
     return noGrad(() => tidy(() => {
       const xs = toDevice(x, device) as Tensor;
       const n = xs.ndim > 0 ? xs.shape[0]! : 1;
-      const bs = o.batchSize ?? n;
+      const bs = chunk ?? n;
       if (bs >= n) return model.forward(xs) as Tensor;
       const outs: Tensor[] = [];
       for (let i = 0; i < n; i += bs) {

@@ -3,7 +3,7 @@ export { fit, evaluate, predict, resolveLoss } from './fit.js';
 export type { FitOptions, EvaluateOptions, EvalResult, PredictOptions, LossFn, LossSpec, BatchSource, Unpack } from './fit.js';
 export { History, monitorValue } from './history.js';
 export type { EpochLog, StepLog } from './history.js';
-export { EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback } from './callbacks.js';
+export { EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN } from './callbacks.js';
 export type { Callback, TrainState, BatchInfo, EarlyStoppingOptions, ModelCheckpointOptions } from './callbacks.js';
 export { Accuracy, MeanAbsoluteError, makeMetric } from './metrics.js';
 export type { Metric, MetricSpec } from './metrics.js';

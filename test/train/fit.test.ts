@@ -234,7 +234,7 @@ describe('fit', () => {
   it('rejects bad options clearly', async () => {
     const { model, opt, dispose } = setup();
     const train = new DataLoader(mnist.train, { batchSize: 128 });
-    await expect(fit(model, { train, optimizer: opt, logInterval: 0 })).rejects.toThrow(/logInterval must be a positive integer/);
+    await expect(fit(model, { train, optimizer: opt, logInterval: 0 })).rejects.toThrow(/fit: invalid logInterval 0 \(must be a positive integer\)/);
     await expect(fit(model, { train, optimizer: opt, loss: 'hinge' as never })).rejects.toThrow(/unknown loss 'hinge'/);
     await expect(fit(model, { train, optimizer: opt, metrics: ['f1' as never], verbose: false })).rejects.toThrow(/unknown metric 'f1'/);
     await expect(fit(model, { train: [[1, 2]] as never, optimizer: opt, verbose: false })).rejects.toThrow(/a batch must be \[input, target\]/);
