@@ -43,7 +43,7 @@ export * from './energy/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
-export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, Accuracy, MeanAbsoluteError } from './train/index.js';
+export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN, Accuracy, MeanAbsoluteError } from './train/index.js';
 export type { Callback, TrainState, EpochLog, FitOptions, EvalResult, Metric } from './train/index.js';
 export { save, load, loadWithMetadata, saveCheckpoint, loadCheckpoint, SafetensorsError } from './io/index.js';
 export { OutOfMemoryError, CudaError, CudaUnavailableError } from './backend/cuda/errors.js';
