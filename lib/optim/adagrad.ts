@@ -6,6 +6,7 @@
 import { keep } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { checkOptions } from '../options.js';
 import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface AdagradOptions {
@@ -18,13 +19,15 @@ export interface AdagradOptions {
   maximize: boolean;
 }
 
+const ADAGRAD_KEYS = ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize'];
+
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly hyperNames = {
     lr: 'lr', lrDecay: 'lr_decay', weightDecay: 'weight_decay', initialAccumulatorValue: 'initial_accumulator_value', eps: 'eps', maximize: 'maximize',
   };
 
   constructor(params: ParamsInput<AdagradOptions>, o: Partial<AdagradOptions> = {}) {
-    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...o });
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...checkOptions('Adagrad', o, ADAGRAD_KEYS) });
   }
 
   protected validate(h: AdagradOptions, where: string): void {

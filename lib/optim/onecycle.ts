@@ -7,6 +7,7 @@
 
 import { LRScheduler, type SchedulerStateDict } from './schedulers.js';
 import type { Optimizer } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOptimizer = Optimizer<any>;
@@ -34,6 +35,11 @@ export interface OneCycleLROptions {
   threePhase?: boolean;
 }
 
+const ONE_CYCLE_KEYS: OptionKeys<OneCycleLROptions> = {
+  maxLr: true, totalSteps: true, epochs: true, stepsPerEpoch: true, pctStart: true, annealStrategy: true, cycleMomentum: true,
+  baseMomentum: true, maxMomentum: true, divFactor: true, finalDivFactor: true, threePhase: true,
+};
+
 interface Phase { end: number; startLr: 'initial' | 'max' | 'min'; endLr: 'initial' | 'max' | 'min'; startM: 'base' | 'max'; endM: 'base' | 'max' }
 
 export class OneCycleLR extends LRScheduler {
@@ -48,6 +54,7 @@ export class OneCycleLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, o: OneCycleLROptions) {
     super(optimizer, { apply: false });
     const name = 'OneCycleLR';
+    checkOptions(name, o, ONE_CYCLE_KEYS);
     if (!o || o.maxLr === undefined) throw new TypeError(`${name}: maxLr is required`);
     if (o.totalSteps !== undefined) {
       if (!Number.isInteger(o.totalSteps) || o.totalSteps <= 0) throw new RangeError(`${name}: expected a positive integer totalSteps, got ${o.totalSteps}`);

@@ -8,6 +8,7 @@
 // ('val_loss' by default, 'loss' when there is no validation set).
 
 import type { Optimizer } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOptimizer = Optimizer<any>;
@@ -32,6 +33,10 @@ export interface ReduceLROnPlateauOptions {
   /** what fit() passes to step(): a history key such as 'val_loss' (default), 'loss', 'val_accuracy' */
   monitor?: string;
 }
+
+const PLATEAU_KEYS: OptionKeys<ReduceLROnPlateauOptions> = {
+  mode: true, factor: true, patience: true, threshold: true, thresholdMode: true, cooldown: true, minLr: true, eps: true, monitor: true,
+};
 
 export interface PlateauStateDict {
   lastEpoch: number;
@@ -62,6 +67,7 @@ export class ReduceLROnPlateau {
 
   constructor(readonly optimizer: AnyOptimizer, o: ReduceLROnPlateauOptions = {}) {
     const name = 'ReduceLROnPlateau';
+    checkOptions(name, o, PLATEAU_KEYS);
     this.mode = o.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`${name}: mode must be 'min' or 'max', got '${String(this.mode)}'`);
     this.thresholdMode = o.thresholdMode ?? 'rel';

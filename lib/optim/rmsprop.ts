@@ -6,6 +6,7 @@
 
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { checkOptions } from '../options.js';
 import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface RMSpropOptions {
@@ -19,13 +20,15 @@ export interface RMSpropOptions {
   maximize: boolean;
 }
 
+const RMSPROP_KEYS = ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize'];
+
 export class RMSprop extends Optimizer<RMSpropOptions> {
   protected readonly hyperNames = {
     lr: 'lr', alpha: 'alpha', eps: 'eps', weightDecay: 'weight_decay', momentum: 'momentum', centered: 'centered', maximize: 'maximize',
   };
 
   constructor(params: ParamsInput<RMSpropOptions>, o: Partial<RMSpropOptions> = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...o });
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...checkOptions('RMSprop', o, RMSPROP_KEYS) });
   }
 
   protected validate(h: RMSpropOptions, where: string): void {

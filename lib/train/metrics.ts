@@ -7,6 +7,8 @@ import { noGrad } from '../autograd/mode.js';
 import { abs, add, argmax, cast, eq, gt, reshape, sub, sum } from '../ops/index.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { AUC, ClassificationScore, type Average } from './classification.js';
+import { didYouMean } from '../options.js';
 
 export interface Metric {
   /** the key in logs and history ('accuracy', 'mae', …) */
@@ -86,13 +88,26 @@ export class MeanAbsoluteError extends SumMetric {
   }
 }
 
-export type MetricSpec = 'accuracy' | 'acc' | 'mae' | Metric;
+type ScoreName = 'precision' | 'recall' | 'f1';
+export type MetricName =
+  | 'accuracy' | 'acc' | 'mae' | 'auc'
+  | ScoreName | `${ScoreName}_${'binary' | 'macro' | 'micro' | 'weighted'}`;
+export type MetricSpec = MetricName | Metric;
 
+const METRIC_NAMES = ['accuracy', 'acc', 'mae', 'auc', ...(['precision', 'recall', 'f1'] as const).flatMap((k) => [k, `${k}_binary`, `${k}_macro`, `${k}_micro`, `${k}_weighted`])];
+
+/**
+ * A metric by name: 'accuracy', 'mae', 'auc' (binary ROC AUC), 'precision' / 'recall' / 'f1'
+ * ('binary' for 2 classes, 'macro' otherwise) or with an explicit average ('f1_micro', 'recall_weighted', …).
+ */
 export function makeMetric(m: MetricSpec): Metric {
   if (typeof m !== 'string') return m;
   switch (m) {
     case 'accuracy': case 'acc': return new Accuracy();
     case 'mae': return new MeanAbsoluteError();
-    default: throw new RangeError(`unknown metric '${String(m)}' (expected 'accuracy', 'mae' or a Metric object)`);
+    case 'auc': return new AUC();
   }
+  const score = /^(precision|recall|f1)(?:_(binary|macro|micro|weighted))?$/.exec(m);
+  if (score) return new ClassificationScore(score[1] as ScoreName, score[2] ? { average: score[2] as Average } : {});
+  throw new RangeError(`unknown metric '${String(m)}'${didYouMean(String(m), METRIC_NAMES)} (or pass a Metric object)`);
 }
