@@ -1,14 +1,127 @@
 // Atomic file writes: the bytes go to a temp file in the same directory, are fsynced, and the temp
 // file is renamed over the target (rename is atomic within a filesystem). A crash at any point
 // leaves either the old file or the new one, never a torn mix.
+//
+// Temp files are named `.<target name>.<pid>.<start>.<random>.tmp`: the writer's pid, a tag of
+// the writer process's start time and a random tag. A writer killed mid-write (kill -9, the OOM
+// killer, power loss) leaves its temp file behind; the next write to the same target removes such
+// leftovers: only files with our name pattern for that target, and only when their writer is gone:
+//   - the pid is not running (process.kill(pid, 0) fails with ESRCH): stale;
+//   - the pid is running but started at another time than the writer did (pids are reused, e.g.
+//     pid 1 at every container start): stale. The start tag is the process start time in clock
+//     ticks since boot from /proc/<pid>/stat on Linux ('t…', exact, the same in every thread);
+//     elsewhere an estimate in seconds ('s…', only this process's own pid can be compared);
+//   - otherwise (a running process whose start cannot be compared) it may still be writing: the
+//     file is kept unless it has not been modified for STALE_TEMP_MS.
+// A temp file of this very process (same pid and start) is never removed: a worker thread may be
+// writing it. Temp names of older versions (`.<name>.<pid>.<random>.tmp`) are recognised too,
+// without the start-time check.
 
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** A temp file of another running process untouched this long is treated as a leftover. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** The start tag of a running process ('t' + start time in clock ticks since boot), or null. */
+function procStartTag(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may hold spaces: count fields after it
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22 overall
+    return Number.isSafeInteger(ticks) && ticks >= 0 ? `t${ticks.toString(36)}` : null;
+  } catch {
+    return null;
+  }
+}
+
+const START_TAG = procStartTag(process.pid) ?? `s${Math.round(Date.now() / 1000 - process.uptime()).toString(36)}`;
+
+/**
+ * Whether the process now running with a temp file's pid is NOT the one that wrote it: true when
+ * the start tags differ, false when they match, null when they cannot be compared.
+ */
+function otherProcess(fileTag: string, runningTag: string | null): boolean | null {
+  if (runningTag === null || fileTag[0] !== runningTag[0]) return null;
+  if (fileTag[0] === 't') return fileTag !== runningTag;
+  // estimates in seconds may differ by rounding
+  return Math.abs(parseInt(fileTag.slice(1), 36) - parseInt(runningTag.slice(1), 36)) > 2;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The temp-file name pattern for `base`: groups pid and start tag (absent in the old form). */
+function tempPattern(base: string): RegExp {
+  return new RegExp(`^\\.${escapeRegExp(base)}\\.(\\d{1,10})\\.(?:([ts][0-9a-z]{1,14})\\.)?[0-9a-z]{1,24}\\.tmp$`);
+}
+
+/** The name of a new temp file for `base` written by this process. */
+export function tempNameFor(base: string): string {
+  return `.${base}.${process.pid}.${START_TAG}.${Math.random().toString(36).slice(2, 10) || '0'}.tmp`;
+}
+
+function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temp files that writers of `file` left behind when they died (see the header);
+ * returns the names removed. Best effort: an entry that cannot be checked or removed is skipped.
+ */
+export function removeStaleTempFiles(file: string, now = Date.now()): string[] {
+  const dir = path.dirname(path.resolve(file));
+  const re = tempPattern(path.basename(file));
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const start = m[2];
+    if (pid < 1) continue;
+    // decided by the pid and the start tag where they tell; otherwise by the file's age
+    let stale: boolean | null = null;
+    if (pid !== process.pid && !pidRunning(pid)) stale = true;
+    else if (start !== undefined) stale = otherProcess(start, pid === process.pid ? START_TAG : procStartTag(pid));
+    if (stale === null) {
+      try {
+        stale = now - fs.lstatSync(path.join(dir, name)).mtimeMs > STALE_TEMP_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!stale) continue;
+    try {
+      const p = path.join(dir, name);
+      if (!fs.lstatSync(p).isFile()) continue; // never a directory or a link
+      fs.unlinkSync(p);
+      removed.push(name);
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+  return removed;
+}
+
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const dir = path.dirname(path.resolve(file));
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  removeStaleTempFiles(file);
+  const tmp = path.join(dir, tempNameFor(path.basename(file)));
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
