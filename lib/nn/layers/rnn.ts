@@ -263,6 +263,11 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
       const want = this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`;
       throw new RangeError(`${this.describe()}: expected input ${want} (or unbatched (T, ${I})), got ${fmtShape(input.shape)}`);
     }
+    // torch: "Expected sequence length to be larger than 0 in RNN" (a batch of 0 is fine)
+    if (input.shape[input.ndim === 3 && this.batchFirst ? 1 : 0] === 0) {
+      const layout = input.ndim === 2 ? `(T, ${I})` : this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`;
+      throw new RangeError(`${this.describe()}: the sequence length T must be larger than 0, got input ${fmtShape(input.shape)} as ${layout}`);
+    }
     if (input.ndim === 2) return { x: ops.unsqueeze(input, 1), batched: false };
     return { x: this.batchFirst ? ops.transpose(input, 0, 1) : input, batched: true };
   }

@@ -1,0 +1,38 @@
+// Bad inputs to nn layers: each an error naming the module and the shape, leaking nothing.
+import { describe, expect, it } from 'vitest';
+import * as wg from '../../lib/index.js';
+import { memory, nn } from '../../lib/index.js';
+
+describe('recurrent layers on a length-0 sequence', () => {
+  const layers: [string, () => nn.Module<any[], any>, string][] = [
+    ['LSTM', () => new nn.LSTM(3, 4), 'LSTM\\(3, 4\\)'],
+    ['GRU', () => new nn.GRU(3, 4, { numLayers: 2 }), 'GRU\\(3, 4, num_layers=2\\)'],
+    ['RNN', () => new nn.RNN(3, 4, { nonlinearity: 'relu' }), "RNN\\(3, 4, nonlinearity='relu'\\)"],
+  ];
+  for (const [name, make, repr] of layers) {
+    it(`${name}: names the module, the shape and the layout (like torch, which refuses T = 0)`, () => {
+      const m = make();
+      const before = memory().tensors;
+      const seqFirst = wg.zeros([0, 2, 3]);
+      expect(() => m.forward(seqFirst)).toThrow(new RegExp(`${repr}: the sequence length T must be larger than 0, got input \\(0,2,3\\) as \\(T, B, 3\\)`));
+      const unbatched = wg.zeros([0, 3]);
+      expect(() => m.forward(unbatched)).toThrow(/got input \(0,3\) as \(T, 3\)/);
+      expect(memory().tensors).toBe(before + 2);
+      seqFirst.dispose();
+      unbatched.dispose();
+      m.dispose();
+    });
+  }
+
+  it('batchFirst: T is dim 1; an empty batch (B = 0) still runs, as in torch', () => {
+    const m = new nn.LSTM(3, 4, { batchFirst: true });
+    const x = wg.zeros([2, 0, 3]);
+    expect(() => m.forward(x)).toThrow(/the sequence length T must be larger than 0, got input \(2,0,3\) as \(B, T, 3\)/);
+    const empty = wg.randn([0, 5, 3]);
+    const [out, [h, c]] = m.forward(empty);
+    expect(out.shape).toEqual([0, 5, 4]);
+    expect(h.shape).toEqual([1, 0, 4]);
+    for (const t of [x, empty, out, h, c]) t.dispose();
+    m.dispose();
+  });
+});
