@@ -98,7 +98,7 @@ const ALIASES: Record<string, readonly string[]> = {
 
 /**
  * The candidate closest to key, or undefined when none is close: an exact match after folding
- * case and separators, a known alias (learning_rate → lr), a prefix either way of ≥ 3 letters,
+ * case and separators, a known alias (learning_rate → lr), an abbreviation (≥ 3 letters) of a candidate,
  * or an edit distance ≤ max(1, ⌊len/3⌋).
  */
 export function nearest(key: string, candidates: readonly string[]): string | undefined {
@@ -119,7 +119,8 @@ export function nearest(key: string, candidates: readonly string[]): string | un
   if (best !== undefined && bestD <= Math.max(1, Math.floor(Math.max(k.length, fold(best).length) / 3))) return best;
   for (const c of candidates) {
     const f = fold(c);
-    if (Math.min(f.length, k.length) >= 3 && (f.startsWith(k) || k.startsWith(f))) return c;
+    // an abbreviation of a candidate ('batch' → 'batchSize'); not the other way: 'padding_mode' is not 'padding'
+    if (k.length >= 3 && f.startsWith(k)) return c;
   }
   return undefined;
 }

@@ -3,6 +3,12 @@
 import type { Tensor } from '../../tensor.js';
 import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
+import { inRange } from '../../options.js';
+
+/** A dim argument: an integer (negative counts from the end; checked against the input in the op). */
+function dimArg(layer: string, dim: unknown): number {
+  return inRange(layer, 'dim', dim, { integer: true });
+}
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor { return ops.relu(x); }
@@ -44,20 +50,29 @@ export class LeakyReLU extends Module {
 }
 
 export class ELU extends Module {
-  constructor(readonly alpha = 1) { super(); }
+  constructor(readonly alpha = 1) {
+    super();
+    inRange('ELU', 'alpha', alpha, {});
+  }
   forward(x: Tensor): Tensor { return ops.elu(x, this.alpha); }
   override extraRepr(): string { return `alpha=${this.alpha}`; }
 }
 
 /** softmax along dim (default -1, the last; torch requires it explicitly). */
 export class Softmax extends Module {
-  constructor(readonly dim = -1) { super(); }
+  constructor(readonly dim = -1) {
+    super();
+    dimArg('Softmax', dim);
+  }
   forward(x: Tensor): Tensor { return ops.softmax(x, this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) { super(); }
+  constructor(readonly dim = -1) {
+    super();
+    dimArg('LogSoftmax', dim);
+  }
   forward(x: Tensor): Tensor { return ops.logSoftmax(x, this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
 }

@@ -7,7 +7,7 @@ import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { uniform_ } from '../init.js';
-import { newParam, positiveInt, type FactoryOptions } from './util.js';
+import { bool, layerOptions, newParam, positiveInt, type FactoryOptions } from './util.js';
 import { GATES, elmanMode, rnnStep, type RnnMode } from './rnn.js';
 
 export interface CellOptions extends FactoryOptions {
@@ -23,6 +23,8 @@ abstract class CellBase<S, R> extends Module<[Tensor, (S | null)?], R> {
   constructor(readonly mode: RnnMode, readonly inputSize: number, readonly hiddenSize: number, o: CellOptions = {}) {
     super();
     const L = this.constructor.name;
+    o = layerOptions(L, o, mode === 'RNN_TANH' || mode === 'RNN_RELU' ? ['bias', 'nonlinearity'] : ['bias']);
+    bool(L, 'bias', o.bias, true);
     positiveInt(L, 'input_size', inputSize);
     positiveInt(L, 'hidden_size', hiddenSize);
     const G = GATES[mode] * hiddenSize;

@@ -5,7 +5,7 @@ import * as ops from '../../ops/index.js';
 import { Module, fmtPair } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
-import { badInput, newParam, positiveInt, toPair, type FactoryOptions, type Pair } from './util.js';
+import { badInput, bool, layerOptions, newParam, positiveInt, toPair, type FactoryOptions, type Pair } from './util.js';
 
 export interface Conv2dLayerOptions extends FactoryOptions {
   stride?: Pair;
@@ -28,6 +28,8 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, o: Conv2dLayerOptions = {}) {
     super();
     const L = 'Conv2d';
+    o = layerOptions(L, o, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    bool(L, 'bias', o.bias, true);
     positiveInt(L, 'in_channels', inChannels);
     positiveInt(L, 'out_channels', outChannels);
     this.kernelSize = toPair(L, 'kernel_size', kernelSize, 1);

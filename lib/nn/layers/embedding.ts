@@ -7,7 +7,7 @@ import type { Parameter } from '../parameter.js';
 import { normal_ } from '../init.js';
 import { zeroRow } from '../inplace.js';
 import { embedding } from '../functional.js';
-import { newParam, positiveInt, type FactoryOptions } from './util.js';
+import { layerOptions, newParam, positiveInt, type FactoryOptions } from './util.js';
 
 export interface EmbeddingOptions extends FactoryOptions {
   /** this row is zero at init and gets no gradient (negative counts from the end) */
@@ -19,6 +19,7 @@ export class Embedding extends Module {
   readonly paddingIdx: number | null;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, o: EmbeddingOptions = {}) {
     super();
+    o = layerOptions('Embedding', o, ['paddingIdx']);
     positiveInt('Embedding', 'num_embeddings', numEmbeddings);
     positiveInt('Embedding', 'embedding_dim', embeddingDim);
     let p = o.paddingIdx ?? null;

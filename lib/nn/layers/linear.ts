@@ -5,7 +5,7 @@ import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { uniform_, kaimingUniform_ } from '../init.js';
-import { badInput, newParam, positiveInt, type FactoryOptions } from './util.js';
+import { badInput, bool, layerOptions, newParam, positiveInt, type FactoryOptions } from './util.js';
 
 export interface LinearOptions extends FactoryOptions {
   bias?: boolean;
@@ -16,6 +16,8 @@ export class Linear extends Module {
   bias: Parameter | null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, o: LinearOptions = {}) {
     super();
+    o = layerOptions('Linear', o, ['bias']);
+    bool('Linear', 'bias', o.bias, true);
     positiveInt('Linear', 'in_features', inFeatures, true);
     positiveInt('Linear', 'out_features', outFeatures, true);
     this.weight = newParam([outFeatures, inFeatures], o);

@@ -8,7 +8,7 @@ import * as ops from '../../ops/index.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { fillInto } from '../inplace.js';
-import { badInput, newParam, positiveInt, type FactoryOptions } from './util.js';
+import { badInput, bool, finiteArg, layerOptions, newParam, positiveInt, type FactoryOptions } from './util.js';
 
 export interface BatchNormOptions extends FactoryOptions {
   eps?: number;
@@ -38,13 +38,13 @@ export abstract class BatchNormBase extends Module {
   constructor(readonly numFeatures: number, o: BatchNormOptions = {}) {
     super();
     const L = this.constructor.name;
+    o = layerOptions(L, o, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     positiveInt(L, 'num_features', numFeatures);
-    this.eps = o.eps ?? 1e-5;
-    if (!(this.eps > 0)) throw new RangeError(`${L}: eps must be positive, got ${this.eps}`);
+    this.eps = finiteArg(L, 'eps', o.eps, 1e-5, true);
     this.momentum = o.momentum === undefined ? 0.1 : o.momentum;
-    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${L}: momentum must be in [0, 1] or null, got ${this.momentum}`);
-    this.affine = o.affine ?? true;
-    this.trackRunningStats = o.trackRunningStats ?? true;
+    if (this.momentum !== null && !(typeof this.momentum === 'number' && this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${L}: momentum must be in [0, 1] or null, got ${this.momentum}`);
+    this.affine = bool(L, 'affine', o.affine, true);
+    this.trackRunningStats = bool(L, 'trackRunningStats', o.trackRunningStats, true);
     this.weight = this.affine ? newParam([numFeatures], o) : null;
     this.bias = this.affine ? newParam([numFeatures], o) : null;
     const f = { dtype: o.dtype ?? 'float32', device: o.device };
@@ -135,11 +135,14 @@ export class LayerNorm extends Module {
   readonly elementwiseAffine: boolean;
   constructor(normalizedShape: number | number[], o: LayerNormOptions = {}) {
     super();
+    o = layerOptions('LayerNorm', o, ['eps', 'elementwiseAffine', 'bias']);
+    if (typeof normalizedShape !== 'number' && !Array.isArray(normalizedShape)) throw new TypeError(`LayerNorm: normalized_shape must be a positive integer or an array of them, got ${typeof normalizedShape}`);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    if (!this.normalizedShape.length) throw new RangeError('LayerNorm: normalized_shape must not be empty');
     for (const d of this.normalizedShape) positiveInt('LayerNorm', 'normalized_shape', d);
-    this.eps = o.eps ?? 1e-5;
-    if (!(this.eps > 0)) throw new RangeError(`LayerNorm: eps must be positive, got ${this.eps}`);
-    this.elementwiseAffine = o.elementwiseAffine ?? true;
+    this.eps = finiteArg('LayerNorm', 'eps', o.eps, 1e-5, true);
+    this.elementwiseAffine = bool('LayerNorm', 'elementwiseAffine', o.elementwiseAffine, true);
+    bool('LayerNorm', 'bias', o.bias, true);
     this.weight = this.elementwiseAffine ? newParam(this.normalizedShape, o) : null;
     this.bias = this.elementwiseAffine && o.bias !== false ? newParam(this.normalizedShape, o) : null;
     this.resetParameters();

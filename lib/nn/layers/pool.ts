@@ -3,7 +3,8 @@
 import type { Tensor } from '../../tensor.js';
 import * as ops from '../../ops/index.js';
 import { Module, fmtPair } from '../module.js';
-import { badInput, toPair, type Pair } from './util.js';
+import { badInput, bool, layerOptions, toPair, type Pair } from './util.js';
+import { checkOptions } from '../../options.js';
 
 export interface MaxPool2dOptions {
   /** defaults to the kernel size */
@@ -21,11 +22,12 @@ export class MaxPool2d extends Module {
   readonly ceilMode: boolean;
   constructor(kernelSize: Pair, o: MaxPool2dOptions = {}) {
     super();
+    o = checkOptions('MaxPool2d', o, ['stride', 'padding', 'dilation', 'ceilMode']);
     this.kernelSize = toPair('MaxPool2d', 'kernel_size', kernelSize, 1);
     this.stride = toPair('MaxPool2d', 'stride', o.stride ?? kernelSize, 1);
     this.padding = toPair('MaxPool2d', 'padding', o.padding ?? 0, 0);
     this.dilation = toPair('MaxPool2d', 'dilation', o.dilation ?? 1, 1);
-    this.ceilMode = o.ceilMode ?? false;
+    this.ceilMode = bool('MaxPool2d', 'ceilMode', o.ceilMode, false);
     if (this.padding[0] * 2 > this.kernelSize[0] || this.padding[1] * 2 > this.kernelSize[1]) {
       throw new RangeError(`MaxPool2d: padding ${fmtPair(this.padding)} should be at most half of kernel size ${fmtPair(this.kernelSize)}`);
     }
@@ -55,11 +57,12 @@ export class AvgPool2d extends Module {
   readonly countIncludePad: boolean;
   constructor(kernelSize: Pair, o: AvgPool2dOptions = {}) {
     super();
+    o = checkOptions('AvgPool2d', o, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
     this.kernelSize = toPair('AvgPool2d', 'kernel_size', kernelSize, 1);
     this.stride = toPair('AvgPool2d', 'stride', o.stride ?? kernelSize, 1);
     this.padding = toPair('AvgPool2d', 'padding', o.padding ?? 0, 0);
-    this.ceilMode = o.ceilMode ?? false;
-    this.countIncludePad = o.countIncludePad ?? true;
+    this.ceilMode = bool('AvgPool2d', 'ceilMode', o.ceilMode, false);
+    this.countIncludePad = bool('AvgPool2d', 'countIncludePad', o.countIncludePad, true);
     if (this.padding[0] * 2 > this.kernelSize[0] || this.padding[1] * 2 > this.kernelSize[1]) {
       throw new RangeError(`AvgPool2d: padding ${fmtPair(this.padding)} should be at most half of kernel size ${fmtPair(this.kernelSize)}`);
     }

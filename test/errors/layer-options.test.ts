@@ -1,0 +1,52 @@
+// Layers: misspelt options are errors naming the layer, the key and the nearest valid one;
+// sizes, probabilities, eps and flags are checked at construction.
+import { describe, expect, it } from 'vitest';
+import * as nn from '../../lib/nn/index.js';
+import { memory } from '../../lib/memory.js';
+
+describe('layer options', () => {
+  it('unknown keys name the layer, the key and the nearest valid one', () => {
+    const before = memory().tensors;
+    expect(() => new nn.Linear(4, 2, { bais: false } as never)).toThrow("Linear: unknown option 'bais' — did you mean 'bias'?");
+    expect(() => new nn.Conv2d(1, 4, 3, { strides: 2 } as never)).toThrow(/Conv2d: unknown option 'strides' — did you mean 'stride'\?/);
+    expect(() => new nn.Conv2d(1, 4, 3, { padding_mode: 'zeros' } as never)).toThrow(/Conv2d: unknown option 'padding_mode' \(valid: stride, padding, dilation, groups, bias, dtype, device\)/);
+    expect(() => new nn.Embedding(10, 4, { padding_idx: 0 } as never)).toThrow(/did you mean 'paddingIdx'/);
+    expect(() => new nn.BatchNorm2d(4, { track_running_stats: false } as never)).toThrow(/BatchNorm2d: unknown option 'track_running_stats' — did you mean 'trackRunningStats'\?/);
+    expect(() => new nn.LayerNorm(4, { elementwise_affine: false } as never)).toThrow(/did you mean 'elementwiseAffine'/);
+    expect(() => new nn.MaxPool2d(2, { ceil_mode: true } as never)).toThrow(/MaxPool2d: unknown option 'ceil_mode' — did you mean 'ceilMode'\?/);
+    expect(() => new nn.AvgPool2d(2, { count_include_pad: false } as never)).toThrow(/did you mean 'countIncludePad'/);
+    expect(() => new nn.LSTM(4, 8, { batch_first: true } as never)).toThrow(/LSTM: unknown option 'batch_first' — did you mean 'batchFirst'\?/);
+    expect(() => new nn.GRU(4, 8, { numLayer: 2 } as never)).toThrow(/GRU: unknown option 'numLayer' — did you mean 'numLayers'\?/);
+    expect(() => new nn.LSTM(4, 8, { nonlinearity: 'relu' } as never)).toThrow(/LSTM: unknown option 'nonlinearity'/);
+    expect(() => new nn.RNNCell(4, 8, { bias: true, nonlinerity: 'relu' } as never)).toThrow(/RNNCell: unknown option 'nonlinerity' — did you mean 'nonlinearity'\?/);
+    expect(() => new nn.LSTMCell(4, 8, { biass: true } as never)).toThrow(/LSTMCell: unknown option 'biass'/);
+    // nothing was allocated by the failed constructors
+    expect(memory().tensors).toBe(before);
+  });
+  it('values are checked: sizes, flags, eps, pairs, dims', () => {
+    expect(() => new nn.Linear(4, 2, { bias: 'no' as never })).toThrow('Linear: invalid bias "no" (must be true or false)');
+    expect(() => new nn.Linear(4.5, 2)).toThrow(/Linear: in_features must be a non-negative integer, got 4.5/);
+    expect(() => new nn.Linear(-1, 2)).toThrow(/in_features/);
+    expect(() => new nn.Conv2d(1, 4, [3, 3, 3] as never)).toThrow(/Conv2d: kernel_size must be a positive integer or a pair of them, got \[3,3,3\]/);
+    expect(() => new nn.Conv2d(1, 4, 0)).toThrow(/kernel_size/);
+    expect(() => new nn.Embedding(0, 4)).toThrow(/num_embeddings/);
+    expect(() => new nn.Embedding(10, 2.5)).toThrow(/embedding_dim/);
+    expect(() => new nn.BatchNorm1d(4, { eps: Infinity })).toThrow(/BatchNorm1d: invalid eps Infinity/);
+    expect(() => new nn.BatchNorm1d(4, { eps: 0 })).toThrow(/eps 0 \(must be a finite number > 0\)/);
+    expect(() => new nn.BatchNorm1d(4, { momentum: NaN })).toThrow(/momentum/);
+    expect(() => new nn.BatchNorm1d(4, { affine: 0 as never })).toThrow(/affine 0/);
+    expect(() => new nn.LayerNorm([])).toThrow(/normalized_shape must not be empty/);
+    expect(() => new nn.LayerNorm(4, { eps: NaN })).toThrow(/LayerNorm: invalid eps NaN/);
+    expect(() => new nn.Dropout(1)).toThrow(/Dropout: p must be in \[0, 1\)/);
+    expect(() => new nn.Dropout(NaN)).toThrow(/Dropout: p/);
+    expect(() => new nn.LSTM(4, 8, { dropout: 2 })).toThrow(/dropout/);
+    expect(() => new nn.LSTM(4, 8, { numLayers: 0 })).toThrow(/num_layers/);
+    expect(() => new nn.LSTM(4, 8, { bidirectional: 'yes' as never })).toThrow(/bidirectional "yes"/);
+    expect(() => new nn.ELU(NaN)).toThrow(/ELU: invalid alpha NaN/);
+    expect(() => new nn.Softmax(0.5)).toThrow(/Softmax: invalid dim 0.5 \(must be an integer\)/);
+    expect(() => new nn.Flatten(1.5)).toThrow(/Flatten: invalid startDim 1.5/);
+    expect(() => new nn.Unflatten(1, [2, -1, -1])).toThrow(/only one size may be -1/);
+    expect(() => new nn.Unflatten(1, [2, 1.5])).toThrow(/Unflatten: invalid sizes\[1\] 1.5/);
+    expect(() => new nn.MaxPool2d(2, { ceilMode: 1 as never })).toThrow(/ceilMode 1/);
+  });
+});
