@@ -20,7 +20,7 @@ import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { uniform_ } from '../init.js';
 import { checkOptions, type OptionKeys } from '../../options.js';
-import { newParam, positiveInt, probability, type FactoryOptions } from './util.js';
+import { bool, layerOptions, newParam, positiveInt, probability, type FactoryOptions } from './util.js';
 import { unbind0 } from './unbind.js';
 
 export type RnnMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
@@ -74,6 +74,8 @@ export interface RnnOptions extends FactoryOptions {
   bidirectional?: boolean;
 }
 
+const RNN_KEYS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] satisfies (keyof RnnOptions)[];
+
 /** Options of a recurrent forward pass. */
 export interface RnnForwardOptions {
   /**
@@ -104,13 +106,14 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
   constructor(readonly mode: RnnMode, readonly inputSize: number, readonly hiddenSize: number, o: RnnOptions = {}) {
     super();
     const L = this.constructor.name;
+    o = layerOptions(L, o, [...RNN_KEYS, ...(mode === 'RNN_TANH' || mode === 'RNN_RELU' ? ['nonlinearity'] : [])]);
     positiveInt(L, 'input_size', inputSize);
     positiveInt(L, 'hidden_size', hiddenSize);
     this.numLayers = positiveInt(L, 'num_layers', o.numLayers ?? 1);
-    this.bias = o.bias ?? true;
-    this.batchFirst = o.batchFirst ?? false;
+    this.bias = bool(L, 'bias', o.bias, true);
+    this.batchFirst = bool(L, 'batchFirst', o.batchFirst, false);
     this.dropout = probability(L, 'dropout', o.dropout ?? 0, true);
-    this.bidirectional = o.bidirectional ?? false;
+    this.bidirectional = bool(L, 'bidirectional', o.bidirectional, false);
     const G = GATES[mode] * hiddenSize;
     const D = this.bidirectional ? 2 : 1;
     for (let l = 0; l < this.numLayers; l++) {
