@@ -37,8 +37,39 @@ export interface OptimizerStateDict {
   param_groups: Record<string, unknown>[];
 }
 
-function isGroupList<H>(x: ParamsInput<H>): x is ParamGroupInput<H>[] {
-  return Array.isArray(x) && x.length > 0 && !(x[0] instanceof Tensor);
+/** What a value is, for messages: 'a number (2)', 'null', 'an object'. */
+function what(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `a ${typeof v} (${String(v)})`;
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.slice(0, 30))})`;
+  if (typeof v === 'object') return `an object${v.constructor && v.constructor !== Object ? ` (${v.constructor.name})` : ''}`;
+  return typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`;
+}
+
+function isIterable(x: unknown): x is Iterable<unknown> {
+  return x !== null && typeof x === 'object' && typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+/**
+ * The constructor's params as groups: an iterable of tensors (one group) or a list of groups
+ * { params, …hyper-parameters }. Anything else is an error saying what was given.
+ */
+function groupsOf<H>(opt: string, params: ParamsInput<H>): ParamGroupInput<H>[] {
+  const hint = 'expected the parameters as tensors (e.g. model.parameters()) or parameter groups [{ params, lr, … }]';
+  if (!isIterable(params)) throw new TypeError(`${opt}: ${hint}, got ${what(params)}`);
+  const list = [...params];
+  if (list.length === 0 || list[0] instanceof Tensor) {
+    list.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw new TypeError(`${opt}: params[${i}] is ${what(p)}, not a tensor (${hint})`);
+    });
+    return [{ params: list as Tensor[] } as unknown as ParamGroupInput<H>];
+  }
+  list.forEach((g, i) => {
+    if (g instanceof Tensor) throw new TypeError(`${opt}: params mixes parameter groups and tensors (params[${i}] is a tensor)`);
+    if (g === null || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${opt}: params[${i}] is ${what(g)}: ${hint}`);
+  });
+  return list as ParamGroupInput<H>[];
 }
 
 export abstract class Optimizer<H extends { lr: number }> {
@@ -60,8 +91,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       this.defaults = defaults = { ...defaults, ...given };
     }
     this.validate(defaults, 'defaults');
-    const groups: ParamGroupInput<H>[] = isGroupList(params) ? params : [{ params } as ParamGroupInput<H>];
-    for (const g of groups) this.addParamGroup(g);
+    for (const g of groupsOf(this.constructor.name, params)) this.addParamGroup(g);
     if (!this.paramGroups.length || this.paramGroups.every((g) => !g.params.length)) {
       throw new RangeError(`${this.constructor.name}: optimizer got an empty parameter list`);
     }
@@ -74,10 +104,12 @@ export abstract class Optimizer<H extends { lr: number }> {
   addParamGroup(g: ParamGroupInput<H>): void {
     if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: a parameter group must be an object { params, ...hyper-parameters }`);
     checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [...Object.keys(this.defaults), 'params', 'initialLr']);
+    const gi = this.paramGroups.length;
+    if (!isIterable(g.params)) throw new TypeError(`${this.constructor.name}: param group ${gi}: params must be an iterable of tensors (e.g. model.parameters()), got ${what(g.params)}`);
     const params = [...g.params];
     const seen = new Set(this.paramGroups.flatMap((x) => x.params));
     params.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: params[${i}] is not a tensor`);
+      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: param group ${gi}: params[${i}] is ${what(p)}, not a tensor`);
       if (!p.isLeaf) throw new Error(`${this.constructor.name}: can't optimize a non-leaf tensor (params[${i}] ${fmtShape(p.shape)})`);
       if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
       seen.add(p);
@@ -90,6 +122,7 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Updates every parameter that has a grad (one fused kernel call per group in the steady state). */
   step(): void {
+    this.checkGrads();
     noGrad(() => {
       for (const g of this.paramGroups) {
         const ps = g.params.filter((p) => p.grad !== null && !p.isDisposed);
@@ -99,6 +132,28 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   protected abstract updateGroup(group: ParamGroup<H>, params: Tensor[]): void;
+
+  /**
+   * Every grad about to be used must fit its parameter: the error blames the grad and numbers the
+   * parameter as stateDict does ("parameter 3 (shape (4,5)) has a grad of shape (5,4)"), before
+   * any parameter is updated.
+   */
+  protected checkGrads(): void {
+    let idx = 0;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        const i = idx++;
+        const gr = p.grad;
+        if (gr === null || p.isDisposed) continue;
+        const at = `${this.constructor.name}.step: parameter ${i} (shape ${fmtShape(p.shape)}, ${p.dtype} on ${p.device})`;
+        if (!(gr instanceof Tensor)) throw new TypeError(`${at} has a grad that is ${what(gr)}, not a tensor`);
+        if (gr.isDisposed) throw new Error(`${at} has a disposed grad: set p.grad = null (optimizer.zeroGrad()) instead of disposing it`);
+        if (gr.shape.length !== p.shape.length || gr.shape.some((d, k) => d !== p.shape[k])) throw new RangeError(`${at} has a grad of shape ${fmtShape(gr.shape)}`);
+        if (gr.dtype !== p.dtype) throw new TypeError(`${at} has a ${gr.dtype} grad`);
+        if (gr.device !== p.device) throw new Error(`${at} has a grad on ${gr.device}`);
+      }
+    }
+  }
 
   /** Sets every parameter's grad to null, disposing it. */
   zeroGrad(): void {
