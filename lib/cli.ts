@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { backends, setDefaultDevice, synchronize } from './backend/registry.js';
 import { fallbackAdvice, loadNative, nativeInfo, nativeWarningReported, packageRoot } from './native.js';
 import { manualSeed } from './random.js';
@@ -16,6 +15,8 @@ import { loadMnist } from './data/mnist.js';
 import { EnergyMeter, formatEnergySummary, writeHtmlReport } from './energy/index.js';
 import { saveCheckpoint } from './io/checkpoint.js';
 import { fit, evaluate } from './train/fit.js';
+import { TerminateOnNaN } from './train/callbacks.js';
+import { numberFlag, parseFlags } from './options.js';
 import { fmtDuration, type ProgressStream } from './train/progress.js';
 import type { DemoModelName, DemoSpec } from './models/index.js';
 
@@ -54,21 +55,42 @@ train options:
   --energy            measure energy (GPU: NVML, CPU: RAPL) per epoch and for the run
   --report FILE       write an HTML report (loss/accuracy, power, energy); implies --energy
   --quiet             no progress output
+  --no-terminate-on-nan  keep training when the loss turns NaN/Inf (default: stop, exit 1, save nothing)
   -h, --help          this help
 `;
 
-function intOpt(name: string, v: string | undefined, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
+/** An integer flag >= min (lib/options.ts numberFlag: decimal digits only, range named in the error). */
+function intOpt(name: string, v: string | boolean | string[] | undefined, min = 1): number | undefined {
+  return numberFlag('train', name, v, { min, integer: true });
 }
 
-function numOpt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
-  return n;
+/** A finite number flag > 0. */
+function numOpt(name: string, v: string | boolean | string[] | undefined): number | undefined {
+  return numberFlag('train', name, v, { min: 0, minOpen: true });
+}
+
+/**
+ * Fails before training when `file` cannot be written: a parent that is a regular file, the path
+ * itself a directory, or the nearest existing directory not writable.
+ */
+function checkWritable(flag: string, file: string): void {
+  const abs = path.resolve(file);
+  let st: fs.Stats | null = null;
+  try { st = fs.statSync(abs); } catch { /* absent: fine */ }
+  if (st?.isDirectory()) throw new UsageError(`--${flag} ${file}: is a directory (give a file name)`);
+  let dir = path.dirname(abs);
+  for (;;) {
+    let ds: fs.Stats | null = null;
+    try { ds = fs.statSync(dir); } catch { /* keep walking up */ }
+    if (ds) {
+      if (!ds.isDirectory()) throw new UsageError(`--${flag} ${file}: ${dir} is a file, not a directory`);
+      try { fs.accessSync(dir, fs.constants.W_OK); } catch { throw new UsageError(`--${flag} ${file}: cannot write in ${dir} (permission denied)`); }
+      return;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
 }
 
 export function version(): string {
@@ -108,7 +130,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIO = {
 }
 
 function info(argv: string[], out: (s: string) => void): number {
-  const { values } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+  const { values } = parseFlags('info', argv, { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } });
   if (values.help) {
     out('usage: wattgrad info [--json]\n  version, backends found, the GPU (if any), why CUDA is unavailable, the addon file loaded');
     return 0;
@@ -118,12 +140,14 @@ function info(argv: string[], out: (s: string) => void): number {
   const bs = backends();
   let gpus: { index: number; name?: string; totalMemory?: number; computeCapability?: string; usable: boolean; problem?: string }[] = [];
   let driver: number | null = null;
+  let cudaNote: string | null = null; // e.g. "simulator build, no tensor cores"
   const binding = loadNative().binding;
   if (binding) {
     try {
       const st = binding.cudaStatus();
       gpus = st.devices;
       driver = st.driverVersion;
+      cudaNote = st.note ?? null;
     } catch { /* reported through backends() */ }
   }
   const report = {
@@ -134,6 +158,7 @@ function info(argv: string[], out: (s: string) => void): number {
     addon: { path: native.path, error: native.error, build: native.buildInfo },
     gpus,
     driverVersion: driver,
+    cudaNote,
   };
   if (values.json) {
     out(JSON.stringify(report, null, 2));
@@ -149,6 +174,7 @@ function info(argv: string[], out: (s: string) => void): number {
   if (native.buildInfo) {
     const bi = native.buildInfo;
     out(`  build: ${bi.version}, ${bi.buildType}, cuda ${bi.cuda ? `yes (runtime ${bi.cudaRuntime ?? '?'}, archs ${bi.cudaArchs || '?'})` : 'no'}, kernels ${bi.kernels ? 'yes' : 'no'}, nvml ${bi.nvml ? 'yes' : 'no'}`);
+    if (cudaNote) out(`  cuda: ${cudaNote}${bi.simulator ? ' (GPGPU-Sim, PTX compute_75: kernels run on a simulated GPU)' : ''}`);
   }
   for (const w of native.warnings) out(`  warning: ${w}`);
   if (gpus.length === 0) out('GPU: none found');
@@ -162,11 +188,7 @@ function info(argv: string[], out: (s: string) => void): number {
 }
 
 async function train(argv: string[], io: CliIO, out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseFlags('train', argv, {
       epochs: { type: 'string' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
@@ -178,9 +200,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       energy: { type: 'boolean' },
       report: { type: 'string' },
       quiet: { type: 'boolean' },
+      'no-terminate-on-nan': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
-    },
-  });
+  }, { positionals: true });
   if (values.help) {
     out(USAGE);
     return 0;
@@ -197,14 +219,32 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const lr = numOpt('lr', values.lr) ?? spec.defaults.lr;
   const seed = intOpt('seed', values.seed, 0) ?? 0;
   const limit = intOpt('limit', values.limit);
-  const device = values.device ?? 'cpu';
+  const device = (values.device as string | undefined) ?? 'cpu';
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
   const energyOn = values.energy === true || values.report !== undefined;
+  const savePath = values.save as string | undefined;
+  const reportPath = values.report as string | undefined;
+  const dataDir = values['data-dir'] as string | undefined;
+  // fail before training, not after: outputs must be writable
+  if (savePath !== undefined) checkWritable('save', savePath);
+  if (reportPath !== undefined) checkWritable('report', reportPath);
 
   setDefaultDevice(device); // fails here, with the reason, when cuda is unavailable
   manualSeed(seed);
   const t0 = performance.now();
-  const data = loadMnist({ dataDir: values['data-dir'], trainLimit: limit });
+  const data = loadMnist({ dataDir, trainLimit: limit });
+  const from = dataDir !== undefined ? `--data-dir ${dataDir}` : 'the embedded MNIST';
+  for (const [split, ds] of [['training', data.train], ['test', data.test]] as const) {
+    if (ds.length === 0) {
+      data.train.dispose(); data.test.dispose();
+      throw new Error(`${from}: the ${split} IDX files hold 0 images; there is nothing to ${split === 'training' ? 'train on' : 'test on'}`);
+    }
+    const [, , rows, cols] = ds.tensors[0]!.shape;
+    if (rows !== 28 || cols !== 28) {
+      data.train.dispose(); data.test.dispose();
+      throw new Error(`${from}: ${name} expected 28×28 MNIST images, got ${rows}×${cols} in the ${split} images`);
+    }
+  }
   const train = device === 'cpu' ? data.train : data.train.to(device);
   const test = device === 'cpu' ? data.test : data.test.to(device);
   if (train !== data.train) { data.train.dispose(); data.test.dispose(); }
@@ -216,6 +256,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   out(`epochs ${epochs}, batch size ${batchSize}, lr ${lr} (${spec.recipe}), seed ${seed}${energyOn ? ', energy on' : ''}`);
 
   const meter = energyOn ? new EnergyMeter({ synchronize }) : null;
+  const nanGuard = values['no-terminate-on-nan'] ? null : new TerminateOnNaN();
   try {
     const trainLoader = new DataLoader(train, { batchSize, shuffle: true, seed });
     const testLoader = new DataLoader(test, { batchSize: 500 });
@@ -229,7 +270,13 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       metrics: ['accuracy'],
       energy: meter ?? false,
       verbose: values.quiet ? false : { stream: io.stderr },
+      callbacks: nanGuard ? [nanGuard] : [],
     });
+    if (nanGuard?.terminated) {
+      // the weights are NaN/Inf now: report where it happened, save nothing
+      io.stderr.write(`wattgrad: error: ${history.stopReason ?? 'the loss became NaN'}${savePath ? `; ${savePath} was not written` : ''}\n`);
+      return 1;
+    }
     const final = await evaluate(model, testLoader, { metrics: ['accuracy'] });
     const trainSeconds = history.epochs.reduce((a, e) => a + e.seconds, 0);
     const samples = history.epochs.reduce((a, e) => a + e.samples, 0);
@@ -243,12 +290,12 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       out('energy:');
       out(formatEnergySummary(energyRows));
     }
-    if (values.save) {
-      saveCheckpoint(values.save, { model, optimizer, scheduler, epoch: history.epochs.length, history, extra: { model: name, epochs, batchSize, lr, seed, device } });
-      out(`saved checkpoint to ${values.save}`);
+    if (savePath) {
+      saveCheckpoint(savePath, { model, optimizer, scheduler, epoch: history.epochs.length, history, extra: { model: name, epochs, batchSize, lr, seed, device } });
+      out(`saved checkpoint to ${savePath}`);
     }
-    if (values.report) {
-      const file = await writeHtmlReport(values.report, {
+    if (reportPath) {
+      const file = await writeHtmlReport(reportPath, {
         title: `wattgrad: ${name} on MNIST`,
         history: history.epochs.map((e) => ({
           epoch: e.epoch, loss: e.loss, accuracy: e.metrics.accuracy ?? NaN, valLoss: e.valLoss, valAccuracy: e.valMetrics?.accuracy,

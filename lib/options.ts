@@ -25,9 +25,21 @@
 //   string(where, name, v, dflt?)           a non-empty string
 //   func(where, name, v, dflt?)             a function
 //
+//   CLI flags (lib/cli.ts and its subcommands):
+//   parseFlags(command, args, flags, { positionals? })  node:util parseArgs after checking every flag:
+//                                            an unknown one is "train: unknown option '--epoch' — did you
+//                                            mean '--epochs'?"; a negative number is taken as a value
+//                                            (--lr -1 → '-1', then rejected by the range check)
+//   numberFlag(command, name, raw, range)   a flag's string as a number in range (or undefined when
+//                                            absent): "train: invalid --lr -1 (must be a finite number > 0)"
+//   FlagError                               what both throw; its code starts with ERR_PARSE_ARGS like
+//                                            node's own parse errors, so the CLI prints usage and exits 2
+//
 //   Errors: TypeError for an unknown key or a value of the wrong type, RangeError for a value out of
 //   range. Messages read "<where>: invalid <name> <value> (must be …)"; callers that need PyTorch's
 //   wording ("Invalid learning rate") pass it as the name: nonNegative('SGD', 'learning rate', lr).
+
+import { parseArgs } from 'node:util';
 
 /**
  * The allowed keys of an options interface, as an object the compiler checks both ways: a key the
@@ -272,4 +284,92 @@ export function func<F extends (...a: any[]) => unknown>(where: string, name: st
   if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'function') throw new TypeError(`${where}: invalid ${name} ${describe(v)} (must be a function)`);
   return v as F;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI flags
+
+/** A usage error from flag parsing (the CLI prints it with a pointer to --help and exits 2). */
+export class FlagError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    super(message);
+    this.name = 'FlagError';
+    this.code = code;
+  }
+}
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+}
+
+/** A decimal number as a flag value: 1, -1, 0.5, .5, 1e-3 (no hex, no empty string, no spaces). */
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Parses `args` with node's parseArgs (strict), after checking each flag against `flags`: unknown
+ * flags get a did-you-mean, a string flag takes the next argument as its value even when that is a
+ * negative number (`--lr -1`), and a flag missing its value says so.
+ */
+export function parseFlags(command: string, args: readonly string[], flags: Record<string, FlagSpec>, o: { positionals?: boolean } = {}): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const names = Object.keys(flags);
+  const shorts = new Map(Object.entries(flags).flatMap(([k, f]) => (f.short ? [[f.short, k] as const] : [])));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const spec = Object.hasOwn(flags, name) ? flags[name]! : undefined;
+      if (!spec) throw new FlagError(`${command}: unknown option '--${name}'${didYouMean(name, names, '--')}`, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+      if (spec.type === 'boolean') {
+        if (eq >= 0) throw new FlagError(`${command}: --${name} takes no value (got '${a}')`);
+        out.push(a);
+      } else if (eq >= 0) {
+        out.push(a);
+      } else {
+        const next = args[i + 1];
+        if (next === undefined || (next.startsWith('-') && !NUMBER_RE.test(next))) throw new FlagError(`${command}: --${name} needs a value`);
+        out.push(`--${name}=${next}`);
+        i++;
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1 && !NUMBER_RE.test(a)) {
+      for (const c of a.slice(1)) {
+        if (!shorts.has(c)) throw new FlagError(`${command}: unknown option '-${c}'${didYouMean(c, [...shorts.keys()], '-')}`, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+      }
+      out.push(a);
+      continue;
+    }
+    out.push(a);
+  }
+  try {
+    const r = parseArgs({ args: out, options: flags, strict: true, allowPositionals: o.positionals ?? false });
+    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new FlagError(`${command}: ${(e as Error).message}`, (e as { code?: string }).code ?? 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE');
+  }
+}
+
+/**
+ * A numeric flag's value, checked: undefined when the flag was absent, else a decimal number within
+ * `range` (e.g. { min: 0, minOpen: true } for a learning rate, { min: 1, integer: true } for a count).
+ */
+export function numberFlag(command: string, name: string, raw: string | boolean | string[] | undefined, range: Range): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !NUMBER_RE.test(raw.trim()) || raw.trim() !== raw) {
+    throw new FlagError(`${command}: invalid --${name} ${JSON.stringify(raw)} (must be ${fmtRange(range)})`);
+  }
+  try {
+    return inRange(command, `--${name}`, Number(raw), range);
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
 }

@@ -62,10 +62,10 @@ describe('wattgrad CLI', () => {
     expect(c.err()).toMatch(/unknown model 'mnist-gpt' \(expected one of mnist-mlp, mnist-cnn, mnist-lstm\)/);
     c = io();
     expect(await main(['train', 'mnist-mlp', '--epoks', '2'], c)).toBe(2);
-    expect(c.err()).toMatch(/Unknown option '--epoks'/);
+    expect(c.err()).toMatch(/train: unknown option '--epoks' — did you mean '--epochs'\?/);
     c = io();
     expect(await main(['train', 'mnist-mlp', '--epochs', 'two'], c)).toBe(2);
-    expect(c.err()).toMatch(/--epochs must be an integer >= 1, got 'two'/);
+    expect(c.err()).toMatch(/train: invalid --epochs "two" \(must be an integer >= 1\)/);
     c = io();
     expect(await main(['train'], c)).toBe(2);
     expect(c.err()).toMatch(/which model\?/);
