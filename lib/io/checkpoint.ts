@@ -21,6 +21,7 @@ import { isTensor, type Tensor } from '../tensor.js';
 import { History } from '../train/history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from '../train/types.js';
 import { nullProto, parseStrictJson } from './json.js';
+import { bool, checkOptions, nonNegativeInt, type OptionKeys } from '../options.js';
 import { rawToTensor, readSafetensors, save, SafetensorsError, type RawTensor, type SafetensorsDType } from './safetensors.js';
 
 const FLOAT_FILE_DTYPES = new Set<SafetensorsDType>(['F16', 'BF16', 'F32', 'F64', 'F8_E4M3', 'F8_E5M2']);
@@ -70,6 +71,11 @@ function unflatten(value: unknown, tensors: (name: string) => Tensor): unknown {
 
 /** Writes a checkpoint atomically (see the header for the layout). */
 export function saveCheckpoint(path: string, parts: CheckpointParts): void {
+  if (typeof path !== 'string' || path === '') throw new TypeError(`saveCheckpoint: path must be a non-empty string, got ${path === null ? 'null' : typeof path} (the arguments are (path, { model, optimizer, … }))`);
+  if (!parts || typeof parts !== 'object') throw new TypeError('saveCheckpoint: expected { model, optimizer?, scheduler?, epoch?, history?, rng?, extra? } as the second argument');
+  checkOptions('saveCheckpoint', parts, CHECKPOINT_PARTS_KEYS);
+  if (!parts.model || typeof parts.model.stateDict !== 'function') throw new TypeError('saveCheckpoint: parts.model (a module with stateDict()) is required');
+  if (parts.epoch !== undefined) nonNegativeInt('saveCheckpoint', 'epoch', parts.epoch);
   const tensors = new Map<string, Tensor>();
   const modelKeys: string[] = [];
   for (const [k, t] of stateDictEntries(parts.model.stateDict())) {
@@ -93,6 +99,9 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
   if (parts.extra !== undefined) metadata.extra = JSON.stringify(parts.extra);
   save(path, tensors, { metadata });
 }
+
+const CHECKPOINT_PARTS_KEYS: OptionKeys<CheckpointParts> = { model: true, optimizer: true, scheduler: true, epoch: true, history: true, rng: true, extra: true };
+const LOAD_TARGET_KEYS: OptionKeys<LoadCheckpointTargets> = { model: true, optimizer: true, scheduler: true, restoreRng: true };
 
 export interface LoadCheckpointTargets {
   model?: ModelLike | null;
@@ -226,6 +235,8 @@ function snapshot(state: unknown): { value: unknown; dispose(): void } {
  * copy, so a failed load leaves the model, optimizer, scheduler and RNG as they were.
  */
 export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}): LoadedCheckpoint {
+  targets = checkOptions('loadCheckpoint', targets, LOAD_TARGET_KEYS);
+  bool('loadCheckpoint', 'restoreRng', targets.restoreRng, true);
   const file = readSafetensors(path);
   const md = file.metadata;
   const meta = checkMetadata(path, md);
