@@ -40,6 +40,7 @@ const USAGE = `usage: wattgrad <command> [options]
 commands:
   train <model>   train a demo model on MNIST and report accuracy, time and samples/s
                   models: ${Object.entries(MODEL_HELP).map(([k, d]) => `${k} (${d})`).join('\n                          ')}
+  serve           serve a trained demo model over HTTP (wattgrad serve --help)
   info            version, backends found, the GPU, why CUDA is unavailable, the addon loaded
 
 train options:
@@ -117,7 +118,8 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIO = {
     }
     if (cmd === 'info') return info(rest, out);
     if (cmd === 'train') return await train(rest, io, out);
-    throw new UsageError(`unknown command '${cmd}' (expected 'train' or 'info')`);
+    if (cmd === 'serve') return await (await import('./serve/cli.js')).serveCommand(rest, io);
+    throw new UsageError(`unknown command '${cmd}' (expected 'train', 'serve' or 'info')`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`wattgrad: ${(e as Error).message}`);
