@@ -28,7 +28,7 @@ export { conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d } from './ops/conv.js';
 export type { Conv2dOptions, Pool2dOptions, Pair } from './ops/conv.js';
 export { softmax, logSoftmax, dropout, embedding, layerNorm, batchNorm, lstmGates, gruGates } from './ops/nn.js';
 export type { BatchNormOptions } from './ops/nn.js';
-export { crossEntropy, nllLoss, mseLoss, l1Loss, binaryCrossEntropy, bceWithLogits } from './ops/loss.js';
+export { crossEntropy, nllLoss, mseLoss, l1Loss, binaryCrossEntropy, bceWithLogits, huberLoss } from './ops/loss.js';
 export type { CrossEntropyOptions, NllOptions, Reduction } from './ops/loss.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/mode.js';
 export type { BackwardOptions } from './autograd/engine.js';
@@ -45,6 +45,10 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN, Accuracy, MeanAbsoluteError } from './train/index.js';
 export type { Callback, TrainState, EpochLog, FitOptions, EvalResult, Metric } from './train/index.js';
+export {
+  Precision, Recall, F1Score, AUC, ConfusionMatrix, confusionMatrix, precisionScore, recallScore, f1Score, aucScore,
+} from './train/index.js';
+export type { LossSpec, LossName, LossConfig, MetricSpec, MetricName, Average, ScoreOptions } from './train/index.js';
 export { save, load, loadWithMetadata, saveCheckpoint, loadCheckpoint, SafetensorsError } from './io/index.js';
 export { OutOfMemoryError, CudaError, CudaUnavailableError } from './backend/cuda/errors.js';
 export * as cuda from './cuda.js';

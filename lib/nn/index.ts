@@ -5,7 +5,7 @@ export { Module } from './module.js';
 export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from './module.js';
 export { Parameter, isParameter } from './parameter.js';
 export * from './layers/index.js';
-export { Loss, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss } from './losses.js';
+export { Loss, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, HuberLoss } from './losses.js';
 export type { Reduction } from './losses.js';
 export * as init from './init.js';
 export * as functional from './functional.js';

@@ -6,7 +6,7 @@ import * as ops from '../ops/index.js';
 import type { CrossEntropyOptions, NllOptions, Reduction } from '../ops/index.js';
 import { Module } from './module.js';
 
-export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits } from '../ops/index.js';
+export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, huberLoss } from '../ops/index.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from '../ops/index.js';
 
 function checkReduction(loss: string, r: Reduction): Reduction {
@@ -42,14 +42,17 @@ export class L1Loss extends Loss {
 export class CrossEntropyLoss extends Loss {
   readonly ignoreIndex: number;
   readonly labelSmoothing: number;
+  /** false: the input holds probabilities (see crossEntropy) */
+  readonly fromLogits: boolean;
   constructor(o: CrossEntropyOptions = {}) {
     super(o.reduction);
     this.ignoreIndex = o.ignoreIndex ?? -100;
     this.labelSmoothing = o.labelSmoothing ?? 0;
+    this.fromLogits = o.fromLogits ?? true;
     if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) throw new RangeError(`CrossEntropyLoss: label_smoothing must be in [0, 1], got ${this.labelSmoothing}`);
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    return ops.crossEntropy(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing });
+    return ops.crossEntropy(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing, fromLogits: this.fromLogits });
   }
 }
 
@@ -82,5 +85,18 @@ export class BCEWithLogitsLoss extends Loss {
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return ops.bceWithLogits(input, target, { reduction: this.reduction, posWeight: this.o.posWeight ?? undefined });
+  }
+}
+
+/** torch.nn.HuberLoss: quadratic within delta (default 1), linear outside. */
+export class HuberLoss extends Loss {
+  readonly delta: number;
+  constructor(o: { reduction?: Reduction; delta?: number } = {}) {
+    super(o.reduction);
+    this.delta = o.delta ?? 1;
+    if (!(this.delta > 0)) throw new RangeError(`HuberLoss: delta must be > 0, got ${this.delta}`);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return ops.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
   }
 }

@@ -5,7 +5,7 @@ import { needsGrad, record, save } from '../autograd/record.js';
 import { fmtShape, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes, sameDevice } from './util.js';
-import { add, cast, clamp, div, log, mul, ne, neg, relu, sub, where, abs, exp, log1p, square } from './elementwise.js';
+import { add, cast, clamp, div, log, lt, mul, ne, neg, relu, sub, where, abs, exp, log1p, square } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { gather, permute, reshape, unsqueeze } from './shape.js';
 import { logSoftmax } from './nn.js';
@@ -41,6 +41,13 @@ export interface CrossEntropyOptions {
   reduction?: Reduction;
   labelSmoothing?: number;
   ignoreIndex?: number;
+  /**
+   * true (default, PyTorch): the input holds logits and the loss applies log-softmax itself.
+   * false (Keras' from_logits=False): the input holds probabilities, e.g. after nn.Softmax; the loss
+   * is taken on log(p) (clamped at -100 like binaryCrossEntropy), which renormalises each row
+   * like Keras' categorical_crossentropy. Feeding probabilities with the default applies softmax twice.
+   */
+  fromLogits?: boolean;
 }
 
 /** Per-row fused loss: logits (rows, cols), targets int32 (rows) → (rows). */
@@ -66,6 +73,17 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ls: number, ignore: n
  */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   checkReduction('crossEntropy', o.reduction);
+  if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean') throw new TypeError(`crossEntropy: fromLogits must be true or false, got ${String(o.fromLogits)}`);
+  if (o.fromLogits === false) {
+    // log p is a valid logit vector: log_softmax(log p) = log(p / Σp), so the fused kernel does the rest
+    return guard(() => {
+      assertFloat('crossEntropy', logits);
+      const lp = log(logits);
+      const c = clamp(lp, -100, null);
+      lp.dispose();
+      return crossEntropyImpl(c, target, o);
+    });
+  }
   return guard(() => crossEntropyImpl(logits, target, o));
 }
 
@@ -239,3 +257,20 @@ export function bceWithLogits(input: Tensor, target: Tensor, o: { reduction?: Re
   });
 }
 
+/** Huber loss (torch.nn.HuberLoss): ½d² where |d| < delta, else delta·(|d| - ½delta), d = input - target. */
+export function huberLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction; delta?: number } = {}): Tensor {
+  checkPair('huberLoss', input, target);
+  checkReduction('huberLoss', o.reduction);
+  const delta = o.delta ?? 1;
+  if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) throw new RangeError(`huberLoss: delta must be a finite number > 0, got ${delta}`);
+  return guard(() => {
+    const d = sub(input, target);
+    const a = abs(d);
+    const small = lt(a, delta);
+    const quad = mul(square(d), 0.5);
+    const lin = mul(sub(a, 0.5 * delta), delta);
+    const l = where(small, quad, lin);
+    for (const x of [d, a, small, quad, lin]) x.dispose();
+    return reduce('huberLoss', l, o.reduction ?? 'mean');
+  });
+}

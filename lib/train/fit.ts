@@ -9,29 +9,24 @@
 
 import { keep, tidy } from '../memory.js';
 import { noGrad } from '../autograd/mode.js';
-import { add, cat, crossEntropy, mseLoss, mul } from '../ops/index.js';
+import { add, cat, mul } from '../ops/index.js';
 import { synchronize } from '../backend/registry.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { EnergyMeter, formatEnergyProgress, type EnergyMeterOptions, type EnergyResult } from '../energy/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import type { Callback, TrainState } from './callbacks.js';
 import { clipGradNorm } from '../optim/clip.js';
-import { History, type EpochLog } from './history.js';
+import { History, monitorValue, type EpochLog } from './history.js';
 import { makeMetric, type Metric, type MetricSpec } from './metrics.js';
 import { Progress, type ProgressOptions } from './progress.js';
+import { resolveLossSpec, warnLossMismatch, type LossSpec } from './losses.js';
+import { tensorLoaders, type TensorFitOptions } from './tensor-data.js';
 import { currentLr, modelDevice, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
 import { bool, checkOptions, func, nonNegativeInt, oneOf, positive, positiveInt, string, type OptionKeys } from '../options.js';
 import { checkCallbacks } from './callbacks.js';
 
-export type LossFn = (output: Tensor, target: Tensor) => Tensor;
-export type LossSpec = 'crossEntropy' | 'cross_entropy' | 'mse' | LossFn;
-
-export function resolveLoss(l: LossSpec | undefined): LossFn {
-  if (l === undefined || l === 'crossEntropy' || l === 'cross_entropy') return (o, t) => crossEntropy(o, t);
-  if (l === 'mse') return (o, t) => mseLoss(o, t);
-  if (typeof l === 'function') return l;
-  throw new RangeError(`unknown loss '${String(l)}' (expected 'crossEntropy', 'mse' or a function (output, target) => Tensor)`);
-}
+export { resolveLoss } from './losses.js';
+export type { LossFn, LossSpec, LossName, LossConfig } from './losses.js';
 
 /** Anything iterable over batches; a DataLoader also gives length and setEpoch. */
 export interface BatchSource<B = unknown> extends Iterable<B> {
@@ -59,12 +54,12 @@ function toDevice(x: unknown, device: string): unknown {
   return x;
 }
 
-export interface FitOptions<B = unknown> {
-  /** training batches: a DataLoader (its order is fixed per epoch by setEpoch), or any iterable */
-  train: BatchSource<B>;
+export interface FitOptions<B = unknown> extends TensorFitOptions {
+  /** training batches: a DataLoader (its order is fixed per epoch by setEpoch), or any iterable; or give x and y */
+  train?: BatchSource<B>;
   /** validation batches, evaluated after every epoch */
   validation?: BatchSource<B> | null;
-  /** 'crossEntropy' (default), 'mse', or (output, target) => scalar tensor */
+  /** a name ('crossEntropy' (default), 'nll', 'bce', 'bceWithLogits', 'mse', 'l1', 'huber' or a Keras alias), { name, …options }, or (output, target) => scalar tensor */
   loss?: LossSpec;
   optimizer: OptimizerLike;
   /** last epoch to run (default 1); when resuming, the epochs already done count */
@@ -95,6 +90,7 @@ export interface FitOptions<B = unknown> {
 export const FIT_KEYS: OptionKeys<FitOptions> = {
   train: true, validation: true, loss: true, optimizer: true, epochs: true, scheduler: true, schedulerInterval: true, metrics: true,
   callbacks: true, clipGradNorm: true, device: true, logInterval: true, energy: true, verbose: true, resumeFrom: true, unpack: true,
+  x: true, y: true, batchSize: true, validationSplit: true, validationData: true, shuffle: true, seed: true,
 };
 
 /** Throws unless x is iterable (a DataLoader, an array of batches, a generator). */
@@ -109,12 +105,17 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   if (!model || typeof model.forward !== 'function' || typeof model.parameters !== 'function') throw new TypeError('fit: the first argument must be a model (an nn.Module or an object with forward and parameters)');
   if (!o) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
   checkOptions('fit', o, FIT_KEYS);
-  if (!o.train) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
+  const fromTensors = tensorLoaders('fit', o);
+  if (fromTensors) o = { ...o, train: fromTensors.train as BatchSource<B>, validation: (fromTensors.validation ?? o.validation) as BatchSource<B> | null | undefined };
+  if (!o.train) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) or x and y (tensors) is required');
   checkIterable('fit', 'train', o.train);
   if (o.validation !== undefined && o.validation !== null) checkIterable('fit', 'validation', o.validation);
+  const train = o.train;
   if (!o.optimizer) throw new TypeError('fit: options.optimizer is required');
   if (typeof o.optimizer.step !== 'function' || typeof o.optimizer.zeroGrad !== 'function') throw new TypeError('fit: optimizer must have step() and zeroGrad() (e.g. new optim.Adam(model.parameters()))');
-  const lossFn = resolveLoss(o.loss);
+  const loss = resolveLossSpec(o.loss, 'fit');
+  const lossFn = loss.fn;
+  warnLossMismatch('fit', model, loss);
   const logInterval = positiveInt('fit', 'logInterval', o.logInterval, 20);
   const clip = o.clipGradNorm === null || o.clipGradNorm === undefined ? null : positive('fit', 'clipGradNorm', o.clipGradNorm);
   const unpack = (o.unpack === undefined ? defaultUnpack : func('fit', 'unpack', o.unpack)) as Unpack<unknown>;
@@ -176,7 +177,7 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
         log.valMetrics = v.metrics;
         log.valSeconds = (performance.now() - t0) / 1000;
       }
-      if (scheduler && schedulerInterval === 'epoch') scheduler.step();
+      if (scheduler && schedulerInterval === 'epoch') stepScheduler(scheduler, log, !!o.validation);
       history.epochs.push(log);
       await call('onEpochEnd', epoch, log, state);
       progress?.epochEnd(log);
@@ -201,9 +202,9 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
 
   async function trainEpoch(epoch: number): Promise<EpochLog> {
     model.train();
-    o.train.setEpoch?.(epoch - 1);
+    train.setEpoch?.(epoch - 1);
     for (const m of metrics) m.reset();
-    const nb = typeof o.train.length === 'number' ? o.train.length : NaN;
+    const nb = typeof train.length === 'number' ? train.length : NaN;
     progress?.epochBegin(epoch, epochs, nb);
     const lr = currentLr(o.optimizer);
     const winName = `epoch ${epoch}`;
@@ -215,7 +216,7 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
     let lastRead = { sum: 0, samples: 0 };
     let shown: { loss?: number; metrics?: Record<string, number> } = {};
     try {
-      for (const batch of o.train as Iterable<unknown>) {
+      for (const batch of train as Iterable<unknown>) {
         const [x0, y0] = unpack(batch);
         const bs = batchSize(x0, y0);
         const prev: Tensor | null = lossSum;
@@ -277,6 +278,19 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   }
 }
 
+/** scheduler.step(), or step(monitored value) for a ReduceLROnPlateau-like scheduler (stepsOnMetric). */
+function stepScheduler(s: SchedulerLike, log: EpochLog, hasValidation: boolean): void {
+  const p = s as SchedulerLike & { stepsOnMetric?: boolean; monitor?: string; step(v?: number): void };
+  if (!p.stepsOnMetric) {
+    s.step();
+    return;
+  }
+  const key = p.monitor ?? (hasValidation ? 'val_loss' : 'loss');
+  const v = monitorValue(log, key);
+  if (typeof v !== 'number') throw new RangeError(`fit: the scheduler monitors '${key}', which this epoch's log does not have (${hasValidation ? '' : 'no validation data; '}set its monitor option, e.g. 'loss')`);
+  p.step(v);
+}
+
 function cloneMetric(m: Metric): Metric {
   const C = m.constructor as new () => Metric;
   try {
@@ -312,7 +326,7 @@ export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<
   if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`evaluate: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
   if (o.device !== undefined) string('evaluate', 'device', o.device);
   if (o.unpack !== undefined) func('evaluate', 'unpack', o.unpack);
-  const lossFn = o.loss === null ? null : resolveLoss(o.loss);
+  const lossFn = o.loss === null ? null : resolveLossSpec(o.loss, 'evaluate').fn;
   const metrics = (o.metrics ?? ['accuracy']).map(makeMetric);
   const unpack = (o.unpack ?? defaultUnpack) as Unpack<unknown>;
   const device = o.device ?? modelDevice(model);

@@ -236,7 +236,7 @@ describe('fit', () => {
     const train = new DataLoader(mnist.train, { batchSize: 128 });
     await expect(fit(model, { train, optimizer: opt, logInterval: 0 })).rejects.toThrow(/fit: invalid logInterval 0 \(must be a positive integer\)/);
     await expect(fit(model, { train, optimizer: opt, loss: 'hinge' as never })).rejects.toThrow(/unknown loss 'hinge'/);
-    await expect(fit(model, { train, optimizer: opt, metrics: ['f1' as never], verbose: false })).rejects.toThrow(/unknown metric 'f1'/);
+    await expect(fit(model, { train, optimizer: opt, metrics: ['precisoin' as never], verbose: false })).rejects.toThrow(/unknown metric 'precisoin' — did you mean 'precision'/);
     await expect(fit(model, { train: [[1, 2]] as never, optimizer: opt, verbose: false })).rejects.toThrow(/a batch must be \[input, target\]/);
     dispose();
   });
