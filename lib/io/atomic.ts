@@ -117,9 +117,32 @@ export function removeStaleTempFiles(file: string, now = Date.now()): string[] {
   return removed;
 }
 
+/** Creates the target's directory, or says which part of the path is in the way. */
+function ensureDir(file: string, dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
+      // find the first component of the path that exists and is not a directory
+      let p = dir;
+      const parts: string[] = [];
+      while (p !== path.dirname(p)) { parts.unshift(p); p = path.dirname(p); }
+      const blocker = parts.find((q) => { try { return !fs.statSync(q).isDirectory(); } catch { return false; } });
+      throw Object.assign(new Error(`cannot write ${file}: ${blocker ?? dir} is a file, not a directory`), { code: err.code });
+    }
+    throw Object.assign(new Error(`cannot write ${file}: cannot create its directory ${dir} (${err.message})`), { code: err.code });
+  }
+}
+
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
+  if (typeof file !== 'string' || file === '') throw new TypeError(`writeFileAtomic: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(file, dir);
+  // a directory at the target would fail only at the rename, after the whole write
+  let isDir = false;
+  try { isDir = fs.statSync(file).isDirectory(); } catch { /* absent: fine */ }
+  if (isDir) throw Object.assign(new Error(`cannot write ${file}: it is a directory (give a file path, e.g. ${path.join(file, 'model.safetensors')})`), { code: 'EISDIR' });
   removeStaleTempFiles(file);
   const tmp = path.join(dir, tempNameFor(path.basename(file)));
   let fd: number | null = null;

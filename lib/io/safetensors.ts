@@ -24,6 +24,7 @@ import type { DType, TypedArray } from '../dtype.js';
 import { fromHost } from '../ops/creation.js';
 import { cast } from '../ops/elementwise.js';
 import { numel } from '../shape.js';
+import { checkOptions } from '../options.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { nullProto, parseStrictJson, StrictJsonError } from './json.js';
@@ -164,7 +165,8 @@ export function tensorToRaw(t: Tensor): RawTensor {
 
 /** The host values of a raw tensor and the wattgrad dtype they load as. */
 export function decodeRaw(raw: RawTensor, name = 'tensor'): { values: TypedArray; dtype: DType; fileDtype: DType | null } {
-  const n = raw.data.length / dtypeSize(raw.dtype, `tensor '${name}'`);
+  checkRaw(raw, `tensor '${name}'`);
+  const n = raw.data.length / SAFETENSORS_DTYPES[raw.dtype];
   const v = new DataView(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
   const ints = (get: (i: number) => number | bigint): Int32Array => {
     const out = new Int32Array(n);
@@ -213,16 +215,42 @@ function entries(m: TensorMap): [string, Tensor | RawTensor][] {
   return m instanceof Map ? [...m.entries()] : Object.entries(m);
 }
 
+/** Checks a RawTensor built by a caller: a known dtype, a shape of non-negative integers, and
+ * exactly shape × dtype bytes (a mismatch would write an unreadable file or decode garbage). */
+function checkRaw(raw: RawTensor, where: string): void {
+  if (raw === null || typeof raw !== 'object') throw new SafetensorsError(`${where}: expected a Tensor or a raw tensor {dtype, shape, data}, got ${raw === null ? 'null' : typeof raw}`);
+  const size = dtypeSize(raw.dtype, where);
+  if (!Array.isArray(raw.shape) || !raw.shape.every(isNonNegInt)) throw new SafetensorsError(`${where}: shape must be an array of non-negative integers, got ${show(raw.shape)}`);
+  if (!(raw.data instanceof Uint8Array)) throw new SafetensorsError(`${where}: data must be a Uint8Array of little-endian bytes, got ${show(raw.data)}`);
+  const want = numel(raw.shape) * size;
+  if (raw.data.length !== want) throw new SafetensorsError(`${where}: has ${raw.data.length} bytes, shape [${raw.shape.join(', ')}] of ${raw.dtype} needs ${want}`);
+}
+
+/** What a value is, for messages about state-dict entries. */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return v.constructor && v.constructor !== Object ? `a ${v.constructor.name}` : 'an object';
+  return `a ${typeof v}`;
+}
+
 /** The safetensors bytes of named tensors (Tensors are read back from their device) and string metadata. */
 export function serialize(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array {
+  if (tensors === null || typeof tensors !== 'object' || isTensor(tensors)) {
+    throw new TypeError(`safetensors: expected a state dict { name: Tensor } (or a Map), got ${isTensor(tensors) ? 'a single Tensor' : kindOf(tensors)}`);
+  }
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new TypeError(`safetensors: metadata must be an object of strings, got ${kindOf(metadata)}`);
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new TypeError(`safetensors metadata values must be strings: '${k}' is ${typeof v}`);
   }
   const raws = entries(tensors).map(([name, t]): [string, RawTensor] => {
     if (name === '__metadata__') throw new RangeError("safetensors: '__metadata__' cannot be a tensor name");
-    if (isTensor(t)) return [name, tensorToRaw(t)];
-    const want = numel(t.shape) * dtypeSize(t.dtype, `safetensors: tensor '${name}'`);
-    if (t.data.length !== want) throw new RangeError(`safetensors: tensor '${name}' has ${t.data.length} bytes, shape [${t.shape.join(', ')}] of ${t.dtype} needs ${want}`);
+    if (isTensor(t)) {
+      if (t.isDisposed) throw new Error(`safetensors: tensor '${name}' was disposed before saving`);
+      return [name, tensorToRaw(t)];
+    }
+    if (t === null || typeof t !== 'object' || !('data' in t)) throw new TypeError(`safetensors: '${name}' is ${kindOf(t)}, expected a Tensor (or a raw tensor {dtype, shape, data})`);
+    checkRaw(t, `safetensors: tensor '${name}'`);
     return [name, t];
   });
   // the reference order: larger alignment first, then by name
@@ -336,10 +364,16 @@ export interface SaveOptions {
 
 /** Writes named tensors to a .safetensors file, atomically (temp file, fsync, rename). */
 export function save(path: string, stateDict: TensorMap, options: SaveOptions = {}): void {
+  if (typeof path !== 'string' && typeof stateDict === 'string') {
+    throw new TypeError(`save: the arguments are (path, stateDict): got the state dict first (torch.save's order); call save('${stateDict}', stateDict)`);
+  }
+  if (typeof path !== 'string' || path === '') throw new TypeError(`save: path must be a non-empty string, got ${kindOf(path)}`);
+  checkOptions('save', options, ['metadata']);
   writeFileAtomic(path, serialize(stateDict, options.metadata ?? {}));
 }
 
 function readBytes(path: string): Uint8Array {
+  if (typeof path !== 'string' || path === '') throw new TypeError(`load: path must be a non-empty string, got ${kindOf(path)}`);
   try {
     const b = fs.readFileSync(path);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -369,6 +403,7 @@ export function load(path: string, options: LoadOptions = {}): Record<string, Te
 
 /** Tensors and __metadata__ of a .safetensors file. */
 export function loadWithMetadata(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  checkOptions('load', options, ['device']);
   const c = readSafetensors(path);
   const out: Record<string, Tensor> = nullProto();
   try {

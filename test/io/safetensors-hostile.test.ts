@@ -179,3 +179,62 @@ describe('parseStrictJson', () => {
     }
   });
 });
+
+describe('safetensors: bad arguments to save / load / serialize (siblings)', () => {
+  it("save(stateDict, path) in torch's order says which order is expected", () => {
+    const t = tensor([1, 2]);
+    const f = path.join(dir, 'order.safetensors');
+    expect(() => save({ t } as never, f as never)).toThrow(new RegExp(`save: the arguments are \\(path, stateDict\\): got the state dict first .* call save\\('${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}', stateDict\\)`));
+    expect(fs.existsSync(f)).toBe(false);
+    t.dispose();
+  });
+
+  it('entries that are not tensors name the key and what they are', () => {
+    const f = path.join(dir, 'nt.safetensors');
+    expect(() => save(f, { a: 5 } as never)).toThrow(/safetensors: 'a' is a number, expected a Tensor/);
+    expect(() => save(f, { a: null } as never)).toThrow(/safetensors: 'a' is null, expected a Tensor/);
+    expect(() => save(f, { a: [1, 2] } as never)).toThrow(/'a' is an array, expected a Tensor/);
+    expect(() => save(f, undefined as never)).toThrow(/expected a state dict \{ name: Tensor \} \(or a Map\), got undefined$/);
+    const one = tensor([1]);
+    expect(() => save(f, one as never)).toThrow(/expected a state dict .* got a single Tensor/);
+    const gone = tensor([1]);
+    gone.dispose();
+    expect(() => save(f, { gone })).toThrow(/tensor 'gone' was disposed before saving/);
+    expect(() => serialize({ one }, 5 as never)).toThrow(/metadata must be an object of strings, got a number/);
+    expect(fs.existsSync(f)).toBe(false);
+    one.dispose();
+  });
+
+  it('raw tensors with a bad shape would write an unreadable file: refused', () => {
+    const data = new Uint8Array(16);
+    expect(() => serialize({ r: { dtype: 'F32', shape: [-1, -4], data } })).toThrow(/tensor 'r': shape must be an array of non-negative integers, got \[-1,-4\]/);
+    expect(() => serialize({ r: { dtype: 'F32', shape: [0.5, 8], data } })).toThrow(/shape must be an array of non-negative integers, got \[0.5,8\]/);
+    expect(() => serialize({ r: { dtype: 'F32', shape: [4], data: [1, 2] as never } })).toThrow(/data must be a Uint8Array/);
+  });
+
+  it('rawToTensor of bytes that do not match the shape is an error (it decoded zeros before)', () => {
+    expect(() => rawToTensor({ dtype: 'F32', shape: [3], data: new Uint8Array(4) }, 'cpu', 'w')).toThrow(/tensor 'w': has 4 bytes, shape \[3\] of F32 needs 12/);
+  });
+
+  it('a misspelt load or save option is an error, not a silent default', () => {
+    const f = path.join(dir, 'opt.safetensors');
+    const t = tensor([1]);
+    expect(() => save(f, { t }, { metdata: { a: 'b' } } as never)).toThrow(/save: unknown option 'metdata'/);
+    save(f, { t });
+    expect(() => load(f, { devcie: 'cpu' } as never)).toThrow(/load: unknown option 'devcie'/);
+    expect(() => load(5 as never)).toThrow(/load: path must be a non-empty string, got a number/);
+    t.dispose();
+  });
+
+  it('a directory as the target, or a file where a directory should be, is said before writing', () => {
+    const t = tensor([1]);
+    const d = path.join(dir, 'adir');
+    fs.mkdirSync(d, { recursive: true });
+    expect(() => save(d, { t })).toThrow(new RegExp(`cannot write .*adir: it is a directory \\(give a file path`));
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const file = path.join(dir, 'plainfile');
+    fs.writeFileSync(file, 'x');
+    expect(() => save(path.join(file, 'sub', 'm.safetensors'), { t })).toThrow(new RegExp(`cannot write .*m\\.safetensors: .*plainfile is a file, not a directory`));
+    t.dispose();
+  });
+});
