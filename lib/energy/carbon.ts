@@ -7,6 +7,8 @@
 // - Grid intensity in gCO2e/kWh: a number you give, or a region code from GRID_INTENSITY below;
 //   default the world average.
 
+import { checkOptions } from '../options.js';
+
 /**
  * Lifecycle carbon intensity of electricity generation, gCO2e/kWh, yearly average for 2023.
  * Source: Ember, Yearly Electricity Data (2024 release), as republished by Our World in Data
@@ -57,6 +59,7 @@ export interface CarbonSettings {
 
 /** Validates options and resolves the intensity. Throws on an unknown region or a bad number. */
 export function resolveCarbon(options: CarbonOptions = {}): CarbonSettings {
+  options = checkOptions('carbon', options, ['pue', 'intensity']);
   const pue = options.pue ?? 1.0;
   if (!Number.isFinite(pue) || pue < 1) throw new RangeError(`carbon: pue must be a number >= 1, got ${pue}`);
   const intensity = options.intensity ?? 'WORLD';
@@ -66,8 +69,9 @@ export function resolveCarbon(options: CarbonOptions = {}): CarbonSettings {
     }
     return { pue, gPerKWh: intensity, region: null, source: 'user-supplied' };
   }
+  if (typeof intensity !== 'string') throw new TypeError(`carbon: intensity must be gCO2e/kWh (a number) or a region code (a string), got ${typeof intensity}`);
   const code = intensity.toUpperCase();
-  const row = GRID_INTENSITY[code];
+  const row = Object.hasOwn(GRID_INTENSITY, code) ? GRID_INTENSITY[code] : undefined;
   if (row === undefined) {
     throw new RangeError(
       `carbon: unknown region ${JSON.stringify(intensity)}; use one of ${Object.keys(GRID_INTENSITY).join(', ')} or a number in gCO2e/kWh`,

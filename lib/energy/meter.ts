@@ -18,6 +18,20 @@ import { costDelta, costSnapshot, type CostSnapshot } from '../backend/counter.j
 import { co2eGrams, joulesToKWh, resolveCarbon, type CarbonOptions, type CarbonSettings } from './carbon.js';
 import { defaultNvml, type NvmlDevice, type NvmlSource, type PowerSampler } from './nvml.js';
 import { Rapl, RaplCounter, type RaplOptions } from './rapl.js';
+import { bool, checkOptions, func, nonNegative, nonNegativeInt, positive, type OptionKeys } from '../options.js';
+
+const METER_KEYS: OptionKeys<EnergyMeterOptions> = {
+  synchronize: true, gpu: true, cpu: true, rapl: true, nvml: true, samplePower: true, samplePeriodMs: true,
+  counterUpdatePeriodMs: true, raplPollMs: true, estimate: true, carbon: true, now: true,
+};
+const END_KEYS: OptionKeys<EndOptions> = { samples: true };
+
+/** EndOptions checked: samples a non-negative integer. */
+function endOptions(where: string, o: EndOptions | undefined): EndOptions {
+  o = checkOptions(where, o, END_KEYS);
+  if (o.samples !== undefined) nonNegativeInt(where, 'samples', o.samples);
+  return o;
+}
 
 export type EnergyMethod = 'nvml-counter' | 'nvml-power-sampling' | 'rapl' | 'estimate' | `unavailable: ${string}`;
 
@@ -194,12 +208,24 @@ export class EnergyMeter {
   private lastCpuPoll: { wall: number; joules: number } | null = null;
 
   constructor(options: EnergyMeterOptions = {}) {
+    const W = 'EnergyMeter';
+    options = checkOptions(W, options, METER_KEYS);
+    if (options.synchronize !== undefined) func(W, 'synchronize', options.synchronize);
+    if (options.now !== undefined) func(W, 'now', options.now);
+    if (options.gpu !== undefined && !Array.isArray(options.gpu)) bool(W, 'gpu', options.gpu);
+    if (Array.isArray(options.gpu)) options.gpu.forEach((g, i) => nonNegativeInt(W, `gpu[${i}]`, g));
+    bool(W, 'cpu', options.cpu, true);
+    bool(W, 'samplePower', options.samplePower, true);
+    positive(W, 'samplePeriodMs', options.samplePeriodMs, 100);
+    positive(W, 'counterUpdatePeriodMs', options.counterUpdatePeriodMs, 100);
+    positive(W, 'raplPollMs', options.raplPollMs, 1000);
+    if (options.rapl !== undefined) checkOptions(`${W}: rapl`, options.rapl, ['root', 'fs']);
     this.opts = options;
     this.now = options.now ?? (() => performance.now());
     this.carbon = resolveCarbon(options.carbon);
-    const est = options.estimate ?? {};
+    const est = checkOptions(`${W}: estimate`, options.estimate, ['cpuWatts', 'gpuWatts']);
     for (const [k, v] of Object.entries(est)) {
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`EnergyMeter: estimate.${k} must be watts >= 0`);
+      if (v !== undefined) nonNegative(W, `estimate.${k} (watts)`, v);
     }
 
     // GPU
@@ -296,6 +322,7 @@ export class EnergyMeter {
 
   /** Closes a window and returns what it cost. */
   end(name: string, options: EndOptions = {}): EnergyResult {
+    options = endOptions('EnergyMeter.end', options);
     const w = this.open.get(name);
     if (w === undefined) throw new Error(`EnergyMeter.end: no open window "${name}" (open: ${this.openWindows().join(', ') || 'none'})`);
     this.opts.synchronize?.();
@@ -318,6 +345,8 @@ export class EnergyMeter {
   measure<T>(name: string, fn: () => Promise<T>, options?: EndOptions): Promise<EnergyResult & { value: T }>;
   measure<T>(name: string, fn: () => T, options?: EndOptions): EnergyResult & { value: T };
   measure<T>(name: string, fn: () => T | Promise<T>, options: EndOptions = {}): (EnergyResult & { value: T }) | Promise<EnergyResult & { value: T }> {
+    options = endOptions('EnergyMeter.measure', options);
+    func('EnergyMeter.measure', 'fn', fn);
     this.begin(name);
     let out: T | Promise<T>;
     try {
