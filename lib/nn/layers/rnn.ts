@@ -103,7 +103,12 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
   /** parameter names per (layer, direction): [weight_ih, weight_hh, bias_ih?, bias_hh?] */
   private readonly names: string[][] = [];
 
-  constructor(readonly mode: RnnMode, readonly inputSize: number, readonly hiddenSize: number, o: RnnOptions = {}) {
+  constructor(
+    readonly mode: RnnMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    o: RnnOptions = {},
+  ) {
     super();
     const L = this.constructor.name;
     o = layerOptions(L, o, [...RNN_KEYS, ...(mode === 'RNN_TANH' || mode === 'RNN_RELU' ? ['nonlinearity'] : [])]);
@@ -165,7 +170,12 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
    * Runs the stack on x (T, B, in) (seq first) from the initial states h0s/c0s (one per layer and
    * direction); returns the output (T, B, D·H) and the final states.
    */
-  protected run(x: Tensor, h0s: Tensor[], c0s: Tensor[] | null, lengths: Int32Array | null = null): { out: Tensor; hN: Tensor[]; cN: Tensor[] } {
+  protected run(
+    x: Tensor,
+    h0s: Tensor[],
+    c0s: Tensor[] | null,
+    lengths: Int32Array | null = null,
+  ): { out: Tensor; hN: Tensor[]; cN: Tensor[] } {
     const [T, B] = x.shape as [number, number];
     // masks[t] (B, 1) int32, 1 where step t is valid; null where every sequence is still running
     const masks: (Tensor | null)[] = new Array<Tensor | null>(T).fill(null);
@@ -174,7 +184,11 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
     const maskAt = (t: number): Tensor | null => {
       if (!lengths || t < minLen) return null;
       let m = masks[t];
-      if (!m) masks[t] = m = ops.tensor(Int32Array.from(lengths, (n) => (t < n ? 1 : 0)), { dtype: 'int32', device: x.device, shape: [B, 1] });
+      if (!m)
+        masks[t] = m = ops.tensor(
+          Int32Array.from(lengths, (n) => (t < n ? 1 : 0)),
+          { dtype: 'int32', device: x.device, shape: [B, 1] },
+        );
       return m;
     };
     const H = this.hiddenSize;
@@ -244,16 +258,23 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
     let arr: ArrayLike<number>;
     if (isTensor(raw)) {
       // read on the host (like torch, which wants lengths on the cpu): a sync point on a GPU
-      if (raw.ndim !== 1) throw new RangeError(`${this.describe()}: lengths must be a 1-D tensor or an array, one length per sequence, got a tensor ${fmtShape(raw.shape)}`);
+      if (raw.ndim !== 1)
+        throw new RangeError(
+          `${this.describe()}: lengths must be a 1-D tensor or an array, one length per sequence, got a tensor ${fmtShape(raw.shape)}`,
+        );
       arr = raw.dataSync();
     } else arr = raw;
     if (typeof arr.length !== 'number') throw new TypeError(`${this.describe()}: lengths must be an array of numbers, one per sequence`);
     const want = batched ? B : 1;
-    if (arr.length !== want) throw new RangeError(`${this.describe()}: lengths has ${arr.length} entries but the batch has ${want} sequence${want === 1 ? '' : 's'}`);
+    if (arr.length !== want)
+      throw new RangeError(
+        `${this.describe()}: lengths has ${arr.length} entries but the batch has ${want} sequence${want === 1 ? '' : 's'}`,
+      );
     const out = new Int32Array(arr.length);
     for (let b = 0; b < arr.length; b++) {
       const n = arr[b]!;
-      if (!Number.isInteger(n) || n < 1 || n > T) throw new RangeError(`${this.describe()}: lengths[${b}] = ${n} must be an integer in 1..${T} (the padded sequence length)`);
+      if (!Number.isInteger(n) || n < 1 || n > T)
+        throw new RangeError(`${this.describe()}: lengths[${b}] = ${n} must be an integer in 1..${T} (the padded sequence length)`);
       out[b] = n;
     }
     return out;
@@ -269,7 +290,9 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
     // torch: "Expected sequence length to be larger than 0 in RNN" (a batch of 0 is fine)
     if (input.shape[input.ndim === 3 && this.batchFirst ? 1 : 0] === 0) {
       const layout = input.ndim === 2 ? `(T, ${I})` : this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`;
-      throw new RangeError(`${this.describe()}: the sequence length T must be larger than 0, got input ${fmtShape(input.shape)} as ${layout}`);
+      throw new RangeError(
+        `${this.describe()}: the sequence length T must be larger than 0, got input ${fmtShape(input.shape)} as ${layout}`,
+      );
     }
     if (input.ndim === 2) return { x: ops.unsqueeze(input, 1), batched: false };
     return { x: this.batchFirst ? ops.transpose(input, 0, 1) : input, batched: true };
@@ -374,7 +397,8 @@ export class LSTM extends RNNBase<LstmState> {
     const B = x.shape[1]!;
     let lengths: Int32Array | null;
     try {
-      if (state && (!Array.isArray(state) || state.length !== 2)) throw new TypeError(`${this.describe()}: the initial state must be [h0, c0]`);
+      if (state && (!Array.isArray(state) || state.length !== 2))
+        throw new TypeError(`${this.describe()}: the initial state must be [h0, c0]`);
       lengths = this.lengthsOf(opts, x.shape[0]!, B, batched);
     } catch (e) {
       if (x !== input) x.dispose();
