@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -99,12 +100,32 @@ export function readIdxFile(path: string): IdxArray {
   return parseIdx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
-/** IDX bytes for an array (big-endian elements). */
+/** The range of each integer element type (a value outside would wrap silently in a DataView). */
+const INT_RANGE: Partial<Record<IdxType, [number, number]>> = { uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647] };
+
+/** IDX bytes for an array (big-endian elements). Dims, type and every value are checked first. */
 export function encodeIdx(arr: IdxArray): Uint8Array {
+  if (arr === null || typeof arr !== 'object') throw new TypeError('encodeIdx: expected { type, dims, data }');
+  if (typeof arr.type !== 'string' || !Object.prototype.hasOwnProperty.call(CODE_OF, arr.type)) {
+    throw new TypeError(`encodeIdx: unknown type ${JSON.stringify(arr.type)} (expected one of ${Object.keys(CODE_OF).join(', ')})`);
+  }
+  if (!Array.isArray(arr.dims) || arr.dims.length === 0 || arr.dims.length > 255) throw new RangeError(`encodeIdx: 1 to 255 dimensions, got ${Array.isArray(arr.dims) ? arr.dims.length : typeof arr.dims}`);
+  arr.dims.forEach((d, i) => {
+    // each size is a big-endian u32 in the header
+    if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new RangeError(`encodeIdx: dims[${i}] = ${d} must be an integer in [0, 2^32)`);
+  });
+  if (arr.data === null || typeof arr.data !== 'object' || typeof arr.data.length !== 'number') throw new TypeError('encodeIdx: data must be a typed array or an array of numbers');
   const [, size] = CODES[CODE_OF[arr.type]]!;
   const n = arr.dims.reduce((a, b) => a * b, 1);
   if (n !== arr.data.length) throw new RangeError(`encodeIdx: dims [${arr.dims.join(', ')}] need ${n} elements, data has ${arr.data.length}`);
-  if (arr.dims.length === 0 || arr.dims.length > 255) throw new RangeError(`encodeIdx: 1 to 255 dimensions, got ${arr.dims.length}`);
+  const range = INT_RANGE[arr.type];
+  for (let i = 0; i < n; i++) {
+    const x = arr.data[i]!;
+    if (typeof x !== 'number') throw new TypeError(`encodeIdx: data[${i}] is ${typeof x}, not a number`);
+    if (range && !(Number.isInteger(x) && x >= range[0] && x <= range[1])) {
+      throw new RangeError(`encodeIdx: data[${i}] = ${x} does not fit ${arr.type} (integers in [${range[0]}, ${range[1]}])`);
+    }
+  }
   const headerLen = 4 + 4 * arr.dims.length;
   const out = new Uint8Array(headerLen + n * size);
   const v = new DataView(out.buffer);
@@ -126,8 +147,8 @@ export function encodeIdx(arr: IdxArray): Uint8Array {
   return out;
 }
 
-/** Writes an IDX file; `gzip: true` compresses it (name it *.gz). */
+/** Writes an IDX file atomically (temp file, fsync, rename); `gzip: true` compresses it (name it *.gz). */
 export function writeIdxFile(path: string, arr: IdxArray, options: { gzip?: boolean } = {}): void {
   const raw = encodeIdx(arr);
-  fs.writeFileSync(path, options.gzip ? zlib.gzipSync(raw) : raw);
+  writeFileAtomic(path, options.gzip ? zlib.gzipSync(raw) : raw);
 }
