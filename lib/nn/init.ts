@@ -5,6 +5,7 @@ import { noGrad } from '../autograd/mode.js';
 import { fmtShape, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { fillInto, normalInto, uniformInto } from './inplace.js';
+import { checkOptions, finite, nonNegative, oneOf, type OptionKeys } from '../options.js';
 
 export type Nonlinearity =
   | 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
@@ -39,13 +40,16 @@ function fan(t: Tensor, mode: FanMode): number {
 }
 
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+  finite('uniform_', 'a (low)', a);
+  finite('uniform_', 'b (high)', b);
   if (!(a <= b)) throw new RangeError(`uniform_: need a <= b, got ${a}, ${b}`);
   noGrad(() => uniformInto(t, a, b));
   return t;
 }
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
-  if (!(std >= 0)) throw new RangeError(`normal_: std must be non-negative, got ${std}`);
+  finite('normal_', 'mean', mean);
+  nonNegative('normal_', 'std', std);
   noGrad(() => normalInto(t, mean, std));
   return t;
 }
@@ -65,6 +69,7 @@ export function ones_(t: Tensor): Tensor {
 
 /** U(-a, a) with a = gain·√(6 / (fanIn + fanOut)) (Glorot). */
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+  finite('xavierUniform_', 'gain', gain);
   const [fi, fo] = calculateFanInAndFanOut(t);
   const a = gain * Math.sqrt(6 / (fi + fo));
   return uniform_(t, -a, a);
@@ -72,6 +77,7 @@ export function xavierUniform_(t: Tensor, gain = 1): Tensor {
 
 /** N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
+  finite('xavierNormal_', 'gain', gain);
   const [fi, fo] = calculateFanInAndFanOut(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fi + fo)));
 }
@@ -83,8 +89,18 @@ export interface KaimingOptions {
   nonlinearity?: Nonlinearity;
 }
 
+const KAIMING_KEYS: OptionKeys<KaimingOptions> = { a: true, mode: true, nonlinearity: true };
+
+function kaimingOptions(where: string, o: KaimingOptions | undefined): KaimingOptions {
+  o = checkOptions(where, o, KAIMING_KEYS);
+  finite(where, 'a', o.a, 0);
+  oneOf(where, 'mode', o.mode, ['fan_in', 'fan_out'], 'fan_in');
+  return o;
+}
+
 /** U(-b, b) with b = gain·√(3 / fan) (He); torch's defaults a=0, fan_in, leaky_relu. */
 export function kaimingUniform_(t: Tensor, o: KaimingOptions = {}): Tensor {
+  o = kaimingOptions('kaimingUniform_', o);
   const f = fan(t, o.mode ?? 'fan_in');
   const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0);
   const bound = f === 0 ? 0 : Math.sqrt(3) * gain / Math.sqrt(f);
@@ -93,6 +109,7 @@ export function kaimingUniform_(t: Tensor, o: KaimingOptions = {}): Tensor {
 
 /** N(0, std²) with std = gain / √fan. */
 export function kaimingNormal_(t: Tensor, o: KaimingOptions = {}): Tensor {
+  o = kaimingOptions('kaimingNormal_', o);
   const f = fan(t, o.mode ?? 'fan_in');
   const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0);
   return normal_(t, 0, f === 0 ? 0 : gain / Math.sqrt(f));

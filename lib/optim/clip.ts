@@ -5,6 +5,7 @@ import { noGrad } from '../autograd/mode.js';
 import { keep } from '../memory.js';
 import { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { inRange } from '../options.js';
 
 function withGrads(params: Iterable<Tensor> | Tensor): Tensor[] {
   const list = params instanceof Tensor ? [params] : [...params];
@@ -18,8 +19,8 @@ function withGrads(params: Iterable<Tensor> | Tensor): Tensor[] {
  * device; with no gradients it is 0.
  */
 export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number, normType = 2): Tensor {
-  if (!(maxNorm >= 0)) throw new RangeError(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`);
-  if (!(normType > 0)) throw new RangeError(`clipGradNorm: normType must be positive (or Infinity), got ${normType}`);
+  inRange('clipGradNorm', 'maxNorm', maxNorm, { min: 0, allowInfinity: true });
+  inRange('clipGradNorm', 'normType', normType, { min: 0, minOpen: true, allowInfinity: true });
   const ps = withGrads(params);
   return noGrad(() => {
     if (!ps.length) return ops.zeros([]);
@@ -54,7 +55,7 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number,
 
 /** Clamps every gradient to [-clipValue, clipValue] (each p.grad is replaced). */
 export function clipGradValue(params: Iterable<Tensor> | Tensor, clipValue: number): void {
-  if (!(clipValue >= 0)) throw new RangeError(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
+  inRange('clipGradValue', 'clipValue', clipValue, { min: 0, allowInfinity: true });
   noGrad(() => {
     for (const p of withGrads(params)) {
       const g = p.grad!;

@@ -110,3 +110,16 @@ describe('scheduler options and values', () => {
     expect(o.paramGroups[0]!.lr).toBe(0.125);
   });
 });
+
+describe('gradient clipping arguments', () => {
+  it('maxNorm, normType and clipValue are numbers in range (a string or NaN is refused)', () => tidy(() => {
+    const p = nn.Parameter.from(tensor([3, 4]));
+    p.grad = tensor([3, 4]);
+    expect(() => optim.clipGradNorm([p], '1' as never)).toThrow(/clipGradNorm: invalid maxNorm "1"/);
+    expect(() => optim.clipGradNorm([p], NaN)).toThrow(/clipGradNorm: invalid maxNorm NaN/);
+    expect(() => optim.clipGradNorm([p], 1, 0)).toThrow(/clipGradNorm: invalid normType 0/);
+    expect(() => optim.clipGradValue([p], -1)).toThrow(/clipGradValue: invalid clipValue -1/);
+    expect(optim.clipGradNorm([p], 1, Infinity).item()).toBe(4);
+    expect(p.grad!.toArray()).toEqual([expect.closeTo(0.75, 5), expect.closeTo(1, 5)]);
+  }));
+});

@@ -50,3 +50,18 @@ describe('layer options', () => {
     expect(() => new nn.MaxPool2d(2, { ceilMode: 1 as never })).toThrow(/ceilMode 1/);
   });
 });
+
+describe('nn.init arguments', () => {
+  it('bounds, means, stds and gains are finite; kaiming options are checked', () => {
+    const w = new nn.Linear(3, 2).weight;
+    const before = w.toArray();
+    expect(() => nn.init.normal_(w, NaN)).toThrow(/normal_: invalid mean NaN/);
+    expect(() => nn.init.normal_(w, 0, Infinity)).toThrow(/normal_: invalid std Infinity/);
+    expect(() => nn.init.uniform_(w, -Infinity, 1)).toThrow(/uniform_: invalid a \(low\) -Infinity/);
+    expect(() => nn.init.xavierUniform_(w, NaN)).toThrow(/xavierUniform_: invalid gain NaN/);
+    expect(() => nn.init.kaimingUniform_(w, { mode: 'fanin' as never })).toThrow(/kaimingUniform_: invalid mode "fanin" — did you mean 'fan_in'\?/);
+    expect(() => nn.init.kaimingNormal_(w, { nonlinearty: 'relu' } as never)).toThrow(/kaimingNormal_: unknown option 'nonlinearty' — did you mean 'nonlinearity'\?/);
+    expect(() => nn.init.kaimingNormal_(w, { a: NaN })).toThrow(/invalid a NaN/);
+    expect(w.toArray()).toEqual(before); // nothing was drawn
+  });
+});
