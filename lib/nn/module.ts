@@ -9,6 +9,7 @@
 //
 // Calling convention: `model.forward(x)` (a JS object cannot be called like `model(x)`).
 
+import { summarize, type ModelSummary, type SummaryOptions } from './summary.js';
 import { noGrad } from '../autograd/mode.js';
 import type { DType } from '../dtype.js';
 import { DTYPES, isFloat } from '../dtype.js';
@@ -57,7 +58,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   // ---- registration -------------------------------------------------------------------------
   /** Registers (or replaces) a buffer: saved in stateDict (unless persistent is false), moved by to(). */
   registerBuffer(name: string, t: Tensor | null, { persistent = true } = {}): void {
-    if (name.includes('.') || name === '') throw new RangeError(`registerBuffer: invalid buffer name '${name}'`);
+    this.checkSlotName('registerBuffer', 'buffer', name);
     const slots = this as unknown as Slots;
     if (t !== null) keep(t);
     slots[name] = t;
@@ -68,14 +69,29 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Registers a parameter under `name` (the same as assigning a Parameter to this[name]). */
   registerParameter(name: string, p: Parameter | null): void {
-    if (name.includes('.') || name === '') throw new RangeError(`registerParameter: invalid parameter name '${name}'`);
+    this.checkSlotName('registerParameter', 'parameter', name);
     (this as unknown as Slots)[name] = p;
   }
 
   /** Registers a child module under `name` (the same as assigning it to this[name]). */
   registerModule(name: string, m: AnyModule | null): void {
-    if (name.includes('.') || name === '') throw new RangeError(`registerModule: invalid module name '${name}'`);
+    this.checkSlotName('registerModule', 'module', name);
     (this as unknown as Slots)[name] = m;
+  }
+
+  /**
+   * A slot name must be a non-empty string without '.', and must not shadow a method or property
+   * of the module ('forward', 'training', '__proto__' would break it; torch: "attribute 'x' already
+   * exists"). Replacing a parameter, buffer or child (or an empty slot) is fine.
+   */
+  private checkSlotName(op: string, what: string, name: string): void {
+    if (typeof name !== 'string' || name.includes('.') || name === '') throw new RangeError(`${op}: invalid ${what} name ${typeof name === 'string' ? `'${name}'` : String(name)} (a non-empty string without '.')`);
+    const owns = Object.prototype.hasOwnProperty.call(this, name);
+    if (name === '__proto__' || (!owns && name in this)) throw new RangeError(`${op}: '${name}' is already a method or property of ${this.name}; choose another ${what} name`);
+    const cur = owns ? (this as unknown as Slots)[name] : undefined;
+    if (cur !== undefined && cur !== null && !(cur instanceof Tensor) && !(cur instanceof Module)) {
+      throw new RangeError(`${op}: attribute '${name}' already exists on ${this.name} (${typeof cur}); choose another ${what} name`);
+    }
   }
 
   // ---- traversal ----------------------------------------------------------------------------
@@ -311,6 +327,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   // ---- printing -----------------------------------------------------------------------------
+  /**
+   * A Keras / torchinfo-style table (output shapes, parameters, FLOPs, activation bytes, totals)
+   * from one dry forward on `input`: a shape with the batch dimension, a tensor, or a list of them.
+   * Prints it unless `print: false`; returns the rows and totals either way (see nn/summary.ts).
+   */
+  summary(input: readonly number[] | Tensor | readonly (readonly number[] | Tensor)[], options: SummaryOptions = {}): ModelSummary {
+    return summarize(this as unknown as AnyModule, input, options);
+  }
+
+
   /** The text inside the parentheses of this module's line, like torch's extra_repr. */
   extraRepr(): string {
     return '';

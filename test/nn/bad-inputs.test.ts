@@ -36,3 +36,26 @@ describe('recurrent layers on a length-0 sequence', () => {
     m.dispose();
   });
 });
+
+describe('registering a parameter, buffer or child under a name the module already uses', () => {
+  it("'__proto__' (set the module's prototype before) and method names (shadowed forward) are refused", () => {
+    const m = new nn.Linear(2, 3);
+    const t = wg.tensor([1]);
+    expect(() => m.registerBuffer('__proto__', t)).toThrow(/registerBuffer: '__proto__' is already a method or property of Linear; choose another buffer name/);
+    expect(Object.getPrototypeOf(m)).toBe(nn.Linear.prototype);
+    const p = new nn.Parameter(wg.tensor([1]));
+    expect(() => m.registerParameter('forward', p)).toThrow(/registerParameter: 'forward' is already a method or property of Linear/);
+    expect(typeof m.forward).toBe('function');
+    expect(() => m.registerModule('stateDict', new nn.ReLU())).toThrow(/registerModule: 'stateDict' is already a method/);
+    expect(() => m.registerParameter('training', p)).toThrow(/attribute 'training' already exists on Linear \(boolean\)/);
+    expect(() => m.registerBuffer('a.b', t)).toThrow(/invalid buffer name 'a.b'/);
+    // replacing a parameter, or a new name, is fine
+    const old = m.bias!;
+    m.registerParameter('bias', p);
+    expect(m.bias).toBe(p);
+    m.registerBuffer('scale', t);
+    expect(Object.keys(m.stateDict())).toEqual(['weight', 'bias', 'scale']);
+    old.dispose();
+    m.dispose();
+  });
+});
