@@ -16,6 +16,15 @@ export type TensorLike = Tensor | number;
 
 let nextTensorId = 0;
 
+// `using t = ...` needs Symbol.dispose, which lib.esnext.disposable (and @types/node) declare. Declared here
+// too so that the emitted .d.ts type-checks for a consumer on target ES2022 without either
+// (skipLibCheck: false; test/native/pack.test.ts); the declarations merge where both exist.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 export class Tensor {
   readonly id = nextTensorId++;
   /** null once disposed */

