@@ -3,13 +3,22 @@
 
 import { noGrad } from '../autograd/mode.js';
 import { keep } from '../memory.js';
+import { fmtShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import { inRange } from '../options.js';
 
-function withGrads(params: Iterable<Tensor> | Tensor): Tensor[] {
+/** The parameters that have a grad; anything that is not a tensor, or a disposed grad, is an error. */
+function withGrads(op: string, params: Iterable<Tensor> | Tensor): Tensor[] {
+  const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
+  if (!(params instanceof Tensor) && !iterable) throw new TypeError(`${op}: expected the parameters (e.g. model.parameters()) or one tensor, got ${params === null ? 'null' : typeof params}`);
   const list = params instanceof Tensor ? [params] : [...params];
-  return list.filter((p) => p.grad !== null && !p.grad.isDisposed);
+  list.forEach((p, i) => {
+    if (!(p instanceof Tensor)) throw new TypeError(`${op}: params[${i}] is ${p === null ? 'null' : typeof p}, not a tensor`);
+    // a disposed grad was skipped before: the norm left it out and the clip did not apply
+    if (p.grad !== null && p.grad.isDisposed) throw new Error(`${op}: params[${i}] (shape ${fmtShape(p.shape)}) has a disposed grad: set p.grad = null (optimizer.zeroGrad()) instead of disposing it`);
+  });
+  return list.filter((p) => p.grad !== null);
 }
 
 /**
@@ -21,7 +30,7 @@ function withGrads(params: Iterable<Tensor> | Tensor): Tensor[] {
 export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number, normType = 2): Tensor {
   inRange('clipGradNorm', 'maxNorm', maxNorm, { min: 0, allowInfinity: true });
   inRange('clipGradNorm', 'normType', normType, { min: 0, minOpen: true, allowInfinity: true });
-  const ps = withGrads(params);
+  const ps = withGrads('clipGradNorm', params);
   return noGrad(() => {
     if (!ps.length) return ops.zeros([]);
     const dev = ps[0]!.grad!.device;
@@ -57,7 +66,7 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number,
 export function clipGradValue(params: Iterable<Tensor> | Tensor, clipValue: number): void {
   inRange('clipGradValue', 'clipValue', clipValue, { min: 0, allowInfinity: true });
   noGrad(() => {
-    for (const p of withGrads(params)) {
+    for (const p of withGrads('clipGradValue', params)) {
       const g = p.grad!;
       p.grad = keep(ops.clamp(g, -clipValue, clipValue));
       g.dispose();

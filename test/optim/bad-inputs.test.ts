@@ -74,3 +74,22 @@ describe('a grad that does not fit its parameter is blamed, and nothing is updat
     });
   }
 });
+
+describe('gradient clipping: bad parameter lists and disposed grads', () => {
+  it('clipGradNorm / clipGradValue say what is wrong instead of crashing or skipping a grad', () => {
+    expect(() => optim.clipGradNorm([1, 2] as never, 1)).toThrow(/clipGradNorm: params\[0\] is number, not a tensor/);
+    expect(() => optim.clipGradValue(null as never, 1)).toThrow(/clipGradValue: expected the parameters .* got null/);
+    const a = new nn.Parameter(wg.tensor([3, 4]));
+    const b = new nn.Parameter(wg.tensor([[12]]));
+    a.grad = wg.tensor([3, 4]);
+    b.grad = wg.tensor([[12]]);
+    b.grad.dispose(); // before, the norm silently left b out (5 instead of 13) and b was not clipped
+    expect(() => optim.clipGradNorm([a, b], 1)).toThrow(/clipGradNorm: params\[1\] \(shape \(1,1\)\) has a disposed grad/);
+    expect([...a.grad!.dataSync()]).toEqual([3, 4]); // nothing scaled
+    b.grad = null;
+    const n = optim.clipGradNorm([a, b], 1);
+    expect(n.item()).toBeCloseTo(5, 5);
+    a.grad?.dispose();
+    for (const t of [n, a, b]) t.dispose();
+  });
+});
