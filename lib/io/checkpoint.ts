@@ -76,6 +76,20 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
   checkOptions('saveCheckpoint', parts, CHECKPOINT_PARTS_KEYS);
   if (!parts.model || typeof parts.model.stateDict !== 'function') throw new TypeError('saveCheckpoint: parts.model (a module with stateDict()) is required');
   if (parts.epoch !== undefined) nonNegativeInt('saveCheckpoint', 'epoch', parts.epoch);
+  // what loadCheckpoint refuses is refused here, before a good checkpoint is replaced
+  if (parts.rng !== undefined && parts.rng !== false) {
+    for (const k of ['seed', 'offset'] as const) {
+      const v: unknown = (parts.rng as Record<string, unknown> | null)?.[k];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RangeError(`saveCheckpoint: rng.${k} must be a non-negative integer (from getRngState()), got ${jsonType(v)}`);
+    }
+  }
+  const json = (key: string, v: unknown): string => {
+    try {
+      return JSON.stringify(v);
+    } catch (e) {
+      throw new TypeError(`saveCheckpoint: ${key} cannot be stored as JSON (${(e as Error).message.split('\n')[0]})`);
+    }
+  };
   const tensors = new Map<string, Tensor>();
   const modelKeys: string[] = [];
   for (const [k, t] of stateDictEntries(parts.model.stateDict())) {
@@ -94,9 +108,9 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
     tensors.set(k, t);
   }
   if (parts.epoch !== undefined) metadata.epoch = String(parts.epoch);
-  if (parts.history) metadata.history = JSON.stringify(parts.history);
+  if (parts.history) metadata.history = json('history', parts.history);
   if (parts.rng !== false) metadata.rng = JSON.stringify(parts.rng ?? getRngState());
-  if (parts.extra !== undefined) metadata.extra = JSON.stringify(parts.extra);
+  if (parts.extra !== undefined) metadata.extra = json('extra', parts.extra);
   save(path, tensors, { metadata });
 }
 

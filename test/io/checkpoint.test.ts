@@ -242,3 +242,20 @@ describe('Module.loadStateDict is transactional', () => {
     b.dispose();
   });
 });
+
+describe('saveCheckpoint refuses what loadCheckpoint would refuse, before replacing a good file', () => {
+  it('a bad rng state or extra that is not JSON', () => {
+    const m = net(20);
+    const f = path.join(dir, 'save-bad.safetensors');
+    saveCheckpoint(f, { model: m, epoch: 1 });
+    const good = fs.readFileSync(f);
+    expect(() => saveCheckpoint(f, { model: m, rng: { seed: 'x', offset: 0 } as never })).toThrow(/saveCheckpoint: rng.seed must be a non-negative integer .* got string "x"/);
+    expect(() => saveCheckpoint(f, { model: m, rng: { seed: 1, offset: -2 } })).toThrow(/rng.offset must be a non-negative integer/);
+    expect(() => saveCheckpoint(f, { model: m, extra: { big: 1n } })).toThrow(/saveCheckpoint: extra cannot be stored as JSON \(Do not know how to serialize a BigInt\)/);
+    const circ: Record<string, unknown> = {};
+    circ.self = circ;
+    expect(() => saveCheckpoint(f, { model: m, extra: circ })).toThrow(/extra cannot be stored as JSON \(Converting circular structure to JSON\)/);
+    expect(fs.readFileSync(f).equals(good)).toBe(true);
+    m.dispose();
+  });
+});
