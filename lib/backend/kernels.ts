@@ -285,6 +285,8 @@ export interface Backend {
   alloc(numel: number, dtype: DType): Handle;
   /** Returns storage to the backend. Idempotent per handle is not required: the tensor layer frees once. */
   free(h: Handle): void;
+  /** the most elements one storage may hold (checked by the op layer before alloc); none if absent */
+  readonly maxElements?: number;
   /** Copies host data into the storage (data.length elements). */
   upload(h: Handle, data: TypedArray, dtype: DType): void;
   /** Resolves with a host copy of the first numel elements, without blocking the event loop. */

@@ -9,7 +9,7 @@ import { assertFloat, assertDtype, empty, launch, nbytes, sameDevice } from './u
 import { mul } from './elementwise.js';
 import { indexSelect, reshape, transpose } from './shape.js';
 import { zerosLike } from './creation.js';
-import { guard } from '../memory.js';
+import { bumpVersion, guard } from '../memory.js';
 
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const cols = x.shape[x.ndim - 1] ?? 1;
@@ -134,6 +134,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
       const dbt = bias ? empty(gb, [c], x.dtype) : null;
       launch(gb, 'batchNormBackward', 10 * x.size, nbytes(3 * x.size, x.dtype), g!.handle, sx.handle, sw?.handle ?? null, sm.handle, si.handle,
         dx.handle, dg?.handle ?? null, dbt?.handle ?? null, n, c, hw, training, x.dtype);
+  if (o.training) for (const t of [runningMean, runningVar]) if (t) bumpVersion(t.storage, 'batchNorm (running stats)');
       return [x.requiresGrad ? dx : (dx.dispose(), null), weight?.requiresGrad ? dg : (dg?.dispose(), null), bias?.requiresGrad ? dbt : (dbt?.dispose(), null)];
     }, [sx, ...(sw ? [sw] : []), sm, si]);
   } else {
