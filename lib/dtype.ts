@@ -46,3 +46,30 @@ export function promote(a: DType, b: DType): DType {
   if (b === 'int32') return a;
   return 'float32'; // bfloat16 + float16
 }
+
+// ---- int32 range ------------------------------------------------------------------------------
+// wattgrad has no int64, so values that torch would keep in int64 must fit int32 or be refused:
+// a host value stored into int32 truncates toward zero (like torch) and must lie in
+// [-2^31, 2^31); NaN and ±Infinity are refused too (torch: "value cannot be converted to type
+// int32 without overflow"). Checked wherever host numbers enter an int32 tensor (tensor(),
+// full/fill_, arange, collate); device-side casts (.int()) are not checked (no readback).
+
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+/** true when v truncates into int32 (NaN, ±Infinity and |v| ≥ 2^31 do not). */
+export function fitsInt32(v: number): boolean {
+  return v > -2147483649 && v < 2147483648;
+}
+
+/** Throws torch's overflow error, naming the op and where the value came from. */
+export function int32Overflow(op: string, v: number | bigint, where = ''): never {
+  throw new RangeError(
+    `${op}: value ${String(v)}${where} cannot be converted to type int32 without overflow ` +
+    `(int32 holds ${INT32_MIN}..${INT32_MAX}; wattgrad has no int64: use dtype 'float64', exact for integers up to 2^53)`,
+  );
+}
+
+export function checkInt32(op: string, v: number, where = ''): void {
+  if (!fitsInt32(v)) int32Overflow(op, v, where);
+}

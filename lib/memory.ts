@@ -7,6 +7,14 @@ import { bytesPerElement, type DType } from './dtype.js';
 /** Refcounted storage: a backend handle shared by a tensor and its views and saved copies. */
 export class Storage {
   refs = 1;
+  /**
+   * In-place write counter, shared by every tensor on this storage (views, detach(), saved
+   * copies). Autograd remembers it for each saved tensor and refuses a backward that would read
+   * values changed since (torch's version counter). Bump it with bumpVersion after every write.
+   */
+  version = 0;
+  /** the op of the last in-place write, for the error message */
+  lastWriter = '';
   readonly bytes: number;
   /** this storage's device entry, looked up once */
   private readonly dev: DeviceStats;
@@ -33,6 +41,12 @@ export class Storage {
       this.backend.free(this.handle);
     }
   }
+}
+
+/** Records an in-place write to s by `op` (every kernel that writes existing storage calls this). */
+export function bumpVersion(s: Storage, op: string): void {
+  s.version++;
+  s.lastWriter = op;
 }
 
 interface DeviceStats { bytes: number; peak: number; storages: number }
@@ -130,6 +144,7 @@ function collect(x: unknown, into: Set<Disposable>, depth = 0): void {
  * arrays/plain objects of tensors) and those passed to keep(). fn must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${fn === null ? 'null' : typeof fn} (write tidy(() => ...))`);
   const { result, scope } = runInScope(fn);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();

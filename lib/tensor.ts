@@ -32,8 +32,7 @@ export class Tensor {
   readonly shape: readonly number[];
   private _dtype: DType;
   private _requiresGrad = false;
-  /** accumulated gradient (leaf tensors, or non-leaves after retainGrad()) */
-  grad: Tensor | null = null;
+  private _grad: Tensor | null = null;
   /** the node that produced this tensor, null for leaves */
   gradFn: Node | null = null;
   /** which output of gradFn this tensor is */
@@ -88,6 +87,24 @@ export class Tensor {
   /** @internal the backend handle */
   get handle(): Handle {
     return this.storage.handle;
+  }
+
+  /** accumulated gradient (leaf tensors, or non-leaves after retainGrad()); assign null or a tensor of this shape, dtype and device */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g !== null && g !== undefined) {
+      if (!((g as unknown) instanceof Tensor)) throw new TypeError(`grad: assigned grad must be a Tensor or null, got ${describe(g)} (for tensor ${fmtShape(this.shape)} ${this.dtype})`);
+      if (!sameShape(g.shape, this.shape)) throw new RangeError(`grad: assigned grad has shape ${fmtShape(g.shape)}, but the tensor is ${fmtShape(this.shape)}`);
+      if (g.dtype !== this.dtype) throw new TypeError(`grad: assigned grad is ${g.dtype}, but the tensor is ${this.dtype} (cast it with .to('${this.dtype}'))`);
+      if (!g.isDisposed && !this.isDisposed && g.device !== this.device) throw new Error(`grad: assigned grad is on ${g.device}, but the tensor is on ${this.device}`);
+    }
+    this._grad = g ?? null;
+  }
+  /** How many in-place writes this tensor's storage has seen (shared with its views; torch's _version). */
+  get version(): number {
+    return this.storage.version;
   }
 
   get requiresGrad(): boolean {
@@ -180,6 +197,10 @@ export class Tensor {
     if (this.size !== 1) throw new RangeError(`item: tensor of shape ${fmtShape(this.shape)} has ${this.size} elements, expected 1`);
     return this.dataSync()[0]!;
   }
+  /** console.log(t) and util.inspect print what String(t) does. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
   toString(): string {
     const preview = this.isDisposed ? 'disposed' : this.size <= 32 ? JSON.stringify(this.toArray()) : `${this.size} elements`;
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.isDisposed ? '?' : this.device}${this.requiresGrad ? ', requiresGrad' : ''}) ${preview}`;
@@ -194,6 +215,36 @@ export class Tensor {
   detach(): Tensor {
     return new Tensor(this.storage.retain(), this.shape, this.dtype);
   }
+
+  /**
+   * @internal Makes this tensor the output `index` of `node` (an in-place op rewrote its values
+   * and history); takes a new reference on node and drops the one on the old history.
+   */
+  _setHistory(node: Node, index: number): void {
+    const old = this.gradFn;
+    node.refs++;
+    this.gradFn = node;
+    this.outputIndex = index;
+    this._requiresGrad = true;
+    if (old) old.unref();
+  }
+
+  // ---- in-place (torch's trailing underscore): write this tensor's storage, return this ----------
+  /** this += alpha·o */
+  add_(o: TensorLike, alpha?: number): this { return ops.addInplace(this, o, alpha), this; }
+  /** this -= alpha·o */
+  sub_(o: TensorLike, alpha?: number): this { return ops.subInplace(this, o, alpha), this; }
+  mul_(o: TensorLike): this { return ops.mulInplace(this, o), this; }
+  div_(o: TensorLike): this { return ops.divInplace(this, o), this; }
+  clamp_(min?: number | null, max?: number | null): this { return ops.clampInplace(this, min, max), this; }
+  fill_(value: number): this { return ops.fillInplace(this, value), this; }
+  zero_(): this { return ops.fillInplace(this, 0, 'zero_'), this; }
+  /** Copies src into this (broadcast to this shape, cast to this dtype, moved to this device). */
+  copy_(src: Tensor): this { return ops.copyInplace(this, src), this; }
+  /** Fills with U[low, high) from the Philox stream. */
+  uniform_(low = 0, high = 1): this { return ops.uniformInplace(this, low, high), this; }
+  /** Fills with N(mean, std²) from the Philox stream. */
+  normal_(mean = 0, std = 1): this { return ops.normalInplace(this, mean, std), this; }
 
   // ---- devices and dtypes -------------------------------------------------------------------
   to(deviceOrDtype: string | DType): Tensor {
@@ -304,6 +355,11 @@ export class Tensor {
   mm(o: Tensor): Tensor { return ops.matmul(this, o); }
   softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
   logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+}
+
+function describe(v: unknown): string {
+  if (typeof v !== 'object') return `${typeof v} ${String(v)}`;
+  return (v as object).constructor?.name ?? 'an object';
 }
 
 function flatArgs(args: (number | number[])[]): number[] {

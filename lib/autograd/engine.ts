@@ -1,7 +1,7 @@
 // Backward: topological order over the tape from the root, each node's backward run once with the
 // summed gradients of its outputs, leaf gradients accumulated into .grad like PyTorch.
 
-import type { Tensor } from '../tensor.js';
+import { isTensor, type Tensor } from '../tensor.js';
 import { keep, tidy } from '../memory.js';
 import { fmtShape, sameShape } from '../shape.js';
 import { noGrad } from './mode.js';
@@ -60,9 +60,32 @@ function topoOrder(root: Node): Node[] {
   return order.reverse(); // root first
 }
 
+/**
+ * Refuses a node whose saved tensors were written in place after it saved them (torch's version
+ * counter): its backward would compute with the new values and give wrong gradients silently.
+ */
+function checkVersions(node: Node): void {
+  const vs = node.savedVersions;
+  for (let i = 0; i < vs.length; i++) {
+    const t = node.saved[i]!;
+    const st = t.storage;
+    if (st.version === vs[i]) continue;
+    const by = st.lastWriter ? ` by ${st.lastWriter}` : '';
+    throw new Error(
+      `backward: one of the variables needed for gradient computation has been modified by an in-place operation: ` +
+      `${node.name}'s saved tensor ${i} (${fmtShape(t.shape)} ${t.dtype}) is at version ${st.version}, last modified${by}; expected version ${vs[i]} (when ${node.name} saved it). ` +
+      `Use the out-of-place op (e.g. add instead of add_) or clone() before writing, and change parameters (optimizer.step(), loadStateDict) only after backward()`,
+    );
+  }
+}
+
 export function backward(root: Tensor, grad: Tensor | null, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new Error('backward: tensor does not require grad and has no gradFn (set requiresGrad on the inputs, and do not call it inside noGrad)');
+  }
+  if (grad !== null && !isTensor(grad)) {
+    throw new TypeError(`backward: grad must be a tensor of shape ${fmtShape(root.shape)} or null, got ${typeof grad === 'object' ? 'a plain object' : typeof grad}` +
+      (typeof grad === 'object' ? ' (options go second: backward(null, { retainGraph: true }))' : ''));
   }
   if (grad === null) {
     if (root.size !== 1) {
@@ -78,6 +101,7 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
       if (node.released || node.backwardFn === null) {
         throw new Error(`backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`);
       }
+      checkVersions(node);
     }
   }
   noGrad(() => {

@@ -19,6 +19,8 @@ export class Node {
   refs = 0;
   /** set once backward ran without retainGraph, or the node was freed */
   released = false;
+  /** saved[i].storage.version when the op saved it; backward refuses to run if it changed */
+  savedVersions: number[] = [];
   constructor(
     readonly name: string,
     readonly edges: Edge[],
@@ -37,6 +39,7 @@ export class Node {
     this.released = true;
     for (const t of this.saved) t.dispose();
     this.saved = [];
+    this.savedVersions = [];
     this.backwardFn = null;
   }
 

@@ -30,6 +30,10 @@ export function record(name: string, outputs: Tensor[], inputs: (Tensor | null |
   });
   for (const t of saved) keep(t); // saved tensors live as long as the node, not the tidy scope
   const node = new Node(name, edges, backward, saved, outputs.length, outputs.map((o) => [...o.shape]));
+  // the version check at backward: one number per saved tensor
+  const versions = new Array<number>(saved.length);
+  for (let i = 0; i < saved.length; i++) versions[i] = saved[i]!.storage.version;
+  node.savedVersions = versions;
   outputs.forEach((o, i) => {
     o.gradFn = node;
     o.outputIndex = i;

@@ -80,7 +80,8 @@ function mapTensors(b: unknown, f: (t: Tensor) => Tensor): unknown {
 
 /**
  * torch's default_collate, restricted to what wattgrad has: tensors are stacked, numbers become a
- * 1-D tensor (int32 when all are integers, else float32), arrays and plain objects recurse.
+ * 1-D tensor (int32 when all are integers or bigints, values past int32 refused; else float32),
+ * arrays and plain objects recurse.
  */
 export function defaultCollate(samples: unknown[]): unknown {
   if (samples.length === 0) throw new RangeError('defaultCollate: empty batch');
@@ -93,10 +94,16 @@ export function defaultCollate(samples: unknown[]): unknown {
     }
     return stack(samples as Tensor[], 0);
   }
-  if (typeof first === 'number') {
-    const nums = samples as number[];
-    const ints = nums.every((v) => Number.isInteger(v));
-    return tensor(ints ? Int32Array.from(nums) : Float32Array.from(nums));
+  if (typeof first === 'number' || typeof first === 'bigint') {
+    // int32 when all are integers (bigint too: torch's int64 labels), range-checked: a label past
+    // 2^31 is an error, not a wrapped value
+    const ints = samples.every((v) => typeof v === 'bigint' || Number.isInteger(v));
+    try {
+      return tensor(samples as number[], { dtype: ints ? 'int32' : 'float32' });
+    } catch (e) {
+      if (e instanceof Error) e.message = `defaultCollate: ${e.message}`;
+      throw e;
+    }
   }
   if (Array.isArray(first)) {
     return first.map((_, i) => defaultCollate(samples.map((s) => (s as unknown[])[i])));

@@ -76,22 +76,27 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2
   launch(be, 'conv2d', flops, nbytes(x.size + weight.size + y.size, x.dtype), x.handle, weight.handle, y.handle, p, x.dtype);
   if (bias) launch(be, 'addBiasAct', y.size, nbytes(2 * y.size + K, x.dtype), y.handle, bias.handle, y.handle, N, K, P * Q, 'none', x.dtype);
   if (needsGrad(x, weight, bias)) {
-    const [sx, sw2] = save(x, weight);
+    // save only what a requested gradient reads (dx needs w, dw needs x), like torch: fewer saved
+    // tensors, and changing a weight whose value no gradient needs is no error at backward
+    const needDx = x.requiresGrad;
+    const needDw = weight.requiresGrad;
+    const sx = needDw ? save(x)[0]! : null;
+    const sw2 = needDx ? save(weight)[0]! : null;
     record(op, [y], [x, weight, bias], ([g]) => {
       const gb = g!.backend;
       let dx: Tensor | null = null;
       let dwt: Tensor | null = null;
-      if (x.requiresGrad) {
+      if (needDx) {
         dx = empty(gb, [N, C, H, W], x.dtype);
         launch(gb, 'conv2dGradInput', flops, nbytes(g!.size + weight.size + dx.size, x.dtype), g!.handle, sw2!.handle, dx.handle, p, x.dtype);
       }
-      if (weight.requiresGrad) {
+      if (needDw) {
         dwt = empty(gb, [K, Cg, R, S], x.dtype);
         launch(gb, 'conv2dGradWeight', flops, nbytes(g!.size + x.size + dwt.size, x.dtype), sx!.handle, g!.handle, dwt.handle, p, x.dtype);
       }
       const db = bias?.requiresGrad ? sum(g!, [0, 2, 3]) : null;
       return [dx, dwt, db];
-    }, [sx!, sw2!]);
+    }, [sx, sw2].filter((t): t is Tensor => t !== null));
   }
   return y;
 }
@@ -105,10 +110,19 @@ export interface Pool2dOptions {
   countIncludePad?: boolean;
 }
 
+/** A pooling window over an empty H or W has nothing in it (an average would be 0/0): refuse it like torch (empty N or C is fine). */
+function assertNonEmptyPlanes(op: string, x: Tensor): void {
+  const d = [2, 3].find((i) => x.shape[i] === 0);
+  if (d !== undefined) {
+    throw new RangeError(`${op}: expected input to have non-zero size for non-batch dimensions, but input ${fmtShape(x.shape)} has dimension ${d} empty`);
+  }
+}
+
 function poolParams(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions): Pool2dParams {
   assertNdim(op, x, [4], 'input');
   assertFloat(op, x);
   const [N, C, H, W] = x.shape as [number, number, number, number];
+  assertNonEmptyPlanes(op, x);
   const [kH, kW] = pair(op, 'kernel size', kernel, 1);
   const [sH, sW] = pair(op, 'stride', o.stride ?? kernel, 1);
   const [pH, pW] = pair(op, 'padding', o.padding ?? 0, 0);
@@ -164,6 +178,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   assertFloat('adaptiveAvgPool2d', x);
   const [oh, ow] = pair('adaptiveAvgPool2d', 'output size', outputSize, 1);
   const [N, C, H, W] = x.shape as [number, number, number, number];
+  assertNonEmptyPlanes('adaptiveAvgPool2d', x);
   const be = x.backend;
   const y = empty(be, [N, C, oh, ow], x.dtype);
   launch(be, 'adaptiveAvgPool2d', x.size, nbytes(x.size + y.size, x.dtype), x.handle, y.handle, N, C, H, W, oh, ow, x.dtype);

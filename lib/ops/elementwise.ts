@@ -216,7 +216,7 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, flopsPerElement = 
   const shape = broadcastShapes(op, a.shape, b.shape); // before any allocation
   const ac = a.dtype === dtype ? a : cast(a, dtype);
   const bc = b.dtype === dtype ? b : cast(b, dtype);
-  const out = empty(be, shape, dtype);
+  const out = empty(be, shape, dtype, op);
   const n = out.size;
   launch(be, 'binary', flopsPerElement * n, nbytes(a.size + b.size + n, dtype), op, ac.handle, bc.handle, out.handle, shape,
     broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), dtype);
@@ -281,11 +281,16 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
   }
   const out = binaryRaw('mul', a, b);
   if (needsGrad(a, b)) {
-    const [sa, sb] = save(a, b);
+    // da needs b and db needs a: save only those (torch does the same)
+    const needA = a.requiresGrad;
+    const needB = b.requiresGrad;
+    const sa = needB ? save(a)[0]! : null;
+    const sb = needA ? save(b)[0]! : null;
+    const [aShape, bShape] = [[...a.shape], [...b.shape]];
     record('mul', [out], [a, b], ([g]) => [
-      a.requiresGrad ? sumTo(mul(g!, sb!), sa!.shape) : null,
-      b.requiresGrad ? sumTo(mul(g!, sa!), sb!.shape) : null,
-    ], [sa!, sb!]);
+      needA ? sumTo(mul(g!, sb!), aShape) : null,
+      needB ? sumTo(mul(g!, sa!), bShape) : null,
+    ], [sa, sb].filter((t): t is Tensor => t !== null));
   }
   return out;
 }
@@ -394,7 +399,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   shape = broadcastShapes('where', shape, tb ? tb.shape : []);
   const A = mk(a);
   const B = mk(b);
-  const out = empty(be, shape, dtype);
+  const out = empty(be, shape, dtype, 'where');
   launch(be, 'where', out.size, nbytes(out.size * 4, dtype), cond.handle, A.handle, B.handle, out.handle, shape,
     broadcastStrides(cond.shape, shape), broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape), cond.dtype, dtype);
   if (needsGrad(ta, tb)) {

@@ -8,3 +8,4 @@ export * from './conv.js';
 export * from './nn.js';
 export * from './loss.js';
 export * from './optim.js';
+export * from './inplace.js';

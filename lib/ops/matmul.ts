@@ -16,7 +16,7 @@ import { sumTo } from './elementwise.js';
 function gemm(a: Tensor, b: Tensor, batchShape: number[], m: number, n: number, k: number, transA: boolean, transB: boolean, aBatch: boolean, bBatch: boolean): Tensor {
   const be = a.backend;
   const batch = numel(batchShape);
-  const out = empty(be, [...batchShape, m, n], a.dtype);
+  const out = empty(be, [...batchShape, m, n], a.dtype, 'matmul');
   launch(be, 'matmul', 2 * batch * m * n * k, nbytes((aBatch ? batch : 1) * m * k + (bBatch ? batch : 1) * k * n + batch * m * n, a.dtype),
     a.handle, b.handle, out.handle, batch, m, n, k, transA, transB, aBatch ? m * k : 0, bBatch ? k * n : 0, a.dtype);
   return out;
@@ -76,11 +76,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [B, bFull] = fit(b, bBatchShape);
   const out = gemm(A, B, batchShape, m, n, k, false, false, aFull, bFull);
   if (needsGrad(a, b)) {
-    const [sa, sb] = save(A, B);
+    // dA needs B and dB needs A: save only those (torch does the same)
+    const needA = A.requiresGrad;
+    const needB = B.requiresGrad;
+    const sa = needB ? save(A)[0]! : null;
+    const sb = needA ? save(B)[0]! : null;
+    const [aShape, bShape] = [[...A.shape], [...B.shape]];
     record('matmul', [out], [A, B], ([g]) => [
-      A.requiresGrad ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), A.shape) : null,
-      B.requiresGrad ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), B.shape) : null,
-    ], [sa!, sb!]);
+      needA ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), aShape) : null,
+      needB ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), bShape) : null,
+    ], [sa, sb].filter((t): t is Tensor => t !== null));
   }
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
@@ -105,14 +110,20 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const out = x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outF]);
   if (out !== y) y.dispose();
   if (needsGrad(x, weight, bias)) {
-    const [sx, sw] = save(x2, weight);
+    // dx needs the weight and dw needs x: save only those (torch does the same)
+    const needDx = x.requiresGrad;
+    const needDw = weight.requiresGrad;
+    const needDb = bias?.requiresGrad === true;
+    const sx = needDw ? save(x2)[0]! : null;
+    const sw = needDx ? save(weight)[0]! : null;
+    const xShape = [...x.shape];
     record('linear', [out], [x, weight, bias], ([g]) => {
       const g2 = reshape(g!, [rows, outF]);
-      const dx = x.requiresGrad ? reshape(gemm(g2, sw!, [], rows, inF, outF, false, false, false, false), [...x.shape]) : null;
-      const dw = weight.requiresGrad ? gemm(g2, sx!, [], outF, inF, rows, true, false, false, false) : null;
-      const db = bias?.requiresGrad ? sum(g2, 0) : null;
+      const dx = needDx ? reshape(gemm(g2, sw!, [], rows, inF, outF, false, false, false, false), xShape) : null;
+      const dw = needDw ? gemm(g2, sx!, [], outF, inF, rows, true, false, false, false) : null;
+      const db = needDb ? sum(g2, 0) : null;
       return [dx, dw, db];
-    }, [sx!, sw!]);
+    }, [sx, sw].filter((t): t is Tensor => t !== null));
   }
   if (x2 !== x) x2.dispose();
   return out;

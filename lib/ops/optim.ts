@@ -4,6 +4,7 @@
 import type { AdagradHyper, AdamHyper, Backend, Handle, RmspropHyper, SgdHyper } from '../backend/kernels.js';
 import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
+import { bumpVersion } from '../memory.js';
 import { launch, nbytes } from './util.js';
 
 interface Group { backend: Backend; dtype: DType; idx: number[] }
@@ -23,6 +24,11 @@ function groups(op: string, params: readonly Tensor[], ...lists: (readonly (Tens
     if (!g) out.set(key, (g = { backend: p.backend, dtype: p.dtype, idx: [] }));
     g.idx.push(i);
   });
+  // the step writes params and state (every list after the grads) in place: move their versions,
+  // so a backward through a graph that saved a parameter before the step refuses to run
+  const op_ = `${op} (optimizer step)`;
+  for (const p of params) bumpVersion(p.storage, op_);
+  for (const l of lists.slice(1)) if (l) for (const t of l) if (t) bumpVersion(t.storage, op_);
   return [...out.values()];
 }
 

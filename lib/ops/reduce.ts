@@ -7,7 +7,7 @@ import { needsGrad, record, save } from '../autograd/record.js';
 import { fmtShape, normDim, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes } from './util.js';
-import { add, exp, log, mul, pow, sqrt, sub, abs, square } from './elementwise.js';
+import { add, cast, exp, log, mul, pow, sqrt, sub, abs, square, unaryRaw, where } from './elementwise.js';
 import { expand, reshape, gatherBackwardRaw } from './shape.js';
 
 /** Normalised, sorted, unique dims; null/undefined means all. */
@@ -65,9 +65,19 @@ function dropKept(t: Tensor, shape: number[]): Tensor {
   return r;
 }
 
-/** Sum over dims (all by default). */
+/**
+ * Sum over dims (all by default). An int32 sum is float64: torch accumulates integer sums in
+ * int64, and wattgrad has no int64, so the sum is taken and returned in float64, exact while
+ * |sum| < 2^53 (any int32 input of up to 2^22 elements), instead of wrapping in int32.
+ */
 export function sum(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
   const dims = reduceDims('sum', x, dim);
+  if (x.dtype === 'int32') {
+    const xf = cast(x, 'float64');
+    const r = sum(xf, dims, keepdim);
+    xf.dispose();
+    return r;
+  }
   const kept = reduceRaw('sum', x, dims);
   const out = dropKept(kept, outShape(x, dims, keepdim));
   if (needsGrad(x)) {
@@ -89,15 +99,25 @@ export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false)
   return m;
 }
 
+/** max/min/argmax/argmin have no identity: reducing a dim of size 0 is an error (torch's rule). */
+function assertNonEmptyDim(op: string, x: Tensor, d: number | null): void {
+  if (d === null) {
+    if (x.size === 0) throw new RangeError(`${op}: cannot reduce the empty tensor ${fmtShape(x.shape)} over all dims (it has no identity); pass a dim of non-zero size`);
+  } else if (x.shape[d] === 0) {
+    throw new RangeError(`${op}: cannot reduce dim ${d} of size 0 of ${fmtShape(x.shape)} (it has no identity); reduce a dim of non-zero size`);
+  }
+}
+
 function extremum(name: 'max' | 'min', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
-  if (x.size === 0) throw new RangeError(`${name}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
   if (dim === null || dim === undefined) {
+    assertNonEmptyDim(name, x, null);
     const flat = reshape(x, [x.size]);
     const r = extremum(name, flat, 0, false);
     flat.dispose();
     return r;
   }
   const d = normDim(name, dim, x.ndim);
+  assertNonEmptyDim(name, x, d);
   const kept = reduceRaw(name, x, [d]);
   const out = dropKept(kept, outShape(x, [d], keepdim));
   if (needsGrad(x)) {
@@ -127,8 +147,8 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, d: number, keepdim: boole
 }
 
 function argOp(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
-  if (x.size === 0) throw new RangeError(`${op}: cannot reduce an empty tensor ${fmtShape(x.shape)}`);
   if (dim === null || dim === undefined) {
+    assertNonEmptyDim(op, x, null);
     const flat = reshape(x, [x.size]);
     const r = argReduce(op, flat, 0, false);
     flat.dispose();
@@ -137,7 +157,9 @@ function argOp(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefine
     r.dispose();
     return k;
   }
-  return argReduce(op, x, normDim(op, dim, x.ndim), keepdim);
+  const d = normDim(op, dim, x.ndim);
+  assertNonEmptyDim(op, x, d);
+  return argReduce(op, x, d, keepdim);
 }
 
 /** Index of the first maximum along dim (of the flattened tensor when dim is omitted), int32. */
@@ -168,10 +190,18 @@ export function std(x: Tensor, dim?: number | number[] | null, keepdim = false, 
   return r;
 }
 
-/** log Σ exp along dim, stable (subtracts the max). */
+/**
+ * log Σ exp along dim, stable: subtracts the row max, except where that max is ±Infinity, which
+ * is replaced by 0 (torch's rule), so all −∞ gives −∞ (and an empty dim −∞), +∞ gives +∞.
+ */
 export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
+  assertFloat('logsumexp', x);
   const d = normDim('logsumexp', dim, x.ndim);
-  const m = reduceRaw('max', x, [d]); // constant w.r.t. the gradient
+  const m0 = reduceRaw('max', x, [d]); // constant w.r.t. the gradient
+  const inf = unaryRaw('abs', m0);
+  const isInf = unaryRaw('eq_scalar', inf, Infinity);
+  const m = where(isInf, 0, m0);
+  for (const t of [m0, inf, isInf]) t.dispose();
   const z = sub(x, m);
   const e = exp(z);
   const s = sum(e, d, true);
@@ -188,7 +218,9 @@ export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim =
   const dims = reduceDims('norm', x, dim);
   const a = abs(x);
   let out: Tensor;
-  if (p === Infinity) {
+  if (p === Infinity && dims.some((d) => x.shape[d] === 0)) {
+    out = sum(a, dims, keepdim); // the norm of nothing is 0 (torch), which max cannot give
+  } else if (p === Infinity) {
     let cur = a;
     for (const d of [...dims].reverse()) {
       const n = max(cur, d, true);

@@ -2,6 +2,7 @@
 // slice and cat materialise through the strided-copy kernel. Gradients route values back.
 
 import { needsGrad, record, save } from '../autograd/record.js';
+import { registerView } from '../autograd/views.js';
 import { assertShape, fmtShape, normDim, numel, stridesOf, broadcastStrides, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { guard } from '../memory.js';
@@ -24,6 +25,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (needsGrad(x)) {
     const xs = [...x.shape];
     record('reshape', [out], [x], ([g]) => [reshape(g!, xs)]);
+    registerView(x, out);
   }
   return out;
 }
@@ -94,7 +96,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     }
   });
   if (sameShape(s, x.shape)) return reshape(x, s);
-  const out = empty(x.backend, s, x.dtype);
+  const out = empty(x.backend, s, x.dtype, 'expand');
   launch(x.backend, 'stridedCopy', 0, nbytes(x.size + out.size, x.dtype), x.handle, out.handle, s, broadcastStrides(x.shape, s), 0, stridesOf(s), 0, x.dtype, false);
   if (needsGrad(x)) {
     const xs = [...x.shape];
@@ -162,7 +164,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   }
   const shape = [...first.shape];
   shape[d] = xs.reduce((a, x) => a + x.shape[d]!, 0);
-  const out = empty(be, shape, first.dtype);
+  const out = empty(be, shape, first.dtype, 'cat');
   const ost = stridesOf(shape);
   let off = 0;
   for (const x of xs) {
@@ -239,7 +241,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   shape[d] = k;
   // the kernel may reject an index: guard frees the output then
   const out = guard(() => {
-    const o = empty(be, shape, x.dtype);
+    const o = empty(be, shape, x.dtype, 'indexSelect');
     launch(be, 'indexSelect', 0, nbytes(2 * o.size, x.dtype), x.handle, index.handle, o.handle, outer, x.shape[d]!, inner, k, x.dtype);
     return o;
   });

@@ -8,10 +8,42 @@ import { Storage } from '../memory.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { fmtShape, numel, sameShape, type Shape } from '../shape.js';
 
-/** A new tensor of `shape` on backend b (contents undefined until a kernel writes it). */
-export function empty(b: Backend, shape: Shape, dtype: DType): Tensor {
+/** Bytes in decimal units, as a person reads them: 4 TB, 512 MB, 12 kB. */
+export function fmtBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let u = 0;
+  while (n >= 1000 && u < units.length - 1) { n /= 1000; u++; }
+  return `${n >= 100 || u === 0 ? Math.round(n) : Number(n.toPrecision(3))} ${units[u]}`;
+}
+
+/**
+ * Refuses, before any allocation, a tensor larger than the backend can hold, naming the op,
+ * the shape and the bytes (instead of V8's "Invalid typed array length").
+ */
+export function checkAlloc(op: string, b: Backend, shape: Shape, dtype: DType): void {
   const n = numel(shape);
-  return new Tensor(new Storage(b, b.alloc(n, dtype), dtype, n), shape, dtype);
+  const max = b.maxElements;
+  if (max !== undefined && n > max) {
+    const bpe = bytesPerElement(dtype);
+    throw new RangeError(`${op}: ${fmtShape(shape)} ${dtype} needs ${fmtBytes(n * bpe)}; the ${b.name} backend's limit is ${max} elements per tensor (${fmtBytes(max * bpe)} of ${dtype})`);
+  }
+}
+
+/** A new tensor of `shape` on backend b (contents undefined until a kernel writes it). `op` names the caller in errors. */
+export function empty(b: Backend, shape: Shape, dtype: DType, op = 'alloc'): Tensor {
+  const n = numel(shape);
+  checkAlloc(op, b, shape, dtype);
+  let h;
+  try {
+    h = b.alloc(n, dtype);
+  } catch (e) {
+    // the host could not back a size the backend accepts (V8: "Array buffer allocation failed")
+    if (e instanceof RangeError && /allocation failed|Invalid typed array length/i.test(e.message)) {
+      throw new RangeError(`${op}: out of memory allocating ${fmtShape(shape)} ${dtype} (${fmtBytes(n * bytesPerElement(dtype))}) on ${b.device}: ${e.message}`);
+    }
+    throw e;
+  }
+  return new Tensor(new Storage(b, h, dtype, n), shape, dtype);
 }
 
 /** Launches kernel k on b and reports its cost to the counter. */

@@ -127,6 +127,6 @@ describe('dtypes', () => {
   });
   it('unknown dtype names the op', () => {
     expect(() => wg.tensor([1], { dtype: 'int8' as never })).toThrow(/tensor: unknown dtype int8/);
-    expect(() => wg.zeros([1], { dtype: 'uint8' as never })).toThrow(/full: unknown dtype uint8/);
+    expect(() => wg.zeros([1], { dtype: 'uint8' as never })).toThrow(/zeros: unknown dtype uint8/);
   });
 });

@@ -53,6 +53,8 @@ export function createJsBackend(): Backend {
     name: 'js',
     device: 'cpu',
     kernels: jsKernels,
+    // every element must be reachable by an int32 flat index (argmax, gather and index tensors are int32)
+    maxElements: 2 ** 31 - 1,
     alloc(numel: number, dtype: DType): Handle {
       if (dtype === 'bfloat16' || dtype === 'float16') {
         throw new TypeError(`js backend: dtype ${dtype} is only available on cuda`);
