@@ -117,7 +117,8 @@ export function nearest(key: string, candidates: readonly string[]): string | un
   const k = fold(key);
   if (!k || !candidates.length) return undefined;
   for (const c of candidates) if (fold(c) === k) return c;
-  for (const a of ALIASES[k] ?? []) if (candidates.includes(a)) return a;
+  // own keys only: a key named 'constructor' would find Object.prototype's (not iterable)
+  for (const a of Object.prototype.hasOwnProperty.call(ALIASES, k) ? ALIASES[k]! : []) if (candidates.includes(a)) return a;
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

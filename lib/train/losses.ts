@@ -83,7 +83,8 @@ const TAKES: Record<Canonical, readonly (keyof LossConfig)[]> = {
 };
 
 function canonical(where: string, name: unknown): Canonical {
-  const c = typeof name === 'string' ? ALIASES[name as LossName] : undefined;
+  // own names only: 'toString' or 'constructor' must not find Object.prototype's
+  const c = typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name as LossName] : undefined;
   if (!c) {
     throw new RangeError(`${where}: unknown loss '${String(name)}'${typeof name === 'string' ? didYouMean(name, NAMES) : ''} (or pass a function (output, target) => scalar tensor)`);
   }
