@@ -4,7 +4,7 @@
 // SIGHUP reloads the weights file (an atomic switch; a bad file keeps the old model).
 
 import { parseArgs } from 'node:util';
-import { didYouMean } from '../options.js';
+import { FlagError, numberFlag, parseFlags, type FlagSpec, type Range } from '../options.js';
 import { serve, type DemoModelName, type ModelServer } from './server.js';
 
 export const SERVE_USAGE = `usage: wattgrad serve --model <mnist-mlp|mnist-cnn|mnist-lstm> [--weights FILE] [options]
@@ -27,23 +27,18 @@ serve options:
   --quiet               no start/stop lines
 `;
 
-const FLAGS = {
+const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string' }, weights: { type: 'string' }, name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
   'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-instances': { type: 'string' },
   'request-timeout-ms': { type: 'string' }, 'body-limit': { type: 'string' }, device: { type: 'string' }, 'cpu-watts': { type: 'string' },
   'log-json': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-} as const;
+};
 
 export class ServeUsageError extends Error {}
 
-function num(name: string, v: string | undefined, kind: 'int' | 'nonneg'): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (kind === 'int' ? !Number.isInteger(n) || n < 0 : n < 0)) {
-    throw new ServeUsageError(`--${name} must be ${kind === 'int' ? 'a non-negative integer' : 'a number >= 0'}, got '${v}'`);
-  }
-  return n;
-}
+const INT = { min: 0, integer: true } as const;
+const COUNT = { min: 1, integer: true } as const;
+const num = (name: string, raw: string | boolean | string[] | undefined, range: Range): number | undefined => numberFlag('serve', name, raw, range);
 
 export interface ServeCliIO {
   stdout: { write(s: string): unknown };
@@ -54,13 +49,9 @@ export interface ServeCliIO {
 export async function startServeCommand(args: string[], io: ServeCliIO): Promise<ModelServer | null> {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false, allowNegative: false } as never) as { values: Record<string, string | boolean | undefined> };
+    parsed = parseFlags('serve', args, FLAGS);
   } catch (e) {
-    const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    if (m) {
-      throw new ServeUsageError(`serve: unknown option ${m[1]}${didYouMean(m[1]!.replace(/^-+/, ''), Object.keys(FLAGS), '--', '')} (wattgrad serve --help)`);
-    }
-    throw new ServeUsageError((e as Error).message);
+    throw new ServeUsageError(`${(e as Error).message} (wattgrad serve --help)`);
   }
   const v = parsed.values;
   if (v.help) {
@@ -70,18 +61,18 @@ export async function startServeCommand(args: string[], io: ServeCliIO): Promise
   const model = v.model as string | undefined;
   if (model === undefined) throw new ServeUsageError('serve: --model is required (mnist-mlp, mnist-cnn or mnist-lstm)');
   if (!['mnist-mlp', 'mnist-cnn', 'mnist-lstm'].includes(model)) throw new ServeUsageError(`serve: unknown model '${model}' (mnist-mlp, mnist-cnn, mnist-lstm)`);
-  const cpuWatts = num('cpu-watts', v['cpu-watts'] as string | undefined, 'nonneg');
+  const cpuWatts = num('cpu-watts', v['cpu-watts'], { min: 0 });
   const opts = {
     name: v.name as string | undefined,
     weights: (v.weights as string | undefined) ?? null,
-    port: num('port', v.port as string | undefined, 'int'),
+    port: num('port', v.port, INT),
     host: v.host as string | undefined,
-    maxBatch: num('max-batch', v['max-batch'] as string | undefined, 'int'),
-    maxDelayMs: num('max-delay-ms', v['max-delay-ms'] as string | undefined, 'nonneg'),
-    maxQueue: num('max-queue', v['max-queue'] as string | undefined, 'int'),
-    maxInstances: num('max-instances', v['max-instances'] as string | undefined, 'int'),
-    requestTimeoutMs: num('request-timeout-ms', v['request-timeout-ms'] as string | undefined, 'int'),
-    bodyLimit: num('body-limit', v['body-limit'] as string | undefined, 'int'),
+    maxBatch: num('max-batch', v['max-batch'], COUNT),
+    maxDelayMs: num('max-delay-ms', v['max-delay-ms'], { min: 0 }),
+    maxQueue: num('max-queue', v['max-queue'], COUNT),
+    maxInstances: num('max-instances', v['max-instances'], COUNT),
+    requestTimeoutMs: num('request-timeout-ms', v['request-timeout-ms'], COUNT),
+    bodyLimit: num('body-limit', v['body-limit'], COUNT),
     device: v.device as string | undefined,
     logRequests: v['log-json'] === true,
     ...(cpuWatts === undefined ? {} : { energy: { cpuWatts } }),
@@ -99,7 +90,7 @@ export async function serveCommand(args: string[], io: ServeCliIO): Promise<numb
   try {
     server = await startServeCommand(args, io);
   } catch (e) {
-    if (e instanceof ServeUsageError || e instanceof RangeError || e instanceof TypeError) {
+    if (e instanceof ServeUsageError || e instanceof FlagError || e instanceof RangeError || e instanceof TypeError) {
       io.stderr.write(`wattgrad: ${(e as Error).message}\n`);
       return 2;
     }
@@ -109,12 +100,22 @@ export async function serveCommand(args: string[], io: ServeCliIO): Promise<numb
   if (server === null) return 0;
   const s = server;
   return await new Promise<number>((resolve) => {
-    const stop = (sig: string): void => {
+    let draining = false;
+    const done = (code: number): void => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       process.off('SIGHUP', onHup);
-      io.stderr.write(`serve: ${sig}: draining\n`);
-      s.close().then(() => { io.stderr.write('serve: stopped\n'); resolve(0); }, (e: Error) => { io.stderr.write(`serve: ${e.message}\n`); resolve(1); });
+      resolve(code);
+    };
+    const stop = (sig: string): void => {
+      if (draining) {
+        // a second SIGINT (Ctrl-C twice) gives up on the drain; a repeated SIGTERM is ignored
+        if (sig === 'SIGINT') { io.stderr.write('serve: SIGINT again: exiting without draining\n'); done(130); }
+        return;
+      }
+      draining = true;
+      io.stderr.write(`serve: ${sig}: draining (no new requests; answering the ones received)\n`);
+      s.close().then(() => { io.stderr.write('serve: stopped\n'); done(0); }, (e: Error) => { io.stderr.write(`serve: ${e.message}\n`); done(1); });
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');

@@ -1,14 +1,13 @@
 // The model server in this process: a real fastify server on a free localhost port, a small model
 // run in-process, requests over real HTTP (fetch).
 
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
 import { serve, type ModelServer } from '../../lib/serve/index.js';
+import { burst } from './helpers.js';
 
 const { nn } = wg;
 
@@ -41,18 +40,6 @@ class SlowModel extends nn.Module {
     while (performance.now() < until) { /* busy, like a big model */ }
     return wg.mul(x, 2);
   }
-}
-
-const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'burst-client.mjs');
-
-/** Sends n requests at once from another process; statuses etc. in request order. */
-export function burst(url: string, n: number, body: unknown): Promise<{ statuses: number[]; retryAfter: (string | null)[]; errors: (string | null)[]; bodies: (string | null)[] }> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLIENT, url, String(n), JSON.stringify(body)], { maxBuffer: 64 << 20 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()!));
-    });
-  });
 }
 
 function metricValue(text: string, name: string, labels = ''): number {
