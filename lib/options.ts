@@ -106,6 +106,11 @@ const ALIASES: Record<string, readonly string[]> = {
   patient: ['patience'],
   mindelta: ['minDelta'],
   keepprob: ['p'],
+  reduce: ['reduction'],
+  sizeaverage: ['reduction'],
+  lossfn: ['loss'],
+  optim: ['optimizer'],
+  valdata: ['validationData', 'validation'],
 };
 
 /**

@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import type { CrossEntropyOptions, NllOptions, Reduction } from '../ops/index.js';
 import { Module } from './module.js';
+import { checkOptions, inRange } from '../options.js';
 
 export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, huberLoss } from '../ops/index.js';
 export type { Reduction, CrossEntropyOptions, NllOptions } from '../ops/index.js';
@@ -17,8 +18,10 @@ function checkReduction(loss: string, r: Reduction): Reduction {
 /** Base of the loss modules: forward(input, target). */
 export abstract class Loss extends Module<[Tensor, Tensor], Tensor> {
   readonly reduction: Reduction;
-  constructor(reduction: Reduction = 'mean') {
+  /** reduction as a string ('mean', 'sum', 'none'), or { reduction } like the other losses' options */
+  constructor(reduction: Reduction | { reduction?: Reduction } = 'mean') {
     super();
+    if (reduction !== null && typeof reduction === 'object') reduction = checkOptions(this.constructor.name, reduction, ['reduction']).reduction ?? 'mean';
     this.reduction = checkReduction(this.constructor.name, reduction);
   }
   override extraRepr(): string {
@@ -45,7 +48,9 @@ export class CrossEntropyLoss extends Loss {
   /** false: the input holds probabilities (see crossEntropy) */
   readonly fromLogits: boolean;
   constructor(o: CrossEntropyOptions = {}) {
-    super(o.reduction);
+    super(checkOptions('CrossEntropyLoss', o, ['reduction', 'labelSmoothing', 'ignoreIndex', 'fromLogits']).reduction);
+    inRange('CrossEntropyLoss', 'ignoreIndex', o.ignoreIndex, { integer: true }, -100);
+    if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean') throw new TypeError(`CrossEntropyLoss: fromLogits must be true or false, got ${String(o.fromLogits)}`);
     this.ignoreIndex = o.ignoreIndex ?? -100;
     this.labelSmoothing = o.labelSmoothing ?? 0;
     this.fromLogits = o.fromLogits ?? true;
@@ -60,7 +65,8 @@ export class CrossEntropyLoss extends Loss {
 export class NLLLoss extends Loss {
   readonly ignoreIndex: number;
   constructor(o: NllOptions = {}) {
-    super(o.reduction);
+    super(checkOptions('NLLLoss', o, ['reduction', 'ignoreIndex']).reduction);
+    inRange('NLLLoss', 'ignoreIndex', o.ignoreIndex, { integer: true }, -100);
     this.ignoreIndex = o.ignoreIndex ?? -100;
   }
   forward(input: Tensor, target: Tensor): Tensor {
@@ -71,7 +77,7 @@ export class NLLLoss extends Loss {
 /** Probabilities in [0, 1] against targets in [0, 1]; optional per-element weight (broadcast). */
 export class BCELoss extends Loss {
   constructor(readonly o: { reduction?: Reduction; weight?: Tensor | null } = {}) {
-    super(o.reduction);
+    super(checkOptions('BCELoss', o, ['reduction', 'weight']).reduction);
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return ops.binaryCrossEntropy(input, target, { reduction: this.reduction, weight: this.o.weight ?? undefined });
@@ -81,7 +87,7 @@ export class BCELoss extends Loss {
 /** Logits against targets in [0, 1], computed stably; posWeight (broadcast over the last dim) like torch. */
 export class BCEWithLogitsLoss extends Loss {
   constructor(readonly o: { reduction?: Reduction; posWeight?: Tensor | null } = {}) {
-    super(o.reduction);
+    super(checkOptions('BCEWithLogitsLoss', o, ['reduction', 'posWeight']).reduction);
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return ops.bceWithLogits(input, target, { reduction: this.reduction, posWeight: this.o.posWeight ?? undefined });
@@ -92,9 +98,8 @@ export class BCEWithLogitsLoss extends Loss {
 export class HuberLoss extends Loss {
   readonly delta: number;
   constructor(o: { reduction?: Reduction; delta?: number } = {}) {
-    super(o.reduction);
-    this.delta = o.delta ?? 1;
-    if (!(this.delta > 0)) throw new RangeError(`HuberLoss: delta must be > 0, got ${this.delta}`);
+    super(checkOptions('HuberLoss', o, ['reduction', 'delta']).reduction);
+    this.delta = inRange('HuberLoss', 'delta', o.delta, { min: 0, minOpen: true }, 1);
   }
   forward(input: Tensor, target: Tensor): Tensor {
     return ops.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });

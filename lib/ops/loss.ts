@@ -10,6 +10,7 @@ import { mean, sum } from './reduce.js';
 import { gather, permute, reshape, unsqueeze } from './shape.js';
 import { logSoftmax } from './nn.js';
 import { guard } from '../memory.js';
+import { checkOptions, inRange } from '../options.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -17,6 +18,11 @@ function checkReduction(op: string, reduction: unknown): Reduction {
   const r = reduction ?? 'mean';
   if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
   return r;
+}
+
+/** ignoreIndex: any integer (a class index, or a value such as -100 that no target uses). */
+function checkIgnoreIndex(op: string, v: unknown): void {
+  if (v !== undefined) inRange(op, 'ignoreIndex', v, { integer: true });
 }
 
 function reduce(op: string, l: Tensor, reduction: Reduction): Tensor {
@@ -72,7 +78,10 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ls: number, ignore: n
  * or against class probabilities shaped like the logits. labelSmoothing and ignoreIndex as torch.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  o = checkOptions('crossEntropy', o, ['reduction', 'labelSmoothing', 'ignoreIndex', 'fromLogits']);
   checkReduction('crossEntropy', o.reduction);
+  checkIgnoreIndex('crossEntropy', o.ignoreIndex);
+  inRange('crossEntropy', 'labelSmoothing', o.labelSmoothing, { min: 0, max: 1 }, 0);
   if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean') throw new TypeError(`crossEntropy: fromLogits must be true or false, got ${String(o.fromLogits)}`);
   if (o.fromLogits === false) {
     // log p is a valid logit vector: log_softmax(log p) = log(p / Σp), so the fused kernel does the rest
@@ -144,7 +153,9 @@ export interface NllOptions {
 
 /** Negative log-likelihood of log-probabilities (N, C[, …]) at int32 targets (N[, …]). */
 export function nllLoss(logProbs: Tensor, target: Tensor, o: NllOptions = {}): Tensor {
+  o = checkOptions('nllLoss', o, ['reduction', 'ignoreIndex']);
   checkReduction('nllLoss', o.reduction);
+  checkIgnoreIndex('nllLoss', o.ignoreIndex);
   return guard(() => nllLossImpl(logProbs, target, o));
 }
 
@@ -196,6 +207,7 @@ function checkPair(op: string, input: Tensor, target: Tensor): void {
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   checkPair('mseLoss', input, target);
+  o = checkOptions('mseLoss', o, ['reduction']);
   checkReduction('mseLoss', o.reduction);
   const d = sub(input, target);
   const sq = square(d);
@@ -206,6 +218,7 @@ export function mseLoss(input: Tensor, target: Tensor, o: { reduction?: Reductio
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction } = {}): Tensor {
   checkPair('l1Loss', input, target);
+  o = checkOptions('l1Loss', o, ['reduction']);
   checkReduction('l1Loss', o.reduction);
   const d = sub(input, target);
   const a = abs(d);
@@ -216,6 +229,7 @@ export function l1Loss(input: Tensor, target: Tensor, o: { reduction?: Reduction
 /** Binary cross-entropy of probabilities in [0, 1] (log clamped at -100 like torch). */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, o: { reduction?: Reduction; weight?: Tensor } = {}): Tensor {
   checkPair('binaryCrossEntropy', input, target);
+  o = checkOptions('binaryCrossEntropy', o, ['reduction', 'weight']);
   checkReduction('binaryCrossEntropy', o.reduction);
   return guard(() => {
     const lp = clamp(log(input), -100, null);
@@ -239,6 +253,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, o: { reduction
 /** BCE on logits, stable: max(x,0) - x·t + log(1 + exp(-|x|)); posWeight like torch. */
 export function bceWithLogits(input: Tensor, target: Tensor, o: { reduction?: Reduction; posWeight?: Tensor } = {}): Tensor {
   checkPair('bceWithLogits', input, target);
+  o = checkOptions('bceWithLogits', o, ['reduction', 'posWeight']);
   checkReduction('bceWithLogits', o.reduction);
   return guard(() => {
     const tmp: Tensor[] = [];
@@ -260,6 +275,7 @@ export function bceWithLogits(input: Tensor, target: Tensor, o: { reduction?: Re
 /** Huber loss (torch.nn.HuberLoss): ½d² where |d| < delta, else delta·(|d| - ½delta), d = input - target. */
 export function huberLoss(input: Tensor, target: Tensor, o: { reduction?: Reduction; delta?: number } = {}): Tensor {
   checkPair('huberLoss', input, target);
+  o = checkOptions('huberLoss', o, ['reduction', 'delta']);
   checkReduction('huberLoss', o.reduction);
   const delta = o.delta ?? 1;
   if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) throw new RangeError(`huberLoss: delta must be a finite number > 0, got ${delta}`);

@@ -65,3 +65,28 @@ describe('nn.init arguments', () => {
     expect(w.toArray()).toEqual(before); // nothing was drawn
   });
 });
+
+describe('loss options', () => {
+  it('loss functions and modules reject unknown keys and bad values', async () => {
+    const { crossEntropy, nllLoss, mseLoss, bceWithLogits, huberLoss, tensor } = await import('../../lib/ops/index.js');
+    const x = tensor([[1, 2, 0.5], [0.1, -1, 2]]);
+    const y = tensor(Int32Array.from([1, 2]));
+    const before = memory().tensors;
+    expect(() => crossEntropy(x, y, { label_smoothing: 0.1 } as never)).toThrow("crossEntropy: unknown option 'label_smoothing' — did you mean 'labelSmoothing'?");
+    expect(() => crossEntropy(x, y, { labelSmoothing: NaN })).toThrow(/crossEntropy: invalid labelSmoothing NaN/);
+    expect(() => crossEntropy(x, y, { ignoreIndex: 0.5 })).toThrow(/crossEntropy: invalid ignoreIndex 0.5 \(must be an integer\)/);
+    expect(() => nllLoss(x, y, { ignore_index: 1 } as never)).toThrow(/did you mean 'ignoreIndex'/);
+    expect(() => mseLoss(x, x, { reduce: 'sum' } as never)).toThrow(/mseLoss: unknown option 'reduce' — did you mean 'reduction'\?/);
+    expect(() => bceWithLogits(x, x, { pos_weight: x } as never)).toThrow(/did you mean 'posWeight'/);
+    expect(() => huberLoss(x, x, { beta: 1 } as never)).toThrow(/huberLoss: unknown option 'beta'/);
+    expect(memory().tensors).toBe(before);
+    expect(() => new nn.CrossEntropyLoss({ labelSmooting: 0.1 } as never)).toThrow(/CrossEntropyLoss: unknown option 'labelSmooting' — did you mean 'labelSmoothing'\?/);
+    expect(() => new nn.NLLLoss({ ignoreIndex: NaN })).toThrow(/NLLLoss: invalid ignoreIndex NaN/);
+    expect(() => new nn.HuberLoss({ delta: Infinity })).toThrow(/HuberLoss: invalid delta Infinity/);
+    expect(() => new nn.BCEWithLogitsLoss({ weight: x } as never)).toThrow(/BCEWithLogitsLoss: unknown option 'weight'/);
+    // MSELoss takes 'sum' or { reduction: 'sum' }
+    expect(new nn.MSELoss({ reduction: 'sum' }).reduction).toBe('sum');
+    expect(() => new nn.MSELoss({ reductin: 'sum' } as never)).toThrow(/MSELoss: unknown option 'reductin' — did you mean 'reduction'\?/);
+    x.dispose(); y.dispose();
+  });
+});
