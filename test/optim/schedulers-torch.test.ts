@@ -128,3 +128,58 @@ describe('ReduceLROnPlateau', () => {
     expect(() => new optim.ReduceLROnPlateau(o, { minLr: [0, 0] })).toThrow(/expected 1 values for minLr, got 2/);
   });
 });
+
+describe('new schedulers in checkpoints and fit', () => {
+  it('ReduceLROnPlateau and OneCycleLR survive saveCheckpoint / loadCheckpoint', async () => {
+    const { saveCheckpoint, loadCheckpoint } = await import('../../lib/io/checkpoint.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-sched-'));
+    try {
+      const model = new nn.Linear(2, 1);
+      const mk = (): [optim.SGD, optim.ReduceLROnPlateau, optim.OneCycleLR] => {
+        const a = new optim.SGD([...model.parameters()].slice(0, 1), { lr: 1 });
+        const b = new optim.SGD([...model.parameters()].slice(1), { lr: 0.1, momentum: 0.9 });
+        void b;
+        return [a, new optim.ReduceLROnPlateau(a, { patience: 0, factor: 0.5 }), new optim.OneCycleLR(b, { maxLr: 1, totalSteps: 10 })];
+      };
+      const [o1, p1, c1] = mk();
+      [3, 2, 2.5].forEach((v) => p1.step(v));
+      for (let i = 0; i < 4; i++) c1.step();
+      const f1 = path.join(dir, 'p.safetensors');
+      const f2 = path.join(dir, 'c.safetensors');
+      saveCheckpoint(f1, { model, optimizer: o1, scheduler: p1, epoch: 3 });
+      saveCheckpoint(f2, { model, optimizer: c1.optimizer, scheduler: c1, epoch: 4 });
+      const [o2, p2, c2] = mk();
+      loadCheckpoint(f1, { model, optimizer: o2, scheduler: p2 });
+      loadCheckpoint(f2, { model, optimizer: c2.optimizer, scheduler: c2 });
+      expect(p2.stateDict()).toEqual(p1.stateDict());
+      expect(o2.paramGroups[0]!.lr).toBe(0.5);
+      expect(c2.getLastLr()).toEqual(c1.getLastLr());
+      expect(c2.getLastMomentum()).toEqual(c1.getLastMomentum());
+      p1.step(2.6); p2.step(2.6); c1.step(); c2.step();
+      expect(o2.paramGroups[0]!.lr).toBe(o1.paramGroups[0]!.lr);
+      expect(c2.getLastLr()).toEqual(c1.getLastLr());
+      model.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('OneCycleLR per batch in fit (schedulerInterval step) follows its closed form', async () => {
+    const { fit } = await import('../../lib/train/fit.js');
+    const { randn, randint } = await import('../../lib/index.js');
+    const m = new nn.Linear(4, 3);
+    const x = randn([40, 4]);
+    const y = randint(0, 3, [40]);
+    const opt = new optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
+    const s = new optim.OneCycleLR(opt, { maxLr: 0.1, epochs: 2, stepsPerEpoch: 4 });
+    const ref = s.lrAt(4); // the lr after the first epoch's 4 steps
+    const h = await fit(m, { x, y, batchSize: 10, epochs: 2, optimizer: opt, scheduler: s, schedulerInterval: 'step', verbose: false });
+    expect(h.epochs[0]!.lr).toBeCloseTo(0.1 / 25, 15);
+    expect(h.epochs[1]!.lr).toBe(ref[0]);
+    expect(s.lastEpoch).toBe(8);
+    opt.dispose(); m.dispose(); x.dispose(); y.dispose();
+  });
+});
