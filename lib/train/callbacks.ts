@@ -13,6 +13,7 @@ import path from 'node:path';
 import { clone } from '../ops/index.js';
 import { keep } from '../memory.js';
 import type { Tensor } from '../tensor.js';
+import { checkWritablePath } from '../io/atomic.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { save } from '../io/safetensors.js';
 import { monitorValue, type EpochLog, type History } from './history.js';
@@ -237,6 +238,11 @@ export class ModelCheckpoint implements Callback {
       weightsOnly: bool('ModelCheckpoint', 'weightsOnly', o.weightsOnly, false), every: positiveInt('ModelCheckpoint', 'every', o.every, 1),
     };
     if (this.options.saveBestOnly && o.every !== undefined && o.every !== 1) throw new RangeError('ModelCheckpoint: every and saveBestOnly do not combine (saveBestOnly checks every epoch)');
+  }
+
+  /** A path that cannot be written fails here, before training, not at the first save. */
+  onTrainBegin(): void {
+    checkWritablePath('ModelCheckpoint', this.options.path.replace(/\{epoch\}/g, '0'));
   }
 
   private skip(epoch: number, reason: string): void {
