@@ -117,6 +117,29 @@ export function removeStaleTempFiles(file: string, now = Date.now()): string[] {
   return removed;
 }
 
+/**
+ * Throws unless writeFileAtomic(file) could succeed: the path itself a directory, a parent that
+ * is a regular file, or the nearest existing directory not writable. Nothing is created. For callers that write
+ * late (a checkpoint after the first epoch) and should fail before the work starts.
+ */
+export function checkWritablePath(where: string, file: string): void {
+  if (typeof file !== 'string' || file === '') throw new TypeError(`${where}: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
+  const abs = path.resolve(file);
+  let st: fs.Stats | null = null;
+  try { st = fs.statSync(abs); } catch { /* absent: fine */ }
+  if (st?.isDirectory()) throw new Error(`${where}: cannot write ${file}: it is a directory (give a file path)`);
+  for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
+    let ds: fs.Stats | null = null;
+    try { ds = fs.statSync(dir); } catch { /* not there yet: check its parent */ }
+    if (ds) {
+      if (!ds.isDirectory()) throw new Error(`${where}: cannot write ${file}: ${dir} is a file, not a directory`);
+      try { fs.accessSync(dir, fs.constants.W_OK); } catch { throw new Error(`${where}: cannot write ${file}: ${dir} is not writable (permission denied)`); }
+      return;
+    }
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
 /** Creates the target's directory, or says which part of the path is in the way. */
 function ensureDir(file: string, dir: string): void {
   try {

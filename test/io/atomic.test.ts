@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
-import { removeStaleTempFiles, STALE_TEMP_MS, tempNameFor, writeFileAtomic } from '../../lib/io/atomic.js';
+import { checkWritablePath, removeStaleTempFiles, STALE_TEMP_MS, tempNameFor, writeFileAtomic } from '../../lib/io/atomic.js';
+import { ModelCheckpoint } from '../../lib/train/callbacks.js';
 import { load, save } from '../../lib/io/safetensors.js';
 import { tensor } from '../../lib/ops/index.js';
 
@@ -142,5 +143,32 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
     writeFileAtomic(target, '{"a":1}');
     expect(fs.readdirSync(d)).toEqual(['log.json']);
     expect(fs.readFileSync(target, 'utf8')).toBe('{"a":1}');
+  });
+});
+
+describe('checkWritablePath: fail before the work, not at the first save', () => {
+  it('names the part of the path in the way, and creates nothing', () => {
+    const d = fs.mkdtempSync(path.join(dir, 'writable-'));
+    const file = path.join(d, 'afile');
+    fs.writeFileSync(file, 'x');
+    expect(() => checkWritablePath('save', path.join(file, 'deeper', 'm.safetensors'))).toThrow(new RegExp(`save: cannot write .*m\\.safetensors: .*afile is a file, not a directory`));
+    expect(() => checkWritablePath('save', d)).toThrow(/it is a directory \(give a file path\)/);
+    expect(() => checkWritablePath('save', '')).toThrow(/non-empty string/);
+    checkWritablePath('save', path.join(d, 'new', 'sub', 'm.safetensors')); // absent dirs are fine
+    expect(fs.existsSync(path.join(d, 'new'))).toBe(false);
+    if (process.getuid?.() !== 0) {
+      const ro = path.join(d, 'ro');
+      fs.mkdirSync(ro, { mode: 0o500 });
+      expect(() => checkWritablePath('save', path.join(ro, 'm.safetensors'))).toThrow(/ro is not writable \(permission denied\)/);
+      fs.chmodSync(ro, 0o700);
+    }
+  });
+
+  it('ModelCheckpoint checks its path when training begins (it used to fail after the first epoch)', () => {
+    const d = fs.mkdtempSync(path.join(dir, 'mc-'));
+    fs.writeFileSync(path.join(d, 'runs'), 'not a directory');
+    const cb = new ModelCheckpoint({ path: path.join(d, 'runs', 'ck-{epoch}.safetensors') });
+    expect(() => cb.onTrainBegin()).toThrow(/ModelCheckpoint: cannot write .*ck-0\.safetensors: .*runs is a file, not a directory/);
+    new ModelCheckpoint({ path: path.join(d, 'ok', 'ck.safetensors') }).onTrainBegin();
   });
 });
