@@ -7,10 +7,12 @@ import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, assertNdim, empty, launch, nbytes, sameDevice } from './util.js';
 import { sum } from './reduce.js';
+import { bool, checkOptions } from '../options.js';
 
 export type Pair = number | [number, number];
 
 function pair(op: string, name: string, v: Pair, min: number): [number, number] {
+  if (typeof v !== 'number' && (!Array.isArray(v) || v.length !== 2)) throw new RangeError(`${op}: ${name} must be an integer or a pair of integers, got ${JSON.stringify(v)}`);
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   for (const x of p) {
     if (!Number.isInteger(x) || x < min) throw new RangeError(`${op}: ${name} must be ${min === 0 ? 'non-negative' : 'positive'} integer(s), got ${JSON.stringify(v)}`);
@@ -36,6 +38,7 @@ export interface Conv2dOptions {
 /** 2-D convolution (cross-correlation, like torch): x (N, C, H, W), weight (K, C/groups, R, S), bias (K). */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  o = checkOptions(op, o, ['stride', 'padding', 'dilation', 'groups']);
   assertNdim(op, x, [4], 'input');
   assertNdim(op, weight, [4], 'weight');
   assertFloat(op, x);
@@ -119,6 +122,8 @@ function assertNonEmptyPlanes(op: string, x: Tensor): void {
 }
 
 function poolParams(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions): Pool2dParams {
+  bool(op, 'ceilMode', o.ceilMode, false);
+  bool(op, 'countIncludePad', o.countIncludePad, true);
   assertNdim(op, x, [4], 'input');
   assertFloat(op, x);
   const [N, C, H, W] = x.shape as [number, number, number, number];
@@ -139,6 +144,7 @@ function poolParams(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions): Pool
 
 /** Max pooling over kH×kW windows (stride defaults to the kernel). */
 export function maxPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tensor {
+  o = checkOptions('maxPool2d', o, ['stride', 'padding', 'dilation', 'ceilMode']);
   const p = poolParams('maxPool2d', x, kernel, o);
   const be = x.backend;
   const shape = [p.batch, p.channels, p.outH, p.outW];
@@ -157,6 +163,7 @@ export function maxPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tenso
 
 /** Average pooling (countIncludePad like torch, default true). */
 export function avgPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tensor {
+  o = checkOptions('avgPool2d', o, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'dilation']);
   if (o.dilation !== undefined) throw new RangeError('avgPool2d: dilation is not supported (like torch)');
   const p = poolParams('avgPool2d', x, kernel, o);
   const be = x.backend;

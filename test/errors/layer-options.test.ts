@@ -90,3 +90,21 @@ describe('loss options', () => {
     x.dispose(); y.dispose();
   });
 });
+
+describe('conv and pool op options', () => {
+  it('conv2d/maxPool2d/avgPool2d reject unknown keys, non-boolean flags and pairs that are not pairs', async () => {
+    const { conv2d, maxPool2d, avgPool2d, randn } = await import('../../lib/ops/index.js');
+    const x = randn([1, 1, 6, 6]);
+    const w = randn([2, 1, 3, 3]);
+    const before = memory().tensors;
+    expect(() => conv2d(x, w, null, { strides: 2 } as never)).toThrow("conv2d: unknown option 'strides' — did you mean 'stride'?");
+    expect(() => conv2d(x, w, null, { stride: [1, 1, 1] as never })).toThrow(/conv2d: stride must be an integer or a pair of integers, got \[1,1,1\]/);
+    expect(() => maxPool2d(x, 2, { ceil_mode: true } as never)).toThrow(/maxPool2d: unknown option 'ceil_mode' — did you mean 'ceilMode'\?/);
+    expect(() => maxPool2d(x, 2, { countIncludePad: false } as never)).toThrow(/maxPool2d: unknown option 'countIncludePad'/);
+    expect(() => maxPool2d(x, 2, { ceilMode: 'yes' as never })).toThrow(/maxPool2d: invalid ceilMode "yes"/);
+    expect(() => avgPool2d(x, [2, 2, 2] as never)).toThrow(/avgPool2d: kernel size must be an integer or a pair/);
+    expect(() => avgPool2d(x, 2, { countIncludePad: 0 as never })).toThrow(/avgPool2d: invalid countIncludePad 0/);
+    expect(memory().tensors).toBe(before);
+    x.dispose(); w.dispose();
+  });
+});
