@@ -115,7 +115,8 @@ export interface HostAllocator {
   emptyCache(): number;
   /** the next n raw allocations fail as out of memory */
   failNext(n?: number): void;
-  rawState(): { inUse: number; capacity: number; releases: number };
+  /** The simulated device: bytes in use, capacity, releases; with `pooled`, bytes the pool still holds after frees and TrimTo calls. */
+  rawState(): { inUse: number; capacity: number; releases: number; poolHeld: number; trims: number };
 }
 
 export type HostDataArray = Float32Array | Float64Array | Int32Array | Uint16Array | Uint8Array;
@@ -125,7 +126,8 @@ export interface RuntimeBinding {
   readonly buildInfo: BuildInfo;
   cudaStatus(): CudaStatusInfo;
   /** host test mode of the caching allocator (every build) */
-  HostAllocator: new (opts?: { capacity?: number }) => HostAllocator;
+  /** `pooled`: freed memory stays held by a simulated stream-ordered pool (as cudaMallocAsync's does) until trimmed. */
+  HostAllocator: new (opts?: { capacity?: number; pooled?: boolean }) => HostAllocator;
   /** the size class a request of `bytes` is rounded to */
   roundSize(bytes: number): number;
   /** "2GiB" / "512MiB" / "1.5GB" / "4096" -> bytes; null when malformed */

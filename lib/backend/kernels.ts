@@ -180,7 +180,11 @@ export interface KernelFns {
   /** dlogits[r] = dloss[r] · (softmax(logits[r]) - (1-ε)·onehot(t) - ε/cols); 0 for ignored rows. */
   crossEntropyBackward(logits: Handle, targets: Handle, dloss: Handle, dlogits: Handle, rows: number, cols: number, labelSmoothing: number, ignoreIndex: number, dtype: DType): void;
 
-  /** Layer norm over the last `cols`: x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows) saved. */
+  /**
+   * Layer norm over the last `cols`: x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows) saved.
+   * Saved statistics (here and in batchNorm) are float32 for float32/bfloat16/float16 `dtype` and
+   * float64 for float64 (normStatsDType in lib/ops/nn.ts), as PyTorch keeps them.
+   */
   layerNorm(x: Handle, gamma: Handle | null, beta: Handle | null, y: Handle, mean: Handle, rstd: Handle, rows: number, cols: number, eps: number, dtype: DType): void;
   /** dx, and dgamma/dbeta (written, not accumulated) when given. */
   layerNormBackward(dy: Handle, x: Handle, gamma: Handle | null, mean: Handle, rstd: Handle, dx: Handle, dgamma: Handle | null, dbeta: Handle | null, rows: number, cols: number, dtype: DType): void;

@@ -5,6 +5,7 @@ import { needsGrad, record, save } from '../autograd/record.js';
 import { takeCounters } from '../random.js';
 import { fmtShape, normDim, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import type { DType } from '../dtype.js';
 import { assertFloat, assertDtype, empty, launch, nbytes, sameDevice } from './util.js';
 import { mul } from './elementwise.js';
 import { indexSelect, reshape, transpose } from './shape.js';
@@ -59,6 +60,15 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   return alongDim('logSoftmax', x, dim, true);
 }
 
+/**
+ * The dtype of saved normalisation statistics (layer norm mean/rstd, batch norm saveMean/saveInvStd):
+ * float32 for float32/bfloat16/float16 inputs, float64 for float64 — PyTorch keeps them in the
+ * accumulation type, so a 16-bit model does not lose precision in its backward.
+ */
+export function normStatsDType(dtype: DType): DType {
+  return dtype === 'float64' ? 'float64' : 'float32';
+}
+
 /** Layer norm over the trailing `normalizedShape` dims; weight/bias shaped like normalizedShape. */
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const op = 'layerNorm';
@@ -75,8 +85,8 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const cols = numel(ns);
   const rows = cols ? x.size / cols : 0;
   const y = empty(be, x.shape, x.dtype);
-  const mean = empty(be, [rows], x.dtype);
-  const rstd = empty(be, [rows], x.dtype);
+  const mean = empty(be, [rows], normStatsDType(x.dtype));
+  const rstd = empty(be, [rows], normStatsDType(x.dtype));
   launch(be, 'layerNorm', 8 * x.size, nbytes(2 * x.size + 2 * cols, x.dtype), x.handle, weight?.handle ?? null, bias?.handle ?? null, y.handle, mean.handle, rstd.handle, rows, cols, eps, x.dtype);
   if (needsGrad(x, weight, bias)) {
     const [sx, sw] = [save(x)[0]!, weight ? save(weight)[0]! : null];
@@ -120,8 +130,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (o.training && n * hw <= 1) throw new RangeError(`${op}: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
   if (!o.training && (!runningMean || !runningVar)) throw new Error(`${op}: eval mode needs running statistics`);
   const y = empty(be, x.shape, x.dtype);
-  const sm = empty(be, [c], x.dtype);
-  const si = empty(be, [c], x.dtype);
+  const sm = empty(be, [c], normStatsDType(x.dtype));
+  const si = empty(be, [c], normStatsDType(x.dtype));
   launch(be, 'batchNorm', 8 * x.size, nbytes(2 * x.size, x.dtype), x.handle, weight?.handle ?? null, bias?.handle ?? null,
     runningMean?.handle ?? null, runningVar?.handle ?? null, y.handle, sm.handle, si.handle, n, c, hw, o.training, o.momentum ?? 0.1, o.eps ?? 1e-5, x.dtype);
   if (needsGrad(x, weight, bias)) {

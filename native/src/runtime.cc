@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -90,8 +91,45 @@ namespace {
 
 std::mutex g_mu;
 std::vector<DeviceState*> g_devices;  // by index; never destroyed (finalizers may run at exit)
-cudaError_t g_sticky = cudaSuccess;
-std::string g_sticky_op;
+
+// The first sticky error and the op it was found in. Set once from any JS thread (workers share the
+// addon): the op under g_sticky_mu, then the code published with release; readers load the code first.
+std::atomic<int> g_sticky{cudaSuccess};
+std::mutex g_sticky_mu;
+std::string g_sticky_op;  // guarded by g_sticky_mu
+
+cudaError_t Sticky() { return static_cast<cudaError_t>(g_sticky.load(std::memory_order_acquire)); }
+std::string StickyOp() {
+  std::lock_guard<std::mutex> lock(g_sticky_mu);
+  return g_sticky_op;
+}
+void SetSticky(cudaError_t e, const std::string& op) {
+  std::lock_guard<std::mutex> lock(g_sticky_mu);
+  if (g_sticky.load(std::memory_order_relaxed) != cudaSuccess) return;
+  g_sticky_op = op;
+  g_sticky.store(e, std::memory_order_release);
+}
+
+// The ops launched since the last synchronisation (a ring of the last 8 names): a kernel that faults
+// on the device is reported by whichever call comes next, so the message lists the candidates.
+constexpr unsigned kRecent = 8;
+std::atomic<const char*> g_recent[kRecent];
+std::atomic<unsigned> g_recent_n{0};
+void NoteLaunch(const char* op) {
+  const unsigned i = g_recent_n.fetch_add(1, std::memory_order_relaxed);
+  g_recent[i % kRecent].store(op, std::memory_order_relaxed);
+}
+void ClearRecent() { g_recent_n.store(0, std::memory_order_relaxed); }
+std::string RecentOps() {
+  const unsigned n = g_recent_n.load(std::memory_order_relaxed);
+  if (n == 0) return "";
+  std::string s;
+  for (unsigned i = n > kRecent ? n - kRecent : 0; i < n; ++i) {
+    const char* op = g_recent[i % kRecent].load(std::memory_order_relaxed);
+    if (op != nullptr) s += (s.empty() ? "" : ", ") + std::string(op);
+  }
+  return "; ops launched since the last synchronisation" + std::string(n > kRecent ? " (last 8)" : "") + ": " + s;
+}
 std::string g_limit_env_error;     // a malformed WATTGRAD_CUDA_MEMORY_LIMIT, raised at first device use
 bool g_default_limit_set = false;  // setMemoryLimit / WATTGRAD_CUDA_MEMORY_LIMIT for devices not yet initialised
 bool g_default_has_limit = false;
@@ -231,10 +269,7 @@ int CurrentIndex() {
   } else if (r.status == AllocStatus::kError) {
     msg = std::string("wattgrad cuda ") + op + ": allocating " + FormatBytes(double(asked)) +
           " failed: " + ErrorText(d.memory->raw().last_error);
-    if (IsSticky(d.memory->raw().last_error)) {
-      g_sticky = d.memory->raw().last_error;
-      g_sticky_op = op;
-    }
+    if (IsSticky(d.memory->raw().last_error)) SetSticky(d.memory->raw().last_error, op);
     ThrowCoded(env, msg, kCodeCuda);
   } else {
     msg += "; device: " + FormatBytes(double(free_b)) + " free of " + FormatBytes(double(total_b)) +
@@ -270,6 +305,20 @@ void CudaRaw::Release() {
   cudaGetLastError();
 }
 
+void CudaRaw::SetCap(bool has, size_t cap) {
+  if (!pool) return;
+  uint64_t threshold = has ? uint64_t(cap) : UINT64_MAX;
+  cudaMemPoolSetAttribute(mempool, cudaMemPoolAttrReleaseThreshold, &threshold);
+  cudaGetLastError();
+}
+
+void CudaRaw::TrimTo(size_t keep) {
+  // Frees queued with cudaFreeAsync return to the pool when the stream reaches them; what is
+  // already back is released now, the rest at the next synchronisation (the release threshold).
+  if (pool) cudaMemPoolTrimTo(mempool, keep);
+  cudaGetLastError();
+}
+
 bool PinnedRaw::Alloc(size_t bytes, void** out, bool* oom) {
   cudaError_t e = cudaHostAlloc(out, bytes, cudaHostAllocDefault);
   if (e == cudaSuccess) return true;
@@ -284,10 +333,11 @@ void PinnedRaw::Free(void* p, size_t) { cudaFreeHost(p); }
 // ---- state access --------------------------------------------------------------------------------
 
 void CheckSticky(Napi::Env env) {
-  if (g_sticky != cudaSuccess) {
+  const cudaError_t sticky = Sticky();
+  if (sticky != cudaSuccess) {
     ThrowCoded(env,
-               "wattgrad cuda: the CUDA context is unusable after a sticky error in " + g_sticky_op + ": " +
-                   ErrorText(g_sticky) + "; restart the process",
+               "wattgrad cuda: the CUDA context is unusable after a sticky error in " + StickyOp() + ": " +
+                   ErrorText(sticky) + "; restart the process",
                kCodeSticky);
   }
 }
@@ -369,6 +419,7 @@ bool TakeFlagError(DeviceState& d, int value, std::string* message) {
 void SyncChecked(Napi::Env env, DeviceState& d, const char* op) {
   QueueFlagCopy(env, d, d.error_flag_host);
   Check(env, cudaStreamSynchronize(d.stream), op);
+  ClearRecent();
   ReapStaging(d, false);
   int v = *d.error_flag_host;
   *d.error_flag_host = 0;
@@ -381,6 +432,11 @@ void SyncChecked(Napi::Env env, DeviceState& d, const char* op) {
 // ---- runtime.h ---------------------------------------------------------------------------------
 
 cudaStream_t Stream() {
+  // Every entry point calls Stream() right before its launch: drop a stale non-sticky error left by
+  // an earlier call whose result was already handled (a cudaFreeAsync, a query), so that the
+  // CheckLaunch after this launch reports only this op's own launch errors.
+  const cudaError_t stale = cudaPeekAtLastError();
+  if (stale != cudaSuccess && !IsSticky(stale)) cudaGetLastError();
   int index = CurrentIndex();
   DeviceState* d = DeviceIfReady(index);
   if (d == nullptr) {
@@ -393,13 +449,13 @@ cudaStream_t Stream() {
 void Check(Napi::Env env, cudaError_t err, const char* op) {
   if (err == cudaSuccess) return;
   if (IsSticky(err)) {
-    if (g_sticky == cudaSuccess) {
-      g_sticky = err;
-      g_sticky_op = op;
-    }
+    // A device-side fault surfaces at the next launch or synchronisation: name the candidates.
+    const std::string recent = RecentOps();
+    SetSticky(err, std::string(op) + recent);
     ThrowCoded(env,
                std::string("wattgrad cuda ") + op + ": " + ErrorText(err) +
-                   " [sticky error: the CUDA context is unusable for the rest of this process; restart it]",
+                   " [sticky error: the CUDA context is unusable for the rest of this process; restart it" + recent +
+                   "; run with CUDA_LAUNCH_BLOCKING=1 to find the kernel]",
                kCodeSticky);
   }
   cudaGetLastError();
@@ -408,7 +464,10 @@ void Check(Napi::Env env, cudaError_t err, const char* op) {
   throw e;
 }
 
-void CheckLaunch(Napi::Env env, const char* op) { Check(env, cudaGetLastError(), op); }
+void CheckLaunch(Napi::Env env, const char* op) {
+  Check(env, cudaGetLastError(), op);
+  NoteLaunch(op);
+}
 
 int* DeviceErrorFlag() {
   DeviceState* d = DeviceIfReady(CurrentIndex());
@@ -565,9 +624,9 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   cudaRuntimeGetVersion(&runtime);
   o.Set("driverVersion", driver > 0 ? Napi::Value(Napi::Number::New(env, driver)) : env.Null());
   o.Set("runtimeVersion", Napi::Number::New(env, runtime));
-  if (g_sticky != cudaSuccess) {
+  if (Sticky() != cudaSuccess) {
     o.Set("available", Napi::Boolean::New(env, false));
-    o.Set("reason", Napi::String::New(env, "sticky error in " + g_sticky_op + ": " + ErrorText(g_sticky)));
+    o.Set("reason", Napi::String::New(env, "sticky error in " + StickyOp() + ": " + ErrorText(Sticky())));
     return o;
   }
   int count = 0;

@@ -12,7 +12,8 @@ const softmaxRow = (r: number[]) => {
 const lse = (r: number[]) => Math.log(r.reduce((a, v) => a + Math.exp(v), 0));
 
 /** Naive NCHW conv2d, for checking odd shapes. */
-function refConv(x: Float32Array, [N, C, H, W]: number[], w: Float32Array, [K, Cg, R, S]: number[], s: number, p: number, d: number, g: number) {
+type Dims4 = [number, number, number, number];
+function refConv(x: Float32Array, [N, C, H, W]: Dims4, w: Float32Array, [K, Cg, R, S]: Dims4, s: number, p: number, d: number, g: number) {
   const P = Math.floor((H + 2 * p - d * (R - 1) - 1) / s) + 1;
   const Q = Math.floor((W + 2 * p - d * (S - 1) - 1) / s) + 1;
   const out: number[] = [];
@@ -65,7 +66,7 @@ describeBackends('nn ops', (ctx) => {
   }));
 
   it('conv2d odd shapes against a reference', () => tidy(() => {
-    const cases = [
+    const cases: { x: Dims4; w: Dims4; s: number; p: number; d: number; g: number }[] = [
       { x: [2, 3, 7, 6], w: [4, 3, 3, 2], s: 1, p: 0, d: 1, g: 1 },
       { x: [1, 4, 9, 9], w: [6, 2, 3, 3], s: 2, p: 1, d: 1, g: 2 },
       { x: [2, 2, 8, 5], w: [3, 2, 2, 3], s: 3, p: 2, d: 2, g: 1 },

@@ -118,10 +118,11 @@ function macroKernel(ap: Float64Array, bp: Float64Array, cb: Float64Array, mc: n
       }
       let r = c0 + i * ldc + j;
       if (i + 4 <= mc && j + 4 <= nc) {
-        cb[r] += c00; cb[r + 1] += c01; cb[r + 2] += c02; cb[r + 3] += c03; r += ldc;
-        cb[r] += c10; cb[r + 1] += c11; cb[r + 2] += c12; cb[r + 3] += c13; r += ldc;
-        cb[r] += c20; cb[r + 1] += c21; cb[r + 2] += c22; cb[r + 3] += c23; r += ldc;
-        cb[r] += c30; cb[r + 1] += c31; cb[r + 2] += c32; cb[r + 3] += c33;
+        // full tile: rows r..r+3·ldc, columns +0..+3 lie inside cb (the block is mc × nc at c0, ldc apart)
+        cb[r]! += c00; cb[r + 1]! += c01; cb[r + 2]! += c02; cb[r + 3]! += c03; r += ldc;
+        cb[r]! += c10; cb[r + 1]! += c11; cb[r + 2]! += c12; cb[r + 3]! += c13; r += ldc;
+        cb[r]! += c20; cb[r + 1]! += c21; cb[r + 2]! += c22; cb[r + 3]! += c23; r += ldc;
+        cb[r]! += c30; cb[r + 1]! += c31; cb[r + 2]! += c32; cb[r + 3]! += c33;
       } else {
         // edge tile: the padded rows/columns computed zeros; store only the valid part
         const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
