@@ -27,11 +27,23 @@ __device__ __forceinline__ double ToF(int v) { return static_cast<double>(v); }
 __device__ __forceinline__ float ToF(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ float ToF(__half v) { return __half2float(v); }
 
-// From a float or double to T (round to nearest for floats; truncation toward zero for int32).
+// JavaScript's ToInt32 (what storing a number into an Int32Array does, the js backend's int32
+// semantics): NaN and ±inf give 0, anything else is truncated toward zero and wrapped modulo 2^32
+// (3e9 → -1294967296, 2^31 → -2^31). A plain float→int convert (cvt.rzi) saturates instead.
+__host__ __device__ __forceinline__ int JsToInt32(double v) {
+  if (!(v - v == 0.0)) return 0;  // NaN or ±inf (inf − inf is NaN)
+  const double t = trunc(v);
+  if (t >= -2147483648.0 && t <= 2147483647.0) return static_cast<int>(t);
+  double m = fmod(t, 4294967296.0);  // exact, with the sign of t
+  if (m < 0) m += 4294967296.0;
+  return static_cast<int>(static_cast<uint32_t>(m));
+}
+
+// From a float or double to T (round to nearest for floats; JsToInt32 for int32).
 template <typename T> __device__ __forceinline__ T FromF(double v);
 template <> __device__ __forceinline__ float FromF<float>(double v) { return static_cast<float>(v); }
 template <> __device__ __forceinline__ double FromF<double>(double v) { return v; }
-template <> __device__ __forceinline__ int FromF<int>(double v) { return static_cast<int>(v); }
+template <> __device__ __forceinline__ int FromF<int>(double v) { return JsToInt32(v); }
 template <> __device__ __forceinline__ __nv_bfloat16 FromF<__nv_bfloat16>(double v) {
   return __float2bfloat16(static_cast<float>(v));
 }
@@ -78,6 +90,9 @@ template <> __device__ __forceinline__ __half FromF<__half>(float v) { return __
 
 // ---- launch helpers --------------------------------------------------------------------------------
 constexpr int kThreads = 256;
+
+// ceil(a / b) for a >= 0, b > 0, in 64 bits: tile counts of sizes near INT_MAX do not overflow.
+__host__ __device__ constexpr int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Blocks for a grid-stride loop over n items: enough to fill the GPU, never more than needed.
 inline unsigned GridFor(int64_t n, int threads = kThreads) {

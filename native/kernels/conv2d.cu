@@ -150,8 +150,9 @@ constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4, NT = (BM / TM) * (BN / 
 template <class LA, class LB, class ST>
 void Run(LA la, LB lb, ST st, int M, int N, int K, int groups, int splits, int kChunk, cudaStream_t s) {
   const int64_t z = static_cast<int64_t>(groups) * splits;
-  const int tilesM = (M + BM - 1) / BM;
-  const dim3 grid((N + BN - 1) / BN, tilesM < 65535 ? tilesM : 65535, static_cast<unsigned>(z < 65535 ? z : 65535));
+  const int64_t tilesM = CeilDiv(M, BM);
+  const dim3 grid(static_cast<unsigned>(CeilDiv(N, BN)), static_cast<unsigned>(tilesM < 65535 ? tilesM : 65535),
+                  static_cast<unsigned>(z < 65535 ? z : 65535));
   GemmSimtKernel<BM, BN, BK, TM, TN><<<grid, NT, 0, s>>>(la, lb, st, M, N, K, groups, splits, kChunk);
 }
 
@@ -190,19 +191,21 @@ int LaunchConv2dGradWeight(const void* x, const void* dy, void* dw, const Conv2d
   const int Mg = p.outC / p.groups, CRS = (p.inC / p.groups) * p.kH * p.kW, K = p.batch * p.outH * p.outW;
   if (Mg <= 0 || CRS <= 0) return kOk;
   // Split K when the output tiles alone cannot fill the GPU; each split gets at least 256 of K.
-  const int64_t tiles = static_cast<int64_t>((Mg + BM - 1) / BM) * ((CRS + BN - 1) / BN) * p.groups;
+  const int64_t tiles = CeilDiv(Mg, BM) * CeilDiv(CRS, BN) * p.groups;
   int splits = 1;
   const int64_t want = 2 * SmCountConv();
   if (tiles < want && K > 512) {
-    splits = static_cast<int>((want + tiles - 1) / tiles);
-    const int maxSplits = (K + 255) / 256;
-    if (splits > maxSplits) splits = maxSplits;
+    splits = static_cast<int>(CeilDiv(want, tiles));
+    const int64_t maxSplits = CeilDiv(K, 256);
+    if (splits > maxSplits) splits = static_cast<int>(maxSplits);
     if (splits > 64) splits = 64;
   }
-  int kChunk = (K + splits - 1) / splits;
-  kChunk = (kChunk + BK - 1) / BK * BK;
-  if (kChunk <= 0) kChunk = BK;
-  splits = (K + kChunk - 1) / kChunk;
+  // 64-bit: K near INT_MAX must not wrap while rounding the chunk up to a multiple of BK
+  int64_t chunk = CeilDiv(CeilDiv(K, splits), BK) * BK;
+  if (chunk <= 0) chunk = BK;
+  if (chunk > INT32_MAX) chunk = K;  // one split covers all of K
+  const int kChunk = static_cast<int>(chunk);
+  splits = static_cast<int>(CeilDiv(K, kChunk));
   if (splits < 1) splits = 1;
   if (splits > 1) {
     cudaMemsetAsync(dw, 0, static_cast<size_t>(p.outC) * CRS * sizeof(float), s);

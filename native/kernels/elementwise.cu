@@ -5,132 +5,15 @@
 // first merges dims that are contiguous for every operand, so most calls run with ndim 1 or 2.
 // Launch: grid-stride, 256 threads. float32 with 16-byte-aligned contiguous operands uses float4
 // loads/stores (4 elements per thread step) and a scalar tail.
-// Math is in Acc<T> (float for float32/bfloat16/float16, double for float64/int32).
+// Math is in Acc<T> (float for float32/bfloat16/float16, double for float64); int32 follows the js
+// backend exactly (integer wrap-around, ToInt32 on store; see "int32" below).
 // Checked by test/backend/parity.test.ts against the js backend (every op, odd sizes, broadcasts).
 
-#include "common.cuh"
+#include "elementwise_ops.cuh"
 
 namespace wg {
 namespace k {
 namespace {
-
-template <typename A> __device__ __forceinline__ A Erf(A x);
-template <> __device__ __forceinline__ float Erf(float x) { return erff(x); }
-template <> __device__ __forceinline__ double Erf(double x) { return erf(x); }
-
-// op(x; a, b) in A. Names and semantics: lib/backend/kernels.ts UnaryOp.
-template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b) {
-  const A one = A(1), zero = A(0);
-  switch (static_cast<Unary>(op)) {
-    case Unary::neg: return -x;
-    case Unary::abs: return fabs(x);
-    case Unary::sign: return x > zero ? one : (x < zero ? -one : zero);  // js/torch: 0 (and NaN) give 0
-    case Unary::exp: return exp(x);
-    case Unary::expm1: return expm1(x);
-    case Unary::log: return log(x);
-    case Unary::log1p: return log1p(x);
-    case Unary::sqrt: return sqrt(x);
-    case Unary::rsqrt: return one / sqrt(x);
-    case Unary::square: return x * x;
-    case Unary::reciprocal: return one / x;
-    case Unary::sin: return sin(x);
-    case Unary::cos: return cos(x);
-    case Unary::floor: return floor(x);
-    case Unary::ceil: return ceil(x);
-    case Unary::round: return rint(x);  // half to even, like torch.round
-    case Unary::tanh: return tanh(x);
-    case Unary::sigmoid: return Sigmoid(x);
-    case Unary::relu: return x < zero ? zero : x;
-    case Unary::gelu: return A(0.5) * x * (one + Erf(x * A(0.70710678118654752440)));
-    case Unary::gelu_tanh: {
-      const A k0 = A(0.79788456080286535588), k1 = A(0.044715);
-      return A(0.5) * x * (one + tanh(k0 * (x + k1 * x * x * x)));
-    }
-    case Unary::silu: return x * Sigmoid(x);
-    case Unary::softplus: return x > A(20) ? x : log1p(exp(x));  // torch: beta 1, threshold 20
-    case Unary::leaky_relu: return x > zero ? x : a * x;
-    case Unary::elu: return x > zero ? x : a * expm1(x);
-    case Unary::clamp: {  // min(max(x, a), b): b wins when a > b; NaN passes through
-      const A t = x < a ? a : x;
-      return t > b ? b : t;
-    }
-    case Unary::add_scalar: return x + a;
-    case Unary::mul_scalar: return x * a;
-    case Unary::rsub_scalar: return a - x;
-    case Unary::rdiv_scalar: return a / x;
-    case Unary::pow_scalar: return pow(x, a);
-    case Unary::rpow_scalar: return pow(a, x);
-    case Unary::gt_scalar: return x > a ? one : zero;
-    case Unary::lt_scalar: return x < a ? one : zero;
-    case Unary::ge_scalar: return x >= a ? one : zero;
-    case Unary::le_scalar: return x <= a ? one : zero;
-    case Unary::eq_scalar: return x == a ? one : zero;
-    case Unary::ne_scalar: return x != a ? one : zero;
-    default: return x;
-  }
-}
-
-// dy * f'(x), with y = f(x) where cheaper. Backward next to the forward above.
-template <typename A> __device__ __forceinline__ A UnaryGradOp(int op, A x, A y, A dy, A a, A b) {
-  const A one = A(1), zero = A(0);
-  switch (static_cast<UnaryGrad>(op)) {
-    case UnaryGrad::relu: return x > zero ? dy : zero;
-    case UnaryGrad::gelu: {  // Φ(x) + x φ(x)
-      const A cdf = A(0.5) * (one + Erf(x * A(0.70710678118654752440)));
-      const A pdf = A(0.39894228040143267794) * exp(A(-0.5) * x * x);
-      return dy * (cdf + x * pdf);
-    }
-    case UnaryGrad::gelu_tanh: {
-      const A k0 = A(0.79788456080286535588), k1 = A(0.044715);
-      const A inner = k0 * (x + k1 * x * x * x);
-      const A t = tanh(inner);
-      const A dinner = k0 * (one + A(3) * k1 * x * x);
-      return dy * (A(0.5) * (one + t) + A(0.5) * x * (one - t * t) * dinner);
-    }
-    case UnaryGrad::silu: {
-      const A s = Sigmoid(x);
-      return dy * s * (one + x * (one - s));
-    }
-    case UnaryGrad::tanh: return dy * (one - y * y);
-    case UnaryGrad::sigmoid: return dy * y * (one - y);
-    case UnaryGrad::softplus: return x > A(20) ? dy : dy * Sigmoid(x);
-    case UnaryGrad::leaky_relu: return x > zero ? dy : dy * a;
-    case UnaryGrad::elu: return x > zero ? dy : dy * a * exp(x);
-    case UnaryGrad::clamp: return (x >= a && x <= b) ? dy : zero;
-    case UnaryGrad::abs: return x > zero ? dy : (x < zero ? -dy : zero);
-    default: return dy;
-  }
-}
-
-template <typename A> __device__ __forceinline__ A BinaryOp(int op, A x, A y) {
-  const A one = A(1), zero = A(0);
-  switch (static_cast<Binary>(op)) {
-    case Binary::add: return x + y;
-    case Binary::sub: return x - y;
-    case Binary::mul: return x * y;
-    case Binary::div: return x / y;
-    case Binary::pow: return pow(x, y);
-    case Binary::maximum: return (x != x || y != y) ? x + y : (x > y ? x : y);  // NaN propagates
-    case Binary::minimum: return (x != x || y != y) ? x + y : (x < y ? x : y);
-    case Binary::eq: return x == y ? one : zero;
-    case Binary::ne: return x != y ? one : zero;
-    case Binary::lt: return x < y ? one : zero;
-    case Binary::le: return x <= y ? one : zero;
-    case Binary::gt: return x > y ? one : zero;
-    case Binary::ge: return x >= y ? one : zero;
-    default: return x;
-  }
-}
-
-template <typename A> __device__ __forceinline__ A ActOp(int act, A x) {
-  switch (static_cast<Act>(act)) {
-    case Act::relu: return x < A(0) ? A(0) : x;
-    case Act::gelu: return A(0.5) * x * (A(1) + Erf(x * A(0.70710678118654752440)));
-    case Act::tanh: return tanh(x);
-    case Act::sigmoid: return Sigmoid(x);
-    default: return x;
-  }
-}
 
 // ---- kernels ---------------------------------------------------------------------------------------
 
@@ -147,7 +30,7 @@ template <typename S> __global__ void CastToFloatKernel(const S* x, float* out, 
 }
 
 template <typename T> __global__ void UnaryKernel(int op, const T* x, T* out, int64_t n, Acc<T> a, Acc<T> b) {
-  WG_GRID_STRIDE(i, n) out[i] = FromF<T>(UnaryOp<Acc<T>>(op, ToF(x[i]), a, b));
+  WG_GRID_STRIDE(i, n) out[i] = UnaryT<T>(op, x[i], a, b);
 }
 
 // float32, x and out 16-byte aligned: one float4 per step, n4 = n / 4 vectors, the tail by the scalar kernel.
@@ -176,7 +59,7 @@ template <typename T> __global__ void BinaryKernel(int op, const T* a, const T* 
   WG_GRID_STRIDE(i, n) {
     int64_t off[2];
     StridedOffsets<2>(d, i, off);
-    out[i] = FromF<T>(BinaryOp<Acc<T>>(op, ToF(a[off[0]]), ToF(b[off[1]])));
+    out[i] = BinaryT<T>(op, a[off[0]], b[off[1]]);
   }
 }
 
@@ -230,7 +113,7 @@ int LaunchFill(void* out, int64_t n, double value, int dtype, cudaStream_t s) {
   switch (dtype) {
     case kF32: FillKernel<float><<<GridFor(n), kThreads, 0, s>>>(static_cast<float*>(out), n, static_cast<float>(value)); return kOk;
     case kF64: FillKernel<double><<<GridFor(n), kThreads, 0, s>>>(static_cast<double*>(out), n, value); return kOk;
-    case kI32: FillKernel<int><<<GridFor(n), kThreads, 0, s>>>(static_cast<int*>(out), n, static_cast<int>(value)); return kOk;
+    case kI32: FillKernel<int><<<GridFor(n), kThreads, 0, s>>>(static_cast<int*>(out), n, JsToInt32(value)); return kOk;
     case kBF16: FillKernel<__nv_bfloat16><<<GridFor(n), kThreads, 0, s>>>(static_cast<__nv_bfloat16*>(out), n, __float2bfloat16(static_cast<float>(value))); return kOk;
     case kF16: FillKernel<__half><<<GridFor(n), kThreads, 0, s>>>(static_cast<__half*>(out), n, __float2half(static_cast<float>(value))); return kOk;
     default: return kUnsupported;
@@ -261,7 +144,7 @@ int LaunchUnary(int op, const void* x, void* out, int64_t n, int dtype, double a
                                                 n - done, af, bf);
     return kOk;
   }
-  if (dtype == kI32) {  // the ops the js backend allows on int32 (INT_UNARY), in double, truncated on store
+  if (dtype == kI32) {  // the ops the js backend allows on int32 (INT_UNARY), in double, ToInt32 on store
     switch (static_cast<Unary>(op)) {
       case Unary::neg: case Unary::abs: case Unary::sign: case Unary::square: case Unary::relu: case Unary::clamp:
       case Unary::add_scalar: case Unary::mul_scalar: case Unary::rsub_scalar: case Unary::gt_scalar:

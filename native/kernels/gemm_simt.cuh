@@ -40,7 +40,7 @@ GemmSimtKernel(LA la, LB lb, ST st, int M, int N, int K, int zCount, int splits,
   const int bk = LB::kAlongK ? (tid % (BK / 4)) * 4 : tid / (BN / 4);
 
   // M tiles grid-stride over y (gridDim.y <= 65535; M may need more tiles), batch·splits over z.
-  const int tilesM = (M + BM - 1) / BM;
+  const int tilesM = static_cast<int>(CeilDiv(M, BM));
   for (int mt = blockIdx.y; mt < tilesM; mt += gridDim.y)
   for (int zz = blockIdx.z; zz < zCount * splits; zz += gridDim.z) {
     const int m0 = mt * BM;

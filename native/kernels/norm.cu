@@ -1,4 +1,6 @@
 // Layer norm and batch norm, forward and backward.
+// Saved statistics (layerNorm mean/rstd, batchNorm saveMean/saveInvStd) are Acc<T>: float32 for
+// float32/bfloat16/float16 inputs (as PyTorch keeps them), float64 for float64.
 //   layerNorm: x, y (rows, cols); per row mean, rstd = 1/sqrt(var + eps) (biased var), saved (rows);
 //              y = (x − mean)·rstd·gamma + beta (gamma/beta optional, (cols)).
 //   backward:  xhat = (x − mean)·rstd, g = dy·gamma;
@@ -22,7 +24,7 @@ int Threads(int64_t len) { return len <= 128 ? 32 : (len <= 1024 ? 128 : 512); }
 unsigned Blocks(int64_t n) { return static_cast<unsigned>(n < 65535LL * 16 ? n : 65535LL * 16); }
 
 template <typename T>
-__global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y, T* mean, T* rstd, int64_t rows,
+__global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y, Acc<T>* mean, Acc<T>* rstd, int64_t rows,
                                 int64_t cols, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
@@ -45,21 +47,21 @@ __global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y,
       y[r * cols + j] = FromF<T>(v);
     }
     if (threadIdx.x == 0) {
-      mean[r] = FromF<T>(mu);
-      rstd[r] = FromF<T>(rs);
+      mean[r] = mu;
+      rstd[r] = rs;
     }
   }
 }
 
 template <typename T>
-__global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd, T* dx,
+__global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* mean, const Acc<T>* rstd, T* dx,
                                         int64_t rows, int64_t cols) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * cols;
     const T* dr = dy + r * cols;
-    const A mu = ToF(mean[r]), rs = ToF(rstd[r]);
+    const A mu = mean[r], rs = rstd[r];
     A pa = A(0), pb = A(0);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
       const A g = ToF(dr[j]) * (gamma != nullptr ? ToF(gamma[j]) : A(1));
@@ -78,7 +80,7 @@ __global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma,
 
 // blockDim (32, 8): column j = blockIdx.x·32 + tx, rows split over ty.
 template <typename T>
-__global__ void LayerNormParamGradKernel(const T* dy, const T* x, const T* mean, const T* rstd, T* dgamma, T* dbeta,
+__global__ void LayerNormParamGradKernel(const T* dy, const T* x, const Acc<T>* mean, const Acc<T>* rstd, T* dgamma, T* dbeta,
                                          int64_t rows, int64_t cols) {
   using A = Acc<T>;
   __shared__ A sg[8][33], sb[8][33];
@@ -87,7 +89,7 @@ __global__ void LayerNormParamGradKernel(const T* dy, const T* x, const T* mean,
   if (j < cols) {
     for (int64_t r = threadIdx.y; r < rows; r += 8) {
       const A d = ToF(dy[r * cols + j]);
-      ag += d * (ToF(x[r * cols + j]) - ToF(mean[r])) * ToF(rstd[r]);
+      ag += d * (ToF(x[r * cols + j]) - mean[r]) * rstd[r];
       ab += d;
     }
   }
@@ -103,7 +105,7 @@ __global__ void LayerNormParamGradKernel(const T* dy, const T* x, const T* mean,
 
 // One block per channel: statistics, running-stat update, save.
 template <typename T>
-__global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, T* saveMean, T* saveInvStd, int64_t n,
+__global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, Acc<T>* saveMean, Acc<T>* saveInvStd, int64_t n,
                                      int64_t c, int64_t hw, bool training, double momentum, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
@@ -117,8 +119,8 @@ __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, 
       if (threadIdx.x == 0) {
         const A rm = ToF(runningMean[ch]);
         const A rv = ToF(runningVar[ch]);
-        saveMean[ch] = FromF<T>(rm);
-        saveInvStd[ch] = FromF<T>(A(1) / sqrt(rv + A(eps)));
+        saveMean[ch] = rm;
+        saveInvStd[ch] = A(1) / sqrt(rv + A(eps));
       }
       continue;
     }
@@ -137,8 +139,8 @@ __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, 
     const A m2 = BlockSum(part, sh);
     if (threadIdx.x == 0) {
       const A var = m2 / A(cnt);
-      saveMean[ch] = FromF<T>(mu);
-      saveInvStd[ch] = FromF<T>(A(1) / sqrt(var + A(eps)));
+      saveMean[ch] = mu;
+      saveInvStd[ch] = A(1) / sqrt(var + A(eps));
       const A mom = A(momentum);
       if (update) {
         runningMean[ch] = FromF<T>((A(1) - mom) * ToF(runningMean[ch]) + mom * mu);
@@ -150,12 +152,12 @@ __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, 
 }
 
 template <typename T>
-__global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, const T* saveMean, const T* saveInvStd,
+__global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, const Acc<T>* saveMean, const Acc<T>* saveInvStd,
                                      T* y, int64_t c, int64_t hw, int64_t total) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, total) {
     const int64_t ch = (i / hw) % c;
-    A v = (ToF(x[i]) - ToF(saveMean[ch])) * ToF(saveInvStd[ch]);
+    A v = (ToF(x[i]) - saveMean[ch]) * saveInvStd[ch];
     if (gamma != nullptr) v *= ToF(gamma[ch]);
     if (beta != nullptr) v += ToF(beta[ch]);
     y[i] = FromF<T>(v);
@@ -163,13 +165,13 @@ __global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, 
 }
 
 template <typename T>
-__global__ void BatchNormBackwardKernel(const T* dy, const T* x, const T* gamma, const T* saveMean, const T* saveInvStd,
+__global__ void BatchNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* saveMean, const Acc<T>* saveInvStd,
                                         T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, int64_t hw, bool training) {
   using A = Acc<T>;
   __shared__ A sh[32];
   const int64_t cnt = n * hw;
   for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
-    const A mu = ToF(saveMean[ch]), is = ToF(saveInvStd[ch]);
+    const A mu = saveMean[ch], is = saveInvStd[ch];
     const A gm = gamma != nullptr ? ToF(gamma[ch]) : A(1);
     A pd = A(0), pdx = A(0);
     for (int64_t i = threadIdx.x; i < cnt; i += blockDim.x) {
@@ -203,7 +205,7 @@ int LaunchLayerNorm(const void* x, const void* gamma, const void* beta, void* y,
   if (rows <= 0 || cols <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, LayerNormKernel<T><<<Blocks(rows), Threads(cols), 0, s>>>(
                                static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
-                               static_cast<T*>(y), static_cast<T*>(mean), static_cast<T*>(rstd), rows, cols,
+                               static_cast<T*>(y), static_cast<Acc<T>*>(mean), static_cast<Acc<T>*>(rstd), rows, cols,
                                eps))
 }
 
@@ -214,11 +216,11 @@ int LaunchLayerNormBackward(const void* dy, const void* x, const void* gamma, co
     if (rows > 0)
       LayerNormBackwardKernel<T><<<Blocks(rows), Threads(cols), 0, s>>>(
           static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const T*>(gamma),
-          static_cast<const T*>(mean), static_cast<const T*>(rstd), static_cast<T*>(dx), rows, cols);
+          static_cast<const Acc<T>*>(mean), static_cast<const Acc<T>*>(rstd), static_cast<T*>(dx), rows, cols);
     if (dgamma != nullptr || dbeta != nullptr)
       LayerNormParamGradKernel<T><<<static_cast<unsigned>((cols + 31) / 32), dim3(32, 8), 0, s>>>(
-          static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const T*>(mean),
-          static_cast<const T*>(rstd), static_cast<T*>(dgamma), static_cast<T*>(dbeta), rows, cols);
+          static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const Acc<T>*>(mean),
+          static_cast<const Acc<T>*>(rstd), static_cast<T*>(dgamma), static_cast<T*>(dbeta), rows, cols);
   })
 }
 
@@ -229,12 +231,12 @@ int LaunchBatchNorm(const void* x, const void* gamma, const void* beta, void* ru
   const int64_t total = n * c * hw;
   WG_DISPATCH_FLOAT(dtype, {
     BatchNormStatsKernel<T><<<Blocks(c), Threads(n * hw), 0, s>>>(
-        static_cast<const T*>(x), static_cast<T*>(runningMean), static_cast<T*>(runningVar), static_cast<T*>(saveMean),
-        static_cast<T*>(saveInvStd), n, c, hw, training, momentum, eps);
+        static_cast<const T*>(x), static_cast<T*>(runningMean), static_cast<T*>(runningVar),
+        static_cast<Acc<T>*>(saveMean), static_cast<Acc<T>*>(saveInvStd), n, c, hw, training, momentum, eps);
     if (total > 0)
       BatchNormApplyKernel<T><<<GridFor(total), kThreads, 0, s>>>(
           static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
-          static_cast<const T*>(saveMean), static_cast<const T*>(saveInvStd), static_cast<T*>(y), c, hw, total);
+          static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(y), c, hw, total);
   })
 }
 
@@ -244,7 +246,7 @@ int LaunchBatchNormBackward(const void* dy, const void* x, const void* gamma, co
   if (c <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, BatchNormBackwardKernel<T><<<Blocks(c), Threads(n * hw), 0, s>>>(
                                static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const T*>(gamma),
-                               static_cast<const T*>(saveMean), static_cast<const T*>(saveInvStd), static_cast<T*>(dx),
+                               static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(dx),
                                static_cast<T*>(dgamma), static_cast<T*>(dbeta), n, c, hw, training))
 }
 

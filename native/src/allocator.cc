@@ -42,7 +42,7 @@ size_t BytesArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   return size_t(v);
 }
 
-// new HostAllocator({ capacity?: number }) — blocks are identified by their address as a number.
+// new HostAllocator({ capacity?: number, pooled?: boolean }) — blocks are identified by their address as a number.
 class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -58,6 +58,7 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
     if (info.Length() > 0 && info[0].IsObject()) {
       Napi::Value cap = info[0].As<Napi::Object>().Get("capacity");
       if (cap.IsNumber()) a_.raw().capacity = size_t(cap.As<Napi::Number>().DoubleValue());
+      a_.raw().pooled = info[0].As<Napi::Object>().Get("pooled").ToBoolean().Value();
     }
   }
 
@@ -119,13 +120,15 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
     return info.Env().Undefined();
   }
 
-  // { inUse, capacity, releases } of the simulated device.
+  // { inUse, capacity, releases, poolHeld, trims } of the simulated device.
   Napi::Value RawState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("inUse", Napi::Number::New(env, double(a_.raw().in_use)));
     o.Set("capacity", Napi::Number::New(env, a_.raw().capacity == SIZE_MAX ? -1.0 : double(a_.raw().capacity)));
     o.Set("releases", Napi::Number::New(env, double(a_.raw().releases)));
+    o.Set("poolHeld", Napi::Number::New(env, double(a_.raw().pool_held)));
+    o.Set("trims", Napi::Number::New(env, double(a_.raw().trims)));
     return o;
   }
 

@@ -14,11 +14,17 @@
 // empties the cache, lets the backend release what it holds (Raw::Release: sync + pool trim) and
 // retries once; a second failure is kOutOfMemory. The process stays usable either way.
 //
+// The raw layer may itself pool what it is given back (CUDA's stream-ordered pool keeps freed
+// memory, up to its release threshold). So that the cap bounds what the device really holds, the
+// allocator tells it the cap (Raw::SetCap: the pool's release threshold) and, whenever it gives
+// blocks back under a cap, how much it still holds (Raw::TrimTo: the pool trims to that).
+//
 // Thread-safe: finalizers of storage handles may run on any JS thread (workers).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -92,6 +98,8 @@ struct AllocStats {
 //   bool Alloc(size_t bytes, void** out, bool* oom);  // false on failure; *oom tells out-of-memory from other errors
 //   void Free(void* p, size_t bytes);
 //   void Release();                                     // after a full trim: let freed memory really go back
+//   void SetCap(bool has, size_t cap);                  // the cap changed: bound what the raw layer pools
+//   void TrimTo(size_t keep);                           // raw frees under a cap: pool at most `keep` bytes
 template <class Raw>
 class CachingAllocator {
  public:
@@ -126,6 +134,7 @@ class CachingAllocator {
       }
       if (stats_.allocated + stats_.cached + size > stats_.limit) {
         TrimLocked(stats_.limit - stats_.allocated - size);
+        raw_.TrimTo(stats_.allocated + stats_.cached + size);  // keep room for this request
       }
     }
 
@@ -167,6 +176,7 @@ class CachingAllocator {
     if (stats_.has_limit && stats_.allocated + stats_.cached + l.size > stats_.limit) {
       raw_.Free(p, l.size);  // keeping it would pass the cap (after a lowered limit)
       stats_.raw_frees++;
+      raw_.TrimTo(stats_.allocated + stats_.cached);
       return true;
     }
     bins_[l.size].push_back(p);
@@ -178,7 +188,9 @@ class CachingAllocator {
   // Frees cached blocks (largest first) until cached <= target. Returns the bytes freed.
   size_t Trim(size_t target = 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    return TrimLocked(target);
+    const size_t freed = TrimLocked(target);
+    if (freed > 0 && stats_.has_limit) raw_.TrimTo(stats_.allocated + stats_.cached);
+    return freed;
   }
 
   // Empties the cache and lets the backend release it (what `emptyCache()` does).
@@ -194,9 +206,11 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.has_limit = has;
     stats_.limit = has ? limit : 0;
+    raw_.SetCap(has, limit);
     if (has && stats_.allocated + stats_.cached > limit) {
       TrimLocked(limit > stats_.allocated ? limit - stats_.allocated : 0);
     }
+    if (has) raw_.TrimTo(stats_.allocated + stats_.cached);
   }
 
   AllocStats Stats() {
@@ -254,11 +268,24 @@ class CachingAllocator {
 
 // Plain host memory with a simulated capacity: the test mode behind the `HostAllocator` export.
 // `fail_next` makes the next N raw allocations fail as out-of-memory (to test the retry path).
+// With `pooled`, freed bytes stay held (`pool_held`, like CUDA's stream-ordered pool) until the
+// release threshold (`SetCap`) or TrimTo lets them go; without a cap nothing is released.
 struct MallocRaw {
   size_t capacity = SIZE_MAX;  // raw bytes that may be held at once
   size_t in_use = 0;
   int fail_next = 0;
   uint64_t releases = 0;
+  bool pooled = false;
+  size_t pool_held = 0;                  // freed but still held by the simulated pool
+  size_t release_threshold = SIZE_MAX;   // the pool keeps at most this much freed memory
+  uint64_t trims = 0;
+
+  void SetCap(bool has, size_t cap) { release_threshold = has ? cap : SIZE_MAX; }
+  void TrimTo(size_t keep) {
+    trims++;
+    const size_t held = in_use + pool_held;
+    if (held > keep) pool_held -= std::min(pool_held, held - keep);
+  }
 
   bool Alloc(size_t bytes, void** out, bool* oom) {
     if (fail_next > 0) {
@@ -266,7 +293,8 @@ struct MallocRaw {
       *oom = true;
       return false;
     }
-    if (in_use + bytes > capacity) {
+    const size_t reuse = std::min(pool_held, bytes);  // the pool serves from what it holds first
+    if (in_use + pool_held + (bytes - reuse) > capacity) {
       *oom = true;
       return false;
     }
@@ -275,6 +303,7 @@ struct MallocRaw {
       *oom = true;
       return false;
     }
+    pool_held -= reuse;
     in_use += bytes;
     *out = p;
     return true;
@@ -282,8 +311,15 @@ struct MallocRaw {
   void Free(void* p, size_t bytes) {
     std::free(p);
     in_use -= bytes;
+    if (pooled) {
+      pool_held += bytes;
+      if (pool_held > release_threshold) pool_held = release_threshold;
+    }
   }
-  void Release() { releases++; }
+  void Release() {
+    releases++;
+    pool_held = 0;
+  }
 };
 
 }  // namespace wg

@@ -16,7 +16,8 @@
 namespace wg {
 
 // Device memory: cudaMallocAsync/cudaFreeAsync on the device's default pool (release threshold
-// raised so the pool keeps what it has), or plain cudaMalloc/cudaFree where pools are unsupported.
+// raised so the pool keeps what it has, or the cap under setMemoryLimit), or plain cudaMalloc/cudaFree
+// where pools are unsupported.
 // Frees are stream-ordered: a block freed after a kernel is reused only by work queued later on
 // the same (only) stream, so no free ever waits for the GPU.
 struct CudaRaw {
@@ -29,6 +30,10 @@ struct CudaRaw {
   bool Alloc(size_t bytes, void** out, bool* oom);
   void Free(void* p, size_t bytes);
   void Release();
+  // Under a cap the pool's release threshold is the cap, and the pool is trimmed to what the
+  // allocator holds whenever it gives blocks back, so the cap bounds device memory, not only our bins.
+  void SetCap(bool has, size_t cap);
+  void TrimTo(size_t keep);
 };
 
 // Pinned host memory for staging transfers (cudaHostAlloc / cudaFreeHost).
@@ -37,6 +42,8 @@ struct PinnedRaw {
   bool Alloc(size_t bytes, void** out, bool* oom);
   void Free(void* p, size_t bytes);
   void Release() {}
+  void SetCap(bool, size_t) {}
+  void TrimTo(size_t) {}
 };
 
 struct DeviceState {

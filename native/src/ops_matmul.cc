@@ -17,7 +17,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t aStride = I64(info, 9), bStride = I64(info, 10);
   const int dtype = Int(info, 11);
   if (Pending(env) || !NonNeg(env, "matmul", {batch, m, n, kk, aStride, bStride})) return env.Undefined();
-  const int64_t lim = 0x7fffffff;
+  const int64_t lim = 0x7fffffff - 256;  // the kernels step int tile offsets up to one tile past a dimension
   if (batch > lim || m > lim || n > lim || kk > lim || m * n > (int64_t(1) << 40)) {
     Fail(env, "matmul: dimensions too large");
     return env.Undefined();

@@ -5,6 +5,10 @@ namespace wg {
 namespace ops {
 namespace {
 
+// Saved statistics (mean/rstd, saveMean/saveInvStd) are float32 for float32/bfloat16/float16 inputs
+// and float64 for float64 (PyTorch keeps them in the accumulation type, not the 16-bit dtype).
+int StatsDType(int dtype) { return dtype == k::kF64 ? k::kF64 : k::kF32; }
+
 // layerNorm(x, gamma|null, beta|null, y, mean, rstd, rows, cols, eps, dtype)
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -22,7 +26,8 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const uint64_t xy = Elems({rows, cols}), perCol = rows == 0 ? 0 : Elems({cols}), perRow = Elems({rows});
   if (!Holds(env, info[0], "layerNorm: x", xy, dtype) || !Holds(env, info[1], "layerNorm: gamma", perCol, dtype, true) ||
       !Holds(env, info[2], "layerNorm: beta", perCol, dtype, true) || !Holds(env, info[3], "layerNorm: y", xy, dtype) ||
-      !Holds(env, info[4], "layerNorm: mean", perRow, dtype) || !Holds(env, info[5], "layerNorm: rstd", perRow, dtype))
+      !Holds(env, info[4], "layerNorm: mean", perRow, StatsDType(dtype)) ||
+      !Holds(env, info[5], "layerNorm: rstd", perRow, StatsDType(dtype)))
     return env.Undefined();
   Done(env, k::LaunchLayerNorm(x, gamma, beta, y, mean, rstd, rows, cols, Num(info, 8), dtype, Stream()), dtype,
        "layerNorm");
@@ -48,8 +53,8 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const uint64_t xy = Elems({rows, cols}), perCol = Elems({cols}), perRow = Elems({rows});
   if (!Holds(env, info[0], "layerNormBackward: dy", xy, dtype) || !Holds(env, info[1], "layerNormBackward: x", xy, dtype) ||
       !Holds(env, info[2], "layerNormBackward: gamma", rows == 0 ? 0 : perCol, dtype, true) ||
-      !Holds(env, info[3], "layerNormBackward: mean", perRow, dtype) ||
-      !Holds(env, info[4], "layerNormBackward: rstd", perRow, dtype) || !Holds(env, info[5], "layerNormBackward: dx", xy, dtype) ||
+      !Holds(env, info[3], "layerNormBackward: mean", perRow, StatsDType(dtype)) ||
+      !Holds(env, info[4], "layerNormBackward: rstd", perRow, StatsDType(dtype)) || !Holds(env, info[5], "layerNormBackward: dx", xy, dtype) ||
       !Holds(env, info[6], "layerNormBackward: dgamma", perCol, dtype, true) ||
       !Holds(env, info[7], "layerNormBackward: dbeta", perCol, dtype, true))
     return env.Undefined();
@@ -85,7 +90,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
       !Holds(env, info[2], "batchNorm: beta", perC, dtype, true) ||
       !Holds(env, info[3], "batchNorm: runningMean", perC, dtype, true) ||
       !Holds(env, info[4], "batchNorm: runningVar", perC, dtype, true) || !Holds(env, info[5], "batchNorm: y", xy, dtype) ||
-      !Holds(env, info[6], "batchNorm: saveMean", perC, dtype) || !Holds(env, info[7], "batchNorm: saveInvStd", perC, dtype))
+      !Holds(env, info[6], "batchNorm: saveMean", perC, StatsDType(dtype)) ||
+      !Holds(env, info[7], "batchNorm: saveInvStd", perC, StatsDType(dtype)))
     return env.Undefined();
   Done(env,
        k::LaunchBatchNorm(x, gamma, beta, rm, rv, y, sm, si, n, c, hw, training, Num(info, 12), Num(info, 13), dtype,
@@ -112,8 +118,8 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const uint64_t xy = Elems({n, c, hw}), perC = Elems({c});
   if (!Holds(env, info[0], "batchNormBackward: dy", xy, dtype) || !Holds(env, info[1], "batchNormBackward: x", xy, dtype) ||
       !Holds(env, info[2], "batchNormBackward: gamma", perC, dtype, true) ||
-      !Holds(env, info[3], "batchNormBackward: saveMean", perC, dtype) ||
-      !Holds(env, info[4], "batchNormBackward: saveInvStd", perC, dtype) ||
+      !Holds(env, info[3], "batchNormBackward: saveMean", perC, StatsDType(dtype)) ||
+      !Holds(env, info[4], "batchNormBackward: saveInvStd", perC, StatsDType(dtype)) ||
       !Holds(env, info[5], "batchNormBackward: dx", xy, dtype) ||
       !Holds(env, info[6], "batchNormBackward: dgamma", perC, dtype, true) ||
       !Holds(env, info[7], "batchNormBackward: dbeta", perC, dtype, true))

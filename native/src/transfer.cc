@@ -4,10 +4,13 @@
 //                                       when the storage is reduced precision), queues the H2D copy
 //                                       and returns; the caller may reuse its array at once.
 //   readSync(buf, numel, dtype)         queues the D2H copy, waits on an event, returns a typed array.
-//   read(buf, numel, dtype) -> Promise  queues the D2H copy and an event; a libuv worker waits on
-//                                       the event (a blocking-sync event: the thread sleeps, the
-//                                       event loop never blocks) and converts; the Promise settles
-//                                       on the main thread.
+//   read(buf, numel, dtype) -> Promise  queues the D2H copy and an event; one waiter thread of the
+//                                       addon (not a libuv pool thread: pending reads never starve
+//                                       fs/zlib/dns) waits on the events in order (blocking-sync
+//                                       events: it sleeps), converts, and hands the result to the
+//                                       reading JS thread through a thread-safe function, where the
+//                                       Promise settles.
+// Every transfer checks that the storage lives on the current device.
 // Both reads also copy the device error flag, so an index error found by an earlier kernel
 // rejects the read ("<op>: index out of range").
 #ifdef WG_HAVE_CUDA
@@ -15,8 +18,12 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "convert.h"
 #include "device.h"
@@ -94,12 +101,22 @@ void* Staging(Napi::Env env, DeviceState& d, size_t bytes, const char* op) {
 
 size_t FlagOffset(size_t bytes) { return (bytes + 15) / 16 * 16; }
 
+// Storage from another device would be read or written through the wrong context.
+void CheckDevice(Napi::Env env, const BufferInfo& b, const DeviceState& d, const char* what) {
+  if (b.device != d.index) {
+    throw Napi::TypeError::New(env, std::string(what) + ": storage lives on cuda:" + std::to_string(b.device) +
+                                        " but the current device is cuda:" + std::to_string(d.index) +
+                                        " (setDevice first, or move the tensor)");
+  }
+}
+
 // ---- upload --------------------------------------------------------------------------------------
 
 Napi::Value Upload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DeviceState& d = Current(env);
   BufferInfo dst = BufferOf(info[0], "upload: dst");
+  CheckDevice(env, dst, d, "upload: dst");
   if (info.Length() < 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "upload: expected a typed array");
   Napi::TypedArray src = info[1].As<Napi::TypedArray>();
   Kind k = KindOf(env, info[2], "upload");
@@ -209,6 +226,7 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DeviceState& d = Current(env);
   ReadArgs a = ParseRead(info, "readSync");
+  CheckDevice(env, a.src, d, "readSync");
   QueuedRead q = QueueRead(env, d, a.src, a.bytes, "readSync");
   cudaError_t e = cudaEventSynchronize(q.event);
   GiveEvent(d, q.event);
@@ -226,74 +244,116 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   return out;
 }
 
-class ReadWorker : public Napi::AsyncWorker {
- public:
-  ReadWorker(Napi::Env env, DeviceState& d, const ReadArgs& a, const QueuedRead& q)
-      : Napi::AsyncWorker(env, "wattgrad.read"), deferred_(Napi::Promise::Deferred::New(env)), d_(d), a_(a), q_(q) {
-    void* data = nullptr;
-    Napi::TypedArray out = HostArray(env, a.kind, a.numel, &data);
-    data_ = data;
-    out_ = Napi::Persistent(out.As<Napi::Object>());
-  }
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  // On a libuv worker: sleep until the copy is done, then convert into the (not yet exposed) array.
-  void Execute() override {
-    err_ = cudaEventSynchronize(q_.event);
-    if (err_ == cudaSuccess) {
-      flag_ = *reinterpret_cast<int*>(q_.stage + FlagOffset(a_.bytes));
-      ConvertOut(a_.kind, q_.stage, data_, a_.numel);
-    }
-  }
-
-  // Main thread. Never throws (an exception here would be uncaught): settles the Promise.
-  void OnOK() override {
-    Napi::Env env = Env();
-    d_.pinned->Deallocate(q_.stage);
-    GiveEvent(d_, q_.event);
-    if (err_ != cudaSuccess) {
-      try {
-        Check(env, err_, "read");
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
-      }
-      return;
-    }
-    std::string msg;
-    if (TakeFlagError(d_, flag_, &msg)) {
-      deferred_.Reject(MakeCoded(env, msg, kCodeIndex).Value());
-      return;
-    }
-    deferred_.Resolve(out_.Value());
-  }
-
-  void OnError(const Napi::Error& e) override {
-    d_.pinned->Deallocate(q_.stage);
-    GiveEvent(d_, q_.event);
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  DeviceState& d_;
-  ReadArgs a_;
-  QueuedRead q_;
-  void* data_ = nullptr;
-  Napi::ObjectReference out_;
-  cudaError_t err_ = cudaSuccess;
-  int flag_ = 0;
+// One async read in flight: owned by the waiter thread until it is handed to the JS thread.
+struct ReadJob {
+  DeviceState* d;
+  ReadArgs a;
+  QueuedRead q;
+  void* data;                  // the output array's storage (kept alive by `out`)
+  napi_ref out = nullptr;      // the output typed array
+  napi_deferred deferred = nullptr;
+  napi_threadsafe_function tsfn = nullptr;
+  cudaError_t err = cudaSuccess;
+  int flag = 0;
 };
+
+// The waiter: a FIFO of reads (copies on one stream complete in order, so waiting on the oldest
+// first never waits longer than needed). Started on the first read, never joined.
+std::mutex g_wait_mu;
+std::condition_variable g_wait_cv;
+std::deque<ReadJob*> g_wait_queue;
+bool g_waiter_started = false;
+
+void WaiterLoop() {
+  for (;;) {
+    ReadJob* job;
+    {
+      std::unique_lock<std::mutex> lock(g_wait_mu);
+      g_wait_cv.wait(lock, [] { return !g_wait_queue.empty(); });
+      job = g_wait_queue.front();
+      g_wait_queue.pop_front();
+    }
+    job->err = cudaEventSynchronize(job->q.event);
+    if (job->err == cudaSuccess) {
+      job->flag = *reinterpret_cast<int*>(job->q.stage + FlagOffset(job->a.bytes));
+      ConvertOut(job->a.kind, job->q.stage, job->data, job->a.numel);
+    }
+    job->d->pinned->Deallocate(job->q.stage);  // thread-safe (the allocator locks)
+    GiveEvent(*job->d, job->q.event);
+    napi_threadsafe_function tsfn = job->tsfn;
+    if (napi_call_threadsafe_function(tsfn, job, napi_tsfn_blocking) != napi_ok) {
+      delete job;  // the JS environment is gone (a terminated worker): nothing to settle
+    }
+    napi_release_threadsafe_function(tsfn, napi_tsfn_release);
+  }
+}
+
+// On the reading JS thread: settle the Promise. Never throws.
+void SettleRead(napi_env raw, napi_value /*js_cb*/, void* /*context*/, void* data) {
+  ReadJob* job = static_cast<ReadJob*>(data);
+  if (raw == nullptr) {  // environment tearing down
+    delete job;
+    return;
+  }
+  Napi::Env env(raw);
+  Napi::HandleScope scope(env);
+  napi_value out = nullptr;
+  napi_get_reference_value(raw, job->out, &out);
+  napi_delete_reference(raw, job->out);
+  try {
+    if (job->err != cudaSuccess) {
+      try {
+        Check(env, job->err, "read");
+      } catch (const Napi::Error& e) {
+        napi_reject_deferred(raw, job->deferred, e.Value());
+      }
+    } else {
+      std::string msg;
+      if (TakeFlagError(*job->d, job->flag, &msg)) napi_reject_deferred(raw, job->deferred, MakeCoded(env, msg, kCodeIndex).Value());
+      else napi_resolve_deferred(raw, job->deferred, out);
+    }
+  } catch (const Napi::Error& e) {  // making the error object failed: still settle
+    napi_reject_deferred(raw, job->deferred, e.Value());
+  }
+  delete job;
+}
 
 Napi::Value Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DeviceState& d = Current(env);
   ReadArgs a = ParseRead(info, "read");
-  QueuedRead q = QueueRead(env, d, a.src, a.bytes, "read");
-  auto* w = new ReadWorker(env, d, a, q);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  CheckDevice(env, a.src, d, "read");
+  auto* job = new ReadJob{&d, a, QueuedRead{}, nullptr};
+  Napi::TypedArray out = HostArray(env, a.kind, a.numel, &job->data);
+  napi_value promise = nullptr;
+  napi_status st = napi_create_promise(env, &job->deferred, &promise);
+  if (st == napi_ok) st = napi_create_reference(env, out, 1, &job->out);
+  if (st == napi_ok)
+    st = napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "wattgrad.read"), 0, 1, nullptr,
+                                         nullptr, nullptr, SettleRead, &job->tsfn);
+  if (st != napi_ok) {
+    if (job->out != nullptr) napi_delete_reference(env, job->out);
+    delete job;
+    throw Napi::Error::New(env, "read: cannot create the completion callback");
+  }
+  try {
+    job->q = QueueRead(env, d, a.src, a.bytes, "read");
+  } catch (...) {
+    napi_delete_reference(env, job->out);
+    napi_release_threadsafe_function(job->tsfn, napi_tsfn_abort);
+    delete job;  // the promise is dropped unsettled; the caller gets the exception
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_wait_mu);
+    if (!g_waiter_started) {
+      std::thread(WaiterLoop).detach();
+      g_waiter_started = true;
+    }
+    g_wait_queue.push_back(job);
+  }
+  g_wait_cv.notify_one();
+  return Napi::Value(env, promise);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ const b = native.binding as Binding | null;
 const MiB = 2 ** 20;
 
 describe.skipIf(!b)('caching allocator (host test mode)', () => {
-  const mk = (opts?: { capacity?: number }): HostAllocator => new b!.HostAllocator(opts);
+  const mk = (opts?: { capacity?: number; pooled?: boolean }): HostAllocator => new b!.HostAllocator(opts);
 
   it('rounds to 4 size classes per power of two, at least 512 bytes', () => {
     expect(b!.roundSize(0)).toBe(512);
@@ -135,6 +135,38 @@ describe.skipIf(!b)('caching allocator (host test mode)', () => {
     expect(a.emptyCache()).toBeGreaterThan(0);
     expect(a.stats()).toMatchObject({ allocated: 0, cached: 0, liveBlocks: 0, cachedBlocks: 0 });
     expect(a.rawState().inUse).toBe(0);
+  });
+
+  it('under a cap, the raw pool is trimmed too: memory the device holds stays within the cap', () => {
+    // cudaMallocAsync's pool keeps freed memory (release threshold UINT64_MAX); `pooled` models it.
+    const a = mk({ pooled: true });
+    const held = (): number => a.rawState().inUse + a.rawState().poolHeld;
+    const ids = Array.from({ length: 8 }, () => a.alloc(MiB).id);
+    for (const id of ids) a.free(id); // 8 MiB in our bins
+    expect(held()).toBe(8 * MiB);
+    a.setLimit(2 * MiB); // bins trimmed to the cap; the pool must let go of the rest as well
+    expect(a.stats().cached).toBeLessThanOrEqual(2 * MiB);
+    expect(held()).toBeLessThanOrEqual(2 * MiB);
+    // a loop that allocates past the cap evicts cached blocks; the pool never grows past the cap
+    const live: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      live.push(a.alloc(((i % 3) + 1) * 128 * 1024).id);
+      if (live.length > 3) a.free(live.shift()!);
+      expect(held()).toBeLessThanOrEqual(2 * MiB);
+    }
+    for (const id of live) a.free(id);
+    // lowering the cap below what is live frees blocks as they come back, and trims the pool
+    const big = a.alloc(1.5 * MiB);
+    a.setLimit(MiB);
+    a.free(big.id);
+    expect(held()).toBeLessThanOrEqual(MiB);
+    expect(a.rawState().trims).toBeGreaterThan(0);
+    // without a cap the pool keeps what it is given (the fast path: no release, no trim)
+    const b2 = mk({ pooled: true });
+    const x = b2.alloc(4 * MiB);
+    b2.free(x.id);
+    b2.trim(0);
+    expect(b2.rawState().poolHeld).toBe(4 * MiB);
   });
 
   it('trim(target) frees the largest cached blocks first', () => {
