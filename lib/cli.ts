@@ -55,6 +55,9 @@ train options:
   --save PATH         save a checkpoint (.safetensors: weights, optimizer, history) at the end
   --energy            measure energy (GPU: NVML, CPU: RAPL) per epoch and for the run
   --report FILE       write an HTML report (loss/accuracy, power, energy); implies --energy
+  --cpu-watts W       where the CPU cannot be measured (no RAPL), estimate it as W watts × time;
+                      shown as "~" apart from measured energy, never in kWh/CO2e; implies --energy
+  --gpu-watts W       the same for a GPU that cannot be measured (no NVML)
   --quiet             no progress output
   --no-terminate-on-nan  keep training when the loss turns NaN/Inf (default: stop, exit 1, save nothing)
   -h, --help          this help
@@ -201,6 +204,8 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       limit: { type: 'string' },
       energy: { type: 'boolean' },
       report: { type: 'string' },
+      'cpu-watts': { type: 'string' },
+      'gpu-watts': { type: 'string' },
       quiet: { type: 'boolean' },
       'no-terminate-on-nan': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -223,7 +228,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const limit = intOpt('limit', values.limit);
   const device = (values.device as string | undefined) ?? 'cpu';
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
-  const energyOn = values.energy === true || values.report !== undefined;
+  const cpuWatts = numOpt('cpu-watts', values['cpu-watts']);
+  const gpuWatts = numOpt('gpu-watts', values['gpu-watts']);
+  const energyOn = values.energy === true || values.report !== undefined || cpuWatts !== undefined || gpuWatts !== undefined;
   const savePath = values.save as string | undefined;
   const reportPath = values.report as string | undefined;
   const dataDir = values['data-dir'] as string | undefined;
@@ -257,7 +264,8 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   out(`data: ${data.source}: ${train.length} train / ${test.length} test samples`);
   out(`epochs ${epochs}, batch size ${batchSize}, lr ${lr} (${spec.recipe}), seed ${seed}${energyOn ? ', energy on' : ''}`);
 
-  const meter = energyOn ? new EnergyMeter({ synchronize }) : null;
+  const estimate = cpuWatts !== undefined || gpuWatts !== undefined ? { cpuWatts, gpuWatts } : undefined;
+  const meter = energyOn ? new EnergyMeter({ synchronize, estimate }) : null;
   const nanGuard = values['no-terminate-on-nan'] ? null : new TerminateOnNaN();
   try {
     const trainLoader = new DataLoader(train, { batchSize, shuffle: true, seed });
@@ -305,6 +313,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
         })),
         powerSeries: meter?.powerSeries(),
         summary: energyRows,
+        // the CLI evaluates on the test split after every epoch; the final evaluation is the test card
+        validationLabel: 'test',
+        test: { accuracy: final.metrics.accuracy, loss: final.loss, samples: final.samples },
         notes: [`${nParams.toLocaleString('en-US')} parameters, device ${device}, batch ${batchSize}, Adam lr ${lr}, seed ${seed}`,
           `data: ${data.source}`, `test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}%`],
       });

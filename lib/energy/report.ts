@@ -1,18 +1,26 @@
 // A self-contained HTML training report: loss/accuracy per epoch, power over time, energy per
 // epoch (inline SVG we generate; no scripts, no CDN), the energy summary with its methods, and
 // the per-epoch table. Written atomically (temp file in the same directory, then rename).
+//
+// Every figure says what it is: "train accuracy" (the epoch's running training metric), the
+// per-epoch evaluation under its own name ("validation" by default; the CLI evaluates on the test
+// split each epoch and says "test"), and a final "test accuracy" when one is given. A device's
+// method (and the reason it was not measured) is said once under the energy table, not per row.
 
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { formatGrams, formatJoules, formatSeconds, formatSI } from './format.js';
+import { energyMethods, energyWarnings, formatGrams, formatJoules, formatSeconds, formatSI, shortMethods } from './format.js';
 import type { EnergyResult, PowerSeries } from './meter.js';
 import { barChart, downsample, emptyChart, escapeHtml, lineChart, type Bar } from './svg.js';
 
 export interface EpochRecord {
   /** 1-based epoch number; default position + 1 */
   epoch?: number;
+  /** mean training loss of the epoch */
   loss: number;
+  /** training accuracy of the epoch (NaN when not tracked) */
   accuracy: number;
+  /** loss / accuracy of the per-epoch evaluation (named by HtmlReportData.validationLabel) */
   valLoss?: number;
   valAccuracy?: number;
   seconds: number;
@@ -29,6 +37,10 @@ export interface HtmlReportData {
   summary?: EnergyResult | EnergyResult[];
   /** free lines shown under the title (model, dataset, backend, …) */
   notes?: string[];
+  /** what the per-epoch evaluation (valLoss, valAccuracy) ran on: 'validation' (default), 'test', … */
+  validationLabel?: string;
+  /** a final evaluation on held-out data, shown as its own "test accuracy" card */
+  test?: { accuracy?: number; loss?: number; samples?: number };
 }
 
 function epochEnergy(e: EpochRecord): { joules: number | null; estimate: boolean } {
@@ -55,6 +67,7 @@ table{border-collapse:collapse;background:#fff;border:1px solid #e5e7eb;width:10
 th,td{padding:5px 10px;border-bottom:1px solid #eef0f3;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}th{background:#f9fafb;font-weight:600}
 td.m,th.m{text-align:left;white-space:normal;color:#374151}
+ul.methods{color:#374151;margin:8px 0;padding-left:20px}
 ul.w{color:#92400e;background:#fffbeb;border:1px solid #fde68a;border-radius:8px;padding:8px 8px 8px 28px}
 footer{color:#6b7280;font-size:12px;margin-top:24px}
 `;
@@ -63,38 +76,36 @@ function kpi(label: string, value: string): string {
   return `<div class="kpi"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`;
 }
 
-function methodText(r: EnergyResult): string {
-  const parts = r.gpu.map((g) => {
-    const who = g.index === null ? 'GPU' : `GPU ${g.index}${g.name ? ` (${g.name})` : ''}`;
-    return `${who}: ${g.method}${g.note ? ` — ${g.note}` : ''}`;
-  });
-  if (r.cpu !== null) {
-    const z = r.cpu.zones?.length ? ` [${r.cpu.zones.join(', ')}]` : '';
-    parts.push(`CPU${z}: ${r.cpu.method}${r.cpu.note ? ` — ${r.cpu.note}` : ''}`);
-  }
-  return parts.map(escapeHtml).join('<br>');
-}
+const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
 
 function summaryTable(results: EnergyResult[]): string {
+  const anyEstimate = results.some((r) => r.estimatedJoules !== null);
   const rows = results.map((r) => {
-    const total = r.joules !== null ? formatJoules(r.joules) : r.estimatedJoules !== null ? `~${formatJoules(r.estimatedJoules)} (estimate)` : 'n/a';
     return (
       `<tr><td>${escapeHtml(r.name)}</td><td>${formatSeconds(r.seconds)}</td>` +
       `<td>${r.samplesPerSecond === undefined ? '' : formatSI(r.samplesPerSecond)}</td>` +
-      `<td>${escapeHtml(total)}</td>` +
+      `<td>${escapeHtml(formatJoules(r.joules))}</td>` +
+      (anyEstimate ? `<td>${r.estimatedJoules === null ? '' : escapeHtml(`~${formatJoules(r.estimatedJoules)}`)}</td>` : '') +
       `<td>${r.joulesPerSample === undefined ? '' : formatJoules(r.joulesPerSample)}</td>` +
       `<td>${r.flopsPerJoule === null ? 'n/a' : formatSI(r.flopsPerJoule)}</td>` +
       `<td>${r.kWh === null ? 'n/a' : r.kWh.toPrecision(3)}</td>` +
-      `<td>${formatGrams(r.co2eGrams)}</td><td class="m">${methodText(r)}</td></tr>`
+      `<td>${formatGrams(r.co2eGrams)}</td><td class="m">${escapeHtml(shortMethods(r))}</td></tr>`
     );
   });
+  // each device's method, and why one was not measured, once for the whole table
+  const methods = energyMethods(results);
   return (
-    `<table class="summary"><thead><tr><th>window</th><th>time</th><th>samples/s</th><th>energy</th>` +
-    `<th>J/sample</th><th>FLOP/J</th><th>kWh</th><th>CO2e</th><th class="m">method</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `<table class="summary"><thead><tr><th>window</th><th>time</th><th>samples/s</th><th>measured energy</th>` +
+    (anyEstimate ? '<th>estimated</th>' : '') +
+    `<th>J/sample</th><th>FLOP/J</th><th>kWh</th><th>CO2e</th><th class="m">method</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `<ul class="methods">${methods.map((m) => `<li>${escapeHtml(m)}</li>`).join('')}</ul>` +
+    (anyEstimate
+      ? '<p class="notes">"~" marks an estimate (the watts you gave × time, for a device that could not be measured): shown apart, never added to the measured energy, J/sample, FLOP/J, kWh or CO2e.</p>'
+      : '')
   );
 }
 
-function historyTable(history: EpochRecord[]): string {
+function historyTable(history: EpochRecord[], valLabel: string): string {
   const hasVal = history.some((e) => e.valLoss !== undefined || e.valAccuracy !== undefined);
   const num = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
   const rows = history.map((e, i) => {
@@ -110,8 +121,8 @@ function historyTable(history: EpochRecord[]): string {
     );
   });
   return (
-    `<table class="history"><thead><tr><th>epoch</th><th>loss</th><th>accuracy</th>` +
-    (hasVal ? '<th>val loss</th><th>val accuracy</th>' : '') +
+    `<table class="history"><thead><tr><th>epoch</th><th>train loss</th><th>train accuracy</th>` +
+    (hasVal ? `<th>${escapeHtml(valLabel)} loss</th><th>${escapeHtml(valLabel)} accuracy</th>` : '') +
     `<th>time</th><th>energy</th><th>J/sample</th><th>FLOP/J</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
@@ -123,14 +134,25 @@ export function renderHtmlReport(data: HtmlReportData): string {
   const summaries = data.summary === undefined ? [] : Array.isArray(data.summary) ? data.summary : [data.summary];
   const hasValLoss = history.some((e) => e.valLoss !== undefined);
   const hasValAcc = history.some((e) => e.valAccuracy !== undefined);
+  const valLabel = data.validationLabel ?? 'validation';
 
   const lossChart = lineChart({ id: 'loss', title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', xIntegers: true }, [
     { label: 'train', x: epochs, y: history.map((e) => e.loss), dots: true },
-    ...(hasValLoss ? [{ label: 'validation', x: epochs, y: history.map((e) => e.valLoss ?? null), dashed: true, dots: true }] : []),
+    ...(hasValLoss ? [{ label: valLabel, x: epochs, y: history.map((e) => e.valLoss ?? null), dashed: true, dots: true }] : []),
   ]);
   const accChart = lineChart({ id: 'accuracy', title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy (%)', xIntegers: true }, [
     { label: 'train', x: epochs, y: history.map((e) => e.accuracy * 100), dots: true },
-    ...(hasValAcc ? [{ label: 'validation', x: epochs, y: history.map((e) => (e.valAccuracy === undefined ? null : e.valAccuracy * 100)), dashed: true, dots: true }] : []),
+    ...(hasValAcc
+      ? [
+          {
+            label: valLabel,
+            x: epochs,
+            y: history.map((e) => (e.valAccuracy === undefined ? null : e.valAccuracy * 100)),
+            dashed: true,
+            dots: true,
+          },
+        ]
+      : []),
   ]);
   const series = (data.powerSeries ?? []).filter((s) => s.tSeconds.length > 0);
   const powerChart =
@@ -153,15 +175,27 @@ export function renderHtmlReport(data: HtmlReportData): string {
   const run = summaries.at(-1);
   if (run !== undefined) {
     kpis.push(kpi('time', formatSeconds(run.seconds)));
-    kpis.push(kpi(run.joules !== null ? 'energy (measured)' : 'energy', run.joules !== null ? formatJoules(run.joules) : run.estimatedJoules !== null ? `~${formatJoules(run.estimatedJoules)} est.` : 'n/a'));
+    kpis.push(kpi(run.joules !== null ? 'energy (measured)' : 'energy (not measured: see methods)', formatJoules(run.joules)));
+    if (run.estimatedJoules !== null) kpis.push(kpi('energy (estimated, not measured)', `~${formatJoules(run.estimatedJoules)}`));
     if (run.joulesPerSample !== undefined) kpis.push(kpi('J / sample', formatJoules(run.joulesPerSample)));
     kpis.push(kpi('FLOP / J', run.flopsPerJoule === null ? 'n/a' : formatSI(run.flopsPerJoule)));
     kpis.push(kpi(`CO2e (${run.carbon.gPerKWh} g/kWh × PUE ${run.carbon.pue})`, formatGrams(run.co2eGrams)));
   }
   const last = history.at(-1);
-  if (last !== undefined) kpis.push(kpi('final accuracy', `${(last.accuracy * 100).toFixed(2)}%${last.valAccuracy !== undefined ? ` (val ${(last.valAccuracy * 100).toFixed(2)}%)` : ''}`));
+  const lastN = last === undefined ? 0 : (last.epoch ?? history.length);
+  const test = data.test;
+  if (test?.accuracy !== undefined && Number.isFinite(test.accuracy)) {
+    kpis.push(
+      kpi(`test accuracy (final evaluation${test.samples ? `, ${test.samples.toLocaleString('en-US')} samples` : ''})`, pct(test.accuracy)),
+    );
+  }
+  // the last epoch's evaluation, unless it is the test card above under another name
+  if (last?.valAccuracy !== undefined && Number.isFinite(last.valAccuracy) && !(test?.accuracy !== undefined && valLabel === 'test')) {
+    kpis.push(kpi(`${valLabel} accuracy (epoch ${lastN})`, pct(last.valAccuracy)));
+  }
+  if (last !== undefined && Number.isFinite(last.accuracy)) kpis.push(kpi(`train accuracy (epoch ${lastN})`, pct(last.accuracy)));
 
-  const warnings = [...new Set(summaries.flatMap((r) => r.warnings))];
+  const warnings = energyWarnings(summaries);
   const carbon = run?.carbon;
   const notes = (data.notes ?? []).map((n) => escapeHtml(n)).join(' · ');
 
@@ -182,7 +216,7 @@ ${energyChart}
 ${summaries.length ? `<h2>Energy</h2>${summaryTable(summaries)}` : ''}
 ${warnings.length ? `<ul class="w">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : ''}
 <h2>Epochs</h2>
-${history.length ? historyTable(history) : '<p class="notes">no epochs recorded</p>'}
+${history.length ? historyTable(history, valLabel) : '<p class="notes">no epochs recorded</p>'}
 <footer>Energy is measured, never assumed: "n/a" means not measured (the method says why); "~" marks an estimate (W × time), which is excluded from kWh, CO2e and FLOP/J.
 ${carbon ? ` CO2e = kWh × PUE ${carbon.pue} × ${carbon.gPerKWh} gCO2e/kWh (${escapeHtml(carbon.region ? carbon.source : 'user-supplied')}).` : ''}</footer>
 </main></body></html>
