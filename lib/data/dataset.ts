@@ -94,8 +94,10 @@ export class TensorDataset implements BatchDataset<Tensor[], Tensor[]> {
 export class Subset<T = unknown> implements Dataset<T> {
   readonly indices: Int32Array;
   constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
+    // checked before the Int32Array, which would turn 0.5 or NaN into 0 and 2**32 into 0 silently
+    if (indices === null || typeof indices !== 'object' || typeof indices.length !== 'number') throw new TypeError('Subset: indices must be an array of sample indices');
+    for (let k = 0; k < indices.length; k++) checkIndex('Subset', indices[k]!, dataset.length);
     this.indices = Int32Array.from(indices);
-    for (const i of this.indices) checkIndex('Subset', i, dataset.length);
   }
   get length(): number {
     return this.indices.length;
