@@ -19,6 +19,9 @@ import { add, arange, argmax, cast, cat, eq, gt, matmul, reshape, select, sub, t
 import { fmtShape } from '../shape.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import type { Metric } from './metrics.js';
+import { checkOptions } from '../options.js';
+
+const SCORE_KEYS = ['threshold', 'numClasses', 'average'];
 
 export type Average = 'binary' | 'macro' | 'micro' | 'weighted';
 
@@ -68,6 +71,7 @@ export class ConfusionMatrix {
   private classes: number | null;
   private readonly threshold: number;
   constructor(o: PredictionOptions = {}) {
+    checkOptions('ConfusionMatrix', o, ['threshold', 'numClasses']);
     this.classes = o.numClasses ?? null;
     this.threshold = o.threshold ?? 0;
     if (this.classes !== null && (!Number.isInteger(this.classes) || this.classes < 2)) throw new RangeError(`ConfusionMatrix: numClasses must be an integer >= 2, got ${this.classes}`);
@@ -143,9 +147,10 @@ export class ClassificationScore implements Metric {
   private readonly cm: ConfusionMatrix;
   private readonly average: Average | null;
   constructor(readonly kind: ScoreKind, o: ScoreOptions & { name?: string } = {}) {
+    checkOptions(kind, o, [...SCORE_KEYS, 'name']);
     this.average = o.average === undefined ? null : checkAverage(kind, o.average);
     this.name = o.name ?? (this.average && this.average !== 'binary' ? `${kind}_${this.average}` : kind);
-    this.cm = new ConfusionMatrix(o);
+    this.cm = new ConfusionMatrix({ threshold: o.threshold, numClasses: o.numClasses });
   }
   reset(): void {
     this.cm.reset();
@@ -258,6 +263,8 @@ function asTensors(op: string, output: Tensor, target: Tensor): void {
 /** The confusion matrix of (output, target): rows true class, columns predicted (reads back). */
 export function confusionMatrix(output: Tensor, target: Tensor, o: PredictionOptions = {}): number[][] {
   asTensors('confusionMatrix', output, target);
+  checkOptions('confusionMatrix', o, SCORE_KEYS);
+  if (o.numClasses !== undefined && (!Number.isInteger(o.numClasses) || o.numClasses < 2)) throw new RangeError(`confusionMatrix: numClasses must be an integer >= 2, got ${o.numClasses}`);
   return noGrad(() => tidy(() => {
     const { pred, classes } = predicted('confusionMatrix', output, target, o.threshold ?? 0);
     let C = o.numClasses ?? classes;
@@ -273,6 +280,7 @@ export function confusionMatrix(output: Tensor, target: Tensor, o: PredictionOpt
 
 function scoreFn(kind: ScoreKind) {
   return (output: Tensor, target: Tensor, o: ScoreOptions = {}): number => {
+    checkOptions(`${kind}Score`, o, SCORE_KEYS);
     const cm = confusionMatrix(output, target, o);
     return scoreFromConfusion(cm, kind, o.average === undefined ? (cm.length === 2 ? 'binary' : 'macro') : checkAverage(kind, o.average));
   };

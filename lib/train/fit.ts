@@ -20,7 +20,7 @@ import { History, monitorValue, type EpochLog } from './history.js';
 import { makeMetric, type Metric, type MetricSpec } from './metrics.js';
 import { Progress, type ProgressOptions } from './progress.js';
 import { resolveLossSpec, warnLossMismatch, type LossSpec } from './losses.js';
-import { tensorLoaders, type TensorFitOptions } from './tensor-data.js';
+import { tensorDataLoader, tensorLoaders, type TensorData, type TensorFitOptions } from './tensor-data.js';
 import { currentLr, modelDevice, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
 import { bool, checkOptions, func, nonNegativeInt, oneOf, positive, positiveInt, string, type OptionKeys } from '../options.js';
 import { checkCallbacks } from './callbacks.js';
@@ -319,8 +319,9 @@ export interface EvalResult {
 }
 
 /** Loss and metrics of `model` over `data`, in eval mode and without gradients. */
-export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<B>, o: EvaluateOptions<B> = {}): Promise<EvalResult> {
+export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<B> | TensorData, o: EvaluateOptions<B> = {}): Promise<EvalResult> {
   if (!model || typeof model.forward !== 'function') throw new TypeError('evaluate: the first argument must be a model');
+  data = (tensorDataLoader('evaluate', data) ?? data) as BatchSource<B>;
   checkIterable('evaluate', 'data', data);
   o = checkOptions('evaluate', o, EVALUATE_KEYS);
   if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`evaluate: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);

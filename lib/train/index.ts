@@ -1,7 +1,7 @@
 // Training: fit / evaluate / predict, the history, callbacks, metrics and progress output.
 export { fit, evaluate, predict, resolveLoss } from './fit.js';
 export type { FitOptions, EvaluateOptions, EvalResult, PredictOptions, LossFn, LossSpec, LossName, LossConfig, BatchSource, Unpack } from './fit.js';
-export type { TensorFitOptions } from './tensor-data.js';
+export type { TensorFitOptions, TensorData } from './tensor-data.js';
 export { History, monitorValue } from './history.js';
 export type { EpochLog, StepLog } from './history.js';
 export { EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN } from './callbacks.js';

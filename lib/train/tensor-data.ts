@@ -79,3 +79,21 @@ export function tensorLoaders(where: string, o: TensorFitOptions & { train?: unk
     validation: valDs ? new DataLoader(valDs, { batchSize }) : null,
   };
 }
+
+/** Tensors for evaluate(): { x, y, batchSize? } (Keras' evaluate(x, y, batch_size)). */
+export interface TensorData {
+  x: Tensor;
+  y: Tensor;
+  /** samples per batch (default 32) */
+  batchSize?: number;
+}
+
+/** A DataLoader over { x, y, batchSize? }, or null when `data` is something else (a loader, an iterable). */
+export function tensorDataLoader(where: string, data: unknown): DataLoader<Tensor[]> | null {
+  if (!data || typeof data !== 'object' || typeof (data as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') return null;
+  const d = data as Record<string, unknown>;
+  if (!('x' in d) && !('y' in d)) return null;
+  for (const k of Object.keys(d)) if (k !== 'x' && k !== 'y' && k !== 'batchSize') throw new TypeError(`${where}: unknown key '${k}' in the data object (expected { x, y, batchSize? })`);
+  const [x, y] = checkPair(where, 'x', 'y', d.x, d.y);
+  return new DataLoader(new TensorDataset(x, y), { batchSize: positiveInt(where, 'batchSize', d.batchSize, 32) });
+}

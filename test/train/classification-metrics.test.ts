@@ -32,6 +32,8 @@ describe('classification metrics (functions)', () => {
     }
     expect(() => f1Score(x, t, { average: 'binary' })).toThrow(/average 'binary' needs 2 classes, the data has 3/);
     expect(() => f1Score(x, t, { average: 'samples' as 'macro' })).toThrow(/average must be 'binary', 'macro', 'micro' or 'weighted'/);
+    expect(() => f1Score(x, t, { averge: 'macro' } as never)).toThrow(/f1Score: unknown option 'averge' — did you mean 'average'/);
+    expect(() => new ConfusionMatrix({ numClasses: 1 })).toThrow(/numClasses must be an integer >= 2, got 1/);
   }));
 
   it('precision and recall differ where fp ≠ fn; absent classes are skipped in macro, zero division is 0', () => {

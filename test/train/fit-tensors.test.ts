@@ -71,6 +71,20 @@ describe('fit with tensors', () => {
     for (const t of [x, y, xt, yt, xv, yv]) t.dispose();
   });
 
+  it('evaluate takes { x, y, batchSize } like Keras evaluate(x, y)', async () => {
+    const { x, y } = blobs(10);
+    const m = model();
+    const { DataLoader, TensorDataset } = await import('../../lib/data/index.js');
+    const a = await evaluate(m, { x, y, batchSize: 7 }, { metrics: ['accuracy', 'f1'] });
+    const b = await evaluate(m, new DataLoader(new TensorDataset(x, y), { batchSize: 7 }), { metrics: ['accuracy', 'f1'] });
+    expect(a.samples).toBe(30);
+    expect(a.loss).toBe(b.loss);
+    expect(a.metrics).toEqual(b.metrics);
+    await expect(evaluate(m, { x, y, batch: 4 } as never)).rejects.toThrow(/evaluate: unknown key 'batch' in the data object/);
+    await expect(evaluate(m, { x } as never)).rejects.toThrow(/evaluate: y must be a tensor/);
+    m.dispose(); x.dispose(); y.dispose();
+  });
+
   it('rejects mixed or incomplete data options with a clear message', async () => {
     const { x, y } = blobs(4);
     const m = model();
