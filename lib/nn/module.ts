@@ -18,6 +18,7 @@ import { normalizeDevice } from '../backend/registry.js';
 import { fmtShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { bool, checkOptions } from '../options.js';
 import { copyInto } from './inplace.js';
 import { Parameter } from './parameter.js';
 
@@ -223,7 +224,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * objects stay the same, so an optimizer built on them stays valid). Values are moved to each
    * tensor's device and cast to its dtype; shapes must match. The caller keeps ownership of `sd`.
    */
-  loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    // a misspelt { strcit: false } or strict: 'false' would load strictly without a word
+    const strict = bool('loadStateDict', 'strict', checkOptions('loadStateDict', options, ['strict']).strict, true);
     if (sd instanceof Map) sd = Object.fromEntries(sd) as Record<string, Tensor>;
     if (sd === null || typeof sd !== 'object') throw new TypeError(`loadStateDict: expected a state dict { name: Tensor }, got ${sd === null ? 'null' : typeof sd}`);
     const own = this.stateDict();

@@ -59,3 +59,14 @@ describe('registering a parameter, buffer or child under a name the module alrea
     m.dispose();
   });
 });
+
+describe('loadStateDict options', () => {
+  it('a misspelt or mistyped strict is an error (it loaded strictly without a word)', () => {
+    const m = new nn.Linear(2, 2);
+    const sd = m.stateDict();
+    expect(() => m.loadStateDict(sd, { strcit: false } as never)).toThrow(/loadStateDict: unknown option 'strcit' — did you mean 'strict'\?/);
+    expect(() => m.loadStateDict(sd, { strict: 'false' } as never)).toThrow(/loadStateDict: .*strict/);
+    expect(m.loadStateDict({ weight: sd.weight! }, { strict: false }).missingKeys).toEqual(['bias']);
+    m.dispose();
+  });
+});
