@@ -6,7 +6,7 @@ describe('public exports', () => {
   it('keeps the internal helpers off the top level', () => {
     const names = Object.keys(wg);
     expect(names.filter((n) => /Raw$/.test(n))).toEqual([]);
-    for (const internal of ['sumTo', 'reduceDims', 'fromHost', 'sgdStep', 'adamStep', 'BACKWARD_OF', 'assertFloatOp']) {
+    for (const internal of ['sumTo', 'reduceDims', 'fromHost', 'sgdStep', 'adamStep', 'rmspropStep', 'adagradStep', 'BACKWARD_OF', 'assertFloatOp']) {
       expect(names, internal).not.toContain(internal);
     }
   });

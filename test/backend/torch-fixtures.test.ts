@@ -13,7 +13,7 @@
 // for the nn tests; the parts of them that are one kernel are checked here too.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AdamHyper, Backend, Conv2dParams, Handle, Pool2dParams, SgdHyper, UnaryGradOp, UnaryOp } from '../../lib/backend/kernels.js';
+import type { AdagradHyper, AdamHyper, Backend, Conv2dParams, Handle, Pool2dParams, RmspropHyper, SgdHyper, UnaryGradOp, UnaryOp } from '../../lib/backend/kernels.js';
 import type { DType, HostDType, TypedArray } from '../../lib/dtype.js';
 import {
   compareClose, compareExact, loadFixture, numel, tensorOf, toTyped,
@@ -481,7 +481,7 @@ for (const t of targets) {
     });
 
     // ---- optimizers ----------------------------------------------------------------------------
-    describe('optim (sgdStep / adamStep, 3 steps)', () => {
+    describe('optim (sgdStep / adamStep / rmspropStep / adagradStep, 3 steps)', () => {
       for (const c of loadFixture('optim').cases) {
         it(c.name, () => withRun(t, `optim/${c.name}`, (r) => {
           const q = c.params;
@@ -490,9 +490,15 @@ for (const t of targets) {
           const params = c.tensors.params0.map((p) => r.in(p));
           const zeros = () => numels.map((n) => r.in(new Array<number>(n).fill(0)));
           const isSgd = c.optimizer === 'SGD';
-          const mom = isSgd && (q.momentum ?? 0) !== 0 ? zeros() : null;
-          const expAvg = isSgd ? [] : zeros(), expAvgSq = isSgd ? [] : zeros();
-          const maxSq = !isSgd && q.amsgrad ? zeros() : null;
+          const isRms = c.optimizer === 'RMSprop';
+          const isAdagrad = c.optimizer === 'Adagrad';
+          const isAdam = !isSgd && !isRms && !isAdagrad;
+          const mom = (isSgd || isRms) && (q.momentum ?? 0) !== 0 ? zeros() : null;
+          const expAvg = isAdam ? zeros() : [], expAvgSq = isAdam ? zeros() : [];
+          const maxSq = isAdam && q.amsgrad ? zeros() : null;
+          const squareAvg = isRms ? zeros() : [];
+          const gradAvg = isRms && q.centered ? zeros() : null;
+          const stateSum = isAdagrad ? numels.map((n) => r.in(new Array<number>(n).fill(q.initial_accumulator_value ?? 0))) : [];
           c.steps.forEach((want, s) => {
             const grads = c.tensors.grads[s]!.map((g) => r.in(g));
             if (isSgd) {
@@ -501,6 +507,14 @@ for (const t of targets) {
                 weightDecay: q.weight_decay, maximize: q.maximize, firstStep: s === 0,
               };
               r.k.sgdStep(params, grads, mom, numels, h, r.dtype);
+            } else if (isRms) {
+              const h: RmspropHyper = {
+                lr: q.lr, alpha: q.alpha!, eps: q.eps!, weightDecay: q.weight_decay, momentum: q.momentum ?? 0, centered: q.centered ?? false, maximize: q.maximize,
+              };
+              r.k.rmspropStep(params, grads, squareAvg, mom, gradAvg, numels, h, r.dtype);
+            } else if (isAdagrad) {
+              const h: AdagradHyper = { clr: q.lr / (1 + s * (q.lr_decay ?? 0)), eps: q.eps!, weightDecay: q.weight_decay, maximize: q.maximize };
+              r.k.adagradStep(params, grads, stateSum, numels, h, r.dtype);
             } else {
               const h: AdamHyper = {
                 lr: q.lr, beta1: q.betas![0], beta2: q.betas![1], eps: q.eps!, weightDecay: q.weight_decay,
@@ -514,6 +528,9 @@ for (const t of targets) {
             want.exp_avg?.forEach((p, i) => r.check(`${at} exp_avg ${i}`, expAvg[i]!, p));
             want.exp_avg_sq?.forEach((p, i) => r.check(`${at} exp_avg_sq ${i}`, expAvgSq[i]!, p));
             want.max_exp_avg_sq?.forEach((p, i) => r.check(`${at} max_exp_avg_sq ${i}`, maxSq![i]!, p));
+            want.square_avg?.forEach((p, i) => r.check(`${at} square_avg ${i}`, squareAvg[i]!, p));
+            want.grad_avg?.forEach((p, i) => r.check(`${at} grad_avg ${i}`, gradAvg![i]!, p));
+            want.sum?.forEach((p, i) => r.check(`${at} sum ${i}`, stateSum[i]!, p));
           });
         }));
       }
