@@ -188,7 +188,9 @@ export function decodeRaw(raw: RawTensor, name = 'tensor'): { values: TypedArray
     case 'I16': return { values: ints((i) => v.getInt16(2 * i, true)), dtype: 'int32', fileDtype: null };
     case 'U16': return { values: ints((i) => v.getUint16(2 * i, true)), dtype: 'int32', fileDtype: null };
     case 'I8': return { values: ints((i) => v.getInt8(i)), dtype: 'int32', fileDtype: null };
-    case 'U8': case 'BOOL': return { values: ints((i) => v.getUint8(i)), dtype: 'int32', fileDtype: null };
+    case 'U8': return { values: ints((i) => v.getUint8(i)), dtype: 'int32', fileDtype: null };
+    // any non-zero byte is true (as torch reads it), so a stray 2 loads as 1, not 2
+    case 'BOOL': return { values: ints((i) => (v.getUint8(i) !== 0 ? 1 : 0)), dtype: 'int32', fileDtype: null };
     case 'I64': return { values: ints((i) => v.getBigInt64(8 * i, true)), dtype: 'int32', fileDtype: null };
     case 'U64': return { values: ints((i) => v.getBigUint64(8 * i, true)), dtype: 'int32', fileDtype: null };
     default: throw new SafetensorsError(`tensor '${name}': dtype ${raw.dtype} is not supported by wattgrad (8-bit floats)`);
@@ -283,8 +285,10 @@ function isNonNegInt(x: unknown): x is number {
 }
 
 /** Parses and checks safetensors bytes; `source` names the file in errors. The tensor data is not copied. */
-export function deserialize(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContents {
+export function deserialize(bytes: Uint8Array | ArrayBuffer, source = 'safetensors data'): SafetensorsContents {
   const fail = (msg: string): never => { throw new SafetensorsError(`${source}: ${msg}`); };
+  if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${source}: deserialize expects the file's bytes (a Uint8Array, Buffer or ArrayBuffer), got ${kindOf(bytes)}`);
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, a safetensors file starts with an 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   if (n64 > BigInt(bytes.length - 8)) fail(`header length ${n64} runs past the end of the file (${bytes.length} bytes): the file is truncated or not safetensors`);

@@ -238,3 +238,19 @@ describe('safetensors: bad arguments to save / load / serialize (siblings)', () 
     t.dispose();
   });
 });
+
+describe('safetensors: reading odd but valid inputs', () => {
+  it('BOOL bytes other than 0/1 load as 1 (true), as torch reads them', () => {
+    const c = deserialize(bytesOf('{"b":{"dtype":"BOOL","shape":[4],"data_offsets":[0,4]}}', new Uint8Array([0, 1, 2, 255])));
+    const t = rawToTensor(c.tensors.get('b')!);
+    expect([...t.dataSync()]).toEqual([0, 1, 1, 1]);
+    t.dispose();
+  });
+
+  it('an ArrayBuffer is accepted, anything else is a TypeError naming what was given', () => {
+    const b = bytesOf('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32le(2));
+    const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    expect(deserialize(ab).tensors.get('x')!.shape).toEqual([1]);
+    expect(() => deserialize('abc' as never)).toThrow(/deserialize expects the file's bytes .* got a string/);
+  });
+});
