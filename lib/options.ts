@@ -137,8 +137,11 @@ export function nearest(key: string, candidates: readonly string[]): string | un
   if (best !== undefined && bestD <= Math.max(1, Math.floor(Math.max(k.length, fold(best).length) / 3))) return best;
   for (const c of candidates) {
     const f = fold(c);
-    // an abbreviation of a candidate ('batch' → 'batchSize'); not the other way: 'padding_mode' is not 'padding'
+    // an abbreviation of a candidate ('batch' → 'batchSize')
     if (k.length >= 3 && f.startsWith(k)) return c;
+    // or a candidate plus a tail ('lowercase' → 'lower'), unless the tail is a word of
+    // its own: 'padding_mode' / 'paddingMode' is another option than 'padding'
+    if (f.length >= 3 && k.startsWith(f) && !/^[-_A-Z]/.test(key.slice(c.length))) return c;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { takeCounters } from '../random.js';
 import { assertShape, fmtShape, numel } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
 import { assertPositiveInt, checkAlloc, empty, launch, nbytes } from './util.js';
+import { checkOptions as checkKeys } from '../options.js';
 
 export interface TensorOptions {
   /** 'int64' is accepted for torch-style labels and stored as int32 (values range-checked) */
@@ -20,7 +21,16 @@ function finish(t: Tensor, o: TensorOptions | undefined): Tensor {
 }
 
 /** Checks the options before anything is allocated (a failed call leaves nothing behind). */
+const TENSOR_OPTION_KEYS = ['dtype', 'device', 'requiresGrad'] as const;
+
+/** Unknown keys are errors with a did-you-mean ({ dtyp: 'int32' } made float32 before). */
+function checkTensorKeys(op: string, o: TensorOptions | undefined): void {
+  checkKeys(op, o, op === 'tensor' ? [...TENSOR_OPTION_KEYS, 'shape'] : TENSOR_OPTION_KEYS);
+  if (o?.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') throw new TypeError(`${op}: requiresGrad must be true or false, got ${String(o.requiresGrad)}`);
+}
+
 function checkOptions(op: string, o: TensorOptions | undefined, dtype: DType): void {
+  checkTensorKeys(op, o);
   if (o?.requiresGrad && !isFloat(dtype)) {
     throw new TypeError(`${op}: only floating point tensors can require gradients (got ${dtype})`);
   }
@@ -180,20 +190,21 @@ export function ones(shape: number | readonly number[], options: TensorOptions =
   return fullImpl('ones', shape, 1, options);
 }
 
-function likeOpts(x: Tensor, o: TensorOptions): TensorOptions {
+function likeOpts(op: string, x: Tensor, o: TensorOptions): TensorOptions {
+  checkTensorKeys(op, o);
   return { dtype: o.dtype ?? x.dtype, device: o.device ?? x.device, requiresGrad: o.requiresGrad };
 }
 
 export function zerosLike(x: Tensor, options: TensorOptions = {}): Tensor {
-  return fullImpl('zerosLike', x.shape, 0, likeOpts(x, options));
+  return fullImpl('zerosLike', x.shape, 0, likeOpts('zerosLike', x, options));
 }
 
 export function onesLike(x: Tensor, options: TensorOptions = {}): Tensor {
-  return fullImpl('onesLike', x.shape, 1, likeOpts(x, options));
+  return fullImpl('onesLike', x.shape, 1, likeOpts('onesLike', x, options));
 }
 
 export function fullLike(x: Tensor, value: number, options: TensorOptions = {}): Tensor {
-  return fullImpl('fullLike', x.shape, value, likeOpts(x, options));
+  return fullImpl('fullLike', x.shape, value, likeOpts('fullLike', x, options));
 }
 
 /** [start, end) by step, like torch.arange; int32 when all arguments are integers and no dtype is given. */
@@ -244,6 +255,7 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
 }
 
 function randomFloat(op: string, options: TensorOptions): DType {
+  checkTensorKeys(op, options);
   const dtype = dtypeArg(op, options.dtype, 'float32');
   if (!isFloat(dtype)) throw new TypeError(`${op}: dtype must be a float type, got ${dtype}`);
   return dtype;
@@ -312,9 +324,9 @@ export function randint(low: number, high: number, shape: number | readonly numb
 }
 
 export function randLike(x: Tensor, options: TensorOptions = {}): Tensor {
-  return rand(x.shape, likeOpts(x, options));
+  return rand(x.shape, likeOpts('randLike', x, options));
 }
 
 export function randnLike(x: Tensor, options: TensorOptions = {}): Tensor {
-  return randn(x.shape, likeOpts(x, options));
+  return randn(x.shape, likeOpts('randnLike', x, options));
 }

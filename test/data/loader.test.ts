@@ -62,7 +62,7 @@ describe('DataLoader', () => {
     expect(new DataLoader(d, { batchSize: 3, dropLast: true }).numSamples).toBe(9);
     expect(labels(new DataLoader(d, { batchSize: 4 }))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
     expect(labels(new DataLoader(d, { batchSize: 4, dropLast: true }))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
-    expect(() => new DataLoader(d, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+    expect(() => new DataLoader(d, { batchSize: 0 })).toThrow(/DataLoader: invalid batchSize 0 \(must be a positive integer\)/);
     d.dispose();
   });
 

@@ -53,3 +53,30 @@ describe('options: typed validators', () => {
     expect(() => bool('DataLoader', 'shuffle', 1)).toThrow('DataLoader: invalid shuffle 1 (must be true or false)');
   });
 });
+
+describe('options: tail rule', () => {
+  it('a candidate plus a tail is suggested unless the tail is a word of its own', () => {
+    expect(nearest('lowercase', ['lower'])).toBe('lower');
+    expect(nearest('padding_mode', ['padding', 'stride'])).toBeUndefined();
+    expect(nearest('paddingMode', ['padding', 'stride'])).toBeUndefined();
+    expect(nearest('reduce', ['reduction'])).toBe('reduction');
+  });
+});
+
+describe('tensor creation options', () => {
+  it('a misspelt dtype key is an error, not a silent float32', async () => {
+    const wg = await import('../../lib/index.js');
+    const before = wg.memory().tensors;
+    expect(() => wg.tensor([1, 2], { dtyp: 'int32' } as never)).toThrow("tensor: unknown option 'dtyp' — did you mean 'dtype'?");
+    expect(() => wg.zeros([2], { requires_grad: true } as never)).toThrow(/zeros: unknown option 'requires_grad' — did you mean 'requiresGrad'\?/);
+    expect(() => wg.zeros([2], { shape: [2] } as never)).toThrow(/zeros: unknown option 'shape'/);
+    expect(() => wg.randn([2], { devise: 'cpu' } as never)).toThrow(/randn: unknown option 'devise' — did you mean 'device'\?/);
+    const x = wg.tensor([1, 2]);
+    expect(() => wg.zerosLike(x, { dtipe: 'int32' } as never)).toThrow(/zerosLike: unknown option 'dtipe'/);
+    expect(() => wg.ones([2], { requiresGrad: 1 } as never)).toThrow(/ones: requiresGrad must be true or false/);
+    expect(wg.memory().tensors).toBe(before + 1);
+    const t = wg.tensor([1, 2], { shape: [2, 1] });
+    expect(t.shape).toEqual([2, 1]);
+    t.dispose(); x.dispose();
+  });
+});
