@@ -145,9 +145,12 @@ export function resetLossWarnings(): void {
 /** The mismatch between the model's last module and what the loss expects, or null. */
 export function lossMismatch(last: ReturnType<typeof outputModule>, loss: ResolvedLoss): string | null {
   const name = `loss '${loss.name}'`;
-  if (last === 'Softmax' && loss.input === 'logits') {
-    return `the model ends in nn.Softmax but ${name} expects logits and applies ${loss.name === 'crossEntropy' ? 'log-softmax' : 'sigmoid'} itself, so softmax runs twice and training is slower and worse. ` +
+  if (last === 'Softmax' && loss.input === 'logits' && loss.name === 'crossEntropy') {
+    return `the model ends in nn.Softmax but ${name} expects logits and applies log-softmax itself, so softmax runs twice and training is slower and worse. ` +
       "Remove the final Softmax (and apply softmax only to read probabilities), or say the model outputs probabilities: loss: { name: 'crossEntropy', fromLogits: false }";
+  }
+  if (last === 'Softmax' && loss.input === 'logits') {
+    return `the model ends in nn.Softmax but ${name} expects logits (it applies the sigmoid itself); remove the final Softmax, or use loss 'bce' for probabilities`;
   }
   if (last === 'Softmax' && loss.input === 'logProbabilities') {
     return `the model ends in nn.Softmax but ${name} expects log-probabilities; end in nn.LogSoftmax, or use loss: { name: 'crossEntropy', fromLogits: false }`;
