@@ -300,6 +300,7 @@ export class CSVLogger implements Callback {
   }
 
   onTrainBegin(): void {
+    checkWritablePath('CSVLogger', this.path); // names what is in the way, before training
     fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
     if (!this.options.append || !fs.existsSync(this.path)) {
       fs.writeFileSync(this.path, '');
@@ -333,6 +334,7 @@ export class JSONLogger implements Callback {
   }
 
   onTrainBegin(): void {
+    checkWritablePath('JSONLogger', this.path); // names what is in the way, before training
     fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
     if (!this.options.append) fs.writeFileSync(this.path, '');
   }

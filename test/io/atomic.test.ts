@@ -172,3 +172,15 @@ describe('checkWritablePath: fail before the work, not at the first save', () =>
     new ModelCheckpoint({ path: path.join(d, 'ok', 'ck.safetensors') }).onTrainBegin();
   });
 });
+
+describe('loggers name the part of their path in the way', () => {
+  it('CSVLogger / JSONLogger under a regular file or at a directory', async () => {
+    const { CSVLogger, JSONLogger } = await import('../../lib/train/callbacks.js');
+    const d = fs.mkdtempSync(path.join(dir, 'log-'));
+    fs.writeFileSync(path.join(d, 'f'), 'x');
+    expect(() => new CSVLogger(path.join(d, 'f', 'log.csv')).onTrainBegin()).toThrow(/CSVLogger: cannot write .*log\.csv: .*f is a file, not a directory/);
+    expect(() => new JSONLogger(d).onTrainBegin()).toThrow(/JSONLogger: cannot write .*: it is a directory/);
+    new JSONLogger(path.join(d, 'sub', 'log.jsonl')).onTrainBegin();
+    expect(fs.readFileSync(path.join(d, 'sub', 'log.jsonl'), 'utf8')).toBe('');
+  });
+});
