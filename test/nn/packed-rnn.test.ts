@@ -119,6 +119,21 @@ describe('lengths: definition by equivalence', () => {
     expect(memory().tensors).toBe(before);
   });
 
+  it('an unbatched (T, in) input takes one length', () =>
+    tidy(() => {
+      manualSeed(33);
+      const m = new nn.GRU(2, 3, { dtype: 'float64' });
+      const x = r([5, 2]);
+      const [o, h] = m.forward(x, null, { lengths: [2] });
+      const [o2, h2] = m.forward(ops.slice(x, 0, 0, 2));
+      expect(o.shape).toEqual([5, 3]);
+      expect([...ops.slice(o, 0, 0, 2).dataSync()]).toEqual([...o2.dataSync()]);
+      expect([...ops.slice(o, 0, 2, 5).dataSync()].every((v) => v === 0)).toBe(true);
+      expect([...h.dataSync()]).toEqual([...h2.dataSync()]);
+      expect(() => m.forward(x, null, { lengths: [2, 3] })).toThrow(/lengths has 2 entries but the batch has 1 sequence$/);
+      m.dispose();
+    }));
+
   it('checks lengths and options, naming the layer', () => {
     const m = new nn.LSTM(2, 3, { batchFirst: true });
     const x = randn([2, 4, 2]);
