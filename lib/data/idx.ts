@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { writeFileAtomic } from '../io/atomic.js';
+import { bool, checkOptions } from '../options.js';
 
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -149,6 +150,8 @@ export function encodeIdx(arr: IdxArray): Uint8Array {
 
 /** Writes an IDX file atomically (temp file, fsync, rename); `gzip: true` compresses it (name it *.gz). */
 export function writeIdxFile(path: string, arr: IdxArray, options: { gzip?: boolean } = {}): void {
+  options = checkOptions('writeIdxFile', options, ['gzip']);
+  bool('writeIdxFile', 'gzip', options.gzip, false);
   const raw = encodeIdx(arr);
   writeFileAtomic(path, options.gzip ? zlib.gzipSync(raw) : raw);
 }

@@ -23,6 +23,7 @@ import { tensor } from '../ops/index.js';
 import { TensorDataset } from './dataset.js';
 import { IdxFormatError, readIdxFile, type IdxArray } from './idx.js';
 import { permutation } from './shuffle.js';
+import { bool, checkOptions, positiveInt, string, type OptionKeys } from '../options.js';
 
 export const MNIST_MEAN = 0.1307;
 export const MNIST_STD = 0.3081;
@@ -169,8 +170,11 @@ export interface MnistTensorOptions {
 }
 
 /** images float32 (N, 1, rows, cols) scaled as asked, labels int32 (N). */
+const TENSOR_KEYS: OptionKeys<MnistTensorOptions> = { normalize: true, device: true };
+
 export function mnistTensors(raw: MnistRaw, options: MnistTensorOptions = {}): TensorDataset {
-  const norm = options.normalize ?? true;
+  options = checkOptions('mnistTensors', options, TENSOR_KEYS);
+  const norm = bool('mnistTensors', 'normalize', options.normalize, true);
   const x = new Float32Array(raw.images.length);
   const scale = norm ? 1 / (255 * MNIST_STD) : 1 / 255;
   const shift = norm ? MNIST_MEAN / MNIST_STD : 0;
@@ -197,16 +201,24 @@ export interface MnistDatasets {
 }
 
 /** MNIST as two TensorDatasets (images (N, 1, 28, 28) float32, labels (N) int32). */
+const LOAD_KEYS: OptionKeys<LoadMnistOptions> = { ...TENSOR_KEYS, dataDir: true, trainLimit: true, testLimit: true };
+
 export function loadMnist(options: LoadMnistOptions = {}): MnistDatasets {
-  const split = options.dataDir ? readMnistDir(options.dataDir) : embeddedMnist();
+  options = checkOptions('loadMnist', options, LOAD_KEYS);
+  // checked before anything is read: a limit of 0.5 or -1, or an empty dataDir ('' used to mean the embedded set)
+  if (options.dataDir !== undefined) string('loadMnist', 'dataDir', options.dataDir);
+  if (options.trainLimit !== undefined) positiveInt('loadMnist', 'trainLimit', options.trainLimit);
+  if (options.testLimit !== undefined) positiveInt('loadMnist', 'testLimit', options.testLimit);
+  bool('loadMnist', 'normalize', options.normalize, true);
+  const split = options.dataDir !== undefined ? readMnistDir(options.dataDir) : embeddedMnist();
   const cut = (r: MnistRaw, n?: number): MnistRaw => {
     if (n === undefined || n >= r.count) return r;
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`loadMnist: limits must be positive integers, got ${n}`);
     return pick(r, Array.from({ length: n }, (_, i) => i));
   };
   const train = cut(split.train, options.trainLimit);
   const test = cut(split.test, options.testLimit);
   let numClasses = 0;
   for (const l of train.labels) if (l + 1 > numClasses) numClasses = l + 1;
-  return { train: mnistTensors(train, options), test: mnistTensors(test, options), source: split.source, numClasses };
+  const t = { normalize: options.normalize, device: options.device };
+  return { train: mnistTensors(train, t), test: mnistTensors(test, t), source: split.source, numClasses };
 }
