@@ -161,6 +161,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** A parameter or buffer by dotted name, or undefined. */
   getTensor(name: string): Tensor | undefined {
     const parts = name.split('.');
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk down the module tree starts here
     let m: AnyModule = this;
     for (const part of parts.slice(0, -1)) {
       const c = (m as unknown as Slots)[part];

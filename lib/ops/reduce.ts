@@ -3,7 +3,7 @@
 // reduced dims are merged into one launch.
 
 import type { ReduceOp } from '../backend/kernels.js';
-import { needsGrad, record, save } from '../autograd/record.js';
+import { needsGrad, record } from '../autograd/record.js';
 import { fmtShape, normDim, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes } from './util.js';

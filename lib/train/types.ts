@@ -7,12 +7,15 @@ import type { Tensor } from '../tensor.js';
 export type StateDict = Record<string, Tensor> | Map<string, Tensor>;
 
 export interface ModelLike {
+  // any, not unknown: fit/evaluate/predict pass batches of whatever the loader yields and read the
+  // output as the loss expects; the model's own signature is the check
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   forward(x: any): any;
   parameters(): Iterable<Tensor>;
   train(mode?: boolean): unknown;
   eval(): unknown;
   stateDict(): StateDict;
-  loadStateDict(state: any, strict?: any): unknown;
+  loadStateDict(state: unknown, strict?: unknown): unknown;
   readonly training?: boolean;
 }
 
@@ -20,13 +23,13 @@ export interface OptimizerLike {
   step(): void;
   zeroGrad(): void;
   stateDict(): unknown;
-  loadStateDict(state: any): unknown;
+  loadStateDict(state: unknown): unknown;
 }
 
 export interface SchedulerLike {
   step(): void;
   stateDict(): unknown;
-  loadStateDict(state: any): unknown;
+  loadStateDict(state: unknown): unknown;
 }
 
 export function stateDictEntries(sd: StateDict): [string, Tensor][] {

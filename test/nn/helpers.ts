@@ -2,7 +2,7 @@
 // its parameters swapped for given tensors (so the generic gradcheck can perturb them).
 import { expect } from 'vitest';
 import { tensor, type Tensor } from '../../lib/index.js';
-import * as nn from '../../lib/nn/index.js';
+import type * as nn from '../../lib/nn/index.js';
 import { compareClose, type FixtureTensor } from '../util/fixtures.js';
 
 /** A fixture tensor as a wattgrad tensor (float64, or int32 for index tensors). */

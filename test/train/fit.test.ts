@@ -211,7 +211,7 @@ describe('fit', () => {
   });
 
   it('predict runs in eval mode without gradients, in chunks if asked', () => {
-    const { model, opt, dispose } = setup();
+    const { model, dispose } = setup();
     const x = mnist.test.tensors[0]!.slice(0, 0, 10);
     let sawGrad: boolean | null = null;
     const orig = model.forward.bind(model);

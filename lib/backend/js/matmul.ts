@@ -18,8 +18,8 @@ const KC = 128;
 const NC = 256;
 const MC = 128;
 
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(KC * NC);
+const packA = new Float64Array(MC * KC);
+const packB = new Float64Array(KC * NC);
 let cBuf = new Float64Array(0);
 
 /**

@@ -1,7 +1,7 @@
 // Shared helpers for the js backend's kernel tests: handles from arrays, poisoned outputs,
 // seeded random inputs (never zeros) and finite-difference gradients in float64.
 import { expect } from 'vitest';
-import { createJsBackend, JsHandle } from '../../../lib/backend/js/index.js';
+import { createJsBackend, type JsHandle } from '../../../lib/backend/js/index.js';
 import type { HostDType } from '../../../lib/dtype.js';
 
 export const be = createJsBackend();
