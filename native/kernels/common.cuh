@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels.h"
 
@@ -30,13 +31,20 @@ __device__ __forceinline__ float ToF(__half v) { return __half2float(v); }
 // JavaScript's ToInt32 (what storing a number into an Int32Array does, the js backend's int32
 // semantics): NaN and ±inf give 0, anything else is truncated toward zero and wrapped modulo 2^32
 // (3e9 → -1294967296, 2^31 → -2^31). A plain float→int convert (cvt.rzi) saturates instead.
+// Integer conversions and bit arithmetic only (no fmod: it is a library call in device code,
+// which GPGPU-Sim cannot run).
 __host__ __device__ __forceinline__ int JsToInt32(double v) {
   if (!(v - v == 0.0)) return 0;  // NaN or ±inf (inf − inf is NaN)
-  const double t = trunc(v);
-  if (t >= -2147483648.0 && t <= 2147483647.0) return static_cast<int>(t);
-  double m = fmod(t, 4294967296.0);  // exact, with the sign of t
-  if (m < 0) m += 4294967296.0;
-  return static_cast<int>(static_cast<uint32_t>(m));
+  if (v > -2147483649.0 && v < 2147483648.0) return static_cast<int>(v);  // truncates toward zero
+  if (v > -9223372036854775808.0 && v < 9223372036854775808.0)
+    return static_cast<int>(static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(v))));
+  // |v| >= 2^63: v = ±m·2^e with a 53-bit integer m and e >= 11; the low 32 bits are those of m·2^e
+  uint64_t b;
+  memcpy(&b, &v, sizeof b);
+  const int e = static_cast<int>((b >> 52) & 0x7ff) - 1075;
+  if (e >= 32) return 0;
+  const uint32_t r = static_cast<uint32_t>((((b & 0xFFFFFFFFFFFFFull) | (1ull << 52)) << e));
+  return static_cast<int>((b >> 63) ? 0u - r : r);
 }
 
 // From a float or double to T (round to nearest for floats; JsToInt32 for int32).

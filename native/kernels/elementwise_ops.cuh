@@ -124,24 +124,39 @@ template <typename A> __device__ __forceinline__ A BinaryOp(int op, A x, A y) {
 // (add/sub/mul wrap, div truncates with x/0 → 0 and INT_MIN/−1 → INT_MIN, which is what
 // Math.trunc(x / y) stored as int32 gives), and JsToInt32 of the float64 result otherwise.
 
-// ToInt32(Math.pow(x, y)) for an integer-valued (or infinite) y, exactly: the float64 result is round-to-nearest
-// of the exact power, so the power is formed in 128 bits, rounded to 53 bits and reduced mod 2^32.
-// A power >= 2^84 rounds to a multiple of 2^32 (or overflows to inf): 0.
+// Bit length of x (0 for 0), by halving: plain shifts and compares.
+__device__ __forceinline__ int BitLength(uint64_t x) {
+  int n = 0;
+  for (int s = 32; s > 0; s >>= 1) {
+    if (x >> s) {
+      x >>= s;
+      n += s;
+    }
+  }
+  return n + static_cast<int>(x);
+}
+
+// ToInt32(Math.pow(x, y)) for an integer-valued (or infinite) y, exactly: the float64 result is
+// round-to-nearest of the exact power, so the power is formed in 128 bits, rounded to 53 bits and
+// reduced mod 2^32. A power >= 2^84 rounds to a multiple of 2^32 (or overflows to inf): 0.
+// Integer arithmetic only (no fmod/__umul64hi/clz library paths, so GPGPU-Sim runs it too).
 __device__ __forceinline__ int IntPowJs(int x, double y) {
   if (y == 0 || x == 1) return 1;
-  const bool odd = fabs(y) < 9007199254740992.0 && fmod(y, 2.0) != 0;  // ±inf and y >= 2^53 are even
+  const bool odd = fabs(y) < 9007199254740992.0 && (static_cast<int64_t>(y) & 1) != 0;  // ±inf, y >= 2^53: even
   if (x == 0) return 0;                         // 0^y: 0, or inf for y < 0 → 0
   if (x == -1) return odd ? -1 : 1;
   if (y < 0 || y >= 84) return 0;               // |x| >= 2: |x^y| < 1 (truncates to 0) or >= 2^84
   const uint64_t ax = x < 0 ? 0ull - static_cast<uint64_t>(static_cast<int64_t>(x)) : static_cast<uint64_t>(x);
   uint64_t hi = 0, lo = 1;                      // the power so far, hi·2^64 + lo (< 2^84)
   for (int i = 0, e = static_cast<int>(y); i < e; ++i) {
-    const uint64_t carry = __umul64hi(lo, ax);
-    lo *= ax;
-    hi = hi * ax + carry;
+    // (hi, lo) · ax with ax < 2^32: lo = l1·2^32 + l0
+    const uint64_t p0 = (lo & 0xFFFFFFFFull) * ax, p1 = (lo >> 32) * ax;
+    const uint64_t nlo = p0 + (p1 << 32);
+    hi = hi * ax + (p1 >> 32) + (nlo < p0 ? 1 : 0);
+    lo = nlo;
     if (hi >= (1ull << 20)) return 0;           // >= 2^84
   }
-  const int bits = hi != 0 ? 128 - __clzll(static_cast<long long>(hi)) : 64 - __clzll(static_cast<long long>(lo));
+  const int bits = hi != 0 ? 64 + BitLength(hi) : BitLength(lo);
   uint32_t r;
   if (bits <= 53) {
     r = static_cast<uint32_t>(lo);

@@ -216,7 +216,8 @@ int RunInt32() {
                                        NAN, INFINITY, -INFINITY};
   const std::vector<double> casts = {0, -0.0, 0.9, -0.9, 2.5, -2.5, 2147483647, 2147483648.0, -2147483648.0,
                                      -2147483649.0, 3e9, -3e9, 4294967296.0 + 5, 1e15 + 3, -1e15 - 7, 9.007199254740993e15,
-                                     1e300, -1e300, NAN, INFINITY, -INFINITY, 4294967295.5, -4294967295.5};
+                                     1e300, -1e300, NAN, INFINITY, -INFINITY, 4294967295.5, -4294967295.5,
+                                     9.3e18, -1.2e19, 5e20, -7.77e21, 3.777893186295716e22, 1.9342813113834067e25};
   const size_t nu = size_t(Unary::kCount) * xs.size() * scalars.size();
   const size_t nb = size_t(Binary::kCount) * xs.size() * xs.size();
   std::vector<int> u(nu), bo(nb), co(casts.size());
@@ -262,6 +263,16 @@ int main(int argc, char** argv) {
       if (want("bf16")) RunCase<__nv_bfloat16>(c, rng);
       if (want("f16")) RunCase<__half>(c, rng);
     }
+  }
+  // the launch plan near INT_MAX: tile counts in 64 bits (they used to wrap in int)
+  {
+    const int big = 2147483647 - 256;  // the largest size the matmul entry point accepts
+    const TcPlan p = PlanTc<float, true, false>(nullptr, nullptr, 70000, big, big, 8, 0, 0);
+    const bool ok = p.grid.x == (unsigned(big) + 127u) / 128u && p.grid.y == 65535u && p.grid.z == 65535u &&
+                    CeilDiv(big, 128) * 128 >= big && CeilDiv(2147483647, 128) == 16777216;
+    std::printf("{\"case\":\"launch plan near INT_MAX\",\"ok\":%s,\"gridX\":%u,\"gridY\":%u,\"gridZ\":%u}\n",
+                ok ? "true" : "false", p.grid.x, p.grid.y, p.grid.z);
+    if (!ok) ++g_failures;
   }
   // cvt.rna.tf32 against the reference rounding, ties and overflow included
   {
