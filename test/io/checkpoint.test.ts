@@ -88,8 +88,10 @@ describe('loadCheckpoint is transactional', () => {
     const bad = withMetadata(ck, path.join(dir, 'bad-sched.safetensors'), { scheduler: JSON.stringify({ lastEpoch: 'abc', baseLrs: [0.01], lastLrs: [0.01] }) });
     const before = fingerprint(m, opt, sched);
     const rng = getRngState();
+    const live = memory().tensors;
     expect(() => loadCheckpoint(bad, { model: m, optimizer: opt, scheduler: sched })).toThrow(/lastEpoch/);
     expect(fingerprint(m, opt, sched)).toEqual(before);
+    expect(memory().tensors).toBe(live); // the undo copies and the decoded tensors are freed
     expect(getRngState()).toEqual(rng);
     opt.dispose();
     m.dispose();
@@ -160,7 +162,9 @@ describe('loadCheckpoint checks every field', () => {
       const m = net(8);
       const before = fingerprint(m);
       const rng = getRngState();
+      const live = memory().tensors;
       expect(() => loadCheckpoint(bad, { model: m })).toThrow(SafetensorsError);
+      expect(memory().tensors).toBe(live); // nothing decoded is left behind
       expect(() => loadCheckpoint(bad, { model: m })).toThrow(re);
       expect(() => loadCheckpoint(bad, { model: m })).toThrow(bad); // names the file
       expect(fingerprint(m)).toEqual(before);
