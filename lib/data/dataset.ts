@@ -8,6 +8,7 @@ import { fmtShape } from '../shape.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { cat, indexSelect, select, tensor } from '../ops/index.js';
 import { permutation } from './shuffle.js';
+import { finite, nonNegativeInt } from '../options.js';
 
 /** A map-style dataset: `length` samples, `get(i)` returns sample i (new tensors the caller owns). */
 export interface Dataset<T = unknown> {
@@ -96,6 +97,8 @@ export class Subset<T = unknown> implements Dataset<T> {
   constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
     // checked before the Int32Array, which would turn 0.5 or NaN into 0 and 2**32 into 0 silently
     if (indices === null || typeof indices !== 'object' || typeof indices.length !== 'number') throw new TypeError('Subset: indices must be an array of sample indices');
+    if (!dataset || typeof dataset.get !== 'function') throw new TypeError('Subset: dataset must have a length and a get(index) method');
+    nonNegativeInt('Subset', 'dataset length', dataset.length);
     for (let k = 0; k < indices.length; k++) checkIndex('Subset', indices[k]!, dataset.length);
     this.indices = Int32Array.from(indices);
   }
@@ -136,7 +139,10 @@ export class Subset<T = unknown> implements Dataset<T> {
  * torch does. Works for every dataset kind; the subsets batch in one gather when the dataset can.
  */
 export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], seed = 0): Subset<T>[] {
-  const n = dataset.length;
+  if (!dataset || typeof dataset.get !== 'function') throw new TypeError('randomSplit: dataset must have a length and a get(index) method (e.g. a TensorDataset)');
+  const n = nonNegativeInt('randomSplit', 'dataset length', dataset.length);
+  if (!Array.isArray(lengths) || lengths.length === 0) throw new TypeError(`randomSplit: lengths must be a non-empty array of counts or fractions, got ${JSON.stringify(lengths)}`);
+  finite('randomSplit', 'seed', seed);
   const fsum = lengths.reduce((a, b) => a + b, 0);
   let counts: number[];
   const fractions = lengths.length > 0 && lengths.every((l) => Number.isFinite(l) && l >= 0 && l <= 1) && Math.abs(fsum - 1) < 1e-9;

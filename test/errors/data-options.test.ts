@@ -24,3 +24,16 @@ describe('data options', () => {
     expect(() => writeIdxFile('/tmp/never.idx', { type: 'uint8', dims: [1], data: new Uint8Array(1) }, { gz: true } as never)).toThrow(/writeIdxFile: unknown option 'gz'/);
   });
 });
+
+describe('Subset and randomSplit inputs', () => {
+  it('datasets with a NaN or negative length, bad lengths lists and seeds are refused', async () => {
+    const { Subset, randomSplit } = await import('../../lib/data/dataset.js');
+    const get = () => 0;
+    expect(() => randomSplit({ length: NaN, get } as never, [0.5, 0.5])).toThrow(/randomSplit: invalid dataset length NaN \(must be a non-negative integer\)/);
+    expect(() => randomSplit({ length: -1, get } as never, [0.5, 0.5])).toThrow(/dataset length -1/);
+    expect(() => randomSplit({ length: 4, get }, 0.5 as never)).toThrow(/randomSplit: lengths must be a non-empty array/);
+    expect(() => randomSplit({ length: 4, get }, [2, 2], NaN)).toThrow(/randomSplit: invalid seed NaN/);
+    expect(() => new Subset({ length: NaN, get } as never, [])).toThrow(/Subset: invalid dataset length NaN/);
+    expect(randomSplit({ length: 4, get }, [0.5, 0.5]).map((s) => s.length)).toEqual([2, 2]);
+  });
+});
