@@ -4,6 +4,7 @@
 
 import cliProgress from 'cli-progress';
 import type { EpochLog } from './history.js';
+import { bool, checkOptions } from '../options.js';
 
 export interface ProgressStream {
   write(s: string): unknown;
@@ -67,8 +68,11 @@ export class Progress {
   private started = 0;
 
   constructor(o: ProgressOptions = {}) {
+    // fit({ verbose: { stream } }) lands here: a misspelt { steam } would print to stderr silently
+    o = checkOptions('Progress (fit verbose)', o, ['stream', 'tty']);
+    if (o.stream !== undefined && (o.stream === null || typeof o.stream.write !== 'function')) throw new TypeError('Progress (fit verbose): stream must have a write(text) method (e.g. process.stdout)');
     this.stream = o.stream ?? process.stderr;
-    this.tty = o.tty ?? this.stream.isTTY === true;
+    this.tty = bool('Progress (fit verbose)', 'tty', o.tty, this.stream.isTTY === true);
   }
 
   epochBegin(epoch: number, epochs: number, batches: number): void {

@@ -181,3 +181,14 @@ describe('DataLoader options and datasets', () => {
     x.dispose();
   });
 });
+
+describe('progress options', () => {
+  it('fit({ verbose: {...} }) checks the progress options', async () => {
+    const { model, opt, ds, dispose } = setup();
+    const train = new DataLoader(ds, { batchSize: 4 });
+    await expect(fit(model, { train, optimizer: opt, verbose: { steam: process.stdout } as never })).rejects.toThrow(/Progress \(fit verbose\): unknown option 'steam' — did you mean 'stream'\?/);
+    await expect(fit(model, { train, optimizer: opt, verbose: { stream: 5 } as never })).rejects.toThrow(/stream must have a write\(text\) method/);
+    await expect(fit(model, { train, optimizer: opt, verbose: { tty: 'yes' } as never })).rejects.toThrow(/invalid tty "yes"/);
+    dispose();
+  });
+});
