@@ -238,9 +238,14 @@ export function formatEnergySummary(input: EnergyResult | readonly EnergyResult[
   return lines.join('\n');
 }
 
-/** A short snippet for progress lines: "1.23 kJ 245 W" (or "energy n/a"). */
+/**
+ * A short snippet for progress lines: "1.23 kJ 245 W" (or "energy n/a"); an estimate is added
+ * apart, marked: "1.23 kJ 245 W + ~40.0 J est." or "~40.0 J est.".
+ */
 export function formatEnergyProgress(p: EnergyProgress | null | undefined): string {
-  if (p === null || p === undefined || p.joules === null) return 'energy n/a';
+  const est = p?.estimatedJoules ?? null;
+  const e = est === null ? '' : `~${formatJoules(est)} est.`;
+  if (p === null || p === undefined || p.joules === null) return e || 'energy n/a';
   const w = p.watts === null ? '' : ` ${formatSI(p.watts, 'W')}`;
-  return `${formatJoules(p.joules)}${w}`;
+  return `${formatJoules(p.joules)}${w}${e ? ` + ${e}` : ''}`;
 }

@@ -21,8 +21,18 @@ import { Rapl, RaplCounter, type RaplOptions } from './rapl.js';
 import { bool, checkOptions, func, nonNegative, nonNegativeInt, positive, type OptionKeys } from '../options.js';
 
 const METER_KEYS: OptionKeys<EnergyMeterOptions> = {
-  synchronize: true, gpu: true, cpu: true, rapl: true, nvml: true, samplePower: true, samplePeriodMs: true,
-  counterUpdatePeriodMs: true, raplPollMs: true, estimate: true, carbon: true, now: true,
+  synchronize: true,
+  gpu: true,
+  cpu: true,
+  rapl: true,
+  nvml: true,
+  samplePower: true,
+  samplePeriodMs: true,
+  counterUpdatePeriodMs: true,
+  raplPollMs: true,
+  estimate: true,
+  carbon: true,
+  now: true,
 };
 const END_KEYS: OptionKeys<EndOptions> = { samples: true };
 
@@ -125,6 +135,8 @@ export interface EnergyProgress {
   joules: number | null;
   /** mean power since the previous progress() call of this window (or its start), W */
   watts: number | null;
+  /** the `estimate` watts × seconds so far of the devices that are not measured (absent when none) */
+  estimatedJoules?: number;
 }
 
 /** A power series for charts; t in seconds since the meter's first window began. */
@@ -256,7 +268,14 @@ export class EnergyMeter {
 
   private discoverGpus(nvml: NvmlSource, only: number[] | null): GpuState[] {
     const none = (reason: string, index: number | null = null, name: string | null = null): GpuState => ({
-      index, name, powerLimitW: null, mode: 'unavailable', reason, sampler: null, t: [], w: [],
+      index,
+      name,
+      powerLimitW: null,
+      mode: 'unavailable',
+      reason,
+      sampler: null,
+      t: [],
+      w: [],
     });
     if (!nvml.available) return [none(nvml.reason ?? 'NVML unavailable')];
     let devices: NvmlDevice[];
@@ -276,7 +295,11 @@ export class EnergyMeter {
         nvml.powerW(index);
         return { ...base, mode: 'sampling' as const, reason: `energy counter unsupported (${d.energyError ?? 'pre-Volta'})` };
       } catch (e) {
-        return { ...base, mode: 'unavailable' as const, reason: `no energy counter (${d.energyError ?? 'unsupported'}) and power reading failed: ${message(e)}` };
+        return {
+          ...base,
+          mode: 'unavailable' as const,
+          reason: `no energy counter (${d.energyError ?? 'unsupported'}) and power reading failed: ${message(e)}`,
+        };
       }
     });
   }
@@ -291,12 +314,20 @@ export class EnergyMeter {
         index: g.index,
         name: g.name,
         powerLimitW: g.powerLimitW,
-        method: g.mode === 'counter' ? 'nvml-counter' : g.mode === 'sampling' ? 'nvml-power-sampling' : (`unavailable: ${g.reason}` as EnergyMethod),
+        method:
+          g.mode === 'counter'
+            ? 'nvml-counter'
+            : g.mode === 'sampling'
+              ? 'nvml-power-sampling'
+              : (`unavailable: ${g.reason}` as EnergyMethod),
       })),
-      cpu: this.rapl === null ? null : {
-        method: this.raplCounter !== null ? 'rapl' : (`unavailable: ${this.cpuReason}` as EnergyMethod),
-        zones: this.rapl.zones.map((z) => z.name),
-      },
+      cpu:
+        this.rapl === null
+          ? null
+          : {
+              method: this.raplCounter !== null ? 'rapl' : (`unavailable: ${this.cpuReason}` as EnergyMethod),
+              zones: this.rapl.zones.map((z) => z.name),
+            },
     };
   }
 
@@ -344,7 +375,11 @@ export class EnergyMeter {
   /** Runs fn inside a window; works for sync and async functions. The window is cancelled if fn throws. */
   measure<T>(name: string, fn: () => Promise<T>, options?: EndOptions): Promise<EnergyResult & { value: T }>;
   measure<T>(name: string, fn: () => T, options?: EndOptions): EnergyResult & { value: T };
-  measure<T>(name: string, fn: () => T | Promise<T>, options: EndOptions = {}): (EnergyResult & { value: T }) | Promise<EnergyResult & { value: T }> {
+  measure<T>(
+    name: string,
+    fn: () => T | Promise<T>,
+    options: EndOptions = {},
+  ): (EnergyResult & { value: T }) | Promise<EnergyResult & { value: T }> {
     options = endOptions('EnergyMeter.measure', options);
     func('EnergyMeter.measure', 'fn', fn);
     this.begin(name);
@@ -384,7 +419,18 @@ export class EnergyMeter {
     const prevJ = w.progress.joules;
     const watts = joules !== null && prevJ !== null && dt > 0 ? (joules - prevJ) / dt : null;
     w.progress = { wall: m.wall, joules };
-    return { name: w.name, seconds: (m.wall - w.start.wall) / 1000, joules, watts };
+    const seconds = (m.wall - w.start.wall) / 1000;
+    // estimates, as compute() makes them: only for devices with nothing measured, kept apart
+    const est = this.opts.estimate ?? {};
+    let estimatedJoules: number | null = null;
+    if (est.gpuWatts !== undefined) {
+      for (let i = 0; i < this.gpus.length; i++) {
+        if (this.gpuJoules(this.gpus[i]!, w.start, m, i).joules === null) estimatedJoules = (estimatedJoules ?? 0) + est.gpuWatts * seconds;
+      }
+    }
+    if (est.cpuWatts !== undefined && this.rapl !== null && (w.start.cpuJ === null || m.cpuJ === null))
+      estimatedJoules = (estimatedJoules ?? 0) + est.cpuWatts * seconds;
+    return { name: w.name, seconds, joules, watts, ...(estimatedJoules !== null ? { estimatedJoules } : {}) };
   }
 
   /** Power over time of every sampled GPU and of the CPU (RAPL polls), for charts. */
@@ -543,7 +589,12 @@ export class EnergyMeter {
     return trapezoidJoules(t, w);
   }
 
-  private gpuJoules(g: GpuState, a: Mark, b: Mark, i: number): { joules: number | null; method: EnergyMethod; note?: string; warning?: string } {
+  private gpuJoules(
+    g: GpuState,
+    a: Mark,
+    b: Mark,
+    i: number,
+  ): { joules: number | null; method: EnergyMethod; note?: string; warning?: string } {
     const seconds = (b.wall - a.wall) / 1000;
     const ms = seconds * 1000;
     const period = this.opts.counterUpdatePeriodMs ?? 100;
@@ -615,7 +666,9 @@ export class EnergyMeter {
         e.joules = est.gpuWatts * seconds;
         e.method = 'estimate';
         e.meanWatts = est.gpuWatts;
-        warnings.push(`GPU${g.index === null ? '' : ` ${g.index}`}: estimated as ${est.gpuWatts} W × ${seconds.toFixed(3)} s (not measured: ${e.note})`);
+        warnings.push(
+          `GPU${g.index === null ? '' : ` ${g.index}`}: estimated as ${est.gpuWatts} W × ${seconds.toFixed(3)} s (not measured: ${e.note})`,
+        );
       }
       return e;
     });

@@ -5,7 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordCost } from '../../lib/backend/counter.js';
-import { EnergyMeter, formatEnergySummary, renderHtmlReport, type EnergyResult, type EpochRecord } from '../../lib/energy/index.js';
+import {
+  EnergyMeter,
+  formatEnergyProgress,
+  formatEnergySummary,
+  renderHtmlReport,
+  type EnergyResult,
+  type EpochRecord,
+} from '../../lib/energy/index.js';
 import { openNvml } from '../../lib/energy/nvml.js';
 import { FakeNvml, ManualClock } from './fakes.js';
 
@@ -125,5 +132,32 @@ describe('estimates stay apart from measurements', () => {
     const html = renderHtmlReport({ title: 't', history: [], summary: rows });
     expect(html).toContain('<b>n/a</b><span>energy (not measured: see methods)</span>');
     expect(html).toContain('<b>~1.44 kJ</b><span>energy (estimated, not measured)</span>');
+  });
+});
+
+describe('progress lines', () => {
+  it('show an estimate apart and marked, never as measured joules', () => {
+    const clock = new ManualClock();
+    const nv = new FakeNvml(clock, [{ name: 'G', energyJ: 0, powerW: 100 }]);
+    const meter = new EnergyMeter({ nvml: nv, rapl: { root }, now: clock.now, estimate: { cpuWatts: 20 }, samplePower: false });
+    meter.begin('epoch');
+    clock.advance(2000);
+    nv.gpus[0]!.energyJ = 500;
+    const p = meter.progress()!;
+    expect(p.joules).toBe(500); // the GPU, measured
+    expect(p.estimatedJoules).toBe(40); // the CPU, 20 W × 2 s
+    expect(formatEnergyProgress(p)).toBe('500 J 250 W + ~40.0 J est.');
+    meter.end('epoch');
+    meter.close();
+    const only = new EnergyMeter({
+      nvml: openNvml(null, 'none'),
+      rapl: { root },
+      now: clock.now,
+      estimate: { cpuWatts: 20, gpuWatts: 100 },
+    });
+    only.begin('w');
+    clock.advance(1000);
+    expect(formatEnergyProgress(only.progress())).toBe('~120 J est.');
+    only.close();
   });
 });
