@@ -83,6 +83,23 @@ function mapTensors(b: unknown, f: (t: Tensor) => Tensor): unknown {
  * 1-D tensor (int32 when all are integers or bigints, values past int32 refused; else float32),
  * arrays and plain objects recurse.
  */
+/** Runs each part's collation; if one fails, the tensors the earlier parts made are freed. */
+function collateParts(parts: (() => unknown)[]): unknown[] {
+  const out: unknown[] = [];
+  const free = (v: unknown): void => {
+    if (isTensor(v)) v.dispose();
+    else if (Array.isArray(v)) v.forEach(free);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(free);
+  };
+  try {
+    for (const p of parts) out.push(p());
+  } catch (e) {
+    out.forEach(free);
+    throw e;
+  }
+  return out;
+}
+
 export function defaultCollate(samples: unknown[]): unknown {
   if (samples.length === 0) throw new RangeError('defaultCollate: empty batch');
   const first = samples[0];
@@ -94,6 +111,12 @@ export function defaultCollate(samples: unknown[]): unknown {
     }
     return stack(samples as Tensor[], 0);
   }
+  // every sample must have the first one's structure: before, a shorter or longer sample lost its
+  // extra fields without a word, and a missing key read as undefined (or as Object.prototype's)
+  const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'bigint' ? 'a number' : `a ${typeof v}`);
+  samples.forEach((s, k) => {
+    if (kind(s) !== kind(first)) throw new TypeError(`defaultCollate: sample ${k} of the batch is ${isTensor(s) ? 'a tensor' : kind(s)} but sample 0 is ${kind(first)}; every sample must have the same structure`);
+  });
   if (typeof first === 'number' || typeof first === 'bigint') {
     // int32 when all are integers (bigint too: torch's int64 labels), range-checked: a label past
     // 2^31 is an error, not a wrapped value
@@ -106,10 +129,21 @@ export function defaultCollate(samples: unknown[]): unknown {
     }
   }
   if (Array.isArray(first)) {
-    return first.map((_, i) => defaultCollate(samples.map((s) => (s as unknown[])[i])));
+    samples.forEach((s, k) => {
+      const n = (s as unknown[]).length;
+      if (n !== first.length) throw new RangeError(`defaultCollate: sample ${k} of the batch has ${n} items but sample 0 has ${first.length}; every sample must have the same structure`);
+    });
+    return collateParts(first.map((_, i) => () => defaultCollate(samples.map((s) => (s as unknown[])[i]))));
   }
   if (first !== null && typeof first === 'object') {
-    return Object.fromEntries(Object.keys(first).map((k) => [k, defaultCollate(samples.map((s) => (s as Record<string, unknown>)[k]))]));
+    const keys = Object.keys(first);
+    const want = [...keys].sort().join(', ');
+    samples.forEach((s, k) => {
+      const got = Object.keys(s as object).sort().join(', ');
+      if (got !== want) throw new RangeError(`defaultCollate: sample ${k} of the batch has keys [${got}] but sample 0 has [${want}]; every sample must have the same keys`);
+    });
+    const parts = collateParts(keys.map((k) => () => defaultCollate(samples.map((s) => (s as Record<string, unknown>)[k]))));
+    return Object.fromEntries(keys.map((k, i) => [k, parts[i]]));
   }
   throw new TypeError(`defaultCollate: cannot batch samples of type ${typeof first}; pass a collate function`);
 }
