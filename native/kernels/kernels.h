@@ -19,6 +19,8 @@ constexpr int kUnsupported = 1;
 
 // dtype codes: the order of DTYPES in lib/dtype.ts.
 enum DType : int { kF32 = 0, kF64 = 1, kI32 = 2, kBF16 = 3, kF16 = 4 };
+// The X-macro tables keep their hand layout (clang-format reflows them differently on every pass).
+// clang-format off
 #define WG_DTYPES(X) X(float32) X(float64) X(int32) X(bfloat16) X(float16)
 
 #define WG_UNARY_OPS(X)                                                                       \
@@ -34,6 +36,7 @@ enum DType : int { kF32 = 0, kF64 = 1, kI32 = 2, kBF16 = 3, kF16 = 4 };
 #define WG_REDUCE_OPS(X) X(sum) X(max) X(min) X(prod)
 #define WG_ARG_REDUCE_OPS(X) X(argmax) X(argmin)
 #define WG_ACTIVATIONS(X) X(none) X(relu) X(gelu) X(tanh) X(sigmoid)
+// clang-format on
 
 #define WG_ENUM_ENTRY(name) name,
 enum class Unary : int { WG_UNARY_OPS(WG_ENUM_ENTRY) kCount };
