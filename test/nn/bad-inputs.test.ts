@@ -70,3 +70,18 @@ describe('loadStateDict options', () => {
     m.dispose();
   });
 });
+
+describe('recurrent layers: input dtype', () => {
+  it('an input of another dtype than the weights names the module and both dtypes', () => {
+    const m = new nn.LSTM(3, 4);
+    const x = wg.ones([2, 1, 3], { dtype: 'float64' });
+    expect(() => m.forward(x)).toThrow(/LSTM\(3, 4\): input is float64 \(2,1,3\) but the weights are float32; cast the input/);
+    const i = wg.ones([2, 1, 3], { dtype: 'int32' });
+    expect(() => new nn.GRU(3, 4).forward(i)).toThrow(/GRU\(3, 4\): input is int32 \(2,1,3\) but the weights are float32/);
+    m.to('float64');
+    const [out, [h, c]] = m.forward(x);
+    expect(out.dtype).toBe('float64');
+    for (const t of [x, i, out, h, c]) t.dispose();
+    m.dispose();
+  });
+});

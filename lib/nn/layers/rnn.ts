@@ -294,6 +294,11 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
         `${this.describe()}: the sequence length T must be larger than 0, got input ${fmtShape(input.shape)} as ${layout}`,
       );
     }
+    // torch: "input must have the type torch.float32, got type torch.float64"
+    const w = this.param(this.names[0]![0]!);
+    if (input.dtype !== w.dtype) {
+      throw new TypeError(`${this.describe()}: input is ${input.dtype} ${fmtShape(input.shape)} but the weights are ${w.dtype}; cast the input (x.to('${w.dtype}')) or the module (.to('${input.dtype}'))`);
+    }
     if (input.ndim === 2) return { x: ops.unsqueeze(input, 1), batched: false };
     return { x: this.batchFirst ? ops.transpose(input, 0, 1) : input, batched: true };
   }
