@@ -6,8 +6,8 @@
 import { keep } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
-import { checkOptions } from '../options.js';
-import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { bool } from '../options.js';
+import { Optimizer, hyperWhere, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface AdagradOptions {
   lr: number;
@@ -19,7 +19,6 @@ export interface AdagradOptions {
   maximize: boolean;
 }
 
-const ADAGRAD_KEYS = ['lr', 'lrDecay', 'weightDecay', 'initialAccumulatorValue', 'eps', 'maximize'];
 
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly hyperNames = {
@@ -27,7 +26,8 @@ export class Adagrad extends Optimizer<AdagradOptions> {
   };
 
   constructor(params: ParamsInput<AdagradOptions>, o: Partial<AdagradOptions> = {}) {
-    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...checkOptions('Adagrad', o, ADAGRAD_KEYS) });
+    // the base checks o's keys against these defaults (did-you-mean) and keeps a default for undefined values
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false }, o);
   }
 
   protected validate(h: AdagradOptions, where: string): void {
@@ -36,6 +36,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     nonNegative('Adagrad', 'weight_decay value', h.weightDecay, where);
     nonNegative('Adagrad', 'initial_accumulator_value', h.initialAccumulatorValue, where);
     nonNegative('Adagrad', 'epsilon value', h.eps, where);
+    bool(hyperWhere('Adagrad', where), 'maximize', h.maximize);
   }
 
   protected updateGroup(g: ParamGroup<AdagradOptions>, ps: Tensor[]): void {

@@ -7,7 +7,7 @@
 
 import { LRScheduler, type SchedulerStateDict } from './schedulers.js';
 import type { Optimizer } from './optimizer.js';
-import { checkOptions, type OptionKeys } from '../options.js';
+import { bool, checkOptions, finite, inRange, type OptionKeys } from '../options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOptimizer = Optimizer<any>;
@@ -55,6 +55,12 @@ export class OneCycleLR extends LRScheduler {
     super(optimizer, { apply: false });
     const name = 'OneCycleLR';
     checkOptions(name, o, ONE_CYCLE_KEYS);
+    if (o) {
+      bool(name, 'threePhase', o.threePhase, false);
+      bool(name, 'cycleMomentum', o.cycleMomentum, true);
+      finite(name, 'baseMomentum', o.baseMomentum, 0.85);
+      finite(name, 'maxMomentum', o.maxMomentum, 0.95);
+    }
     if (!o || o.maxLr === undefined) throw new TypeError(`${name}: maxLr is required`);
     if (o.totalSteps !== undefined) {
       if (!Number.isInteger(o.totalSteps) || o.totalSteps <= 0) throw new RangeError(`${name}: expected a positive integer totalSteps, got ${o.totalSteps}`);
@@ -86,7 +92,7 @@ export class OneCycleLR extends LRScheduler {
     const finalDiv = o.finalDivFactor ?? 1e4;
     if (!(div > 0) || !(finalDiv > 0)) throw new RangeError(`${name}: divFactor and finalDivFactor must be > 0, got ${div} and ${finalDiv}`);
     this.lrs = maxLrs.map((m) => {
-      if (typeof m !== 'number' || !(m >= 0)) throw new RangeError(`${name}: maxLr must be a number >= 0, got ${m}`);
+      inRange(name, 'maxLr', m, { min: 0 });
       const initial = m / div;
       return { initial, max: m, min: initial / finalDiv };
     });

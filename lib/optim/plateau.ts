@@ -7,8 +7,8 @@
 // Call step(value) once per epoch with the value; fit() does it for you with `monitor`
 // ('val_loss' by default, 'loss' when there is no validation set).
 
-import type { Optimizer } from './optimizer.js';
-import { checkOptions, type OptionKeys } from '../options.js';
+import { Optimizer } from './optimizer.js';
+import { checkOptions, nonNegative, nonNegativeInt, string, type OptionKeys } from '../options.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOptimizer = Optimizer<any>;
@@ -67,7 +67,8 @@ export class ReduceLROnPlateau {
 
   constructor(readonly optimizer: AnyOptimizer, o: ReduceLROnPlateauOptions = {}) {
     const name = 'ReduceLROnPlateau';
-    checkOptions(name, o, PLATEAU_KEYS);
+    if (!(optimizer instanceof Optimizer)) throw new TypeError(`${name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`);
+    o = checkOptions(name, o, PLATEAU_KEYS);
     this.mode = o.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`${name}: mode must be 'min' or 'max', got '${String(this.mode)}'`);
     this.thresholdMode = o.thresholdMode ?? 'rel';
@@ -86,7 +87,8 @@ export class ReduceLROnPlateau {
     const min = o.minLr ?? 0;
     this.minLrs = Array.isArray(min) ? [...min] : Array.from({ length: n }, () => min);
     if (this.minLrs.length !== n) throw new RangeError(`${name}: expected ${n} values for minLr, got ${this.minLrs.length}`);
-    this.monitor = o.monitor;
+    this.minLrs.forEach((m, i) => nonNegative(name, Array.isArray(min) ? `minLr[${i}]` : 'minLr', m));
+    this.monitor = o.monitor === undefined ? undefined : string(name, 'monitor', o.monitor);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
     this.lastLrs = optimizer.paramGroups.map((g) => g.lr);
   }
@@ -134,12 +136,23 @@ export class ReduceLROnPlateau {
     if (typeof sd?.lastEpoch !== 'number' || typeof sd.numBadEpochs !== 'number') {
       throw new TypeError('ReduceLROnPlateau.loadStateDict: expected {lastEpoch, best, numBadEpochs, cooldownCounter, lastLrs}');
     }
-    this.lastEpoch = sd.lastEpoch;
+    // validate everything, then commit: a bad state leaves the scheduler and the lrs as they were
+    const where = 'ReduceLROnPlateau.loadStateDict';
+    const lastEpoch = nonNegativeInt(where, 'lastEpoch', sd.lastEpoch);
+    const numBadEpochs = nonNegativeInt(where, 'numBadEpochs', sd.numBadEpochs);
+    const cooldownCounter = nonNegativeInt(where, 'cooldownCounter', sd.cooldownCounter, 0);
+    if (sd.best !== null && sd.best !== undefined && (typeof sd.best !== 'number' || Number.isNaN(sd.best))) throw new RangeError(`${where}: invalid best ${String(sd.best)} (must be a number)`);
+    let lrs: number[] | null = null;
+    if (sd.lastLrs !== undefined) {
+      if (!Array.isArray(sd.lastLrs) || sd.lastLrs.length !== this.optimizer.paramGroups.length) throw new RangeError(`${where}: lastLrs must be an array of ${this.optimizer.paramGroups.length} learning rates, got ${JSON.stringify(sd.lastLrs)}`);
+      lrs = sd.lastLrs.map((lr, i) => nonNegative(where, `lastLrs[${i}]`, lr));
+    }
+    this.lastEpoch = lastEpoch;
     // JSON turns ±Infinity into null: an empty history's best
     this.best = typeof sd.best === 'number' ? sd.best : this.mode === 'min' ? Infinity : -Infinity;
-    this.numBadEpochs = sd.numBadEpochs;
-    this.cooldownCounter = sd.cooldownCounter ?? 0;
-    if (Array.isArray(sd.lastLrs)) sd.lastLrs.forEach((lr, i) => { const g = this.optimizer.paramGroups[i]; if (g) g.lr = lr; });
+    this.numBadEpochs = numBadEpochs;
+    this.cooldownCounter = cooldownCounter;
+    if (lrs) lrs.forEach((lr, i) => { this.optimizer.paramGroups[i]!.lr = lr; });
     this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
   }
 }

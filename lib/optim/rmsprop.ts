@@ -6,8 +6,8 @@
 
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
-import { checkOptions } from '../options.js';
-import { Optimizer, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { bool } from '../options.js';
+import { Optimizer, hyperWhere, nonNegative, type ParamGroup, type ParamsInput } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -20,7 +20,6 @@ export interface RMSpropOptions {
   maximize: boolean;
 }
 
-const RMSPROP_KEYS = ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered', 'maximize'];
 
 export class RMSprop extends Optimizer<RMSpropOptions> {
   protected readonly hyperNames = {
@@ -28,7 +27,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
   };
 
   constructor(params: ParamsInput<RMSpropOptions>, o: Partial<RMSpropOptions> = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...checkOptions('RMSprop', o, RMSPROP_KEYS) });
+    // the base checks o's keys against these defaults (did-you-mean) and keeps a default for undefined values
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false }, o);
   }
 
   protected validate(h: RMSpropOptions, where: string): void {
@@ -37,6 +37,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     nonNegative('RMSprop', 'momentum value', h.momentum, where);
     nonNegative('RMSprop', 'weight_decay value', h.weightDecay, where);
     nonNegative('RMSprop', 'alpha value', h.alpha, where);
+    bool(hyperWhere('RMSprop', where), 'centered', h.centered);
+    bool(hyperWhere('RMSprop', where), 'maximize', h.maximize);
   }
 
   protected updateGroup(g: ParamGroup<RMSpropOptions>, ps: Tensor[]): void {

@@ -123,3 +123,35 @@ describe('gradient clipping arguments', () => {
     expect(p.grad!.toArray()).toEqual([expect.closeTo(0.75, 5), expect.closeTo(1, 5)]);
   }));
 });
+
+describe('RMSprop, Adagrad, ReduceLROnPlateau, OneCycleLR', () => {
+  const opt = (lr = 1) => new optim.SGD([nn.Parameter.from(tensor([1]))], { lr, momentum: 0.9 });
+  it('optimizers: misspelt keys, undefined keeps the default, flags must be booleans', () => tidy(() => {
+    const p = params();
+    expect(() => new optim.RMSprop(p, { alpah: 0.9 } as never)).toThrow(/RMSprop: unknown option 'alpah' — did you mean 'alpha'\?/);
+    expect(() => new optim.Adagrad(p, { lr_decay: 0.1 } as never)).toThrow(/Adagrad: unknown option 'lr_decay' — did you mean 'lrDecay'\?/);
+    expect(new optim.RMSprop(p, { lr: undefined }).paramGroups[0]!.lr).toBe(1e-2);
+    expect(() => new optim.RMSprop(p, { centered: 'yes' as never })).toThrow(/RMSprop: invalid centered "yes"/);
+    expect(() => new optim.Adagrad(p, { maximize: 1 as never })).toThrow(/Adagrad: invalid maximize 1/);
+    expect(() => new optim.RMSprop([{ params: p, alhpa: 0.5 } as never])).toThrow(/RMSprop param group 0: unknown option 'alhpa'/);
+  }));
+  it('ReduceLROnPlateau: minLr and loadStateDict values are checked, nothing changes on a bad state', () => {
+    const o = opt(0.5);
+    expect(() => new optim.ReduceLROnPlateau(o, { minLr: -1 })).toThrow(/ReduceLROnPlateau: invalid minLr -1/);
+    expect(() => new optim.ReduceLROnPlateau({} as never)).toThrow(/ReduceLROnPlateau: expected an optimizer/);
+    const s = new optim.ReduceLROnPlateau(o, { patience: 0 });
+    s.step(1);
+    const sd = s.stateDict();
+    expect(() => s.loadStateDict({ ...sd, lastLrs: [NaN] })).toThrow(/ReduceLROnPlateau.loadStateDict: invalid lastLrs\[0\] NaN/);
+    expect(() => s.loadStateDict({ ...sd, numBadEpochs: -1 })).toThrow(/invalid numBadEpochs -1/);
+    expect(() => s.loadStateDict({ ...sd, lastEpoch: 1.5, lastLrs: [0.01] })).toThrow(/invalid lastEpoch 1.5/);
+    expect(o.paramGroups[0]!.lr).toBe(0.5);
+    expect(s.lastEpoch).toBe(1);
+  });
+  it('OneCycleLR: momenta, flags and maxLr are checked', () => {
+    expect(() => new optim.OneCycleLR(opt(), { maxLr: 1, totalSteps: 10, baseMomentum: NaN })).toThrow(/OneCycleLR: invalid baseMomentum NaN/);
+    expect(() => new optim.OneCycleLR(opt(), { maxLr: 1, totalSteps: 10, threePhase: 'no' as never })).toThrow(/OneCycleLR: invalid threePhase "no"/);
+    expect(() => new optim.OneCycleLR(opt(), { maxLr: Infinity, totalSteps: 10 })).toThrow(/OneCycleLR: invalid maxLr Infinity/);
+    expect(() => new optim.OneCycleLR(opt(), { max_lr: 1, totalSteps: 10 } as never)).toThrow(/did you mean 'maxLr'/);
+  });
+});
