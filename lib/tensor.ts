@@ -9,6 +9,7 @@ import { fmtShape, numel as numelOf, sameShape, type Shape } from './shape.js';
 import type { Node } from './autograd/node.js';
 import * as ops from './ops/index.js';
 import { backward as runBackward, registerRetainGrad, type BackwardOptions } from './autograd/engine.js';
+import { syncView } from './autograd/views.js';
 
 export type NestedArray = number | NestedArray[];
 export type Scalar = number;
@@ -33,8 +34,15 @@ export class Tensor {
   private _dtype: DType;
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
-  /** the node that produced this tensor, null for leaves */
-  gradFn: Node | null = null;
+  /** @internal the raw history field (gradFn syncs a stale view first) */
+  _gradFn: Node | null = null;
+  /**
+   * @internal for a view made by reshape while recording grad: the tensor it views (torch's _base)
+   * and the storage version its history was last made for. When an in-place op changes the shared
+   * storage, the view's history is remade lazily as reshape(base) (lib/autograd/views.ts).
+   */
+  _base: Tensor | null = null;
+  _viewVersion = 0;
   /** which output of gradFn this tensor is */
   outputIndex = 0;
   /** keep .grad on a non-leaf */
@@ -72,6 +80,14 @@ export class Tensor {
   }
   numel(): number {
     return numelOf(this.shape);
+  }
+  /** the node that produced this tensor, null for leaves */
+  get gradFn(): Node | null {
+    if (this._base !== null) syncView(this);
+    return this._gradFn;
+  }
+  set gradFn(n: Node | null) {
+    this._gradFn = n;
   }
   get isLeaf(): boolean {
     return this.gradFn === null;
@@ -141,11 +157,12 @@ export class Tensor {
     finalizer.unregister(this.token);
     countTensor(-1);
     s.release();
-    if (this.gradFn) {
-      const n = this.gradFn;
-      this.gradFn = null;
+    const n = this._gradFn;
+    if (n) {
+      this._gradFn = null;
       n.unref();
     }
+    this._base = null;
   }
   /**
    * @internal Makes this leaf use src's storage (and dtype, device) in place, keeping its identity,
@@ -221,11 +238,12 @@ export class Tensor {
    * and history); takes a new reference on node and drops the one on the old history.
    */
   _setHistory(node: Node, index: number): void {
-    const old = this.gradFn;
+    const old = this._gradFn;
     node.refs++;
-    this.gradFn = node;
+    this._gradFn = node;
     this.outputIndex = index;
     this._requiresGrad = true;
+    if (this._storage) this._viewVersion = this._storage.version;
     if (old) old.unref();
   }
 

@@ -1,43 +1,30 @@
-// Differentiable views: reshape/view/flatten/squeeze/unsqueeze share their input's storage. When
-// such a view records grad, base and view are registered here (weakly), so an in-place op on
-// any of them can rebase the others' history (lib/ops/inplace.ts) or refuse a view of a leaf.
+// Differentiable views: reshape/view/flatten/squeeze/unsqueeze share their input's storage. A
+// view made while recording grad remembers its base (torch's _base; the root base for a view of
+// a view) and the storage version its history belongs to. After an in-place op on the storage,
+// that history is stale: the next read of view.gradFn remakes it as reshape(base), whose history
+// the in-place op rebased (lib/ops/inplace.ts), so base and views agree without the base having
+// to know its views (no registry to leak).
 
-import type { Storage } from '../memory.js';
+import { record } from './record.js';
 import type { Tensor } from '../tensor.js';
+import { reshape } from '../ops/shape.js';
 
-interface Views { refs: WeakRef<Tensor>[]; live: number }
-const viewsOf = new WeakMap<Storage, Views>();
-
-/** reshape calls this when it makes a view that records grad: base and view share history. */
-export function registerView(base: Tensor, view: Tensor): void {
-  const s = base.storage;
-  let v = viewsOf.get(s);
-  if (!v) viewsOf.set(s, (v = { refs: [], live: 0 }));
-  // a parameter reshaped every step gathers dead views: prune when the list doubled since the last prune
-  if (v.refs.length >= 16 && v.refs.length > 2 * v.live) prune(s, v);
-  if (!v.refs.some((r) => r.deref() === base)) v.refs.push(new WeakRef(base));
-  v.refs.push(new WeakRef(view));
+/** reshape calls this for a view that records grad. */
+export function markView(base: Tensor, view: Tensor): void {
+  view._base = base._base ?? base;
+  view._viewVersion = view.storage.version;
 }
 
-function prune(s: Storage, v: Views): void {
-  let w = 0;
-  for (const r of v.refs) {
-    const t = r.deref();
-    if (t && !t.isDisposed && t.storage === s) v.refs[w++] = r;
-  }
-  v.refs.length = w;
-  v.live = w;
-}
-
-/** Live tensors on s that require grad, other than self. */
-export function gradAliases(s: Storage, self: Tensor): Tensor[] {
-  const v = viewsOf.get(s);
-  if (!v) return [];
-  prune(s, v);
-  const out: Tensor[] = [];
-  for (const r of v.refs) {
-    const t = r.deref()!;
-    if (t !== self && t.requiresGrad) out.push(t);
-  }
-  return out;
+/** Remakes a stale view's history as reshape(base) (called by Tensor.gradFn). */
+export function syncView(view: Tensor): void {
+  const base = view._base!;
+  if (view.isDisposed) return;
+  const s = view.storage;
+  if (s.version === view._viewVersion) return;
+  view._viewVersion = s.version;
+  if (base.isDisposed || base.storage !== s || !base.requiresGrad) return;
+  const old = view._gradFn;
+  const shape = [...base.shape];
+  record('reshape', [view], [base], ([g]) => [reshape(g!, shape)]);
+  if (old) old.unref();
 }

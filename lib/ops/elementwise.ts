@@ -3,7 +3,7 @@
 
 import type { BinaryOp, UnaryGradOp, UnaryOp } from '../backend/kernels.js';
 import { getBackend, normalizeDevice } from '../backend/registry.js';
-import { DTYPES, isFloat, type DType } from '../dtype.js';
+import { DTYPES, fitsInt32, int32Overflow, isFloat, type DType } from '../dtype.js';
 import { needsGrad, record, save } from '../autograd/record.js';
 import { broadcastShapes, broadcastStrides, fmtShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -420,5 +420,6 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 }
 
 function toHost(dtype: DType, v: number) {
+  if (dtype === 'int32' && !fitsInt32(v)) int32Overflow('where', v); // torch refuses it too; Int32Array.of would wrap
   return dtype === 'float64' ? Float64Array.of(v) : dtype === 'int32' ? Int32Array.of(v) : Float32Array.of(v);
 }

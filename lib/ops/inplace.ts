@@ -7,9 +7,9 @@
 //   directly (elementwise kernels read and write the same index, so out may alias an input);
 // - recording: the out-of-place op computes the new value and records its backward as usual
 //   (on a clone of the tensor when that backward needs the old value), the result is copied into
-//   the storage and the tensor takes over its history (torch's rebase_history). Views of the
-//   tensor made by reshape/view/flatten/squeeze/unsqueeze are rebased too: they are reshapes of
-//   the same storage, so each becomes reshape(new value).
+//   the storage and the tensor takes over its history (torch's rebase_history). A reshape view's
+//   base is rebased too (base = reshape(new value)); every other view of the storage remakes its
+//   history from the base when next used (lib/autograd/views.ts).
 //
 // Like torch, an in-place op on a leaf that requires grad (or a view of one) is an error while
 // grad mode is on: write parameters inside noGrad(), as optimizers and nn.init do.
@@ -18,7 +18,6 @@ import { isGradEnabled } from '../autograd/mode.js';
 import { needsGrad, record } from '../autograd/record.js';
 import { fitsInt32, int32Overflow, isFloat, promote, type DType } from '../dtype.js';
 import { bumpVersion } from '../memory.js';
-import { gradAliases } from '../autograd/views.js';
 import { takeCounters } from '../random.js';
 import { broadcastShapes, broadcastStrides, fmtShape, sameShape, stridesOf } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -37,12 +36,17 @@ function checkTarget(op: string, self: Tensor): void {
     throw new Error(`${op}: a leaf tensor that requires grad (${fmtShape(self.shape)} ${self.dtype}) is being used in an in-place operation; ` +
       `write it inside noGrad(() => ...) (as optimizers and nn.init do), or use the out-of-place op`);
   }
-  for (const a of gradAliases(s, self)) {
-    if (a.isLeaf) {
-      throw new Error(`${op}: a view of a leaf tensor that requires grad (${fmtShape(a.shape)} ${a.dtype}) is being used in an in-place operation; ` +
-        `write it inside noGrad(() => ...), or use the out-of-place op`);
-    }
+  const b = liveBase(self, s);
+  if (b && b.requiresGrad && b.isLeaf) {
+    throw new Error(`${op}: a view of a leaf tensor that requires grad (${fmtShape(b.shape)} ${b.dtype}) is being used in an in-place operation; ` +
+      `write it inside noGrad(() => ...), or use the out-of-place op`);
   }
+}
+
+/** The base a reshape view still shares its storage with, if any. */
+function liveBase(self: Tensor, s = self.storage): Tensor | null {
+  const b = self._base;
+  return b && !b.isDisposed && b.storage === s ? b : null;
 }
 
 /** In torch an in-place result keeps the tensor's dtype: a float result cannot go into int32. */
@@ -82,13 +86,14 @@ function commit(op: string, self: Tensor, out: Tensor): void {
   if (v.dtype !== self.dtype) v = cast(out, self.dtype);
   const n = self.size;
   if (n) launch(self.backend, 'stridedCopy', 0, nbytes(2 * n, self.dtype), v.handle, self.handle, [n], [1], 0, [1], 0, self.dtype, false);
-  const aliases = gradAliases(self.storage, self);
   written(self, op);
   if (v.gradFn) {
     self._setHistory(v.gradFn, v.outputIndex);
-    for (const a of aliases) {
-      const r = reshape(v, a.shape);
-      a._setHistory(r.gradFn!, r.outputIndex);
+    // a view's base is reshape(new value) now; the base's other views follow it lazily
+    const base = liveBase(self);
+    if (base) {
+      const r = reshape(v, base.shape);
+      base._setHistory(r.gradFn!, r.outputIndex);
       r.dispose();
     }
   }

@@ -2,7 +2,7 @@
 // slice and cat materialise through the strided-copy kernel. Gradients route values back.
 
 import { needsGrad, record, save } from '../autograd/record.js';
-import { registerView } from '../autograd/views.js';
+import { markView } from '../autograd/views.js';
 import { assertShape, fmtShape, normDim, numel, stridesOf, broadcastStrides, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { guard } from '../memory.js';
@@ -25,7 +25,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (needsGrad(x)) {
     const xs = [...x.shape];
     record('reshape', [out], [x], ([g]) => [reshape(g!, xs)]);
-    registerView(x, out);
+    markView(x, out);
   }
   return out;
 }

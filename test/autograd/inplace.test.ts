@@ -131,6 +131,17 @@ describeBackends('in-place autograd', (ctx) => {
       y.mul(y).sum().backward();
       close(x.grad, grads('inplace_view_then_base')[0]!);
     }
+    {
+      // a sibling view (another reshape of the same base) follows too; grad = 2·3 per element
+      const x = leaf(X);
+      const y = x.mul(2);
+      const v1 = y.view(3, 1);
+      const v2 = y.view(1, 3);
+      v1.mul_(3);
+      ctx.close(v2, [[6, -12, 18]]);
+      v2.sum().backward();
+      close(x.grad, [6, 6, 6]);
+    }
   }));
 
   it('a tensor that needs no grad takes the history of what is written into it', () => tidy(() => {

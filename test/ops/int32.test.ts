@@ -62,6 +62,12 @@ describeBackends('int32', (ctx) => {
     expect(loss.item()).toBeCloseTo(Math.log(1 + Math.exp(-2)), 6);
   }));
 
+  it('where with an int32 scalar past int32 is refused like torch (it wrapped)', () => tidy(() => {
+    const t = tensor([1, -1, 2], i32);
+    expect(() => wg.where(t.gt(0), t, 3e9)).toThrow(/where: value 3000000000 cannot be converted to type int32 without overflow/);
+    expect(wg.where(t.gt(0), t, -7).toArray()).toEqual([1, -7, 2]);
+  }));
+
   it('a DataView is refused with what to pass instead', () => {
     expect(() => tensor(new DataView(new ArrayBuffer(8)) as never)).toThrow(/tensor: a DataView has no element type; pass a typed array over its buffer/);
   });
