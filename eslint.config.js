@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'dist-examples/', 'build/', 'prebuilds/', 'node_modules/', '.gpu-bundle/', 'coverage/', '**/*.d.ts'] },
+  { ignores: ['dist/', 'dist-bench/', 'dist-examples/', 'build/', 'prebuilds/', 'node_modules/', '.gpu-bundle/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
