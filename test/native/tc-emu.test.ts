@@ -47,8 +47,9 @@ describe.skipIf(!gxx)('CUDA kernels under host emulation (g++)', () => {
     const failed = results.filter((x) => !x.ok);
     expect(r.stderr, 'the harness aborted').toBe('');
     expect(failed.map((x) => `${x.case}: ${x.bad} wrong, ${x.unwritten} unwritten, ${x.outOfBounds} out of bounds; ${x.first ?? ''}`)).toEqual([]);
-    // 13 shapes × 4 transposes × 3 formats × 3 schedules, the launch plan near INT_MAX and the cvt probes
-    expect(results.length).toBe(13 * 4 * 3 * 3 + 2);
+    // 13 shapes × 4 transposes × 3 formats × 3 schedules; the shim's block reductions (3 schedules),
+    // the launch plan near INT_MAX and the cvt probes
+    expect(results.length).toBe(13 * 4 * 3 * 3 + 3 + 2);
     for (const fmt of ['tf32', 'bf16', 'f16']) for (const t of ['NN', 'NT', 'TN', 'TT']) {
       expect(results.some((x) => x.case.startsWith(`${fmt} ${t} K=0`))).toBe(true);
       expect(results.some((x) => x.case.startsWith(`${fmt} ${t} broadcast A`))).toBe(true);

@@ -179,6 +179,32 @@ std::vector<Case> Cases() {
   return cs;
 }
 
+// ---- the shim itself: warp shuffles and block barriers through common.cuh's reductions ------------
+__global__ void BlockReduceKernel(const double* x, double* sum, double* mx) {
+  __shared__ double sh[32];
+  const double v = x[blockIdx.x * blockDim.x + threadIdx.x];
+  const double s = BlockSum(v, sh);
+  const double m = BlockMax(v, sh);
+  if (threadIdx.x == 0) {
+    sum[blockIdx.x] = s;
+    mx[blockIdx.x] = m;
+  }
+}
+
+bool CheckBlockReduce() {
+  const int blocks = 3, threads = 256;
+  std::vector<double> x(blocks * threads), sum(blocks), mx(blocks);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>((i * 7919) % 1000) - 500.0;
+  wgemu::Launch(dim3(blocks), dim3(threads), [&] { BlockReduceKernel(x.data(), sum.data(), mx.data()); });
+  bool ok = true;
+  for (int b = 0; b < blocks; ++b) {
+    double s = 0, m = -INFINITY;
+    for (int t = 0; t < threads; ++t) { s += x[b * threads + t]; m = std::max(m, x[b * threads + t]); }
+    ok = ok && sum[b] == s && mx[b] == m;
+  }
+  return ok;
+}
+
 // ---- int32 semantics ------------------------------------------------------------------------------
 __global__ void Int32Kernel(const int* xs, int nx, const double* scalars, int ns, int* unaryOut, int* binaryOut,
                             const double* casts, int nc, int* castOut) {
@@ -263,6 +289,14 @@ int main(int argc, char** argv) {
       if (want("bf16")) RunCase<__nv_bfloat16>(c, rng);
       if (want("f16")) RunCase<__half>(c, rng);
     }
+  }
+  // the shim's shuffles and barriers (common.cuh BlockSum/BlockMax) under every schedule
+  for (int policy = 0; policy < 3; ++policy) {
+    wgemu::SchedPolicy() = policy;
+    const bool ok = CheckBlockReduce();
+    std::printf("{\"case\":\"shim: BlockSum/BlockMax (__shfl_xor_sync, __syncthreads) [policy %d]\",\"ok\":%s}\n", policy,
+                ok ? "true" : "false");
+    if (!ok) ++g_failures;
   }
   // the launch plan near INT_MAX: tile counts in 64 bits (they used to wrap in int)
   {
