@@ -288,6 +288,7 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
   if (scheduler && meta.scheduler === undefined) throw new SafetensorsError(`${path}: checkpoint holds no scheduler state`);
 
   const made: Tensor[] = [];
+  let stage = 'the checkpoint tensors';
   const undo: (() => void)[] = [];
   const cleanup: (() => void)[] = [];
   const tensorOf = (name: string): Tensor => {
@@ -310,26 +311,27 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
 
     // 2. commit, most likely to refuse first; each step can be undone until the last succeeds
     if (optimizer) {
+      stage = 'the optimizer';
       const before = scheduler || model ? snapshot(optimizer.stateDict()) : null;
+      if (before) cleanup.push(before.dispose);
       optimizer.loadStateDict(optSd);
-      if (before) {
-        cleanup.push(before.dispose);
-        undo.push(() => optimizer.loadStateDict(before.value));
-      }
+      if (before) undo.push(() => optimizer.loadStateDict(before.value));
     }
     if (scheduler) {
+      stage = 'the scheduler';
       const before = model ? snapshot(scheduler.stateDict()) : null;
+      if (before) cleanup.push(before.dispose);
       scheduler.loadStateDict(schedSd);
-      if (before) {
-        cleanup.push(before.dispose);
-        undo.push(() => scheduler.loadStateDict(before.value));
-      }
+      if (before) undo.push(() => scheduler.loadStateDict(before.value));
     }
+    stage = 'the model';
     if (model) model.loadStateDict(sd);
   } catch (e) {
     for (const u of undo.reverse()) {
       try { u(); } catch { /* keep the first error; the undo uses state these objects produced */ }
     }
+    // name the file (a loadStateDict error names only the object); the type stays
+    if (e instanceof Error && !e.message.includes(path)) e.message = `${path}: cannot restore ${stage} (nothing was changed): ${e.message}`;
     throw e;
   } finally {
     // loadStateDict copies values into the live tensors (or takes its own references)

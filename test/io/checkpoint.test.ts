@@ -71,9 +71,10 @@ describe('loadCheckpoint is transactional', () => {
     const m = net(2);
     // an optimizer over the first layer only: 2 parameters where the file has 4
     const opt = new optim.Adam([m.stateDict()['0.weight']!, m.stateDict()['0.bias']!], { lr: 0.01 });
+    train(m, opt, 1); // state of its own: the undo copy of it must be freed too
     const before = fingerprint(m, opt);
     const tensors = memory().tensors;
-    expect(() => loadCheckpoint(ck, { model: m, optimizer: opt })).toThrow(/parameters/);
+    expect(() => loadCheckpoint(ck, { model: m, optimizer: opt })).toThrow(new RegExp(`${ck.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot restore the optimizer \\(nothing was changed\\): .*parameters`));
     expect(fingerprint(m, opt)).toEqual(before);
     expect(memory().tensors).toBe(tensors);
     opt.dispose();
