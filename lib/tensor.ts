@@ -4,7 +4,7 @@
 import type { Backend, Handle } from './backend/kernels.js';
 import type { DType, TypedArray } from './dtype.js';
 import { isFloat } from './dtype.js';
-import { Storage, countTensor, finalizer, track, keep as keepTensor } from './memory.js';
+import { type Storage, countTensor, finalizer, track, keep as keepTensor } from './memory.js';
 import { fmtShape, numel as numelOf, sameShape, type Shape } from './shape.js';
 import type { Node } from './autograd/node.js';
 import * as ops from './ops/index.js';

@@ -4,7 +4,7 @@ import { getBackend, getDefaultDevice } from '../backend/registry.js';
 import { assertDType, fitsInt32, hostArray, int32Overflow, isFloat, type DType, type TypedArray } from '../dtype.js';
 import { takeCounters } from '../random.js';
 import { assertShape, fmtShape, numel } from '../shape.js';
-import { Tensor, type NestedArray } from '../tensor.js';
+import type { Tensor, NestedArray } from '../tensor.js';
 import { assertPositiveInt, checkAlloc, empty, launch, nbytes } from './util.js';
 import { checkOptions as checkKeys } from '../options.js';
 

@@ -33,13 +33,17 @@ function checkTarget(op: string, self: Tensor): void {
   const s = self.storage; // throws on a disposed tensor
   if (!isGradEnabled()) return;
   if (self.requiresGrad && self.isLeaf) {
-    throw new Error(`${op}: a leaf tensor that requires grad (${fmtShape(self.shape)} ${self.dtype}) is being used in an in-place operation; ` +
-      `write it inside noGrad(() => ...) (as optimizers and nn.init do), or use the out-of-place op`);
+    throw new Error(
+      `${op}: a leaf tensor that requires grad (${fmtShape(self.shape)} ${self.dtype}) is being used in an in-place operation; ` +
+        `write it inside noGrad(() => ...) (as optimizers and nn.init do), or use the out-of-place op`,
+    );
   }
   const b = liveBase(self, s);
   if (b && b.requiresGrad && b.isLeaf) {
-    throw new Error(`${op}: a view of a leaf tensor that requires grad (${fmtShape(b.shape)} ${b.dtype}) is being used in an in-place operation; ` +
-      `write it inside noGrad(() => ...), or use the out-of-place op`);
+    throw new Error(
+      `${op}: a view of a leaf tensor that requires grad (${fmtShape(b.shape)} ${b.dtype}) is being used in an in-place operation; ` +
+        `write it inside noGrad(() => ...), or use the out-of-place op`,
+    );
   }
 }
 
@@ -52,7 +56,9 @@ function liveBase(self: Tensor, s = self.storage): Tensor | null {
 /** In torch an in-place result keeps the tensor's dtype: a float result cannot go into int32. */
 function checkResultDtype(op: string, self: Tensor, result: DType): void {
   if (!isFloat(self.dtype) && isFloat(result)) {
-    throw new TypeError(`${op}: the result type ${result} can't be cast to the tensor's ${self.dtype} in place; use the out-of-place op, or cast first (.float())`);
+    throw new TypeError(
+      `${op}: the result type ${result} can't be cast to the tensor's ${self.dtype} in place; use the out-of-place op, or cast first (.float())`,
+    );
   }
 }
 
@@ -67,7 +73,9 @@ function checkOther(op: string, self: Tensor, other: Tensor): void {
   sameDevice(op, self, other);
   const shape = broadcastShapes(op, self.shape, other.shape);
   if (!sameShape(shape, self.shape)) {
-    throw new RangeError(`${op}: output with shape ${fmtShape(self.shape)} doesn't match the broadcast shape ${fmtShape(shape)} (an in-place op cannot change the tensor's shape)`);
+    throw new RangeError(
+      `${op}: output with shape ${fmtShape(self.shape)} doesn't match the broadcast shape ${fmtShape(shape)} (an in-place op cannot change the tensor's shape)`,
+    );
   }
 }
 
@@ -133,10 +141,7 @@ function arith(op: Arith, self: Tensor, o: TensorLike, alpha = 1): void {
   // mul_ by a tensor that requires grad saves self for that grad: compute from a clone, so what
   // is saved is the old value and not the storage about to be overwritten (torch's original_self)
   const src = op === 'mul_' && other?.requiresGrad ? clone(self) : self;
-  const out =
-    op === 'add_' ? add(src, o, alpha) :
-    op === 'sub_' ? sub(src, o, alpha) :
-    op === 'mul_' ? mul(src, o) : div(src, o);
+  const out = op === 'add_' ? add(src, o, alpha) : op === 'sub_' ? sub(src, o, alpha) : op === 'mul_' ? mul(src, o) : div(src, o);
   if (src !== self) src.dispose();
   commit(op, self, out);
 }
@@ -151,9 +156,13 @@ function direct(op: Arith, self: Tensor, o: TensorLike, alpha: number): void {
     if (!n) return;
     // the same scalar kernels as the out-of-place ops, so both give identical values
     const [k, a] =
-      op === 'add_' ? ['add_scalar', o * alpha] as const :
-      op === 'sub_' ? ['add_scalar', -o * alpha] as const :
-      op === 'mul_' ? ['mul_scalar', o] as const : ['mul_scalar', 1 / o] as const;
+      op === 'add_'
+        ? (['add_scalar', o * alpha] as const)
+        : op === 'sub_'
+          ? (['add_scalar', -o * alpha] as const)
+          : op === 'mul_'
+            ? (['mul_scalar', o] as const)
+            : (['mul_scalar', 1 / o] as const);
     launch(be, 'unary', n, nbytes(2 * n, dt), k, h, h, n, dt, a, 0);
     return;
   }
@@ -165,7 +174,21 @@ function direct(op: Arith, self: Tensor, o: TensorLike, alpha: number): void {
   }
   const shape = [...self.shape];
   const kernel = op === 'add_' ? 'add' : op === 'sub_' ? 'sub' : op === 'mul_' ? 'mul' : 'div';
-  if (n) launch(be, 'binary', n, nbytes(2 * n + b.size, dt), kernel, h, b.handle, h, shape, stridesOf(shape), broadcastStrides(b.shape, shape), dt);
+  if (n)
+    launch(
+      be,
+      'binary',
+      n,
+      nbytes(2 * n + b.size, dt),
+      kernel,
+      h,
+      b.handle,
+      h,
+      shape,
+      stridesOf(shape),
+      broadcastStrides(b.shape, shape),
+      dt,
+    );
   if (b !== o) b.dispose();
 }
 
@@ -247,7 +270,22 @@ export function copyInplace(self: Tensor, src: Tensor): Tensor {
     }
     const n = self.size;
     const dst = [...self.shape];
-    if (n) launch(self.backend, 'stridedCopy', 0, nbytes(n + s.size, self.dtype), s.handle, self.handle, dst, broadcastStrides(s.shape, dst), 0, stridesOf(dst), 0, self.dtype, false);
+    if (n)
+      launch(
+        self.backend,
+        'stridedCopy',
+        0,
+        nbytes(n + s.size, self.dtype),
+        s.handle,
+        self.handle,
+        dst,
+        broadcastStrides(s.shape, dst),
+        0,
+        stridesOf(dst),
+        0,
+        self.dtype,
+        false,
+      );
     if (s !== src) s.dispose();
     written(self, op);
     return self;

@@ -14,7 +14,10 @@ function refused(fn: () => unknown, re: RegExp): void {
 
 describe('allocations too large for the backend', () => {
   it('name the op, the shape, the bytes and the limit, before allocating', () => {
-    refused(() => wg.zeros([1e6, 1e6]), /^zeros: \(1000000,1000000\) float32 needs 4 TB; the js backend's limit is 2147483647 elements per tensor \(8\.59 GB of float32\)$/);
+    refused(
+      () => wg.zeros([1e6, 1e6]),
+      /^zeros: \(1000000,1000000\) float32 needs 4 TB; the js backend's limit is 2147483647 elements per tensor \(8\.59 GB of float32\)$/,
+    );
     refused(() => wg.ones([2 ** 31]), /ones: \(2147483648,\) float32 needs 8\.59 GB; the js backend's limit/);
     refused(() => wg.full([2 ** 16, 2 ** 16, 2], 1, { dtype: 'float64' }), /full: \(65536,65536,2\) float64 needs 68\.7 GB/);
     refused(() => wg.rand([1e5, 1e5]), /rand: \(100000,100000\) float32 needs 40 GB/);
@@ -53,37 +56,56 @@ describe('misuse of the autograd and memory API', () => {
     expect(() => tidy(null as never)).toThrow(/tidy: expected a function, got null/);
   });
 
-  it('.grad accepts only null or a tensor of the same shape, dtype and device (torch rules)', () => tidy(() => {
-    const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => { (x as { grad: unknown }).grad = 5; }).toThrow(/grad: assigned grad must be a Tensor or null, got number 5 \(for tensor \(2,\) float32\)/);
-    expect(() => { (x as { grad: unknown }).grad = [1, 2]; }).toThrow(/got Array/);
-    expect(() => { x.grad = tensor([1, 2, 3]); }).toThrow(/grad: assigned grad has shape \(3,\), but the tensor is \(2,\)/);
-    expect(() => { x.grad = tensor([1, 2], { dtype: 'float64' }); }).toThrow(/grad: assigned grad is float64, but the tensor is float32/);
-    expect(x.grad).toBeNull(); // nothing was stored, so backward works
-    x.mul(3).sum().backward();
-    expect(x.grad!.toArray()).toEqual([3, 3]);
-    x.grad = null;
-    expect(x.grad).toBeNull();
-  }));
+  it('.grad accepts only null or a tensor of the same shape, dtype and device (torch rules)', () =>
+    tidy(() => {
+      const x = tensor([1, 2], { requiresGrad: true });
+      expect(() => {
+        (x as { grad: unknown }).grad = 5;
+      }).toThrow(/grad: assigned grad must be a Tensor or null, got number 5 \(for tensor \(2,\) float32\)/);
+      expect(() => {
+        (x as { grad: unknown }).grad = [1, 2];
+      }).toThrow(/got Array/);
+      expect(() => {
+        x.grad = tensor([1, 2, 3]);
+      }).toThrow(/grad: assigned grad has shape \(3,\), but the tensor is \(2,\)/);
+      expect(() => {
+        x.grad = tensor([1, 2], { dtype: 'float64' });
+      }).toThrow(/grad: assigned grad is float64, but the tensor is float32/);
+      expect(x.grad).toBeNull(); // nothing was stored, so backward works
+      x.mul(3).sum().backward();
+      expect(x.grad!.toArray()).toEqual([3, 3]);
+      x.grad = null;
+      expect(x.grad).toBeNull();
+    }));
 
-  it('backward(options) in the grad slot is named', () => tidy(() => {
-    const x = tensor([1, 2], { requiresGrad: true });
-    const y = x.mul(2).sum();
-    expect(() => y.backward({ retainGraph: true } as never)).toThrow(/backward: grad must be a tensor of shape \(\) or null, got a plain object \(options go second/);
-    expect(() => y.backward(5 as never)).toThrow(/got number/);
-    y.backward(); // the graph is intact after the refusals
-    expect(x.grad!.toArray()).toEqual([2, 2]);
-  }));
+  it('backward(options) in the grad slot is named', () =>
+    tidy(() => {
+      const x = tensor([1, 2], { requiresGrad: true });
+      const y = x.mul(2).sum();
+      expect(() => y.backward({ retainGraph: true } as never)).toThrow(
+        /backward: grad must be a tensor of shape \(\) or null, got a plain object \(options go second/,
+      );
+      expect(() => y.backward(5 as never)).toThrow(/got number/);
+      y.backward(); // the graph is intact after the refusals
+      expect(x.grad!.toArray()).toEqual([2, 2]);
+    }));
 });
 
 describe('printing', () => {
-  it('console.log / util.inspect print what String(t) does', () => tidy(() => {
-    const t = tensor([[1, 2], [3, 4]], { requiresGrad: true });
-    expect(inspect(t)).toBe(String(t));
-    expect(inspect(t)).toBe('Tensor((2,2), float32, cpu, requiresGrad) [[1,2],[3,4]]');
-    expect(inspect({ w: t })).toContain('Tensor((2,2), float32');
-    const d = tensor([1]);
-    d.dispose();
-    expect(inspect(d)).toBe(String(d));
-  }));
+  it('console.log / util.inspect print what String(t) does', () =>
+    tidy(() => {
+      const t = tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { requiresGrad: true },
+      );
+      expect(inspect(t)).toBe(String(t));
+      expect(inspect(t)).toBe('Tensor((2,2), float32, cpu, requiresGrad) [[1,2],[3,4]]');
+      expect(inspect({ w: t })).toContain('Tensor((2,2), float32');
+      const d = tensor([1]);
+      d.dispose();
+      expect(inspect(d)).toBe(String(d));
+    }));
 });
