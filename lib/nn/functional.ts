@@ -4,6 +4,7 @@
 import { noGrad } from '../autograd/mode.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
+import { checkOptions, inRange } from '../options.js';
 
 export {
   linear, conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, batchNorm,
@@ -28,6 +29,11 @@ export interface EmbeddingFnOptions {
  * positions that pick that row take their value from a detached copy, so no gradient reaches it.
  */
 export function embedding(indices: Tensor, weight: Tensor, o: EmbeddingFnOptions = {}): Tensor {
+  o = checkOptions('embedding', o, ['paddingIdx']);
+  if (o.paddingIdx !== undefined && o.paddingIdx !== null) {
+    const n = weight.shape[0]!;
+    inRange('embedding', `paddingIdx (num_embeddings ${n})`, o.paddingIdx, { integer: true, min: -n, max: n - 1 });
+  }
   const y = ops.embedding(indices, weight);
   let p = o.paddingIdx ?? null;
   if (p === null || !y.requiresGrad) return y;

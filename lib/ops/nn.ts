@@ -11,6 +11,7 @@ import { mul } from './elementwise.js';
 import { indexSelect, reshape, transpose } from './shape.js';
 import { zerosLike } from './creation.js';
 import { bumpVersion, guard } from '../memory.js';
+import { bool, checkOptions, inRange } from '../options.js';
 
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const cols = x.shape[x.ndim - 1] ?? 1;
@@ -119,6 +120,10 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, o: BatchNormOptions): Tensor {
   const op = 'batchNorm';
+  o = checkOptions(op, o, ['training', 'momentum', 'eps']);
+  bool(op, 'training', o.training);
+  inRange(op, 'momentum', o.momentum, { min: 0, max: 1 }, 0.1);
+  inRange(op, 'eps', o.eps, { min: 0 }, 1e-5);
   assertFloat(op, x);
   if (x.ndim < 2) throw new RangeError(`${op}: input must be (N, C, …), got ${fmtShape(x.shape)}`);
   const be = sameDevice(op, x, runningMean, runningVar, weight, bias);
@@ -156,7 +161,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p) (training only). */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
-  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${typeof p === 'string' ? JSON.stringify(p) : p}`);
+  bool('dropout', 'training', training);
   assertFloat('dropout', x);
   if (!training || p === 0) return reshape(x, x.shape);
   const be = x.backend;

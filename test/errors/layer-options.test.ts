@@ -108,3 +108,25 @@ describe('conv and pool op options', () => {
     x.dispose(); w.dispose();
   });
 });
+
+describe('functional batchNorm, dropout and embedding arguments', () => {
+  it('options and values are checked', async () => {
+    const ops = await import('../../lib/ops/index.js');
+    const F = await import('../../lib/nn/functional.js');
+    const x = ops.randn([4, 3]);
+    const w = ops.randn([5, 2]);
+    const idx = ops.tensor(Int32Array.from([0, 4]));
+    const before = memory().tensors;
+    expect(() => ops.batchNorm(x, null, null, null, null, { training: true, epsilon: 1e-5 } as never)).toThrow(/batchNorm: unknown option 'epsilon' — did you mean 'eps'\?/);
+    expect(() => ops.batchNorm(x, null, null, null, null, { training: 'yes' } as never)).toThrow(/batchNorm: invalid training "yes"/);
+    expect(() => ops.batchNorm(x, null, null, null, null, { training: true, momentum: 2 })).toThrow(/batchNorm: invalid momentum 2/);
+    expect(() => ops.batchNorm(x, null, null, null, null, { training: true, eps: -1 })).toThrow(/batchNorm: invalid eps -1/);
+    expect(() => ops.dropout(x, '0.5' as never)).toThrow(/dropout: p must be in \[0, 1\), got "0.5"/);
+    expect(() => ops.dropout(x, 0.5, 'train' as never)).toThrow(/dropout: invalid training "train"/);
+    expect(() => F.embedding(idx, w, { padding_idx: 0 } as never)).toThrow(/embedding: unknown option 'padding_idx' — did you mean 'paddingIdx'\?/);
+    expect(() => F.embedding(idx, w, { paddingIdx: 5 })).toThrow(/embedding: invalid paddingIdx \(num_embeddings 5\) 5/);
+    expect(() => F.embedding(idx, w, { paddingIdx: 0.5 })).toThrow(/paddingIdx/);
+    expect(memory().tensors).toBe(before);
+    for (const t of [x, w, idx]) t.dispose();
+  });
+});
