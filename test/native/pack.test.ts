@@ -139,11 +139,12 @@ export const summary = [loss.item(), m.numClasses, wg.backends().map((b) => b.na
     );
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const base = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true };
-    // with @types/node (the usual Node project) and without any @types at all
+    // with @types/node (the usual Node project) and without any @types at all; every shipped .d.ts,
+    // not only those the consumer reaches
     fs.mkdirSync(path.join(app, 'node_modules', '@types'), { recursive: true });
     fs.symlinkSync(path.join(root, 'node_modules', '@types', 'node'), path.join(app, 'node_modules', '@types', 'node'));
     for (const [name, types] of [['node', ['node']], ['bare', []]] as const) {
-      fs.writeFileSync(path.join(app, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...base, types }, files: ['consumer.ts'] }));
+      fs.writeFileSync(path.join(app, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...base, types }, files: ['consumer.ts'], include: ['node_modules/wattgrad/dist/**/*.d.ts'] }));
       const r = spawnSync(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], { cwd: app, encoding: 'utf8' });
       expect(r.status, `tsc (${name}): ${r.stdout}${r.stderr}`).toBe(0);
     }
