@@ -6,6 +6,7 @@
 //                "model": JSON list of the model's state-dict names
 //                "optimizer" / "scheduler": their state dicts as JSON, each tensor replaced by
 //                                           {"$tensor": "<name in the file>"}
+//                "optimizer.class" / "scheduler.class": their class names ('Adam'), checked at load
 //                "epoch", "history", "rng" (the tensor RNG's {seed, offset}), "extra": JSON
 //
 // Loading is all or nothing (see loadCheckpoint): every field is checked, the file against the model
@@ -69,6 +70,21 @@ function unflatten(value: unknown, tensors: (name: string) => Tensor): unknown {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unflatten(v, tensors)]));
 }
 
+function className(o: object): string {
+  return (o.constructor as { name?: string } | undefined)?.name || 'Object';
+}
+
+/**
+ * The state of one optimizer (or scheduler) class loaded into another is accepted by a generic
+ * loadStateDict (an SGD momentum buffer into Adam: Adam's moments restart at zero, silently), so
+ * the class stored at save must match. Files without the class (older ones) are not checked.
+ */
+function checkClass(path: string, what: 'optimizer' | 'scheduler', stored: string | undefined, target: object): void {
+  if (stored === undefined || stored === className(target)) return;
+  throw new SafetensorsError(`${path}: the checkpoint holds ${stored} ${what} state but the ${what} given is ${className(target)}; ` +
+    `build a ${stored} to resume, or leave the ${what} out of loadCheckpoint to start it fresh`);
+}
+
 /** Writes a checkpoint atomically (see the header for the layout). */
 export function saveCheckpoint(path: string, parts: CheckpointParts): void {
   if (typeof path !== 'string' || path === '') throw new TypeError(`saveCheckpoint: path must be a non-empty string, got ${path === null ? 'null' : typeof path} (the arguments are (path, { model, optimizer, … }))`);
@@ -101,8 +117,14 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
     'wattgrad.checkpoint': CHECKPOINT_VERSION,
     model: JSON.stringify(modelKeys),
   };
-  if (parts.optimizer) metadata.optimizer = JSON.stringify(flatten(parts.optimizer.stateDict(), 'optimizer', extraTensors));
-  if (parts.scheduler) metadata.scheduler = JSON.stringify(flatten(parts.scheduler.stateDict(), 'scheduler', extraTensors));
+  if (parts.optimizer) {
+    metadata.optimizer = JSON.stringify(flatten(parts.optimizer.stateDict(), 'optimizer', extraTensors));
+    metadata['optimizer.class'] = className(parts.optimizer);
+  }
+  if (parts.scheduler) {
+    metadata.scheduler = JSON.stringify(flatten(parts.scheduler.stateDict(), 'scheduler', extraTensors));
+    metadata['scheduler.class'] = className(parts.scheduler);
+  }
   for (const [k, t] of extraTensors) {
     if (tensors.has(k)) throw new Error(`saveCheckpoint: the model has a state-dict entry '${k}' that collides with optimizer/scheduler state`);
     tensors.set(k, t);
@@ -285,6 +307,8 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
     }
   }
   if (optimizer && meta.optimizer === undefined) throw new SafetensorsError(`${path}: checkpoint holds no optimizer state`);
+  if (optimizer) checkClass(path, 'optimizer', md['optimizer.class'], optimizer);
+  if (scheduler) checkClass(path, 'scheduler', md['scheduler.class'], scheduler);
   if (scheduler && meta.scheduler === undefined) throw new SafetensorsError(`${path}: checkpoint holds no scheduler state`);
 
   const made: Tensor[] = [];

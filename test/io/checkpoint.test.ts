@@ -264,3 +264,31 @@ describe('saveCheckpoint refuses what loadCheckpoint would refuse, before replac
     m.dispose();
   });
 });
+
+describe('loadCheckpoint checks the optimizer and scheduler class', () => {
+  it('SGD state into Adam (its moments would restart at zero silently) is refused, changing nothing', () => {
+    const m = net(30);
+    const sgd = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
+    train(m, sgd, 2);
+    const f = path.join(dir, 'sgd.safetensors');
+    saveCheckpoint(f, { model: m, optimizer: sgd, scheduler: new optim.StepLR(sgd, { stepSize: 1 }) });
+    expect(readSafetensors(f).metadata['optimizer.class']).toBe('SGD');
+    const m2 = net(31);
+    const adam = new optim.Adam(m2.parameters());
+    const before = fingerprint(m2, adam);
+    expect(() => loadCheckpoint(f, { model: m2, optimizer: adam })).toThrow(/holds SGD optimizer state but the optimizer given is Adam; build a SGD to resume, or leave the optimizer out/);
+    const cos = new optim.CosineAnnealingLR(adam, { tMax: 5 });
+    expect(() => loadCheckpoint(f, { model: m2, scheduler: cos })).toThrow(/holds StepLR scheduler state but the scheduler given is CosineAnnealingLR/);
+    expect(fingerprint(m2, adam)).toEqual(before);
+    // the same classes load; a file without the class names (older wattgrad) is not checked
+    const sgd2 = new optim.SGD(m2.parameters(), { lr: 0.1, momentum: 0.9 });
+    loadCheckpoint(f, { model: m2, optimizer: sgd2, restoreRng: false });
+    expect(sgd2.state.size).toBe(4);
+    const old = withMetadata(f, path.join(dir, 'sgd-old.safetensors'), { 'optimizer.class': undefined });
+    const sgd3 = new optim.SGD(m2.parameters(), { lr: 0.1, momentum: 0.9 });
+    loadCheckpoint(old, { model: m2, optimizer: sgd3, restoreRng: false });
+    for (const o of [sgd, adam, sgd2, sgd3]) o.dispose();
+    m.dispose();
+    m2.dispose();
+  });
+});
