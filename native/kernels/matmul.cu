@@ -17,7 +17,9 @@
 //  k-tile is prefetched into registers during the mma loop.
 // float64: unsupported ("cuda: float64 not supported for matmul"); gradient checks run on js.
 // Checked by test/backend/parity.test.ts against the js backend: all four transpose combinations,
-// batch broadcast, 1×N, N×1, tall-skinny, K not a multiple of the tile, tf32 and bf16 tolerances.
+// batch broadcast, 1×N, N×1, tall-skinny, K not a multiple of the tile, tf32 and bf16 tolerances;
+// the tensor-core kernel (matmul_tc.cuh) also by test/native/tc-emu.test.ts, compiled as host C++
+// with the mma/cvt instructions emulated (no GPU needed).
 
 #include <atomic>
 
