@@ -43,14 +43,24 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+export interface ParseIdxOptions {
+  /** refuse gzip data that decompresses to more bytes than this (default: Node's buffer limit) */
+  maxBytes?: number;
+}
+
 /** Parses IDX bytes (gunzipping them first when they are gzip). `name` is used in errors. */
-export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
+export function parseIdx(input: Uint8Array, name = 'IDX data', options: ParseIdxOptions = {}): IdxArray {
   let bytes = input;
   if (isGzip(bytes)) {
+    const max = options.maxBytes;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) throw new RangeError(`parseIdx: maxBytes must be a positive integer, got ${max}`);
     try {
-      bytes = zlib.gunzipSync(bytes);
+      bytes = zlib.gunzipSync(bytes, max !== undefined ? { maxOutputLength: max } : {});
     } catch (e) {
-      throw new IdxFormatError(`${name}: corrupt gzip data (${(e as Error).message})`);
+      const err = e as NodeJS.ErrnoException;
+      // a gzip bomb (or a real file past the limit) is not "corrupt"
+      if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new IdxFormatError(`${name}: the gzip data decompresses to more than ${max ?? "Node's buffer limit of"} bytes${max === undefined ? ` (${err.message})` : ''}`);
+      throw new IdxFormatError(`${name}: corrupt gzip data (${err.message})`);
     }
   }
   if (bytes.length < 4) throw new IdxFormatError(`${name}: truncated: ${bytes.length} bytes, an IDX file starts with a 4-byte magic number`);

@@ -57,3 +57,13 @@ describe('encodeIdx checks before writing', () => {
     }
   });
 });
+
+describe('parseIdx: gzip data that decompresses past a limit', () => {
+  it('is refused as too large, not called corrupt', async () => {
+    const zlib = await import('node:zlib');
+    const bomb = zlib.gzipSync(Buffer.alloc(1 << 20)); // 1 MiB of zeros in ~1 KiB
+    expect(() => parseIdx(bomb, 'x.gz', { maxBytes: 4096 })).toThrow(/x\.gz: the gzip data decompresses to more than 4096 bytes$/);
+    expect(() => parseIdx(Buffer.from([0x1f, 0x8b, 1, 2, 3]), 'y.gz')).toThrow(/y\.gz: corrupt gzip data/);
+    expect(() => parseIdx(bomb, 'x.gz', { maxBytes: -1 })).toThrow(/maxBytes must be a positive integer/);
+  });
+});
