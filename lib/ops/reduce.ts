@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes } from './util.js';
 import { add, cast, exp, log, mul, pow, sqrt, sub, abs, square, unaryRaw, where } from './elementwise.js';
 import { expand, reshape, gatherBackwardRaw } from './shape.js';
+import { bool, finite } from '../options.js';
 
 /** Normalised, sorted, unique dims; null/undefined means all. */
 export function reduceDims(op: string, x: Tensor, dim: number | number[] | null | undefined): number[] {
@@ -71,6 +72,7 @@ function dropKept(t: Tensor, shape: number[]): Tensor {
  * |sum| < 2^53 (any int32 input of up to 2^22 elements), instead of wrapping in int32.
  */
 export function sum(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  bool('sum', 'keepdim', keepdim); // keepdim must be a boolean: a torch-style { keepdim } / { correction } object was taken as true
   const dims = reduceDims('sum', x, dim);
   if (x.dtype === 'int32') {
     const xf = cast(x, 'float64');
@@ -90,6 +92,7 @@ export function sum(x: Tensor, dim?: number | number[] | null, keepdim = false):
 
 /** Mean over dims (all by default). */
 export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  bool('mean', 'keepdim', keepdim);
   assertFloat('mean', x);
   const dims = reduceDims('mean', x, dim);
   const count = dims.reduce((a, d) => a * x.shape[d]!, 1);
@@ -131,9 +134,11 @@ function extremum(name: 'max' | 'min', x: Tensor, dim: number | null | undefined
 }
 
 export function max(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  bool('max', 'keepdim', keepdim);
   return extremum('max', x, dim, keepdim);
 }
 export function min(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  bool('min', 'keepdim', keepdim);
   return extremum('min', x, dim, keepdim);
 }
 
@@ -164,14 +169,18 @@ function argOp(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefine
 
 /** Index of the first maximum along dim (of the flattened tensor when dim is omitted), int32. */
 export function argmax(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  bool('argmax', 'keepdim', keepdim);
   return argOp('argmax', x, dim, keepdim);
 }
 export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  bool('argmin', 'keepdim', keepdim);
   return argOp('argmin', x, dim, keepdim);
 }
 
 /** Variance with Bessel's correction by default (torch.var). */
 export function variance(x: Tensor, dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+  bool('var', 'keepdim', keepdim);
+  finite('var', 'correction', correction);
   const dims = reduceDims('var', x, dim);
   const count = dims.reduce((a, d) => a * x.shape[d]!, 1);
   const m = mean(x, dims, true);
@@ -184,6 +193,8 @@ export function variance(x: Tensor, dim?: number | number[] | null, keepdim = fa
 }
 
 export function std(x: Tensor, dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+  bool('std', 'keepdim', keepdim);
+  finite('std', 'correction', correction);
   const v = variance(x, dim, keepdim, correction);
   const r = sqrt(v);
   v.dispose();
@@ -195,6 +206,7 @@ export function std(x: Tensor, dim?: number | number[] | null, keepdim = false, 
  * is replaced by 0 (torch's rule), so all −∞ gives −∞ (and an empty dim −∞), +∞ gives +∞.
  */
 export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
+  bool('logsumexp', 'keepdim', keepdim);
   assertFloat('logsumexp', x);
   const d = normDim('logsumexp', dim, x.ndim);
   const m0 = reduceRaw('max', x, [d]); // constant w.r.t. the gradient
@@ -215,6 +227,7 @@ export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
 
 /** p-norm over dims (all by default); p = 2, 1, Infinity or any positive number. */
 export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim = false): Tensor {
+  bool('norm', 'keepdim', keepdim);
   const dims = reduceDims('norm', x, dim);
   const a = abs(x);
   let out: Tensor;

@@ -120,6 +120,9 @@ export function slice(x: Tensor, dim: number, start: number, end?: number, step 
   const d = normDim('slice', dim, x.ndim);
   const n = x.shape[d]!;
   assertPositiveInt('slice', 'step', step);
+  // start/end: integers (NaN gave "cannot allocate NaN elements", 0.5 sliced from 0.5)
+  if (!Number.isInteger(start)) throw new RangeError(`slice: start must be an integer, got ${start}`);
+  if (end !== undefined && !Number.isInteger(end)) throw new RangeError(`slice: end must be an integer (or omitted), got ${end}`);
   const norm = (v: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = norm(start);
   const e = norm(end ?? n);

@@ -80,3 +80,23 @@ describe('tensor creation options', () => {
     t.dispose(); x.dispose();
   });
 });
+
+describe('op arguments found beside the options', () => {
+  it('reductions want a boolean keepdim and a finite correction; slice wants integer bounds', async () => {
+    const wg = await import('../../lib/index.js');
+    const x = wg.tensor([[1, 2, 3], [4, 6, 8]]);
+    const before = wg.memory().tensors;
+    // torch's std(x, 1, correction=0) typed as an options object used to be read as keepdim = true
+    expect(() => wg.std(x, 1, { correction: 0 } as never)).toThrow(/std: invalid keepdim an object \(must be true or false\)/);
+    expect(() => wg.sum(x, 1, 1 as never)).toThrow(/sum: invalid keepdim 1/);
+    expect(() => wg.variance(x, 1, false, NaN)).toThrow(/var: invalid correction NaN/);
+    expect(() => wg.slice(x, 1, NaN)).toThrow(/slice: start must be an integer, got NaN/);
+    expect(() => wg.slice(x, 1, 0.5)).toThrow(/slice: start must be an integer, got 0.5/);
+    expect(() => wg.slice(x, 1, 0, 1.5)).toThrow(/slice: end must be an integer/);
+    expect(wg.memory().tensors).toBe(before);
+    const s = wg.std(x, 1, true, 0);
+    expect(s.shape).toEqual([2, 1]);
+    expect((s.toArray() as number[][]).map((r) => r[0]!)).toEqual([expect.closeTo(Math.sqrt(2 / 3), 5), expect.closeTo(Math.sqrt(8 / 3), 5)]);
+    s.dispose(); x.dispose();
+  });
+});
