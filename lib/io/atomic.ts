@@ -164,13 +164,19 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   ensureDir(file, dir);
   // a directory at the target would fail only at the rename, after the whole write
   let isDir = false;
-  try { isDir = fs.statSync(file).isDirectory(); } catch { /* absent: fine */ }
+  let mode: number | null = null; // an existing file's permissions carry over (a 0600 checkpoint stays 0600)
+  try {
+    const st = fs.statSync(file);
+    isDir = st.isDirectory();
+    mode = st.mode & 0o7777;
+  } catch { /* absent: fine */ }
   if (isDir) throw Object.assign(new Error(`cannot write ${file}: it is a directory (give a file path, e.g. ${path.join(file, 'model.safetensors')})`), { code: 'EISDIR' });
   removeStaleTempFiles(file);
   const tmp = path.join(dir, tempNameFor(path.basename(file)));
   let fd: number | null = null;
   try {
-    fd = fs.openSync(tmp, 'wx', 0o644);
+    fd = fs.openSync(tmp, 'wx', mode ?? 0o644);
+    if (mode !== null) fs.fchmodSync(fd, mode); // exactly, whatever the umask
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);

@@ -184,3 +184,17 @@ describe('loggers name the part of their path in the way', () => {
     expect(fs.readFileSync(path.join(d, 'sub', 'log.jsonl'), 'utf8')).toBe('');
   });
 });
+
+describe('writeFileAtomic keeps an existing file mode', () => {
+  it.skipIf(process.platform === 'win32')('a 0600 file stays 0600 after a rewrite; a new file gets the default', () => {
+    const d = fs.mkdtempSync(path.join(dir, 'mode-'));
+    const f = path.join(d, 'secret.safetensors');
+    writeFileAtomic(f, 'a');
+    const fresh = fs.statSync(f).mode & 0o777;
+    expect(fresh & 0o600).toBe(0o600);
+    fs.chmodSync(f, 0o600);
+    writeFileAtomic(f, 'b');
+    expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(f, 'utf8')).toBe('b');
+  });
+});
