@@ -7,6 +7,7 @@ import { fmtShape, sameShape } from '../shape.js';
 import { noGrad } from './mode.js';
 import type { Node } from './node.js';
 import * as ops from '../ops/index.js';
+import { bool, checkOptions } from '../options.js';
 
 export interface BackwardOptions {
   /** keep the saved tensors so backward can run through this graph again */
@@ -94,7 +95,8 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
   } else if (!sameShape(grad.shape, root.shape) || grad.device !== root.device) {
     throw new RangeError(`backward: gradient of shape ${fmtShape(grad.shape)} on ${grad.device} does not match the tensor's ${fmtShape(root.shape)} on ${root.device}`);
   }
-  const retain = options.retainGraph === true;
+  // a misspelt { retain_graph: true } would free the graph without a word
+  const retain = bool('backward', 'retainGraph', checkOptions('backward', options, ['retainGraph']).retainGraph, false);
   // a freed graph is refused before anything runs, so a failed backward changes no .grad
   if (root.gradFn) {
     for (const node of topoOrder(root.gradFn)) {
@@ -164,11 +166,19 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
           return g;
         });
         node.edges.forEach((edge, i) => {
-          const g = edgeGrads[i] ?? null;
+          let g = edgeGrads[i] ?? null;
           if (g === null || edge === null) return;
           const want = 'leaf' in edge ? edge.leaf.shape : edge.node.outputShapes[edge.index]!;
           if (!sameShape(g.shape, want)) {
             throw new Error(`backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`);
+          }
+          // an op that promoted its inputs (float32 · float64) hands back grads in the promoted
+          // dtype: each input gets its gradient in its own dtype, like torch
+          const wantDtype = 'leaf' in edge ? (edge.leaf.isDisposed ? g.dtype : edge.leaf.dtype) : (edge.node.outputDtypes[edge.index] ?? g.dtype);
+          if (g.dtype !== wantDtype) {
+            const c = ops.cast(g, wantDtype);
+            g.dispose();
+            g = c;
           }
           if ('leaf' in edge) {
             if (edge.leaf.isDisposed) g.dispose();

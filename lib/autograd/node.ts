@@ -6,6 +6,7 @@
 // produced (tensor.gradFn) and by the nodes downstream of it. When the last reference goes
 // (tensors disposed, graph freed by backward) it releases its saved tensors.
 
+import type { DType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 
 export type Edge = { node: Node; index: number } | { leaf: Tensor } | null;
@@ -29,6 +30,8 @@ export class Node {
     readonly nOutputs: number,
     /** shapes of the outputs, to make zero grads for unused outputs of multi-output ops */
     readonly outputShapes: number[][],
+    /** dtypes of the outputs: a gradient arriving in another dtype is cast to it (torch's validate_outputs) */
+    readonly outputDtypes: DType[] = [],
   ) {
     for (const e of edges) if (e && 'node' in e) e.node.refs++;
   }

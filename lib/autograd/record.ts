@@ -29,7 +29,7 @@ export function record(name: string, outputs: Tensor[], inputs: (Tensor | null |
     return x.gradFn ? { node: x.gradFn, index: x.outputIndex } : { leaf: x };
   });
   for (const t of saved) keep(t); // saved tensors live as long as the node, not the tidy scope
-  const node = new Node(name, edges, backward, saved, outputs.length, outputs.map((o) => [...o.shape]));
+  const node = new Node(name, edges, backward, saved, outputs.length, outputs.map((o) => [...o.shape]), outputs.map((o) => o.dtype));
   // the version check at backward: one number per saved tensor
   const versions = new Array<number>(saved.length);
   for (let i = 0; i < saved.length; i++) versions[i] = saved[i]!.storage.version;
