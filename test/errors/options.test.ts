@@ -100,3 +100,18 @@ describe('op arguments found beside the options', () => {
     s.dispose(); x.dispose();
   });
 });
+
+describe('backward options', () => {
+  it('a misspelt retainGraph is an error, not a freed graph', async () => {
+    const wg = await import('../../lib/index.js');
+    const a = wg.tensor([1, 2], { requiresGrad: true });
+    const y = wg.sum(wg.mul(a, a));
+    expect(() => y.backward(null, { retain_graph: true } as never)).toThrow("backward: unknown option 'retain_graph' — did you mean 'retainGraph'?");
+    expect(() => y.backward(null, { retainGraph: 'yes' } as never)).toThrow(/backward: invalid retainGraph "yes"/);
+    expect(a.grad).toBeNull(); // nothing ran
+    y.backward(null, { retainGraph: true });
+    y.backward();
+    expect(a.grad!.toArray()).toEqual([4, 8]);
+    a.grad!.dispose(); a.dispose(); y.dispose();
+  });
+});
