@@ -2,10 +2,13 @@
 // file is renamed over the target (rename is atomic within a filesystem). A crash at any point
 // leaves either the old file or the new one, never a torn mix.
 //
-// Temp files are named `.<target name>.<pid>.<start>.<random>.tmp`: the writer's pid, a tag of
-// the writer process's start time and a random tag. A writer killed mid-write (kill -9, the OOM
-// killer, power loss) leaves its temp file behind; the next write to the same target removes such
-// leftovers: only files with our name pattern for that target, and only when their writer is gone:
+// Temp files are named `.<target name>.<pid>.<start>.<host>.<random>.tmp`: the writer's pid, a
+// tag of the writer process's start time, a tag of its host and pid namespace, and a random tag.
+// A writer killed mid-write (kill -9, the OOM killer, power loss) leaves its temp file behind; the
+// next write to the same target removes such leftovers: only files with our name pattern for that
+// target, and only when their writer is gone. A pid means something only on the host (and in the
+// pid namespace: containers) that wrote it, so a file with another host tag (a directory shared
+// between containers or over NFS) is judged by its age alone (see below). Otherwise:
 //   - the pid is not running (process.kill(pid, 0) fails with ESRCH): stale;
 //   - the pid is running but started at another time than the writer did (pids are reused, e.g.
 //     pid 1 at every container start): stale. The start tag is the process start time in clock
@@ -14,10 +17,11 @@
 //   - otherwise (a running process whose start cannot be compared) it may still be writing: the
 //     file is kept unless it has not been modified for STALE_TEMP_MS.
 // A temp file of this very process (same pid and start) is never removed: a worker thread may be
-// writing it. Temp names of older versions (`.<name>.<pid>.<random>.tmp`) are recognised too,
-// without the start-time check.
+// writing it. Temp names of older versions (`.<name>.<pid>.<random>.tmp`, and without the host
+// tag) are recognised too, with the checks their names allow.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** A temp file of another running process untouched this long is treated as a leftover. */
@@ -38,6 +42,15 @@ function procStartTag(pid: number): string | null {
 
 const START_TAG = procStartTag(process.pid) ?? `s${Math.round(Date.now() / 1000 - process.uptime()).toString(36)}`;
 
+/** 'h' + a hash of the host name and the pid namespace: pids compare only where this matches. */
+const HOST_TAG = (() => {
+  let ns = '';
+  try { ns = fs.readlinkSync('/proc/self/ns/pid'); } catch { /* not Linux */ }
+  let h = 0x811c9dc5; // FNV-1a
+  for (const ch of `${os.hostname()}|${ns}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return `h${(h >>> 0).toString(36)}`;
+})();
+
 /**
  * Whether the process now running with a temp file's pid is NOT the one that wrote it: true when
  * the start tags differ, false when they match, null when they cannot be compared.
@@ -53,14 +66,14 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The temp-file name pattern for `base`: groups pid and start tag (absent in the old form). */
+/** The temp-file name pattern for `base`: groups pid, start tag and host tag (absent in older forms). */
 function tempPattern(base: string): RegExp {
-  return new RegExp(`^\\.${escapeRegExp(base)}\\.(\\d{1,10})\\.(?:([ts][0-9a-z]{1,14})\\.)?[0-9a-z]{1,24}\\.tmp$`);
+  return new RegExp(`^\\.${escapeRegExp(base)}\\.(\\d{1,10})\\.(?:([ts][0-9a-z]{1,14})\\.(?:(h[0-9a-z]{1,8})\\.)?)?[0-9a-z]{1,24}\\.tmp$`);
 }
 
 /** The name of a new temp file for `base` written by this process. */
 export function tempNameFor(base: string): string {
-  return `.${base}.${process.pid}.${START_TAG}.${Math.random().toString(36).slice(2, 10) || '0'}.tmp`;
+  return `.${base}.${process.pid}.${START_TAG}.${HOST_TAG}.${Math.random().toString(36).slice(2, 10) || '0'}.tmp`;
 }
 
 function pidRunning(pid: number): boolean {
@@ -92,10 +105,12 @@ export function removeStaleTempFiles(file: string, now = Date.now()): string[] {
     if (!m) continue;
     const pid = Number(m[1]);
     const start = m[2];
+    const host = m[3];
     if (pid < 1) continue;
-    // decided by the pid and the start tag where they tell; otherwise by the file's age
+    // decided by the pid and the start tag where they tell (on this host); otherwise by the file's age
     let stale: boolean | null = null;
-    if (pid !== process.pid && !pidRunning(pid)) stale = true;
+    if (host !== undefined && host !== HOST_TAG) stale = null;
+    else if (pid !== process.pid && !pidRunning(pid)) stale = true;
     else if (start !== undefined) stale = otherProcess(start, pid === process.pid ? START_TAG : procStartTag(pid));
     if (stale === null) {
       try {

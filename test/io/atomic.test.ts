@@ -104,7 +104,9 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
     `], { stdio: ['ignore', 'pipe', 'inherit'] });
     const liveName = await new Promise<string>((resolve) => live.stdout!.on('data', (b: Buffer) => resolve(b.toString().trim())));
     try {
-      const liveTag = liveName.split('.')[4]!; // '', 'ck', 'safetensors', pid, start, random, 'tmp'
+      const liveTag = liveName.split('.')[4]!; // '', 'ck', 'safetensors', pid, start, host, random, 'tmp'
+      const hostTag = liveName.split('.')[5]!;
+      expect(hostTag).toMatch(/^h[0-9a-z]+$/);
       const files: Record<string, boolean> = {
         // name → removed?
         [`.ck.safetensors.${dead}.${liveTag}.abc123.tmp`]: true, // writer gone
@@ -114,6 +116,8 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
         [tempNameFor('ck.safetensors')]: false, // this process's own
         [`.ck.safetensors.${process.pid}.t1.zz.tmp`]: tempNameFor('x').split('.')[3]![0] === 't', // own pid, earlier process (split: '', 'x', pid, start, …)
         [`.other.safetensors.${dead}.${liveTag}.abc.tmp`]: false, // another target
+        [`.ck.safetensors.${dead}.${liveTag}.${hostTag}.abc.tmp`]: true, // writer gone, on this host
+        [`.ck.safetensors.${dead}.${liveTag}.hzz9.abc.tmp`]: false, // another host or container: its pid means nothing here
         [`.ck.safetensors.${dead}.bak`]: false, // not our pattern
         [`ck.safetensors.${dead}.abc.tmp`]: false, // not our pattern (no leading dot)
         [`.ck.safetensors.x${dead}.abc.tmp`]: false,
@@ -131,6 +135,10 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
       const then = (Date.now() - STALE_TEMP_MS - 60_000) / 1000;
       fs.utimesSync(path.join(d, old), then, then);
       expect(removeStaleTempFiles(target)).toEqual([old]);
+      // a foreign host's file is removed only once it is that old
+      const foreign = `.ck.safetensors.${dead}.${liveTag}.hzz9.abc.tmp`;
+      fs.utimesSync(path.join(d, foreign), then, then);
+      expect(removeStaleTempFiles(target)).toEqual([foreign]);
     } finally {
       live.kill('SIGKILL');
     }
