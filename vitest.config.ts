@@ -14,6 +14,7 @@ export const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/serve/**/*.test.ts',
   'test/native/pack.test.ts',
+  'test/native/tc-emu.test.ts', // compiles and runs the host tensor-core emulation (g++)
   'test/native/tc-emu.test.ts',
   'test/parity.test.ts',
   'test/backend/parity.test.ts',
