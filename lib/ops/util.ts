@@ -41,6 +41,10 @@ export function empty(b: Backend, shape: Shape, dtype: DType, op = 'alloc'): Ten
     if (e instanceof RangeError && /allocation failed|Invalid typed array length/i.test(e.message)) {
       throw new RangeError(`${op}: out of memory allocating ${fmtShape(shape)} ${dtype} (${fmtBytes(n * bytesPerElement(dtype))}) on ${b.device}: ${e.message}`);
     }
+    // a device allocator's OutOfMemoryError keeps its class and fields; the message gains the op and shape
+    if (e instanceof Error && e.name === 'OutOfMemoryError' && op !== 'alloc') {
+      e.message = `${op}: ${fmtShape(shape)} ${dtype} (${fmtBytes(n * bytesPerElement(dtype))}): ${e.message}`;
+    }
     throw e;
   }
   return new Tensor(new Storage(b, h, dtype, n), shape, dtype);

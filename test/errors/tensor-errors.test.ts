@@ -4,7 +4,9 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
-import { memory, tensor, tidy } from '../../lib/index.js';
+import { getBackend, memory, OutOfMemoryError, tensor, tidy } from '../../lib/index.js';
+import type { Backend } from '../../lib/backend/kernels.js';
+import { empty } from '../../lib/ops/util.js';
 
 function refused(fn: () => unknown, re: RegExp): void {
   const before = memory().tensors;
@@ -30,6 +32,35 @@ describe('allocations too large for the backend', () => {
     refused(() => tidy(() => wg.ones([1e5, 1]).add(wg.ones([1, 1e5]))), /^add: \(100000,100000\) float32 needs 40 GB/);
     refused(() => tidy(() => wg.ones([1e5, 1]).matmul(wg.ones([1, 1e5]))), /^matmul: \(100000,100000\) float32 needs 40 GB/);
     refused(() => tidy(() => tensor([1]).expand([1e5, 1e5])), /^expand: \(100000,100000\) float32 needs 40 GB; the js backend's limit/);
+  });
+});
+
+describe('allocation failures the size check cannot foresee', () => {
+  const stub = (err: Error): Backend =>
+    ({
+      ...getBackend('cpu'),
+      maxElements: undefined,
+      alloc: () => {
+        throw err;
+      },
+    }) as Backend;
+  it('host out of memory (V8) names the op, shape and bytes', () => {
+    expect(() => empty(stub(new RangeError('Array buffer allocation failed')), [1000, 1000], 'float64', 'zeros')).toThrow(
+      /^zeros: out of memory allocating \(1000,1000\) float64 \(8 MB\) on cpu: Array buffer allocation failed$/,
+    );
+  });
+  it('a device OutOfMemoryError keeps its class and fields, and gains the op and shape', () => {
+    const oom = new OutOfMemoryError('cuda:0: out of memory (cap 1 GB)', 4e9, null);
+    let caught: unknown;
+    try {
+      empty(stub(oom), [1e9], 'float32', 'randn');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBe(oom);
+    expect(caught).toBeInstanceOf(OutOfMemoryError);
+    expect((caught as OutOfMemoryError).requestedBytes).toBe(4e9);
+    expect((caught as Error).message).toBe('randn: (1000000000,) float32 (4 GB): cuda:0: out of memory (cap 1 GB)');
   });
 });
 
