@@ -9,7 +9,7 @@
 // Where the addon comes from, in order:
 //   1. WATTGRAD_NATIVE=/path/to/wattgrad.node: that file only.
 //   2. A local build, build/Release/wattgrad.node (npm run build:native), and the prebuild that
-//      node-gyp-build's rules pick from prebuilds/<platform>-<arch>/ (npm run prebuild, shipped in
+//      node-gyp-build's rules pick from prebuilds/<platform>-<arch>/ (npm run release or prebuildify, shipped in
 //      the npm package). When both exist the NEWER file (mtime) is loaded and a one-time warning
 //      names the stale one it skipped: a forgotten local build never silently shadows a fresh
 //      prebuild, and a fresh local build wins over an old prebuild while you work on the C++.
