@@ -100,11 +100,15 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
     }
   }
   const json = (key: string, v: unknown): string => {
+    let out: string;
     try {
-      return JSON.stringify(v);
+      out = JSON.stringify(v);
     } catch (e) {
       throw new TypeError(`saveCheckpoint: ${key} cannot be stored as JSON (${(e as Error).message.split('\n')[0]})`);
     }
+    // what loadCheckpoint could not read back is refused now
+    if (out !== undefined && jsonDepth(out) > MAX_METADATA_DEPTH) throw new RangeError(`saveCheckpoint: ${key} nests deeper than ${MAX_METADATA_DEPTH} levels, which loadCheckpoint refuses`);
+    return out;
   };
   const tensors = new Map<string, Tensor>();
   const modelKeys: string[] = [];
@@ -157,11 +161,31 @@ export interface LoadedCheckpoint {
 
 // ---- reading and checking every field --------------------------------------------------------
 
+/** Deepest nesting of a JSON metadata value (extra, history, optimizer state) in a checkpoint. */
+export const MAX_METADATA_DEPTH = 1000;
+
+/** The nesting depth of JSON text (brackets outside strings). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 /** Parses metadata `key` strictly (duplicate keys are errors, objects have no prototype). */
 function parseJson(path: string, key: string, s: string | undefined): unknown {
   if (s === undefined) return undefined;
   try {
-    return parseStrictJson(s, { maxDepth: 256 });
+    return parseStrictJson(s, { maxDepth: MAX_METADATA_DEPTH });
   } catch (e) {
     throw new SafetensorsError(`${path}: checkpoint metadata '${key}' is not valid JSON (${(e as Error).message})`);
   }

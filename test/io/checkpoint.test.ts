@@ -292,3 +292,20 @@ describe('loadCheckpoint checks the optimizer and scheduler class', () => {
     m2.dispose();
   });
 });
+
+describe('deeply nested JSON metadata', () => {
+  it('extra nested past the limit is refused at save; within it, it round-trips', async () => {
+    const { MAX_METADATA_DEPTH } = await import('../../lib/io/checkpoint.js');
+    const m = net(40);
+    const f = path.join(dir, 'deep.safetensors');
+    const nest = (n: number): unknown => { let v: unknown = 1; for (let i = 0; i < n; i++) v = [v]; return v; };
+    expect(() => saveCheckpoint(f, { model: m, extra: nest(MAX_METADATA_DEPTH + 1) })).toThrow(new RegExp(`saveCheckpoint: extra nests deeper than ${MAX_METADATA_DEPTH} levels`));
+    expect(fs.existsSync(f)).toBe(false);
+    saveCheckpoint(f, { model: m, extra: nest(MAX_METADATA_DEPTH) });
+    expect(JSON.stringify(loadCheckpoint(f, { model: m, restoreRng: false }).extra)).toBe(JSON.stringify(nest(MAX_METADATA_DEPTH)));
+    // a hand-edited file nested far deeper is an error naming the limit, not a stack overflow
+    const bad = withMetadata(f, path.join(dir, 'deeper.safetensors'), { extra: '['.repeat(200000) + ']'.repeat(200000) });
+    expect(() => loadCheckpoint(bad, { model: m })).toThrow(new RegExp(`'extra' is not valid JSON \\(nesting deeper than ${MAX_METADATA_DEPTH} levels`));
+    m.dispose();
+  });
+});
