@@ -202,7 +202,7 @@ export class ConcatDataset<T = unknown> implements Dataset<T> {
     this.datasets = Object.freeze([...datasets]);
     const cum: number[] = [];
     let s = 0;
-    for (const d of datasets) cum.push((s += d.length));
+    datasets.forEach((d, k) => cum.push((s += nonNegativeInt('ConcatDataset', `length of part ${k}`, d.length))));
     this.cumulativeSizes = Object.freeze(cum);
   }
   get length(): number {

@@ -12,6 +12,9 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { energyMethods, energyWarnings, formatGrams, formatJoules, formatSeconds, formatSI, shortMethods } from './format.js';
 import type { EnergyResult, PowerSeries } from './meter.js';
 import { barChart, downsample, emptyChart, escapeHtml, lineChart, type Bar } from './svg.js';
+import { checkOptions, type OptionKeys } from '../options.js';
+
+const REPORT_KEYS: OptionKeys<HtmlReportData> = { title: true, history: true, powerSeries: true, summary: true, notes: true, validationLabel: true, test: true };
 
 export interface EpochRecord {
   /** 1-based epoch number; default position + 1 */
@@ -129,6 +132,10 @@ function historyTable(history: EpochRecord[], valLabel: string): string {
 
 /** The report as one HTML string (no external resources). */
 export function renderHtmlReport(data: HtmlReportData): string {
+  if (!data || typeof data !== 'object') throw new TypeError('writeHtmlReport: expected { title, history, ... } as the report data');
+  checkOptions('writeHtmlReport', data, REPORT_KEYS);
+  if (data.test !== undefined) checkOptions('writeHtmlReport: test', data.test, ['accuracy', 'loss', 'samples']);
+  if (!Array.isArray(data.history)) throw new TypeError(`writeHtmlReport: history must be an array of epoch records, got ${typeof data.history}`);
   const history = data.history;
   const epochs = history.map((e, i) => e.epoch ?? i + 1);
   const summaries = data.summary === undefined ? [] : Array.isArray(data.summary) ? data.summary : [data.summary];

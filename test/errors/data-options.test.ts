@@ -37,3 +37,13 @@ describe('Subset and randomSplit inputs', () => {
     expect(randomSplit({ length: 4, get }, [0.5, 0.5]).map((s) => s.length)).toEqual([2, 2]);
   });
 });
+
+describe('ConcatDataset lengths', () => {
+  it('a part with a NaN or negative length is refused', async () => {
+    const { ConcatDataset } = await import('../../lib/data/dataset.js');
+    const get = () => 0;
+    expect(() => new ConcatDataset([{ length: 2, get }, { length: NaN, get }] as never)).toThrow(/ConcatDataset: invalid length of part 1 NaN/);
+    expect(() => new ConcatDataset([{ length: -1, get }] as never)).toThrow(/length of part 0 -1/);
+    expect(new ConcatDataset([{ length: 2, get }, { length: 3, get }]).length).toBe(5);
+  });
+});

@@ -36,3 +36,14 @@ describe('energy options', () => {
     expect(resolveCarbon({ intensity: 'fr' }).region).toBe('FR');
   });
 });
+
+describe('report data', () => {
+  it('writeHtmlReport/renderHtmlReport reject misspelt keys (a silently missing chart or card)', async () => {
+    const { renderHtmlReport } = await import('../../lib/energy/report.js');
+    const history = [{ epoch: 1, loss: 0.5, accuracy: 0.9, seconds: 1, energy: null }];
+    expect(() => renderHtmlReport({ title: 't', history, note: ['x'] } as never)).toThrow("writeHtmlReport: unknown option 'note' — did you mean 'notes'?");
+    expect(() => renderHtmlReport({ title: 't', history, test: { acc: 0.9 } } as never)).toThrow(/writeHtmlReport: test: unknown option 'acc' — did you mean 'accuracy'\?/);
+    expect(() => renderHtmlReport({ title: 't', history: 3 } as never)).toThrow(/history must be an array/);
+    expect(renderHtmlReport({ title: 't', history, notes: ['x'] })).toMatch(/<html/i);
+  });
+});
