@@ -7,7 +7,7 @@ import { needsGrad, record } from '../autograd/record.js';
 import { fmtShape, normDim, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, empty, launch, nbytes } from './util.js';
-import { add, cast, exp, log, mul, pow, sqrt, sub, abs, square, unaryRaw, where } from './elementwise.js';
+import { add, cast, exp, log, mul, ne, pow, sqrt, sub, abs, square, unaryRaw, where } from './elementwise.js';
 import { expand, reshape, gatherBackwardRaw } from './shape.js';
 import { bool, finite } from '../options.js';
 
@@ -225,7 +225,7 @@ export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
   return out;
 }
 
-/** p-norm over dims (all by default); p = 2, 1, Infinity or any positive number. */
+/** p-norm (Σ|x|^p)^(1/p) over dims (all by default); p = Infinity is max |x|, -Infinity min |x|, 0 the count of non-zeros (torch). */
 export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim = false): Tensor {
   bool('norm', 'keepdim', keepdim);
   const dims = reduceDims('norm', x, dim);
@@ -233,10 +233,16 @@ export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim =
   let out: Tensor;
   if (p === Infinity && dims.some((d) => x.shape[d] === 0)) {
     out = sum(a, dims, keepdim); // the norm of nothing is 0 (torch), which max cannot give
-  } else if (p === Infinity) {
+  } else if (p === 0) {
+    // torch: the number of non-zero elements (no gradient)
+    const nz = ne(x, 0);
+    out = sum(nz, dims, keepdim);
+    nz.dispose();
+  } else if (p === Infinity || p === -Infinity) {
+    // max |x| (min |x| for -Infinity); the gradient goes to the first extreme element
     let cur = a;
     for (const d of [...dims].reverse()) {
-      const n = max(cur, d, true);
+      const n = p === Infinity ? max(cur, d, true) : min(cur, d, true);
       if (cur !== a) cur.dispose();
       cur = n;
     }

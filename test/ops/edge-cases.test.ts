@@ -115,6 +115,20 @@ describeBackends('edge cases', (ctx) => {
       same('norm_empty_p3', e0.norm(3));
     }));
 
+  it('norm with p = 0 (count of non-zeros), -Infinity (min |x|) and negative p, like torch', () =>
+    tidy(() => {
+      const x = ctx.t([[0, 3, -4], [1, -2, 0.5]], { dtype: 'float64' });
+      same('norm_p0', x.norm(0));
+      same('norm_p0_dim1', x.norm(0, 1));
+      same('norm_pneginf', x.norm(-Infinity));
+      same('norm_pneginf_dim1', x.norm(-Infinity, 1));
+      same('norm_pneg1_dim1', x.norm(-1, 1));
+      same('norm_phalf', x.norm(0.5));
+      const y = ctx.t([[0, 3, -4], [1, -2, 0.5]], { dtype: 'float64' }).requiresGrad_(true);
+      y.norm(-Infinity, 1).sum().backward();
+      same('norm_pneginf_grad', y.grad!);
+    }));
+
   it('max / min / argmax over an empty dim are errors naming the op and the dim; over a non-empty dim of an empty tensor they are empty', () =>
     tidy(() => {
       const e0 = wg.zeros([0], f64);
