@@ -182,6 +182,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   // ---- modes and grads ----------------------------------------------------------------------
   /** Sets training mode on this module and every descendant. */
   train(mode = true): this {
+    // train('false') or train(0) would have set training to a truthy string / a falsy number
+    if (typeof mode !== 'boolean') throw new TypeError(`${this.constructor.name}.train: mode must be true or false, got ${typeof mode === 'string' ? JSON.stringify(mode) : String(mode)}`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }

@@ -130,3 +130,14 @@ describe('functional batchNorm, dropout and embedding arguments', () => {
     for (const t of [x, w, idx]) t.dispose();
   });
 });
+
+describe('Module.train(mode)', () => {
+  it('mode must be a boolean', () => {
+    const m = new nn.Linear(2, 2);
+    expect(() => m.train('false' as never)).toThrow(/Linear.train: mode must be true or false, got "false"/);
+    expect(m.training).toBe(true);
+    m.train(false);
+    expect(m.training).toBe(false);
+    m.dispose();
+  });
+});
