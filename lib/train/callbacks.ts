@@ -4,7 +4,9 @@
 //   onEpochBegin(epoch, state)     epoch is 1-based
 //   onBatchEnd(batch, info, state) after each optimizer step; info.loss is the mean loss since the
 //                                  previous log point, present only at log intervals (null otherwise:
-//                                  reading it every batch would stall the GPU)
+//                                  reading it every batch would stall the GPU); setting
+//                                  state.stopTraining here ends the epoch after this batch (Keras),
+//                                  then validation and onEpochEnd run for the partial epoch
 //   onEpochEnd(epoch, log, state)  after validation; set state.stopTraining = true to stop
 //   onTrainEnd(state)              after the last epoch (also after an early stop)
 
