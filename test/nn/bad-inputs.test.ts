@@ -85,3 +85,14 @@ describe('recurrent layers: input dtype', () => {
     m.dispose();
   });
 });
+
+describe('RNN.param by name', () => {
+  it('only own parameters: prototype names are "no parameter", with the list', () => {
+    const m = new nn.GRU(2, 3, { bias: false });
+    expect(m.param('weight_ih_l0').shape).toEqual([9, 2]);
+    for (const n of ['constructor', 'forward', 'toString', 'training', 'bias_ih_l0']) {
+      expect(() => m.param(n)).toThrow(new RegExp(`GRU: no parameter '${n}' \\(parameters: weight_ih_l0, weight_hh_l0\\)`));
+    }
+    m.dispose();
+  });
+});

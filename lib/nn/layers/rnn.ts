@@ -152,8 +152,10 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
 
   /** The parameter of this module named as in torch ('weight_ih_l0', 'bias_hh_l1_reverse'). */
   param(name: string): Parameter {
-    const p = (this as unknown as Slots)[name];
-    if (!p) throw new RangeError(`${this.constructor.name}: no parameter '${name}'`);
+    // own tensor slots only: param('constructor') or param('forward') must not return a function
+    // (a slot may hold a plain tensor while a functional call swaps the weights)
+    const p = Object.prototype.hasOwnProperty.call(this, name) ? (this as unknown as Slots)[name] : undefined;
+    if (!isTensor(p)) throw new RangeError(`${this.constructor.name}: no parameter '${name}' (parameters: ${this.names.flat().join(', ')})`);
     return p as Parameter;
   }
 
