@@ -178,8 +178,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export function checkOptions<T extends object>(where: string, opts: T | undefined | null, allowed: AllowedKeys): T {
   if (opts === undefined || opts === null) return {} as T;
-  if (!isPlainObject(opts)) throw new TypeError(`${where}: options must be an object, got ${describe(opts)}`);
   const keys = keysOf(allowed);
+  if (!isPlainObject(opts)) {
+    // new SGD(ps, 0.1), new DataLoader(ds, 32): say which key the number was probably meant for
+    const guess = typeof opts === 'number' ? ['lr', 'batchSize', 'stepSize', 'gamma', 'p'].find((k) => keys.includes(k)) : undefined;
+    throw new TypeError(`${where}: options must be an object, got ${describe(opts)}${guess ? ` (did you mean { ${guess}: ${String(opts)} }?)` : ''}`);
+  }
   for (const k of Object.keys(opts)) {
     if (!keys.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, keys)}`);
   }

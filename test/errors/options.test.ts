@@ -115,3 +115,11 @@ describe('backward options', () => {
     a.grad!.dispose(); a.dispose(); y.dispose();
   });
 });
+
+describe('options given as a bare number', () => {
+  it('says which key the number was probably meant for', () => {
+    expect(() => checkOptions('SGD', 0.1 as never, ['lr', 'momentum'])).toThrow('SGD: options must be an object, got 0.1 (did you mean { lr: 0.1 }?)');
+    expect(() => checkOptions('DataLoader', 32 as never, ['batchSize', 'shuffle'])).toThrow(/did you mean \{ batchSize: 32 \}\?/);
+    expect(() => checkOptions('fit', 3 as never, ['epochs'])).toThrow(/fit: options must be an object, got 3$/);
+  });
+});
