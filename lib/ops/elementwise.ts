@@ -326,11 +326,25 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number') {
     const t = asTensor('pow', b);
-    const base = a;
+    const base = scalarOperand('pow', a);
+    if (!isFloat(t.dtype)) {
+      // torch: an integer base keeps the int dtype, a fractional one gives float32
+      if (!Number.isInteger(base)) return withScalar(t, 0.5, (x) => pow(base, x));
+      const f = cast(t, 'float64');
+      const p = pow(base, f);
+      const r = cast(p, t.dtype);
+      f.dispose();
+      p.dispose();
+      return r;
+    }
     return unaryOp('pow', 'rpow_scalar', t, (g, _x, y) => mul(g, mul(y, Math.log(base))), base, 0, 8, false, true);
   }
   if (typeof b === 'number') {
     const e = scalarOperand('pow', b);
+    if (!isFloat(a.dtype)) {
+      if (!Number.isInteger(e)) return withScalar(a, e, (x) => pow(x, e)); // int ** 0.5 is float32, as in torch
+      if (e < 0) throw new RangeError(`pow: integers to negative integer powers are not allowed (${a.dtype} ${fmtShape(a.shape)} ** ${e}); cast to float first (.float())`);
+    }
     if (e === 2) return square(a);
     return unaryOp('pow', 'pow_scalar', a, (g, x) => mul(g, mul(pow(x, e - 1), e)), e, 0, 8);
   }

@@ -110,6 +110,21 @@ describeBackends('int32', (ctx) => {
       expect(wg.where(t.gt(0), t, -7).toArray()).toEqual([1, -7, 2]);
     }));
 
+  it('pow of int32: a negative integer exponent is refused, a fractional one gives float32, an integer base stays int32 (torch)', () =>
+    tidy(() => {
+      const t = tensor([2, 3], i32);
+      expect(torchSays.get('int32_pow_neg')!.error).toMatch(/Integers to negative integer powers are not allowed/);
+      expect(() => t.pow(-1)).toThrow(/pow: integers to negative integer powers are not allowed \(int32 \(2,\) \*\* -1\)/);
+      const half = t.pow(0.5);
+      expect(half.dtype).toBe('float32');
+      expect(Array.from(half.dataSync())).toEqual(Array.from(Float32Array.from(torchSays.get('int32_pow_half')!.out!.data)));
+      const r = wg.pow(2, t);
+      expect([r.dtype, r.toArray()]).toEqual(['int32', torchSays.get('int32_rpow')!.out!.data]);
+      const rh = wg.pow(0.5, t);
+      expect([rh.dtype, rh.toArray()]).toEqual(['float32', torchSays.get('int32_rpow_half')!.out!.data]);
+      expect(t.pow(3).toArray()).toEqual([8, 27]);
+    }));
+
   it('a DataView is refused with what to pass instead', () => {
     expect(() => tensor(new DataView(new ArrayBuffer(8)) as never)).toThrow(
       /tensor: a DataView has no element type; pass a typed array over its buffer/,
