@@ -199,6 +199,9 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
   if (lo > hi) throw new RangeError(`clamp: min ${lo} is greater than max ${hi}`);
+  // an int tensor with a fractional bound computes in float32 (torch), not truncated bounds
+  const frac = (v: number): boolean => Number.isFinite(v) && !Number.isInteger(v);
+  if (!isFloat(x.dtype) && (frac(lo) || frac(hi))) return withScalar(x, 0.5, (f) => clamp(f, min, max));
   return unaryOp('clamp', 'clamp', x, fused('clamp', lo, hi), lo, hi);
 }
 

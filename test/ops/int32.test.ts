@@ -123,6 +123,10 @@ describeBackends('int32', (ctx) => {
       const rh = wg.pow(0.5, t);
       expect([rh.dtype, rh.toArray()]).toEqual(['float32', torchSays.get('int32_rpow_half')!.out!.data]);
       expect(t.pow(3).toArray()).toEqual([8, 27]);
+      // clamp with a fractional bound is float32 in torch: [1.5, 1.5, 2, 3, 3] for arange(5).clamp(1.5, 3)
+      const c = wg.arange(5, undefined, 1, i32).clamp(1.5, 3);
+      expect([c.dtype, c.toArray()]).toEqual(['float32', [1.5, 1.5, 2, 3, 3]]);
+      expect(wg.arange(5, undefined, 1, i32).clamp(1, 3).dtype).toBe('int32');
     }));
 
   it('a DataView is refused with what to pass instead', () => {
