@@ -4,7 +4,7 @@ import * as wg from '../../lib/index.js';
 import { memory, nn } from '../../lib/index.js';
 
 describe('recurrent layers on a length-0 sequence', () => {
-  const layers: [string, () => nn.Module<any[], any>, string][] = [
+  const layers: [string, () => nn.AnyModule, string][] = [
     ['LSTM', () => new nn.LSTM(3, 4), 'LSTM\\(3, 4\\)'],
     ['GRU', () => new nn.GRU(3, 4, { numLayers: 2 }), 'GRU\\(3, 4, num_layers=2\\)'],
     ['RNN', () => new nn.RNN(3, 4, { nonlinearity: 'relu' }), "RNN\\(3, 4, nonlinearity='relu'\\)"],
