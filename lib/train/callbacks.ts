@@ -20,7 +20,7 @@ import { saveCheckpoint } from '../io/checkpoint.js';
 import { save } from '../io/safetensors.js';
 import { monitorValue, type EpochLog, type History } from './history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
-import { bool, checkOptions, finite, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
+import { bool, checkOptions, finite, nearest, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
 
 export interface TrainState {
   model: ModelLike;
@@ -100,7 +100,8 @@ function readMonitor(who: string, log: EpochLog, monitor: string): number {
   if (v === undefined) {
     const have = ['loss', ...Object.keys(log.metrics), ...(log.valLoss !== undefined ? ['valLoss'] : []),
       ...Object.keys(log.valMetrics ?? {}).map((k) => `val${k.charAt(0).toUpperCase()}${k.slice(1)}`)];
-    throw new RangeError(`${who}: monitor '${monitor}' is not in the epoch log (available: ${have.join(', ')}); pass validation data for val* monitors`);
+    const near = nearest(monitor, have);
+    throw new RangeError(`${who}: monitor '${monitor}' is not in the epoch log${near ? ` — did you mean '${near}'?` : ''} (available: ${have.join(', ')}); pass validation data for val* monitors`);
   }
   return v;
 }

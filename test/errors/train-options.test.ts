@@ -192,3 +192,13 @@ describe('progress options', () => {
     dispose();
   });
 });
+
+describe('monitor names', () => {
+  it('a misspelt monitor says the nearest logged name', async () => {
+    const { model, opt, ds, dispose } = setup();
+    const train = new DataLoader(ds, { batchSize: 4 });
+    const es = new EarlyStopping({ monitor: 'los' });
+    await expect(fit(model, { train, optimizer: opt, verbose: false, callbacks: [es] })).rejects.toThrow(/EarlyStopping: monitor 'los' is not in the epoch log — did you mean 'loss'\?/);
+    dispose();
+  });
+});
