@@ -160,7 +160,12 @@ export function tensor(data: NestedArray | HostView | readonly number[] | readon
 /** The value a fill of dtype stores: int32 truncates toward zero and must not overflow (torch). */
 export function fillValue(op: string, value: number, dtype: DType): number {
   if (typeof value !== 'number') throw new TypeError(`${op}: value must be a number, got ${typeof value}`);
-  if (dtype !== 'int32') return value;
+  if (dtype !== 'int32') {
+    // a finite value that would round to ±Infinity in the dtype is refused too (torch); ±Infinity itself is fine
+    const overflow = dtype === 'float32' ? !Number.isFinite(Math.fround(value)) : dtype === 'float16' ? Math.abs(value) >= 65520 : dtype === 'bfloat16' ? Math.abs(value) >= 3.3961775292304616e38 : false;
+    if (Number.isFinite(value) && overflow) throw new RangeError(`${op}: value ${value} cannot be converted to type ${dtype} without overflow (use dtype 'float64')`);
+    return value;
+  }
   if (!fitsInt32(value)) int32Overflow(op, value);
   return Math.trunc(value);
 }

@@ -50,6 +50,11 @@ describeBackends('int32', (ctx) => {
       expect(() => wg.full([3], NaN, i32)).toThrow(OVERFLOW);
       expect(() => wg.fullLike(wg.zeros([2], i32), -(2 ** 31) - 1)).toThrow(/fullLike: value -2147483649/);
       expect(wg.full([2], 2.9, i32).toArray()).toEqual([2, 2]);
+    // the same for floats: a finite value past float32's range is torch's overflow error, ±Infinity is fine
+    expect(() => wg.full([2], 1e39, { device: ctx.device })).toThrow(/full: value 1e\+39 cannot be converted to type float32 without overflow/);
+    expect(() => wg.zeros([2], { device: ctx.device }).fill_(-1e39)).toThrow(/fill_: value -1e\+39 cannot be converted to type float32/);
+    expect(wg.full([1], Infinity, { device: ctx.device }).item()).toBe(Infinity);
+    expect(wg.full([1], 1e39, { dtype: 'float64', device: ctx.device }).item()).toBe(1e39);
       expect(() => wg.arange(2 ** 31 - 2, 2 ** 31 + 2)).toThrow(
         /arange: value 2147483649 \(element 3 of \[2147483646, 2147483650\) by 1\) cannot be converted to type int32/,
       );
