@@ -256,7 +256,8 @@ export abstract class Optimizer<H extends { lr: number }> {
     try {
       noGrad(() => {
         for (const { p, step, entry } of entries) {
-          const s: ParamState = { step, tensors: {} };
+          // no prototype: a state name from a file such as '__proto__' stays an ordinary key
+          const s: ParamState = { step, tensors: Object.create(null) as Record<string, Tensor> };
           next.set(p, s);
           for (const [k, v] of Object.entries(entry)) {
             if (k === 'step' || !(v instanceof Tensor)) continue;

@@ -2,7 +2,7 @@
 // blamed (not the optimizer state), before any parameter is updated.
 import { describe, expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
-import { nn, optim, type Tensor } from '../../lib/index.js';
+import { memory, nn, optim, type Tensor } from '../../lib/index.js';
 
 const OPTIMIZERS: [string, (ps: Tensor[]) => optim.Optimizer<{ lr: number }>][] = [
   ['SGD', (ps) => new optim.SGD(ps, { lr: 0.1 })],
@@ -91,5 +91,26 @@ describe('gradient clipping: bad parameter lists and disposed grads', () => {
     expect(n.item()).toBeCloseTo(5, 5);
     a.grad?.dispose();
     for (const t of [n, a, b]) t.dispose();
+  });
+});
+
+describe('optimizer state names from a file are ordinary keys', () => {
+  it("a state tensor named '__proto__' is kept as state (it replaced the state object's prototype and leaked)", () => {
+    const p = new nn.Parameter(wg.tensor([1, 2]));
+    const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9 });
+    const buf = wg.tensor([0.5, 0.25]);
+    const entry = Object.create(null) as Record<string, unknown>;
+    Object.defineProperty(entry, '__proto__', { value: buf, enumerable: true });
+    entry.step = 1;
+    const sd = opt.stateDict();
+    const before = memory().tensors;
+    opt.loadStateDict({ state: { 0: entry } as never, param_groups: sd.param_groups });
+    const s = opt.state.get(p)!;
+    expect(Object.keys(s.tensors)).toEqual(['__proto__']);
+    expect([...s.tensors['__proto__']!.dataSync()]).toEqual([0.5, 0.25]);
+    opt.dispose();
+    expect(memory().tensors).toBe(before); // the copy was found and freed
+    buf.dispose();
+    p.dispose();
   });
 });
