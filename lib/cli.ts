@@ -16,7 +16,7 @@ import { EnergyMeter, formatEnergySummary, writeHtmlReport } from './energy/inde
 import { saveCheckpoint } from './io/checkpoint.js';
 import { fit, evaluate } from './train/fit.js';
 import { TerminateOnNaN } from './train/callbacks.js';
-import { numberFlag, parseFlags } from './options.js';
+import { nearest, numberFlag, parseFlags } from './options.js';
 import { fmtDuration, type ProgressStream } from './train/progress.js';
 import type { DemoModelName, DemoSpec } from './models/index.js';
 
@@ -122,7 +122,8 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIO = {
     if (cmd === 'info') return info(rest, out);
     if (cmd === 'train') return await train(rest, io, out);
     if (cmd === 'serve') return await (await import('./serve/cli.js')).serveCommand(rest, io);
-    throw new UsageError(`unknown command '${cmd}' (expected 'train', 'serve' or 'info')`);
+    const near = nearest(cmd, ['train', 'serve', 'info']);
+    throw new UsageError(`unknown command '${cmd}' (expected 'train', 'serve' or 'info')${near ? ` — did you mean '${near}'?` : ''}`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`wattgrad: ${(e as Error).message}`);
@@ -218,7 +219,11 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     throw new UsageError(positionals.length === 0 ? `train: which model? (${modelNames().join(', ')})` : `train: one model at a time, got ${positionals.join(' ')}`);
   }
   const name = positionals[0]!;
-  if (!(name in MODEL_HELP)) throw new UsageError(`unknown model '${name}' (expected one of ${modelNames().join(', ')})`);
+  // own keys only: 'constructor' or 'toString' is not a model
+  if (!Object.hasOwn(MODEL_HELP, name)) {
+    const near = nearest(name, modelNames());
+    throw new UsageError(`unknown model '${name}' (expected one of ${modelNames().join(', ')})${near ? ` — did you mean '${near}'?` : ''}`);
+  }
   const { MODELS } = await import('./models/index.js');
   const spec: DemoSpec = MODELS[name as DemoModelName];
   const epochs = intOpt('epochs', values.epochs) ?? spec.defaults.epochs;
