@@ -123,3 +123,13 @@ describe('options given as a bare number', () => {
     expect(() => checkOptions('fit', 3 as never, ['epochs'])).toThrow(/fit: options must be an object, got 3$/);
   });
 });
+
+describe('plain objects from another realm', () => {
+  it('an options object made in a vm context is accepted; a Map or a Date is not', async () => {
+    const vm = await import('node:vm');
+    const foreign = vm.runInNewContext('({ lr: 0.5 })') as { lr: number };
+    expect(checkOptions('SGD', foreign, ['lr'])).toBe(foreign);
+    expect(() => checkOptions('SGD', new Map() as never, ['lr'])).toThrow(/options must be an object, got Map/);
+    expect(() => checkOptions('SGD', new Date() as never, ['lr'])).toThrow(/options must be an object, got Date/);
+  });
+});
