@@ -18,7 +18,7 @@ import { costDelta, costSnapshot, type CostSnapshot } from '../backend/counter.j
 import { co2eGrams, joulesToKWh, resolveCarbon, type CarbonOptions, type CarbonSettings } from './carbon.js';
 import { defaultNvml, type NvmlDevice, type NvmlSource, type PowerSampler } from './nvml.js';
 import { Rapl, RaplCounter, type RaplOptions } from './rapl.js';
-import { bool, checkOptions, func, nonNegative, nonNegativeInt, positive, type OptionKeys } from '../options.js';
+import { bool, checkOptions, func, nonNegative, nonNegativeInt, positive, string, type OptionKeys } from '../options.js';
 
 const METER_KEYS: OptionKeys<EnergyMeterOptions> = {
   synchronize: true,
@@ -338,6 +338,7 @@ export class EnergyMeter {
 
   /** Opens a window. Windows may nest (and overlap); names of open windows must be distinct. */
   begin(name: string): void {
+    string('EnergyMeter.begin', 'window name', name);
     if (this.open.has(name)) throw new Error(`EnergyMeter.begin: window "${name}" is already open`);
     this.opts.synchronize?.();
     if (this.open.size === 0) this.startBackground();

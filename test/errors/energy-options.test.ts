@@ -47,3 +47,13 @@ describe('report data', () => {
     expect(renderHtmlReport({ title: 't', history, notes: ['x'] })).toMatch(/<html/i);
   });
 });
+
+describe('meter window names', () => {
+  it('a window name must be a non-empty string', () => {
+    const m = new EnergyMeter({ gpu: false, cpu: false });
+    expect(() => m.begin(5 as never)).toThrow(/EnergyMeter.begin: invalid window name 5 \(must be a non-empty string\)/);
+    expect(() => m.begin('')).toThrow(/invalid window name ""/);
+    expect(m.openWindows()).toEqual([]);
+    m.close();
+  });
+});

@@ -141,3 +141,13 @@ describe('Module.train(mode)', () => {
     m.dispose();
   });
 });
+
+describe('ModuleList children', () => {
+  it('only modules can be added (a number was kept and skipped by parameters())', () => {
+    expect(() => new nn.ModuleList([5 as never])).toThrow(/ModuleList.push: expected a Module, got number/);
+    expect(() => new nn.ModuleList(5 as never)).toThrow(/ModuleList: expected an array of modules/);
+    const l = new nn.ModuleList([new nn.Linear(2, 2)]);
+    expect([...l.parameters()].length).toBe(2);
+    l.dispose();
+  });
+});

@@ -53,9 +53,12 @@ export class ModuleList extends Module<never[], never> {
   private count = 0;
   constructor(modules: AnyModule[] = []) {
     super();
+    if (!Array.isArray(modules)) throw new TypeError(`ModuleList: expected an array of modules, got ${typeof modules}`);
     for (const m of modules) this.push(m);
   }
   push(m: AnyModule): this {
+    // a non-module child would be skipped by parameters() and stateDict() without a word
+    if (!(m instanceof Module)) throw new TypeError(`ModuleList.push: expected a Module, got ${m === null ? 'null' : typeof m}`);
     (this as unknown as Slots)[String(this.count++)] = m;
     return this;
   }
