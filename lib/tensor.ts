@@ -274,7 +274,7 @@ export class Tensor {
   cuda(): Tensor {
     return ops.to(this, 'cuda');
   }
-  cast(dtype: DType): Tensor {
+  cast(dtype: DType | 'int64'): Tensor {
     return ops.cast(this, dtype);
   }
   float(): Tensor {
@@ -284,6 +284,10 @@ export class Tensor {
     return ops.cast(this, 'float64');
   }
   int(): Tensor {
+    return ops.cast(this, 'int32');
+  }
+  /** torch's .long(): int32 here (wattgrad's integer dtype; values past int32 wrap like .int()). */
+  long(): Tensor {
     return ops.cast(this, 'int32');
   }
   clone(): Tensor {

@@ -38,7 +38,8 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 // ---- casts and moves --------------------------------------------------------------------------
 
 /** A copy converted to dtype (float→int truncates toward zero). Differentiable between floats. */
-export function cast(x: Tensor, dtype: DType): Tensor {
+export function cast(x: Tensor, dtype: DType | 'int64'): Tensor {
+  if (dtype === 'int64') dtype = 'int32'; // torch's .long(): int32 is wattgrad's integer dtype
   if (!DTYPES.includes(dtype)) throw new TypeError(`cast: unknown dtype ${String(dtype)}`);
   const be = x.backend;
   const y = empty(be, x.shape, dtype);
@@ -64,7 +65,7 @@ export function clone(x: Tensor): Tensor {
 
 /** Moves to a device ('cpu', 'cuda', 'cuda:N') or casts to a dtype; a new tensor either way. */
 export function to(x: Tensor, target: string): Tensor {
-  if ((DTYPES as readonly string[]).includes(target)) return cast(x, target as DType);
+  if (target === 'int64' || (DTYPES as readonly string[]).includes(target)) return cast(x, target as DType);
   const dev = normalizeDevice(target);
   if (dev === x.device) return clone(x);
   const dst = getBackend(dev);

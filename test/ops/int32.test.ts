@@ -93,6 +93,9 @@ describeBackends('int32', (ctx) => {
       ]);
       expect(() => tensor([2n ** 31n] as never, { dtype: 'int64', device: ctx.device })).toThrow(/value 2147483648 at index 0/);
       expect(wg.zeros([2], { dtype: 'int64', device: ctx.device }).dtype).toBe('int32');
+    // torch's labels.long() / .to(torch.int64) spellings
+    const f = tensor([1.9, -2.9], { device: ctx.device });
+    for (const l of [f.long(), f.to('int64'), f.cast('int64')]) expect([l.dtype, l.toArray()]).toEqual(['int32', [1, -2]]);
       expect(wg.arange(3, undefined, 1, { dtype: 'int64', device: ctx.device }).toArray()).toEqual([0, 1, 2]);
       // int64 labels train a classifier like int32 ones
       const loss = wg.crossEntropy(
