@@ -20,7 +20,7 @@ import { saveCheckpoint } from '../io/checkpoint.js';
 import { save } from '../io/safetensors.js';
 import { monitorValue, type EpochLog, type History } from './history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
-import { bool, checkOptions, finite, nearest, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
+import { bool, checkOptions, didYouMean, finite, nearest, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
 
 export interface TrainState {
   model: ModelLike;
@@ -63,8 +63,9 @@ const HOOKS: OptionKeys<Callback> = { onTrainBegin: true, onTrainEnd: true, onEp
 const HOOK_NAMES = Object.keys(HOOKS);
 
 /**
- * Checks a callbacks list: an array of objects; a plain-object callback may hold only hook names
- * (a misspelt `{ onEpochEnds }` would never run), each a function.
+ * Checks a callbacks list: an array of objects whose hooks are functions; in a plain-object callback
+ * a function named like a hook but not one (a misspelt `{ onEpochEnds }`, which would never run) is
+ * an error. Other keys (state) are allowed.
  */
 export function checkCallbacks(where: string, cbs: unknown): Callback[] {
   if (cbs === undefined || cbs === null) return [];
@@ -72,7 +73,15 @@ export function checkCallbacks(where: string, cbs: unknown): Callback[] {
   cbs.forEach((cb, i) => {
     if (!cb || typeof cb !== 'object') throw new TypeError(`${where}: callbacks[${i}] is not a callback object (got ${cb === null ? 'null' : typeof cb})`);
     const proto = Object.getPrototypeOf(cb);
-    if (proto === Object.prototype || proto === null) checkOptions(`${where}: callbacks[${i}]`, cb as object, HOOK_NAMES);
+    if (proto === Object.prototype || proto === null) {
+      // a plain object may carry state ({ seen: 0, onEpochEnd() { this.seen++ } }); a function that
+      // looks like a hook but is none ({ onEpochEnds }) would never run: that is the error
+      for (const [k, f] of Object.entries(cb as object)) {
+        if (HOOK_NAMES.includes(k) || typeof f !== 'function') continue;
+        const near = nearest(k, HOOK_NAMES);
+        if (near !== undefined || /^on[A-Z_]/.test(k)) throw new TypeError(`${where}: callbacks[${i}]: unknown option '${k}'${didYouMean(k, HOOK_NAMES)} (it would never be called)`);
+      }
+    }
     for (const h of HOOK_NAMES) {
       const f = (cb as Record<string, unknown>)[h];
       if (f !== undefined && typeof f !== 'function') throw new TypeError(`${where}: callbacks[${i}].${h} must be a function`);

@@ -202,3 +202,15 @@ describe('monitor names', () => {
     dispose();
   });
 });
+
+describe('plain-object callbacks', () => {
+  it('may carry state; a hook-like function that is no hook is an error', async () => {
+    const { model, opt, ds, dispose } = setup();
+    const train = new DataLoader(ds, { batchSize: 4 });
+    const cb = { seen: 0, label: 'x', onEpochEnd() { this.seen++; } };
+    await fit(model, { train, optimizer: opt, epochs: 2, verbose: false, callbacks: [cb] });
+    expect(cb.seen).toBe(2);
+    await expect(fit(model, { train, optimizer: opt, verbose: false, callbacks: [{ onBatchBegin: () => {} } as never] })).rejects.toThrow(/callbacks\[0\]: unknown option 'onBatchBegin'.*\(it would never be called\)/);
+    dispose();
+  });
+});
