@@ -166,11 +166,19 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
           return g;
         });
         node.edges.forEach((edge, i) => {
-          const g = edgeGrads[i] ?? null;
+          let g = edgeGrads[i] ?? null;
           if (g === null || edge === null) return;
           const want = 'leaf' in edge ? edge.leaf.shape : edge.node.outputShapes[edge.index]!;
           if (!sameShape(g.shape, want)) {
             throw new Error(`backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`);
+          }
+          // an op that promoted its inputs (float32 · float64) hands back grads in the promoted
+          // dtype: each input gets its gradient in its own dtype, like torch
+          const wantDtype = 'leaf' in edge ? (edge.leaf.isDisposed ? g.dtype : edge.leaf.dtype) : (edge.node.outputDtypes[edge.index] ?? g.dtype);
+          if (g.dtype !== wantDtype) {
+            const c = ops.cast(g, wantDtype);
+            g.dispose();
+            g = c;
           }
           if ('leaf' in edge) {
             if (edge.leaf.isDisposed) g.dispose();

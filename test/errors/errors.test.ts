@@ -95,7 +95,7 @@ describeBackends('errors', (ctx: BackendCtx) => {
     throwsClean(() => a.item(), /item: tensor of shape \(2,3\) has 6 elements, expected 1/);
     throwsClean(() => wg.tensor([[1, 2], [3]]), /tensor: ragged nested array/);
     throwsClean(() => wg.tensor([1, 2, 3], { shape: [2, 2] }), /tensor: shape \(2,2\) needs 4 values, got 3/);
-    throwsClean(() => wg.zeros([2, -1]), /full: invalid shape \[2, -1\]/);
+    throwsClean(() => wg.zeros([2, -1]), /zeros: invalid shape \[2, -1\]/);
   }));
 
   it('dims out of range name the op, the dim and the rank', () => tidy(() => {
@@ -162,7 +162,7 @@ describeBackends('errors', (ctx: BackendCtx) => {
     const _h50 = wg.zeros([1, 1, 2, 2], { device: ctx.device, dtype: 'float64' });
     throwsClean(() => wg.conv2d(_h49, _h50), /conv2d: input is float32 but weight is float64/);
     throwsClean(() => wg.randn([2], { dtype: 'int32', device: ctx.device }), /randn: dtype must be a float type, got int32/);
-    throwsClean(() => wg.zeros([2], { dtype: 'int32', requiresGrad: true, device: ctx.device }), /full: only floating point tensors can require gradients/);
+    throwsClean(() => wg.zeros([2], { dtype: 'int32', requiresGrad: true, device: ctx.device }), /zeros: only floating point tensors can require gradients/);
     expect(() => { i.requiresGrad = true; }).toThrow(/requiresGrad: only floating point tensors can require gradients \(got int32\)/);
   }));
 
