@@ -103,7 +103,8 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Adds a group (hyper-parameters default to the optimizer's). A parameter may be in one group only. */
   addParamGroup(g: ParamGroupInput<H>): void {
     if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: a parameter group must be an object { params, ...hyper-parameters }`);
-    checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [...Object.keys(this.defaults), 'params', 'initialLr']);
+    // 'name' labels a group (a common torch habit: { params, name: 'encoder' }); any other key is a typo
+    checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [...Object.keys(this.defaults), 'params', 'initialLr', 'name']);
     const gi = this.paramGroups.length;
     if (!isIterable(g.params)) throw new TypeError(`${this.constructor.name}: param group ${gi}: params must be an iterable of tensors (e.g. model.parameters()), got ${what(g.params)}`);
     const params = [...g.params];

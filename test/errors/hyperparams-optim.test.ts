@@ -16,6 +16,7 @@ describe('optimizer options', () => {
     expect(() => new optim.AdamW(p, { beta: [0.9, 0.99] } as never)).toThrow(/AdamW: unknown option 'beta' — did you mean 'betas'\?/);
     expect(() => new optim.Adam(p, { epsilon: 1e-7 } as never)).toThrow(/did you mean 'eps'/);
     expect(() => new optim.SGD([{ params: p, lrr: 0.1 } as never])).toThrow(/SGD param group 0: unknown option 'lrr' — did you mean 'lr'\?/);
+    expect(new optim.SGD([{ params: p, name: 'encoder', lr: 0.2 } as never]).paramGroups[0]!.lr).toBe(0.2);
     // an option given as undefined keeps its default; the correct spelling trains at the given lr
     expect(new optim.SGD(p, { lr: undefined, momentum: 0.5 }).paramGroups[0]!.lr).toBe(1e-3);
     expect(new optim.SGD(p, { lr: 0.1 }).paramGroups[0]!.lr).toBe(0.1);
