@@ -285,12 +285,12 @@ export interface Backend {
   /** 'cpu' for js, 'cuda:N' for cuda */
   readonly device: string;
   readonly kernels: Kernels;
+  /** the most elements one storage may hold (checked by the op layer before alloc); none if absent */
+  readonly maxElements?: number;
   /** Storage for n elements of dtype; contents undefined. Throws OutOfMemoryError on cuda. */
   alloc(numel: number, dtype: DType): Handle;
   /** Returns storage to the backend. Idempotent per handle is not required: the tensor layer frees once. */
   free(h: Handle): void;
-  /** the most elements one storage may hold (checked by the op layer before alloc); none if absent */
-  readonly maxElements?: number;
   /** Copies host data into the storage (data.length elements). */
   upload(h: Handle, data: TypedArray, dtype: DType): void;
   /** Resolves with a host copy of the first numel elements, without blocking the event loop. */

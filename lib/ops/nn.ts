@@ -139,6 +139,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const si = empty(be, [c], normStatsDType(x.dtype));
   launch(be, 'batchNorm', 8 * x.size, nbytes(2 * x.size, x.dtype), x.handle, weight?.handle ?? null, bias?.handle ?? null,
     runningMean?.handle ?? null, runningVar?.handle ?? null, y.handle, sm.handle, si.handle, n, c, hw, o.training, o.momentum ?? 0.1, o.eps ?? 1e-5, x.dtype);
+  if (o.training) for (const t of [runningMean, runningVar]) if (t) bumpVersion(t.storage, 'batchNorm (running stats)');
   if (needsGrad(x, weight, bias)) {
     const [sx, sw] = [save(x)[0]!, weight ? save(weight)[0]! : null];
     const training = o.training;
@@ -149,7 +150,6 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
       const dbt = bias ? empty(gb, [c], x.dtype) : null;
       launch(gb, 'batchNormBackward', 10 * x.size, nbytes(3 * x.size, x.dtype), g!.handle, sx.handle, sw?.handle ?? null, sm.handle, si.handle,
         dx.handle, dg?.handle ?? null, dbt?.handle ?? null, n, c, hw, training, x.dtype);
-  if (o.training) for (const t of [runningMean, runningVar]) if (t) bumpVersion(t.storage, 'batchNorm (running stats)');
       return [x.requiresGrad ? dx : (dx.dispose(), null), weight?.requiresGrad ? dg : (dg?.dispose(), null), bias?.requiresGrad ? dbt : (dbt?.dispose(), null)];
     }, [sx, ...(sw ? [sw] : []), sm, si]);
   } else {
