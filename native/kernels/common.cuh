@@ -31,19 +31,17 @@ __device__ __forceinline__ float ToF(__half v) { return __half2float(v); }
 // JavaScript's ToInt32 (what storing a number into an Int32Array does, the js backend's int32
 // semantics): NaN and ±inf give 0, anything else is truncated toward zero and wrapped modulo 2^32
 // (3e9 → -1294967296, 2^31 → -2^31). A plain float→int convert (cvt.rzi) saturates instead.
-// Integer conversions and bit arithmetic only (no fmod: it is a library call in device code,
-// which GPGPU-Sim cannot run).
+// Beyond int32 by shifts of the float64 bits only (no fmod, a library call in device code, and no
+// 64-bit float→int convert, which GPGPU-Sim gets wrong).
 __host__ __device__ __forceinline__ int JsToInt32(double v) {
   if (!(v - v == 0.0)) return 0;  // NaN or ±inf (inf − inf is NaN)
   if (v > -2147483649.0 && v < 2147483648.0) return static_cast<int>(v);  // truncates toward zero
-  if (v > -9223372036854775808.0 && v < 9223372036854775808.0)
-    return static_cast<int>(static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(v))));
-  // |v| >= 2^63: v = ±m·2^e with a 53-bit integer m and e >= 11; the low 32 bits are those of m·2^e
+  // |v| >= 2^31: v = ±m·2^e, m the 53-bit significand, e >= -21; the low 32 bits of trunc(|v|)
   uint64_t b;
   memcpy(&b, &v, sizeof b);
   const int e = static_cast<int>((b >> 52) & 0x7ff) - 1075;
-  if (e >= 32) return 0;
-  const uint32_t r = static_cast<uint32_t>((((b & 0xFFFFFFFFFFFFFull) | (1ull << 52)) << e));
+  const uint64_t m = (b & 0xFFFFFFFFFFFFFull) | (1ull << 52);
+  const uint32_t r = e >= 32 ? 0u : static_cast<uint32_t>(e >= 0 ? m << e : m >> -e);
   return static_cast<int>((b >> 63) ? 0u - r : r);
 }
 
@@ -202,7 +200,21 @@ __device__ __forceinline__ double Sigmoid(double x) { return 1.0 / (1.0 + exp(-x
 
 // Atomic add for the types scatter kernels support.
 __device__ __forceinline__ void AtomicAddT(float* p, float v) { atomicAdd(p, v); }
+#ifndef WG_SIM_BUILD
 __device__ __forceinline__ void AtomicAddT(double* p, double v) { atomicAdd(p, v); }
+#else
+// Simulator build only: GPGPU-Sim 4.2 does not implement atom.global.add.f64 (it aborts the process,
+// instructions.cc atom_callback), so float64 scatter-adds use the compare-and-swap loop CUDA used
+// before sm_60. Same result up to the order of the additions, which atomics never fix anyway.
+__device__ __forceinline__ void AtomicAddT(double* p, double v) {
+  auto* a = reinterpret_cast<unsigned long long*>(p);
+  unsigned long long old = *a, assumed;
+  do {
+    assumed = old;
+    old = atomicCAS(a, assumed, __double_as_longlong(__longlong_as_double(assumed) + v));
+  } while (assumed != old);
+}
+#endif
 
 // Reports a bad input (index out of range) through the runtime's device error flag.
 __device__ __forceinline__ void RaiseError(int* flag) {

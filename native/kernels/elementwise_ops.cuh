@@ -136,13 +136,24 @@ __device__ __forceinline__ int BitLength(uint64_t x) {
   return n + static_cast<int>(x);
 }
 
+// Whether an integer-valued y is odd, from its float64 bits (±inf and |y| >= 2^53 are even).
+__device__ __forceinline__ bool IsOddInteger(double y) {
+  uint64_t b;
+  memcpy(&b, &y, sizeof b);
+  const int e = static_cast<int>((b >> 52) & 0x7ff) - 1075;  // y = ±m·2^e
+  if (e > 0 || e < -52) return false;                        // even, or |y| < 1 (0 for an integer)
+  const uint64_t m = (b & 0xFFFFFFFFFFFFFull) | (1ull << 52);
+  return ((m >> -e) & 1) != 0;
+}
+
 // ToInt32(Math.pow(x, y)) for an integer-valued (or infinite) y, exactly: the float64 result is
 // round-to-nearest of the exact power, so the power is formed in 128 bits, rounded to 53 bits and
 // reduced mod 2^32. A power >= 2^84 rounds to a multiple of 2^32 (or overflows to inf): 0.
-// Integer arithmetic only (no fmod/__umul64hi/clz library paths, so GPGPU-Sim runs it too).
+// Integer arithmetic only (no fmod/__umul64hi/clz library paths and no 64-bit float→int convert,
+// so GPGPU-Sim runs it too).
 __device__ __forceinline__ int IntPowJs(int x, double y) {
   if (y == 0 || x == 1) return 1;
-  const bool odd = fabs(y) < 9007199254740992.0 && (static_cast<int64_t>(y) & 1) != 0;  // ±inf, y >= 2^53: even
+  const bool odd = IsOddInteger(y);
   if (x == 0) return 0;                         // 0^y: 0, or inf for y < 0 → 0
   if (x == -1) return odd ? -1 : 1;
   if (y < 0 || y >= 84) return 0;               // |x| >= 2: |x^y| < 1 (truncates to 0) or >= 2^84
