@@ -41,6 +41,7 @@ export { costSnapshot, costDelta } from './backend/counter.js';
 export type { CostSnapshot } from './backend/counter.js';
 export * from './energy/index.js';
 export * as nn from './nn/index.js';
+export { klDiv, distillationLoss, Distiller } from './nn/distill.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN, Accuracy, MeanAbsoluteError } from './train/index.js';

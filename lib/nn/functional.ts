@@ -13,6 +13,7 @@ export {
 } from '../ops/index.js';
 export type { Conv2dOptions, Pool2dOptions, BatchNormOptions } from '../ops/index.js';
 export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, huberLoss } from './losses.js';
+export { klDiv } from './distill.js';
 
 /** Zeroes elements with probability p (training only) and scales the rest by 1/(1-p). */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {

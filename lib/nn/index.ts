@@ -6,9 +6,12 @@ export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } 
 export { Parameter, isParameter } from './parameter.js';
 export * from './layers/index.js';
 export { Loss, MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, HuberLoss } from './losses.js';
+export { KLDivLoss, klDiv, distillationLoss, softDistillationLoss, Distiller } from './distill.js';
+export type { KLDivOptions, KLDivReduction, DistillationOptions, DistillerOptions } from './distill.js';
 export { summarize as summary } from './summary.js';
 export type { ModelSummary, SummaryRow, SummaryTotals, SummaryOptions } from './summary.js';
 export type { Reduction } from './losses.js';
+export * as prune from './prune.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
 export * as F from './functional.js';

@@ -68,6 +68,10 @@ export interface SummaryTotals {
   activationBytes: number;
   /** input + parameters + activations */
   totalBytes: number;
+  /** only when some tensor is pruned with a mask (nn.prune): parameters not masked to zero */
+  nonzeroParams?: number;
+  /** only with masks: bytes of the nonzero values alone (a sparse format adds its indices) */
+  sparseParamBytes?: number;
 }
 
 export interface ModelSummary {
@@ -179,12 +183,31 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
     if (p.requiresGrad) trainable += p.size;
     paramBytes += p.size * bytesPerElement(p.dtype);
   }
+  // pruning masks (nn.prune: a buffer <name>_mask beside a parameter <name>_orig): the zeros they force
+  let masked = 0, maskedBytes = 0, hasMasks = false;
+  for (const m of model.modules()) {
+    for (const [k, b] of m.namedOwnBuffers()) {
+      if (!k.endsWith('_mask')) continue;
+      const orig = (m as unknown as Record<string, unknown>)[`${k.slice(0, -5)}_orig`];
+      if (!isTensor(orig)) continue;
+      hasMasks = true;
+      let z = 0;
+      const d = b.dataSync() as ArrayLike<number>;
+      for (let i = 0; i < d.length; i++) if (d[i] === 0) z++;
+      masked += z;
+      maskedBytes += z * bytesPerElement(orig.dtype);
+    }
+  }
   const leaf = new Set(mods.filter(([, m]) => [...m.children()].length === 0).map(([n]) => n));
   const activationBytes = rows.filter((r) => leaf.has(r.name) || (r.name === '' && leaf.size === 1 && leaf.has(''))).reduce((a, r) => a + r.activationBytes, 0);
   const totals: SummaryTotals = {
     params, trainableParams: trainable, frozenParams: params - trainable, paramBytes, flops: total, inputBytes, activationBytes,
     totalBytes: inputBytes + paramBytes + activationBytes,
   };
+  if (hasMasks) {
+    totals.nonzeroParams = params - masked;
+    totals.sparseParamBytes = paramBytes - maskedBytes;
+  }
   const text = formatSummary(model.constructor.name, rows.filter((r) => o.depth === undefined || r.depth <= o.depth), totals, inputShapes);
   const s: ModelSummary = { rows, totals, inputShapes, text, toString: () => text };
   if (o.print !== false) (o.log ?? console.log)(text);
@@ -237,6 +260,7 @@ function formatSummary(modelName: string, rows: SummaryRow[], t: SummaryTotals, 
     `Total params: ${int(t.params)} (${bytes(t.paramBytes)})`,
     `Trainable params: ${int(t.trainableParams)}`,
     `Non-trainable params: ${int(t.frozenParams)}`,
+    ...(t.nonzeroParams !== undefined ? [`Nonzero params: ${int(t.nonzeroParams)} of ${int(t.params)} (${(100 * (1 - t.nonzeroParams / Math.max(1, t.params))).toFixed(1)}% pruned; values ${bytes(t.sparseParamBytes ?? 0)})`] : []),
     `Forward FLOPs: ${int(t.flops)} (${si(t.flops)}FLOP)`,
     '-'.repeat(width),
     `Input size: ${bytes(t.inputBytes)}`,

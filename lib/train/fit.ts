@@ -225,7 +225,8 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
           const y = toDevice(y0, device) as Tensor;
           o.optimizer.zeroGrad();
           const out = model.forward(x) as Tensor;
-          const l = lossFn(out, y);
+          // a model may define its own training loss (Keras' compute_loss), e.g. nn.Distiller
+          const l = model.computeLoss ? model.computeLoss({ x, y, yPred: out, loss: lossFn }) : lossFn(out, y);
           if (l.size !== 1) throw new RangeError(`fit: the loss must be a scalar, got shape [${l.shape.join(', ')}]`);
           l.backward();
           if (clip !== null) clipGradNorm(params, clip);

@@ -17,6 +17,8 @@ export interface ModelLike {
   stateDict(): StateDict;
   loadStateDict(state: unknown, strict?: unknown): unknown;
   readonly training?: boolean;
+  /** the training loss of a batch, when the model defines it (Keras' compute_loss; nn.Distiller): loss is fit's loss function */
+  computeLoss?(a: { x: unknown; y: Tensor; yPred: Tensor; loss: (out: Tensor, target: Tensor) => Tensor }): Tensor;
 }
 
 export interface OptimizerLike {
