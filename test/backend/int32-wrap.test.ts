@@ -15,15 +15,44 @@ import { onSimulator } from '../util/scale.js';
 const XS = [0, 1, -1, 2, -7, 46341, 65535, 65536, -65536, 1 << 30, 123456789, 2147483647, -2147483648, 2147483646];
 const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'lt', 'ge'];
 const UNARY: [UnaryOp, number, number][] = [
-  ['neg', 0, 0], ['abs', 0, 0], ['square', 0, 0], ['sign', 0, 0], ['relu', 0, 0], ['clamp', -65536, 65536],
-  ['add_scalar', 1, 0], ['add_scalar', 3e9, 0], ['add_scalar', 0.5, 0], ['mul_scalar', 65536, 0], ['mul_scalar', -1, 0],
-  ['mul_scalar', 2.5, 0], ['rsub_scalar', -2147483648, 0], ['pow_scalar', 2, 0], ['pow_scalar', 3, 0], ['pow_scalar', 31, 0],
+  ['neg', 0, 0],
+  ['abs', 0, 0],
+  ['square', 0, 0],
+  ['sign', 0, 0],
+  ['relu', 0, 0],
+  ['clamp', -65536, 65536],
+  ['add_scalar', 1, 0],
+  ['add_scalar', 3e9, 0],
+  ['add_scalar', 0.5, 0],
+  ['mul_scalar', 65536, 0],
+  ['mul_scalar', -1, 0],
+  ['mul_scalar', 2.5, 0],
+  ['rsub_scalar', -2147483648, 0],
+  ['pow_scalar', 2, 0],
+  ['pow_scalar', 3, 0],
+  ['pow_scalar', 31, 0],
   ['gt_scalar', 0, 0],
   // a fractional exponent takes float64 pow (a library call GPGPU-Sim cannot run: SIM_LIMITS.deviceCall)
   ...(onSimulator ? [] : [['pow_scalar', 0.5, 0] as [UnaryOp, number, number]]),
 ];
-const CASTS = [0, 2.5, -2.5, 2147483647.9, 2147483648, -2147483649, 3e9, -3e9, 4294967301, 1e15 + 3, 9.3e18, 5e20, 1e300,
-  NaN, Infinity, -Infinity];
+const CASTS = [
+  0,
+  2.5,
+  -2.5,
+  2147483647.9,
+  2147483648,
+  -2147483649,
+  3e9,
+  -3e9,
+  4294967301,
+  1e15 + 3,
+  9.3e18,
+  5e20,
+  1e300,
+  NaN,
+  Infinity,
+  -Infinity,
+];
 
 const js = createJsBackend();
 
@@ -55,13 +84,18 @@ for (const { device } of suiteDevices().devices) {
     it('binary add/sub/mul/div/max/min/compare on all pairs of boundary values', () => {
       for (const op of BINARY) {
         const got = run(be, (b) => {
-          const x = upload(b, XS, 'int32'), y = upload(b, XS, 'int32'), o = b.alloc(n * n, 'int32');
+          const x = upload(b, XS, 'int32'),
+            y = upload(b, XS, 'int32'),
+            o = b.alloc(n * n, 'int32');
           b.kernels.binary(op, x, y, o, [n, n], [1, 0], [0, 1], 'int32');
-          b.free(x); b.free(y);
+          b.free(x);
+          b.free(y);
           return { h: o, n: n * n };
         });
         const want = run(js, (b) => {
-          const x = upload(b, XS, 'int32'), y = upload(b, XS, 'int32'), o = b.alloc(n * n, 'int32');
+          const x = upload(b, XS, 'int32'),
+            y = upload(b, XS, 'int32'),
+            o = b.alloc(n * n, 'int32');
           b.kernels.binary(op, x, y, o, [n, n], [1, 0], [0, 1], 'int32');
           return { h: o, n: n * n };
         });
@@ -70,9 +104,12 @@ for (const { device } of suiteDevices().devices) {
       // the values issue 12 names
       const at = (op: BinaryOp, a: number, c: number): number => {
         const r = run(be, (b) => {
-          const x = upload(b, [a], 'int32'), y = upload(b, [c], 'int32'), o = b.alloc(1, 'int32');
+          const x = upload(b, [a], 'int32'),
+            y = upload(b, [c], 'int32'),
+            o = b.alloc(1, 'int32');
           b.kernels.binary(op, x, y, o, [1], [1], [1], 'int32');
-          b.free(x); b.free(y);
+          b.free(x);
+          b.free(y);
           return { h: o, n: 1 };
         });
         return r[0]!;
@@ -86,7 +123,8 @@ for (const { device } of suiteDevices().devices) {
     it('unary ops and scalars on int32 (neg of INT_MIN, x + 3e9, x · 65536, powers)', () => {
       for (const [op, a, b2] of UNARY) {
         const f = (b: Backend): { h: ReturnType<Backend['alloc']>; n: number } => {
-          const x = upload(b, XS, 'int32'), o = b.alloc(n, 'int32');
+          const x = upload(b, XS, 'int32'),
+            o = b.alloc(n, 'int32');
           b.kernels.unary(op, x, o, n, 'int32', a, b2);
           b.free(x);
           return { h: o, n };
@@ -97,7 +135,8 @@ for (const { device } of suiteDevices().devices) {
 
     it('casts float64 → int32 truncate and wrap (3e9, ±inf, NaN, beyond 2^63)', () => {
       const f = (b: Backend): { h: ReturnType<Backend['alloc']>; n: number } => {
-        const x = upload(b, CASTS, 'float64'), o = b.alloc(CASTS.length, 'int32');
+        const x = upload(b, CASTS, 'float64'),
+          o = b.alloc(CASTS.length, 'int32');
         b.kernels.cast(x, o, CASTS.length, 'float64', 'int32');
         b.free(x);
         return { h: o, n: CASTS.length };

@@ -33,14 +33,21 @@ describeCuda('async reads and the libuv thread pool', (device) => {
     for (let i = 0; i < k - 1; i++) x.matmul(w).dispose();
     const ys = Array.from({ length: 8 }, (_, i) => tidy(() => x.matmul(w).add(i)));
     let settled = 0;
-    const reads = ys.map((y) => y.data().then((d) => { settled++; return d; }));
+    const reads = ys.map((y) =>
+      y.data().then((d) => {
+        settled++;
+        return d;
+      }),
+    );
     t0 = performance.now();
     const z = await gzip(Buffer.alloc(1 << 12, 7));
     const gzipMs = performance.now() - t0;
     const pendingAtGzip = 8 - settled;
     const outs = await Promise.all(reads);
     expect(zlib.gunzipSync(z).length).toBe(1 << 12);
-    console.log(`[read waiter] ${k} matmuls ${N}³ (${oneMs.toFixed(2)} ms each) queued; gzip done after ${gzipMs.toFixed(1)} ms with ${pendingAtGzip}/8 reads pending`);
+    console.log(
+      `[read waiter] ${k} matmuls ${N}³ (${oneMs.toFixed(2)} ms each) queued; gzip done after ${gzipMs.toFixed(1)} ms with ${pendingAtGzip}/8 reads pending`,
+    );
     if (!onSimulator) expect(pendingAtGzip, 'zlib had to wait for the reads: they hold libuv pool threads').toBe(8);
     // results: y_i = x·w + i, so y_i − y_0 = i everywhere
     const first = outs[0]!;

@@ -13,7 +13,12 @@ import { describeBackends } from '../util/backends.js';
 
 describe('normStatsDType', () => {
   it('is float32 for float32 and the 16-bit floats, float64 for float64', () => {
-    const want: [DType, DType][] = [['float32', 'float32'], ['bfloat16', 'float32'], ['float16', 'float32'], ['float64', 'float64']];
+    const want: [DType, DType][] = [
+      ['float32', 'float32'],
+      ['bfloat16', 'float32'],
+      ['float16', 'float32'],
+      ['float64', 'float64'],
+    ];
     for (const [d, s] of want) expect(normStatsDType(d)).toBe(s);
   });
 });
@@ -21,7 +26,8 @@ describe('normStatsDType', () => {
 describeBackends('norm statistics in 16-bit models', ({ device, name }) => {
   // values with a large common offset: mean ≈ 100, spread ≈ 1. A mean rounded to bf16 (ulp 0.5 at
   // 100) shifts every normalised value by up to 0.25/σ; float32 statistics do not.
-  const rows = 6, cols = 40;
+  const rows = 6,
+    cols = 40;
   const base = Float32Array.from({ length: rows * cols }, (_, i) => 100 + Math.sin(i * 1.7) + 0.3 * Math.cos(i * 0.31));
   const dyv = Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 0.9));
 
@@ -34,19 +40,24 @@ describeBackends('norm statistics in 16-bit models', ({ device, name }) => {
         const ln = (x: wg.Tensor): wg.Tensor => wg.layerNorm(x, [cols]);
         const x1 = xr.detach().requiresGrad_();
         const x2 = x16.detach().requiresGrad_();
-        const y1 = ln(x1), y2 = ln(x2);
+        const y1 = ln(x1),
+          y2 = ln(x2);
         const dy = wg.tensor(dyv, { device }).reshape([rows, cols]);
         y1.backward(dy);
         y2.backward(dy.cast(dt));
         const tol = dt === 'bfloat16' ? 2e-2 : 3e-3;
-        const a = y1.dataSync(), b = y2.cast('float32').dataSync();
+        const a = y1.dataSync(),
+          b = y2.cast('float32').dataSync();
         for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), `${dt} layerNorm y[${i}]`).toBeLessThan(tol * 4);
-        const ga = x1.grad!.dataSync(), gb = x2.grad!.cast('float32').dataSync();
+        const ga = x1.grad!.dataSync(),
+          gb = x2.grad!.cast('float32').dataSync();
         for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i]! - gb[i]!), `${dt} layerNorm dx[${i}]`).toBeLessThan(tol * 4);
         // batch norm over (N=rows, C=cols): per-column statistics
         const bn = (x: wg.Tensor): wg.Tensor => wg.batchNorm(x, null, null, null, null, { training: true });
-        const z1 = bn(xr), z2 = bn(x16);
-        const c = z1.dataSync(), d = z2.cast('float32').dataSync();
+        const z1 = bn(xr),
+          z2 = bn(x16);
+        const c = z1.dataSync(),
+          d = z2.cast('float32').dataSync();
         for (let i = 0; i < c.length; i++) expect(Math.abs(c[i]! - d[i]!), `${dt} batchNorm y[${i}]`).toBeLessThan(tol * 4);
       });
     }
@@ -60,7 +71,8 @@ describeBackends('norm statistics in 16-bit models', ({ device, name }) => {
       const v = y.dataSync();
       // each row has mean 0 and (biased) variance 1 / (1 + eps / var)
       for (let r = 0; r < rows; r++) {
-        let m = 0, s = 0;
+        let m = 0,
+          s = 0;
         for (let j = 0; j < cols; j++) m += v[r * cols + j]!;
         m /= cols;
         for (let j = 0; j < cols; j++) s += (v[r * cols + j]! - m) ** 2;
