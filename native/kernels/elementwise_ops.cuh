@@ -10,12 +10,20 @@ namespace wg {
 namespace k {
 namespace {
 
-template <typename A> __device__ __forceinline__ A Erf(A x);
-template <> __device__ __forceinline__ float Erf(float x) { return erff(x); }
-template <> __device__ __forceinline__ double Erf(double x) { return erf(x); }
+template <typename A>
+__device__ __forceinline__ A Erf(A x);
+template <>
+__device__ __forceinline__ float Erf(float x) {
+  return erff(x);
+}
+template <>
+__device__ __forceinline__ double Erf(double x) {
+  return erf(x);
+}
 
 // op(x; a, b) in A. Names and semantics: lib/backend/kernels.ts UnaryOp.
-template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b) {
+template <typename A>
+__device__ __forceinline__ A UnaryOp(int op, A x, A a, A b) {
   const A one = A(1), zero = A(0);
   switch (static_cast<Unary>(op)) {
     case Unary::neg: return -x;
@@ -67,7 +75,8 @@ template <typename A> __device__ __forceinline__ A UnaryOp(int op, A x, A a, A b
 }
 
 // dy * f'(x), with y = f(x) where cheaper. Backward next to the forward above.
-template <typename A> __device__ __forceinline__ A UnaryGradOp(int op, A x, A y, A dy, A a, A b) {
+template <typename A>
+__device__ __forceinline__ A UnaryGradOp(int op, A x, A y, A dy, A a, A b) {
   const A one = A(1), zero = A(0);
   switch (static_cast<UnaryGrad>(op)) {
     case UnaryGrad::relu: return x > zero ? dy : zero;
@@ -98,7 +107,8 @@ template <typename A> __device__ __forceinline__ A UnaryGradOp(int op, A x, A y,
   }
 }
 
-template <typename A> __device__ __forceinline__ A BinaryOp(int op, A x, A y) {
+template <typename A>
+__device__ __forceinline__ A BinaryOp(int op, A x, A y) {
   const A one = A(1), zero = A(0);
   switch (static_cast<Binary>(op)) {
     case Binary::add: return x + y;
@@ -154,25 +164,25 @@ __device__ __forceinline__ bool IsOddInteger(double y) {
 __device__ __forceinline__ int IntPowJs(int x, double y) {
   if (y == 0 || x == 1) return 1;
   const bool odd = IsOddInteger(y);
-  if (x == 0) return 0;                         // 0^y: 0, or inf for y < 0 → 0
+  if (x == 0) return 0;  // 0^y: 0, or inf for y < 0 → 0
   if (x == -1) return odd ? -1 : 1;
-  if (y < 0 || y >= 84) return 0;               // |x| >= 2: |x^y| < 1 (truncates to 0) or >= 2^84
+  if (y < 0 || y >= 84) return 0;  // |x| >= 2: |x^y| < 1 (truncates to 0) or >= 2^84
   const uint64_t ax = x < 0 ? 0ull - static_cast<uint64_t>(static_cast<int64_t>(x)) : static_cast<uint64_t>(x);
-  uint64_t hi = 0, lo = 1;                      // the power so far, hi·2^64 + lo (< 2^84)
+  uint64_t hi = 0, lo = 1;  // the power so far, hi·2^64 + lo (< 2^84)
   for (int i = 0, e = static_cast<int>(y); i < e; ++i) {
     // (hi, lo) · ax with ax < 2^32: lo = l1·2^32 + l0
     const uint64_t p0 = (lo & 0xFFFFFFFFull) * ax, p1 = (lo >> 32) * ax;
     const uint64_t nlo = p0 + (p1 << 32);
     hi = hi * ax + (p1 >> 32) + (nlo < p0 ? 1 : 0);
     lo = nlo;
-    if (hi >= (1ull << 20)) return 0;           // >= 2^84
+    if (hi >= (1ull << 20)) return 0;  // >= 2^84
   }
   const int bits = hi != 0 ? 64 + BitLength(hi) : BitLength(lo);
   uint32_t r;
   if (bits <= 53) {
     r = static_cast<uint32_t>(lo);
-  } else {                                      // round to 53 significant bits, half to even
-    const int sh = bits - 53;                   // 1..31
+  } else {                     // round to 53 significant bits, half to even
+    const int sh = bits - 53;  // 1..31
     uint64_t m = (hi << (64 - sh)) | (lo >> sh);
     const uint64_t rem = lo & ((1ull << sh) - 1), half = 1ull << (sh - 1);
     if (rem > half || (rem == half && (m & 1))) ++m;
@@ -206,21 +216,28 @@ __device__ __forceinline__ int IntBinaryOp(int op, int x, int y) {
 }
 
 // out = op(x, y) in T: Acc<T> math rounded once, or the int32 rules above.
-template <typename T> __device__ __forceinline__ T BinaryT(int op, T x, T y) {
+template <typename T>
+__device__ __forceinline__ T BinaryT(int op, T x, T y) {
   return FromF<T>(BinaryOp<Acc<T>>(op, ToF(x), ToF(y)));
 }
-template <> __device__ __forceinline__ int BinaryT<int>(int op, int x, int y) { return IntBinaryOp(op, x, y); }
+template <>
+__device__ __forceinline__ int BinaryT<int>(int op, int x, int y) {
+  return IntBinaryOp(op, x, y);
+}
 
-template <typename T> __device__ __forceinline__ T UnaryT(int op, T x, Acc<T> a, Acc<T> b) {
+template <typename T>
+__device__ __forceinline__ T UnaryT(int op, T x, Acc<T> a, Acc<T> b) {
   return FromF<T>(UnaryOp<Acc<T>>(op, ToF(x), a, b));
 }
-template <> __device__ __forceinline__ int UnaryT<int>(int op, int x, double a, double b) {
+template <>
+__device__ __forceinline__ int UnaryT<int>(int op, int x, double a, double b) {
   if (static_cast<Unary>(op) == Unary::pow_scalar && a == trunc(a)) return IntPowJs(x, a);
   if (static_cast<Unary>(op) == Unary::clamp && (a != a || b != b)) return 0;  // Math.min/max with NaN
   return JsToInt32(UnaryOp<double>(op, static_cast<double>(x), a, b));
 }
 
-template <typename A> __device__ __forceinline__ A ActOp(int act, A x) {
+template <typename A>
+__device__ __forceinline__ A ActOp(int act, A x) {
   switch (static_cast<Act>(act)) {
     case Act::relu: return x < A(0) ? A(0) : x;
     case Act::gelu: return A(0.5) * x * (A(1) + Erf(x * A(0.70710678118654752440)));

@@ -20,7 +20,8 @@ constexpr int TC_BM = 128, TC_BN = 128, TC_BK = 32, TC_THREADS = 256;
 
 // Shared tile of one operand, ROWS (m or n) × BK, in the operand's memory order.
 // k-inner: S[row][k], row pitch BK + PADK; row-inner: S[k][row], pitch ROWS + 8.
-template <typename T, bool ALONG_K, int ROWS> struct TcTile {
+template <typename T, bool ALONG_K, int ROWS>
+struct TcTile {
   static constexpr int PADK = sizeof(T) == 4 ? 4 : 8;
   static constexpr int kElems = ALONG_K ? ROWS * (TC_BK + PADK) : TC_BK * (ROWS + 8);
   __device__ static __forceinline__ int Index(int row, int k) {
@@ -30,22 +31,30 @@ template <typename T, bool ALONG_K, int ROWS> struct TcTile {
 
 __device__ __forceinline__ uint32_t ToTf32(float f) { return CvtRnaTf32(f); }
 
-template <typename T> __device__ __forceinline__ uint32_t Pack2(T lo, T hi) {
+template <typename T>
+__device__ __forceinline__ uint32_t Pack2(T lo, T hi) {
   const uint16_t l = reinterpret_cast<const uint16_t&>(lo), h = reinterpret_cast<const uint16_t&>(hi);
   return static_cast<uint32_t>(l) | (static_cast<uint32_t>(h) << 16);
 }
 
 // Global → registers: 4 groups of 4 consecutive elements per thread per operand (ROWS·BK / 4 / 256 = 4).
-// Group q = v·256 + tid; along k: row = q / (BK/4), k = (q % (BK/4))·4; along rows: k = q / (ROWS/4), row = (q % (ROWS/4))·4.
-template <typename T, bool ALONG_K, int ROWS> struct TcLoader {
+// Group q = v·256 + tid; along k: row = q / (BK/4), k = (q % (BK/4))·4; along rows: k = q / (ROWS/4), row = (q %
+// (ROWS/4))·4.
+template <typename T, bool ALONG_K, int ROWS>
+struct TcLoader {
   const T* p;
   int64_t ld;
   int rows, K;
   bool vec;  // base, ld and batch stride allow 4-element vector loads
   __device__ __forceinline__ void Coords(int v, int& row, int& k) const {
     const int q = v * TC_THREADS + threadIdx.x;
-    if (ALONG_K) { row = q / (TC_BK / 4); k = (q % (TC_BK / 4)) * 4; }
-    else { k = q / (ROWS / 4); row = (q % (ROWS / 4)) * 4; }
+    if (ALONG_K) {
+      row = q / (TC_BK / 4);
+      k = (q % (TC_BK / 4)) * 4;
+    } else {
+      k = q / (ROWS / 4);
+      row = (q % (ROWS / 4)) * 4;
+    }
   }
   __device__ __forceinline__ void Fetch(T (&r)[4][4], int row0, int k0) const {
 #pragma unroll
@@ -59,12 +68,17 @@ template <typename T, bool ALONG_K, int ROWS> struct TcLoader {
       if (vec && inb) {
         if constexpr (sizeof(T) == 4) {
           const float4 f = *reinterpret_cast<const float4*>(q);
-          r[v][0] = reinterpret_cast<const T&>(f.x); r[v][1] = reinterpret_cast<const T&>(f.y);
-          r[v][2] = reinterpret_cast<const T&>(f.z); r[v][3] = reinterpret_cast<const T&>(f.w);
+          r[v][0] = reinterpret_cast<const T&>(f.x);
+          r[v][1] = reinterpret_cast<const T&>(f.y);
+          r[v][2] = reinterpret_cast<const T&>(f.z);
+          r[v][3] = reinterpret_cast<const T&>(f.w);
         } else {
           const uint2 u = *reinterpret_cast<const uint2*>(q);
           const T* h = reinterpret_cast<const T*>(&u);
-          r[v][0] = h[0]; r[v][1] = h[1]; r[v][2] = h[2]; r[v][3] = h[3];
+          r[v][0] = h[0];
+          r[v][1] = h[1];
+          r[v][2] = h[2];
+          r[v][3] = h[3];
         }
       } else {
 #pragma unroll
@@ -115,8 +129,8 @@ __device__ __forceinline__ uint32_t Frag(const T* s, int row, int k) {
 
 template <typename T, bool AK, bool BK_>
 __global__ void __launch_bounds__(TC_THREADS)
-MatmulTcKernel(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int batch, int M, int N, int K,
-               int64_t lda, int64_t ldb, int64_t aBatch, int64_t bBatch, bool vecA, bool vecB) {
+    MatmulTcKernel(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C, int batch, int M, int N, int K,
+                   int64_t lda, int64_t ldb, int64_t aBatch, int64_t bBatch, bool vecA, bool vecB) {
   constexpr int KS = sizeof(T) == 4 ? 8 : 16;
   using TA = TcTile<T, AK, TC_BM>;
   using TB = TcTile<T, BK_, TC_BN>;
@@ -131,69 +145,69 @@ MatmulTcKernel(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__
 
   // M tiles grid-stride over y (gridDim.y <= 65535), batch over z.
   for (int mt = blockIdx.y; mt < tilesM; mt += gridDim.y)
-  for (int z = blockIdx.z; z < batch; z += gridDim.z) {
-    const int m0 = mt * TC_BM;
-    TcLoader<T, AK, TC_BM> la{A + z * aBatch, lda, M, K, vecA};
-    TcLoader<T, BK_, TC_BN> lb{B + z * bBatch, ldb, N, K, vecB};
-    float acc[4][4][4];
+    for (int z = blockIdx.z; z < batch; z += gridDim.z) {
+      const int m0 = mt * TC_BM;
+      TcLoader<T, AK, TC_BM> la{A + z * aBatch, lda, M, K, vecA};
+      TcLoader<T, BK_, TC_BN> lb{B + z * bBatch, ldb, N, K, vecB};
+      float acc[4][4][4];
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+      for (int i = 0; i < 4; ++i)
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
+        for (int j = 0; j < 4; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
+          for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.f;
 
-    T ra[4][4], rb[4][4];
-    la.Fetch(ra, m0, 0);
-    lb.Fetch(rb, n0, 0);
-    for (int k0 = 0; k0 < K; k0 += TC_BK) {
-      la.Stage(As, ra);
-      lb.Stage(Bs, rb);
-      __syncthreads();
-      if (k0 + TC_BK < K) {  // prefetch the next k-tile while the tensor cores work
-        la.Fetch(ra, m0, k0 + TC_BK);
-        lb.Fetch(rb, n0, k0 + TC_BK);
-      }
-#pragma unroll
-      for (int kk = 0; kk < TC_BK; kk += KS) {
-        uint32_t af[4][4], bf[4][2];
-        constexpr int H = KS / 2;  // second half of the k-slice: +4 (tf32) or +8 (16-bit)
-        const int kc = sizeof(T) == 4 ? kk + tig : kk + 2 * tig;
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int r = wm + i * 16 + g;
-          af[i][0] = Frag<T, AK, TC_BM>(As, r, kc);
-          af[i][1] = Frag<T, AK, TC_BM>(As, r + 8, kc);
-          af[i][2] = Frag<T, AK, TC_BM>(As, r, kc + H);
-          af[i][3] = Frag<T, AK, TC_BM>(As, r + 8, kc + H);
+      T ra[4][4], rb[4][4];
+      la.Fetch(ra, m0, 0);
+      lb.Fetch(rb, n0, 0);
+      for (int k0 = 0; k0 < K; k0 += TC_BK) {
+        la.Stage(As, ra);
+        lb.Stage(Bs, rb);
+        __syncthreads();
+        if (k0 + TC_BK < K) {  // prefetch the next k-tile while the tensor cores work
+          la.Fetch(ra, m0, k0 + TC_BK);
+          lb.Fetch(rb, n0, k0 + TC_BK);
         }
 #pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const int c = wn + j * 8 + g;
-          bf[j][0] = Frag<T, BK_, TC_BN>(Bs, c, kc);
-          bf[j][1] = Frag<T, BK_, TC_BN>(Bs, c, kc + H);
+        for (int kk = 0; kk < TC_BK; kk += KS) {
+          uint32_t af[4][4], bf[4][2];
+          constexpr int H = KS / 2;  // second half of the k-slice: +4 (tf32) or +8 (16-bit)
+          const int kc = sizeof(T) == 4 ? kk + tig : kk + 2 * tig;
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const int r = wm + i * 16 + g;
+            af[i][0] = Frag<T, AK, TC_BM>(As, r, kc);
+            af[i][1] = Frag<T, AK, TC_BM>(As, r + 8, kc);
+            af[i][2] = Frag<T, AK, TC_BM>(As, r, kc + H);
+            af[i][3] = Frag<T, AK, TC_BM>(As, r + 8, kc + H);
+          }
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const int c = wn + j * 8 + g;
+            bf[j][0] = Frag<T, BK_, TC_BN>(Bs, c, kc);
+            bf[j][1] = Frag<T, BK_, TC_BN>(Bs, c, kc + H);
+          }
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) Mma(acc[i][j], af[i], bf[j], T());
         }
-#pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) Mma(acc[i][j], af[i], bf[j], T());
+        __syncthreads();
       }
-      __syncthreads();
+
+      // c0: (g, 2tig), c1: (g, 2tig+1), c2: (g+8, 2tig), c3: (g+8, 2tig+1)
+      T* Cz = C + static_cast<int64_t>(z) * M * N;
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int m = m0 + wm + i * 16 + g + (e >> 1) * 8;
+            const int n = n0 + wn + j * 8 + 2 * tig + (e & 1);
+            if (m < M && n < N) Cz[static_cast<int64_t>(m) * N + n] = FromF<T>(acc[i][j][e]);
+          }
     }
-
-    // c0: (g, 2tig), c1: (g, 2tig+1), c2: (g+8, 2tig), c3: (g+8, 2tig+1)
-    T* Cz = C + static_cast<int64_t>(z) * M * N;
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-#pragma unroll
-      for (int j = 0; j < 4; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int m = m0 + wm + i * 16 + g + (e >> 1) * 8;
-          const int n = n0 + wn + j * 8 + 2 * tig + (e & 1);
-          if (m < M && n < N) Cz[static_cast<int64_t>(m) * N + n] = FromF<T>(acc[i][j][e]);
-        }
-  }
 }
 
 // Launch shape of MatmulTcKernel: grid x = N tiles, y = M tiles, z = batch (y and z capped at 65535,
