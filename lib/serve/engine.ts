@@ -17,7 +17,7 @@ import { tidy } from '../memory.js';
 import { tensor } from '../ops/index.js';
 import { EnergyMeter } from '../energy/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
-import { loadWithMetadata } from '../io/safetensors.js';
+import { load, readSafetensors } from '../io/safetensors.js';
 import { synchronize } from '../backend/registry.js';
 import { stateDictEntries, type ModelLike } from '../train/types.js';
 import type { Tensor } from '../tensor.js';
@@ -81,28 +81,26 @@ export interface RunnerConfig {
   energy: EnergyOptions;
 }
 
-/** Loads a state dict from a wattgrad checkpoint or a plain safetensors file, checked against the model. */
-function readWeights(file: string, model: ModelLike): Map<string, Tensor> {
+/**
+ * Loads a wattgrad checkpoint (`wattgrad train --save`: its model part) or a plain safetensors state
+ * dict into the model. Both loads are transactional (everything is checked before anything is
+ * copied), so a file that does not fit leaves the model as it was.
+ */
+function loadWeights(file: string, model: ModelLike): void {
   if (!fs.existsSync(file)) throw new Error(`serve: weights file ${file} does not exist`);
-  const { tensors: loaded, metadata } = loadWithMetadata(file);
+  const { metadata } = readSafetensors(file); // the file is read again below: reloads are rare
   if (metadata['wattgrad.checkpoint'] !== undefined) {
-    // a checkpoint (wattgrad train --save): keep the model's entries, drop optimizer/scheduler state
-    const keys = new Set(JSON.parse(metadata.model ?? '[]') as string[]);
-    for (const k of Object.keys(loaded)) if (!keys.has(k)) { loaded[k]!.dispose(); delete loaded[k]; }
+    loadCheckpoint(file, { model, restoreRng: false });
+    return;
   }
-  const own = new Map(stateDictEntries(model.stateDict()));
-  const bad: string[] = [];
-  for (const [k, t] of own) {
-    const l = loaded[k];
-    if (l === undefined) bad.push(`missing '${k}'`);
-    else if (l.shape.join(',') !== t.shape.join(',')) bad.push(`'${k}' is (${l.shape.join(', ')}) in the file, (${t.shape.join(', ')}) in the model`);
+  const sd = load(file);
+  try {
+    model.loadStateDict(sd);
+  } catch (e) {
+    throw new Error(`serve: ${file} does not fit the model: ${(e as Error).message}`);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
   }
-  for (const k of Object.keys(loaded)) if (!own.has(k)) bad.push(`unexpected '${k}'`);
-  if (bad.length > 0) {
-    for (const t of Object.values(loaded)) t.dispose();
-    throw new Error(`serve: ${file} does not fit the model: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? ` (+${bad.length - 5} more)` : ''}`);
-  }
-  return new Map(Object.entries(loaded));
 }
 
 function describeEnergy(r: { joules: number | null; estimatedJoules: number | null; gpu: { method: string }[]; cpu: { method: string } | null }, est: EnergyOptions): BatchEnergy {
@@ -125,7 +123,7 @@ export class ModelRunner {
 
   constructor(private readonly model: ModelLike, private readonly cfg: RunnerConfig) {
     if (cfg.device !== 'cpu') (model as { to?: (d: string) => unknown }).to?.(cfg.device);
-    if (cfg.weights !== null) this.swap(readWeights(cfg.weights, model));
+    if (cfg.weights !== null) loadWeights(cfg.weights, model);
     model.eval();
     const est = { ...cfg.energy };
     this.meter = new EnergyMeter({ estimate: est, samplePower: false, ...(cfg.device === 'cpu' ? {} : { synchronize: () => synchronize() }) });
@@ -171,18 +169,10 @@ export class ModelRunner {
   reload(weights?: string): ModelInfo {
     const file = weights ?? this.cfg.weights;
     if (file === null || file === undefined) throw new Error('serve: no weights file to reload (the model was served without --weights)');
-    this.swap(readWeights(file, this.model));
+    loadWeights(file, this.model);
     this.info.version += 1;
     this.info.weights = file;
     return { ...this.info };
-  }
-
-  private swap(sd: Map<string, Tensor>): void {
-    try {
-      this.model.loadStateDict(Object.fromEntries(sd));
-    } finally {
-      for (const t of sd.values()) t.dispose();
-    }
   }
 }
 
