@@ -3,7 +3,6 @@
 //                  --max-batch 64 --max-delay-ms 5 --device cpu|cuda --cpu-watts W --log-json]
 // SIGHUP reloads the weights file (an atomic switch; a bad file keeps the old model).
 
-import { parseArgs } from 'node:util';
 import { FlagError, numberFlag, parseFlags, type FlagSpec, type Range } from '../options.js';
 import { serve, type DemoModelName, type ModelServer } from './server.js';
 

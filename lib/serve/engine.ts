@@ -19,7 +19,7 @@ import { EnergyMeter } from '../energy/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { load, readSafetensors } from '../io/safetensors.js';
 import { synchronize } from '../backend/registry.js';
-import { stateDictEntries, type ModelLike } from '../train/types.js';
+import type { ModelLike } from '../train/types.js';
 import type { Tensor } from '../tensor.js';
 
 export type InputDType = 'float32' | 'int32';

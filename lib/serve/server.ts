@@ -18,7 +18,7 @@ import { DynamicBatcher, QueueFullError, QueueTimeoutError, type RequestResult }
 import { InProcessEngine, WorkerEngine, type Engine, type EnergyOptions, type InputDType, type ModelInfo, type ModelSpec } from './engine.js';
 import { ServeMetrics } from './metrics.js';
 import { checkOptions, nonNegative, nonNegativeInt, positiveInt, type OptionKeys } from '../options.js';
-import { BadRequest, parseBinaryBody, parseJsonBody } from './parse.js';
+import { parseBinaryBody, parseJsonBody } from './parse.js';
 import type { ModelLike } from '../train/types.js';
 
 export type DemoModelName = 'mnist-mlp' | 'mnist-cnn' | 'mnist-lstm';
