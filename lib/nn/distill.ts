@@ -39,8 +39,10 @@ export interface KLDivOptions {
 function checkKl(where: string, o: KLDivOptions): { reduction: KLDivReduction; logTarget: boolean } {
   checkOptions(where, o, ['reduction', 'logTarget']);
   const r = o.reduction ?? 'mean';
-  if (r !== 'mean' && r !== 'batchmean' && r !== 'sum' && r !== 'none') throw new RangeError(`${where}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got '${String(r)}'`);
-  if (o.logTarget !== undefined && typeof o.logTarget !== 'boolean') throw new TypeError(`${where}: logTarget must be true or false, got ${String(o.logTarget)}`);
+  if (r !== 'mean' && r !== 'batchmean' && r !== 'sum' && r !== 'none')
+    throw new RangeError(`${where}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got '${String(r)}'`);
+  if (o.logTarget !== undefined && typeof o.logTarget !== 'boolean')
+    throw new TypeError(`${where}: logTarget must be true or false, got ${String(o.logTarget)}`);
   return { reduction: r, logTarget: o.logTarget ?? false };
 }
 
@@ -51,7 +53,8 @@ function checkKl(where: string, o: KLDivOptions): { reduction: KLDivReduction; l
 export function klDiv(input: Tensor, target: Tensor, o: KLDivOptions = {}): Tensor {
   const { reduction, logTarget } = checkKl('klDiv', o);
   if (!isTensor(input) || !isTensor(target)) throw new TypeError('klDiv: input and target must be tensors');
-  if (!sameShape(input.shape, target.shape)) throw new RangeError(`klDiv: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} must have the same shape`);
+  if (!sameShape(input.shape, target.shape))
+    throw new RangeError(`klDiv: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} must have the same shape`);
   return tidy(() => {
     let l: Tensor;
     if (logTarget) l = ops.mul(ops.exp(target), ops.sub(target, input));
@@ -105,10 +108,17 @@ function checkDistill(where: string, o: DistillationOptions): { temperature: num
 }
 
 /** The softened KL term alone, T²·KL(softmax(t/T) ‖ softmax(s/T)), averaged over the batch. */
-export function softDistillationLoss(studentLogits: Tensor, teacherLogits: Tensor, temperature: number, where = 'distillationLoss'): Tensor {
+export function softDistillationLoss(
+  studentLogits: Tensor,
+  teacherLogits: Tensor,
+  temperature: number,
+  where = 'distillationLoss',
+): Tensor {
   if (!isTensor(studentLogits) || !isTensor(teacherLogits)) throw new TypeError(`${where}: student and teacher logits must be tensors`);
   if (!sameShape(studentLogits.shape, teacherLogits.shape)) {
-    throw new RangeError(`${where}: student logits ${fmtShape(studentLogits.shape)} and teacher logits ${fmtShape(teacherLogits.shape)} must have the same shape (the same batch and number of classes)`);
+    throw new RangeError(
+      `${where}: student logits ${fmtShape(studentLogits.shape)} and teacher logits ${fmtShape(teacherLogits.shape)} must have the same shape (the same batch and number of classes)`,
+    );
   }
   if (studentLogits.ndim !== 2) throw new RangeError(`${where}: logits must be (N, C), got ${fmtShape(studentLogits.shape)}`);
   const T = temperature;
@@ -190,9 +200,12 @@ export class Distiller extends Module {
     const teacher = this[TEACHER];
     if (teacher.training) teacher.eval();
     const t = noGrad(() => teacher.forward(a.x as Tensor) as Tensor);
-    if (!isTensor(t)) throw new TypeError('Distiller: the teacher\'s forward must return a tensor of logits');
-    if (!isTensor(a.yPred)) throw new TypeError('Distiller: the student\'s forward must return a tensor of logits');
-    if (!sameShape(a.yPred.shape, t.shape)) throw new RangeError(`Distiller: student output ${fmtShape(a.yPred.shape)} and teacher output ${fmtShape(t.shape)} differ in shape; both must give (N, C) logits for the same classes`);
+    if (!isTensor(t)) throw new TypeError("Distiller: the teacher's forward must return a tensor of logits");
+    if (!isTensor(a.yPred)) throw new TypeError("Distiller: the student's forward must return a tensor of logits");
+    if (!sameShape(a.yPred.shape, t.shape))
+      throw new RangeError(
+        `Distiller: student output ${fmtShape(a.yPred.shape)} and teacher output ${fmtShape(t.shape)} differ in shape; both must give (N, C) logits for the same classes`,
+      );
     const l = combine(a.yPred, t, a.y, this.temperature, this.alpha, a.loss, 'Distiller');
     t.dispose();
     return l;

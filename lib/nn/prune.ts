@@ -45,7 +45,9 @@ type Slots = Record<string, unknown>;
 
 function checkAmount(where: string, amount: unknown): number {
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0 || amount >= 1) {
-    throw new RangeError(`${where}: amount must be a fraction in [0, 1) (0.5 prunes half), got ${typeof amount === 'number' ? amount : typeof amount}`);
+    throw new RangeError(
+      `${where}: amount must be a fraction in [0, 1) (0.5 prunes half), got ${typeof amount === 'number' ? amount : typeof amount}`,
+    );
   }
   return amount;
 }
@@ -84,7 +86,10 @@ function setMask(where: string, m: AnyModule, name: string, mask: Float64Array |
   let e = PRUNED.get(m);
   if (!e?.names.has(name)) {
     const p = slot(m, name);
-    if (!(p instanceof Parameter)) throw new TypeError(`${where}: ${m.name} has no parameter '${name}'${p instanceof Tensor ? ' (it is a buffer or plain tensor)' : ''}`);
+    if (!(p instanceof Parameter))
+      throw new TypeError(
+        `${where}: ${m.name} has no parameter '${name}'${p instanceof Tensor ? ' (it is a buffer or plain tensor)' : ''}`,
+      );
     if (!e) {
       const own = Object.prototype.hasOwnProperty.call(m, 'forward');
       const fn = m.forward as (...a: unknown[]) => unknown;
@@ -95,7 +100,8 @@ function setMask(where: string, m: AnyModule, name: string, mask: Float64Array |
           refresh(this);
           return fn.apply(this, args);
         },
-        configurable: true, writable: true,
+        configurable: true,
+        writable: true,
       });
     }
     delete (m as unknown as Slots)[name];
@@ -138,7 +144,8 @@ function smallest(scores: Float64Array, keepMask: Float64Array, k: number): numb
 
 function checkTarget(where: string, module: unknown, name: unknown): asserts module is AnyModule {
   if (!(module instanceof Module)) throw new TypeError(`${where}: expected an nn.Module, got ${module === null ? 'null' : typeof module}`);
-  if (typeof name !== 'string' || !name) throw new TypeError(`${where}: name must be a parameter name such as 'weight', got ${String(name)}`);
+  if (typeof name !== 'string' || !name)
+    throw new TypeError(`${where}: name must be a parameter name such as 'weight', got ${String(name)}`);
 }
 
 export interface PruneOptions {
@@ -163,7 +170,8 @@ export function l1Unstructured<M extends AnyModule>(module: M, name: string, o: 
 export function globalUnstructured(params: readonly (readonly [AnyModule, string])[], o: PruneOptions): void {
   checkOptions('globalUnstructured', o, ['amount']);
   const amount = checkAmount('globalUnstructured', o?.amount);
-  if (!Array.isArray(params) || !params.length) throw new TypeError('globalUnstructured: params must be a non-empty list of [module, name] pairs');
+  if (!Array.isArray(params) || !params.length)
+    throw new TypeError('globalUnstructured: params must be a non-empty list of [module, name] pairs');
   params.forEach(([m, n]) => checkTarget('globalUnstructured', m, n));
   const masks = params.map(([m, n]) => hostMask(m, n));
   const values = params.map(([m, n]) => hostValues(m, n));
@@ -202,9 +210,17 @@ export function magnitudeToSparsity(module: AnyModule, name: string, sparsity: n
 export function customFromMask<M extends AnyModule>(module: M, name: string, mask: Tensor): M {
   checkTarget('customFromMask', module, name);
   const cur = hostMask(module, name);
-  if (!(mask instanceof Tensor) || mask.size !== cur.length) throw new RangeError(`customFromMask: mask must be a tensor shaped like ${module.name}.${name}, got ${mask instanceof Tensor ? fmtShape(mask.shape) : typeof mask}`);
+  if (!(mask instanceof Tensor) || mask.size !== cur.length)
+    throw new RangeError(
+      `customFromMask: mask must be a tensor shaped like ${module.name}.${name}, got ${mask instanceof Tensor ? fmtShape(mask.shape) : typeof mask}`,
+    );
   const m = mask.dataSync();
-  setMask('customFromMask', module, name, cur.map((v, i) => (v && m[i] ? 1 : 0)));
+  setMask(
+    'customFromMask',
+    module,
+    name,
+    cur.map((v, i) => (v && m[i] ? 1 : 0)),
+  );
   return module;
 }
 
@@ -280,14 +296,23 @@ export function sparsity(model: AnyModule): SparsityReport {
       const mask = hostMask(m, n);
       let zeros = 0;
       for (let i = 0; i < v.length; i++) if (v[i] === 0 || mask[i] === 0) zeros++;
-      layers.push({ name: prefix ? `${prefix}.${n}` : n, type: m.name, size: v.length, zeros, sparsity: v.length ? zeros / v.length : 0, masked });
+      layers.push({
+        name: prefix ? `${prefix}.${n}` : n,
+        type: m.name,
+        size: v.length,
+        zeros,
+        sparsity: v.length ? zeros / v.length : 0,
+        masked,
+      });
     }
   }
   const size = layers.reduce((a, r) => a + r.size, 0);
   const zeros = layers.reduce((a, r) => a + r.zeros, 0);
   const total = { size, zeros, sparsity: size ? zeros / size : 0 };
   const text = [
-    ...layers.map((r) => `${r.name} (${r.type}${r.masked ? ', masked' : ''}): ${r.zeros} of ${r.size} zero (${(100 * r.sparsity).toFixed(2)}%)`),
+    ...layers.map(
+      (r) => `${r.name} (${r.type}${r.masked ? ', masked' : ''}): ${r.zeros} of ${r.size} zero (${(100 * r.sparsity).toFixed(2)}%)`,
+    ),
     `total: ${zeros} of ${size} zero (${(100 * total.sparsity).toFixed(2)}%)`,
   ].join('\n');
   return { layers, total, toString: () => text };
@@ -336,13 +361,15 @@ export class PolynomialDecay implements PruningSchedule {
   readonly power: number;
   constructor(o: PolynomialDecayOptions) {
     const W = 'PolynomialDecay';
-    if (!o || typeof o !== 'object') throw new TypeError(`${W}: pass { initialSparsity, finalSparsity, beginStep?, endStep, frequency?, power? }`);
+    if (!o || typeof o !== 'object')
+      throw new TypeError(`${W}: pass { initialSparsity, finalSparsity, beginStep?, endStep, frequency?, power? }`);
     checkOptions(W, o, ['initialSparsity', 'finalSparsity', 'beginStep', 'endStep', 'frequency', 'power']);
     this.initialSparsity = sparsityValue(W, 'initialSparsity', o.initialSparsity);
     this.finalSparsity = sparsityValue(W, 'finalSparsity', o.finalSparsity);
     this.beginStep = inRange(W, 'beginStep', o.beginStep, { integer: true, min: 0 }, 0);
     this.endStep = inRange(W, 'endStep', o.endStep, { integer: true, min: -1 });
-    if (this.endStep !== -1 && this.endStep <= this.beginStep) throw new RangeError(`${W}: endStep (${this.endStep}) must be after beginStep (${this.beginStep}), or -1`);
+    if (this.endStep !== -1 && this.endStep <= this.beginStep)
+      throw new RangeError(`${W}: endStep (${this.endStep}) must be after beginStep (${this.beginStep}), or -1`);
     this.frequency = positiveInt(W, 'frequency', o.frequency, 100);
     this.power = inRange(W, 'power', o.power, { min: 0, minOpen: true }, 3);
   }
@@ -400,11 +427,14 @@ export class PruningCallback implements Callback {
     if (!o || typeof o !== 'object') throw new TypeError('PruningCallback: pass { schedule, params? }');
     checkOptions('PruningCallback', o, ['schedule', 'params']);
     if (!o.schedule || typeof o.schedule.sparsity !== 'function' || typeof o.schedule.shouldPrune !== 'function') {
-      throw new TypeError('PruningCallback: schedule must be a pruning schedule (e.g. new prune.PolynomialDecay({ initialSparsity: 0, finalSparsity: 0.5, endStep: 1000 }))');
+      throw new TypeError(
+        'PruningCallback: schedule must be a pruning schedule (e.g. new prune.PolynomialDecay({ initialSparsity: 0, finalSparsity: 0.5, endStep: 1000 }))',
+      );
     }
     this.schedule = o.schedule;
     if (o.params !== undefined) {
-      if (!Array.isArray(o.params) || !o.params.length) throw new TypeError('PruningCallback: params must be a non-empty list of [module, name] pairs');
+      if (!Array.isArray(o.params) || !o.params.length)
+        throw new TypeError('PruningCallback: params must be a non-empty list of [module, name] pairs');
       o.params.forEach(([m, n]) => checkTarget('PruningCallback', m, n));
     }
     this.params = o.params ? [...o.params] : null;
@@ -423,7 +453,8 @@ export class PruningCallback implements Callback {
   onTrainBegin(state: TrainState): void {
     if (this.params === null) {
       const model = state.model as unknown;
-      if (!(model instanceof Module)) throw new TypeError('PruningCallback: the model is not an nn.Module; pass params: [[module, "weight"], …]');
+      if (!(model instanceof Module))
+        throw new TypeError('PruningCallback: the model is not an nn.Module; pass params: [[module, "weight"], …]');
       this.params = [];
       for (const m of model.modules()) if (m instanceof Linear || m instanceof Conv2d) this.params.push([m, 'weight']);
       if (!this.params.length) throw new RangeError(`PruningCallback: ${model.name} has no Linear or Conv2d layer to prune; pass params`);
@@ -522,7 +553,10 @@ function setField(m: AnyModule, k: string, v: number): void {
  */
 export function pruneChannels(model: AnyModule, o: ChannelPruneOptions): { layers: ChannelPruneLayer[] } {
   const W = 'pruneChannels';
-  if (!(model instanceof Sequential)) throw new TypeError(`${W}: only nn.Sequential models can be followed (got ${model instanceof Module ? model.name : typeof model}); a model with branches or a custom forward needs its layers pruned by hand`);
+  if (!(model instanceof Sequential))
+    throw new TypeError(
+      `${W}: only nn.Sequential models can be followed (got ${model instanceof Module ? model.name : typeof model}); a model with branches or a custom forward needs its layers pruned by hand`,
+    );
   checkOptions(W, o, ['amount', 'norm']);
   const amount = checkAmount(W, o?.amount);
   const norm = oneOf(W, 'norm', o.norm, ['l1', 'l2'], 'l1');
@@ -534,7 +568,8 @@ export function pruneChannels(model: AnyModule, o: ChannelPruneOptions): { layer
   for (let i = 0; i < leaves.length; i++) {
     const [pName, prod] = leaves[i]!;
     if (!(prod instanceof Conv2d || prod instanceof Linear)) continue;
-    if (prod instanceof Conv2d && prod.groups !== 1) throw new RangeError(`${W}: ${pName} is a grouped Conv2d (groups=${prod.groups}); channel pruning supports groups=1 only`);
+    if (prod instanceof Conv2d && prod.groups !== 1)
+      throw new RangeError(`${W}: ${pName} is a grouped Conv2d (groups=${prod.groups}); channel pruning supports groups=1 only`);
     // follow to the consumer
     const between: [string, AnyModule][] = [];
     let consumer: [string, Conv2d | Linear] | null = null;
@@ -547,28 +582,38 @@ export function pruneChannels(model: AnyModule, o: ChannelPruneOptions): { layer
       }
       if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) between.push([n, m]);
       else if (m instanceof Flatten) {
-        if (m.startDim !== 1 || (m.endDim !== -1 && m.endDim !== 3)) throw new RangeError(`${W}: ${n} is Flatten(start_dim=${m.startDim}, end_dim=${m.endDim}); only Flatten(1, -1) after a Conv2d can be followed`);
+        if (m.startDim !== 1 || (m.endDim !== -1 && m.endDim !== 3))
+          throw new RangeError(
+            `${W}: ${n} is Flatten(start_dim=${m.startDim}, end_dim=${m.endDim}); only Flatten(1, -1) after a Conv2d can be followed`,
+          );
         flatten = n;
       } else if (!isPassThrough(m)) {
-        throw new RangeError(`${W}: cannot follow ${n} (${m.name}) after ${pName} (${prod.name}): between two Conv2d/Linear layers only activations, Dropout, pooling, Identity, BatchNorm and Flatten are supported`);
+        throw new RangeError(
+          `${W}: cannot follow ${n} (${m.name}) after ${pName} (${prod.name}): between two Conv2d/Linear layers only activations, Dropout, pooling, Identity, BatchNorm and Flatten are supported`,
+        );
       }
     }
     if (!consumer) continue; // the output layer keeps its width
     const [cName, cons] = consumer;
-    if (cons instanceof Conv2d && cons.groups !== 1) throw new RangeError(`${W}: ${cName} is a grouped Conv2d (groups=${cons.groups}); channel pruning supports groups=1 only`);
-    if (cons instanceof Conv2d && (prod instanceof Linear || flatten)) throw new RangeError(`${W}: cannot follow ${pName} (${prod.name}) into ${cName} (Conv2d)`);
+    if (cons instanceof Conv2d && cons.groups !== 1)
+      throw new RangeError(`${W}: ${cName} is a grouped Conv2d (groups=${cons.groups}); channel pruning supports groups=1 only`);
+    if (cons instanceof Conv2d && (prod instanceof Linear || flatten))
+      throw new RangeError(`${W}: cannot follow ${pName} (${prod.name}) into ${cName} (Conv2d)`);
     const outC = prod instanceof Conv2d ? prod.outChannels : prod.outFeatures;
     let spatial = 1;
     if (cons instanceof Linear) {
       if (prod instanceof Conv2d && !flatten) throw new RangeError(`${W}: ${pName} (Conv2d) reaches ${cName} (Linear) without a Flatten`);
-      if (cons.inFeatures % outC) throw new RangeError(`${W}: ${cName} has ${cons.inFeatures} input features, not a multiple of ${pName}'s ${outC} channels`);
+      if (cons.inFeatures % outC)
+        throw new RangeError(`${W}: ${cName} has ${cons.inFeatures} input features, not a multiple of ${pName}'s ${outC} channels`);
       spatial = cons.inFeatures / outC;
-      if (prod instanceof Linear && spatial !== 1) throw new RangeError(`${W}: ${cName} has ${cons.inFeatures} input features but ${pName} gives ${outC}`);
+      if (prod instanceof Linear && spatial !== 1)
+        throw new RangeError(`${W}: ${cName} has ${cons.inFeatures} input features but ${pName} gives ${outC}`);
     } else if (cons.inChannels !== outC) {
       throw new RangeError(`${W}: ${cName} takes ${cons.inChannels} channels but ${pName} gives ${outC}`);
     }
     for (const [n, bn] of between) {
-      if ((bn as BatchNorm1d).numFeatures !== outC) throw new RangeError(`${W}: ${n} normalises ${(bn as BatchNorm1d).numFeatures} channels but ${pName} gives ${outC}`);
+      if ((bn as BatchNorm1d).numFeatures !== outC)
+        throw new RangeError(`${W}: ${n} normalises ${(bn as BatchNorm1d).numFeatures} channels but ${pName} gives ${outC}`);
     }
     const nRemove = Math.min(Math.round(amount * outC), outC - 1);
     if (nRemove === 0) continue;
