@@ -139,6 +139,37 @@ describe('distillationLoss', () => {
 });
 
 describe('Distiller', () => {
+  it('runs the teacher on the same batch as the student, in eval mode, without recording a graph', async () => {
+    class Spy extends nn.Module {
+      readonly seen: { sum: number; training: boolean; grad: boolean }[] = [];
+      constructor(readonly inner: nn.Linear) {
+        super();
+      }
+      forward(x: Tensor): Tensor {
+        const y = this.inner.forward(x);
+        this.seen.push({ sum: x.sum().item(), training: this.training, grad: y.requiresGrad });
+        return y;
+      }
+    }
+    manualSeed(3);
+    const student = new Spy(new nn.Linear(4, 3));
+    const teacher = new Spy(new nn.Linear(4, 3));
+    const x = randn([12, 4]);
+    const y = tensor(
+      Array.from({ length: 12 }, (_, i) => i % 3),
+      { dtype: 'int32' },
+    );
+    const d = new Distiller({ student, teacher });
+    await fit(d, { x, y, batchSize: 4, shuffle: true, seed: 1, optimizer: new optim.SGD(d.parameters(), { lr: 0.1 }), verbose: false });
+    expect(teacher.seen.length).toBe(3);
+    expect(teacher.seen.map((s) => s.sum)).toEqual(student.seen.map((s) => s.sum));
+    expect(teacher.seen.every((s) => !s.training && !s.grad)).toBe(true);
+    expect(student.seen.every((s) => s.training && s.grad)).toBe(true);
+    d.dispose();
+    teacher.dispose();
+    for (const t of [x, y]) t.dispose();
+  });
+
   it('exposes only the student: parameters, state dict keys, train() keeps the teacher in eval mode', () => {
     manualSeed(1);
     const student = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 3));
