@@ -319,6 +319,9 @@ export function sparsity(model: AnyModule): SparsityReport {
 }
 
 // ---- schedules (TF-MOT) --------------------------------------------------------------------
+// As tfmot.sparsity.keras: the masks are updated at steps beginStep, beginStep + frequency, … up to
+// endStep (ConstantSparsity: endStep -1 = no end). One difference: endStep itself is always an update
+// step, so the final sparsity is reached even when endStep − beginStep is not a multiple of frequency.
 
 export interface PruningSchedule {
   /** target sparsity at `step` */
@@ -332,7 +335,7 @@ export interface PolynomialDecayOptions {
   finalSparsity: number;
   /** first step that prunes (default 0) */
   beginStep?: number;
-  /** the step at which finalSparsity is reached; -1: never stop updating (TF-MOT) */
+  /** the step at which finalSparsity is reached (required, after beginStep) */
   endStep: number;
   /** update the masks every `frequency` steps (default 100, TF-MOT's) */
   frequency?: number;
@@ -367,14 +370,12 @@ export class PolynomialDecay implements PruningSchedule {
     this.initialSparsity = sparsityValue(W, 'initialSparsity', o.initialSparsity);
     this.finalSparsity = sparsityValue(W, 'finalSparsity', o.finalSparsity);
     this.beginStep = inRange(W, 'beginStep', o.beginStep, { integer: true, min: 0 }, 0);
-    this.endStep = inRange(W, 'endStep', o.endStep, { integer: true, min: -1 });
-    if (this.endStep !== -1 && this.endStep <= this.beginStep)
-      throw new RangeError(`${W}: endStep (${this.endStep}) must be after beginStep (${this.beginStep}), or -1`);
+    this.endStep = inRange(W, 'endStep', o.endStep, { integer: true, min: 0 });
+    if (this.endStep <= this.beginStep) throw new RangeError(`${W}: endStep (${this.endStep}) must be after beginStep (${this.beginStep})`);
     this.frequency = positiveInt(W, 'frequency', o.frequency, 100);
     this.power = inRange(W, 'power', o.power, { min: 0, minOpen: true }, 3);
   }
   sparsity(step: number): number {
-    if (this.endStep === -1) return this.finalSparsity;
     const p = Math.min(1, Math.max(0, (step - this.beginStep) / (this.endStep - this.beginStep)));
     return this.finalSparsity + (this.initialSparsity - this.finalSparsity) * (1 - p) ** this.power;
   }

@@ -163,6 +163,10 @@ describe('unstructured pruning', () => {
     expect(() => new prune.PolynomialDecay({ initialSparsity: 0, finalSparsity: 0.5, beginStep: 10, endStep: 5 })).toThrow(
       /endStep \(5\) must be after beginStep \(10\)/,
     );
+    const constant = new prune.ConstantSparsity({ targetSparsity: 0.5, beginStep: 2, frequency: 3 });
+    expect(constant.sparsity()).toBe(0.5);
+    expect([0, 2, 4, 5, 8, 1000000].map((st) => constant.shouldPrune(st))).toEqual([false, true, false, true, true, false]);
+    expect(() => new prune.ConstantSparsity({ targetSparsity: -0.5 })).toThrow(/targetSparsity must be in \[0, 1\)/);
 
     manualSeed(6);
     const model = new nn.Sequential(new nn.Linear(4, 32), new nn.ReLU(), new nn.Linear(32, 3));
