@@ -53,6 +53,8 @@ export interface CudaStatusInfo {
   runtimeVersion: number | null;
   /** archs compiled in, e.g. "75,80,86,89,90,90a,ptx90" ("" without CUDA) */
   compiledArchs: string;
+  /** what is special about this build, e.g. "simulator build, no tensor cores"; absent otherwise */
+  note?: string;
   currentDevice?: number;
   /** the cudaError_t of a failed cudaGetDeviceCount */
   cudaError?: number;
@@ -67,6 +69,10 @@ export interface BuildInfo {
   /** the NVML part (nvml.cc) was linked in */
   nvml: boolean;
   cudaArchs: string;
+  /** a GPGPU-Sim build (`build-native --sim`): PTX compute_75 on the simulator's libcudart.so */
+  simulator: boolean;
+  /** the mma.sync tensor-core paths are compiled in (false without CUDA and in simulator builds) */
+  tensorCores: boolean;
   /** CUDART_VERSION compiled against, null without CUDA */
   cudaRuntime: number | null;
   napiVersion: number;

@@ -5,12 +5,22 @@ import { describe, expect, it } from 'vitest';
 import * as wg from '../lib/index.js';
 import { tidy, type Tensor } from '../lib/index.js';
 import { assertClose, suiteDevices } from './util/backends.js';
+import { onSimulator, simLabel } from './util/scale.js';
 
 const { devices, missing } = suiteDevices();
 const others = devices.filter((d) => d.device !== 'cpu');
 
 /** name, input shapes, fn, per-input kind ('pos': positive values) */
 type Case = [string, number[][], (...xs: Tensor[]) => Tensor, ('float' | 'pos')[]?];
+
+// The cuda kernels have no float64 GEMM (matmul.cu / conv2d.cu: "cuda: float64 not supported for
+// matmul"; float64 gradient checks run on js): on cuda these cases check that clear error instead.
+const NO_F64_ON_CUDA = new Map<string, RegExp>([
+  ['matmul batched bcast', /cuda: float64 not supported for matmul/],
+  ['matmul 1-D', /cuda: float64 not supported for matmul/],
+  ['linear', /cuda: float64 not supported for matmul/],
+  ['conv2d', /cuda: float64 not supported for conv2d/],
+]);
 
 const CASES: Case[] = [
   ['add bcast', [[3, 1, 5], [4, 1]], (a, b) => a.add(b)],
@@ -62,7 +72,10 @@ describe('parity across backends', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const tol = dtype === 'float32' ? { rtol: 1e-4, atol: 1e-4 } : { rtol: 1e-9, atol: 1e-10 };
       for (const [name, shapes, fn, kinds] of CASES) {
-        it(`${name} ${dtype}: cpu vs ${o.device}, forward and backward`, () => tidy(() => {
+        // GPGPU-Sim aborts the whole process on CUDA's float64 pow (a call to a non-inlined device function)
+        const simLimit = onSimulator && dtype === 'float64' && name === 'pow';
+        const title = `${name} ${dtype}: cpu vs ${o.device}, forward and backward`;
+        (simLimit ? it.skip : it)(simLimit ? simLabel(title, 'deviceCall') : title, () => tidy(() => {
           wg.manualSeed(42);
           const host = shapes.map((s, i) => {
             const r = wg.randn(s, { dtype });
@@ -78,6 +91,11 @@ describe('parity across backends', () => {
           wg.manualSeed(7);
           const ref = run('cpu');
           wg.manualSeed(7);
+          const unsupported = dtype === 'float64' && o.name === 'cuda' ? NO_F64_ON_CUDA.get(name) : undefined;
+          if (unsupported) {
+            expect(() => run(o.device)).toThrow(unsupported);
+            return;
+          }
           const got = run(o.device);
           ref.forEach((r, k) => assertClose(got[k]!, r, tol, `${name} ${k === 0 ? 'forward' : `grad ${k - 1}`}`));
         }));

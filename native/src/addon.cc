@@ -43,7 +43,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   info.Set("cuda", Napi::Boolean::New(env, cuda));
   info.Set("kernels", Napi::Boolean::New(env, kernels));
   info.Set("nvml", Napi::Boolean::New(env, nvml));
+  info.Set("cpuKernels", Napi::Boolean::New(env, true));  // native/cpu: cpuInfo() says which and the ISA
   info.Set("cudaArchs", Napi::String::New(env, WG_CUDA_ARCHS));
+#ifdef WG_SIM_BUILD
+  info.Set("simulator", Napi::Boolean::New(env, true));  // GPGPU-Sim's libcudart.so, PTX compute_75
+#else
+  info.Set("simulator", Napi::Boolean::New(env, false));
+#endif
+#if defined(WG_HAVE_CUDA) && !defined(WG_NO_TENSOR_CORES)
+  info.Set("tensorCores", Napi::Boolean::New(env, true));  // mma.sync paths compiled in (used on sm_80+)
+#else
+  info.Set("tensorCores", Napi::Boolean::New(env, false));
+#endif
 #ifdef CUDART_VERSION
   info.Set("cudaRuntime", Napi::Number::New(env, CUDART_VERSION));
 #else

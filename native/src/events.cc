@@ -6,13 +6,16 @@
 //   recordEvent(ev)            cudaEventRecord on the current device's one stream
 //   eventElapsedMs(start, end) cudaEventSynchronize(end), then cudaEventElapsedTime(start, end), ms
 //
-// Errors (an event recorded on another device, an event never recorded: cudaErrorInvalidResourceHandle,
-// start not yet complete: cudaErrorNotReady) throw JS errors through Check.
+// Errors throw JS errors: an event never recorded is refused here by name (CUDA would answer
+// cudaErrorInvalidResourceHandle; GPGPU-Sim answers success with a made-up time, which is how the
+// simulator stage found that we relied on it); an event of another device, and CUDA's own errors
+// (start not yet complete: cudaErrorNotReady) through Check.
 #ifdef WG_HAVE_CUDA
 
 #include <napi.h>
 
 #include <string>
+#include <utility>
 
 #include "device.h"
 #include "runtime.h"
@@ -27,6 +30,7 @@ const napi_type_tag kEventTag = {0x7761747467726164ULL, 0x6375646165766e74ULL}; 
 struct TimingEvent {
   cudaEvent_t event = nullptr;
   int device = 0;
+  bool recorded = false;  // recordEvent has been called at least once
 };
 
 TimingEvent* EventOf(const Napi::Value& v, const char* what) {
@@ -80,6 +84,7 @@ Napi::Value RecordEvent(const Napi::CallbackInfo& info) {
                                     " but the current device is cuda:" + std::to_string(d.index));
   }
   Check(env, cudaEventRecord(ev->event, d.stream), "recordEvent");
+  ev->recorded = true;
   return env.Undefined();
 }
 
@@ -91,6 +96,12 @@ Napi::Value EventElapsedMs(const Napi::CallbackInfo& info) {
   if (a->device != b->device) {
     throw Napi::Error::New(env, "eventElapsedMs: start is on cuda:" + std::to_string(a->device) + ", end on cuda:" +
                                     std::to_string(b->device));
+  }
+  for (const auto& [e, name] : {std::pair<TimingEvent*, const char*>{a, "start"}, {b, "end"}}) {
+    if (!e->recorded) {
+      throw Napi::Error::New(env, std::string("eventElapsedMs: the ") + name +
+                                      " event was never recorded (call recordEvent(event) first)");
+    }
   }
   Check(env, cudaEventSynchronize(b->event), "eventElapsedMs (cudaEventSynchronize)");
   float ms = 0;

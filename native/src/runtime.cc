@@ -612,6 +612,10 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   Napi::Array devices = Napi::Array::New(env);
   o.Set("devices", devices);
   o.Set("compiledArchs", Napi::String::New(env, WG_CUDA_ARCHS));
+#ifdef WG_SIM_BUILD
+  // the GPGPU-Sim build (CMake WATTGRAD_SIM_CUDART): the device is simulated, mma paths compiled out
+  o.Set("note", Napi::String::New(env, "simulator build, no tensor cores"));
+#endif
 #ifndef WG_HAVE_CUDA
   o.Set("available", Napi::Boolean::New(env, false));
   o.Set("reason", Napi::String::New(env, "built without CUDA"));

@@ -14,6 +14,7 @@ import { createJsBackend } from '../../lib/backend/js/index.js';
 import { createCudaBackend, cudaAvailability } from '../../lib/backend/cuda/index.js';
 import { checkKernelEnums, hasCudaKernels, UNARY_GRAD_NAMES, UNARY_NAMES, BINARY_NAMES } from '../../lib/backend/cuda/kernels.js';
 import { loadNative } from '../../lib/native.js';
+import { scaled, simLabel, SIM_SCALE } from '../util/scale.js';
 
 const native = loadNative();
 const avail = cudaAvailability(native.binding);
@@ -268,15 +269,21 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   describe('matmul', () => {
-    const shapes: [number, number, number, number][] = [ // batch, m, n, k
+    const shapes: [number, number, number, number][] = scaled([ // batch, m, n, k
       [1, 1, 1, 1], [1, 1, 257, 33], [1, 257, 1, 33], [1, 64, 64, 64], [1, 128, 128, 8], [1, 129, 131, 67],
       [3, 5, 7, 9], [2, 1000, 3, 17], [1, 3, 1000, 250], [1, 300, 260, 513], [4, 33, 65, 1], [1, 16, 16, 0],
-    ];
+    ], [ // the simulator (~2M thread instructions/s): the same edges (1×N, N×1, odd M/N/K past a tile, K < BK, K = 0, batch)
+      [1, 1, 1, 1], [1, 1, 67, 33], [1, 67, 1, 33], [1, 64, 64, 16], [1, 65, 67, 19], [3, 5, 7, 9], [4, 33, 65, 1], [1, 16, 16, 0],
+    ]);
+    // the 128×128 SIMT tiles run when the output has >= 2 tiles per SM: under the simulator (30 SMs)
+    // one batched case of tiny matrices reaches them, without transposes or broadcast
+    const bigTileSim: [number, number, number, number] = [61, 5, 6, 3];
     const cases = (fn: (b: number, m: number, n: number, k: number, tA: boolean, tB: boolean, bcast: 0 | 1 | 2) => void) => {
       for (const [b, m, n, k] of shapes)
         for (const tA of [false, true])
           for (const tB of [false, true])
             for (const bcast of (b > 1 ? [0, 1, 2] : [0]) as (0 | 1 | 2)[]) fn(b, m, n, k, tA, tB, bcast);
+      if (SIM_SCALE) fn(...bigTileSim, false, false, 0);
     };
     const mm = (dtype: DType, atol: number, rtol: number, round = false) =>
       cases((b, m, n, k, tA, tB, bcast) => {
@@ -316,11 +323,11 @@ describe.skipIf(!run)('cuda kernels match js', () => {
       if (hasCudaKernels(binding)) binding.setAllowTf32(false);
       mm('float32', 1e-5, 1e-4);
     });
-    it('float32 with TF32 tensor cores', () => {
+    it(simLabel('float32 with TF32 tensor cores', 'tensorCores'), () => {
       if (hasCudaKernels(binding)) binding.setAllowTf32(true);
       try { mm('float32', 5e-3, 1e-2); } finally { if (hasCudaKernels(binding)) binding.setAllowTf32(false); }
     });
-    it('bfloat16 tensor cores (fp32 accumulate)', () => {
+    it(simLabel('bfloat16 tensor cores (fp32 accumulate)', 'tensorCores'), () => {
       mm('bfloat16', 2e-3, 1e-2, true);
     });
   });
@@ -338,7 +345,8 @@ describe.skipIf(!run)('cuda kernels match js', () => {
       P({ batch: 3, inC: 6, inH: 10, inW: 10, outC: 9, kH: 3, kW: 3, dilationH: 2, dilationW: 2, padH: 2, padW: 2, groups: 3 }),
       P({ batch: 2, inC: 8, inH: 7, inW: 9, outC: 8, kH: 3, kW: 3, padH: 1, padW: 1, groups: 8 }), // depthwise
       P({ batch: 4, inC: 67, inH: 5, inW: 5, outC: 70, kH: 1, kW: 1 }), // 1×1
-      P({ batch: 8, inC: 16, inH: 28, inW: 28, outC: 32, kH: 5, kW: 5, padH: 2, padW: 2, strideH: 2, strideW: 2 }),
+      scaled(P({ batch: 8, inC: 16, inH: 28, inW: 28, outC: 32, kH: 5, kW: 5, padH: 2, padW: 2, strideH: 2, strideW: 2 }),
+        P({ batch: 2, inC: 8, inH: 12, inW: 12, outC: 16, kH: 5, kW: 5, padH: 2, padW: 2, strideH: 2, strideW: 2 })),
     ];
     const sizes = (p: Conv2dParams) => ({
       x: p.batch * p.inC * p.inH * p.inW, w: p.outC * (p.inC / p.groups) * p.kH * p.kW, y: p.batch * p.outC * p.outH * p.outW,
@@ -420,7 +428,8 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('softmax / log-softmax and backward', () => {
-    for (const [rows, cols] of [[1, 1], [7, 10], [33, 129], [5, 1000], [3, 5000], [2, 20000]] as const) {
+    // row widths around the 32/128/512-thread switches (RowThreads); fewer, smaller rows under the simulator
+    for (const [rows, cols] of scaled([[1, 1], [7, 10], [33, 129], [5, 1000], [3, 5000], [2, 20000]], [[1, 1], [7, 10], [33, 129], [2, 1000], [2, 4099]])) {
       for (const log of [false, true]) {
         const x = randn(rows * cols, 0.1, 4);
         parity(`softmax log=${log} ${rows}x${cols}`, { inputs: [f32(x)], outputs: [out(rows * cols)], atol: 1e-6, rtol: 1e-4,
@@ -433,7 +442,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('crossEntropy forward and backward (label smoothing, ignoreIndex); bad target raises', () => {
-    for (const [rows, cols] of [[1, 2], [17, 10], [64, 1000], [3, 4097]] as const) {
+    for (const [rows, cols] of scaled([[1, 2], [17, 10], [64, 1000], [3, 4097]], [[1, 2], [17, 10], [6, 1000], [3, 4097]])) {
       for (const eps of [0, 0.1]) {
         const x = randn(rows * cols, 0.1, 4), t = randInt(rows, cols);
         if (rows > 2) t[1] = -100;
@@ -452,7 +461,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('layerNorm forward and backward', () => {
-    for (const [rows, cols] of [[1, 1], [7, 33], [64, 768], [3, 5000]] as const) {
+    for (const [rows, cols] of scaled([[1, 1], [7, 33], [64, 768], [3, 5000]], [[1, 1], [7, 33], [6, 768], [2, 5000]])) {
       for (const affine of [true, false]) {
         const x = randn(rows * cols), g = randn(cols), b = randn(cols), dy = randn(rows * cols);
         parity(`layerNorm ${rows}x${cols} affine=${affine}`, {
@@ -472,7 +481,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('batchNorm forward (training updates running stats, eval) and backward', () => {
-    for (const [n, c, hw] of [[2, 3, 5], [8, 16, 49], [1, 7, 1], [32, 4, 100]] as const) {
+    for (const [n, c, hw] of scaled([[2, 3, 5], [8, 16, 49], [1, 7, 1], [32, 4, 100]], [[2, 3, 5], [4, 16, 49], [1, 7, 1], [8, 4, 100]])) {
       for (const training of [true, false]) {
         const x = randn(n * c * hw), g = randn(c), b = randn(c), rm = randn(c), rv = randPos(c), dy = randn(n * c * hw);
         parity(`batchNorm ${n}x${c}x${hw} training=${training}`, {
@@ -492,7 +501,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('lstmCell / gruCell forward and backward', () => {
-    for (const [B, H] of [[1, 1], [3, 37], [64, 256]] as const) {
+    for (const [B, H] of scaled([[1, 1], [3, 37], [64, 256]], [[1, 1], [3, 37], [8, 256]])) {
       const gates = randn(B * 4 * H), cPrev = randn(B * H);
       parity(`lstmCell ${B}x${H}`, { inputs: [f32(gates), f32(cPrev)], outputs: [out(B * H), out(B * H), out(B * 4 * H)],
         call: (k, i, o) => k.lstmCell(i[0]!, i[1]!, o[0]!, o[1]!, o[2]!, B, H, 'float32') });
@@ -526,8 +535,9 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   describe('fused optimizers over many tensors', () => {
-    // 60 tensors (more than one launch's list), odd sizes, one larger than a 65536 chunk
-    const numels = Array.from({ length: 60 }, (_, i) => (i === 7 ? 200_003 : 1 + Math.floor(rand() * 3000)));
+    // 60 tensors (more than one launch's list), odd sizes, one larger than a 65536 chunk (smaller
+    // tensors under the simulator, the same structure)
+    const numels = Array.from({ length: 60 }, (_, i) => (i === 7 ? scaled(200_003, 65_541) : 1 + Math.floor(rand() * scaled(3000, 300))));
     const inits = () => numels.map((n) => randn(n));
     it('sgdStep: every flag combination', () => {
       for (const momentum of [0, 0.9])

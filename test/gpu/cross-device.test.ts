@@ -20,6 +20,7 @@ import { tidy, type Tensor } from '../../lib/index.js';
 import { mnistCnn } from '../../lib/models/index.js';
 import { assertClose } from '../util/backends.js';
 import { describeCuda, leakGuard } from './cuda.js';
+import { scaled } from '../util/scale.js';
 
 /** The raw bits of a typed array, for exact comparison (NaN, -0). */
 function bits(a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }, bytesPer: 4 | 8): number[] | bigint[] {
@@ -185,8 +186,9 @@ describeCuda('cross-device moves', (device) => {
     const m = mnistCnn().to(device);
     const opt = new wg.optim.Adam(m.parameters(), { lr: 1e-3 });
     wg.manualSeed(6);
-    const x = wg.randn([24, 1, 28, 28]);
-    const y = wg.tensor(Int32Array.from({ length: 24 }, (_, i) => i % 10));
+    const batch = scaled(24, 2); // the simulator (WATTGRAD_TEST_SCALE=sim) runs ~2M thread instructions/s
+    const x = wg.randn([batch, 1, 28, 28]);
+    const y = wg.tensor(Int32Array.from({ length: batch }, (_, i) => i % 10));
     const xc = x.to(device);
     const yc = y.to(device);
     for (let s = 0; s < 3; s++) trainStep(m, opt, xc, yc);

@@ -14,11 +14,12 @@ import { expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
 import { mnistCnn } from '../../lib/models/index.js';
 import { describeCuda, leakGuard } from './cuda.js';
+import { onSimulator, simLabel } from '../util/scale.js';
 
 const MEASURED = ['nvml-counter', 'nvml-power-sampling'];
 
 describeCuda('energy on cuda (issue 6)', (device) => {
-  it('EnergyMeter around ~2 s of cuda matmuls: NVML method, J > 0, plausible W and FLOP/J', () => {
+  it.skipIf(onSimulator)(simLabel('EnergyMeter around ~2 s of cuda matmuls: NVML method, J > 0, plausible W and FLOP/J', 'nvml'), () => {
     const done = leakGuard('the matmul loop');
     const n = 4096;
     const a = wg.randn([n, n], { device });
@@ -91,7 +92,7 @@ describeCuda('energy on cuda (issue 6)', (device) => {
     done();
   }, 60_000);
 
-  it('fit({energy: true, device: \'cuda\'}) stores per-epoch and per-run energy in the history', async () => {
+  it.skipIf(onSimulator)(simLabel('fit({energy: true, device: \'cuda\'}) stores per-epoch and per-run energy in the history', 'nvml'), async () => {
     const done = leakGuard('fit with energy');
     wg.manualSeed(0);
     const { train, test } = wg.data.loadMnist(); // stays on cpu: fit moves each batch to the device

@@ -23,6 +23,15 @@ import * as wg from '../../lib/index.js';
 import { memory, tidy } from '../../lib/index.js';
 import { mnistCnn } from '../../lib/models/index.js';
 import { cudaBackend, describeCuda, leakGuard } from './cuda.js';
+import { scaled } from '../util/scale.js';
+
+// Under the simulator (WATTGRAD_TEST_SCALE=sim, ~2M simulated thread instructions/s) the loop and
+// the matrices shrink; the assertions are the same.
+const STEPS = scaled(200, 4);
+const LOG_EVERY = scaled(50, 2);
+const BATCH = scaled(32, 1);
+const N_OOM = scaled(4096, 128); // the OOM test's square matrix: 64 MiB on a GPU, 64 KiB on the simulator
+const N_LOOP = scaled(4096, 64); // the event-loop test's matmuls
 
 describeCuda('cuda runtime through tensors (issue 4)', (device) => {
   it('initialises, allocates, copies round-trip and frees (memory() and the allocator agree)', async () => {
@@ -53,7 +62,7 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     expect(be.memoryStats().allocated, 'allocator bytes after dispose').toBe(a0);
   });
 
-  it('memory() returns to baseline after a 200-step training loop in tidy, and is flat during it', async () => {
+  it(`memory() returns to baseline after a ${STEPS}-step training loop in tidy, and is flat during it`, async () => {
     const be = cudaBackend(device);
     be.synchronize();
     const snap = () => {
@@ -66,12 +75,12 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     wg.manualSeed(0);
     const model = mnistCnn().to(device);
     const optimizer = new wg.optim.Adam(model.parameters(), { lr: 1e-3 });
-    const x = wg.randn([32, 1, 28, 28], { device });
-    const y = wg.tensor(Int32Array.from({ length: 32 }, (_, i) => i % 10), { device });
+    const x = wg.randn([BATCH, 1, 28, 28], { device });
+    const y = wg.tensor(Int32Array.from({ length: BATCH }, (_, i) => i % 10), { device });
     const losses: number[] = [];
     let afterFirst: ReturnType<typeof snap> | null = null;
-    for (let step = 0; step < 200; step++) {
-      const logPoint = step === 0 || step % 50 === 49;
+    for (let step = 0; step < STEPS; step++) {
+      const logPoint = step === 0 || step % LOG_EVERY === LOG_EVERY - 1;
       const loss = tidy(() => {
         optimizer.zeroGrad();
         const l = wg.crossEntropy(model.forward(x), y);
@@ -87,8 +96,8 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
       if (step === 0) afterFirst = snap(); // grads and Adam state exist from here on
     }
     const afterLast = snap();
-    console.log(`[memory] 200 cuda steps: losses ${losses.map((l) => l.toFixed(4)).join(' ')}; device bytes ${afterLast.deviceBytes}, allocator ${afterLast.allocated} (cached ${be.memoryStats().cached}, peak ${be.memoryStats().peak})`);
-    expect(afterLast, 'memory after step 200 vs after step 1').toEqual(afterFirst);
+    console.log(`[memory] ${STEPS} cuda steps: losses ${losses.map((l) => l.toFixed(4)).join(' ')}; device bytes ${afterLast.deviceBytes}, allocator ${afterLast.allocated} (cached ${be.memoryStats().cached}, peak ${be.memoryStats().peak})`);
+    expect(afterLast, `memory after step ${STEPS} vs after step 1`).toEqual(afterFirst);
     for (const l of losses) expect(Number.isFinite(l)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(losses[0]!);
 
@@ -103,10 +112,12 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
   it('reports OOM on an over-cap request, leaks nothing, and keeps working', () => {
     const done = leakGuard('the OOM test');
     const be = cudaBackend(device);
-    const a = wg.randn([4096, 4096], { device }); // 64 MiB
+    const n = N_OOM;
+    const bytes = 4 * n * n;
+    const a = wg.randn([n, n], { device }); // 64 MiB (4096²)
     be.synchronize();
     be.emptyCache();
-    const cap = be.memoryStats().allocated + (32 << 20); // room for 32 MiB more, not 64
+    const cap = be.memoryStats().allocated + bytes / 2; // room for 32 MiB more, not 64
     be.setMemoryLimit(cap);
     try {
       expect(memory().devices[device]!.limit).toBe(cap);
@@ -126,21 +137,21 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
       // a tensor too large for the cap: the error names the bytes asked for
       err = undefined;
       try {
-        wg.zeros([64 << 20], { device }); // 256 MiB of float32
+        wg.zeros([4 * n * n], { device }); // 256 MiB of float32
       } catch (e) {
         err = e;
       }
       expect(err, 'zeros past the cap').toBeInstanceOf(wg.OutOfMemoryError);
       const oom = err as wg.OutOfMemoryError;
-      expect(oom.requestedBytes).toBe(256 << 20);
-      expect(oom.message).toMatch(/256\.00 MiB/);
+      expect(oom.requestedBytes).toBe(4 * bytes);
+      expect(oom.message).toContain(n === 4096 ? '256.00 MiB' : `${(4 * bytes / 1024).toFixed(2)} KiB`);
       expect(oom.memory?.limit).toBe(cap);
       expect(memory().tensors).toBe(live);
 
       // normal ops still work under the cap, and the big tensor's values are intact
       expect(tidy(() => wg.ones([1024], { device }).mul(2).sum().item())).toBe(2048);
       const s = tidy(() => a.slice(0, 0, 2).sum().item());
-      const hostRows = Array.from(a.dataSync().subarray(0, 2 * 4096));
+      const hostRows = Array.from(a.dataSync().subarray(0, 2 * n));
       expect(s).toBeCloseTo(hostRows.reduce((acc, v) => acc + v, 0), 2);
     } finally {
       be.setMemoryLimit(null);
@@ -155,7 +166,7 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
 
   it('await t.data() resolves while a setInterval keeps ticking during a long GPU job', async () => {
     const done = leakGuard('the event-loop test');
-    const n = 4096;
+    const n = N_LOOP;
     const x = wg.randn([n, n], { device });
     const w = tidy(() => wg.randn([n, n], { device }).mul(1 / 64));
     // calibrate: one n³ matmul, warmed up

@@ -19,6 +19,7 @@ import { expect, it } from 'vitest';
 import { assertClose } from '../util/backends.js';
 import { describeCuda, leakGuard } from './cuda.js';
 import { pct, trainSeedModel, type SeedModel } from './seed-models.js';
+import { SIM_SCALE } from '../util/scale.js';
 
 // steps of batch 64 (the first steps × 64 training digits, one epoch)
 const STEPS: [SeedModel, number][] = [
@@ -27,12 +28,25 @@ const STEPS: [SeedModel, number][] = [
   ['mnist-cnn', 25],
   ['mnist-lstm', 40],
 ];
+// Under the simulator (WATTGRAD_TEST_SCALE=sim: ~2M simulated thread instructions/s) a few steps
+// on ONE small batch, repeated as epochs (so the loss must fall on it), evaluated on 50 test
+// digits: [model, steps, batch]. The same comparisons with js, step for step.
+const SIM_STEPS: [SeedModel, number, number][] = [
+  ['logistic', 4, 16],
+  ['mnist-mlp', 4, 8],
+  ['mnist-cnn', 3, 2],
+  ['mnist-lstm', 3, 4],
+];
+const SIM_TEST_DIGITS = 50;
 
 describeCuda('seed models train on cuda as on js (issue 5)', (device) => {
-  for (const [name, steps] of STEPS) {
+  const plan: [SeedModel, number, number][] = SIM_SCALE ? SIM_STEPS : STEPS.map(([m, s]) => [m, s, 64]);
+  for (const [name, steps, batch] of plan) {
     it(`${name}: ${steps} steps on cpu and ${device} give the same loss curve and test accuracy`, async () => {
       const done = leakGuard(name);
-      const opts = { epochs: 1, trainLimit: steps * 64, logInterval: 1, seed: 0 };
+      const opts = SIM_SCALE
+        ? { epochs: steps, trainLimit: batch, batchSize: batch, testLimit: SIM_TEST_DIGITS, logInterval: 1, seed: 0 }
+        : { epochs: 1, trainLimit: steps * 64, logInterval: 1, seed: 0 };
       const js = await trainSeedModel(name, { ...opts, device: 'cpu' });
       const cu = await trainSeedModel(name, { ...opts, device });
       console.log(`[parity] ${name}: ${steps} steps; loss js ${js.losses.at(-1)!.toFixed(5)} cuda ${cu.losses.at(-1)!.toFixed(5)}; ` +

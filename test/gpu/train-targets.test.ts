@@ -24,6 +24,7 @@ import { main } from '../../lib/cli.js';
 import { mnistCnn } from '../../lib/models/index.js';
 import { describeCuda, leakGuard } from './cuda.js';
 import { describeTargets, pct } from './seed-models.js';
+import { SIM_SCALE, simLabel } from '../util/scale.js';
 
 function captureIo(): { stdout: { write(s: string): boolean; isTTY: boolean }; stderr: { write(s: string): boolean; isTTY: boolean }; out(): string; err(): string } {
   const o: string[] = [];
@@ -42,7 +43,7 @@ describeCuda('wattgrad train --device cuda (issue 5, the MNIST demo)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-gpu-cli-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('train mnist-cnn --device cuda --epochs 1 completes, prints accuracy and energy; its checkpoint scores the same on cpu', async () => {
+  (SIM_SCALE ? it.skip : it)(simLabel('train mnist-cnn --device cuda --epochs 1 completes, prints accuracy and energy; its checkpoint scores the same on cpu', 'speed'), async () => {
     const done = leakGuard('the CLI run');
     const ckpt = path.join(dir, 'cnn.safetensors');
     const c = captureIo();

@@ -18,6 +18,7 @@ import { main } from '../../lib/cli.js';
 import { cudaAvailability } from '../../lib/backend/cuda/availability.js';
 import { createCudaRuntime } from '../../lib/backend/cuda/runtime.js';
 import { CudaUnavailableError } from '../../lib/backend/cuda/errors.js';
+import { onSimulator, simLabel } from '../util/scale.js';
 
 const real = loadNative();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-load-'));
@@ -144,12 +145,22 @@ const cudaBuild = !!real.binding?.buildInfo.cuda;
 describe.skipIf(!real.binding)('the loaded addon', () => {
   const b = real.binding!; // only dereferenced inside the tests, which run only with a binding
 
-  it('has no libcuda / libcudart dependency (static runtime, driver dlopened)', () => {
+  it(simLabel('has no libcuda / libcudart dependency (static runtime, driver dlopened)', 'staticCudart'), () => {
     let needed = '';
     try { needed = execFileSync('readelf', ['-d', real.path!], { encoding: 'utf8' }); } catch { return; }
     const libs = needed.split('\n').filter((l) => l.includes('NEEDED'));
     expect(libs.length).toBeGreaterThan(0);
+    if (onSimulator) {
+      // the simulator build links the simulator's libcudart.so, and still no driver library
+      expect(libs.join('\n')).toMatch(/\[libcudart\.so\]/);
+      expect(libs.join('\n')).not.toMatch(/libcuda\.so|libnvidia/);
+      expect(b.buildInfo.tensorCores, 'tensor cores compiled out (WG_NO_TENSOR_CORES)').toBe(false);
+      expect(b.cudaStatus().note).toBe('simulator build, no tensor cores');
+      return;
+    }
     expect(libs.join('\n')).not.toMatch(/libcuda|libcudart|libnvidia/);
+    expect(b.buildInfo.simulator).toBe(false);
+    expect(b.cudaStatus().note).toBeUndefined();
   });
 
   it('describes itself and reports cuda availability with a reason, never throwing', () => {
@@ -160,6 +171,15 @@ describe.skipIf(!real.binding)('the loaded addon', () => {
     const a = cudaAvailability();
     expect(a.path).toBe(real.path);
     if (!a.available) expect(a.reason.length).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!onSimulator)('a simulator build says so: buildInfo, cudaStatus().note and `wattgrad info`', async () => {
+    expect(b.buildInfo).toMatchObject({ simulator: true, tensorCores: false, cuda: true, cudaArchs: 'ptx75' });
+    const { main } = await import('../../lib/cli.js');
+    const lines: string[] = [];
+    const sink = { write: (t: string) => (lines.push(t), true), isTTY: false };
+    expect(await main(['info'], { stdout: sink, stderr: sink })).toBe(0);
+    expect(lines.join('')).toMatch(/cuda: simulator build, no tensor cores/);
   });
 
   it('requires cuda when WATTGRAD_REQUIRE_CUDA=1', () => {
