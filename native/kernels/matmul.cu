@@ -75,6 +75,11 @@ template <typename T> struct MatStore {
 };
 
 // ---- tensor-core path ------------------------------------------------------------------------------
+// WG_NO_TENSOR_CORES (the simulator build: GPGPU-Sim cannot parse mma.sync / cvt.rna.tf32, and one
+// such instruction in the binary aborts it at load) compiles this path out; every dtype then takes
+// the SIMT path below.
+#ifndef WG_NO_TENSOR_CORES
+constexpr bool kTensorCores = true;
 
 // The kernel, its tiles and fragments: matmul_tc.cuh (shared with the host emulation in test/native/tc-emu).
 
@@ -95,6 +100,7 @@ void DispatchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, bo
   else if (tA && !tB) LaunchTc<T, false, false>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
   else LaunchTc<T, false, true>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
 }
+#endif  // WG_NO_TENSOR_CORES
 
 // ---- SIMT path -----------------------------------------------------------------------------------------
 
@@ -129,6 +135,16 @@ void DispatchSimt(const T* a, const T* b, T* c, int batch, int m, int n, int k, 
   else LaunchSimt<T, false, true>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
 }
 
+#ifdef WG_NO_TENSOR_CORES
+constexpr bool kTensorCores = false;
+// Never called (kTensorCores is false); keeps LaunchMatmul one code path for both builds.
+template <typename T>
+void DispatchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, bool tA, bool tB, int64_t aBatch,
+                int64_t bBatch, cudaStream_t s) {
+  DispatchSimt(a, b, c, batch, m, n, k, tA, tB, aBatch, bBatch, s);
+}
+#endif
+
 }  // namespace
 
 void SetAllowTf32(bool allow) { g_allowTf32.store(allow, std::memory_order_relaxed); }
@@ -137,7 +153,7 @@ bool AllowTf32() { return g_allowTf32.load(std::memory_order_relaxed); }
 int LaunchMatmul(const void* a, const void* b, void* out, int batch, int m, int n, int k, bool transA, bool transB,
                  int64_t aBatchStride, int64_t bBatchStride, int dtype, cudaStream_t s) {
   if (batch <= 0 || m <= 0 || n <= 0) return kOk;
-  const bool tc = DeviceSm() >= 80;
+  const bool tc = kTensorCores && DeviceSm() >= 80;
   switch (dtype) {
     case kF32: {
       const auto* A = static_cast<const float*>(a);
