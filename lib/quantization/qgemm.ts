@@ -1,0 +1,132 @@
+// qgemm: the int8 matrix product behind quantized Linear layers, with int32 accumulation.
+//
+//   a   (m, k) quint8 activations, one scale sa and zero point za for the whole matrix
+//   b   (n, k) qint8 weights, row j = output channel j (a Linear weight (out, in)), scales sb[j],
+//       zero points zb[j] (0 for symmetric weights)
+//   acc[i, j] = Σ_p (a[i, p] − za) · (b[j, p] − zb[j])                       exact, in int32
+//   out[i, j] = sa · sb[j] · acc[i, j] + bias[j]         then max(·, 0) when relu   (float32)
+//
+// The js reference below computes acc as Σ a·b − za·Σ_p b[j, p] − zb[j]·Σ_p a[i, p] + k·za·zb[j]
+// (the row sums of b are computed once per call; a native kernel packs them with the weights, as
+// fbgemm's PackBMatrix does). Every partial sum is an integer below 2^31 in magnitude while
+// k · 255 · 255 < 2^31 (k < 33,025), so plain JS numbers hold them exactly; `| 0` keeps int32.
+//
+// The hook: every quantized layer calls qgemm(), which runs the kernel set with setQgemmKernel()
+// (the native CPU backend's int8 kernels — AVX2 vpmaddubsw/vpmaddwd, AVX-512 VNNI vpdpbusd — will
+// register themselves there as 'qgemm_u8s8s32'), falling back to qgemmJs. A replacement must give
+// the same acc bit for bit and out within float32 rounding of the formula above; test/quantization
+// qgemm.test.ts is its parity check.
+
+export interface QgemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  /** (m, k) row-major quint8 */
+  a: Uint8Array;
+  aScale: number;
+  aZeroPoint: number;
+  /** (n, k) row-major qint8 */
+  b: Int8Array;
+  /** (n) */
+  bScale: Float32Array;
+  /** (n) */
+  bZeroPoint: Int32Array;
+  /** (n) float, or null */
+  bias: Float32Array | null;
+  relu: boolean;
+  /** (m, n) row-major result */
+  out: Float32Array;
+  /** when given, (m, n): receives the int32 accumulators (tests and debugging) */
+  acc?: Int32Array;
+}
+
+export type QgemmKernel = (args: QgemmArgs) => void;
+
+/** Checks the argument sizes once, at the entry (a kernel may then index freely). */
+export function checkQgemmArgs(x: QgemmArgs): void {
+  const { m, n, k } = x;
+  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`qgemm: ${name} must be a non-negative integer, got ${v}`);
+  }
+  if (k * 255 * 255 >= 2 ** 31) throw new RangeError(`qgemm: k = ${k} is too large for exact int32 accumulation (k · 255 · 255 must stay below 2^31: k < 33025)`);
+  const need = (name: string, arr: { length: number } | null | undefined, len: number): void => {
+    if (!arr || arr.length !== len) throw new RangeError(`qgemm: ${name} must have ${len} elements, got ${arr ? arr.length : String(arr)}`);
+  };
+  if (!(x.a instanceof Uint8Array)) throw new TypeError('qgemm: a (activations) must be a Uint8Array of quint8 values');
+  if (!(x.b instanceof Int8Array)) throw new TypeError('qgemm: b (weights) must be an Int8Array of qint8 values');
+  need(`a (${m}, ${k})`, x.a, m * k);
+  need(`b (${n}, ${k})`, x.b, n * k);
+  need('bScale', x.bScale, n);
+  need('bZeroPoint', x.bZeroPoint, n);
+  if (x.bias !== null) need('bias', x.bias, n);
+  need(`out (${m}, ${n})`, x.out, m * n);
+  if (x.acc !== undefined) need(`acc (${m}, ${n})`, x.acc, m * n);
+  if (!Number.isInteger(x.aZeroPoint) || x.aZeroPoint < 0 || x.aZeroPoint > 255) throw new RangeError(`qgemm: aZeroPoint must be an integer in [0, 255], got ${x.aZeroPoint}`);
+  if (!(x.aScale > 0) || !Number.isFinite(x.aScale)) throw new RangeError(`qgemm: aScale must be a positive finite number, got ${x.aScale}`);
+}
+
+/** The js reference kernel (no argument checks: qgemm() does them). */
+export function qgemmJs(x: QgemmArgs): void {
+  const { m, n, k, a, b, bScale, bZeroPoint, bias, relu, out, acc } = x;
+  const za = x.aZeroPoint;
+  const sa = x.aScale;
+  // Σ_p b[j, p] per output channel and Σ_p a[i, p] per row: the zero-point corrections
+  const bSum = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let p = j * k, e = p + k; p < e; p++) s += b[p]!;
+    bSum[j] = s;
+  }
+  const scale = new Float32Array(n);
+  for (let j = 0; j < n; j++) scale[j] = sa * bScale[j]!;
+  for (let i = 0; i < m; i++) {
+    const ai = i * k;
+    let aSum = 0;
+    for (let p = ai, e = ai + k; p < e; p++) aSum += a[p]!;
+    for (let j = 0; j < n; j++) {
+      const bj = j * k;
+      // four partial sums break the add chain; each stays an exact small integer
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let p = 0;
+      for (; p + 3 < k; p += 4) {
+        s0 += a[ai + p]! * b[bj + p]!;
+        s1 += a[ai + p + 1]! * b[bj + p + 1]!;
+        s2 += a[ai + p + 2]! * b[bj + p + 2]!;
+        s3 += a[ai + p + 3]! * b[bj + p + 3]!;
+      }
+      for (; p < k; p++) s0 += a[ai + p]! * b[bj + p]!;
+      const zb = bZeroPoint[j]!;
+      const v = (s0 + s1 + s2 + s3 - za * bSum[j]! - zb * aSum + k * za * zb) | 0;
+      if (acc) acc[i * n + j] = v;
+      let y = scale[j]! * v + (bias ? bias[j]! : 0);
+      if (relu && y < 0) y = 0;
+      out[i * n + j] = y;
+    }
+  }
+}
+
+let kernel: QgemmKernel | null = null;
+let kernelName = 'qgemm_js';
+
+/**
+ * Installs a faster qgemm (a native int8 kernel) for every quantized layer; null restores the js
+ * reference. Returns the previous kernel's name.
+ */
+export function setQgemmKernel(impl: QgemmKernel | null, name = impl ? impl.name || 'custom' : 'qgemm_js'): string {
+  if (impl !== null && typeof impl !== 'function') throw new TypeError(`setQgemmKernel: expected a function (args: QgemmArgs) => void or null, got ${typeof impl}`);
+  const prev = kernelName;
+  kernel = impl;
+  kernelName = impl ? name : 'qgemm_js';
+  return prev;
+}
+
+/** The name of the kernel qgemm() runs ('qgemm_js' unless a native one was installed). */
+export function qgemmKernelName(): string {
+  return kernelName;
+}
+
+/** out = dequant(int32 Σ (a − za)(b − zb)) + bias, optionally ReLU'd: see the header. */
+export function qgemm(args: QgemmArgs): void {
+  checkQgemmArgs(args);
+  (kernel ?? qgemmJs)(args);
+}
