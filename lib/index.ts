@@ -43,6 +43,7 @@ export * from './energy/index.js';
 export * as nn from './nn/index.js';
 export { klDiv, distillationLoss, Distiller } from './nn/distill.js';
 export * as optim from './optim/index.js';
+export * as quantization from './quantization/index.js';
 export * as data from './data/index.js';
 export { fit, evaluate, predict, History, EarlyStopping, ModelCheckpoint, CSVLogger, JSONLogger, LambdaCallback, TerminateOnNaN, Accuracy, MeanAbsoluteError } from './train/index.js';
 export type { Callback, TrainState, EpochLog, FitOptions, EvalResult, Metric } from './train/index.js';

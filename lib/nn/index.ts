@@ -12,6 +12,7 @@ export { summarize as summary } from './summary.js';
 export type { ModelSummary, SummaryRow, SummaryTotals, SummaryOptions } from './summary.js';
 export type { Reduction } from './losses.js';
 export * as prune from './prune.js';
+export * as quantized from './quantized.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
 export * as F from './functional.js';

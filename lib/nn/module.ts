@@ -237,6 +237,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
     const missingKeys = Object.keys(own).filter((k) => !has(sd, k));
     const unexpectedKeys = Object.keys(sd).filter((k) => !has(own, k));
+    quantizedMismatch(this, sd);
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
@@ -360,6 +361,28 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       lines.push(`(${k}): ${sub}`);
     }
     return `${this.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
+  }
+}
+
+/**
+ * int8 checkpoints and int8 models (lib/quantization) do not load through loadStateDict: an int8
+ * layer's weight is not a Tensor. Say what to do instead of a list of missing and unexpected keys
+ * (or, with strict: false, a silent cast of int8 values into float weights).
+ */
+function quantizedMismatch(model: AnyModule, sd: Record<string, Tensor>): void {
+  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(sd, k);
+  for (const [prefix, m] of model.namedModules()) {
+    const k = (s: string): string => (prefix ? `${prefix}.${s}` : s);
+    const quantized = (m as { isQuantized?: unknown }).isQuantized === true;
+    if (quantized && has(k('weight')) && !has(k('weight_scale'))) {
+      throw new Error(`loadStateDict: '${k('weight')}' is a float weight but ${prefix || 'the model'} is an int8 layer (${m.name}): load float weights into the float model before quantizing (model.loadStateDict(sd), then quantization.quantizeDynamic(model))`);
+    }
+    if (quantized && has(k('weight_scale'))) {
+      throw new Error(`loadStateDict: int8 weights ('${k('weight')}', '${k('weight_scale')}') do not load through loadStateDict: use quantization.loadQuantized(model, file)`);
+    }
+    if (!quantized && has(k('weight_scale')) && has(k('weight_zero_point'))) {
+      throw new Error(`loadStateDict: this is an int8 checkpoint ('${k('weight_scale')}', '${k('weight_zero_point')}') and ${model.name}'s ${prefix || 'root'} is a float ${m.name}: quantize the model first and load with quantization.loadQuantized — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, file) — or load the float checkpoint it was made from`);
+    }
   }
 }
 

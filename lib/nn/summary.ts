@@ -72,6 +72,18 @@ export interface SummaryTotals {
   nonzeroParams?: number;
   /** only with masks: bytes of the nonzero values alone (a sparse format adds its indices) */
   sparseParamBytes?: number;
+  /** only with int8 layers (lib/quantization): the parameters they hold (counted in params, as frozen) */
+  quantizedParams?: number;
+  /** only with int8 layers: their bytes (int8 values, scales, zero points, float bias; in paramBytes) */
+  quantizedBytes?: number;
+  /** only with int8 layers: what those parameters take in float32 */
+  quantizedFloat32Bytes?: number;
+}
+
+/** What an int8 layer (nn.quantized) reports about its storage; duck-typed to keep summary free of imports. */
+function quantizedStorage(m: AnyModule): { elements: number; bytes: number; float32Bytes: number } | null {
+  const f = (m as { quantizedStorage?: unknown }).quantizedStorage;
+  return (m as { isQuantized?: unknown }).isQuantized === true && typeof f === 'function' ? (f.call(m) as { elements: number; bytes: number; float32Bytes: number }) : null;
 }
 
 export interface ModelSummary {
@@ -118,6 +130,7 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
       params += p.size;
       if (p.requiresGrad) trainable += p.size;
     }
+    params += quantizedStorage(m)?.elements ?? 0; // frozen: int8 layers do not train
     return {
       name, type: m.constructor.name, depth: name === '' ? 0 : name.split('.').length, outputShapes: null,
       params, trainableParams: trainable, frozenParams: params - trainable, flops: 0, activationBytes: 0, calls: 0,
@@ -183,6 +196,17 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
     if (p.requiresGrad) trainable += p.size;
     paramBytes += p.size * bytesPerElement(p.dtype);
   }
+  let qParams = 0, qBytes = 0, qFloat = 0, hasQuantized = false;
+  for (const m of model.modules()) {
+    const q = quantizedStorage(m);
+    if (!q) continue;
+    hasQuantized = true;
+    qParams += q.elements;
+    qBytes += q.bytes;
+    qFloat += q.float32Bytes;
+  }
+  params += qParams;
+  paramBytes += qBytes;
   // pruning masks (nn.prune: a buffer <name>_mask beside a parameter <name>_orig): the zeros they force
   let masked = 0, maskedBytes = 0, hasMasks = false;
   for (const m of model.modules()) {
@@ -204,6 +228,11 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
     params, trainableParams: trainable, frozenParams: params - trainable, paramBytes, flops: total, inputBytes, activationBytes,
     totalBytes: inputBytes + paramBytes + activationBytes,
   };
+  if (hasQuantized) {
+    totals.quantizedParams = qParams;
+    totals.quantizedBytes = qBytes;
+    totals.quantizedFloat32Bytes = qFloat;
+  }
   if (hasMasks) {
     totals.nonzeroParams = params - masked;
     totals.sparseParamBytes = paramBytes - maskedBytes;
@@ -261,6 +290,7 @@ function formatSummary(modelName: string, rows: SummaryRow[], t: SummaryTotals, 
     `Trainable params: ${int(t.trainableParams)}`,
     `Non-trainable params: ${int(t.frozenParams)}`,
     ...(t.nonzeroParams !== undefined ? [`Nonzero params: ${int(t.nonzeroParams)} of ${int(t.params)} (${(100 * (1 - t.nonzeroParams / Math.max(1, t.params))).toFixed(1)}% pruned; values ${bytes(t.sparseParamBytes ?? 0)})`] : []),
+    ...(t.quantizedParams !== undefined ? [`Int8 layer params: ${int(t.quantizedParams)} (${bytes(t.quantizedBytes ?? 0)} with scales, zero points and float bias; float32: ${bytes(t.quantizedFloat32Bytes ?? 0)}, ${((t.quantizedFloat32Bytes ?? 0) / Math.max(1, t.quantizedBytes ?? 1)).toFixed(2)}x larger)`] : []),
     `Forward FLOPs: ${int(t.flops)} (${si(t.flops)}FLOP)`,
     '-'.repeat(width),
     `Input size: ${bytes(t.inputBytes)}`,
