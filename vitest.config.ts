@@ -13,6 +13,7 @@ export const INTEGRATION = [
   'test/gpu/**/*.test.ts',
   'test/bench/**/*.test.ts',
   'test/serve/**/*.test.ts',
+  'test/compress/**/*.test.ts', // distillation and pruning train small models
   'test/native/pack.test.ts',
   'test/native/tc-emu.test.ts', // compiles and runs the host tensor-core emulation (g++)
   'test/native/tc-emu.test.ts',
