@@ -147,5 +147,39 @@ template <typename T, bool ALONG_K> struct MatLoader {
   }
 };
 
+// ---- plain matrices (matmul.cu's SIMT path) ----------------------------------------------------
+// C[z] (m, n) row-major, contiguous over z.
+template <typename T> struct MatStore {
+  T* out;
+  int64_t ldc, zStride;
+  __device__ __forceinline__ void Store(int z, int m, int n, float v, bool /*atomic*/) const {
+    out[static_cast<int64_t>(z) * zStride + static_cast<int64_t>(m) * ldc + n] = FromF<T>(v);
+  }
+};
+
+// Loaders, store and grid of one batched GEMM (A (m, k) or (k, m) when !AK, B (n, k) when BK_ else
+// (k, n)): grid x = N tiles, y = M tiles, z = batch, y and z capped at 65535 (the kernel grid-strides).
+// Host code shared by matmul.cu's launcher and the host emulation (test/native/tc-emu).
+template <typename T, bool AK, bool BK_> struct SimtPlan {
+  MatLoader<T, AK> la;
+  MatLoader<T, BK_> lb;
+  MatStore<T> st;
+  dim3 grid;
+};
+
+template <typename T, bool AK, bool BK_, int BM, int BN>
+inline SimtPlan<T, AK, BK_> PlanSimt(const T* a, const T* b, T* c, int batch, int m, int n, int k, int64_t aBatch,
+                                     int64_t bBatch) {
+  const int64_t lda = AK ? k : m, ldb = BK_ ? k : n;
+  const bool isF = sizeof(T) == 4;
+  const int64_t tilesM = CeilDiv(m, BM);
+  return SimtPlan<T, AK, BK_>{
+      MatLoader<T, AK>{a, lda, aBatch, m, isF && Aligned16(a) && lda % 4 == 0 && aBatch % 4 == 0},
+      MatLoader<T, BK_>{b, ldb, bBatch, n, isF && Aligned16(b) && ldb % 4 == 0 && bBatch % 4 == 0},
+      MatStore<T>{c, n, static_cast<int64_t>(m) * n},
+      dim3(static_cast<unsigned>(CeilDiv(n, BN)), static_cast<unsigned>(tilesM < 65535 ? tilesM : 65535),
+           static_cast<unsigned>(batch < 65535 ? batch : 65535))};
+}
+
 }  // namespace k
 }  // namespace wg

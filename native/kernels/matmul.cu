@@ -66,14 +66,6 @@ int SmCount() {
   return n;
 }
 
-template <typename T> struct MatStore {
-  T* out;
-  int64_t ldc, zStride;
-  __device__ __forceinline__ void Store(int z, int m, int n, float v, bool /*atomic*/) const {
-    out[static_cast<int64_t>(z) * zStride + static_cast<int64_t>(m) * ldc + n] = FromF<T>(v);
-  }
-};
-
 // ---- tensor-core path ------------------------------------------------------------------------------
 // WG_NO_TENSOR_CORES (the simulator build: GPGPU-Sim cannot parse mma.sync / cvt.rna.tf32, and one
 // such instruction in the binary aborts it at load) compiles this path out; every dtype then takes
@@ -107,15 +99,9 @@ void DispatchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, bo
 template <typename T, bool AK, bool BK_, int BM, int BN, int BK, int TM, int TN>
 void LaunchSimtTile(const T* a, const T* b, T* c, int batch, int m, int n, int k, int64_t aBatch, int64_t bBatch,
                     cudaStream_t s) {
-  const int64_t lda = AK ? k : m, ldb = BK_ ? k : n;
-  const bool isF = sizeof(T) == 4;
-  MatLoader<T, AK> la{a, lda, aBatch, m, isF && Aligned16(a) && lda % 4 == 0 && aBatch % 4 == 0};
-  MatLoader<T, BK_> lb{b, ldb, bBatch, n, isF && Aligned16(b) && ldb % 4 == 0 && bBatch % 4 == 0};
-  MatStore<T> st{c, n, static_cast<int64_t>(m) * n};
-  const int64_t tilesM = CeilDiv(m, BM);
-  const dim3 grid(static_cast<unsigned>(CeilDiv(n, BN)), static_cast<unsigned>(tilesM < 65535 ? tilesM : 65535),
-                  batch < 65535 ? batch : 65535);
-  GemmSimtKernel<BM, BN, BK, TM, TN><<<grid, (BM / TM) * (BN / TN), 0, s>>>(la, lb, st, m, n, k, batch, 1, k > 0 ? k : 1);
+  const SimtPlan<T, AK, BK_> p = PlanSimt<T, AK, BK_, BM, BN>(a, b, c, batch, m, n, k, aBatch, bBatch);  // gemm_simt.cuh
+  GemmSimtKernel<BM, BN, BK, TM, TN><<<p.grid, (BM / TM) * (BN / TN), 0, s>>>(p.la, p.lb, p.st, m, n, k, batch, 1,
+                                                                          k > 0 ? k : 1);
 }
 
 template <typename T, bool AK, bool BK_>

@@ -5,7 +5,8 @@
 // with a float64 GEMM on the rounded inputs (odd shapes, all transposes, K = 0, batch broadcast,
 // tails, misaligned bases, grid-stride loops; each under three thread schedules). And the int32
 // elementwise rules (native/kernels/elementwise_ops.cuh) compared value by value with the js
-// kernels. No GPU needed; g++ is (CI has it: it builds the addon). Cost: ~15 s build + ~6 s run
+// kernels; the SIMT GEMM core (gemm_simt.cuh) on the same cases. No GPU needed; g++ is (CI has it:
+// it builds the addon). Cost: ~15 s build + ~20 s run
 // on 2 cores.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -70,13 +71,14 @@ describe.skipIf(!gxx)('CUDA kernels under host emulation (g++)', () => {
     expect(
       failed.map((x) => `${x.case}: ${x.bad} wrong, ${x.unwritten} unwritten, ${x.outOfBounds} out of bounds; ${x.first ?? ''}`),
     ).toEqual([]);
-    // 13 shapes × 4 transposes × 3 formats × 3 schedules; the shim's block reductions (3 schedules),
-    // the launch plan near INT_MAX and the cvt probes
-    expect(results.length).toBe(13 * 4 * 3 * 3 + 3 + 2);
+    // 13 shapes × 4 transposes × 3 formats × 3 schedules on the tensor-core kernel and on both SIMT
+    // tile shapes; the shim's block reductions (3 schedules), the launch plan near INT_MAX, the cvt probes
+    expect(results.length).toBe(13 * 4 * 3 * 3 * 3 + 3 + 2);
+    for (const path of ['simt64', 'simt128']) expect(results.some((x) => x.case.startsWith(`${path} bf16 TT K=0`))).toBe(true);
     for (const fmt of ['tf32', 'bf16', 'f16'])
       for (const t of ['NN', 'NT', 'TN', 'TT']) {
-        expect(results.some((x) => x.case.startsWith(`${fmt} ${t} K=0`))).toBe(true);
-        expect(results.some((x) => x.case.startsWith(`${fmt} ${t} broadcast A`))).toBe(true);
+        expect(results.some((x) => x.case.startsWith(`tc ${fmt} ${t} K=0`))).toBe(true);
+        expect(results.some((x) => x.case.startsWith(`tc ${fmt} ${t} broadcast A`))).toBe(true);
       }
     expect(r.status).toBe(0);
   }, 120_000);

@@ -15,6 +15,7 @@
 #include "tc_emu.h"
 // The kernels, unchanged: the same sources the addon compiles.
 #include "../../../native/kernels/matmul_tc.cuh"
+#include "../../../native/kernels/gemm_simt.cuh"
 #include "../../../native/kernels/elementwise_ops.cuh"
 
 using namespace wg::k;
@@ -66,16 +67,36 @@ struct Case {
 
 uint32_t g_failures = 0;
 
-template <typename T, bool AK, bool BK_> void LaunchEmu(const T* a, const T* b, T* c, const Case& cs, int64_t aB, int64_t bB) {
-  TcPlan p = PlanTc<T, AK, BK_>(a, b, cs.batch, cs.m, cs.n, cs.k, aB, bB);
-  if (cs.capY) p.grid.y = std::min(p.grid.y, cs.capY);
-  if (cs.capZ) p.grid.z = std::min(p.grid.z, cs.capZ);
-  wgemu::Launch(p.grid, dim3(TC_THREADS), [&] {
-    MatmulTcKernel<T, AK, BK_>(a, b, c, cs.batch, cs.m, cs.n, cs.k, p.lda, p.ldb, aB, bB, p.vecA, p.vecB);
-  });
+// The GEMM paths: the tensor-core kernel, and the SIMT kernel in its two tile shapes (matmul.cu's
+// LaunchSimt picks 128×128×8 / 8×8 per thread for large outputs, 64×64×16 / 4×4 otherwise).
+enum Path { kTc = 0, kSimt64 = 1, kSimt128 = 2 };
+const char* const kPathName[3] = {"tc", "simt64", "simt128"};
+
+template <typename T, bool AK, bool BK_> void LaunchEmu(Path path, const T* a, const T* b, T* c, const Case& cs, int64_t aB, int64_t bB) {
+  auto cap = [&](dim3 g) {
+    if (cs.capY) g.y = std::min(g.y, cs.capY);
+    if (cs.capZ) g.z = std::min(g.z, cs.capZ);
+    return g;
+  };
+  if (path == kTc) {
+    TcPlan p = PlanTc<T, AK, BK_>(a, b, cs.batch, cs.m, cs.n, cs.k, aB, bB);
+    wgemu::Launch(cap(p.grid), dim3(TC_THREADS), [&] {
+      MatmulTcKernel<T, AK, BK_>(a, b, c, cs.batch, cs.m, cs.n, cs.k, p.lda, p.ldb, aB, bB, p.vecA, p.vecB);
+    });
+  } else if (path == kSimt64) {
+    const auto p = PlanSimt<T, AK, BK_, 64, 64>(a, b, c, cs.batch, cs.m, cs.n, cs.k, aB, bB);
+    wgemu::Launch(cap(p.grid), dim3(256), [&] {
+      GemmSimtKernel<64, 64, 16, 4, 4>(p.la, p.lb, p.st, cs.m, cs.n, cs.k, cs.batch, 1, cs.k > 0 ? cs.k : 1);
+    });
+  } else {
+    const auto p = PlanSimt<T, AK, BK_, 128, 128>(a, b, c, cs.batch, cs.m, cs.n, cs.k, aB, bB);
+    wgemu::Launch(cap(p.grid), dim3(256), [&] {
+      GemmSimtKernel<128, 128, 8, 8, 8>(p.la, p.lb, p.st, cs.m, cs.n, cs.k, cs.batch, 1, cs.k > 0 ? cs.k : 1);
+    });
+  }
 }
 
-template <typename T> void RunCase(const Case& cs, std::mt19937& rng) {
+template <typename T> void RunCase(const Case& cs, std::mt19937& rng, Path path = kTc) {
   using F = Fmt<T>;
   const int64_t aMat = int64_t(cs.m) * cs.k, bMat = int64_t(cs.k) * cs.n;
   const int64_t aB = cs.bcastA ? 0 : aMat, bB = cs.bcastB ? 0 : bMat;
@@ -94,14 +115,19 @@ template <typename T> void RunCase(const Case& cs, std::mt19937& rng) {
   T* c = C.data() + kGuard;
 
   const auto t0 = std::chrono::steady_clock::now();
-  if (!cs.tA && !cs.tB) LaunchEmu<T, true, false>(a, b, c, cs, aB, bB);
-  else if (!cs.tA && cs.tB) LaunchEmu<T, true, true>(a, b, c, cs, aB, bB);
-  else if (cs.tA && !cs.tB) LaunchEmu<T, false, false>(a, b, c, cs, aB, bB);
-  else LaunchEmu<T, false, true>(a, b, c, cs, aB, bB);
+  if (!cs.tA && !cs.tB) LaunchEmu<T, true, false>(path, a, b, c, cs, aB, bB);
+  else if (!cs.tA && cs.tB) LaunchEmu<T, true, true>(path, a, b, c, cs, aB, bB);
+  else if (cs.tA && !cs.tB) LaunchEmu<T, false, false>(path, a, b, c, cs, aB, bB);
+  else LaunchEmu<T, false, true>(path, a, b, c, cs, aB, bB);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
-  // Reference: float64 GEMM on the inputs as the tensor cores see them (tf32-rounded for float).
-  auto in = [](T v) { if constexpr (std::is_same<T, float>::value) return RefTf32(v); else return F::To(v); };
+  // Reference: float64 GEMM on the inputs as the kernel sees them (tf32-rounded for float on the
+  // tensor cores; exact on the SIMT path, which multiplies in fp32 FMA).
+  auto in = [path](T v) {
+    if constexpr (std::is_same<T, float>::value) return path == kTc ? RefTf32(v) : static_cast<double>(v);
+    else return F::To(v);
+  };
+  const char* fmtName = std::is_same<T, float>::value && path != kTc ? "f32" : F::name;
   double worst = 0, maxErr = 0;
   int64_t bad = 0, unwritten = 0, guardHit = 0;
   std::string firstBad;
@@ -141,9 +167,9 @@ template <typename T> void RunCase(const Case& cs, std::mt19937& rng) {
   const bool ok = bad == 0 && unwritten == 0 && guardHit == 0;
   if (!ok) ++g_failures;
   static const char* const policies[3] = {"round-robin", "lowest-first", "highest-first"};
-  std::printf("{\"case\":\"%s %s [%s]\",\"ok\":%s,\"batch\":%d,\"m\":%d,\"n\":%d,\"k\":%d,\"bad\":%" PRId64 ",\"unwritten\":%" PRId64
+  std::printf("{\"case\":\"%s %s %s [%s]\",\"ok\":%s,\"batch\":%d,\"m\":%d,\"n\":%d,\"k\":%d,\"bad\":%" PRId64 ",\"unwritten\":%" PRId64
               ",\"outOfBounds\":%" PRId64 ",\"maxErr\":%.3g,\"worstTolRatio\":%.3g,\"ms\":%.1f,\"first\":\"%s\"}\n",
-              F::name, cs.name.c_str(), policies[wgemu::SchedPolicy()], ok ? "true" : "false", cs.batch, cs.m, cs.n, cs.k, bad, unwritten, guardHit,
+              kPathName[path], fmtName, cs.name.c_str(), policies[wgemu::SchedPolicy()], ok ? "true" : "false", cs.batch, cs.m, cs.n, cs.k, bad, unwritten, guardHit,
               maxErr, worst, ms, firstBad.c_str());
   std::fflush(stdout);
 }
@@ -285,9 +311,19 @@ int main(int argc, char** argv) {
     wgemu::SchedPolicy() = policy;
     for (const Case& c : Cases()) {
       auto want = [&](const char* fmt) { return filter.empty() || (std::string(fmt) + " " + c.name).find(filter) != std::string::npos; };
-      if (want("tf32")) RunCase<float>(c, rng);
-      if (want("bf16")) RunCase<__nv_bfloat16>(c, rng);
-      if (want("f16")) RunCase<__half>(c, rng);
+      if (want("tc tf32")) RunCase<float>(c, rng);
+      if (want("tc bf16")) RunCase<__nv_bfloat16>(c, rng);
+      if (want("tc f16")) RunCase<__half>(c, rng);
+    }
+    // the SIMT kernel (gemm_simt.cuh), both tile shapes, on the cases it shares (K = 0 included)
+    for (const Case& c : Cases()) {
+      for (Path path : {kSimt64, kSimt128}) {
+        const std::string pn = kPathName[path];
+        auto want = [&](const char* fmt) { return filter.empty() || (pn + " " + fmt + " " + c.name).find(filter) != std::string::npos; };
+        if (want("f32")) RunCase<float>(c, rng, path);
+        if (want("bf16")) RunCase<__nv_bfloat16>(c, rng, path);
+        if (want("f16")) RunCase<__half>(c, rng, path);
+      }
     }
   }
   // the shim's shuffles and barriers (common.cuh BlockSum/BlockMax) under every schedule
