@@ -174,6 +174,8 @@ function info(argv: string[], out: (s: string) => void): number {
   out('backends:');
   for (const b of bs) {
     out(`  ${b.name.padEnd(5)} ${b.available ? `available: ${b.devices.join(', ')}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`);
+    const ck = b.cpuKernels;
+    if (ck) out(`        cpu kernels: ${ck.native.length ? `native ${ck.native.join(', ')} (${ck.isa}, ${ck.threads} thread${ck.threads === 1 ? '' : 's'}; ISAs here: ${ck.supportedIsas.join(', ')}), the rest pure JS` : `pure JS (${ck.reason ?? 'no native CPU kernels'})`}`);
   }
   out(`native addon: ${native.path ?? `not loaded (${native.error ?? 'unknown reason'})`}`);
   if (!native.path) out(`  ${fallbackAdvice(packageRoot(), loadNative())}`);

@@ -36,6 +36,8 @@ export { tidy, keep, memory, disposeAll as dispose } from './memory.js';
 export type { MemoryInfo } from './memory.js';
 export { manualSeed, initialSeed, getRngState, setRngState } from './random.js';
 export { backends, setDefaultDevice, getDefaultDevice, getBackend, synchronize } from './backend/registry.js';
+export { setNumThreads, getNumThreads } from './backend/js/native-cpu.js';
+export type { CpuKernelsInfo } from './backend/js/native-cpu.js';
 export type { BackendInfo, Device } from './backend/registry.js';
 export { costSnapshot, costDelta } from './backend/counter.js';
 export type { CostSnapshot } from './backend/counter.js';

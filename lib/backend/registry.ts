@@ -5,6 +5,7 @@ import type { Backend, BackendName } from './kernels.js';
 import { createJsBackend } from './js/index.js';
 import { setBackendLister } from '../memory.js';
 import { cudaBackendFor, cudaStatus } from './cuda-loader.js';
+import { cpuKernelsInfo, type CpuKernelsInfo } from './js/native-cpu.js';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
@@ -52,13 +53,15 @@ export interface BackendInfo {
   reason: string | null;
   /** the addon file that was loaded (cuda) */
   path?: string | null;
+  /** js (the cpu device): which kernels run natively in the addon, the ISA it picked, its threads */
+  cpuKernels?: CpuKernelsInfo;
 }
 
 /** The backends this process can use, and why cuda is not available when it is not. */
 export function backends(): BackendInfo[] {
   const c = cudaStatus();
   return [
-    { name: 'js', available: true, devices: ['cpu'], reason: null },
+    { name: 'js', available: true, devices: ['cpu'], reason: null, cpuKernels: cpuKernelsInfo() },
     { name: 'cuda', available: c.available, devices: c.devices, reason: c.reason, path: c.path },
   ];
 }

@@ -24,6 +24,8 @@ bool g_nvml_stub = false;
 __attribute__((weak)) void RegisterKernels(Napi::Env, Napi::Object) { g_kernels_stub = true; }
 #endif
 __attribute__((weak)) void RegisterNvml(Napi::Env, Napi::Object) { g_nvml_stub = true; }
+// native/cpu/cpu_napi.cc: the CPU kernels (thread pool, ISA dispatch), in every build
+void RegisterCpu(Napi::Env, Napi::Object);
 
 namespace {
 
@@ -36,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kernels = !g_kernels_stub;
 #endif
   RegisterNvml(env, exports);
+  RegisterCpu(env, exports);
   bool nvml = !g_nvml_stub;
 
   Napi::Object info = Napi::Object::New(env);

@@ -7,7 +7,7 @@ import { JsHandle, hostDType } from './handle.js';
 import { addBiasAct, binary, cast, fill, unary, unaryGrad, where } from './elementwise.js';
 import { argReduce, reduce } from './reduce.js';
 import { stridedCopy } from './copy.js';
-import { matmul } from './matmul.js';
+import { matmul } from './native-cpu.js'; // the addon's CPU kernel when loaded, else ./matmul.js
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv2d.js';
 import {
   adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward,

@@ -1,0 +1,331 @@
+// The GEMM driver, written once over a vector traits class V and instantiated in each ISA's
+// translation unit (which defines V and includes this file inside its own namespace, so no
+// AVX-512 copy of a function can stand in for the SSE2 one at link time).
+//
+// The BLIS/GotoBLAS structure:
+//   for jc in n by NC:                   B panel KC×NC (L3), packed once, shared by all threads
+//     for pc in k by KC:
+//       pack B[pc:pc+KC, jc:jc+NC] into NR-column micro-panels (threads split the panels)
+//       tasks = (ic block of MC rows) × (chunk of NR micro-panels), split over the threads:
+//         pack A[ic:ic+MC, pc:pc+KC] into MR-row micro-panels (the thread's own L2 buffer)
+//         for jr over the chunk: for ir over the block: MR×NR micro-kernel (acc in registers)
+// Packing absorbs the transposes (the micro-kernel never sees a stride) and zero-pads the
+// edges, so the micro-kernel is the one loop that matters. Each output element is summed over
+// k in one order (pc blocks in sequence, p within) whatever the split: thread-count independent.
+// Small problems (m*n*k below kSmallWork, or m < 4) skip packing: vector axpy rows (B not
+// transposed) or vector dot products (B transposed).
+//
+// Requires before inclusion: T, V (W lanes; zero, load, store, set1, fma, add, hsum),
+// MR, NV (NR = NV*W), KC, MC, NC constants, and these names unused.
+
+static const int64_t NR = NV * V::W;
+static const int64_t kSmallWork = 32 * 32 * 32;
+
+static inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ap[(i/MR)*kc*MR + p*MR + i%MR] = op(A)(ic+i, pc+p), rows past mc zero.
+static void PackA(const T* A, int64_t ars, int64_t acs, int64_t mc, int64_t kc, T* ap) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    int64_t h = Min64(MR, mc - i0);
+    const T* src = A + i0 * ars;
+    if (acs == 1) {
+      // A row-major: each row is contiguous in p; write it with stride MR
+      for (int64_t i = 0; i < h; i++) {
+        const T* r = src + i * ars;
+        for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = r[p];
+      }
+      for (int64_t i = h; i < MR; i++) for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = 0;
+    } else {
+      for (int64_t p = 0; p < kc; p++) {
+        const T* c = src + p * acs;
+        int64_t i = 0;
+        for (; i < h; i++) ap[p * MR + i] = c[i * ars];
+        for (; i < MR; i++) ap[p * MR + i] = 0;
+      }
+    }
+    ap += kc * MR;
+  }
+}
+
+// bp[(j/NR)*kc*NR + p*NR + j%NR] = op(B)(pc+p, jc+j) for panels [j0, j1) (in NR units)
+static void PackB(const T* B, int64_t brs, int64_t bcs, int64_t nc, int64_t kc, int64_t j0, int64_t j1, T* bp) {
+  for (int64_t jp = j0; jp < j1; jp++) {
+    int64_t j = jp * NR;
+    int64_t w = Min64(NR, nc - j);
+    T* dst = bp + jp * kc * NR;
+    const T* src = B + j * bcs;
+    if (bcs == 1 && w == NR) {
+      for (int64_t p = 0; p < kc; p++) {
+        const T* r = src + p * brs;
+        for (int64_t v = 0; v < NV; v++) V::store(dst + p * NR + v * V::W, V::load(r + v * V::W));
+      }
+    } else if (bcs == 1) {
+      for (int64_t p = 0; p < kc; p++) {
+        const T* r = src + p * brs;
+        int64_t jj = 0;
+        for (; jj < w; jj++) dst[p * NR + jj] = r[jj];
+        for (; jj < NR; jj++) dst[p * NR + jj] = 0;
+      }
+    } else {
+      // B transposed: column j of op(B) is contiguous in p
+      for (int64_t jj = 0; jj < w; jj++) {
+        const T* c = src + jj * bcs;
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = c[p * brs];
+      }
+      for (int64_t jj = w; jj < NR; jj++) for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = 0;
+    }
+  }
+}
+
+// c (ldc apart) (=|+=) ap-panel · bp-panel over kc; the MR×NR tile lives in registers.
+static inline void Micro(int64_t kc, const T* __restrict ap, const T* __restrict bp, T* c, int64_t ldc, bool acc) {
+  typename V::R r[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) r[i][v] = V::zero();
+  for (int64_t p = 0; p < kc; p++) {
+    typename V::R b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = V::load(bp + v * V::W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      typename V::R a = V::set1(ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) r[i][v] = V::fma(a, b[v], r[i][v]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      T* o = c + i * ldc + v * V::W;
+      V::store(o, acc ? V::add(V::load(o), r[i][v]) : r[i][v]);
+    }
+}
+
+// An edge tile (h < MR rows or w < NR columns valid): compute the full tile in a buffer, copy
+// the valid part. Same arithmetic as a full tile, so edges round like the interior.
+static void MicroEdge(int64_t kc, const T* ap, const T* bp, T* c, int64_t ldc, bool acc, int64_t h, int64_t w) {
+  alignas(64) T tile[MR * NR];
+  Micro(kc, ap, bp, tile, NR, false);
+  for (int64_t i = 0; i < h; i++)
+    for (int64_t j = 0; j < w; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+struct Problem {
+  const T* A;
+  const T* B;
+  T* C;
+  int64_t m, n, k, ars, acs, brs, bcs;
+};
+
+struct BlockJob {
+  const Problem* pr;
+  int64_t jc, nc, pc, kc;
+  int64_t nIc, panelsPerChunk, nChunks, nPanels;
+  T* bp;
+  bool acc;
+  bool oom;
+};
+
+static void PackBTask(void* vctx, int64_t t, int thread) {
+  BlockJob* j = static_cast<BlockJob*>(vctx);
+  const Problem& pr = *j->pr;
+  int64_t j0 = t * j->panelsPerChunk, j1 = Min64(j->nPanels, j0 + j->panelsPerChunk);
+  PackB(pr.B + j->pc * pr.brs + j->jc * pr.bcs, pr.brs, pr.bcs, j->nc, j->kc, j0, j1, j->bp);
+}
+
+static void BlockTask(void* vctx, int64_t t, int thread) {
+  BlockJob* j = static_cast<BlockJob*>(vctx);
+  const Problem& pr = *j->pr;
+  int64_t icb = t / j->nChunks, chunk = t % j->nChunks;
+  int64_t ic = icb * MC, mc = Min64(MC, pr.m - ic);
+  T* ap = static_cast<T*>(wgcpu::Scratch(thread, 0, sizeof(T) * MC * KC));
+  if (!ap) { j->oom = true; return; }
+  PackA(pr.A + ic * pr.ars + j->pc * pr.acs, pr.ars, pr.acs, mc, j->kc, ap);
+  int64_t jp0 = chunk * j->panelsPerChunk, jp1 = Min64(j->nPanels, jp0 + j->panelsPerChunk);
+  for (int64_t jp = jp0; jp < jp1; jp++) {
+    int64_t jr = jp * NR, w = Min64(NR, j->nc - jr);
+    const T* bpan = j->bp + jp * j->kc * NR;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      int64_t h = Min64(MR, mc - ir);
+      T* c = pr.C + (ic + ir) * pr.n + j->jc + jr;
+      const T* apan = ap + (ir / MR) * j->kc * MR;
+      if (h == MR && w == NR) Micro(j->kc, apan, bpan, c, pr.n, j->acc);
+      else MicroEdge(j->kc, apan, bpan, c, pr.n, j->acc, h, w);
+    }
+  }
+}
+
+// One matrix, packed path. `parallel`: split over the pool; else all on `thread`.
+static bool GemmPacked(const Problem& pr, bool parallel, int thread) {
+  int threads = parallel ? wgcpu::NumThreads() : 1;
+  for (int64_t jc = 0; jc < pr.n; jc += NC) {
+    int64_t nc = Min64(NC, pr.n - jc);
+    int64_t nPanels = (nc + NR - 1) / NR;
+    T* bp = static_cast<T*>(wgcpu::Scratch(parallel ? 0 : thread, 1, sizeof(T) * KC * nPanels * NR));
+    if (!bp) return false;
+    for (int64_t pc = 0; pc < pr.k; pc += KC) {
+      BlockJob j;
+      j.pr = &pr; j.jc = jc; j.nc = nc; j.pc = pc; j.kc = Min64(KC, pr.k - pc);
+      j.nIc = (pr.m + MC - 1) / MC;
+      j.nPanels = nPanels;
+      // enough tasks for every thread; chunks of at least 2 panels unless that starves threads
+      int64_t chunks = 1;
+      if (j.nIc < threads) chunks = Min64(nPanels, (threads + j.nIc - 1) / j.nIc);
+      j.panelsPerChunk = (nPanels + chunks - 1) / chunks;
+      j.nChunks = (nPanels + j.panelsPerChunk - 1) / j.panelsPerChunk;
+      j.bp = bp;
+      j.acc = pc > 0;
+      j.oom = false;
+      if (parallel) {
+        BlockJob pj = j;
+        int64_t packChunks = Min64(nPanels, threads);
+        pj.panelsPerChunk = (nPanels + packChunks - 1) / packChunks;
+        wgcpu::ParallelFor((nPanels + pj.panelsPerChunk - 1) / pj.panelsPerChunk, PackBTask, &pj);
+        wgcpu::ParallelFor(j.nIc * j.nChunks, BlockTask, &j);
+      } else {
+        PackB(pr.B + pc * pr.brs + jc * pr.bcs, pr.brs, pr.bcs, nc, j.kc, 0, nPanels, bp);
+        for (int64_t t = 0; t < j.nIc * j.nChunks; t++) BlockTask(&j, t, thread);
+      }
+      if (j.oom) return false;
+    }
+  }
+  return true;
+}
+
+// Small problems: no packing. Columns [j0, j1) of rows [0, m).
+static void GemmSmallCols(const Problem& pr, int64_t j0, int64_t j1) {
+  const int64_t m = pr.m, n = pr.n, k = pr.k;
+  if (pr.bcs == 1) {
+    // B rows contiguous in j: C[i, j:j+W*4] = Σ_p A(i,p) · B[p, j:j+W*4], accumulators in registers
+    for (int64_t i = 0; i < m; i++) {
+      const T* a = pr.A + i * pr.ars;
+      T* c = pr.C + i * n;
+      int64_t j = j0;
+      for (; j + 4 * V::W <= j1; j += 4 * V::W) {
+        typename V::R r0 = V::zero(), r1 = V::zero(), r2 = V::zero(), r3 = V::zero();
+        const T* b = pr.B + j;
+        for (int64_t p = 0; p < k; p++, b += pr.brs) {
+          typename V::R av = V::set1(a[p * pr.acs]);
+          r0 = V::fma(av, V::load(b), r0);
+          r1 = V::fma(av, V::load(b + V::W), r1);
+          r2 = V::fma(av, V::load(b + 2 * V::W), r2);
+          r3 = V::fma(av, V::load(b + 3 * V::W), r3);
+        }
+        V::store(c + j, r0); V::store(c + j + V::W, r1); V::store(c + j + 2 * V::W, r2); V::store(c + j + 3 * V::W, r3);
+      }
+      for (; j + V::W <= j1; j += V::W) {
+        typename V::R r0 = V::zero();
+        const T* b = pr.B + j;
+        for (int64_t p = 0; p < k; p++, b += pr.brs) r0 = V::fma(V::set1(a[p * pr.acs]), V::load(b), r0);
+        V::store(c + j, r0);
+      }
+      for (; j < j1; j++) {
+        T s = 0;
+        const T* b = pr.B + j;
+        for (int64_t p = 0; p < k; p++, b += pr.brs) s = V::fmas(a[p * pr.acs], *b, s);
+        c[j] = s;
+      }
+    }
+    return;
+  }
+  // B transposed: column j of op(B) is contiguous in p; dot products, vectorised over p when A's
+  // rows are too (W partial sums, reduced in a fixed order, then the tail)
+  for (int64_t i = 0; i < m; i++) {
+    const T* a = pr.A + i * pr.ars;
+    for (int64_t j = j0; j < j1; j++) {
+      const T* b = pr.B + j * pr.bcs;
+      T s;
+      int64_t p = 0;
+      if (pr.acs == 1) {
+        typename V::R r0 = V::zero(), r1 = V::zero();
+        for (; p + 2 * V::W <= k; p += 2 * V::W) {
+          r0 = V::fma(V::load(a + p), V::load(b + p), r0);
+          r1 = V::fma(V::load(a + p + V::W), V::load(b + p + V::W), r1);
+        }
+        for (; p + V::W <= k; p += V::W) r0 = V::fma(V::load(a + p), V::load(b + p), r0);
+        s = V::hsum(V::add(r0, r1));
+      } else {
+        s = 0;
+      }
+      for (; p < k; p++) s = V::fmas(a[p * pr.acs], b[p], s);
+      pr.C[i * n + j] = s;
+    }
+  }
+}
+
+struct SmallJob {
+  const Problem* pr;
+  int64_t cols;
+};
+
+static void SmallTask(void* vctx, int64_t t, int thread) {
+  SmallJob* s = static_cast<SmallJob*>(vctx);
+  int64_t j0 = t * s->cols;
+  GemmSmallCols(*s->pr, j0, Min64(s->pr->n, j0 + s->cols));
+}
+
+static bool IsSmall(int64_t m, int64_t n, int64_t k) { return m * n * k <= kSmallWork || m < 4; }
+
+static bool GemmOne(const Problem& pr, bool parallel, int thread) {
+  if (pr.m == 0 || pr.n == 0) return true;
+  if (pr.k == 0) {
+    for (int64_t i = 0; i < pr.m * pr.n; i++) pr.C[i] = 0;
+    return true;
+  }
+  if (IsSmall(pr.m, pr.n, pr.k)) {
+    SmallJob s{&pr, pr.n};
+    // wide GEMV-like problems: column chunks over the threads (multiple of 4W: same vector path)
+    if (parallel && pr.m * pr.n * pr.k >= (int64_t(1) << 20) && wgcpu::NumThreads() > 1) {
+      int64_t q = 4 * V::W;
+      s.cols = ((pr.n + wgcpu::NumThreads() - 1) / wgcpu::NumThreads() + q - 1) / q * q;
+      if (s.cols < 4 * q) s.cols = 4 * q;
+      wgcpu::ParallelFor((pr.n + s.cols - 1) / s.cols, SmallTask, &s);
+    } else {
+      GemmSmallCols(pr, 0, pr.n);
+    }
+    return true;
+  }
+  return GemmPacked(pr, parallel, thread);
+}
+
+struct BatchJob {
+  const wgcpu::GemmArgs<T>* g;
+  bool oom;
+};
+
+static Problem ProblemOf(const wgcpu::GemmArgs<T>& g, int64_t b) {
+  Problem pr;
+  pr.A = g.a + b * g.aBatchStride;
+  pr.B = g.b + b * g.bBatchStride;
+  pr.C = g.out + b * g.m * g.n;
+  pr.m = g.m; pr.n = g.n; pr.k = g.k;
+  pr.ars = g.transA ? 1 : g.k; pr.acs = g.transA ? g.m : 1;
+  pr.brs = g.transB ? 1 : g.n; pr.bcs = g.transB ? g.k : 1;
+  return pr;
+}
+
+static void BatchTask(void* vctx, int64_t t, int thread) {
+  BatchJob* j = static_cast<BatchJob*>(vctx);
+  Problem pr = ProblemOf(*j->g, t);
+  if (!GemmOne(pr, false, thread)) j->oom = true;
+}
+
+// Returns false when a scratch buffer could not be allocated.
+static bool Gemm(const wgcpu::GemmArgs<T>& g) {
+  // many small matrices: one matrix per task; else the threads share each matrix
+  double work = double(g.m) * double(g.n) * double(g.k);
+  if (g.batch > 1 && wgcpu::NumThreads() > 1 && work < 64.0 * 64 * 64 * 8) {
+    BatchJob j{&g, false};
+    wgcpu::ParallelFor(g.batch, BatchTask, &j);
+    return !j.oom;
+  }
+  for (int64_t b = 0; b < g.batch; b++) {
+    if (!GemmOne(ProblemOf(g, b), true, 0)) return false;
+  }
+  return true;
+}

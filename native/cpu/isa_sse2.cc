@@ -1,0 +1,82 @@
+// SSE2 kernels, the x86-64 baseline (no FMA: multiply then add, so results differ from the
+// FMA paths in the last bits): fp32 GEMM micro-tile 6×8, fp64 6×4. Built with the default flags.
+#if defined(__x86_64__)
+#include <emmintrin.h>
+
+#include "cpu_kernels.h"
+#include "pool.h"
+
+namespace wgcpu {
+namespace isa_sse2 {
+
+struct VF {
+  typedef __m128 R;
+  static const int W = 4;
+  static R zero() { return _mm_setzero_ps(); }
+  static R load(const float* p) { return _mm_loadu_ps(p); }
+  static void store(float* p, R v) { _mm_storeu_ps(p, v); }
+  static R set1(float x) { return _mm_set1_ps(x); }
+  static R fma(R a, R b, R c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static R add(R a, R b) { return _mm_add_ps(a, b); }
+  static float fmas(float a, float b, float c) { return a * b + c; }
+  static float hsum(R v) {
+    R q = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
+    return _mm_cvtss_f32(q);
+  }
+};
+
+struct VD {
+  typedef __m128d R;
+  static const int W = 2;
+  static R zero() { return _mm_setzero_pd(); }
+  static R load(const double* p) { return _mm_loadu_pd(p); }
+  static void store(double* p, R v) { _mm_storeu_pd(p, v); }
+  static R set1(double x) { return _mm_set1_pd(x); }
+  static R fma(R a, R b, R c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+  static R add(R a, R b) { return _mm_add_pd(a, b); }
+  static double fmas(double a, double b, double c) { return a * b + c; }
+  static double hsum(R v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
+};
+
+namespace f32 {
+typedef float T;
+typedef VF V;
+static const int MR = 6, NV = 2;
+static const int64_t KC = 256, MC = 6 * 16, NC = 4096;
+#include "gemm_driver.h"
+}  // namespace f32
+
+namespace f64 {
+typedef double T;
+typedef VD V;
+static const int MR = 6, NV = 2;
+static const int64_t KC = 256, MC = 6 * 8, NC = 2048;
+#include "gemm_driver.h"
+}  // namespace f64
+
+static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
+static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+
+// mul and add in separate chains' worth of independent work; counts 2 FLOPs per lane per pair
+static double FmaPeak(int64_t iters) {
+  __m128 x[12];
+  const __m128 a = _mm_set1_ps(0.999999f), b = _mm_set1_ps(1e-7f);
+  for (int i = 0; i < 12; i++) x[i] = _mm_set1_ps(float(i));
+  for (int64_t it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) x[i] = _mm_add_ps(_mm_mul_ps(x[i], a), b);
+  }
+  __m128 s = x[0];
+  for (int i = 1; i < 12; i++) s = _mm_add_ps(s, x[i]);
+  volatile float sink = VF::hsum(s);
+  (void)sink;
+  return double(iters) * 12 * 4 * 2;
+}
+
+}  // namespace isa_sse2
+
+const IsaKernels kSse2Kernels = {"sse2", isa_sse2::Sgemm, isa_sse2::Dgemm, isa_sse2::FmaPeak, 6, 8};
+
+}  // namespace wgcpu
+#endif

@@ -1,0 +1,35 @@
+// The CPU kernels' thread pool: created when the addon loads, sized to the physical cores (or
+// WATTGRAD_NUM_THREADS), resized by setNumThreads. The calling thread takes part as thread 0.
+//
+// This header is included by the per-ISA translation units (isa_*.cc, compiled with -mavx2 /
+// -mavx512f ...), so it declares plain functions only: no inline templates or std:: types whose
+// AVX-compiled copies the linker could pick for baseline code.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace wgcpu {
+
+// Runs fn(ctx, task, thread) for task = 0 .. ntasks-1 and returns when all are done. Task t runs
+// on thread t % T (T = min(num_threads, ntasks)): a fixed assignment, so per-thread scratch use is
+// reproducible. Kernels must make each output element's arithmetic independent of the
+// assignment; then results do not depend on the thread count. A call from inside a task runs
+// inline on that thread; a call from a second JS thread waits for the job in flight.
+typedef void (*TaskFn)(void* ctx, int64_t task, int thread);
+void ParallelFor(int64_t ntasks, TaskFn fn, void* ctx);
+
+int NumThreads();
+// n >= 1; joins or starts workers. Not to be called from inside a task.
+void SetNumThreads(int n);
+// The default size: physical cores available to this process (affinity mask, SMT siblings
+// counted once), overridden by WATTGRAD_NUM_THREADS.
+int DefaultNumThreads();
+// Largest thread index a task can see plus one (scratch arrays are sized by it).
+int MaxThreads();
+
+// 64-byte aligned scratch owned by (thread, slot), grown on demand and kept: after the first
+// calls of a given size the hot path allocates nothing. Returns null on allocation failure.
+void* Scratch(int thread, int slot, size_t bytes);
+
+}  // namespace wgcpu
