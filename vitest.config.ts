@@ -14,6 +14,7 @@ export const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/serve/**/*.test.ts',
   'test/compress/**/*.test.ts', // distillation and pruning train small models
+  'test/quantization/mnist.test.ts', // trains the MNIST MLP before quantizing it
   'test/native/pack.test.ts',
   'test/native/tc-emu.test.ts', // compiles and runs the host tensor-core emulation (g++)
   'test/native/tc-emu.test.ts',

@@ -79,28 +79,54 @@ export function qgemmJs(x: QgemmArgs): void {
   }
   const scale = new Float32Array(n);
   for (let j = 0; j < n; j++) scale[j] = sa * bScale[j]!;
+  const aSum = new Int32Array(m);
   for (let i = 0; i < m; i++) {
+    let t = 0;
+    for (let p = i * k, e = p + k; p < e; p++) t += a[p]!;
+    aSum[i] = t;
+  }
+  const finish = (i: number, j: number, dot: number): void => {
+    const zb = bZeroPoint[j]!;
+    const v = (dot - za * bSum[j]! - zb * aSum[i]! + k * za * zb) | 0;
+    if (acc) acc[i * n + j] = v;
+    let y = scale[j]! * v + (bias ? bias[j]! : 0);
+    if (relu && y < 0) y = 0;
+    out[i * n + j] = y;
+  };
+  // a 4-row × 2-column register tile: per step 4 activation and 2 weight loads feed 8 products
+  let i = 0;
+  for (; i + 3 < m; i += 4) {
+    const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      const b0 = j * k, b1 = b0 + k;
+      let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      for (let p = 0; p < k; p++) {
+        const w0 = b[b0 + p]!, w1 = b[b1 + p]!;
+        const x0 = a[a0 + p]!, x1 = a[a1 + p]!, x2 = a[a2 + p]!, x3 = a[a3 + p]!;
+        s00 += x0 * w0; s10 += x1 * w0; s20 += x2 * w0; s30 += x3 * w0;
+        s01 += x0 * w1; s11 += x1 * w1; s21 += x2 * w1; s31 += x3 * w1;
+      }
+      finish(i, j, s00); finish(i + 1, j, s10); finish(i + 2, j, s20); finish(i + 3, j, s30);
+      finish(i, j + 1, s01); finish(i + 1, j + 1, s11); finish(i + 2, j + 1, s21); finish(i + 3, j + 1, s31);
+    }
+    for (; j < n; j++) {
+      const bj = j * k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const w = b[bj + p]!;
+        s0 += a[a0 + p]! * w; s1 += a[a1 + p]! * w; s2 += a[a2 + p]! * w; s3 += a[a3 + p]! * w;
+      }
+      finish(i, j, s0); finish(i + 1, j, s1); finish(i + 2, j, s2); finish(i + 3, j, s3);
+    }
+  }
+  for (; i < m; i++) {
     const ai = i * k;
-    let aSum = 0;
-    for (let p = ai, e = ai + k; p < e; p++) aSum += a[p]!;
     for (let j = 0; j < n; j++) {
       const bj = j * k;
-      // four partial sums break the add chain; each stays an exact small integer
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let p = 0;
-      for (; p + 3 < k; p += 4) {
-        s0 += a[ai + p]! * b[bj + p]!;
-        s1 += a[ai + p + 1]! * b[bj + p + 1]!;
-        s2 += a[ai + p + 2]! * b[bj + p + 2]!;
-        s3 += a[ai + p + 3]! * b[bj + p + 3]!;
-      }
-      for (; p < k; p++) s0 += a[ai + p]! * b[bj + p]!;
-      const zb = bZeroPoint[j]!;
-      const v = (s0 + s1 + s2 + s3 - za * bSum[j]! - zb * aSum + k * za * zb) | 0;
-      if (acc) acc[i * n + j] = v;
-      let y = scale[j]! * v + (bias ? bias[j]! : 0);
-      if (relu && y < 0) y = 0;
-      out[i * n + j] = y;
+      let s0 = 0;
+      for (let p = 0; p < k; p++) s0 += a[ai + p]! * b[bj + p]!;
+      finish(i, j, s0);
     }
   }
 }

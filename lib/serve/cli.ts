@@ -1,6 +1,6 @@
 // `wattgrad serve`: a demo model's checkpoint behind the HTTP server, until SIGTERM/SIGINT.
 //   wattgrad serve --model mnist-cnn --weights ckpt.safetensors [--port 8080 --host 127.0.0.1
-//                  --max-batch 64 --max-delay-ms 5 --device cpu|cuda --cpu-watts W --log-json]
+//                  --max-batch 64 --max-delay-ms 5 --device cpu|cuda --cpu-watts W --log-json --quantized]
 // SIGHUP reloads the weights file (an atomic switch; a bad file keeps the old model).
 
 import { FlagError, numberFlag, parseFlags, type FlagSpec, type Range } from '../options.js';
@@ -21,6 +21,7 @@ serve options:
   --request-timeout-ms N  a request not answered by then gets 503 (default 30000)
   --body-limit N        largest request body in bytes (default 16 MiB)
   --device D            cpu | cuda | cuda:N (default cpu)
+  --quantized           serve an int8 copy (dynamic quantization of the Linear layers; cpu only)
   --cpu-watts W         CPU power to assume where no energy counter exists (labelled estimated; default 10)
   --log-json            one JSON line per request on stdout
   --quiet               no start/stop lines
@@ -30,7 +31,7 @@ const FLAGS: Record<string, FlagSpec> = {
   model: { type: 'string' }, weights: { type: 'string' }, name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
   'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-instances': { type: 'string' },
   'request-timeout-ms': { type: 'string' }, 'body-limit': { type: 'string' }, device: { type: 'string' }, 'cpu-watts': { type: 'string' },
-  'log-json': { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  'log-json': { type: 'boolean' }, quantized: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 };
 
 export class ServeUsageError extends Error {}
@@ -74,12 +75,13 @@ export async function startServeCommand(args: string[], io: ServeCliIO): Promise
     bodyLimit: num('body-limit', v['body-limit'], COUNT),
     device: v.device as string | undefined,
     logRequests: v['log-json'] === true,
+    quantized: v.quantized === true ? true : undefined,
     ...(cpuWatts === undefined ? {} : { energy: { cpuWatts } }),
   };
   for (const k of Object.keys(opts) as (keyof typeof opts)[]) if (opts[k] === undefined) delete opts[k];
   if (opts.weights === null && !v.quiet) io.stderr.write('serve: no --weights given: serving the untrained (randomly initialised) model\n');
   const server = await serve(model as DemoModelName, opts);
-  if (!v.quiet) io.stderr.write(`serve: ${server.name} (${server.info().parameters.toLocaleString('en-US')} parameters) listening on ${server.url}\n`);
+  if (!v.quiet) io.stderr.write(`serve: ${server.name} (${server.info().parameters.toLocaleString('en-US')} parameters${server.info().quantized ? `, ${server.info().quantized}` : ''}) listening on ${server.url}\n`);
   return server;
 }
 

@@ -21,6 +21,9 @@ import { load, readSafetensors } from '../io/safetensors.js';
 import { synchronize } from '../backend/registry.js';
 import type { ModelLike } from '../train/types.js';
 import type { Tensor } from '../tensor.js';
+import { Module } from '../nn/module.js';
+import { quantizeDynamic } from '../quantization/dynamic.js';
+import { isQuantized, loadQuantized, QUANTIZATION_METADATA_KEY } from '../quantization/io.js';
 
 export type InputDType = 'float32' | 'int32';
 
@@ -51,6 +54,8 @@ export interface ModelInfo {
   device: string;
   version: number;
   weights: string | null;
+  /** 'dynamic int8' when served with quantized: true (quantization.quantizeDynamic), else null */
+  quantized: string | null;
 }
 
 export interface Engine {
@@ -79,6 +84,8 @@ export interface RunnerConfig {
   device: string;
   weights: string | null;
   energy: EnergyOptions;
+  /** run quantization.quantizeDynamic on the model after loading its float weights (cpu only) */
+  quantized?: boolean;
 }
 
 /**
@@ -86,9 +93,20 @@ export interface RunnerConfig {
  * dict into the model. Both loads are transactional (everything is checked before anything is
  * copied), so a file that does not fit leaves the model as it was.
  */
-function loadWeights(file: string, model: ModelLike): void {
+function loadWeights(file: string, model: ModelLike, quantized = false): void {
   if (!fs.existsSync(file)) throw new Error(`serve: weights file ${file} does not exist`);
   const { metadata } = readSafetensors(file); // the file is read again below: reloads are rare
+  if (metadata[QUANTIZATION_METADATA_KEY] !== undefined && !quantized) {
+    throw new Error(`serve: ${file} is an int8 checkpoint (${metadata[QUANTIZATION_METADATA_KEY]}); serve it with --quantized (quantized: true), or serve the float checkpoint it was made from`);
+  }
+  if (metadata[QUANTIZATION_METADATA_KEY] !== undefined) {
+    try {
+      loadQuantized(model as unknown as Module, file);
+    } catch (e) {
+      throw new Error(`serve: ${file} does not fit the model: ${(e as Error).message}`);
+    }
+    return;
+  }
   if (metadata['wattgrad.checkpoint'] !== undefined) {
     loadCheckpoint(file, { model, restoreRng: false });
     return;
@@ -120,16 +138,27 @@ export class ModelRunner {
   readonly info: ModelInfo;
   private readonly meter: EnergyMeter;
   private batches = 0;
+  /** what runs: the float model, or its int8 copy when cfg.quantized */
+  private model: ModelLike;
 
-  constructor(private readonly model: ModelLike, private readonly cfg: RunnerConfig) {
+  constructor(private readonly floatModel: ModelLike, private readonly cfg: RunnerConfig) {
+    const model = floatModel;
+    if (cfg.quantized) {
+      if (cfg.device !== 'cpu') throw new Error(`serve: quantized serving runs on the cpu only (int8 layers have no CUDA kernel yet); drop --device ${cfg.device} or --quantized`);
+      if (!(model instanceof Module)) throw new TypeError('serve: quantized serving needs an nn.Module model (quantization.quantizeDynamic converts its nn.Linear layers)');
+    }
     if (cfg.device !== 'cpu') (model as { to?: (d: string) => unknown }).to?.(cfg.device);
-    if (cfg.weights !== null) loadWeights(cfg.weights, model);
+    // an int8 checkpoint loads into the int8 copy; float weights load before quantizing
+    const int8File = cfg.quantized === true && cfg.weights !== null && this.isInt8File(cfg.weights);
+    if (cfg.weights !== null && !int8File) loadWeights(cfg.weights, model, cfg.quantized);
     model.eval();
+    this.model = cfg.quantized ? this.quantize() : model;
+    if (int8File) loadWeights(cfg.weights!, this.model, true);
     const est = { ...cfg.energy };
     this.meter = new EnergyMeter({ estimate: est, samplePower: false, ...(cfg.device === 'cpu' ? {} : { synchronize: () => synchronize() }) });
     let parameters = 0;
-    for (const p of model.parameters()) parameters += p.size;
-    this.info = { inputShape: cfg.inputShape, inputDtype: cfg.inputDtype, outputShape: [], parameters, device: cfg.device, version: 1, weights: cfg.weights };
+    for (const p of floatModel.parameters()) parameters += p.size;
+    this.info = { inputShape: cfg.inputShape, inputDtype: cfg.inputDtype, outputShape: [], parameters, device: cfg.device, version: 1, weights: cfg.weights, quantized: cfg.quantized ? 'dynamic int8' : null };
     // one warm-up forward on a non-zero input gives the output shape and checks the input shape
     const numel = cfg.inputShape.reduce((a, b) => a * b, 1);
     const probe = cfg.inputDtype === 'int32' ? new Int32Array(numel).fill(1) : Float32Array.from({ length: numel }, (_, i) => ((i * 7919) % 97) / 97);
@@ -165,11 +194,31 @@ export class ModelRunner {
     return { ...out, energy: describeEnergy(r, this.cfg.energy), seconds: (performance.now() - t0) / 1000 };
   }
 
+  /** The int8 copy of the float model (its nn.Linear layers quantized), in eval mode. */
+  private quantize(): ModelLike {
+    const q = quantizeDynamic(this.floatModel as unknown as Module) as unknown as ModelLike;
+    if (!isQuantized(q as unknown as Module)) throw new Error('serve: quantized serving: the model has no nn.Linear layers to quantize (dynamic int8 quantizes nn.Linear only)');
+    return q;
+  }
+
+  private isInt8File(file: string): boolean {
+    return fs.existsSync(file) && readSafetensors(file).metadata[QUANTIZATION_METADATA_KEY] !== undefined;
+  }
+
   /** Validates the whole file first, then copies the weights in (between batches: the caller serialises). */
   reload(weights?: string): ModelInfo {
     const file = weights ?? this.cfg.weights;
     if (file === null || file === undefined) throw new Error('serve: no weights file to reload (the model was served without --weights)');
-    loadWeights(file, this.model);
+    if (this.cfg.quantized && this.isInt8File(file)) {
+      loadWeights(file, this.model, true); // an int8 checkpoint goes straight into the int8 model
+    } else if (this.cfg.quantized) {
+      loadWeights(file, this.floatModel, true);
+      const old = this.model as Module;
+      this.model = this.quantize();
+      old.dispose();
+    } else {
+      loadWeights(file, this.model);
+    }
     this.info.version += 1;
     this.info.weights = file;
     return { ...this.info };

@@ -54,6 +54,8 @@ export interface ServeOptions {
   logRequests?: boolean | Writable;
   /** run the model in a worker thread (default: true for demo names and factory specs; a Module instance always runs in this thread) */
   worker?: boolean;
+  /** serve an int8 copy: quantization.quantizeDynamic after the float weights load, before the warm-up (cpu only; default false) */
+  quantized?: boolean;
 }
 
 export interface ModelServer {
@@ -76,6 +78,7 @@ export const DEFAULT_CPU_WATTS_PER_CORE = 10;
 const SERVE_KEYS: OptionKeys<ServeOptions> = {
   name: true, inputShape: true, inputDtype: true, weights: true, port: true, host: true, maxBatch: true, maxDelayMs: true, maxQueue: true,
   maxInstances: true, bodyLimit: true, requestTimeoutMs: true, device: true, energy: true, logRequests: true, worker: true,
+  quantized: true,
 };
 
 export async function serve(model: ModelLike | DemoModelName | ModelSpec, options: ServeOptions = {}): Promise<ModelServer> {
@@ -104,7 +107,8 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
   const device = options.device ?? 'cpu';
   // one thread computes: without a counter, the estimate is one busy core's draw unless told otherwise
   const energy: EnergyOptions = { cpuWatts: DEFAULT_CPU_WATTS_PER_CORE, ...options.energy };
-  const cfg = { inputShape, inputDtype, device, weights: options.weights ?? null, energy };
+  if (options.quantized !== undefined && typeof options.quantized !== 'boolean') throw new TypeError(`serve: quantized must be true or false, got ${typeof options.quantized}`);
+  const cfg = { inputShape, inputDtype, device, weights: options.weights ?? null, energy, quantized: options.quantized === true };
 
   const engine: Engine = spec && options.worker !== false
     ? await WorkerEngine.start(spec, cfg)
@@ -188,7 +192,7 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
     return {
       model_version_status: [{ version: String(i.version), state: draining ? 'END' : 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
       name, version: i.version, inputShape: i.inputShape, inputDtype: i.inputDtype, outputShape: i.outputShape,
-      parameters: i.parameters, device: i.device, weights: i.weights, maxBatch, maxDelayMs, maxInstances,
+      parameters: i.parameters, device: i.device, weights: i.weights, quantized: i.quantized, maxBatch, maxDelayMs, maxInstances,
     };
   };
 
