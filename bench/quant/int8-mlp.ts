@@ -10,6 +10,10 @@
 // backend's blocked matmul (or the native CPU kernels when the addon carries them and
 // WATTGRAD_CPU_KERNELS is not 'js'). The speed target (int8 ≥ 1.5× faster) is for native
 // int8 kernels; this measures where the js reference stands.
+//
+// Measured 2026-12-01, AMD EPYC, 2 cores shared with other jobs, no native addon (fp32 = pure js),
+// batch 64, medians of 800: fp32 4.4 ms vs int8 6.2 ms (quiet), 8.5 vs 10.9 ms (loaded): the js int8
+// path runs at 0.72-0.79x the speed of fp32 js (it was 0.29x before the 4x2 register tile).
 
 import { manualSeed, noGrad, randn, tidy, quantization, type Tensor } from '../../lib/index.js';
 import { mnistMlp } from '../../lib/models/index.js';
