@@ -39,6 +39,7 @@ import { optimCases } from './ops/optim.js';
 import { softmaxCases } from './ops/softmax.js';
 import { runE2e, type E2eResult } from './e2e/train.js';
 import { e2eBatch, type ModelName } from './e2e/models.js';
+import { runCpuNative } from './lib/cpu-native.js';
 import { crossCheck, loadTfjs, tfjsConvFwd, tfjsMatmul, tfjsTrainStep, tfjsVersion } from './peers/tfjs.js';
 
 export const OP_FAMILIES: Record<string, (ctx: BenchContext) => BenchCase[]> = {
@@ -402,6 +403,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     timingMethod, peers: peerInfo, notes,
   };
   const report: BenchReport = { meta, roofline, cases, e2e };
+  if (o.backend === 'js' && o.ops.includes('matmul')) {
+    report.cpuNative = runCpuNative(o.quick ? [256, 512] : [512, 1024, 2048], o.quick ? 200 : ctx.budgetMs, log);
+  }
 
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 1));
   if (o.writeResults) writeResults(report, o, log);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { E2eResult } from '../e2e/train.js';
 import type { Roofline } from './roofline.js';
 import type { CaseResult } from './types.js';
+import { renderCpuNative, type CpuNativeReport } from './cpu-native.js';
 
 export interface BenchMeta {
   date: string;
@@ -28,6 +29,8 @@ export interface BenchReport {
   roofline: Roofline;
   cases: CaseResult[];
   e2e: E2eResult[];
+  /** js backend: the native CPU matmul vs FMA peak and PyTorch CPU (bench/lib/cpu-native.ts) */
+  cpuNative?: CpuNativeReport | null;
 }
 
 // ---- number formatting ----------------------------------------------------------------------
@@ -142,6 +145,7 @@ export function renderMarkdown(rep: BenchReport): string {
   for (const op of ops) lines.push(`### ${op}`, '', ...opTable(rep.cases.filter((c) => c.op === op)), '');
   if (rep.e2e.length) lines.push('### End-to-end training (synthetic MNIST-shaped batches, Adam lr 1e-3)', '', ...e2eTable(rep.e2e), '');
   lines.push('"vs X" columns: X\'s median ÷ ours (> 1: we are faster), X measured in the same run. "% roofline": max(FLOPs / measured peak, bytes / measured bandwidth) ÷ median.', '');
+  if (rep.cpuNative) lines.push('', renderCpuNative(rep.cpuNative));
   return lines.join('\n');
 }
 

@@ -1,6 +1,6 @@
 // Thread pool for the CPU kernels (see pool.h). Workers sleep on a condition variable between
 // jobs (after a short spin, so back-to-back kernel calls do not pay a wake-up each); the caller
-// runs its share of the tasks, then waits for the rest.
+// and the workers claim tasks from a shared counter, then the caller waits for the last one.
 
 #include "pool.h"
 
@@ -61,31 +61,32 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> busy(run_mu_);  // a second JS thread waits for the job in flight
-    if (size_ == 1 || ntasks == 1) {
+    if (size_ == 1 || ntasks == 1 || ntasks >= (int64_t(1) << 31)) {
       tl_thread = 0;
       for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
       tl_thread = -1;
       return;
     }
-    int used = ntasks < size_ ? static_cast<int>(ntasks) : size_;
+    uint32_t gen;
     {
       std::lock_guard<std::mutex> l(mu_);
       fn_ = fn;
       ctx_ = ctx;
       ntasks_ = ntasks;
-      used_ = used;
-      pending_.store(used - 1, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      gen = static_cast<uint32_t>(generation_.load(std::memory_order_relaxed) + 1);
+      claim_.store(uint64_t(gen) << 32, std::memory_order_relaxed);
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     tl_thread = 0;
-    for (int64_t t = 0; t < ntasks; t += used) fn(ctx, t, 0);
+    Claim(gen, fn, ctx, ntasks, 0);
     tl_thread = -1;
-    // wait for the workers: spin briefly, then sleep
-    for (int i = 0; i < 20000 && pending_.load(std::memory_order_acquire) != 0; i++) Pause();
-    if (pending_.load(std::memory_order_acquire) != 0) {
+    // wait for tasks other threads claimed: spin briefly, then sleep
+    for (int i = 0; i < 20000 && done_.load(std::memory_order_acquire) != ntasks; i++) Pause();
+    if (done_.load(std::memory_order_acquire) != ntasks) {
       std::unique_lock<std::mutex> l(mu_);
-      done_cv_.wait(l, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      done_cv_.wait(l, [&] { return done_.load(std::memory_order_acquire) == ntasks; });
     }
   }
 
@@ -98,6 +99,26 @@ class Pool {
 #endif
   }
 
+  // Tasks are claimed one at a time from a counter tagged with the job's generation, so
+  // whichever threads are actually running share the work (on a loaded machine a descheduled
+  // worker costs nothing: the caller takes its tasks), and a worker waking late, holding an
+  // old job's parameters, cannot claim a task of the next job. Which thread runs a task never
+  // changes the task's arithmetic.
+  void Claim(uint32_t gen, TaskFn fn, void* ctx, int64_t n, int thread) {
+    for (;;) {
+      uint64_t c = claim_.load(std::memory_order_acquire);
+      if (uint32_t(c >> 32) != gen) return;
+      int64_t next = int64_t(c & 0xffffffffu);
+      if (next >= n) return;
+      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
+      fn(ctx, next, thread);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+        std::lock_guard<std::mutex> l(mu_);
+        done_cv_.notify_one();
+      }
+    }
+  }
+
   void Worker(int t, uint64_t seen) {
     tl_thread = t;
     for (;;) {
@@ -108,25 +129,14 @@ class Pool {
       TaskFn fn;
       void* ctx;
       int64_t n;
-      int used;
       {
-        // the generation and the job's parameters are read together, under the lock the caller
-        // posts them under: a worker that lags behind reads the latest job, never a mix
         std::unique_lock<std::mutex> l(mu_);
         cv_.wait(l, [&] { return generation_.load(std::memory_order_acquire) != seen || stop_; });
         if (stop_) return;
         seen = generation_.load(std::memory_order_acquire);
-        fn = fn_; ctx = ctx_; n = ntasks_; used = used_;
+        fn = fn_; ctx = ctx_; n = ntasks_;
       }
-      // a worker the job needs (t < used) cannot miss it: the next job is posted only after
-      // this one's `pending` reached zero
-      if (t < used) {
-        for (int64_t k = t; k < n; k += used) fn(ctx, k, t);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-          std::lock_guard<std::mutex> l(mu_);
-          done_cv_.notify_one();
-        }
-      }
+      Claim(static_cast<uint32_t>(seen), fn, ctx, n, t);
     }
   }
 
@@ -147,13 +157,13 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> claim_{0};  // (generation << 32) | next unclaimed task
+  std::atomic<int64_t> done_{0};     // tasks of the current job finished
   std::atomic<bool> stop_flag_{false};
   bool stop_ = false;
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t ntasks_ = 0;
-  int used_ = 0;
   int size_ = 1;
 };
 

@@ -11,10 +11,10 @@
 
 namespace wgcpu {
 
-// Runs fn(ctx, task, thread) for task = 0 .. ntasks-1 and returns when all are done. Task t runs
-// on thread t % T (T = min(num_threads, ntasks)): a fixed assignment, so per-thread scratch use is
-// reproducible. Kernels must make each output element's arithmetic independent of the
-// assignment; then results do not depend on the thread count. A call from inside a task runs
+// Runs fn(ctx, task, thread) for task = 0 .. ntasks-1 and returns when all are done. The calling
+// thread (thread 0) and the workers claim tasks dynamically, so the thread that runs a task is not
+// fixed: kernels make each task's arithmetic depend on the task alone (use `thread` only to pick
+// scratch); then results are identical for any thread count and run to run. A call from inside a task runs
 // inline on that thread; a call from a second JS thread waits for the job in flight.
 typedef void (*TaskFn)(void* ctx, int64_t task, int thread);
 void ParallelFor(int64_t ntasks, TaskFn fn, void* ctx);
