@@ -80,6 +80,13 @@ static void PackB(const T* B, int64_t brs, int64_t bcs, int64_t nc, int64_t kc, 
 // c (ldc apart) (=|+=) ap-panel · bp-panel over kc; the MR×NR tile lives in registers.
 static inline void Micro(int64_t kc, const T* __restrict ap, const T* __restrict bp, T* c, int64_t ldc, bool acc) {
   typename V::R r[MR][NV];
+  // the C tile's rows are ldc apart (another page each for big n): fetch them while the k loop
+  // runs, or the loads/stores at the end stall on memory
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
+  }
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
