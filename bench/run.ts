@@ -40,6 +40,7 @@ import { softmaxCases } from './ops/softmax.js';
 import { runE2e, type E2eResult } from './e2e/train.js';
 import { e2eBatch, type ModelName } from './e2e/models.js';
 import { runCpuNative } from './lib/cpu-native.js';
+import { cpuKernelsInfo } from '../lib/backend/js/native-cpu.js';
 import { crossCheck, loadTfjs, tfjsConvFwd, tfjsMatmul, tfjsTrainStep, tfjsVersion } from './peers/tfjs.js';
 
 export const OP_FAMILIES: Record<string, (ctx: BenchContext) => BenchCase[]> = {
@@ -352,6 +353,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const timingMethod = o.backend === 'js' ? 'process.hrtime.bigint() per call (short calls batched)'
     : eventTimer() ? 'CUDA events around batches of launches' : 'synchronize() + process.hrtime around batches of launches (the addon exports no CUDA events yet)';
   const notes: string[] = [];
+  if (o.backend === 'js') {
+    const ck = cpuKernelsInfo();
+    notes.push(ck.native.length ? `cpu kernels: ${ck.native.join(', ')} native (addon, ${ck.isa}, ${ck.threads} threads), the rest pure JS; WATTGRAD_CPU_KERNELS=js measures pure JS`
+      : `cpu kernels: pure JS (${ck.reason ?? 'no native CPU kernels'})`);
+  }
   if (o.backend === 'js') notes.push(`shared machine (${os.cpus().length} logical cores, other processes running): medians are noisy; ratios measured in the same run are the robust figures`);
 
   log(`bench: ${o.backend} on ${deviceName}; measuring the roofline…`);
