@@ -373,15 +373,18 @@ function quantizedMismatch(model: AnyModule, sd: Record<string, Tensor>): void {
   const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(sd, k);
   for (const [prefix, m] of model.namedModules()) {
     const k = (s: string): string => (prefix ? `${prefix}.${s}` : s);
-    const quantized = (m as { isQuantized?: unknown }).isQuantized === true;
-    if (quantized && has(k('weight')) && !has(k('weight_scale'))) {
-      throw new Error(`loadStateDict: '${k('weight')}' is a float weight but ${prefix || 'the model'} is an int8 layer (${m.name}): load float weights into the float model before quantizing (model.loadStateDict(sd), then quantization.quantizeDynamic(model))`);
+    const qt = (m as { quantizedTensors?: () => Record<string, unknown> }).quantizedTensors;
+    if ((m as { isQuantized?: unknown }).isQuantized === true && typeof qt === 'function') {
+      for (const name of Object.keys(qt.call(m))) {
+        if (has(k(`${name}_scale`))) throw new Error(`loadStateDict: int8 weights ('${k(name)}', '${k(`${name}_scale`)}') do not load through loadStateDict: use quantization.loadQuantized(model, file)`);
+        if (has(k(name))) throw new Error(`loadStateDict: '${k(name)}' is a float weight but ${prefix || 'the model'} is an int8 layer (${m.name}): load float weights into the float model before quantizing (model.loadStateDict(sd), then quantization.quantizeDynamic(model))`);
+      }
+      continue;
     }
-    if (quantized && has(k('weight_scale'))) {
-      throw new Error(`loadStateDict: int8 weights ('${k('weight')}', '${k('weight_scale')}') do not load through loadStateDict: use quantization.loadQuantized(model, file)`);
-    }
-    if (!quantized && has(k('weight_scale')) && has(k('weight_zero_point'))) {
-      throw new Error(`loadStateDict: this is an int8 checkpoint ('${k('weight_scale')}', '${k('weight_zero_point')}') and ${model.name}'s ${prefix || 'root'} is a float ${m.name}: quantize the model first and load with quantization.loadQuantized — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, file) — or load the float checkpoint it was made from`);
+    for (const [name] of m.namedOwnParameters()) {
+      if (has(k(`${name}_scale`)) && has(k(`${name}_zero_point`))) {
+        throw new Error(`loadStateDict: this is an int8 checkpoint ('${k(`${name}_scale`)}', '${k(`${name}_zero_point`)}') and ${model.name}'s ${prefix || 'root'} is a float ${m.name}: quantize the model first and load with quantization.loadQuantized — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, file) — or load the float checkpoint it was made from`);
+      }
     }
   }
 }

@@ -23,6 +23,7 @@ import type { Tensor } from '../tensor.js';
 import { QTensor, quantizeActivations, quantizeWeightPerChannel } from '../quantization/qtensor.js';
 import { qgemm } from '../quantization/qgemm.js';
 import { badInput } from './layers/util.js';
+import { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU } from './quantized-rnn.js';
 
 /** What a quantized layer stores, for model.summary() and size reports (duck-typed by them). */
 export interface QuantizedStorage {
@@ -82,6 +83,16 @@ export class DynamicQuantizedLinear extends Module {
     return this.qweight.dequantize();
   }
 
+  /** The int8 tensors by state-dict name, for saving (quantization.quantizedStateDict). */
+  quantizedTensors(): Record<string, QTensor> {
+    return { weight: this.qweight };
+  }
+
+  /** Replaces the int8 tensors (loading); shapes were checked by the caller. */
+  setQuantizedTensors(t: Record<string, QTensor>): void {
+    this.qweight = t.weight!;
+  }
+
   quantizedStorage(): QuantizedStorage {
     const nb = this.bias ? this.bias.size : 0;
     return { elements: this.qweight.size + nb, bytes: this.qweight.nbytes + 4 * nb, float32Bytes: 4 * (this.qweight.size + nb) };
@@ -121,4 +132,5 @@ export class DynamicQuantizedLinear extends Module {
 }
 
 /** nn.quantized.dynamic: layers with int8 weights and activations quantized at run time. */
-export const dynamic = { Linear: DynamicQuantizedLinear } as const;
+export const dynamic = { Linear: DynamicQuantizedLinear, LSTM: DynamicQuantizedLSTM, GRU: DynamicQuantizedGRU } as const;
+export { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualSeed, memory, randn, tidy, noGrad, type Tensor } from '../../lib/index.js';
 import * as nn from '../../lib/nn/index.js';
 import { quantization } from '../../lib/index.js';
-import { mnistMlp, mnistCnn } from '../../lib/models/index.js';
+import { mnistMlp, mnistCnn, RowLstm } from '../../lib/models/index.js';
 import * as io from '../../lib/io/index.js';
 import { readSafetensors } from '../../lib/io/safetensors.js';
 
@@ -117,9 +117,10 @@ describe('quantizeDynamic', () => {
 
   it('unsupported layers and options are errors that say which and why', () => {
     const m = new nn.Sequential(new nn.Linear(2, 2));
-    expect(() => quantizeDynamic(m, { layers: [nn.LSTM] })).toThrow('quantizeDynamic: nn.LSTM is not supported yet');
-    expect(() => quantizeDynamic(m, { layers: [nn.GRU] })).toThrow(/quantizeDynamic: nn.GRU is not supported yet/);
-    expect(() => quantizeDynamic(m, { layers: [nn.Conv2d] })).toThrow(/quantizeDynamic: nn.Conv2d is not supported by dynamic quantization: only nn.Linear is .*static quantization/);
+    expect(() => quantizeDynamic(m, { layers: [nn.RNN] })).toThrow('quantizeDynamic: nn.RNN is not supported yet');
+    expect(() => quantizeDynamic(m, { layers: [nn.LSTMCell] })).toThrow(/quantizeDynamic: nn.LSTMCell is not supported yet/);
+    expect(() => quantizeDynamic(m, { layers: [nn.Conv2d] })).toThrow(/quantizeDynamic: nn.Conv2d is not supported by dynamic quantization: only nn.Linear, nn.LSTM and nn.GRU are .*static quantization/);
+    expect(() => quantizeDynamic(m, { layers: [nn.quantized.dynamic.LSTM as never] })).toThrow(/DynamicQuantizedLSTM is already quantized/);
     expect(() => quantizeDynamic(m, { layers: ['Linear' as never] })).toThrow(/layers must hold layer classes such as nn.Linear, got string/);
     expect(() => quantizeDynamic(m, { dtype: 'float16' as never })).toThrow(/dtype must be 'qint8'/);
     expect(() => quantizeDynamic(m, { inPlace: true } as never)).toThrow(/quantizeDynamic/);
@@ -210,4 +211,81 @@ describe('quantizeDynamic', () => {
     expect(s.rows.find((r) => r.name === '1')!.flops).toBe(2 * 2 * 256 * 784);
     model.dispose(); q.dispose();
   });
+});
+
+describe('quantizeDynamic: LSTM and GRU', () => {
+  const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>): { err: number; mag: number } => {
+    let err = 0, mag = 0;
+    for (let i = 0; i < a.length; i++) { err = Math.max(err, Math.abs(a[i]! - b[i]!)); mag = Math.max(mag, Math.abs(a[i]!)); }
+    return { err, mag };
+  };
+
+  for (const mode of ['LSTM', 'GRU'] as const) {
+    it(`nn.${mode} (2 layers, bidirectional, batchFirst, initial state) → int8: same shapes, close to the float layer`, () =>
+      tidy(() => {
+        manualSeed(mode === 'LSTM' ? 21 : 22);
+        const Cls = mode === 'LSTM' ? nn.LSTM : nn.GRU;
+        const rnn = new Cls(5, 7, { numLayers: 2, bidirectional: true, batchFirst: true });
+        rnn.eval();
+        const q = quantizeDynamic(new nn.Sequential(rnn), { layers: [Cls] }) as nn.Sequential;
+        const qr = q.at(0) as unknown as nn.quantized.DynamicQuantizedRNN;
+        expect(qr).toBeInstanceOf(mode === 'LSTM' ? nn.quantized.dynamic.LSTM : nn.quantized.dynamic.GRU);
+        expect(String(qr)).toBe(`DynamicQuantized${mode}(5, 7, num_layers=2, batch_first=true, bidirectional=true, dtype=qint8, reduce_range=true)`);
+        const x = randn([3, 6, 5]);
+        const h0 = randn([4, 3, 7]).mul(0.5);
+        const c0 = randn([4, 3, 7]).mul(0.5);
+        const st = mode === 'LSTM' ? [h0, c0] : h0;
+        const [yf, sf] = (rnn.forward as (...a: unknown[]) => [Tensor, Tensor | Tensor[]])(x, st);
+        const [yq, sq] = (qr.forward as (...a: unknown[]) => [Tensor, Tensor | Tensor[]])(x, st);
+        expect(yq.shape).toEqual([3, 6, 14]);
+        const fs = Array.isArray(sf) ? sf : [sf], qs = Array.isArray(sq) ? sq : [sq];
+        expect(qs.map((t) => t.shape)).toEqual(fs.map((t) => t.shape));
+        for (const [a, b] of [[yf, yq], ...fs.map((t, i) => [t, qs[i]!])] as [Tensor, Tensor][]) {
+          const { err, mag } = maxRel(a.dataSync(), b.dataSync());
+          expect(err).toBeLessThan(0.05 * mag);
+          expect(err).toBeGreaterThan(0);
+        }
+        // unbatched (T, in) input and a default (zero) state
+        const [yu] = qr.forward(randn([4, 5]));
+        expect(yu.shape).toEqual([4, 14]);
+        expect(() => (qr.forward as (...a: unknown[]) => unknown)(x, null, { lengths: [6, 5, 4] })).toThrow(/variable lengths\) are not supported by int8 recurrent layers yet/);
+        rnn.dispose();
+        q.dispose();
+      }));
+  }
+
+  it('the MNIST row-LSTM: int8 copy saves, loads into a fresh int8 copy, and predicts the same; summary counts its int8 bytes', () =>
+    tidy(() => {
+      manualSeed(8);
+      const model = new RowLstm(16);
+      const q = quantizeDynamic(model);
+      expect((q as unknown as { lstm: unknown }).lstm).toBeInstanceOf(nn.quantized.dynamic.LSTM);
+      expect((q as unknown as { head: unknown }).head).toBeInstanceOf(nn.quantized.dynamic.Linear);
+      const file = path.join(dir, 'lstm-int8.safetensors');
+      saveQuantized(file, q);
+      const c = readSafetensors(file);
+      expect(c.tensors.get('lstm.weight_ih_l0')!.dtype).toBe('I8');
+      expect(c.tensors.get('lstm.weight_hh_l0_scale')!.shape).toEqual([64]);
+      expect(c.tensors.get('lstm.bias_ih_l0')!.dtype).toBe('F32');
+      expect(JSON.parse(c.metadata['wattgrad.quantized_layers']!).lstm.type).toBe('DynamicQuantizedLSTM');
+      manualSeed(9);
+      const other = quantizeDynamic(new RowLstm(16), { inplace: true });
+      const x = randn([2, 1, 28, 28]);
+      const want = Array.from(noGrad(() => q.forward(x)).dataSync());
+      loadQuantized(other, file);
+      expect(Array.from(noGrad(() => other.forward(x)).dataSync())).toEqual(want);
+      const { err, mag } = maxRel(noGrad(() => model.forward(x)).dataSync(), want);
+      expect(err).toBeLessThan(0.05 * Math.max(mag, 1e-3));
+      const sf = model.summary([1, 1, 28, 28], { print: false }), sq = q.summary([1, 1, 28, 28], { print: false });
+      expect(sq.totals.params).toBe(sf.totals.params);
+      // int8 values + a float32 scale and an int32 zero point per row + float32 biases:
+      // lstm 64·(28 + 16) + 2·64·8 + 2·64·4, head 10·16 + 10·8 + 10·4 (small layers: the per-row overhead shows)
+      expect(sq.totals.paramBytes).toBe(64 * 44 + 2 * 64 * 8 + 2 * 64 * 4 + 160 + 80 + 40);
+      expect(sf.totals.paramBytes / sq.totals.paramBytes).toBeGreaterThan(2.5);
+      // an int8 LSTM checkpoint into the float model: what to do
+      const sd = io.load(file);
+      expect(() => model.loadStateDict(sd)).toThrow(/int8 checkpoint \('lstm.weight_ih_l0_scale'/);
+      for (const t of Object.values(sd) as Tensor[]) t.dispose();
+      model.dispose(); q.dispose(); other.dispose();
+    }));
 });
