@@ -7,7 +7,8 @@
 // Skips, saying why, when the loaded addon has no CPU kernels. Run with a cpu build:
 //   node scripts/build-native.mjs --no-cuda --out=build/cpu-dev
 //   WATTGRAD_NATIVE=build/cpu-dev/Release/wattgrad.node npx vitest run test/native/cpu-matmul.test.ts
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { absScale, addonPath, cpu, firstBad, jsRef, noCpuLabel, randArray, rng, SEED, type F, type MM } from './cpu-util.js';
 
@@ -138,6 +139,22 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
       env: { ...process.env, WATTGRAD_CPU_ISA: 'avx9000' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(out).toBe(isas[0]);
+  });
+
+  it('WATTGRAD_NUM_THREADS sizes the pool at load; a bad value warns and keeps the default', () => {
+    const probe = `const b = require(${JSON.stringify(addonPath)}); process.stdout.write(JSON.stringify(b.cpuInfo()))`;
+    const run = (v: string): { stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, ['-e', probe], { env: { ...process.env, WATTGRAD_NUM_THREADS: v }, encoding: 'utf8' });
+      return { stdout: r.stdout, stderr: r.stderr };
+    };
+    const three = JSON.parse(run('3').stdout) as { threads: number; defaultThreads: number };
+    expect(three.threads).toBe(3);
+    expect(three.defaultThreads).toBe(3);
+    const bad = run('lots');
+    const info = JSON.parse(bad.stdout) as { threads: number };
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(info.threads).toBeLessThanOrEqual(os.cpus().length);
+    expect(bad.stderr).toMatch(/WATTGRAD_NUM_THREADS=lots is not a positive integer; using the physical core count/);
   });
 
   it('checks its arguments: lengths, dtypes, overlap', () => {
