@@ -11,11 +11,18 @@
 // fbgemm's PackBMatrix does). Every partial sum is an integer below 2^31 in magnitude while
 // k · 255 · 255 < 2^31 (k < 33,025), so plain JS numbers hold them exactly; `| 0` keeps int32.
 //
-// The hook: every quantized layer calls qgemm(), which runs the kernel set with setQgemmKernel()
-// (the native CPU backend's int8 kernels — AVX2 vpmaddubsw/vpmaddwd, AVX-512 VNNI vpdpbusd — will
-// register themselves there as 'qgemm_u8s8s32'), falling back to qgemmJs. A replacement must give
-// the same acc bit for bit and out within float32 rounding of the formula above; test/quantization
-// qgemm.test.ts is its parity check.
+// The hook: every quantized layer calls qgemm(), which runs, in this order, the kernel set with
+// setQgemmKernel(); else the native addon's CPU entry point `cpuQgemmU8S8S32` when the loaded addon
+// exports one (looked up once, through the same nativeCpu() as the fp32 kernels, so
+// WATTGRAD_CPU_KERNELS=js turns it off) — its contract, for native/cpu's int8 kernels (AVX2
+// vpmaddubsw/vpmaddwd, AVX-512 VNNI vpdpbusd):
+//   cpuQgemmU8S8S32(a: Uint8Array, b: Int8Array, bScale: Float32Array, bZeroPoint: Int32Array,
+//                   bias: Float32Array | null, out: Float32Array, acc: Int32Array | null,
+//                   m, n, k, aScale, aZeroPoint, relu: boolean): void    (sizes checked here first)
+// — else qgemmJs. A replacement must give the same acc bit for bit and out within float32 rounding
+// of the formula above; test/quantization/qgemm.test.ts is its parity check.
+
+import { nativeCpu } from '../backend/js/native-cpu.js';
 
 export interface QgemmArgs {
   m: number;
@@ -134,9 +141,25 @@ export function qgemmJs(x: QgemmArgs): void {
 let kernel: QgemmKernel | null = null;
 let kernelName = 'qgemm_js';
 
+type NativeQgemm = (a: Uint8Array, b: Int8Array, bScale: Float32Array, bZeroPoint: Int32Array, bias: Float32Array | null, out: Float32Array,
+  acc: Int32Array | null, m: number, n: number, k: number, aScale: number, aZeroPoint: number, relu: boolean) => void;
+let native: QgemmKernel | null | undefined;
+
+/** The addon's int8 GEMM when the loaded addon has one (see the header), else null; looked up once. */
+function nativeQgemm(): QgemmKernel | null {
+  if (native !== undefined) return native;
+  const b = nativeCpu() as unknown as { cpuQgemmU8S8S32?: NativeQgemm } | null;
+  const f = b?.cpuQgemmU8S8S32;
+  native = typeof f === 'function'
+    ? (x: QgemmArgs): void => f.call(b, x.a, x.b, x.bScale, x.bZeroPoint, x.bias, x.out, x.acc ?? null, x.m, x.n, x.k, x.aScale, x.aZeroPoint, x.relu)
+    : null;
+  return native;
+}
+
 /**
- * Installs a faster qgemm (a native int8 kernel) for every quantized layer; null restores the js
- * reference. Returns the previous kernel's name.
+ * Installs a qgemm for every quantized layer (a kernel under test, an experiment); null restores
+ * the default (the addon's cpuQgemmU8S8S32 when present, else the js reference). Returns the name
+ * of the kernel set before ('qgemm_js' when none was).
  */
 export function setQgemmKernel(impl: QgemmKernel | null, name = impl ? impl.name || 'custom' : 'qgemm_js'): string {
   if (impl !== null && typeof impl !== 'function') throw new TypeError(`setQgemmKernel: expected a function (args: QgemmArgs) => void or null, got ${typeof impl}`);
@@ -146,13 +169,14 @@ export function setQgemmKernel(impl: QgemmKernel | null, name = impl ? impl.name
   return prev;
 }
 
-/** The name of the kernel qgemm() runs ('qgemm_js' unless a native one was installed). */
+/** The name of the kernel qgemm() runs ('qgemm_js' unless a native one was installed or found). */
 export function qgemmKernelName(): string {
+  if (!kernel && nativeQgemm()) return 'cpuQgemmU8S8S32 (native)';
   return kernelName;
 }
 
 /** out = dequant(int32 Σ (a − za)(b − zb)) + bias, optionally ReLU'd: see the header. */
 export function qgemm(args: QgemmArgs): void {
   checkQgemmArgs(args);
-  (kernel ?? qgemmJs)(args);
+  (kernel ?? nativeQgemm() ?? qgemmJs)(args);
 }
