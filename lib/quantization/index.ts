@@ -9,4 +9,5 @@ export { qgemm, qgemmJs, setQgemmKernel, qgemmKernelName, checkQgemmArgs } from 
 export type { QgemmArgs, QgemmKernel } from './qgemm.js';
 export { quantizedStateDict, quantizationMetadata, saveQuantized, loadQuantized, isQuantized, QUANTIZATION_METADATA_KEY, QUANTIZED_LAYERS_METADATA_KEY } from './io.js';
 export { cloneModule } from './copy.js';
-export { DynamicQuantizedLinear } from '../nn/quantized.js';
+export { DynamicQuantizedLinear, DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU } from '../nn/quantized.js';
+export { dynamicLinearHost } from '../nn/quantized-rnn.js';
