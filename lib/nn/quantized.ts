@@ -16,14 +16,12 @@
 // as '<name>.weight' (I8), '<name>.weight_scale' (F32) and '<name>.weight_zero_point' (I32).
 
 import { record, needsGrad } from '../autograd/record.js';
-import { recordCost } from '../backend/counter.js';
 import { fromHost } from '../ops/creation.js';
 import { Module } from './module.js';
 import type { Tensor } from '../tensor.js';
-import { QTensor, quantizeActivations, quantizeWeightPerChannel } from '../quantization/qtensor.js';
-import { qgemm } from '../quantization/qgemm.js';
+import { QTensor, quantizeWeightPerChannel } from '../quantization/qtensor.js';
 import { badInput } from './layers/util.js';
-import { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU } from './quantized-rnn.js';
+import { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU, dynamicLinearHost } from './quantized-rnn.js';
 
 /** What a quantized layer stores, for model.summary() and size reports (duck-typed by them). */
 export interface QuantizedStorage {
@@ -104,18 +102,8 @@ export class DynamicQuantizedLinear extends Module {
     if (x.dtype !== 'float32') throw new TypeError(`${this.name}: expected float32 input (dynamic quantization quantizes float32 activations), got ${x.dtype}; cast with x.float()`);
     if (x.device !== 'cpu') throw new Error(`${this.name}: input is on ${x.device}, but int8 layers run on the cpu only (the int8 kernel is the js reference; no CUDA int8 kernel yet): move the model's input to 'cpu'`);
     const m = x.size / k;
-    const { data, scale, zeroPoint } = quantizeActivations(x.dataSync() as ArrayLike<number>, this.reduceRange);
-    const out = new Float32Array(m * n);
-    const q = this.qweight;
-    const perTensor = q.axis === null;
-    qgemm({
-      m, n, k, a: data, aScale: scale, aZeroPoint: zeroPoint, b: q.data as Int8Array,
-      bScale: perTensor ? new Float32Array(n).fill(q.scale[0]!) : q.scale,
-      bZeroPoint: perTensor ? new Int32Array(n).fill(q.zeroPoint[0]!) : q.zeroPoint,
-      bias: this.bias ? (this.bias.dataSync() as Float32Array) : null, relu: this.relu, out,
-    });
-    // a multiply-add per (row, channel, input) as 2 FLOPs; bytes: a, b, out
-    recordCost('qgemm', 2 * m * n * k, m * k + n * k + 4 * m * n);
+    const bias = this.bias ? (this.bias.dataSync() as Float32Array) : null;
+    const out = dynamicLinearHost(x.dataSync() as ArrayLike<number>, m, this.qweight, bias, this.reduceRange, this.relu);
     const y = fromHost(out, [...x.shape.slice(0, -1), n], 'float32', 'cpu');
     if (needsGrad(x)) {
       record('quantized.dynamic.Linear', [y], [x], () => {
