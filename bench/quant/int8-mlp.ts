@@ -44,14 +44,19 @@ function time(m: { forward(x: Tensor): Tensor }): number[] {
 }
 
 // interleave the two so that machine noise hits both alike
-const f: number[] = [], i8: number[] = [];
+const f: number[] = [],
+  i8: number[] = [];
 for (let round = 0; round < 4; round++) {
   f.push(...time(model));
   i8.push(...time(q));
 }
-const mf = quantile(f, 0.5), mq = quantile(i8, 0.5);
+const mf = quantile(f, 0.5),
+  mq = quantile(i8, 0.5);
 const out = {
-  batch, reps: f.length, kernel: quantization.qgemmKernelName(), cpuKernels: process.env.WATTGRAD_CPU_KERNELS ?? '(default)',
+  batch,
+  reps: f.length,
+  kernel: quantization.qgemmKernelName(),
+  cpuKernels: process.env.WATTGRAD_CPU_KERNELS ?? '(default)',
   fp32: { p50Ms: +mf.toFixed(3), p95Ms: +quantile(f, 0.95).toFixed(3) },
   int8: { p50Ms: +mq.toFixed(3), p95Ms: +quantile(i8, 0.95).toFixed(3) },
   int8SpeedupP50: +(mf / mq).toFixed(3),

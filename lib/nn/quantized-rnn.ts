@@ -33,16 +33,31 @@ interface FloatRnn {
 }
 
 /** y (m, n) = dequant(qint8(x) · qᵀ) + bias: the dynamic int8 linear on host arrays. */
-export function dynamicLinearHost(x: ArrayLike<number>, m: number, q: QTensor, bias: Float32Array | null, reduceRange: boolean, relu = false): Float32Array {
+export function dynamicLinearHost(
+  x: ArrayLike<number>,
+  m: number,
+  q: QTensor,
+  bias: Float32Array | null,
+  reduceRange: boolean,
+  relu = false,
+): Float32Array {
   const [n, k] = q.shape as [number, number];
   const a = quantizeActivations(x, reduceRange);
   const out = new Float32Array(m * n);
   const perTensor = q.axis === null;
   qgemm({
-    m, n, k, a: a.data, aScale: a.scale, aZeroPoint: a.zeroPoint, b: q.data as Int8Array,
+    m,
+    n,
+    k,
+    a: a.data,
+    aScale: a.scale,
+    aZeroPoint: a.zeroPoint,
+    b: q.data as Int8Array,
     bScale: perTensor ? new Float32Array(n).fill(q.scale[0]!) : q.scale,
     bZeroPoint: perTensor ? new Int32Array(n).fill(q.zeroPoint[0]!) : q.zeroPoint,
-    bias, relu, out,
+    bias,
+    relu,
+    out,
   });
   recordCost('qgemm', 2 * m * n * k, m * k + n * k + 4 * m * n);
   return out;
@@ -50,7 +65,10 @@ export function dynamicLinearHost(x: ArrayLike<number>, m: number, q: QTensor, b
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
-export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tensor] | null)?, unknown?], [Tensor, Tensor | [Tensor, Tensor]]> {
+export class DynamicQuantizedRNN extends Module<
+  [Tensor, (Tensor | [Tensor, Tensor] | null)?, unknown?],
+  [Tensor, Tensor | [Tensor, Tensor]]
+> {
   readonly isQuantized = true;
   readonly reduceRange: boolean;
   /** per (layer, direction): [weight_ih, weight_hh] */
@@ -59,8 +77,14 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
   readonly names: string[][];
 
   protected constructor(
-    readonly mode: 'LSTM' | 'GRU', readonly inputSize: number, readonly hiddenSize: number, readonly numLayers: number,
-    readonly hasBias: boolean, readonly batchFirst: boolean, readonly bidirectional: boolean, reduceRange: boolean,
+    readonly mode: 'LSTM' | 'GRU',
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    readonly numLayers: number,
+    readonly hasBias: boolean,
+    readonly batchFirst: boolean,
+    readonly bidirectional: boolean,
+    reduceRange: boolean,
   ) {
     super();
     this.reduceRange = reduceRange;
@@ -70,9 +94,19 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
 
   /** The int8 version of a float nn.LSTM or nn.GRU (its weights are read, not changed). */
   static fromFloat(rnn: FloatRnn, o: { reduceRange?: boolean } = {}): DynamicQuantizedRNN {
-    if (rnn.mode !== 'LSTM' && rnn.mode !== 'GRU') throw new Error(`quantizeDynamic: nn.RNN (${rnn.mode}) is not supported yet; LSTM and GRU are`);
+    if (rnn.mode !== 'LSTM' && rnn.mode !== 'GRU')
+      throw new Error(`quantizeDynamic: nn.RNN (${rnn.mode}) is not supported yet; LSTM and GRU are`);
     const Cls = rnn.mode === 'LSTM' ? DynamicQuantizedLSTM : DynamicQuantizedGRU;
-    const m = new Cls(rnn.mode, rnn.inputSize, rnn.hiddenSize, rnn.numLayers, rnn.bias, rnn.batchFirst, rnn.bidirectional, o.reduceRange ?? true);
+    const m = new Cls(
+      rnn.mode,
+      rnn.inputSize,
+      rnn.hiddenSize,
+      rnn.numLayers,
+      rnn.bias,
+      rnn.batchFirst,
+      rnn.bidirectional,
+      o.reduceRange ?? true,
+    );
     const D = rnn.bidirectional ? 2 : 1;
     for (let l = 0; l < rnn.numLayers; l++) {
       for (let d = 0; d < D; d++) {
@@ -84,7 +118,11 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
         };
         m.qweights.push([q(names[0]!), q(names[1]!)]);
         if (rnn.bias) {
-          for (const b of names.slice(2)) m.registerBuffer(b, fromHost(Float32Array.from(rnn.param(b).dataSync() as ArrayLike<number>), [rnn.param(b).size], 'float32', 'cpu'));
+          for (const b of names.slice(2))
+            m.registerBuffer(
+              b,
+              fromHost(Float32Array.from(rnn.param(b).dataSync() as ArrayLike<number>), [rnn.param(b).size], 'float32', 'cpu'),
+            );
         }
         m.names.push(names);
       }
@@ -92,23 +130,34 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
     return m;
   }
 
-
   /** The int8 tensors by their torch names ('weight_ih_l0', …), for saving. */
   quantizedTensors(): Record<string, QTensor> {
     const out: Record<string, QTensor> = {};
-    this.names.forEach((n, i) => { out[n[0]!] = this.qweights[i]![0]; out[n[1]!] = this.qweights[i]![1]; });
+    this.names.forEach((n, i) => {
+      out[n[0]!] = this.qweights[i]![0];
+      out[n[1]!] = this.qweights[i]![1];
+    });
     return out;
   }
 
   /** Replaces the int8 tensors (loading); each must have the shape of the one it replaces. */
   setQuantizedTensors(t: Record<string, QTensor>): void {
-    this.names.forEach((n, i) => { this.qweights[i] = [t[n[0]!]!, t[n[1]!]!]; });
+    this.names.forEach((n, i) => {
+      this.qweights[i] = [t[n[0]!]!, t[n[1]!]!];
+    });
   }
 
   quantizedStorage(): { elements: number; bytes: number; float32Bytes: number } {
-    let elements = 0, bytes = 0;
-    for (const [a, b] of this.qweights) { elements += a.size + b.size; bytes += a.nbytes + b.nbytes; }
-    for (const [, b] of this.namedOwnBuffers()) { elements += b.size; bytes += 4 * b.size; }
+    let elements = 0,
+      bytes = 0;
+    for (const [a, b] of this.qweights) {
+      elements += a.size + b.size;
+      bytes += a.nbytes + b.nbytes;
+    }
+    for (const [, b] of this.namedOwnBuffers()) {
+      elements += b.size;
+      bytes += 4 * b.size;
+    }
     return { elements, bytes, float32Bytes: 4 * elements };
   }
 
@@ -119,13 +168,22 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
 
   forward(input: Tensor, state?: Tensor | [Tensor, Tensor] | null, opts?: unknown): [Tensor, Tensor | [Tensor, Tensor]] {
     const me = this.name;
-    if (opts !== undefined && opts !== null) throw new Error(`${me}: forward options (variable lengths) are not supported by int8 recurrent layers yet; pad the batch or use the float layer`);
-    const I = this.inputSize, H = this.hiddenSize, D = this.bidirectional ? 2 : 1, L = this.numLayers;
+    if (opts !== undefined && opts !== null)
+      throw new Error(
+        `${me}: forward options (variable lengths) are not supported by int8 recurrent layers yet; pad the batch or use the float layer`,
+      );
+    const I = this.inputSize,
+      H = this.hiddenSize,
+      D = this.bidirectional ? 2 : 1,
+      L = this.numLayers;
     if ((input.ndim !== 3 && input.ndim !== 2) || input.shape[input.ndim - 1] !== I) {
-      throw new RangeError(`${me}: expected input ${this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`} (or unbatched (T, ${I})), got ${fmtShape(input.shape)}`);
+      throw new RangeError(
+        `${me}: expected input ${this.batchFirst ? `(B, T, ${I})` : `(T, B, ${I})`} (or unbatched (T, ${I})), got ${fmtShape(input.shape)}`,
+      );
     }
     if (input.dtype !== 'float32') throw new TypeError(`${me}: expected float32 input, got ${input.dtype}`);
-    if (input.device !== 'cpu') throw new Error(`${me}: input is on ${input.device}, but int8 layers run on the cpu only: move the input to 'cpu'`);
+    if (input.device !== 'cpu')
+      throw new Error(`${me}: input is on ${input.device}, but int8 layers run on the cpu only: move the input to 'cpu'`);
     const batched = input.ndim === 3;
     const T = batched ? input.shape[this.batchFirst ? 1 : 0]! : input.shape[0]!;
     const B = batched ? input.shape[this.batchFirst ? 0 : 1]! : 1;
@@ -134,13 +192,15 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
     const src = input.dataSync() as Float32Array;
     let layerIn = new Float32Array(T * B * I);
     if (batched && this.batchFirst) {
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) layerIn.set(src.subarray((b * T + t) * I, (b * T + t + 1) * I), (t * B + b) * I);
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++) layerIn.set(src.subarray((b * T + t) * I, (b * T + t + 1) * I), (t * B + b) * I);
     } else layerIn.set(src);
     const isLstm = this.mode === 'LSTM';
     const stateShape = batched ? [L * D, B, H] : [L * D, H];
     const readState = (what: string, s: Tensor | undefined | null): Float32Array => {
       if (s === undefined || s === null) return new Float32Array(L * D * B * H);
-      if (s.ndim !== stateShape.length || s.shape.some((v, i) => v !== stateShape[i])) throw new RangeError(`${me}: expected ${what} ${fmtShape(stateShape)}, got ${fmtShape(s.shape)}`);
+      if (s.ndim !== stateShape.length || s.shape.some((v, i) => v !== stateShape[i]))
+        throw new RangeError(`${me}: expected ${what} ${fmtShape(stateShape)}, got ${fmtShape(s.shape)}`);
       return Float32Array.from(s.dataSync() as ArrayLike<number>);
     };
     if (isLstm && state && (!Array.isArray(state) || state.length !== 2)) throw new TypeError(`${me}: the initial state must be [h0, c0]`);
@@ -155,7 +215,8 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
       for (let d = 0; d < D; d++) {
         const i = l * D + d;
         const [wIh, wHh] = this.qweights[i]!;
-        const bIh = this.bias(i, 2), bHh = this.bias(i, 3);
+        const bIh = this.bias(i, 2),
+          bHh = this.bias(i, 3);
         const proj = dynamicLinearHost(layerIn, T * B, wIh, bIh, this.reduceRange); // (T·B, G)
         const h = h0.slice(i * B * H, (i + 1) * B * H);
         const c = c0 ? c0.slice(i * B * H, (i + 1) * B * H) : null;
@@ -163,7 +224,8 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
           const t = d === 0 ? s : T - 1 - s;
           const hg = dynamicLinearHost(h, B, wHh, bHh, this.reduceRange); // (B, G)
           for (let b = 0; b < B; b++) {
-            const xo = (t * B + b) * G, ho = b * G;
+            const xo = (t * B + b) * G,
+              ho = b * G;
             for (let j = 0; j < H; j++) {
               let hv: number;
               if (isLstm) {
@@ -196,7 +258,8 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
     let y: Float32Array = layerIn;
     if (batched && this.batchFirst) {
       y = new Float32Array(T * B * D * H);
-      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) y.set(layerIn.subarray((t * B + b) * D * H, (t * B + b + 1) * D * H), (b * T + t) * D * H);
+      for (let t = 0; t < T; t++)
+        for (let b = 0; b < B; b++) y.set(layerIn.subarray((t * B + b) * D * H, (t * B + b + 1) * D * H), (b * T + t) * D * H);
     }
     const outShape = batched ? (this.batchFirst ? [B, T, D * H] : [T, B, D * H]) : [T, D * H];
     const yt = fromHost(y, outShape, 'float32', 'cpu');
@@ -205,7 +268,9 @@ export class DynamicQuantizedRNN extends Module<[Tensor, (Tensor | [Tensor, Tens
     const inputs = [input, ...(Array.isArray(state) ? state : state ? [state] : [])];
     if (needsGrad(...inputs)) {
       record(`quantized.dynamic.${this.mode}`, cT ? [yt, hT, cT] : [yt, hT], inputs, () => {
-        throw new Error(`${me}: backward through a quantized layer is not supported (int8 layers are inference only: run them under noGrad(), or train the float model and quantize after)`);
+        throw new Error(
+          `${me}: backward through a quantized layer is not supported (int8 layers are inference only: run them under noGrad(), or train the float model and quantize after)`,
+        );
       });
     }
     return [yt, cT ? [hT, cT] : hT];

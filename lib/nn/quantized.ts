@@ -49,12 +49,27 @@ export class DynamicQuantizedLinear extends Module {
   declare bias: Tensor | null;
 
   /** Use fromFloat() (or quantization.quantizeDynamic): the weight is (out, in) qint8 per channel. */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, qweight: QTensor, bias: Tensor | null, o: DynamicLinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    qweight: QTensor,
+    bias: Tensor | null,
+    o: DynamicLinearOptions = {},
+  ) {
     super();
-    if (!(qweight instanceof QTensor) || qweight.dtype !== 'qint8' || qweight.shape.length !== 2 || qweight.shape[0] !== outFeatures || qweight.shape[1] !== inFeatures) {
+    if (
+      !(qweight instanceof QTensor) ||
+      qweight.dtype !== 'qint8' ||
+      qweight.shape.length !== 2 ||
+      qweight.shape[0] !== outFeatures ||
+      qweight.shape[1] !== inFeatures
+    ) {
       throw new TypeError(`DynamicQuantizedLinear: qweight must be a qint8 QTensor of shape [${outFeatures}, ${inFeatures}]`);
     }
-    if (qweight.axis !== 0 && qweight.axis !== null) throw new RangeError(`DynamicQuantizedLinear: weight parameters must be per output channel (axis 0) or per tensor, got axis ${qweight.axis}`);
+    if (qweight.axis !== 0 && qweight.axis !== null)
+      throw new RangeError(
+        `DynamicQuantizedLinear: weight parameters must be per output channel (axis 0) or per tensor, got axis ${qweight.axis}`,
+      );
     if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== outFeatures || bias.dtype !== 'float32' || bias.device !== 'cpu')) {
       throw new RangeError(`DynamicQuantizedLinear: bias must be a float32 cpu tensor of shape [${outFeatures}]`);
     }
@@ -65,10 +80,15 @@ export class DynamicQuantizedLinear extends Module {
   }
 
   /** The int8 layer of a float nn.Linear (its weight is read, not changed). */
-  static fromFloat(lin: { inFeatures: number; outFeatures: number; weight: Tensor; bias: Tensor | null }, o: DynamicLinearOptions = {}): DynamicQuantizedLinear {
+  static fromFloat(
+    lin: { inFeatures: number; outFeatures: number; weight: Tensor; bias: Tensor | null },
+    o: DynamicLinearOptions = {},
+  ): DynamicQuantizedLinear {
     const w = lin.weight;
     const q = quantizeWeightPerChannel(w.dataSync() as ArrayLike<number>, lin.outFeatures, lin.inFeatures);
-    const bias = lin.bias ? fromHost(Float32Array.from(lin.bias.dataSync() as ArrayLike<number>), [lin.outFeatures], 'float32', 'cpu') : null;
+    const bias = lin.bias
+      ? fromHost(Float32Array.from(lin.bias.dataSync() as ArrayLike<number>), [lin.outFeatures], 'float32', 'cpu')
+      : null;
     return new DynamicQuantizedLinear(lin.inFeatures, lin.outFeatures, q, bias, o); // the layer owns the bias buffer
   }
 
@@ -97,17 +117,26 @@ export class DynamicQuantizedLinear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const k = this.inFeatures, n = this.outFeatures;
+    const k = this.inFeatures,
+      n = this.outFeatures;
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== k) badInput(this.toString(), `(…, ${k}) float32`, x);
-    if (x.dtype !== 'float32') throw new TypeError(`${this.name}: expected float32 input (dynamic quantization quantizes float32 activations), got ${x.dtype}; cast with x.float()`);
-    if (x.device !== 'cpu') throw new Error(`${this.name}: input is on ${x.device}, but int8 layers run on the cpu only (the int8 kernel is the js reference; no CUDA int8 kernel yet): move the model's input to 'cpu'`);
+    if (x.dtype !== 'float32')
+      throw new TypeError(
+        `${this.name}: expected float32 input (dynamic quantization quantizes float32 activations), got ${x.dtype}; cast with x.float()`,
+      );
+    if (x.device !== 'cpu')
+      throw new Error(
+        `${this.name}: input is on ${x.device}, but int8 layers run on the cpu only (the int8 kernel is the js reference; no CUDA int8 kernel yet): move the model's input to 'cpu'`,
+      );
     const m = x.size / k;
     const bias = this.bias ? (this.bias.dataSync() as Float32Array) : null;
     const out = dynamicLinearHost(x.dataSync() as ArrayLike<number>, m, this.qweight, bias, this.reduceRange, this.relu);
     const y = fromHost(out, [...x.shape.slice(0, -1), n], 'float32', 'cpu');
     if (needsGrad(x)) {
       record('quantized.dynamic.Linear', [y], [x], () => {
-        throw new Error(`${this.name}: backward through a quantized layer is not supported (int8 layers are inference only: run them under noGrad(), or train the float model and quantize after)`);
+        throw new Error(
+          `${this.name}: backward through a quantized layer is not supported (int8 layers are inference only: run them under noGrad(), or train the float model and quantize after)`,
+        );
       });
     }
     return y;

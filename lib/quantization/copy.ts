@@ -22,7 +22,10 @@ function copyValue(v: unknown, memo: Map<unknown, unknown>): unknown {
   if (memo.has(v)) return memo.get(v);
   let out: unknown;
   if (v instanceof Parameter) {
-    if (v.isDisposed) throw new Error('quantizeDynamic: the model holds a disposed parameter; it cannot be copied (pass inplace: true or rebuild the model)');
+    if (v.isDisposed)
+      throw new Error(
+        'quantizeDynamic: the model holds a disposed parameter; it cannot be copied (pass inplace: true or rebuild the model)',
+      );
     out = Parameter.from(clone(v), v.requiresGrad);
   } else if (v instanceof Tensor) {
     out = v.isDisposed ? v : keep(clone(v));

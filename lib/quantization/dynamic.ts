@@ -33,7 +33,12 @@ export interface QuantizeDynamicOptions {
   reduceRange?: boolean;
 }
 
-const NOT_YET: [ModuleClass, string][] = [[RNN, 'nn.RNN'], [LSTMCell, 'nn.LSTMCell'], [GRUCell, 'nn.GRUCell'], [RNNCell, 'nn.RNNCell']];
+const NOT_YET: [ModuleClass, string][] = [
+  [RNN, 'nn.RNN'],
+  [LSTMCell, 'nn.LSTMCell'],
+  [GRUCell, 'nn.GRUCell'],
+  [RNNCell, 'nn.RNNCell'],
+];
 
 function className(c: unknown): string {
   return typeof c === 'function' && c.name ? c.name : String(c);
@@ -41,17 +46,29 @@ function className(c: unknown): string {
 
 /** Checks `layers`: each must be a class we can quantize dynamically, else a clear error. */
 function checkLayers(layers: unknown): Set<ModuleClass> {
-  if (!Array.isArray(layers) && !(layers instanceof Set)) throw new TypeError(`quantizeDynamic: layers must be an array of layer classes (e.g. [nn.Linear]), got ${typeof layers}`);
+  if (!Array.isArray(layers) && !(layers instanceof Set))
+    throw new TypeError(`quantizeDynamic: layers must be an array of layer classes (e.g. [nn.Linear]), got ${typeof layers}`);
   const out = new Set<ModuleClass>();
   for (const c of layers as Iterable<unknown>) {
-    if (c === Linear || c === LSTM || c === GRU) { out.add(c as ModuleClass); continue; }
-    const rnn = NOT_YET.find(([k]) => k === c);
-    if (rnn) throw new Error(`quantizeDynamic: ${rnn[1]} is not supported yet (int8 layers exist for nn.Linear, nn.LSTM and nn.GRU); leave it out of layers and it stays float32`);
-    if (c === DynamicQuantizedLinear || (typeof c === 'function' && c.prototype instanceof DynamicQuantizedRNN)) throw new Error(`quantizeDynamic: ${className(c)} is already quantized; name the float class (nn.Linear, nn.LSTM, nn.GRU)`);
-    if (typeof c === 'function' && c.prototype instanceof Module) {
-      throw new Error(`quantizeDynamic: nn.${className(c)} is not supported by dynamic quantization: only nn.Linear, nn.LSTM and nn.GRU are (dynamic quantization suits layers dominated by weight loads; convolutions need static quantization with calibration — prepare/convert — which is not written yet)`);
+    if (c === Linear || c === LSTM || c === GRU) {
+      out.add(c as ModuleClass);
+      continue;
     }
-    throw new TypeError(`quantizeDynamic: layers must hold layer classes such as nn.Linear, got ${typeof c === 'function' ? `the function ${className(c)}` : c === null ? 'null' : typeof c}`);
+    const rnn = NOT_YET.find(([k]) => k === c);
+    if (rnn)
+      throw new Error(
+        `quantizeDynamic: ${rnn[1]} is not supported yet (int8 layers exist for nn.Linear, nn.LSTM and nn.GRU); leave it out of layers and it stays float32`,
+      );
+    if (c === DynamicQuantizedLinear || (typeof c === 'function' && c.prototype instanceof DynamicQuantizedRNN))
+      throw new Error(`quantizeDynamic: ${className(c)} is already quantized; name the float class (nn.Linear, nn.LSTM, nn.GRU)`);
+    if (typeof c === 'function' && c.prototype instanceof Module) {
+      throw new Error(
+        `quantizeDynamic: nn.${className(c)} is not supported by dynamic quantization: only nn.Linear, nn.LSTM and nn.GRU are (dynamic quantization suits layers dominated by weight loads; convolutions need static quantization with calibration — prepare/convert — which is not written yet)`,
+      );
+    }
+    throw new TypeError(
+      `quantizeDynamic: layers must hold layer classes such as nn.Linear, got ${typeof c === 'function' ? `the function ${className(c)}` : c === null ? 'null' : typeof c}`,
+    );
   }
   return out;
 }
@@ -61,7 +78,10 @@ export function quantizeDynamic<M extends AnyModule>(model: M, options: Quantize
   if (!(model instanceof Module)) throw new TypeError(`quantizeDynamic: expected a Module, got ${model === null ? 'null' : typeof model}`);
   const o = checkOptions('quantizeDynamic', options, ['layers', 'dtype', 'inplace', 'reduceRange']);
   const layers = checkLayers(o.layers ?? [Linear, LSTM, GRU]);
-  if (o.dtype !== undefined && o.dtype !== 'qint8') throw new RangeError(`quantizeDynamic: dtype must be 'qint8' (int8 weights), got ${JSON.stringify(o.dtype)}; float16 dynamic quantization is not supported`);
+  if (o.dtype !== undefined && o.dtype !== 'qint8')
+    throw new RangeError(
+      `quantizeDynamic: dtype must be 'qint8' (int8 weights), got ${JSON.stringify(o.dtype)}; float16 dynamic quantization is not supported`,
+    );
   const inplace = bool('quantizeDynamic', 'inplace', o.inplace, false);
   const reduceRange = bool('quantizeDynamic', 'reduceRange', o.reduceRange, true);
   const root = inplace ? model : cloneModule(model);
@@ -103,8 +123,18 @@ export function quantizeDynamic<M extends AnyModule>(model: M, options: Quantize
   // the replaced float layers' weights are freed unless a remaining layer shares them (tied weights)
   const live = new Set<unknown>([...root.parameters(), ...root.buffers()]);
   for (const m of replaced) {
-    for (const [, p] of m.namedOwnParameters()) if (!live.has(p)) { live.add(p); p.grad?.dispose(); p.grad = null; p.dispose(); }
-    for (const [, b] of m.namedOwnBuffers()) if (!live.has(b)) { live.add(b); b.dispose(); }
+    for (const [, p] of m.namedOwnParameters())
+      if (!live.has(p)) {
+        live.add(p);
+        p.grad?.dispose();
+        p.grad = null;
+        p.dispose();
+      }
+    for (const [, b] of m.namedOwnBuffers())
+      if (!live.has(b)) {
+        live.add(b);
+        b.dispose();
+      }
   }
   root.eval();
   return root;

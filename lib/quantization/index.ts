@@ -7,7 +7,15 @@ export { QTensor, quantizeWeightPerChannel, quantizeActivations, activationParam
 export type { QDType } from './qtensor.js';
 export { qgemm, qgemmJs, setQgemmKernel, qgemmKernelName, checkQgemmArgs } from './qgemm.js';
 export type { QgemmArgs, QgemmKernel } from './qgemm.js';
-export { quantizedStateDict, quantizationMetadata, saveQuantized, loadQuantized, isQuantized, QUANTIZATION_METADATA_KEY, QUANTIZED_LAYERS_METADATA_KEY } from './io.js';
+export {
+  quantizedStateDict,
+  quantizationMetadata,
+  saveQuantized,
+  loadQuantized,
+  isQuantized,
+  QUANTIZATION_METADATA_KEY,
+  QUANTIZED_LAYERS_METADATA_KEY,
+} from './io.js';
 export { cloneModule } from './copy.js';
 export { DynamicQuantizedLinear, DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU } from '../nn/quantized.js';
 export { dynamicLinearHost } from '../nn/quantized-rnn.js';

@@ -28,13 +28,16 @@ import { QTensor } from './qtensor.js';
 export const QUANTIZATION_METADATA_KEY = 'wattgrad.quantization';
 export const QUANTIZED_LAYERS_METADATA_KEY = 'wattgrad.quantized_layers';
 
-const bytesOf = (a: Int8Array | Float32Array | Int32Array): Uint8Array => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+const bytesOf = (a: Int8Array | Float32Array | Int32Array): Uint8Array =>
+  new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 const key = (prefix: string, k: string): string => (prefix ? `${prefix}.${k}` : k);
 
 type QLayer = DynamicQuantizedLinear | DynamicQuantizedRNN;
 
 function quantizedLayers(model: AnyModule): [string, QLayer][] {
-  return [...model.namedModules()].filter((e): e is [string, QLayer] => e[1] instanceof DynamicQuantizedLinear || e[1] instanceof DynamicQuantizedRNN);
+  return [...model.namedModules()].filter(
+    (e): e is [string, QLayer] => e[1] instanceof DynamicQuantizedLinear || e[1] instanceof DynamicQuantizedRNN,
+  );
 }
 
 /** True when the model holds at least one int8 layer. */
@@ -61,20 +64,36 @@ export function quantizationMetadata(model: AnyModule): Record<string, string> {
   const layers: Record<string, unknown> = {};
   for (const [prefix, m] of quantizedLayers(model)) {
     const first = Object.values(m.quantizedTensors())[0]!;
-    layers[prefix] = { type: m.name, qscheme: first.axis === null ? 'per_tensor_symmetric' : 'per_channel_symmetric', reduce_range: m.reduceRange };
+    layers[prefix] = {
+      type: m.name,
+      qscheme: first.axis === null ? 'per_tensor_symmetric' : 'per_channel_symmetric',
+      reduce_range: m.reduceRange,
+    };
   }
   return { [QUANTIZATION_METADATA_KEY]: 'dynamic int8', [QUANTIZED_LAYERS_METADATA_KEY]: JSON.stringify(layers) };
 }
 
 /** Writes a quantized model to a .safetensors file (layout in the header of this file). */
 export function saveQuantized(path: string, model: AnyModule, metadata: Record<string, string> = {}): void {
-  if (!isQuantized(model)) throw new Error(`saveQuantized: ${model.name} has no int8 layers; quantize it first (quantization.quantizeDynamic(model)) or save a float model with io.save(path, model.stateDict())`);
+  if (!isQuantized(model))
+    throw new Error(
+      `saveQuantized: ${model.name} has no int8 layers; quantize it first (quantization.quantizeDynamic(model)) or save a float model with io.save(path, model.stateDict())`,
+    );
   save(path, quantizedStateDict(model) as TensorMap, { metadata: { ...metadata, ...quantizationMetadata(model) } });
 }
 
-function decodeTyped(raw: RawTensor, want: 'I8' | 'F32' | 'I32', name: string, shape: number[], where: string): Int8Array | Float32Array | Int32Array {
+function decodeTyped(
+  raw: RawTensor,
+  want: 'I8' | 'F32' | 'I32',
+  name: string,
+  shape: number[],
+  where: string,
+): Int8Array | Float32Array | Int32Array {
   if (raw.dtype !== want) throw new SafetensorsError(`${where}: tensor '${name}' is ${raw.dtype}, expected ${want}`);
-  if (raw.shape.length !== shape.length || raw.shape.some((d, i) => d !== shape[i])) throw new SafetensorsError(`${where}: tensor '${name}' has shape [${raw.shape.join(', ')}], the model's layer needs [${shape.join(', ')}]`);
+  if (raw.shape.length !== shape.length || raw.shape.some((d, i) => d !== shape[i]))
+    throw new SafetensorsError(
+      `${where}: tensor '${name}' has shape [${raw.shape.join(', ')}], the model's layer needs [${shape.join(', ')}]`,
+    );
   const copy = raw.data.slice(); // aligned, owned (little-endian hosts: every platform Node supports in practice)
   return want === 'I8' ? new Int8Array(copy.buffer) : want === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
 }
@@ -83,14 +102,22 @@ function decodeTyped(raw: RawTensor, want: 'I8' | 'F32' | 'I32', name: string, s
  * Loads an int8 checkpoint written by saveQuantized into a quantized model of the same
  * architecture (quantizeDynamic(model) first). Everything is checked before anything changes.
  */
-export function loadQuantized(model: AnyModule, path: string, { strict = true }: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+export function loadQuantized(
+  model: AnyModule,
+  path: string,
+  { strict = true }: { strict?: boolean } = {},
+): { missingKeys: string[]; unexpectedKeys: string[] } {
   const c = readSafetensors(path);
   const layers = quantizedLayers(model);
   if (c.metadata[QUANTIZATION_METADATA_KEY] === undefined) {
-    throw new Error(`loadQuantized: ${path} is a float checkpoint (no '${QUANTIZATION_METADATA_KEY}' metadata): load it into the float model and quantize after — model.loadStateDict(io.load('${path}')), then quantization.quantizeDynamic(model)`);
+    throw new Error(
+      `loadQuantized: ${path} is a float checkpoint (no '${QUANTIZATION_METADATA_KEY}' metadata): load it into the float model and quantize after — model.loadStateDict(io.load('${path}')), then quantization.quantizeDynamic(model)`,
+    );
   }
   if (!layers.length) {
-    throw new Error(`loadQuantized: ${model.name} has no int8 layers but ${path} is an int8 checkpoint (${c.metadata[QUANTIZATION_METADATA_KEY]}): quantize the model first — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, '${path}')`);
+    throw new Error(
+      `loadQuantized: ${model.name} has no int8 layers but ${path} is an int8 checkpoint (${c.metadata[QUANTIZATION_METADATA_KEY]}): quantize the model first — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, '${path}')`,
+    );
   }
   const rest = new Map(c.tensors);
   const updates: [QLayer, Record<string, QTensor>][] = [];
@@ -100,7 +127,10 @@ export function loadQuantized(model: AnyModule, path: string, { strict = true }:
       const names = [qname, `${qname}_scale`, `${qname}_zero_point`].map((n) => key(prefix, n));
       const raws = names.map((n) => c.tensors.get(n));
       const absent = names.filter((_, i) => raws[i] === undefined);
-      if (absent.length) throw new SafetensorsError(`loadQuantized: ${path} has no ${absent.join(', ')} for the int8 layer '${prefix}' (${m.toString().split('\n')[0]})`);
+      if (absent.length)
+        throw new SafetensorsError(
+          `loadQuantized: ${path} has no ${absent.join(', ')} for the int8 layer '${prefix}' (${m.toString().split('\n')[0]})`,
+        );
       const [out, inn] = cur.shape as [number, number];
       const data = decodeTyped(raws[0]!, 'I8', names[0]!, [out, inn], path) as Int8Array;
       const perTensor = raws[1]!.shape[0] === 1 && out !== 1;

@@ -52,10 +52,15 @@ export type QgemmKernel = (args: QgemmArgs) => void;
 /** Checks the argument sizes once, at the entry (a kernel may then index freely). */
 export function checkQgemmArgs(x: QgemmArgs): void {
   const { m, n, k } = x;
-  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
+  for (const [name, v] of [
+    ['m', m],
+    ['n', n],
+    ['k', k],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`qgemm: ${name} must be a non-negative integer, got ${v}`);
   }
-  if (k * 255 * 255 >= 2 ** 31) throw new RangeError(`qgemm: k = ${k} is too large for exact int32 accumulation (k · 255 · 255 must stay below 2^31: k < 33025)`);
+  if (k * 255 * 255 >= 2 ** 31)
+    throw new RangeError(`qgemm: k = ${k} is too large for exact int32 accumulation (k · 255 · 255 must stay below 2^31: k < 33025)`);
   const need = (name: string, arr: { length: number } | null | undefined, len: number): void => {
     if (!arr || arr.length !== len) throw new RangeError(`qgemm: ${name} must have ${len} elements, got ${arr ? arr.length : String(arr)}`);
   };
@@ -68,8 +73,10 @@ export function checkQgemmArgs(x: QgemmArgs): void {
   if (x.bias !== null) need('bias', x.bias, n);
   need(`out (${m}, ${n})`, x.out, m * n);
   if (x.acc !== undefined) need(`acc (${m}, ${n})`, x.acc, m * n);
-  if (!Number.isInteger(x.aZeroPoint) || x.aZeroPoint < 0 || x.aZeroPoint > 255) throw new RangeError(`qgemm: aZeroPoint must be an integer in [0, 255], got ${x.aZeroPoint}`);
-  if (!(x.aScale > 0) || !Number.isFinite(x.aScale)) throw new RangeError(`qgemm: aScale must be a positive finite number, got ${x.aScale}`);
+  if (!Number.isInteger(x.aZeroPoint) || x.aZeroPoint < 0 || x.aZeroPoint > 255)
+    throw new RangeError(`qgemm: aZeroPoint must be an integer in [0, 255], got ${x.aZeroPoint}`);
+  if (!(x.aScale > 0) || !Number.isFinite(x.aScale))
+    throw new RangeError(`qgemm: aScale must be a positive finite number, got ${x.aScale}`);
 }
 
 /** The js reference kernel (no argument checks: qgemm() does them). */
@@ -103,28 +110,64 @@ export function qgemmJs(x: QgemmArgs): void {
   // a 4-row × 2-column register tile: per step 4 activation and 2 weight loads feed 8 products
   let i = 0;
   for (; i + 3 < m; i += 4) {
-    const a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    const a0 = i * k,
+      a1 = a0 + k,
+      a2 = a1 + k,
+      a3 = a2 + k;
     let j = 0;
     for (; j + 1 < n; j += 2) {
-      const b0 = j * k, b1 = b0 + k;
-      let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      const b0 = j * k,
+        b1 = b0 + k;
+      let s00 = 0,
+        s10 = 0,
+        s20 = 0,
+        s30 = 0,
+        s01 = 0,
+        s11 = 0,
+        s21 = 0,
+        s31 = 0;
       for (let p = 0; p < k; p++) {
-        const w0 = b[b0 + p]!, w1 = b[b1 + p]!;
-        const x0 = a[a0 + p]!, x1 = a[a1 + p]!, x2 = a[a2 + p]!, x3 = a[a3 + p]!;
-        s00 += x0 * w0; s10 += x1 * w0; s20 += x2 * w0; s30 += x3 * w0;
-        s01 += x0 * w1; s11 += x1 * w1; s21 += x2 * w1; s31 += x3 * w1;
+        const w0 = b[b0 + p]!,
+          w1 = b[b1 + p]!;
+        const x0 = a[a0 + p]!,
+          x1 = a[a1 + p]!,
+          x2 = a[a2 + p]!,
+          x3 = a[a3 + p]!;
+        s00 += x0 * w0;
+        s10 += x1 * w0;
+        s20 += x2 * w0;
+        s30 += x3 * w0;
+        s01 += x0 * w1;
+        s11 += x1 * w1;
+        s21 += x2 * w1;
+        s31 += x3 * w1;
       }
-      finish(i, j, s00); finish(i + 1, j, s10); finish(i + 2, j, s20); finish(i + 3, j, s30);
-      finish(i, j + 1, s01); finish(i + 1, j + 1, s11); finish(i + 2, j + 1, s21); finish(i + 3, j + 1, s31);
+      finish(i, j, s00);
+      finish(i + 1, j, s10);
+      finish(i + 2, j, s20);
+      finish(i + 3, j, s30);
+      finish(i, j + 1, s01);
+      finish(i + 1, j + 1, s11);
+      finish(i + 2, j + 1, s21);
+      finish(i + 3, j + 1, s31);
     }
     for (; j < n; j++) {
       const bj = j * k;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let p = 0; p < k; p++) {
         const w = b[bj + p]!;
-        s0 += a[a0 + p]! * w; s1 += a[a1 + p]! * w; s2 += a[a2 + p]! * w; s3 += a[a3 + p]! * w;
+        s0 += a[a0 + p]! * w;
+        s1 += a[a1 + p]! * w;
+        s2 += a[a2 + p]! * w;
+        s3 += a[a3 + p]! * w;
       }
-      finish(i, j, s0); finish(i + 1, j, s1); finish(i + 2, j, s2); finish(i + 3, j, s3);
+      finish(i, j, s0);
+      finish(i + 1, j, s1);
+      finish(i + 2, j, s2);
+      finish(i + 3, j, s3);
     }
   }
   for (; i < m; i++) {
@@ -141,8 +184,21 @@ export function qgemmJs(x: QgemmArgs): void {
 let kernel: QgemmKernel | null = null;
 let kernelName = 'qgemm_js';
 
-type NativeQgemm = (a: Uint8Array, b: Int8Array, bScale: Float32Array, bZeroPoint: Int32Array, bias: Float32Array | null, out: Float32Array,
-  acc: Int32Array | null, m: number, n: number, k: number, aScale: number, aZeroPoint: number, relu: boolean) => void;
+type NativeQgemm = (
+  a: Uint8Array,
+  b: Int8Array,
+  bScale: Float32Array,
+  bZeroPoint: Int32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  acc: Int32Array | null,
+  m: number,
+  n: number,
+  k: number,
+  aScale: number,
+  aZeroPoint: number,
+  relu: boolean,
+) => void;
 let native: QgemmKernel | null | undefined;
 
 /** The addon's int8 GEMM when the loaded addon has one (see the header), else null; looked up once. */
@@ -150,9 +206,11 @@ function nativeQgemm(): QgemmKernel | null {
   if (native !== undefined) return native;
   const b = nativeCpu() as unknown as { cpuQgemmU8S8S32?: NativeQgemm } | null;
   const f = b?.cpuQgemmU8S8S32;
-  native = typeof f === 'function'
-    ? (x: QgemmArgs): void => f.call(b, x.a, x.b, x.bScale, x.bZeroPoint, x.bias, x.out, x.acc ?? null, x.m, x.n, x.k, x.aScale, x.aZeroPoint, x.relu)
-    : null;
+  native =
+    typeof f === 'function'
+      ? (x: QgemmArgs): void =>
+          f.call(b, x.a, x.b, x.bScale, x.bZeroPoint, x.bias, x.out, x.acc ?? null, x.m, x.n, x.k, x.aScale, x.aZeroPoint, x.relu)
+      : null;
   return native;
 }
 
@@ -162,7 +220,8 @@ function nativeQgemm(): QgemmKernel | null {
  * of the kernel set before ('qgemm_js' when none was).
  */
 export function setQgemmKernel(impl: QgemmKernel | null, name = impl ? impl.name || 'custom' : 'qgemm_js'): string {
-  if (impl !== null && typeof impl !== 'function') throw new TypeError(`setQgemmKernel: expected a function (args: QgemmArgs) => void or null, got ${typeof impl}`);
+  if (impl !== null && typeof impl !== 'function')
+    throw new TypeError(`setQgemmKernel: expected a function (args: QgemmArgs) => void or null, got ${typeof impl}`);
   const prev = kernelName;
   kernel = impl;
   kernelName = impl ? name : 'qgemm_js';

@@ -44,15 +44,20 @@ export class QTensor {
     readonly axis: number | null,
   ) {
     this.size = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== this.size) throw new RangeError(`QTensor: ${data.length} values for shape [${shape.join(', ')}] (${this.size} elements)`);
-    if ((dtype === 'qint8') !== data instanceof Int8Array) throw new TypeError(`QTensor: ${dtype} data must be an ${dtype === 'qint8' ? 'Int8Array' : 'Uint8Array'}`);
+    if (data.length !== this.size)
+      throw new RangeError(`QTensor: ${data.length} values for shape [${shape.join(', ')}] (${this.size} elements)`);
+    if ((dtype === 'qint8') !== data instanceof Int8Array)
+      throw new TypeError(`QTensor: ${dtype} data must be an ${dtype === 'qint8' ? 'Int8Array' : 'Uint8Array'}`);
     const channels = axis === null ? 1 : shape[axis];
     if (channels === undefined) throw new RangeError(`QTensor: axis ${axis} out of range for shape [${shape.join(', ')}]`);
     if (scale.length !== channels || zeroPoint.length !== channels) {
-      throw new RangeError(`QTensor: ${axis === null ? 'per-tensor' : `per-channel (axis ${axis}, ${channels} channels)`} parameters need ${channels} scales and zero points, got ${scale.length} and ${zeroPoint.length}`);
+      throw new RangeError(
+        `QTensor: ${axis === null ? 'per-tensor' : `per-channel (axis ${axis}, ${channels} channels)`} parameters need ${channels} scales and zero points, got ${scale.length} and ${zeroPoint.length}`,
+      );
     }
     for (let i = 0; i < channels; i++) {
-      if (!(scale[i]! > 0) || !Number.isFinite(scale[i]!)) throw new RangeError(`QTensor: scale[${i}] must be a positive finite number, got ${scale[i]}`);
+      if (!(scale[i]! > 0) || !Number.isFinite(scale[i]!))
+        throw new RangeError(`QTensor: scale[${i}] must be a positive finite number, got ${scale[i]}`);
     }
   }
 
@@ -92,7 +97,8 @@ export function quantizeWeightPerChannel(w: ArrayLike<number>, rows: number, col
     let amax = 0;
     for (let c = 0; c < cols; c++) {
       const v = w[r * cols + c]!;
-      if (!Number.isFinite(v)) throw new RangeError(`quantizeWeightPerChannel: weight[${r}, ${c}] is ${v}; a weight with NaN or infinity cannot be quantized`);
+      if (!Number.isFinite(v))
+        throw new RangeError(`quantizeWeightPerChannel: weight[${r}, ${c}] is ${v}; a weight with NaN or infinity cannot be quantized`);
       amax = Math.max(amax, Math.abs(v));
     }
     const s = Math.fround(amax > 0 ? amax / 127 : 1);
@@ -103,7 +109,11 @@ export function quantizeWeightPerChannel(w: ArrayLike<number>, rows: number, col
 }
 
 /** Affine parameters of a quint8 range [qmin, qmax] covering [min(lo, 0), max(hi, 0)] (torch's _calculate_qparams). */
-export function activationParams(lo: number, hi: number, reduceRange: boolean): { scale: number; zeroPoint: number; qmin: number; qmax: number } {
+export function activationParams(
+  lo: number,
+  hi: number,
+  reduceRange: boolean,
+): { scale: number; zeroPoint: number; qmin: number; qmax: number } {
   const qmin = 0;
   const qmax = reduceRange ? 127 : 255;
   const mn = Math.min(lo, 0);
@@ -120,15 +130,20 @@ export function activationParams(lo: number, hi: number, reduceRange: boolean): 
  * parameters above, q = clamp(round(x / scale) + zeroPoint, qmin, qmax).
  */
 export function quantizeActivations(x: ArrayLike<number>, reduceRange = true): { data: Uint8Array; scale: number; zeroPoint: number } {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (v !== v) throw new RangeError(`quantizeActivations: input element ${i} is NaN; NaN cannot be quantized`);
   }
-  if (x.length === 0) { lo = 0; hi = 0; }
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError('quantizeActivations: the input holds an infinity; it cannot be quantized');
+  if (x.length === 0) {
+    lo = 0;
+    hi = 0;
+  }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi))
+    throw new RangeError('quantizeActivations: the input holds an infinity; it cannot be quantized');
   const { scale, zeroPoint, qmin, qmax } = activationParams(lo, hi, reduceRange);
   const data = new Uint8Array(x.length);
   const inv = 1 / scale;

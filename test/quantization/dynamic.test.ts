@@ -15,13 +15,19 @@ import { readSafetensors } from '../../lib/io/safetensors.js';
 const { quantizeDynamic, saveQuantized, loadQuantized, roundHalfEven } = quantization;
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-quant-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-quant-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The dynamic int8 Linear in float64 from the float weights, written from the definition. */
 function referenceLinear(x: Float32Array, rows: number, w: Float32Array, b: Float32Array | null, out: number, inn: number): Float64Array {
-  let lo = 0, hi = 0;
-  for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = 0,
+    hi = 0;
+  for (const v of x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   const sa = Math.fround((hi - lo) / 127);
   const za = Math.min(127, Math.max(0, -roundHalfEven(lo / sa)));
   const qa = Array.from(x, (v) => Math.min(127, Math.max(0, roundHalfEven(v * (1 / sa)) + za)));
@@ -54,17 +60,25 @@ describe('quantizeDynamic', () => {
       expect(model.at(0)).toBeInstanceOf(nn.Linear); // the original is untouched
       expect(Float32Array.from(model.stateDict()['0.weight']!.dataSync())).toEqual(before);
       expect(q.training).toBe(false);
-      expect(String(q.at(0))).toBe('DynamicQuantizedLinear(in_features=13, out_features=7, dtype=qint8, qscheme=per_channel_symmetric, reduce_range=true)');
+      expect(String(q.at(0))).toBe(
+        'DynamicQuantizedLinear(in_features=13, out_features=7, dtype=qint8, qscheme=per_channel_symmetric, reduce_range=true)',
+      );
       const x = randn([6, 13]);
       const xs = x.dataSync() as Float32Array;
       const l0 = model.at(0) as nn.Linear;
       const ref0 = referenceLinear(xs, 6, l0.weight.dataSync() as Float32Array, l0.bias!.dataSync() as Float32Array, 7, 13);
       const got0 = (q.at(0).forward(x) as Tensor).dataSync();
-      for (let i = 0; i < ref0.length; i++) expect(Math.abs(got0[i]! - ref0[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref0[i]!)));
+      for (let i = 0; i < ref0.length; i++)
+        expect(Math.abs(got0[i]! - ref0[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref0[i]!)));
       // the whole model is close to the float one (int8 error, not a different function)
-      const yf = model.forward(x).dataSync(), yq = q.forward(x).dataSync();
-      let err = 0, mag = 0;
-      for (let i = 0; i < yf.length; i++) { err = Math.max(err, Math.abs(yf[i]! - yq[i]!)); mag = Math.max(mag, Math.abs(yf[i]!)); }
+      const yf = model.forward(x).dataSync(),
+        yq = q.forward(x).dataSync();
+      let err = 0,
+        mag = 0;
+      for (let i = 0; i < yf.length; i++) {
+        err = Math.max(err, Math.abs(yf[i]! - yq[i]!));
+        mag = Math.max(mag, Math.abs(yf[i]!));
+      }
       expect(err).toBeLessThan(0.03 * mag);
       expect(err).toBeGreaterThan(0); // it really is int8
       model.dispose();
@@ -80,14 +94,24 @@ describe('quantizeDynamic', () => {
       const x = randn([2, 4, 5]);
       const y = q.forward(x);
       expect(y.shape).toEqual([2, 4, 3]);
-      const ref = referenceLinear(x.dataSync() as Float32Array, 8, lin.weight.dataSync() as Float32Array, lin.bias!.dataSync() as Float32Array, 3, 5);
+      const ref = referenceLinear(
+        x.dataSync() as Float32Array,
+        8,
+        lin.weight.dataSync() as Float32Array,
+        lin.bias!.dataSync() as Float32Array,
+        3,
+        5,
+      );
       const got = y.dataSync();
       for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i]!, 5);
       expect(q.forward(randn([1, 5])).shape).toEqual([1, 3]);
       const shared = new nn.Linear(4, 4);
       const tied = quantizeDynamic(new nn.Sequential(shared, new nn.Tanh(), shared)) as nn.Sequential;
       expect(tied.at(0)).toBe(tied.at(2));
-      lin.dispose(); q.dispose(); shared.dispose(); tied.dispose();
+      lin.dispose();
+      q.dispose();
+      shared.dispose();
+      tied.dispose();
     }));
 
   it('inplace: true converts the model itself and frees the replaced float weights', () => {
@@ -119,9 +143,13 @@ describe('quantizeDynamic', () => {
     const m = new nn.Sequential(new nn.Linear(2, 2));
     expect(() => quantizeDynamic(m, { layers: [nn.RNN] })).toThrow('quantizeDynamic: nn.RNN is not supported yet');
     expect(() => quantizeDynamic(m, { layers: [nn.LSTMCell] })).toThrow(/quantizeDynamic: nn.LSTMCell is not supported yet/);
-    expect(() => quantizeDynamic(m, { layers: [nn.Conv2d] })).toThrow(/quantizeDynamic: nn.Conv2d is not supported by dynamic quantization: only nn.Linear, nn.LSTM and nn.GRU are .*static quantization/);
+    expect(() => quantizeDynamic(m, { layers: [nn.Conv2d] })).toThrow(
+      /quantizeDynamic: nn.Conv2d is not supported by dynamic quantization: only nn.Linear, nn.LSTM and nn.GRU are .*static quantization/,
+    );
     expect(() => quantizeDynamic(m, { layers: [nn.quantized.dynamic.LSTM as never] })).toThrow(/DynamicQuantizedLSTM is already quantized/);
-    expect(() => quantizeDynamic(m, { layers: ['Linear' as never] })).toThrow(/layers must hold layer classes such as nn.Linear, got string/);
+    expect(() => quantizeDynamic(m, { layers: ['Linear' as never] })).toThrow(
+      /layers must hold layer classes such as nn.Linear, got string/,
+    );
     expect(() => quantizeDynamic(m, { dtype: 'float16' as never })).toThrow(/dtype must be 'qint8'/);
     expect(() => quantizeDynamic(m, { inPlace: true } as never)).toThrow(/quantizeDynamic/);
     expect(() => quantizeDynamic({} as never)).toThrow(/expected a Module/);
@@ -154,8 +182,14 @@ describe('quantizeDynamic', () => {
       });
       const layout = Object.fromEntries([...c.tensors].map(([k, r]) => [k, `${r.dtype} [${r.shape.join(', ')}]`]));
       expect(layout).toEqual({
-        '1.weight': 'I8 [256, 784]', '1.weight_scale': 'F32 [256]', '1.weight_zero_point': 'I32 [256]', '1.bias': 'F32 [256]',
-        '4.weight': 'I8 [10, 256]', '4.weight_scale': 'F32 [10]', '4.weight_zero_point': 'I32 [10]', '4.bias': 'F32 [10]',
+        '1.weight': 'I8 [256, 784]',
+        '1.weight_scale': 'F32 [256]',
+        '1.weight_zero_point': 'I32 [256]',
+        '1.bias': 'F32 [256]',
+        '4.weight': 'I8 [10, 256]',
+        '4.weight_scale': 'F32 [10]',
+        '4.weight_zero_point': 'I32 [10]',
+        '4.bias': 'F32 [10]',
       });
       const floatFile = path.join(dir, 'mlp-f32.safetensors');
       io.save(floatFile, model.stateDict());
@@ -168,7 +202,9 @@ describe('quantizeDynamic', () => {
       expect(Array.from(other.forward(x).dataSync())).not.toEqual(want);
       loadQuantized(other, file);
       expect(Array.from(other.forward(x).dataSync())).toEqual(want);
-      model.dispose(); q.dispose(); other.dispose();
+      model.dispose();
+      q.dispose();
+      other.dispose();
     }));
 
   it('loading an int8 checkpoint into a float model, or a float one into an int8 model, says what to do', () =>
@@ -181,7 +217,9 @@ describe('quantizeDynamic', () => {
       io.save(ffile, model.stateDict());
       const qsd = io.load(qfile);
       for (const strict of [true, false]) {
-        expect(() => model.loadStateDict(qsd, { strict })).toThrow(/this is an int8 checkpoint .* quantize the model first .*quantization.quantizeDynamic\(model\); quantization.loadQuantized\(q, file\)/);
+        expect(() => model.loadStateDict(qsd, { strict })).toThrow(
+          /this is an int8 checkpoint .* quantize the model first .*quantization.quantizeDynamic\(model\); quantization.loadQuantized\(q, file\)/,
+        );
       }
       const fsd = io.load(ffile);
       expect(() => q.loadStateDict(fsd)).toThrow(/'1.weight' is a float weight but 1 is an int8 layer .*before quantizing/);
@@ -189,10 +227,14 @@ describe('quantizeDynamic', () => {
       expect(() => loadQuantized(model, qfile)).toThrow(/has no int8 layers but .* is an int8 checkpoint .*quantizeDynamic/);
       expect(() => saveQuantized(ffile, model)).toThrow(/saveQuantized: Sequential has no int8 layers/);
       // a layer of another size: named with both shapes, and the model is unchanged
-      const small = quantizeDynamic(new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 128), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(128, 10)));
+      const small = quantizeDynamic(
+        new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 128), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(128, 10)),
+      );
       expect(() => loadQuantized(small, qfile)).toThrow(/'1.weight' has shape \[256, 784\], the model's layer needs \[128, 784\]/);
       for (const t of [...Object.values(qsd), ...Object.values(fsd)] as Tensor[]) t.dispose();
-      model.dispose(); q.dispose(); small.dispose();
+      model.dispose();
+      q.dispose();
+      small.dispose();
     }));
 
   it('summary shows the int8 sizes', () => {
@@ -205,18 +247,25 @@ describe('quantizeDynamic', () => {
     expect(s.totals.quantizedParams).toBe(fs32.totals.params);
     expect(s.totals.quantizedFloat32Bytes).toBe(fs32.totals.paramBytes);
     expect(fs32.totals.paramBytes / s.totals.paramBytes).toBeGreaterThanOrEqual(3.9);
-    expect(s.text).toMatch(/Int8 layer params: 203,530 \(.* KiB with scales, zero points and float bias; float32: 795\.04 KiB, 3\.9\dx larger\)/);
+    expect(s.text).toMatch(
+      /Int8 layer params: 203,530 \(.* KiB with scales, zero points and float bias; float32: 795\.04 KiB, 3\.9\dx larger\)/,
+    );
     expect(s.rows.find((r) => r.name === '1')!.params).toBe(784 * 256 + 256);
     // the int8 product reports its multiply-adds like the float one: 2 · batch · out · in
     expect(s.rows.find((r) => r.name === '1')!.flops).toBe(2 * 2 * 256 * 784);
-    model.dispose(); q.dispose();
+    model.dispose();
+    q.dispose();
   });
 });
 
 describe('quantizeDynamic: LSTM and GRU', () => {
   const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>): { err: number; mag: number } => {
-    let err = 0, mag = 0;
-    for (let i = 0; i < a.length; i++) { err = Math.max(err, Math.abs(a[i]! - b[i]!)); mag = Math.max(mag, Math.abs(a[i]!)); }
+    let err = 0,
+      mag = 0;
+    for (let i = 0; i < a.length; i++) {
+      err = Math.max(err, Math.abs(a[i]! - b[i]!));
+      mag = Math.max(mag, Math.abs(a[i]!));
+    }
     return { err, mag };
   };
 
@@ -230,7 +279,9 @@ describe('quantizeDynamic: LSTM and GRU', () => {
         const q = quantizeDynamic(new nn.Sequential(rnn), { layers: [Cls] }) as nn.Sequential;
         const qr = q.at(0) as unknown as nn.quantized.DynamicQuantizedRNN;
         expect(qr).toBeInstanceOf(mode === 'LSTM' ? nn.quantized.dynamic.LSTM : nn.quantized.dynamic.GRU);
-        expect(String(qr)).toBe(`DynamicQuantized${mode}(5, 7, num_layers=2, batch_first=true, bidirectional=true, dtype=qint8, reduce_range=true)`);
+        expect(String(qr)).toBe(
+          `DynamicQuantized${mode}(5, 7, num_layers=2, batch_first=true, bidirectional=true, dtype=qint8, reduce_range=true)`,
+        );
         const x = randn([3, 6, 5]);
         const h0 = randn([4, 3, 7]).mul(0.5);
         const c0 = randn([4, 3, 7]).mul(0.5);
@@ -238,7 +289,8 @@ describe('quantizeDynamic: LSTM and GRU', () => {
         const [yf, sf] = (rnn.forward as (...a: unknown[]) => [Tensor, Tensor | Tensor[]])(x, st);
         const [yq, sq] = (qr.forward as (...a: unknown[]) => [Tensor, Tensor | Tensor[]])(x, st);
         expect(yq.shape).toEqual([3, 6, 14]);
-        const fs = Array.isArray(sf) ? sf : [sf], qs = Array.isArray(sq) ? sq : [sq];
+        const fs = Array.isArray(sf) ? sf : [sf],
+          qs = Array.isArray(sq) ? sq : [sq];
         expect(qs.map((t) => t.shape)).toEqual(fs.map((t) => t.shape));
         for (const [a, b] of [[yf, yq], ...fs.map((t, i) => [t, qs[i]!])] as [Tensor, Tensor][]) {
           const { err, mag } = maxRel(a.dataSync(), b.dataSync());
@@ -248,7 +300,9 @@ describe('quantizeDynamic: LSTM and GRU', () => {
         // unbatched (T, in) input and a default (zero) state
         const [yu] = qr.forward(randn([4, 5]));
         expect(yu.shape).toEqual([4, 14]);
-        expect(() => (qr.forward as (...a: unknown[]) => unknown)(x, null, { lengths: [6, 5, 4] })).toThrow(/variable lengths\) are not supported by int8 recurrent layers yet/);
+        expect(() => (qr.forward as (...a: unknown[]) => unknown)(x, null, { lengths: [6, 5, 4] })).toThrow(
+          /variable lengths\) are not supported by int8 recurrent layers yet/,
+        );
         rnn.dispose();
         q.dispose();
       }));
@@ -276,7 +330,8 @@ describe('quantizeDynamic: LSTM and GRU', () => {
       expect(Array.from(noGrad(() => other.forward(x)).dataSync())).toEqual(want);
       const { err, mag } = maxRel(noGrad(() => model.forward(x)).dataSync(), want);
       expect(err).toBeLessThan(0.05 * Math.max(mag, 1e-3));
-      const sf = model.summary([1, 1, 28, 28], { print: false }), sq = q.summary([1, 1, 28, 28], { print: false });
+      const sf = model.summary([1, 1, 28, 28], { print: false }),
+        sq = q.summary([1, 1, 28, 28], { print: false });
       expect(sq.totals.params).toBe(sf.totals.params);
       // int8 values + a float32 scale and an int32 zero point per row + float32 biases:
       // lstm 64·(28 + 16) + 2·64·8 + 2·64·4, head 10·16 + 10·8 + 10·4 (small layers: the per-row overhead shows)
@@ -286,6 +341,8 @@ describe('quantizeDynamic: LSTM and GRU', () => {
       const sd = io.load(file);
       expect(() => model.loadStateDict(sd)).toThrow(/int8 checkpoint \('lstm.weight_ih_l0_scale'/);
       for (const t of Object.values(sd) as Tensor[]) t.dispose();
-      model.dispose(); q.dispose(); other.dispose();
+      model.dispose();
+      q.dispose();
+      other.dispose();
     }));
 });

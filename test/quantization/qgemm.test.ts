@@ -3,7 +3,15 @@
 // round trip and parameters; the kernel hook.
 import { describe, expect, it } from 'vitest';
 import {
-  qgemm, qgemmJs, setQgemmKernel, qgemmKernelName, quantizeWeightPerChannel, quantizeActivations, activationParams, roundHalfEven, QTensor,
+  qgemm,
+  qgemmJs,
+  setQgemmKernel,
+  qgemmKernelName,
+  quantizeWeightPerChannel,
+  quantizeActivations,
+  activationParams,
+  roundHalfEven,
+  QTensor,
   type QgemmArgs,
 } from '../../lib/quantization/index.js';
 
@@ -11,25 +19,44 @@ import {
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296;
   };
 }
 
-function randomArgs(m: number, n: number, k: number, seed: number, o: { zb?: boolean; bias?: boolean; relu?: boolean; full?: boolean } = {}): QgemmArgs {
+function randomArgs(
+  m: number,
+  n: number,
+  k: number,
+  seed: number,
+  o: { zb?: boolean; bias?: boolean; relu?: boolean; full?: boolean } = {},
+): QgemmArgs {
   const r = rng(seed);
   const a = Uint8Array.from({ length: m * k }, () => Math.floor(r() * 256));
   const b = Int8Array.from({ length: n * k }, () => Math.floor(r() * 256) - 128);
   // extreme values present: all-255 / -128 corners are where an int16 pair-sum would saturate
-  if (o.full && m * k > 0 && n * k > 0) { a.fill(255, 0, k); b.fill(-128, 0, k); }
+  if (o.full && m * k > 0 && n * k > 0) {
+    a.fill(255, 0, k);
+    b.fill(-128, 0, k);
+  }
   return {
-    m, n, k, a, b,
-    aScale: 0.01 + r() * 0.05, aZeroPoint: Math.floor(r() * 256),
+    m,
+    n,
+    k,
+    a,
+    b,
+    aScale: 0.01 + r() * 0.05,
+    aZeroPoint: Math.floor(r() * 256),
     bScale: Float32Array.from({ length: n }, () => 0.001 + r() * 0.02),
     bZeroPoint: o.zb ? Int32Array.from({ length: n }, () => Math.floor(r() * 21) - 10) : new Int32Array(n),
     bias: o.bias === false ? null : Float32Array.from({ length: n }, () => r() * 2 - 1),
     relu: o.relu ?? false,
-    out: new Float32Array(m * n), acc: new Int32Array(m * n),
+    out: new Float32Array(m * n),
+    acc: new Int32Array(m * n),
   };
 }
 
@@ -40,7 +67,14 @@ function exactAcc(x: QgemmArgs, i: number, j: number): bigint {
 }
 
 describe('qgemm (js reference)', () => {
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 9, 33], [64, 10, 784], [5, 13, 1], [2, 3, 4097]];
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [17, 9, 33],
+    [64, 10, 784],
+    [5, 13, 1],
+    [2, 3, 4097],
+  ];
   for (const [m, n, k] of shapes) {
     it(`int32 accumulators equal the exact integer sums, output matches float64 (${m}×${k} · ${n}×${k}ᵀ)`, () => {
       for (const opts of [{}, { zb: true }, { relu: true, full: true }, { bias: false, zb: true }]) {
@@ -66,7 +100,9 @@ describe('qgemm (js reference)', () => {
   it('the extremes: k · 255 · 128 sums in int32 without wrapping, and a k past the exact range is refused', () => {
     const k = 30000;
     const x = randomArgs(1, 1, k, 7);
-    x.a.fill(255); x.b.fill(-128); x.aZeroPoint = 0;
+    x.a.fill(255);
+    x.b.fill(-128);
+    x.aZeroPoint = 0;
     qgemm(x);
     expect(x.acc![0]).toBe(-255 * 128 * k);
     expect(() => qgemm(randomArgs(1, 1, 33100, 1))).toThrow(/qgemm: k = 33100 is too large for exact int32 accumulation/);
@@ -83,7 +119,10 @@ describe('qgemm (js reference)', () => {
 
   it('setQgemmKernel installs a replacement behind qgemm() and null restores the default kernel', () => {
     let calls = 0;
-    const spy = (a: QgemmArgs): void => { calls++; qgemmJs(a); };
+    const spy = (a: QgemmArgs): void => {
+      calls++;
+      qgemmJs(a);
+    };
     // 'qgemm_js', or the addon's cpuQgemmU8S8S32 when the loaded addon has one (then every test
     // above checked the native kernel: they all go through qgemm())
     const base = qgemmKernelName();
@@ -108,7 +147,8 @@ describe('quantizers', () => {
 
   it('per-channel symmetric weights: scale = max|w| / 127, zero points 0, error at most scale / 2', () => {
     const r = rng(11);
-    const rows = 7, cols = 19;
+    const rows = 7,
+      cols = 19;
     const w = Float32Array.from({ length: rows * cols }, (_, i) => (r() * 2 - 1) * (1 + (i % rows)));
     const q = quantizeWeightPerChannel(w, rows, cols);
     expect(q.dtype).toBe('qint8');
@@ -145,9 +185,17 @@ describe('quantizers', () => {
   });
 
   it('QTensor checks its parameters', () => {
-    expect(() => new QTensor('qint8', [2, 2], new Int8Array(3), new Float32Array([1, 1]), new Int32Array(2), 0)).toThrow(/3 values for shape \[2, 2\]/);
-    expect(() => new QTensor('qint8', [2, 2], new Int8Array(4), new Float32Array([1]), new Int32Array(1), 0)).toThrow(/need 2 scales and zero points/);
-    expect(() => new QTensor('qint8', [2], new Int8Array(2), new Float32Array([0]), new Int32Array(1), null)).toThrow(/scale\[0\] must be a positive/);
-    expect(() => new QTensor('quint8', [2], new Int8Array(2), new Float32Array([1]), new Int32Array(1), null)).toThrow(/quint8 data must be an Uint8Array/);
+    expect(() => new QTensor('qint8', [2, 2], new Int8Array(3), new Float32Array([1, 1]), new Int32Array(2), 0)).toThrow(
+      /3 values for shape \[2, 2\]/,
+    );
+    expect(() => new QTensor('qint8', [2, 2], new Int8Array(4), new Float32Array([1]), new Int32Array(1), 0)).toThrow(
+      /need 2 scales and zero points/,
+    );
+    expect(() => new QTensor('qint8', [2], new Int8Array(2), new Float32Array([0]), new Int32Array(1), null)).toThrow(
+      /scale\[0\] must be a positive/,
+    );
+    expect(() => new QTensor('quint8', [2], new Int8Array(2), new Float32Array([1]), new Int32Array(1), null)).toThrow(
+      /quint8 data must be an Uint8Array/,
+    );
   });
 });

@@ -9,8 +9,12 @@ import { noGrad, tensor, tidy, quantization } from '../../lib/index.js';
 import * as nn from '../../lib/nn/index.js';
 
 interface Case {
-  m: number; n: number; k: number;
-  x: number[]; w: number[]; b: number[];
+  m: number;
+  n: number;
+  k: number;
+  x: number[];
+  w: number[];
+  b: number[];
   act: Record<'reduce' | 'full', { scale: number; zero_point: number; q: number[] }>;
   weight: { scale: number[]; q: number[] };
   y: number[];
@@ -21,7 +25,10 @@ describe('dynamic quantization matches torch', () => {
   fx.cases.forEach((c, ci) => {
     it(`case ${ci}: (${c.m}, ${c.k}) · (${c.n}, ${c.k})ᵀ`, () => {
       const x = Float32Array.from(c.x);
-      for (const [key, rr] of [['reduce', true], ['full', false]] as const) {
+      for (const [key, rr] of [
+        ['reduce', true],
+        ['full', false],
+      ] as const) {
         const a = quantization.quantizeActivations(x, rr);
         const t = c.act[key];
         expect(Math.abs(a.scale - t.scale) / t.scale).toBeLessThan(1e-6);

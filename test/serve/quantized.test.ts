@@ -99,9 +99,15 @@ describe('serve --quantized (in-process model)', () => {
     const qfile = path.join(tmp, 'q2.safetensors');
     quantization.saveQuantized(qfile, q);
     const m = makeModel(6);
-    await expect(serve(m, { inputShape: [6], weights: qfile, port: 0 })).rejects.toThrow(/is an int8 checkpoint \(dynamic int8\); serve it with --quantized/);
-    await expect(serve(m, { inputShape: [6], port: 0, quantized: true, device: 'cuda' })).rejects.toThrow(/quantized serving runs on the cpu only/);
-    await expect(serve(m, { inputShape: [6], port: 0, quantized: 'yes' as never })).rejects.toThrow(/serve: quantized must be true or false/);
+    await expect(serve(m, { inputShape: [6], weights: qfile, port: 0 })).rejects.toThrow(
+      /is an int8 checkpoint \(dynamic int8\); serve it with --quantized/,
+    );
+    await expect(serve(m, { inputShape: [6], port: 0, quantized: true, device: 'cuda' })).rejects.toThrow(
+      /quantized serving runs on the cpu only/,
+    );
+    await expect(serve(m, { inputShape: [6], port: 0, quantized: 'yes' as never })).rejects.toThrow(
+      /serve: quantized must be true or false/,
+    );
     q.dispose();
     m.dispose();
   });
