@@ -34,9 +34,12 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 
 /** A model that takes `ms` of wall time per batch (busy), so that requests pile up behind it. */
 class SlowModel extends nn.Module {
+  /** the next batch takes this long instead (once) */
+  nextMs: number | null = null;
   constructor(private readonly ms: number) { super(); }
   forward(x: wg.Tensor): wg.Tensor {
-    const until = performance.now() + this.ms;
+    const until = performance.now() + (this.nextMs ?? this.ms);
+    this.nextMs = null;
     while (performance.now() < until) { /* busy, like a big model */ }
     return wg.mul(x, 2);
   }
@@ -57,7 +60,7 @@ describe('serve (in-process model)', () => {
   beforeAll(async () => {
     model = makeModel(1);
     wg.save(weights, model.stateDict());
-    server = await serve(model, { name: 'tiny', inputShape: [6], weights, port: 0, maxBatch: 16, maxDelayMs: 20 });
+    server = await serve(model, { name: 'tiny', inputShape: [6], weights, port: 0, maxBatch: 16, maxDelayMs: 50 });
     predictUrl = `${server.url}/v1/models/tiny:predict`;
   });
   afterAll(async () => {
@@ -227,10 +230,13 @@ describe('serve (in-process model)', () => {
 
 describe('serve: overload and limits', () => {
   it('past the queue bound answers 503 with Retry-After, then recovers', async () => {
-    const model = new SlowModel(40);
+    const model = new SlowModel(10);
     const server = await serve(model, { inputShape: [4], port: 0, maxBatch: 4, maxDelayMs: 0, maxQueue: 8 });
     try {
       const url = `${server.url}/v1/models/model:predict`;
+      // the first batch holds the thread for 1.5 s: the other 59 requests (sent from another process)
+      // all arrive meanwhile, however loaded the machine, and are queued at once when it ends
+      model.nextMs = 1500;
       const out = await burst(url, 60, { instances: [[1, 2, 3, 4]] });
       const codes = out.statuses;
       expect(codes.filter((c) => c === 503).length).toBeGreaterThan(0);
