@@ -184,9 +184,13 @@ describe('serve (in-process model)', () => {
     const nextWant = expected(next, rows);
     // load in the background while the file is replaced and reloaded
     let stop = false;
+    let rounds = 0;
+    let olds = 0;
+    let news = 0;
     const codes: number[] = [];
+    const until = async (cond: () => boolean): Promise<void> => { while (!cond()) await new Promise((r) => setTimeout(r, 5)); };
     const load = (async () => {
-      while (!stop) {
+      for (; !stop; rounds++) {
         const rs = await Promise.all([0, 1, 2, 3].map((i) => post(predictUrl, { instances: [rows[i]] })));
         for (const r of rs) {
           codes.push(r.status);
@@ -196,18 +200,23 @@ describe('serve (in-process model)', () => {
           const isOld = p.every((v, j) => Math.abs(v - before[i]![j]!) < 1e-5);
           const isNew = p.every((v, j) => Math.abs(v - nextWant[i]![j]!) < 1e-5);
           expect(isOld || isNew).toBe(true);
+          if (isOld) olds++;
+          else news++;
         }
       }
     })();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => rounds >= 3);
     wg.save(weights, next.stateDict());
     const rr = await post(`${server.url}/v1/models/tiny:reload`, null);
     expect(rr.status).toBe(200);
     expect(((await rr.json()) as { version: number }).version).toBe(2);
-    await new Promise((r) => setTimeout(r, 50));
+    const atReload = rounds;
+    await until(() => rounds >= atReload + 3);
     stop = true;
     await load;
-    expect(codes.length).toBeGreaterThan(8);
+    expect(codes.length).toBeGreaterThanOrEqual(24);
+    expect(olds).toBeGreaterThanOrEqual(12); // answers from before the switch …
+    expect(news).toBeGreaterThanOrEqual(8); // … and after it, in the same stream of requests
     expect(codes.every((c) => c === 200)).toBe(true);
     const after = ((await (await post(predictUrl, { instances: rows })).json()) as { predictions: number[][] }).predictions;
     for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) expect(after[i]![j]!).toBeCloseTo(nextWant[i]![j]!, 5);
