@@ -27,7 +27,7 @@ import { scaled } from '../util/scale.js';
 
 // Under the simulator (WATTGRAD_TEST_SCALE=sim, ~2M simulated thread instructions/s) the loop and
 // the matrices shrink; the assertions are the same.
-const STEPS = scaled(200, 4);
+const STEPS = scaled(200, 3);
 const LOG_EVERY = scaled(50, 2);
 const BATCH = scaled(32, 1);
 const N_OOM = scaled(4096, 128); // the OOM test's square matrix: 64 MiB on a GPU, 64 KiB on the simulator
@@ -107,7 +107,7 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     y.dispose();
     be.synchronize();
     expect(snap(), 'memory after disposing model, optimizer and data vs before the loop').toEqual(base);
-  }, 120_000);
+  }, scaled(120_000, 900_000));
 
   it('reports OOM on an over-cap request, leaks nothing, and keeps working', () => {
     const done = leakGuard('the OOM test');
@@ -209,5 +209,5 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     expect(out[0]!).toBeCloseTo(ref, 2);
     for (const t of [x, w, y]) t.dispose();
     done();
-  }, 60_000);
+  }, scaled(60_000, 900_000));
 });

@@ -1,6 +1,6 @@
 // Variable-length RNN batches and dataset wrappers on cuda, against the same work on cpu:
 //   - LSTM / GRU (bidirectional) forward(x, h0, { lengths }) on cuda gives the cpu outputs, final
-//     states and gradients (float64: same formulas, so within 1e-10), padding rows exactly 0;
+//     states and gradients (float32, within 1e-4 relative), padding rows exactly 0;
 //   - Subset / ConcatDataset.getBatch of cuda TensorDatasets gather on the device, in order.
 // Cost on the GPU machine: < 1 s.
 import { expect, it } from 'vitest';
@@ -9,7 +9,10 @@ import { tidy, type Tensor } from '../../lib/index.js';
 import { assertClose } from '../util/backends.js';
 import { describeCuda, leakGuard } from './cuda.js';
 
-const TOL = { rtol: 1e-10, atol: 1e-12 };
+// float32: the cuda kernels have no float64 GEMM ("cuda: float64 not supported for matmul"; the
+// simulator stage found this test asking for float64 RNNs on cuda), so the cuda side is float32 and
+// the tolerance is float32's (other summation orders, same math).
+const TOL = { rtol: 1e-4, atol: 1e-5 };
 
 describeCuda('RNN lengths and dataset wrappers', (device) => {
   for (const kind of ['lstm', 'gru'] as const) {
@@ -17,13 +20,13 @@ describeCuda('RNN lengths and dataset wrappers', (device) => {
       const done = leakGuard(`${kind} lengths`);
       tidy(() => {
         wg.manualSeed(7);
-        const o = { bidirectional: true, batchFirst: true, dtype: 'float64' as const };
+        const o = { bidirectional: true, batchFirst: true, dtype: 'float32' as const };
         const cpu = kind === 'lstm' ? new wg.nn.LSTM(3, 5, o) : new wg.nn.GRU(3, 5, o);
         const gpu = kind === 'lstm' ? new wg.nn.LSTM(3, 5, o) : new wg.nn.GRU(3, 5, o);
         gpu.loadStateDict(cpu.stateDict());
         gpu.to(device);
         const lengths = [4, 1, 6, 3];
-        const xc = wg.randn([4, 6, 3], { dtype: 'float64', requiresGrad: true });
+        const xc = wg.randn([4, 6, 3], { dtype: 'float32', requiresGrad: true });
         const xg = xc.detach().to(device);
         xg.requiresGrad = true;
         const run = (m: wg.nn.LSTM | wg.nn.GRU, x: Tensor): [Tensor, Tensor] => {
@@ -36,7 +39,7 @@ describeCuda('RNN lengths and dataset wrappers', (device) => {
         assertClose(hg.to('cpu').dataSync(), hc.dataSync(), TOL, 'h_n');
         const rows = og.to('cpu').toArray() as number[][][];
         lengths.forEach((n, b) => rows[b]!.slice(n).forEach((r) => expect(r.every((v) => v === 0)).toBe(true)));
-        const w = wg.randn(oc.shape as number[], { dtype: 'float64' });
+        const w = wg.randn(oc.shape as number[], { dtype: 'float32' });
         oc.mul(w).sum().add(hc.sum()).backward();
         og.mul(w.to(device)).sum().add(hg.sum()).backward();
         assertClose(xg.grad!.to('cpu').dataSync(), xc.grad!.dataSync(), TOL, 'dx');

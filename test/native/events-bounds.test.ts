@@ -10,7 +10,7 @@ import { cudaAvailability } from '../../lib/backend/cuda/availability.js';
 import { createCudaBackend, type CudaBackend } from '../../lib/backend/cuda/index.js';
 import { CudaUnavailableError } from '../../lib/backend/cuda/errors.js';
 import { eventTimer, timeDevice } from '../../bench/lib/timing.js';
-import { scaled } from '../util/scale.js';
+import { onSimulator, scaled } from '../util/scale.js';
 
 const native = loadNative();
 const avail = cudaAvailability();
@@ -60,7 +60,9 @@ describe.skipIf(!avail.available || !kernels)('timing events and bounds checks (
     expect(() => b.eventElapsedMs!(never, e)).toThrow(/start event was never recorded/);
     const t = timeDevice(() => be.kernels.unary('exp', x, y, n, 'float32', 0, 0), () => be.synchronize(), { budgetMs: 50 });
     expect(t.method).toBe('cuda-events');
-    expect(t.medianMs).toBeGreaterThan(0);
+    // GPGPU-Sim has no clock in functional mode: its events time a tiny kernel as 0 ms
+    if (onSimulator) expect(t.medianMs).toBeGreaterThanOrEqual(0);
+    else expect(t.medianMs).toBeGreaterThan(0);
     be.free(x); be.free(y);
   });
 
