@@ -52,7 +52,9 @@ describe.skipIf(!avail.available || !kernels)('timing events and bounds checks (
     for (let i = 0; i < 20; i++) be.kernels.unary('exp', x, y, n, 'float32', 0, 0);
     b.recordEvent!(e);
     const ms = b.eventElapsedMs!(s, e);
-    expect(ms).toBeGreaterThan(0);
+    // GPGPU-Sim has no clock in functional mode: its event times are coarse host times, 0 for small work
+    if (onSimulator) expect(ms).toBeGreaterThanOrEqual(0);
+    else expect(ms).toBeGreaterThan(0);
     expect(ms).toBeLessThan(10_000);
     const never = b.createEvent!();
     // refused by name (found under the simulator, whose cudaEventElapsedTime accepts it)
@@ -60,7 +62,6 @@ describe.skipIf(!avail.available || !kernels)('timing events and bounds checks (
     expect(() => b.eventElapsedMs!(never, e)).toThrow(/start event was never recorded/);
     const t = timeDevice(() => be.kernels.unary('exp', x, y, n, 'float32', 0, 0), () => be.synchronize(), { budgetMs: 50 });
     expect(t.method).toBe('cuda-events');
-    // GPGPU-Sim has no clock in functional mode: its events time a tiny kernel as 0 ms
     if (onSimulator) expect(t.medianMs).toBeGreaterThanOrEqual(0);
     else expect(t.medianMs).toBeGreaterThan(0);
     be.free(x); be.free(y);
