@@ -22,11 +22,11 @@ export interface NativeBuffer {
 // `code` (see RuntimeErrorCode); lib/backend/cuda/errors.ts maps them to classes.
 
 export type RuntimeErrorCode =
-  | 'WG_CUDA_UNAVAILABLE'   // no driver / device / kernel image: "cuda unavailable: <reason>"
-  | 'WG_CUDA_ERROR'         // "wattgrad cuda <op>: <CUDA message> (<cudaErrorName>)"; has cudaError
-  | 'WG_CUDA_STICKY'        // a sticky error: the context is unusable for the rest of the process
-  | 'WG_CUDA_OOM'           // out of memory after emptying the cache and retrying once; has requestedBytes, memory
-  | 'WG_INDEX_OUT_OF_RANGE';// the device error flag was set: "<op>: index out of range"
+  | 'WG_CUDA_UNAVAILABLE' // no driver / device / kernel image: "cuda unavailable: <reason>"
+  | 'WG_CUDA_ERROR' // "wattgrad cuda <op>: <CUDA message> (<cudaErrorName>)"; has cudaError
+  | 'WG_CUDA_STICKY' // a sticky error: the context is unusable for the rest of the process
+  | 'WG_CUDA_OOM' // out of memory after emptying the cache and retrying once; has requestedBytes, memory
+  | 'WG_INDEX_OUT_OF_RANGE'; // the device error flag was set: "<op>: index out of range"
 
 export interface CudaDeviceInfo {
   index: number;
@@ -188,8 +188,13 @@ type Buf = NativeBuffer;
 
 /** Name lists in code order, to check the TS tables against the native ones. */
 export interface KernelEnums {
-  dtypes: string[]; unary: string[]; unaryGrad: string[]; binary: string[];
-  reduce: string[]; argReduce: string[]; activation: string[];
+  dtypes: string[];
+  unary: string[];
+  unaryGrad: string[];
+  binary: string[];
+  reduce: string[];
+  argReduce: string[];
+  activation: string[];
 }
 
 export interface KernelBinding {
@@ -208,11 +213,31 @@ export interface KernelBinding {
 
   reduce(op: number, x: Buf, out: Buf, outer: number, r: number, inner: number, dtype: number): void;
   argReduce(op: number, x: Buf, out: Buf, outer: number, r: number, inner: number, dtype: number): void;
-  stridedCopy(src: Buf, dst: Buf, ndim: number, dims: Float64Array, srcOffset: number, dstOffset: number,
-    dtype: number, accumulate: boolean): void;
+  stridedCopy(
+    src: Buf,
+    dst: Buf,
+    ndim: number,
+    dims: Float64Array,
+    srcOffset: number,
+    dstOffset: number,
+    dtype: number,
+    accumulate: boolean,
+  ): void;
 
-  matmul(a: Buf, b: Buf, out: Buf, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
-    aBatchStride: number, bBatchStride: number, dtype: number): void;
+  matmul(
+    a: Buf,
+    b: Buf,
+    out: Buf,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    aBatchStride: number,
+    bBatchStride: number,
+    dtype: number,
+  ): void;
   conv2d(x: Buf, w: Buf, y: Buf, params: Float64Array, dtype: number): void;
   conv2dGradInput(dy: Buf, w: Buf, dx: Buf, params: Float64Array, dtype: number): void;
   conv2dGradWeight(x: Buf, dy: Buf, dw: Buf, params: Float64Array, dtype: number): void;
@@ -221,10 +246,28 @@ export interface KernelBinding {
   maxPool2dBackward(dy: Buf, argmax: Buf, dx: Buf, params: Float64Array, dtype: number): void;
   avgPool2d(x: Buf, y: Buf, params: Float64Array, dtype: number): void;
   avgPool2dBackward(dy: Buf, dx: Buf, params: Float64Array, dtype: number): void;
-  adaptiveAvgPool2d(x: Buf, y: Buf, batch: number, channels: number, inH: number, inW: number, outH: number,
-    outW: number, dtype: number): void;
-  adaptiveAvgPool2dBackward(dy: Buf, dx: Buf, batch: number, channels: number, inH: number, inW: number,
-    outH: number, outW: number, dtype: number): void;
+  adaptiveAvgPool2d(
+    x: Buf,
+    y: Buf,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    dtype: number,
+  ): void;
+  adaptiveAvgPool2dBackward(
+    dy: Buf,
+    dx: Buf,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    dtype: number,
+  ): void;
 
   indexSelect(x: Buf, idx: Buf, out: Buf, outer: number, dimSize: number, inner: number, nIdx: number, dtype: number): void;
   indexSelectBackward(dy: Buf, idx: Buf, dx: Buf, outer: number, dimSize: number, inner: number, nIdx: number, dtype: number): void;
@@ -233,44 +276,167 @@ export interface KernelBinding {
 
   softmax(x: Buf, y: Buf, rows: number, cols: number, log: boolean, dtype: number): void;
   softmaxBackward(y: Buf, dy: Buf, dx: Buf, rows: number, cols: number, log: boolean, dtype: number): void;
-  crossEntropy(logits: Buf, targets: Buf, loss: Buf, rows: number, cols: number, labelSmoothing: number,
-    ignoreIndex: number, dtype: number): void;
-  crossEntropyBackward(logits: Buf, targets: Buf, dloss: Buf, dlogits: Buf, rows: number, cols: number,
-    labelSmoothing: number, ignoreIndex: number, dtype: number): void;
+  crossEntropy(
+    logits: Buf,
+    targets: Buf,
+    loss: Buf,
+    rows: number,
+    cols: number,
+    labelSmoothing: number,
+    ignoreIndex: number,
+    dtype: number,
+  ): void;
+  crossEntropyBackward(
+    logits: Buf,
+    targets: Buf,
+    dloss: Buf,
+    dlogits: Buf,
+    rows: number,
+    cols: number,
+    labelSmoothing: number,
+    ignoreIndex: number,
+    dtype: number,
+  ): void;
 
-  layerNorm(x: Buf, gamma: Buf | null, beta: Buf | null, y: Buf, mean: Buf, rstd: Buf, rows: number, cols: number,
-    eps: number, dtype: number): void;
-  layerNormBackward(dy: Buf, x: Buf, gamma: Buf | null, mean: Buf, rstd: Buf, dx: Buf, dgamma: Buf | null,
-    dbeta: Buf | null, rows: number, cols: number, dtype: number): void;
-  batchNorm(x: Buf, gamma: Buf | null, beta: Buf | null, runningMean: Buf | null, runningVar: Buf | null, y: Buf,
-    saveMean: Buf, saveInvStd: Buf, n: number, c: number, hw: number, training: boolean, momentum: number,
-    eps: number, dtype: number): void;
-  batchNormBackward(dy: Buf, x: Buf, gamma: Buf | null, saveMean: Buf, saveInvStd: Buf, dx: Buf, dgamma: Buf | null,
-    dbeta: Buf | null, n: number, c: number, hw: number, training: boolean, dtype: number): void;
+  layerNorm(
+    x: Buf,
+    gamma: Buf | null,
+    beta: Buf | null,
+    y: Buf,
+    mean: Buf,
+    rstd: Buf,
+    rows: number,
+    cols: number,
+    eps: number,
+    dtype: number,
+  ): void;
+  layerNormBackward(
+    dy: Buf,
+    x: Buf,
+    gamma: Buf | null,
+    mean: Buf,
+    rstd: Buf,
+    dx: Buf,
+    dgamma: Buf | null,
+    dbeta: Buf | null,
+    rows: number,
+    cols: number,
+    dtype: number,
+  ): void;
+  batchNorm(
+    x: Buf,
+    gamma: Buf | null,
+    beta: Buf | null,
+    runningMean: Buf | null,
+    runningVar: Buf | null,
+    y: Buf,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    n: number,
+    c: number,
+    hw: number,
+    training: boolean,
+    momentum: number,
+    eps: number,
+    dtype: number,
+  ): void;
+  batchNormBackward(
+    dy: Buf,
+    x: Buf,
+    gamma: Buf | null,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    dx: Buf,
+    dgamma: Buf | null,
+    dbeta: Buf | null,
+    n: number,
+    c: number,
+    hw: number,
+    training: boolean,
+    dtype: number,
+  ): void;
 
   lstmCell(gates: Buf, cPrev: Buf, h: Buf, c: Buf, act: Buf, batch: number, hidden: number, dtype: number): void;
-  lstmCellBackward(act: Buf, cPrev: Buf, c: Buf, dh: Buf, dc: Buf | null, dGates: Buf, dcPrev: Buf, batch: number,
-    hidden: number, dtype: number): void;
+  lstmCellBackward(
+    act: Buf,
+    cPrev: Buf,
+    c: Buf,
+    dh: Buf,
+    dc: Buf | null,
+    dGates: Buf,
+    dcPrev: Buf,
+    batch: number,
+    hidden: number,
+    dtype: number,
+  ): void;
   gruCell(xg: Buf, hg: Buf, hPrev: Buf, h: Buf, saved: Buf, batch: number, hidden: number, dtype: number): void;
-  gruCellBackward(saved: Buf, hPrev: Buf, dh: Buf, dxg: Buf, dhg: Buf, dhPrev: Buf, batch: number, hidden: number,
-    dtype: number): void;
+  gruCellBackward(saved: Buf, hPrev: Buf, dh: Buf, dxg: Buf, dhg: Buf, dhPrev: Buf, batch: number, hidden: number, dtype: number): void;
 
   /** seed, offset: integers in [0, 2^53). */
   randUniform(out: Buf, n: number, seed: number, offset: number, low: number, high: number, dtype: number): void;
   randNormal(out: Buf, n: number, seed: number, offset: number, mean: number, std: number, dtype: number): void;
   dropoutMask(mask: Buf, n: number, p: number, seed: number, offset: number, dtype: number): void;
 
-  sgdStep(params: Buf[], grads: Buf[], momentumBufs: Buf[] | null, numels: number[], lr: number, momentum: number,
-    dampening: number, nesterov: boolean, weightDecay: number, maximize: boolean, firstStep: boolean, dtype: number): void;
-  adamStep(params: Buf[], grads: Buf[], expAvg: Buf[], expAvgSq: Buf[], maxExpAvgSq: Buf[] | null, numels: number[],
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean,
-    maximize: boolean, step: number, dtype: number): void;
-  rmspropStep(params: Buf[], grads: Buf[], squareAvg: Buf[], momentumBufs: Buf[] | null, gradAvg: Buf[] | null,
-    numels: number[], lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean,
-    maximize: boolean, dtype: number): void;
+  sgdStep(
+    params: Buf[],
+    grads: Buf[],
+    momentumBufs: Buf[] | null,
+    numels: number[],
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    maximize: boolean,
+    firstStep: boolean,
+    dtype: number,
+  ): void;
+  adamStep(
+    params: Buf[],
+    grads: Buf[],
+    expAvg: Buf[],
+    expAvgSq: Buf[],
+    maxExpAvgSq: Buf[] | null,
+    numels: number[],
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    amsgrad: boolean,
+    maximize: boolean,
+    step: number,
+    dtype: number,
+  ): void;
+  rmspropStep(
+    params: Buf[],
+    grads: Buf[],
+    squareAvg: Buf[],
+    momentumBufs: Buf[] | null,
+    gradAvg: Buf[] | null,
+    numels: number[],
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+    momentum: number,
+    centered: boolean,
+    maximize: boolean,
+    dtype: number,
+  ): void;
   /** clr: the step's lr, already decayed (lr / (1 + (step - 1)·lrDecay)) */
-  adagradStep(params: Buf[], grads: Buf[], stateSum: Buf[], numels: number[], clr: number, eps: number,
-    weightDecay: number, maximize: boolean, dtype: number): void;
+  adagradStep(
+    params: Buf[],
+    grads: Buf[],
+    stateSum: Buf[],
+    numels: number[],
+    clr: number,
+    eps: number,
+    weightDecay: number,
+    maximize: boolean,
+    dtype: number,
+  ): void;
 }
 
 // ---- nvml --------------------------------------------------------------------------------------

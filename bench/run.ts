@@ -29,7 +29,15 @@ import type { DType } from '../lib/dtype.js';
 
 import { timeCpu, timeDevice, eventTimer, type TimeOptions } from './lib/timing.js';
 import { cpuCopyBandwidth, datasheetLeads, floorSeconds, pctOfDatasheet, pctOfRoofline, type Roofline } from './lib/roofline.js';
-import { GPU_PLACEHOLDER, GPU_PLACEHOLDER_KEY, renderConsole, renderMarkdown, writeResultsSection, type BenchMeta, type BenchReport } from './lib/report.js';
+import {
+  GPU_PLACEHOLDER,
+  GPU_PLACEHOLDER_KEY,
+  renderConsole,
+  renderMarkdown,
+  writeResultsSection,
+  type BenchMeta,
+  type BenchReport,
+} from './lib/report.js';
 import type { BenchCase, BenchContext, CaseResult, PeerMeasurement, Validation } from './lib/types.js';
 import { allOf, disposeAll, randTensor, randomArray } from './lib/util.js';
 import { matmulCases, matmulId, matmulShapes } from './ops/matmul.js';
@@ -74,7 +82,16 @@ export interface BenchOptions {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { backend: 'js', ops: ALL_OPS, json: null, writeResults: false, quick: false, peerJson: null, peers: true, budgetMs: null };
+  const o: BenchOptions = {
+    backend: 'js',
+    ops: ALL_OPS,
+    json: null,
+    writeResults: false,
+    quick: false,
+    peerJson: null,
+    peers: true,
+    budgetMs: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -90,22 +107,46 @@ export function parseArgs(argv: string[]): BenchOptions {
         o.backend = v === 'cpu' ? 'js' : v;
         break;
       }
-      case '--op': case '--ops': {
-        const list = val().split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => (s === 'e2e' || s === 'train' ? E2E_MODELS : s === 'rnn' ? ['lstm', 'gru'] : s === 'optim' ? ['adamw', 'sgd'] : [s]));
+      case '--op':
+      case '--ops': {
+        const list = val()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .flatMap((s) =>
+            s === 'e2e' || s === 'train' ? E2E_MODELS : s === 'rnn' ? ['lstm', 'gru'] : s === 'optim' ? ['adamw', 'sgd'] : [s],
+          );
         const bad = list.filter((s) => !ALL_OPS.includes(s));
         if (bad.length) throw new Error(`bench: unknown op(s) ${bad.join(', ')} (known: ${ALL_OPS.join(', ')}, e2e)`);
         o.ops = list;
         break;
       }
-      case '--json': o.json = val(); break;
-      case '--write-results': o.writeResults = true; break;
-      case '--quick': o.quick = true; break;
-      case '--peer-json': o.peerJson = val(); break;
-      case '--no-peers': o.peers = false; break;
-      case '--budget-ms': o.budgetMs = Number(val()); break;
-      case '--from-json': o.fromJson = val(); break;
-      case '--help': case '-h':
-        process.stdout.write(`usage: npm run bench -- [--backend js|cuda] [--op ${ALL_OPS.join(',')}] [--json out.json] [--write-results] [--quick] [--peer-json file] [--no-peers] [--budget-ms N] [--from-json bench.json --write-results]\n`);
+      case '--json':
+        o.json = val();
+        break;
+      case '--write-results':
+        o.writeResults = true;
+        break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--peer-json':
+        o.peerJson = val();
+        break;
+      case '--no-peers':
+        o.peers = false;
+        break;
+      case '--budget-ms':
+        o.budgetMs = Number(val());
+        break;
+      case '--from-json':
+        o.fromJson = val();
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(
+          `usage: npm run bench -- [--backend js|cuda] [--op ${ALL_OPS.join(',')}] [--json out.json] [--write-results] [--quick] [--peer-json file] [--no-peers] [--budget-ms N] [--from-json bench.json --write-results]\n`,
+        );
         process.exit(0);
         break;
       default:
@@ -120,7 +161,11 @@ export function parseArgs(argv: string[]): BenchOptions {
 
 function gitCommit(root: string): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() || null
+    );
   } catch {
     return null;
   }
@@ -132,7 +177,9 @@ function llcBytes(): number {
       const s = fs.readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${idx}/size`, 'utf8').trim();
       const m = /^(\d+)([KMG]?)/.exec(s);
       if (m) return Number(m[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] as 'K' | 'M' | 'G'] ?? 1);
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return 32 * 1024 * 1024;
 }
@@ -150,12 +197,17 @@ function measureRoofline(ctx: BenchContext, deviceName: string): Roofline {
   if (ctx.backend === 'js') {
     const bw = cpuCopyBandwidth(ctx.quick ? 32 : 128, ctx.quick ? 3 : 7);
     const n = ctx.quick ? 128 : 1024;
-    const a = randTensor(ctx, [n, n], 'float32', 1), b = randTensor(ctx, [n, n], 'float32', 2);
+    const a = randTensor(ctx, [n, n], 'float32', 1),
+      b = randTensor(ctx, [n, n], 'float32', 2);
     const t = timeCpu(() => matmul(a, b).dispose(), opts);
     disposeAll([a, b]);
     return {
-      device: deviceName, leads, bandwidth: bw, bandwidthSource: `TypedArray.set of ${ctx.quick ? 32 : 128} MiB (read + write), median`,
-      peakFlops: { float32: (2 * n ** 3) / (t.medianMs / 1000) }, peakFlopsSource: { float32: `js matmul ${n}³ float32, median` },
+      device: deviceName,
+      leads,
+      bandwidth: bw,
+      bandwidthSource: `TypedArray.set of ${ctx.quick ? 32 : 128} MiB (read + write), median`,
+      peakFlops: { float32: (2 * n ** 3) / (t.medianMs / 1000) },
+      peakFlopsSource: { float32: `js matmul ${n}³ float32, median` },
     };
   }
   const sync = (): void => synchronize();
@@ -164,13 +216,18 @@ function measureRoofline(ctx: BenchContext, deviceName: string): Roofline {
   const tc = timeDevice(() => clone(x).dispose(), sync, opts);
   x.dispose();
   const r: Roofline = {
-    device: deviceName, leads, bandwidth: (2 * 4 * n) / (tc.medianMs / 1000),
-    bandwidthSource: `device-to-device copy (clone) of ${(4 * n) / 2 ** 30} GiB, read + write, ${tc.method}`, peakFlops: {}, peakFlopsSource: {},
+    device: deviceName,
+    leads,
+    bandwidth: (2 * 4 * n) / (tc.medianMs / 1000),
+    bandwidthSource: `device-to-device copy (clone) of ${(4 * n) / 2 ** 30} GiB, read + write, ${tc.method}`,
+    peakFlops: {},
+    peakFlopsSource: {},
   };
   const s = ctx.quick ? 2048 : 8192;
   for (const dtype of ['float32', 'bfloat16'] as DType[]) {
     try {
-      const a = randTensor(ctx, [s, s], dtype, 3), b = randTensor(ctx, [s, s], dtype, 4);
+      const a = randTensor(ctx, [s, s], dtype, 3),
+        b = randTensor(ctx, [s, s], dtype, 4);
       const t = timeDevice(() => matmul(a, b).dispose(), sync, opts);
       disposeAll([a, b]);
       r.peakFlops[dtype] = (2 * s ** 3) / (t.medianMs / 1000);
@@ -229,7 +286,10 @@ async function tfjsPeers(ctx: BenchContext, o: BenchOptions): Promise<PeerSet> {
   for (const model of E2E_MODELS.filter((m) => o.ops.includes(m))) {
     ctx.log(`tfjs: ${model} training step`);
     // tfjs's CNN step is slow (its conv2d filter gradient): one warm-up step and three timed ones
-    const o2: TimeOptions = model === 'cnn' ? { warmup: 1, minSamples: 3, budgetMs: 0 } : { ...opts, budgetMs: Math.max(opts.budgetMs ?? 0, ctx.quick ? 200 : 3000) };
+    const o2: TimeOptions =
+      model === 'cnn'
+        ? { warmup: 1, minSamples: 3, budgetMs: 0 }
+        : { ...opts, budgetMs: Math.max(opts.budgetMs ?? 0, ctx.quick ? 200 : 3000) };
     const m = tfjsTrainStep(tf, model, e2eBatch(ctx), o2);
     set.e2e.push(m);
   }
@@ -241,15 +301,32 @@ function torchPeers(ctx: BenchContext, o: BenchOptions): PeerSet {
   let file = o.peerJson;
   if (!file) {
     const script = path.join(packageRoot(), 'bench', 'peers', 'torch_ops.py');
-    const probe = spawnSync('python3', ['-c', 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 3)'], { stdio: 'ignore', timeout: 120_000 });
+    const probe = spawnSync('python3', ['-c', 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 3)'], {
+      stdio: 'ignore',
+      timeout: 120_000,
+    });
     if (probe.status !== 0) {
       set.info['torch'] = null;
-      set.notes.push(probe.error ? `python3 not runnable (${probe.error.message}): no GPU peer` : 'python3 has no torch with CUDA: no GPU peer');
+      set.notes.push(
+        probe.error ? `python3 not runnable (${probe.error.message}): no GPU peer` : 'python3 has no torch with CUDA: no GPU peer',
+      );
       return set;
     }
     file = path.join(os.tmpdir(), `wattgrad-torch-peer-${process.pid}.json`);
     ctx.log(`peer: python3 ${path.relative(process.cwd(), script)} --json ${file}`);
-    const r = spawnSync('python3', [script, '--json', file, '--ops', o.ops.join(','), ...(o.quick ? ['--quick'] : []), ...(o.budgetMs ? ['--budget-ms', String(o.budgetMs)] : [])], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 3_600_000 });
+    const r = spawnSync(
+      'python3',
+      [
+        script,
+        '--json',
+        file,
+        '--ops',
+        o.ops.join(','),
+        ...(o.quick ? ['--quick'] : []),
+        ...(o.budgetMs ? ['--budget-ms', String(o.budgetMs)] : []),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'], timeout: 3_600_000 },
+    );
     if (r.status !== 0) {
       set.info['torch'] = null;
       set.notes.push(`torch_ops.py failed (exit ${r.status ?? r.signal}): no GPU peer`);
@@ -257,10 +334,16 @@ function torchPeers(ctx: BenchContext, o: BenchOptions): PeerSet {
     }
   }
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    device?: string; torch?: string; cuda?: string; cudnn?: number; copy_bytes_per_s?: number; errors?: string[];
+    device?: string;
+    torch?: string;
+    cuda?: string;
+    cudnn?: number;
+    copy_bytes_per_s?: number;
+    errors?: string[];
     cases: { id: string; peer: string; dtype: string; median_ms: number | null; note?: string }[];
   };
-  set.info['torch'] = `PyTorch ${j.torch ?? '?'} (CUDA ${j.cuda ?? '?'}, cuDNN ${j.cudnn ?? '?'}) on ${j.device ?? '?'}, CUDA events${o.peerJson ? `, from ${o.peerJson}` : ', same run'}`;
+  set.info['torch'] =
+    `PyTorch ${j.torch ?? '?'} (CUDA ${j.cuda ?? '?'}, cuDNN ${j.cudnn ?? '?'}) on ${j.device ?? '?'}, CUDA events${o.peerJson ? `, from ${o.peerJson}` : ', same run'}`;
   if (j.copy_bytes_per_s) set.notes.push(`torch device copy bandwidth (lead): ${(j.copy_bytes_per_s / 1e12).toFixed(2)} TB/s`);
   for (const e of j.errors ?? []) set.notes.push(`torch peer error: ${e}`);
   for (const c of j.cases) {
@@ -279,8 +362,22 @@ const peerClass = (d: string): string => (d === 'tf32' ? 'float32' : dtypeClass(
 
 function runCase(c: BenchCase, ctx: BenchContext, roof: Roofline): CaseResult {
   const base: CaseResult = {
-    op: c.op, id: c.id, shape: c.shape, dtype: c.dtype, backend: ctx.backend, flops: c.flops, bytes: c.bytes, timing: null,
-    flopsPerSecond: null, bytesPerSecond: null, pctRoofline: null, pctDatasheet: null, bound: null, counter: null, validation: null, peers: [],
+    op: c.op,
+    id: c.id,
+    shape: c.shape,
+    dtype: c.dtype,
+    backend: ctx.backend,
+    flops: c.flops,
+    bytes: c.bytes,
+    timing: null,
+    flopsPerSecond: null,
+    bytesPerSecond: null,
+    pctRoofline: null,
+    pctDatasheet: null,
+    bound: null,
+    counter: null,
+    validation: null,
+    peers: [],
   };
   if (c.memoryBytes && ctx.memoryBytes && c.memoryBytes > 0.8 * ctx.memoryBytes) {
     return { ...base, skipped: `needs ${(c.memoryBytes / 2 ** 30).toFixed(1)} GiB of ${(ctx.memoryBytes / 2 ** 30).toFixed(1)} GiB` };
@@ -301,9 +398,13 @@ function runCase(c: BenchCase, ctx: BenchContext, roof: Roofline): CaseResult {
     base.pctDatasheet = pctOfDatasheet(roof, s, c.flops, c.bytes, c.dtype);
     base.bound = floorSeconds(roof, c.flops, c.bytes, c.dtype).bound;
   } catch (e) {
-    base.error = e instanceof Error ? e.stack ?? e.message : String(e);
+    base.error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {
-    try { prep?.dispose(); } catch { /* keep going */ }
+    try {
+      prep?.dispose();
+    } catch {
+      /* keep going */
+    }
   }
   return base;
 }
@@ -345,20 +446,33 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     memoryBytes = a.devices[0]?.totalMemory ?? null;
   }
   const ctx: BenchContext = {
-    backend: o.backend, device, quick: o.quick, memoryBytes,
+    backend: o.backend,
+    device,
+    quick: o.quick,
+    memoryBytes,
     cacheBytes: o.backend === 'cuda' ? 50 * 1024 * 1024 : llcBytes(),
     budgetMs: o.budgetMs ?? (o.quick ? 60 : 1500),
     log,
   };
-  const timingMethod = o.backend === 'js' ? 'process.hrtime.bigint() per call (short calls batched)'
-    : eventTimer() ? 'CUDA events around batches of launches' : 'synchronize() + process.hrtime around batches of launches (the addon exports no CUDA events yet)';
+  const timingMethod =
+    o.backend === 'js'
+      ? 'process.hrtime.bigint() per call (short calls batched)'
+      : eventTimer()
+        ? 'CUDA events around batches of launches'
+        : 'synchronize() + process.hrtime around batches of launches (the addon exports no CUDA events yet)';
   const notes: string[] = [];
   if (o.backend === 'js') {
     const ck = cpuKernelsInfo();
-    notes.push(ck.native.length ? `cpu kernels: ${ck.native.join(', ')} native (addon, ${ck.isa}, ${ck.threads} threads), the rest pure JS; WATTGRAD_CPU_KERNELS=js measures pure JS`
-      : `cpu kernels: pure JS (${ck.reason ?? 'no native CPU kernels'})`);
+    notes.push(
+      ck.native.length
+        ? `cpu kernels: ${ck.native.join(', ')} native (addon, ${ck.isa}, ${ck.threads} threads), the rest pure JS; WATTGRAD_CPU_KERNELS=js measures pure JS`
+        : `cpu kernels: pure JS (${ck.reason ?? 'no native CPU kernels'})`,
+    );
   }
-  if (o.backend === 'js') notes.push(`shared machine (${os.cpus().length} logical cores, other processes running): medians are noisy; ratios measured in the same run are the robust figures`);
+  if (o.backend === 'js')
+    notes.push(
+      `shared machine (${os.cpus().length} logical cores, other processes running): medians are noisy; ratios measured in the same run are the robust figures`,
+    );
 
   log(`bench: ${o.backend} on ${deviceName}; measuring the roofline…`);
   const roofline = measureRoofline(ctx, deviceName);
@@ -388,7 +502,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const r of cases) {
       if (!r.timing) continue;
       for (const m of ps.measurements.filter((x) => x.id === r.id && peerClass(x.dtype) === dtypeClass(r.dtype))) {
-        r.peers.push({ peer: m.peer, dtype: m.dtype, medianMs: m.medianMs, speedup: m.medianMs / r.timing.medianMs, ...(m.note ? { note: m.note } : {}) });
+        r.peers.push({
+          peer: m.peer,
+          dtype: m.dtype,
+          medianMs: m.medianMs,
+          speedup: m.medianMs / r.timing.medianMs,
+          ...(m.note ? { note: m.note } : {}),
+        });
       }
       const cc = ps.crossChecks.get(r.id);
       if (cc) r.validation = r.validation ? allOf([r.validation, cc]) : cc;
@@ -396,7 +516,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const r of e2e) {
       for (const m of ps.e2e.filter((x) => x.id === r.id)) {
         const sps = (r.batch * 1000) / m.medianMs;
-        r.peers.push({ peer: m.peer, stepMedianMs: m.medianMs, samplesPerSecond: sps, speedup: r.samplesPerSecond / sps, ...(m.note ? { note: m.note } : {}) });
+        r.peers.push({
+          peer: m.peer,
+          stepMedianMs: m.medianMs,
+          samplesPerSecond: sps,
+          speedup: r.samplesPerSecond / sps,
+          ...(m.note ? { note: m.note } : {}),
+        });
       }
     }
   } else {
@@ -404,9 +530,19 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
 
   const meta: BenchMeta = {
-    date: new Date().toISOString(), backend: o.backend, deviceKey: `${o.backend === 'cuda' ? 'gpu' : 'cpu'}: ${deviceName}`, deviceName, driver,
-    commit: gitCommit(root), node: process.version, cpu: os.cpus()[0]?.model?.trim() ?? 'unknown', cores: os.cpus().length, quick: o.quick,
-    timingMethod, peers: peerInfo, notes,
+    date: new Date().toISOString(),
+    backend: o.backend,
+    deviceKey: `${o.backend === 'cuda' ? 'gpu' : 'cpu'}: ${deviceName}`,
+    deviceName,
+    driver,
+    commit: gitCommit(root),
+    node: process.version,
+    cpu: os.cpus()[0]?.model?.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    quick: o.quick,
+    timingMethod,
+    peers: peerInfo,
+    notes,
   };
   const report: BenchReport = { meta, roofline, cases, e2e };
   if (o.backend === 'js' && o.ops.includes('matmul')) {
@@ -445,7 +581,8 @@ async function main(): Promise<void> {
     rep = await runBench(o);
   }
   process.stdout.write(`${renderConsole(rep)}\n`);
-  const failed = rep.cases.filter((c) => c.validation && !c.validation.ok).length + rep.e2e.filter((e) => e.validation && !e.validation.ok).length;
+  const failed =
+    rep.cases.filter((c) => c.validation && !c.validation.ok).length + rep.e2e.filter((e) => e.validation && !e.validation.ok).length;
   const errors = rep.cases.filter((c) => c.error).length + rep.e2e.filter((e) => e.error).length;
   if (failed || errors) {
     process.stderr.write(`bench: ${failed} validation failure(s), ${errors} error(s)\n`);
@@ -456,7 +593,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((e) => {
-    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   });
 }

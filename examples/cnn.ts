@@ -10,9 +10,14 @@ import type { ExampleOptions, ExampleResult } from './logistic-regression.js';
 export function cnn(c1 = 16, c2 = 32): wg.nn.Sequential {
   const { nn } = wg;
   return new nn.Sequential(
-    new nn.Conv2d(1, c1, 5), new nn.ReLU(), new nn.MaxPool2d(2), // (N, c1, 12, 12)
-    new nn.Conv2d(c1, c2, 5), new nn.ReLU(), new nn.MaxPool2d(2), // (N, c2, 4, 4)
-    new nn.Flatten(), new nn.Linear(c2 * 4 * 4, 10),
+    new nn.Conv2d(1, c1, 5),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2), // (N, c1, 12, 12)
+    new nn.Conv2d(c1, c2, 5),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2), // (N, c2, 4, 4)
+    new nn.Flatten(),
+    new nn.Linear(c2 * 4 * 4, 10),
   );
 }
 
@@ -30,10 +35,19 @@ export async function run(o: ExampleOptions & { channels?: [number, number]; che
   const t0 = performance.now();
   const history = await wg.fit(model, {
     train: new data.DataLoader(train, { batchSize: o.batchSize ?? 64, shuffle: true, seed: o.seed ?? 0 }),
-    validation: testLoader, optimizer, scheduler, epochs, metrics: ['accuracy'], callbacks, verbose: o.verbose ?? false,
+    validation: testLoader,
+    optimizer,
+    scheduler,
+    epochs,
+    metrics: ['accuracy'],
+    callbacks,
+    verbose: o.verbose ?? false,
   });
   const r = await wg.evaluate(model, testLoader, { metrics: ['accuracy'] });
-  model.dispose(); optimizer.dispose(); train.dispose(); test.dispose();
+  model.dispose();
+  optimizer.dispose();
+  train.dispose();
+  test.dispose();
   return { testAccuracy: r.metrics.accuracy!, seconds: (performance.now() - t0) / 1000, history };
 }
 

@@ -4,12 +4,19 @@
 import { pathToFileURL } from 'node:url';
 import * as wg from '../lib/index.js';
 
-export async function run(o: { epochs?: number; seed?: number; verbose?: boolean } = {}): Promise<{ weight: number[]; bias: number; loss: number }> {
+export async function run(
+  o: { epochs?: number; seed?: number; verbose?: boolean } = {},
+): Promise<{ weight: number[]; bias: number; loss: number }> {
   wg.manualSeed(o.seed ?? 0);
   const n = 512;
   const x = wg.randn([n, 2]);
   const noise = wg.tidy(() => wg.randn([n, 1]).mul(0.05));
-  const y = wg.tidy(() => x.matmul(wg.tensor([[3], [-2]])).add(1).add(noise));
+  const y = wg.tidy(() =>
+    x
+      .matmul(wg.tensor([[3], [-2]]))
+      .add(1)
+      .add(noise),
+  );
   const loader = new wg.data.DataLoader(new wg.data.TensorDataset(x, y), { batchSize: 32, shuffle: true, seed: 0 });
 
   const model = new wg.nn.Linear(2, 1);
@@ -41,5 +48,7 @@ export async function run(o: { epochs?: number; seed?: number; verbose?: boolean
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const term = (v: number, x = ''): string => `${v < 0 ? '−' : '+'} ${Math.abs(v).toFixed(3)}${x}`;
-  run({ verbose: true }).then((r) => console.log(`learned y = ${r.weight[0]!.toFixed(3)}·x₁ ${term(r.weight[1]!, '·x₂')} ${term(r.bias)}  (true: 3·x₁ − 2·x₂ + 1)`));
+  run({ verbose: true }).then((r) =>
+    console.log(`learned y = ${r.weight[0]!.toFixed(3)}·x₁ ${term(r.weight[1]!, '·x₂')} ${term(r.bias)}  (true: 3·x₁ − 2·x₂ + 1)`),
+  );
 }

@@ -14,7 +14,11 @@ export interface ExampleOptions {
   seed?: number;
   verbose?: boolean;
 }
-export interface ExampleResult { testAccuracy: number; seconds: number; history: wg.History }
+export interface ExampleResult {
+  testAccuracy: number;
+  seconds: number;
+  history: wg.History;
+}
 
 export async function run(o: ExampleOptions = {}): Promise<ExampleResult> {
   wg.manualSeed(o.seed ?? 0);
@@ -24,10 +28,16 @@ export async function run(o: ExampleOptions = {}): Promise<ExampleResult> {
   const t0 = performance.now();
   const history = await wg.fit(model, {
     train: new wg.data.DataLoader(train, { batchSize: o.batchSize ?? 64, shuffle: true, seed: o.seed ?? 0 }),
-    optimizer, epochs: o.epochs ?? 5, metrics: ['accuracy'], verbose: o.verbose ?? false,
+    optimizer,
+    epochs: o.epochs ?? 5,
+    metrics: ['accuracy'],
+    verbose: o.verbose ?? false,
   });
   const r = await wg.evaluate(model, new wg.data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
-  model.dispose(); optimizer.dispose(); train.dispose(); test.dispose();
+  model.dispose();
+  optimizer.dispose();
+  train.dispose();
+  test.dispose();
   return { testAccuracy: r.metrics.accuracy!, seconds: (performance.now() - t0) / 1000, history };
 }
 

@@ -33,11 +33,22 @@ export async function run(o: ExampleOptions = {}): Promise<ExampleResult> {
     const loss = sum.item() / loader.numSamples;
     sum.dispose();
     const seconds = (performance.now() - e0) / 1000;
-    history.epochs.push({ epoch, loss, metrics: {}, seconds, samples: loader.numSamples, samplesPerSecond: loader.numSamples / seconds, steps: loader.length });
+    history.epochs.push({
+      epoch,
+      loss,
+      metrics: {},
+      seconds,
+      samples: loader.numSamples,
+      samplesPerSecond: loader.numSamples / seconds,
+      steps: loader.length,
+    });
     if (o.verbose) console.log(`epoch ${epoch}: loss ${loss.toFixed(4)} (${seconds.toFixed(1)} s)`);
   }
   const r = await wg.evaluate(model, new data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
-  model.dispose(); opt.dispose(); train.dispose(); test.dispose();
+  model.dispose();
+  opt.dispose();
+  train.dispose();
+  test.dispose();
   return { testAccuracy: r.metrics.accuracy!, seconds: (performance.now() - t0) / 1000, history };
 }
 

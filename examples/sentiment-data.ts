@@ -303,7 +303,8 @@ function clause(pick: Pick, r: SeededRandom, positive: boolean): string {
       return `i ${pick(positive ? POS_VERBS : NEG_VERBS)} ${subj}`;
     case 3: // i did not like the plot (negative) / i did not mind the plot (positive)
       return `i ${pick(NEG_AUX)} ${pick(positive ? NEG_VERBS_BASE : POS_VERBS_BASE)} ${subj}`;
-    case 4: { // a (very) good plot
+    case 4: {
+      // a (very) good plot
       const a = adj(positive);
       const an = /^[aeiou]/.test(a) ? 'an' : 'a';
       return `${r.next() < 0.5 ? an : `such ${an}`} ${a} ${pick(SUBJECTS)}`;

@@ -10,7 +10,10 @@ import type { ExampleOptions, ExampleResult } from './logistic-regression.js';
 export class RowClassifier extends wg.nn.Module {
   readonly rnn: wg.nn.LSTM | wg.nn.GRU;
   readonly head: wg.nn.Linear;
-  constructor(readonly cell: 'lstm' | 'gru' = 'lstm', hidden = 64) {
+  constructor(
+    readonly cell: 'lstm' | 'gru' = 'lstm',
+    hidden = 64,
+  ) {
     super();
     this.rnn = cell === 'lstm' ? new wg.nn.LSTM(28, hidden, { batchFirst: true }) : new wg.nn.GRU(28, hidden, { batchFirst: true });
     this.head = new wg.nn.Linear(hidden, 10);
@@ -35,13 +38,23 @@ export async function run(o: ExampleOptions & { cell?: 'lstm' | 'gru'; hidden?: 
   const t0 = performance.now();
   const history = await wg.fit(model, {
     train: new wg.data.DataLoader(train, { batchSize: o.batchSize ?? 64, shuffle: true, seed: o.seed ?? 0 }),
-    optimizer, scheduler, epochs, metrics: ['accuracy'], clipGradNorm: 1, verbose: o.verbose ?? false,
+    optimizer,
+    scheduler,
+    epochs,
+    metrics: ['accuracy'],
+    clipGradNorm: 1,
+    verbose: o.verbose ?? false,
   });
   const r = await wg.evaluate(model, new wg.data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
-  model.dispose(); optimizer.dispose(); train.dispose(); test.dispose();
+  model.dispose();
+  optimizer.dispose();
+  train.dispose();
+  test.dispose();
   return { testAccuracy: r.metrics.accuracy!, seconds: (performance.now() - t0) / 1000, history };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run({ verbose: true, cell: process.argv[2] === 'gru' ? 'gru' : 'lstm' }).then((r) => console.log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% in ${r.seconds.toFixed(1)} s`));
+  run({ verbose: true, cell: process.argv[2] === 'gru' ? 'gru' : 'lstm' }).then((r) =>
+    console.log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% in ${r.seconds.toFixed(1)} s`),
+  );
 }

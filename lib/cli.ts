@@ -39,7 +39,9 @@ const USAGE = `usage: wattgrad <command> [options]
 
 commands:
   train <model>   train a demo model on MNIST and report accuracy, time and samples/s
-                  models: ${Object.entries(MODEL_HELP).map(([k, d]) => `${k} (${d})`).join('\n                          ')}
+                  models: ${Object.entries(MODEL_HELP)
+                    .map(([k, d]) => `${k} (${d})`)
+                    .join('\n                          ')}
   serve           serve a trained demo model over HTTP (wattgrad serve --help)
   info            version, backends found, the GPU, why CUDA is unavailable, the addon loaded
 
@@ -80,15 +82,27 @@ function numOpt(name: string, v: string | boolean | string[] | undefined): numbe
 function checkWritable(flag: string, file: string): void {
   const abs = path.resolve(file);
   let st: fs.Stats | null = null;
-  try { st = fs.statSync(abs); } catch { /* absent: fine */ }
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    /* absent: fine */
+  }
   if (st?.isDirectory()) throw new UsageError(`--${flag} ${file}: is a directory (give a file name)`);
   let dir = path.dirname(abs);
   for (;;) {
     let ds: fs.Stats | null = null;
-    try { ds = fs.statSync(dir); } catch { /* keep walking up */ }
+    try {
+      ds = fs.statSync(dir);
+    } catch {
+      /* keep walking up */
+    }
     if (ds) {
       if (!ds.isDirectory()) throw new UsageError(`--${flag} ${file}: ${dir} is a file, not a directory`);
-      try { fs.accessSync(dir, fs.constants.W_OK); } catch { throw new UsageError(`--${flag} ${file}: cannot write in ${dir} (permission denied)`); }
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch {
+        throw new UsageError(`--${flag} ${file}: cannot write in ${dir} (permission denied)`);
+      }
       return;
     }
     const up = path.dirname(dir);
@@ -106,7 +120,10 @@ export function version(): string {
 }
 
 /** Runs the CLI; resolves to the exit code (0 ok, 1 failure, 2 usage error). */
-export async function main(argv: string[] = process.argv.slice(2), io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const out = (s: string): void => void io.stdout.write(s + '\n');
   const err = (s: string): void => void io.stderr.write(s + '\n');
   try {
@@ -154,7 +171,9 @@ function info(argv: string[], out: (s: string) => void): number {
       gpus = st.devices;
       driver = st.driverVersion;
       cudaNote = st.note ?? null;
-    } catch { /* reported through backends() */ }
+    } catch {
+      /* reported through backends() */
+    }
   }
   const report = {
     version: version(),
@@ -175,13 +194,18 @@ function info(argv: string[], out: (s: string) => void): number {
   for (const b of bs) {
     out(`  ${b.name.padEnd(5)} ${b.available ? `available: ${b.devices.join(', ')}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`);
     const ck = b.cpuKernels;
-    if (ck) out(`        cpu kernels: ${ck.native.length ? `native ${ck.native.join(', ')} (${ck.isa}, ${ck.threads} thread${ck.threads === 1 ? '' : 's'}; ISAs here: ${ck.supportedIsas.join(', ')}), the rest pure JS` : `pure JS (${ck.reason ?? 'no native CPU kernels'})`}`);
+    if (ck)
+      out(
+        `        cpu kernels: ${ck.native.length ? `native ${ck.native.join(', ')} (${ck.isa}, ${ck.threads} thread${ck.threads === 1 ? '' : 's'}; ISAs here: ${ck.supportedIsas.join(', ')}), the rest pure JS` : `pure JS (${ck.reason ?? 'no native CPU kernels'})`}`,
+      );
   }
   out(`native addon: ${native.path ?? `not loaded (${native.error ?? 'unknown reason'})`}`);
   if (!native.path) out(`  ${fallbackAdvice(packageRoot(), loadNative())}`);
   if (native.buildInfo) {
     const bi = native.buildInfo;
-    out(`  build: ${bi.version}, ${bi.buildType}, cuda ${bi.cuda ? `yes (runtime ${bi.cudaRuntime ?? '?'}, archs ${bi.cudaArchs || '?'})` : 'no'}, kernels ${bi.kernels ? 'yes' : 'no'}, nvml ${bi.nvml ? 'yes' : 'no'}`);
+    out(
+      `  build: ${bi.version}, ${bi.buildType}, cuda ${bi.cuda ? `yes (runtime ${bi.cudaRuntime ?? '?'}, archs ${bi.cudaArchs || '?'})` : 'no'}, kernels ${bi.kernels ? 'yes' : 'no'}, nvml ${bi.nvml ? 'yes' : 'no'}`,
+    );
     if (cudaNote) out(`  cuda: ${cudaNote}${bi.simulator ? ' (GPGPU-Sim, PTX compute_75: kernels run on a simulated GPU)' : ''}`);
   }
   for (const w of native.warnings) out(`  warning: ${w}`);
@@ -196,7 +220,10 @@ function info(argv: string[], out: (s: string) => void): number {
 }
 
 async function train(argv: string[], io: CliIO, out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseFlags('train', argv, {
+  const { values, positionals } = parseFlags(
+    'train',
+    argv,
+    {
       epochs: { type: 'string' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
@@ -212,13 +239,19 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       quiet: { type: 'boolean' },
       'no-terminate-on-nan': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
-  }, { positionals: true });
+    },
+    { positionals: true },
+  );
   if (values.help) {
     out(USAGE);
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? `train: which model? (${modelNames().join(', ')})` : `train: one model at a time, got ${positionals.join(' ')}`);
+    throw new UsageError(
+      positionals.length === 0
+        ? `train: which model? (${modelNames().join(', ')})`
+        : `train: one model at a time, got ${positionals.join(' ')}`,
+    );
   }
   const name = positionals[0]!;
   // own keys only: 'constructor' or 'toString' is not a model
@@ -250,20 +283,30 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const t0 = performance.now();
   const data = loadMnist({ dataDir, trainLimit: limit });
   const from = dataDir !== undefined ? `--data-dir ${dataDir}` : 'the embedded MNIST';
-  for (const [split, ds] of [['training', data.train], ['test', data.test]] as const) {
+  for (const [split, ds] of [
+    ['training', data.train],
+    ['test', data.test],
+  ] as const) {
     if (ds.length === 0) {
-      data.train.dispose(); data.test.dispose();
-      throw new Error(`${from}: the ${split} IDX files hold 0 images; there is nothing to ${split === 'training' ? 'train on' : 'test on'}`);
+      data.train.dispose();
+      data.test.dispose();
+      throw new Error(
+        `${from}: the ${split} IDX files hold 0 images; there is nothing to ${split === 'training' ? 'train on' : 'test on'}`,
+      );
     }
     const [, , rows, cols] = ds.tensors[0]!.shape;
     if (rows !== 28 || cols !== 28) {
-      data.train.dispose(); data.test.dispose();
+      data.train.dispose();
+      data.test.dispose();
       throw new Error(`${from}: ${name} expected 28×28 MNIST images, got ${rows}×${cols} in the ${split} images`);
     }
   }
   const train = device === 'cpu' ? data.train : data.train.to(device);
   const test = device === 'cpu' ? data.test : data.test.to(device);
-  if (train !== data.train) { data.train.dispose(); data.test.dispose(); }
+  if (train !== data.train) {
+    data.train.dispose();
+    data.test.dispose();
+  }
   const run = spec.create({ lr, epochs, device });
   const { model, optimizer, scheduler } = run;
   const nParams = [...model.parameters()].reduce((a, p) => a + p.size, 0);
@@ -291,7 +334,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     });
     if (nanGuard?.terminated) {
       // the weights are NaN/Inf now: report where it happened, save nothing
-      io.stderr.write(`wattgrad: error: ${history.stopReason ?? 'the loss became NaN'}${savePath ? `; ${savePath} was not written` : ''}\n`);
+      io.stderr.write(
+        `wattgrad: error: ${history.stopReason ?? 'the loss became NaN'}${savePath ? `; ${savePath} was not written` : ''}\n`,
+      );
       return 1;
     }
     const final = await evaluate(model, testLoader, { metrics: ['accuracy'] });
@@ -299,7 +344,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     const samples = history.epochs.reduce((a, e) => a + e.samples, 0);
     out('');
     out(`test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}% (loss ${final.loss.toFixed(4)}) on ${final.samples} samples`);
-    out(`train time ${fmtDuration(trainSeconds)} for ${history.epochs.length} epoch(s), ${Math.round(samples / trainSeconds)} samples/s; total ${fmtDuration((performance.now() - t0) / 1000)}`);
+    out(
+      `train time ${fmtDuration(trainSeconds)} for ${history.epochs.length} epoch(s), ${Math.round(samples / trainSeconds)} samples/s; total ${fmtDuration((performance.now() - t0) / 1000)}`,
+    );
     // one row per epoch, then the whole run; devices without counters say why, never 0 J
     const energyRows = history.energy ? [...history.epochs.flatMap((e) => (e.energy ? [e.energy] : [])), history.energy] : undefined;
     if (energyRows) {
@@ -308,23 +355,38 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       out(formatEnergySummary(energyRows));
     }
     if (savePath) {
-      saveCheckpoint(savePath, { model, optimizer, scheduler, epoch: history.epochs.length, history, extra: { model: name, epochs, batchSize, lr, seed, device } });
+      saveCheckpoint(savePath, {
+        model,
+        optimizer,
+        scheduler,
+        epoch: history.epochs.length,
+        history,
+        extra: { model: name, epochs, batchSize, lr, seed, device },
+      });
       out(`saved checkpoint to ${savePath}`);
     }
     if (reportPath) {
       const file = await writeHtmlReport(reportPath, {
         title: `wattgrad: ${name} on MNIST`,
         history: history.epochs.map((e) => ({
-          epoch: e.epoch, loss: e.loss, accuracy: e.metrics.accuracy ?? NaN, valLoss: e.valLoss, valAccuracy: e.valMetrics?.accuracy,
-          seconds: e.seconds, energy: e.energy ?? null,
+          epoch: e.epoch,
+          loss: e.loss,
+          accuracy: e.metrics.accuracy ?? NaN,
+          valLoss: e.valLoss,
+          valAccuracy: e.valMetrics?.accuracy,
+          seconds: e.seconds,
+          energy: e.energy ?? null,
         })),
         powerSeries: meter?.powerSeries(),
         summary: energyRows,
         // the CLI evaluates on the test split after every epoch; the final evaluation is the test card
         validationLabel: 'test',
         test: { accuracy: final.metrics.accuracy, loss: final.loss, samples: final.samples },
-        notes: [`${nParams.toLocaleString('en-US')} parameters, device ${device}, batch ${batchSize}, Adam lr ${lr}, seed ${seed}`,
-          `data: ${data.source}`, `test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}%`],
+        notes: [
+          `${nParams.toLocaleString('en-US')} parameters, device ${device}, batch ${batchSize}, Adam lr ${lr}, seed ${seed}`,
+          `data: ${data.source}`,
+          `test accuracy ${(100 * final.metrics.accuracy!).toFixed(2)}%`,
+        ],
       });
       out(`wrote report ${file}`);
     }
@@ -342,7 +404,19 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
 // run when executed directly (node dist/cli.js), not when imported by tests
 const self = fileURLToPath(import.meta.url);
 let invoked = '';
-try { invoked = process.argv[1] ? fs.realpathSync.native(path.resolve(process.argv[1])) : ''; } catch { /* not a file */ }
+try {
+  invoked = process.argv[1] ? fs.realpathSync.native(path.resolve(process.argv[1])) : '';
+} catch {
+  /* not a file */
+}
 if (invoked === self || invoked === self.replace(/\.ts$/, '.js')) {
-  main().then((code) => { process.exitCode = code; }, (e: unknown) => { console.error(e); process.exitCode = 1; });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -34,7 +34,8 @@ function backend(device: string): CudaBackend {
  * The env var WATTGRAD_CUDA_MEMORY_LIMIT ('2GiB', bytes) sets the cap at start-up.
  */
 export function setMemoryLimit(bytes: number | null, device = 'cuda:0'): void {
-  if (bytes !== null && !(Number.isFinite(bytes) && bytes >= 0)) throw new RangeError(`wg.cuda.setMemoryLimit: bytes must be a non-negative number or null, got ${bytes}`);
+  if (bytes !== null && !(Number.isFinite(bytes) && bytes >= 0))
+    throw new RangeError(`wg.cuda.setMemoryLimit: bytes must be a non-negative number or null, got ${bytes}`);
   backend(device).setMemoryLimit(bytes);
 }
 

@@ -11,9 +11,14 @@ export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bfloat1
 
 export function bytesPerElement(dtype: DType): number {
   switch (dtype) {
-    case 'float64': return 8;
-    case 'float32': case 'int32': return 4;
-    case 'bfloat16': case 'float16': return 2;
+    case 'float64':
+      return 8;
+    case 'float32':
+    case 'int32':
+      return 4;
+    case 'bfloat16':
+    case 'float16':
+      return 2;
   }
 }
 
@@ -31,9 +36,12 @@ export function assertDType(dtype: unknown, op = 'tensor'): DType {
 /** The host typed array for a dtype; reduced-precision floats are read back as float32. */
 export function hostArray(dtype: DType, n: number): TypedArray {
   switch (dtype) {
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    default: return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    default:
+      return new Float32Array(n);
   }
 }
 
@@ -66,7 +74,7 @@ export function fitsInt32(v: number): boolean {
 export function int32Overflow(op: string, v: number | bigint, where = ''): never {
   throw new RangeError(
     `${op}: value ${String(v)}${where} cannot be converted to type int32 without overflow ` +
-    `(int32 holds ${INT32_MIN}..${INT32_MAX}; wattgrad has no int64: use dtype 'float64', exact for integers up to 2^53)`,
+      `(int32 holds ${INT32_MIN}..${INT32_MAX}; wattgrad has no int64: use dtype 'float64', exact for integers up to 2^53)`,
   );
 }
 

@@ -18,7 +18,12 @@ export class Storage {
   readonly bytes: number;
   /** this storage's device entry, looked up once */
   private readonly dev: DeviceStats;
-  constructor(readonly backend: Backend, readonly handle: Handle, readonly dtype: DType, readonly numel: number) {
+  constructor(
+    readonly backend: Backend,
+    readonly handle: Handle,
+    readonly dtype: DType,
+    readonly numel: number,
+  ) {
     this.bytes = numel * bytesPerElement(dtype);
     stats.storages++;
     const d = (this.dev = deviceStats(backend.device));
@@ -49,7 +54,11 @@ export function bumpVersion(s: Storage, op: string): void {
   s.lastWriter = op;
 }
 
-interface DeviceStats { bytes: number; peak: number; storages: number }
+interface DeviceStats {
+  bytes: number;
+  peak: number;
+  storages: number;
+}
 const stats = { tensors: 0, storages: 0, peakTensors: 0 };
 const perDevice = new Map<string, DeviceStats>();
 function deviceStats(device: string): DeviceStats {
@@ -144,7 +153,8 @@ function collect(x: unknown, into: Set<Disposable>, depth = 0): void {
  * arrays/plain objects of tensors) and those passed to keep(). fn must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, got ${fn === null ? 'null' : typeof fn} (write tidy(() => ...))`);
+  if (typeof fn !== 'function')
+    throw new TypeError(`tidy: expected a function, got ${fn === null ? 'null' : typeof fn} (write tidy(() => ...))`);
   const { result, scope } = runInScope(fn);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();

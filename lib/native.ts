@@ -53,7 +53,9 @@ export function packageRoot(from: string = path.dirname(fileURLToPath(import.met
     const pj = path.join(dir, 'package.json');
     try {
       if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'wattgrad') return dir;
-    } catch { /* keep looking */ }
+    } catch {
+      /* keep looking */
+    }
     const up = path.dirname(dir);
     if (up === dir) return path.resolve(from, '..');
     dir = up;
@@ -77,22 +79,39 @@ export function findPrebuild(root: string): string | null {
   } catch {
     return null;
   }
-  const list = (d: string): string[] => { try { return fs.readdirSync(d); } catch { return []; } };
+  const list = (d: string): string[] => {
+    try {
+      return fs.readdirSync(d);
+    } catch {
+      return [];
+    }
+  };
   const dir = path.join(root, 'prebuilds');
-  const tuple = list(dir).map((n) => g.parseTuple(n)).filter(g.matchTuple(os.platform(), os.arch()))
+  const tuple = list(dir)
+    .map((n) => g.parseTuple(n))
+    .filter(g.matchTuple(os.platform(), os.arch()))
     .sort(g.compareTuples)[0] as { name: string } | undefined;
   if (!tuple) return null;
-  const files = list(path.join(dir, tuple.name)).map((f) => g.parseTags(f))
-    .filter(g.matchTags('node', process.versions.modules)).sort(g.compareTags('node')) as { file: string }[];
+  const files = list(path.join(dir, tuple.name))
+    .map((f) => g.parseTags(f))
+    .filter(g.matchTags('node', process.versions.modules))
+    .sort(g.compareTags('node')) as { file: string }[];
   return files[0] ? path.join(dir, tuple.name, files[0].file) : null;
 }
 
 function mtime(p: string): number | null {
-  try { return fs.statSync(p).mtimeMs; } catch { return null; }
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return null;
+  }
 }
 
 /** The candidates for `root`, in the order they will be tried (see the header). */
-export function nativeCandidates(root: string, env: NodeJS.ProcessEnv = process.env): { candidates: NativeCandidate[]; warnings: string[] } {
+export function nativeCandidates(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { candidates: NativeCandidate[]; warnings: string[] } {
   const warnings: string[] = [];
   if (env.WATTGRAD_NATIVE) {
     const p = path.resolve(env.WATTGRAD_NATIVE);
@@ -109,8 +128,10 @@ export function nativeCandidates(root: string, env: NodeJS.ProcessEnv = process.
     out.sort((a, b) => b.mtimeMs - a.mtimeMs);
     const [newer, older] = out as [NativeCandidate, NativeCandidate];
     if (newer.mtimeMs !== older.mtimeMs) {
-      warnings.push(`wattgrad: ${path.relative(root, older.path)} is older than ${path.relative(root, newer.path)}; ` +
-        `loading the newer one (delete the stale file or rebuild with npm run build:native)`);
+      warnings.push(
+        `wattgrad: ${path.relative(root, older.path)} is older than ${path.relative(root, newer.path)}; ` +
+          `loading the newer one (delete the stale file or rebuild with npm run build:native)`,
+      );
     }
   }
   return { candidates: out, warnings };
@@ -130,9 +151,10 @@ export function loadNativeFrom(root: string, env: NodeJS.ProcessEnv = process.en
       errors.push(`${path.relative(root, c.path) || c.path}: ${msg}`);
     }
   }
-  const error = candidates.length === 0
-    ? `no native build found (looked for build/Release/wattgrad.node and prebuilds/${os.platform()}-${os.arch()}/)`
-    : errors.join('; ');
+  const error =
+    candidates.length === 0
+      ? `no native build found (looked for build/Release/wattgrad.node and prebuilds/${os.platform()}-${os.arch()}/)`
+      : errors.join('; ');
   return { binding: null, path: null, error, candidates, warnings };
 }
 
@@ -142,10 +164,20 @@ let warned = false;
 /** The platform folders (e.g. 'linux-x64') under <root>/prebuilds that hold an addon. */
 export function shippedPrebuilds(root: string): string[] {
   let dirs: string[];
-  try { dirs = fs.readdirSync(path.join(root, 'prebuilds')); } catch { return []; }
-  return dirs.filter((d) => {
-    try { return fs.readdirSync(path.join(root, 'prebuilds', d)).some((f) => f.endsWith('.node')); } catch { return false; }
-  }).sort();
+  try {
+    dirs = fs.readdirSync(path.join(root, 'prebuilds'));
+  } catch {
+    return [];
+  }
+  return dirs
+    .filter((d) => {
+      try {
+        return fs.readdirSync(path.join(root, 'prebuilds', d)).some((f) => f.endsWith('.node'));
+      } catch {
+        return false;
+      }
+    })
+    .sort();
 }
 
 /**
@@ -153,8 +185,12 @@ export function shippedPrebuilds(root: string): string[] {
  * (scripts/build-native.mjs is there) the build command; in an installed package (no scripts/) the
  * platforms it ships prebuilds for and how to get CUDA elsewhere.
  */
-export function fallbackAdvice(root: string, load: Pick<NativeLoad, 'candidates'>, env: NodeJS.ProcessEnv = process.env,
-  platform = `${os.platform()}-${os.arch()}`): string {
+export function fallbackAdvice(
+  root: string,
+  load: Pick<NativeLoad, 'candidates'>,
+  env: NodeJS.ProcessEnv = process.env,
+  platform = `${os.platform()}-${os.arch()}`,
+): string {
   if (env.WATTGRAD_NATIVE) return `check WATTGRAD_NATIVE (${env.WATTGRAD_NATIVE}) or unset it`;
   if (fs.existsSync(path.join(root, 'scripts', 'build-native.mjs'))) {
     return 'to use CUDA, build the addon in this clone: npm run build:native (needs CMake and a C++ compiler; the CUDA toolkit for the kernels)';
@@ -162,9 +198,15 @@ export function fallbackAdvice(root: string, load: Pick<NativeLoad, 'candidates'
   const shipped = shippedPrebuilds(root);
   const tried = load.candidates.find((c) => c.kind === 'prebuild');
   const have = shipped.length ? `this package ships prebuilt addons for ${shipped.join(', ')}` : 'this package ships no prebuilt addon';
-  const why = tried ? `the prebuild for ${platform} did not load` : shipped.includes(platform) ? `the prebuild for ${platform} was not picked` : `none for ${platform}`;
-  return `${have} (${why}); for CUDA here, build wattgrad.node from a clone of the wattgrad repository (npm ci && npm run build:native) ` +
-    'and set WATTGRAD_NATIVE=/path/to/build/Release/wattgrad.node';
+  const why = tried
+    ? `the prebuild for ${platform} did not load`
+    : shipped.includes(platform)
+      ? `the prebuild for ${platform} was not picked`
+      : `none for ${platform}`;
+  return (
+    `${have} (${why}); for CUDA here, build wattgrad.node from a clone of the wattgrad repository (npm ci && npm run build:native) ` +
+    'and set WATTGRAD_NATIVE=/path/to/build/Release/wattgrad.node'
+  );
 }
 
 /** The addon, loaded once per process; never throws and prints nothing (see warnNativeOnce). */

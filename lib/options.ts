@@ -160,7 +160,8 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
   if (typeof v === 'function') return 'a function';
-  if (typeof v === 'object') return Object.prototype.toString.call(v) === '[object Object]' ? 'an object' : Object.prototype.toString.call(v).slice(8, -1);
+  if (typeof v === 'object')
+    return Object.prototype.toString.call(v) === '[object Object]' ? 'an object' : Object.prototype.toString.call(v).slice(8, -1);
   return String(v);
 }
 
@@ -183,7 +184,9 @@ export function checkOptions<T extends object>(where: string, opts: T | undefine
   if (!isPlainObject(opts)) {
     // new SGD(ps, 0.1), new DataLoader(ds, 32): say which key the number was probably meant for
     const guess = typeof opts === 'number' ? ['lr', 'batchSize', 'stepSize', 'gamma', 'p'].find((k) => keys.includes(k)) : undefined;
-    throw new TypeError(`${where}: options must be an object, got ${describe(opts)}${guess ? ` (did you mean { ${guess}: ${String(opts)} }?)` : ''}`);
+    throw new TypeError(
+      `${where}: options must be an object, got ${describe(opts)}${guess ? ` (did you mean { ${guess}: ${String(opts)} }?)` : ''}`,
+    );
   }
   for (const k of Object.keys(opts)) {
     if (!keys.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, keys)}`);
@@ -327,7 +330,12 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * flags get a did-you-mean, a string flag takes the next argument as its value even when that is a
  * negative number (`--lr -1`), and a flag missing its value says so.
  */
-export function parseFlags(command: string, args: readonly string[], flags: Record<string, FlagSpec>, o: { positionals?: boolean } = {}): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+export function parseFlags(
+  command: string,
+  args: readonly string[],
+  flags: Record<string, FlagSpec>,
+  o: { positionals?: boolean } = {},
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   const names = Object.keys(flags);
   const shorts = new Map(Object.entries(flags).flatMap(([k, f]) => (f.short ? [[f.short, k] as const] : [])));
   const out: string[] = [];
@@ -341,7 +349,8 @@ export function parseFlags(command: string, args: readonly string[], flags: Reco
       const eq = a.indexOf('=');
       const name = a.slice(2, eq < 0 ? undefined : eq);
       const spec = Object.hasOwn(flags, name) ? flags[name]! : undefined;
-      if (!spec) throw new FlagError(`${command}: unknown option '--${name}'${didYouMean(name, names, '--')}`, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+      if (!spec)
+        throw new FlagError(`${command}: unknown option '--${name}'${didYouMean(name, names, '--')}`, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
       if (spec.type === 'boolean') {
         if (eq >= 0) throw new FlagError(`${command}: --${name} takes no value (got '${a}')`);
         out.push(a);
@@ -349,7 +358,8 @@ export function parseFlags(command: string, args: readonly string[], flags: Reco
         out.push(a);
       } else {
         const next = args[i + 1];
-        if (next === undefined || (next.startsWith('-') && !NUMBER_RE.test(next))) throw new FlagError(`${command}: --${name} needs a value`);
+        if (next === undefined || (next.startsWith('-') && !NUMBER_RE.test(next)))
+          throw new FlagError(`${command}: --${name} needs a value`);
         out.push(`--${name}=${next}`);
         i++;
       }
@@ -357,7 +367,11 @@ export function parseFlags(command: string, args: readonly string[], flags: Reco
     }
     if (a.startsWith('-') && a.length > 1 && !NUMBER_RE.test(a)) {
       for (const c of a.slice(1)) {
-        if (!shorts.has(c)) throw new FlagError(`${command}: unknown option '-${c}'${didYouMean(c, [...shorts.keys()], '-')}`, 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+        if (!shorts.has(c))
+          throw new FlagError(
+            `${command}: unknown option '-${c}'${didYouMean(c, [...shorts.keys()], '-')}`,
+            'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+          );
       }
       out.push(a);
       continue;

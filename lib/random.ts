@@ -33,7 +33,9 @@ export function setRngState(state: { seed: number; offset: number }): void {
   for (const k of ['seed', 'offset'] as const) {
     const v: unknown = state?.[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw new RangeError(`setRngState: ${k} must be a non-negative safe integer (from getRngState()), got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+      throw new RangeError(
+        `setRngState: ${k} must be a non-negative safe integer (from getRngState()), got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`,
+      );
     }
   }
   seed = state.seed;

@@ -111,10 +111,16 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     if (g !== null && g !== undefined) {
-      if (!((g as unknown) instanceof Tensor)) throw new TypeError(`grad: assigned grad must be a Tensor or null, got ${describe(g)} (for tensor ${fmtShape(this.shape)} ${this.dtype})`);
-      if (!sameShape(g.shape, this.shape)) throw new RangeError(`grad: assigned grad has shape ${fmtShape(g.shape)}, but the tensor is ${fmtShape(this.shape)}`);
-      if (g.dtype !== this.dtype) throw new TypeError(`grad: assigned grad is ${g.dtype}, but the tensor is ${this.dtype} (cast it with .to('${this.dtype}'))`);
-      if (!g.isDisposed && !this.isDisposed && g.device !== this.device) throw new Error(`grad: assigned grad is on ${g.device}, but the tensor is on ${this.device}`);
+      if (!((g as unknown) instanceof Tensor))
+        throw new TypeError(
+          `grad: assigned grad must be a Tensor or null, got ${describe(g)} (for tensor ${fmtShape(this.shape)} ${this.dtype})`,
+        );
+      if (!sameShape(g.shape, this.shape))
+        throw new RangeError(`grad: assigned grad has shape ${fmtShape(g.shape)}, but the tensor is ${fmtShape(this.shape)}`);
+      if (g.dtype !== this.dtype)
+        throw new TypeError(`grad: assigned grad is ${g.dtype}, but the tensor is ${this.dtype} (cast it with .to('${this.dtype}'))`);
+      if (!g.isDisposed && !this.isDisposed && g.device !== this.device)
+        throw new Error(`grad: assigned grad is on ${g.device}, but the tensor is on ${this.device}`);
     }
     this._grad = g ?? null;
   }
@@ -127,7 +133,8 @@ export class Tensor {
     return this._requiresGrad;
   }
   set requiresGrad(v: boolean) {
-    if (v && !isFloat(this.dtype)) throw new TypeError(`requiresGrad: only floating point tensors can require gradients (got ${this.dtype})`);
+    if (v && !isFloat(this.dtype))
+      throw new TypeError(`requiresGrad: only floating point tensors can require gradients (got ${this.dtype})`);
     if (!v && this.gradFn) throw new Error('requiresGrad: cannot clear requiresGrad on a non-leaf tensor; use detach()');
     this._requiresGrad = v;
   }
@@ -174,7 +181,8 @@ export class Tensor {
     if (!sameShape(this.shape, src.shape)) {
       throw new RangeError(`_replaceStorage: shape ${fmtShape(src.shape)} does not match ${fmtShape(this.shape)}`);
     }
-    if (this._requiresGrad && !isFloat(src.dtype)) throw new TypeError(`_replaceStorage: a tensor that requires grad cannot become ${src.dtype}`);
+    if (this._requiresGrad && !isFloat(src.dtype))
+      throw new TypeError(`_replaceStorage: a tensor that requires grad cannot become ${src.dtype}`);
     const next = src.storage.retain();
     const old = this.storage;
     finalizer.unregister(this.token);
@@ -249,20 +257,40 @@ export class Tensor {
 
   // ---- in-place (torch's trailing underscore): write this tensor's storage, return this ----------
   /** this += alpha·o */
-  add_(o: TensorLike, alpha?: number): this { return ops.addInplace(this, o, alpha), this; }
+  add_(o: TensorLike, alpha?: number): this {
+    return (ops.addInplace(this, o, alpha), this);
+  }
   /** this -= alpha·o */
-  sub_(o: TensorLike, alpha?: number): this { return ops.subInplace(this, o, alpha), this; }
-  mul_(o: TensorLike): this { return ops.mulInplace(this, o), this; }
-  div_(o: TensorLike): this { return ops.divInplace(this, o), this; }
-  clamp_(min?: number | null, max?: number | null): this { return ops.clampInplace(this, min, max), this; }
-  fill_(value: number): this { return ops.fillInplace(this, value), this; }
-  zero_(): this { return ops.fillInplace(this, 0, 'zero_'), this; }
+  sub_(o: TensorLike, alpha?: number): this {
+    return (ops.subInplace(this, o, alpha), this);
+  }
+  mul_(o: TensorLike): this {
+    return (ops.mulInplace(this, o), this);
+  }
+  div_(o: TensorLike): this {
+    return (ops.divInplace(this, o), this);
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    return (ops.clampInplace(this, min, max), this);
+  }
+  fill_(value: number): this {
+    return (ops.fillInplace(this, value), this);
+  }
+  zero_(): this {
+    return (ops.fillInplace(this, 0, 'zero_'), this);
+  }
   /** Copies src into this (broadcast to this shape, cast to this dtype, moved to this device). */
-  copy_(src: Tensor): this { return ops.copyInplace(this, src), this; }
+  copy_(src: Tensor): this {
+    return (ops.copyInplace(this, src), this);
+  }
   /** Fills with U[low, high) from the Philox stream. */
-  uniform_(low = 0, high = 1): this { return ops.uniformInplace(this, low, high), this; }
+  uniform_(low = 0, high = 1): this {
+    return (ops.uniformInplace(this, low, high), this);
+  }
   /** Fills with N(mean, std²) from the Philox stream. */
-  normal_(mean = 0, std = 1): this { return ops.normalInplace(this, mean, std), this; }
+  normal_(mean = 0, std = 1): this {
+    return (ops.normalInplace(this, mean, std), this);
+  }
 
   // ---- devices and dtypes -------------------------------------------------------------------
   to(deviceOrDtype: string | DType): Tensor {
@@ -298,85 +326,230 @@ export class Tensor {
   }
 
   // ---- elementwise --------------------------------------------------------------------------
-  add(o: TensorLike, alpha?: number): Tensor { return ops.add(this, o, alpha); }
-  sub(o: TensorLike, alpha?: number): Tensor { return ops.sub(this, o, alpha); }
-  mul(o: TensorLike): Tensor { return ops.mul(this, o); }
-  div(o: TensorLike): Tensor { return ops.div(this, o); }
-  pow(o: TensorLike): Tensor { return ops.pow(this, o); }
-  maximum(o: TensorLike): Tensor { return ops.maximum(this, o); }
-  minimum(o: TensorLike): Tensor { return ops.minimum(this, o); }
-  neg(): Tensor { return ops.neg(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  log1p(): Tensor { return ops.log1p(this); }
-  expm1(): Tensor { return ops.expm1(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  square(): Tensor { return ops.square(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  floor(): Tensor { return ops.floor(this); }
-  ceil(): Tensor { return ops.ceil(this); }
-  round(): Tensor { return ops.round(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ops.gelu(this, approximate); }
-  silu(): Tensor { return ops.silu(this); }
-  softplus(): Tensor { return ops.softplus(this); }
-  leakyRelu(slope = 0.01): Tensor { return ops.leakyRelu(this, slope); }
-  elu(alpha = 1): Tensor { return ops.elu(this, alpha); }
-  clamp(min?: number | null, max?: number | null): Tensor { return ops.clamp(this, min, max); }
-  eq(o: TensorLike): Tensor { return ops.eq(this, o); }
-  ne(o: TensorLike): Tensor { return ops.ne(this, o); }
-  lt(o: TensorLike): Tensor { return ops.lt(this, o); }
-  le(o: TensorLike): Tensor { return ops.le(this, o); }
-  gt(o: TensorLike): Tensor { return ops.gt(this, o); }
-  ge(o: TensorLike): Tensor { return ops.ge(this, o); }
-  where(cond: Tensor, other: TensorLike): Tensor { return ops.where(cond, this, other); }
+  add(o: TensorLike, alpha?: number): Tensor {
+    return ops.add(this, o, alpha);
+  }
+  sub(o: TensorLike, alpha?: number): Tensor {
+    return ops.sub(this, o, alpha);
+  }
+  mul(o: TensorLike): Tensor {
+    return ops.mul(this, o);
+  }
+  div(o: TensorLike): Tensor {
+    return ops.div(this, o);
+  }
+  pow(o: TensorLike): Tensor {
+    return ops.pow(this, o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return ops.maximum(this, o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return ops.minimum(this, o);
+  }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  log1p(): Tensor {
+    return ops.log1p(this);
+  }
+  expm1(): Tensor {
+    return ops.expm1(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ops.rsqrt(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  floor(): Tensor {
+    return ops.floor(this);
+  }
+  ceil(): Tensor {
+    return ops.ceil(this);
+  }
+  round(): Tensor {
+    return ops.round(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return ops.gelu(this, approximate);
+  }
+  silu(): Tensor {
+    return ops.silu(this);
+  }
+  softplus(): Tensor {
+    return ops.softplus(this);
+  }
+  leakyRelu(slope = 0.01): Tensor {
+    return ops.leakyRelu(this, slope);
+  }
+  elu(alpha = 1): Tensor {
+    return ops.elu(this, alpha);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return ops.clamp(this, min, max);
+  }
+  eq(o: TensorLike): Tensor {
+    return ops.eq(this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return ops.ne(this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return ops.lt(this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return ops.le(this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return ops.gt(this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return ops.ge(this, o);
+  }
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return ops.where(cond, this, other);
+  }
 
   // ---- reductions ---------------------------------------------------------------------------
-  sum(dim?: number | number[] | null, keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
-  mean(dim?: number | number[] | null, keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
-  max(dim?: number | null, keepdim = false): Tensor { return ops.max(this, dim, keepdim); }
-  min(dim?: number | null, keepdim = false): Tensor { return ops.min(this, dim, keepdim); }
-  argmax(dim?: number | null, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
-  argmin(dim?: number | null, keepdim = false): Tensor { return ops.argmin(this, dim, keepdim); }
-  var(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor { return ops.variance(this, dim, keepdim, correction); }
-  std(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor { return ops.std(this, dim, keepdim, correction); }
-  logsumexp(dim: number, keepdim = false): Tensor { return ops.logsumexp(this, dim, keepdim); }
-  norm(p = 2, dim?: number | number[] | null, keepdim = false): Tensor { return ops.norm(this, p, dim, keepdim); }
+  sum(dim?: number | number[] | null, keepdim = false): Tensor {
+    return ops.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | number[] | null, keepdim = false): Tensor {
+    return ops.mean(this, dim, keepdim);
+  }
+  max(dim?: number | null, keepdim = false): Tensor {
+    return ops.max(this, dim, keepdim);
+  }
+  min(dim?: number | null, keepdim = false): Tensor {
+    return ops.min(this, dim, keepdim);
+  }
+  argmax(dim?: number | null, keepdim = false): Tensor {
+    return ops.argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number | null, keepdim = false): Tensor {
+    return ops.argmin(this, dim, keepdim);
+  }
+  var(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+    return ops.variance(this, dim, keepdim, correction);
+  }
+  std(dim?: number | number[] | null, keepdim = false, correction = 1): Tensor {
+    return ops.std(this, dim, keepdim, correction);
+  }
+  logsumexp(dim: number, keepdim = false): Tensor {
+    return ops.logsumexp(this, dim, keepdim);
+  }
+  norm(p = 2, dim?: number | number[] | null, keepdim = false): Tensor {
+    return ops.norm(this, p, dim, keepdim);
+  }
 
   // ---- shape --------------------------------------------------------------------------------
-  reshape(...shape: (number | number[])[]): Tensor { return ops.reshape(this, flatArgs(shape)); }
-  view(...shape: (number | number[])[]): Tensor { return ops.reshape(this, flatArgs(shape)); }
-  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
-  squeeze(dim?: number): Tensor { return ops.squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
-  transpose(dim0 = 0, dim1 = 1): Tensor { return ops.transpose(this, dim0, dim1); }
+  reshape(...shape: (number | number[])[]): Tensor {
+    return ops.reshape(this, flatArgs(shape));
+  }
+  view(...shape: (number | number[])[]): Tensor {
+    return ops.reshape(this, flatArgs(shape));
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return ops.flatten(this, startDim, endDim);
+  }
+  squeeze(dim?: number): Tensor {
+    return ops.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return ops.unsqueeze(this, dim);
+  }
+  transpose(dim0 = 0, dim1 = 1): Tensor {
+    return ops.transpose(this, dim0, dim1);
+  }
   /** 2-D transpose (like torch's .t()); 0-D and 1-D tensors are returned as they are. */
-  t(): Tensor { return this.ndim < 2 ? ops.clone(this) : ops.transpose(this, 0, 1); }
-  get T(): Tensor { return ops.permute(this, this.shape.map((_, i) => this.ndim - 1 - i)); }
-  permute(...dims: (number | number[])[]): Tensor { return ops.permute(this, flatArgs(dims)); }
-  expand(...shape: (number | number[])[]): Tensor { return ops.expand(this, flatArgs(shape)); }
-  broadcastTo(shape: number[]): Tensor { return ops.expand(this, shape); }
-  slice(dim: number, start: number, end?: number, step = 1): Tensor { return ops.slice(this, dim, start, end, step); }
-  narrow(dim: number, start: number, length: number): Tensor { return ops.slice(this, dim, start, start + length); }
-  indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
-  gather(dim: number, index: Tensor): Tensor { return ops.gather(this, dim, index); }
-  split(size: number | number[], dim = 0): Tensor[] { return ops.split(this, size, dim); }
-  chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
+  t(): Tensor {
+    return this.ndim < 2 ? ops.clone(this) : ops.transpose(this, 0, 1);
+  }
+  get T(): Tensor {
+    return ops.permute(
+      this,
+      this.shape.map((_, i) => this.ndim - 1 - i),
+    );
+  }
+  permute(...dims: (number | number[])[]): Tensor {
+    return ops.permute(this, flatArgs(dims));
+  }
+  expand(...shape: (number | number[])[]): Tensor {
+    return ops.expand(this, flatArgs(shape));
+  }
+  broadcastTo(shape: number[]): Tensor {
+    return ops.expand(this, shape);
+  }
+  slice(dim: number, start: number, end?: number, step = 1): Tensor {
+    return ops.slice(this, dim, start, end, step);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return ops.slice(this, dim, start, start + length);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, dim, index);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return ops.gather(this, dim, index);
+  }
+  split(size: number | number[], dim = 0): Tensor[] {
+    return ops.split(this, size, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return ops.chunk(this, chunks, dim);
+  }
   /** Row i of dim 0 (like x[i]), or one index along `dim`, removing that dim. */
-  select(dim: number, index: number): Tensor { return ops.select(this, dim, index); }
+  select(dim: number, index: number): Tensor {
+    return ops.select(this, dim, index);
+  }
 
   // ---- linear algebra and nn ----------------------------------------------------------------
-  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
-  mm(o: Tensor): Tensor { return ops.matmul(this, o); }
-  softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
-  logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+  matmul(o: Tensor): Tensor {
+    return ops.matmul(this, o);
+  }
+  mm(o: Tensor): Tensor {
+    return ops.matmul(this, o);
+  }
+  softmax(dim = -1): Tensor {
+    return ops.softmax(this, dim);
+  }
+  logSoftmax(dim = -1): Tensor {
+    return ops.logSoftmax(this, dim);
+  }
 }
 
 function describe(v: unknown): string {

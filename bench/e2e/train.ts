@@ -56,7 +56,17 @@ export const e2eId = (model: ModelName, batch: number): string => `train ${model
 
 function batches(ctx: BenchContext, model: Model, batch: number, count: number): { x: Tensor; y: Tensor }[] {
   return Array.from({ length: count }, (_, i) => ({
-    x: fromHost(randomArray(model.inputShape(batch).reduce((a, b) => a * b, 1), 201 + i, 0, 1), model.inputShape(batch), 'float32', ctx.device),
+    x: fromHost(
+      randomArray(
+        model.inputShape(batch).reduce((a, b) => a * b, 1),
+        201 + i,
+        0,
+        1,
+      ),
+      model.inputShape(batch),
+      'float32',
+      ctx.device,
+    ),
     y: fromHost(randomInts(batch, 10, 301 + i), [batch], 'int32', ctx.device),
   }));
 }
@@ -75,9 +85,13 @@ function validateStep(ctx: BenchContext, name: ModelName, batch: number): Valida
   // forward + backward on the device and on js from the same parameters and batch: compare the
   // loss and every gradient (the fused Adam update is validated by the adamw case)
   const dev = makeModel(ctx, name);
-  const cpuModel = modelFromParams(name, dev.params.map((p) => toCpu(p).requiresGrad_()));
+  const cpuModel = modelFromParams(
+    name,
+    dev.params.map((p) => toCpu(p).requiresGrad_()),
+  );
   const [b] = batches(ctx, dev, batch, 1);
-  const bx = toCpu(b!.x), by = toCpu(b!.y);
+  const bx = toCpu(b!.x),
+    by = toCpu(b!.y);
   const tol = { atol: 1e-4, rtol: 1e-3 };
   const vs = tidy(() => {
     const ld = crossEntropy(dev.forward(b!.x), b!.y);
@@ -85,10 +99,21 @@ function validateStep(ctx: BenchContext, name: ModelName, batch: number): Valida
     ld.backward();
     lc.backward();
     const out = [compare(ld.dataSync(), lc.dataSync(), tol, 'js backend: loss and gradients of one batch')];
-    dev.params.forEach((p, i) => out.push(compare(p.grad!.dataSync(), cpuModel.params[i]!.grad!.dataSync(), tol, 'js backend: loss and gradients of one batch')));
+    dev.params.forEach((p, i) =>
+      out.push(compare(p.grad!.dataSync(), cpuModel.params[i]!.grad!.dataSync(), tol, 'js backend: loss and gradients of one batch')),
+    );
     return out;
   });
-  disposeAll([b!.x, b!.y, bx, by, ...dev.params.map((p) => p.grad), ...cpuModel.params.map((p) => p.grad), ...dev.params, ...cpuModel.params]);
+  disposeAll([
+    b!.x,
+    b!.y,
+    bx,
+    by,
+    ...dev.params.map((p) => p.grad),
+    ...cpuModel.params.map((p) => p.grad),
+    ...dev.params,
+    ...cpuModel.params,
+  ]);
   return allOf(vs);
 }
 
@@ -137,7 +162,13 @@ export function runE2e(ctx: BenchContext, name: ModelName): E2eResult {
     }
     synchronize();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    let energy: EnergyFigures = { method: `unavailable: ${reason}`, joules: null, joulesPerSample: null, joulesPerEpoch: null, windowSeconds: seconds };
+    let energy: EnergyFigures = {
+      method: `unavailable: ${reason}`,
+      joules: null,
+      joulesPerSample: null,
+      joulesPerEpoch: null,
+      windowSeconds: seconds,
+    };
     if (meter) {
       const r = meter.end('e2e', { samples: steps * batch });
       meter.close();
@@ -145,13 +176,37 @@ export function runE2e(ctx: BenchContext, name: ModelName): E2eResult {
       const measured = methods.filter((m) => !m.startsWith('unavailable'));
       const method = measured.length ? measured.join('+') : methods.join('; ');
       const jps = r.joules === null ? null : r.joules / (steps * batch);
-      energy = { method, joules: r.joules, joulesPerSample: jps, joulesPerEpoch: jps === null ? null : jps * MNIST_TRAIN, windowSeconds: r.seconds };
+      energy = {
+        method,
+        joules: r.joules,
+        joulesPerSample: jps,
+        joulesPerEpoch: jps === null ? null : jps * MNIST_TRAIN,
+        windowSeconds: r.seconds,
+      };
     }
     const stepMs = ctx.backend === 'js' ? median(times) : (seconds * 1000) / steps;
-    return { ...base, steps, stepMedianMs: stepMs, samplesPerSecond: (steps * batch) / seconds, flopsPerStep, energy, validation, peers: [] };
+    return {
+      ...base,
+      steps,
+      stepMedianMs: stepMs,
+      samplesPerSecond: (steps * batch) / seconds,
+      flopsPerStep,
+      energy,
+      validation,
+      peers: [],
+    };
   } catch (e) {
-    return { ...base, steps: 0, stepMedianMs: NaN, samplesPerSecond: NaN, flopsPerStep: 0, validation, peers: [], error: e instanceof Error ? e.stack ?? e.message : String(e),
-      energy: { method: 'unavailable: run failed', joules: null, joulesPerSample: null, joulesPerEpoch: null, windowSeconds: 0 } };
+    return {
+      ...base,
+      steps: 0,
+      stepMedianMs: NaN,
+      samplesPerSecond: NaN,
+      flopsPerStep: 0,
+      validation,
+      peers: [],
+      error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      energy: { method: 'unavailable: run failed', joules: null, joulesPerSample: null, joulesPerEpoch: null, windowSeconds: 0 },
+    };
   } finally {
     trainer.dispose();
     disposeAll([...model.params, ...data.flatMap((d) => [d.x, d.y])]);

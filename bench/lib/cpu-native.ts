@@ -37,7 +37,12 @@ export interface CpuNativeReport {
   notes: string[];
 }
 
-interface TorchCpuJson { torch: string; threads: number; blas: string; cases: { n: number; gflops: number }[] }
+interface TorchCpuJson {
+  torch: string;
+  threads: number;
+  blas: string;
+  cases: { n: number; gflops: number }[];
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,7 +50,8 @@ function median(xs: number[]): number {
 }
 
 function timeNative(n: number, budgetMs: number): number {
-  const a = randn([n, n]), b = randn([n, n]);
+  const a = randn([n, n]),
+    b = randn([n, n]);
   for (let i = 0; i < 2; i++) matmul(a, b).dispose();
   const times: number[] = [];
   const end = performance.now() + budgetMs;
@@ -54,7 +60,8 @@ function timeNative(n: number, budgetMs: number): number {
     matmul(a, b).dispose();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  a.dispose(); b.dispose();
+  a.dispose();
+  b.dispose();
   return median(times);
 }
 
@@ -85,7 +92,10 @@ export function runCpuNative(sizes: number[], budgetMs: number, log: (l: string)
     };
     let best = peak();
     let torch: TorchCpuJson | null = null;
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(t), '--sizes', sizes.join(','), '--budget-ms', String(budgetMs)], { encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(t), '--sizes', sizes.join(','), '--budget-ms', String(budgetMs)], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
     if (r.status === 0) {
       torch = JSON.parse(r.stdout) as TorchCpuJson;
       torchInfo = `PyTorch ${torch.torch} CPU (${torch.blas}), torch.set_num_threads(t), same run`;
@@ -105,14 +115,28 @@ export function runCpuNative(sizes: number[], budgetMs: number, log: (l: string)
     for (const row of mine) {
       row.pctPeak = (100 * row.nativeGflops) / best;
       rows.push(row);
-      log(`bench: native CPU matmul ${row.n}³ fp32, ${t} thread(s): ${row.nativeGflops.toFixed(1)} GFLOP/s (${row.pctPeak.toFixed(0)}% of peak)` +
-        (row.torchGflops ? `, torch ${row.torchGflops.toFixed(1)} GFLOP/s, ${row.ratio!.toFixed(2)}×` : ''));
+      log(
+        `bench: native CPU matmul ${row.n}³ fp32, ${t} thread(s): ${row.nativeGflops.toFixed(1)} GFLOP/s (${row.pctPeak.toFixed(0)}% of peak)` +
+          (row.torchGflops ? `, torch ${row.torchGflops.toFixed(1)} GFLOP/s, ${row.ratio!.toFixed(2)}×` : ''),
+      );
     }
   }
   cpu.cpuSetNumThreads(info.threads);
   const loadAfter = os.loadavg();
-  notes.push(`load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after, on ${os.cpus().length} logical cores: figures under other load are not final`);
-  return { isa: info.isa, supportedIsas: info.supportedIsas, sgemmTile: info.sgemmTile, peakGflops, torch: torchInfo, rows, loadBefore, loadAfter, notes };
+  notes.push(
+    `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after, on ${os.cpus().length} logical cores: figures under other load are not final`,
+  );
+  return {
+    isa: info.isa,
+    supportedIsas: info.supportedIsas,
+    sgemmTile: info.sgemmTile,
+    peakGflops,
+    torch: torchInfo,
+    rows,
+    loadBefore,
+    loadAfter,
+    notes,
+  };
 }
 
 /** Console / markdown lines of the section. */
@@ -122,7 +146,10 @@ export function renderCpuNative(r: CpuNativeReport): string {
     `peer: ${r.torch ?? 'none'}`,
     '| n³ | threads | native GFLOP/s | % of FMA peak (peak GFLOP/s) | PyTorch GFLOP/s | native / PyTorch |',
     '|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.n} | ${x.threads} | ${x.nativeGflops.toFixed(1)} | ${x.pctPeak.toFixed(0)}% (${r.peakGflops[x.threads]!.toFixed(0)}) | ${x.torchGflops?.toFixed(1) ?? '–'} | ${x.ratio ? `${x.ratio.toFixed(2)}×` : '–'} |`),
+    ...r.rows.map(
+      (x) =>
+        `| ${x.n} | ${x.threads} | ${x.nativeGflops.toFixed(1)} | ${x.pctPeak.toFixed(0)}% (${r.peakGflops[x.threads]!.toFixed(0)}) | ${x.torchGflops?.toFixed(1) ?? '–'} | ${x.ratio ? `${x.ratio.toFixed(2)}×` : '–'} |`,
+    ),
     ...r.notes.map((n) => `- ${n}`),
   ];
   return lines.join('\n');

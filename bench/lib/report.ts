@@ -45,17 +45,28 @@ export function fmtMs(ms: number | null | undefined): string {
 
 export function fmtRate(x: number | null | undefined, unit: string): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  const p: [number, string][] = [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const p: [number, string][] = [
+    [1e15, 'P'],
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [v, s] of p) if (Math.abs(x) >= v) return `${(x / v).toFixed(x / v >= 100 ? 0 : x / v >= 10 ? 1 : 2)} ${s}${unit}`;
   return `${x.toFixed(2)} ${unit}`;
 }
 
-const fmtPct = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${x.toFixed(x < 10 ? 1 : 0)}%`);
+const fmtPct = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : `${x.toFixed(x < 10 ? 1 : 0)}%`;
 const fmtX = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
 
 function peerColumns(rows: CaseResult[]): string[] {
   const seen: string[] = [];
-  for (const r of rows) for (const p of r.peers) { const k = `${p.peer}${p.dtype !== r.dtype ? ` ${p.dtype}` : ''}`; if (!seen.includes(k)) seen.push(k); }
+  for (const r of rows)
+    for (const p of r.peers) {
+      const k = `${p.peer}${p.dtype !== r.dtype ? ` ${p.dtype}` : ''}`;
+      if (!seen.includes(k)) seen.push(k);
+    }
   return seen;
 }
 
@@ -73,37 +84,89 @@ function counterCell(r: CaseResult): string {
 export function opTable(rows: CaseResult[]): string[] {
   const peers = peerColumns(rows);
   const gpu = rows.some((r) => r.pctDatasheet !== null);
-  const head = ['shape', 'dtype', 'median', 'FLOP/s', 'bytes/s', '% roofline', ...(gpu ? ['% datasheet'] : []), 'bound', 'valid', 'counter', ...peers.map((p) => `vs ${p}`)];
+  const head = [
+    'shape',
+    'dtype',
+    'median',
+    'FLOP/s',
+    'bytes/s',
+    '% roofline',
+    ...(gpu ? ['% datasheet'] : []),
+    'bound',
+    'valid',
+    'counter',
+    ...peers.map((p) => `vs ${p}`),
+  ];
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     if (r.skipped || r.error || !r.timing) {
-      out.push(`| ${r.shape} | ${r.dtype} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${(r.error ?? '').split('\n')[0]}`} |${' |'.repeat(head.length - 3)}`);
+      out.push(
+        `| ${r.shape} | ${r.dtype} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${(r.error ?? '').split('\n')[0]}`} |${' |'.repeat(head.length - 3)}`,
+      );
       continue;
     }
     const pc = peers.map((p) => {
       const m = r.peers.find((x) => `${x.peer}${x.dtype !== r.dtype ? ` ${x.dtype}` : ''}` === p);
       return m ? `${fmtX(m.speedup)} (${fmtMs(m.medianMs)})` : '—';
     });
-    out.push(`| ${[r.shape, r.dtype, fmtMs(r.timing.medianMs), fmtRate(r.flopsPerSecond, 'FLOP/s'), fmtRate(r.bytesPerSecond, 'B/s'), fmtPct(r.pctRoofline),
-      ...(gpu ? [fmtPct(r.pctDatasheet)] : []), r.bound ?? '—', validCell(r), counterCell(r), ...pc].join(' | ')} |`);
+    out.push(
+      `| ${[
+        r.shape,
+        r.dtype,
+        fmtMs(r.timing.medianMs),
+        fmtRate(r.flopsPerSecond, 'FLOP/s'),
+        fmtRate(r.bytesPerSecond, 'B/s'),
+        fmtPct(r.pctRoofline),
+        ...(gpu ? [fmtPct(r.pctDatasheet)] : []),
+        r.bound ?? '—',
+        validCell(r),
+        counterCell(r),
+        ...pc,
+      ].join(' | ')} |`,
+    );
   }
   return out;
 }
 
 export function e2eTable(rows: E2eResult[]): string[] {
   const peers = [...new Set(rows.flatMap((r) => r.peers.map((p) => p.peer)))];
-  const head = ['model', 'batch', 'step (median)', 'samples/s', 'GFLOP/step', 'J/sample', 'J/epoch (60k, extrapolated)', 'energy method', 'valid', ...peers.map((p) => `vs ${p}`)];
+  const head = [
+    'model',
+    'batch',
+    'step (median)',
+    'samples/s',
+    'GFLOP/step',
+    'J/sample',
+    'J/epoch (60k, extrapolated)',
+    'energy method',
+    'valid',
+    ...peers.map((p) => `vs ${p}`),
+  ];
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
-    if (r.error) { out.push(`| ${r.model} | ${r.batch} | error: ${r.error.split('\n')[0]} |${' |'.repeat(head.length - 3)}`); continue; }
+    if (r.error) {
+      out.push(`| ${r.model} | ${r.batch} | error: ${r.error.split('\n')[0]} |${' |'.repeat(head.length - 3)}`);
+      continue;
+    }
     const e = r.energy;
     const pc = peers.map((p) => {
       const m = r.peers.find((x) => x.peer === p);
       return m ? `${fmtX(m.speedup)} (${m.samplesPerSecond.toFixed(0)}/s)` : '—';
     });
-    out.push(`| ${[r.model.toUpperCase(), r.batch, fmtMs(r.stepMedianMs), r.samplesPerSecond.toFixed(0), (r.flopsPerStep / 1e9).toFixed(3),
-      e.joulesPerSample === null ? 'unavailable' : e.joulesPerSample.toExponential(3), e.joulesPerEpoch === null ? 'unavailable' : e.joulesPerEpoch.toFixed(1),
-      e.method, r.validation ? (r.validation.ok ? 'ok' : `FAIL (${r.validation.note ?? ''})`) : '—', ...pc].join(' | ')} |`);
+    out.push(
+      `| ${[
+        r.model.toUpperCase(),
+        r.batch,
+        fmtMs(r.stepMedianMs),
+        r.samplesPerSecond.toFixed(0),
+        (r.flopsPerStep / 1e9).toFixed(3),
+        e.joulesPerSample === null ? 'unavailable' : e.joulesPerSample.toExponential(3),
+        e.joulesPerEpoch === null ? 'unavailable' : e.joulesPerEpoch.toFixed(1),
+        e.method,
+        r.validation ? (r.validation.ok ? 'ok' : `FAIL (${r.validation.note ?? ''})`) : '—',
+        ...pc,
+      ].join(' | ')} |`,
+    );
   }
   return out;
 }
@@ -111,7 +174,8 @@ export function e2eTable(rows: E2eResult[]): string[] {
 export function rooflineLines(r: Roofline): string[] {
   const out = [`- memory bandwidth (measured): ${fmtRate(r.bandwidth, 'B/s')} — ${r.bandwidthSource}`];
   for (const [d, f] of Object.entries(r.peakFlops)) out.push(`- peak ${d} (measured): ${fmtRate(f, 'FLOP/s')} — ${r.peakFlopsSource[d]}`);
-  for (const l of r.leads) out.push(`- lead, not measured: ${l.label}: ${l.flops ? fmtRate(l.flops, 'FLOP/s') : fmtRate(l.bytesPerSecond, 'B/s')}`);
+  for (const l of r.leads)
+    out.push(`- lead, not measured: ${l.label}: ${l.flops ? fmtRate(l.flops, 'FLOP/s') : fmtRate(l.bytesPerSecond, 'B/s')}`);
   return out;
 }
 
@@ -121,11 +185,17 @@ export function goalLines(rep: BenchReport): string[] {
   const out: string[] = [];
   for (const r of rep.cases) {
     const p = r.peers.find((x) => x.peer === 'tfjs-cpu');
-    if (p) out.push(`- ${r.op} ${r.shape}: ${fmtX(p.speedup)} tfjs (ours ${fmtMs(r.timing?.medianMs)}, tfjs ${fmtMs(p.medianMs)}) — ${p.speedup >= 2 ? 'meets' : 'below'} the 2× goal`);
+    if (p)
+      out.push(
+        `- ${r.op} ${r.shape}: ${fmtX(p.speedup)} tfjs (ours ${fmtMs(r.timing?.medianMs)}, tfjs ${fmtMs(p.medianMs)}) — ${p.speedup >= 2 ? 'meets' : 'below'} the 2× goal`,
+      );
   }
   for (const r of rep.e2e) {
     const p = r.peers.find((x) => x.peer === 'tfjs-cpu');
-    if (p) out.push(`- ${r.model.toUpperCase()} training step (batch ${r.batch}): ${fmtX(p.speedup)} tfjs (ours ${fmtMs(r.stepMedianMs)}, tfjs ${fmtMs(p.stepMedianMs)}) — ${p.speedup >= 2 ? 'meets' : 'below'} the 2× goal`);
+    if (p)
+      out.push(
+        `- ${r.model.toUpperCase()} training step (batch ${r.batch}): ${fmtX(p.speedup)} tfjs (ours ${fmtMs(r.stepMedianMs)}, tfjs ${fmtMs(p.stepMedianMs)}) — ${p.speedup >= 2 ? 'meets' : 'below'} the 2× goal`,
+      );
   }
   return out;
 }
@@ -133,9 +203,17 @@ export function goalLines(rep: BenchReport): string[] {
 export function renderMarkdown(rep: BenchReport): string {
   const m = rep.meta;
   const lines: string[] = [];
-  lines.push(`## ${m.deviceKey.startsWith('gpu') ? 'GPU' : 'CPU'}: ${m.deviceName} (${m.backend} backend)${m.quick ? ' — QUICK MODE (tiny sizes)' : ''}`, '');
-  lines.push(`- date: ${m.date}`, `- device: ${m.deviceName}${m.driver ? `, driver ${m.driver}` : ''}`, `- commit: ${m.commit ?? 'unknown (no commits yet)'}`,
-    `- node: ${m.node}; CPU: ${m.cpu} (${m.cores} logical cores)`, `- timing: ${m.timingMethod}; medians of many runs after warm-up; inputs random (never zeros), rotated when they fit in cache`);
+  lines.push(
+    `## ${m.deviceKey.startsWith('gpu') ? 'GPU' : 'CPU'}: ${m.deviceName} (${m.backend} backend)${m.quick ? ' — QUICK MODE (tiny sizes)' : ''}`,
+    '',
+  );
+  lines.push(
+    `- date: ${m.date}`,
+    `- device: ${m.deviceName}${m.driver ? `, driver ${m.driver}` : ''}`,
+    `- commit: ${m.commit ?? 'unknown (no commits yet)'}`,
+    `- node: ${m.node}; CPU: ${m.cpu} (${m.cores} logical cores)`,
+    `- timing: ${m.timingMethod}; medians of many runs after warm-up; inputs random (never zeros), rotated when they fit in cache`,
+  );
   for (const [k, v] of Object.entries(m.peers)) lines.push(`- peer ${k}: ${v ?? 'unavailable'}`);
   for (const n of m.notes) lines.push(`- note: ${n}`);
   lines.push('', '### Roofline', '', ...rooflineLines(rep.roofline), '');
@@ -144,7 +222,10 @@ export function renderMarkdown(rep: BenchReport): string {
   const ops = [...new Set(rep.cases.map((c) => c.op))];
   for (const op of ops) lines.push(`### ${op}`, '', ...opTable(rep.cases.filter((c) => c.op === op)), '');
   if (rep.e2e.length) lines.push('### End-to-end training (synthetic MNIST-shaped batches, Adam lr 1e-3)', '', ...e2eTable(rep.e2e), '');
-  lines.push('"vs X" columns: X\'s median ÷ ours (> 1: we are faster), X measured in the same run. "% roofline": max(FLOPs / measured peak, bytes / measured bandwidth) ÷ median.', '');
+  lines.push(
+    '"vs X" columns: X\'s median ÷ ours (> 1: we are faster), X measured in the same run. "% roofline": max(FLOPs / measured peak, bytes / measured bandwidth) ÷ median.',
+    '',
+  );
   if (rep.cpuNative) lines.push('', renderCpuNative(rep.cpuNative));
   return lines.join('\n');
 }

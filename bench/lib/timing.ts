@@ -50,7 +50,15 @@ function quantile(sorted: readonly number[], q: number): number {
 
 function summarise(perCall: number[], iters: number, method: TimingMethod): Timing {
   const s = [...perCall].sort((a, b) => a - b);
-  return { medianMs: median(s), minMs: s[0] ?? NaN, p10Ms: quantile(s, 0.1), p90Ms: quantile(s, 0.9), samples: s.length, itersPerSample: iters, method };
+  return {
+    medianMs: median(s),
+    minMs: s[0] ?? NaN,
+    p10Ms: quantile(s, 0.1),
+    p90Ms: quantile(s, 0.9),
+    samples: s.length,
+    itersPerSample: iters,
+    method,
+  };
 }
 
 const defaults = (o: TimeOptions) => ({
@@ -120,7 +128,9 @@ export interface EventTimer {
 export function eventTimer(): EventTimer | null {
   const b = loadNative().binding as unknown as Record<string, unknown> | null;
   if (!b) return null;
-  const create = b.createEvent, record = b.recordEvent, elapsed = b.eventElapsedMs;
+  const create = b.createEvent,
+    record = b.recordEvent,
+    elapsed = b.eventElapsedMs;
   if (typeof create !== 'function' || typeof record !== 'function' || typeof elapsed !== 'function') return null;
   return {
     create: () => (create as () => unknown).call(b),
@@ -135,7 +145,12 @@ export function eventTimer(): EventTimer | null {
  * after a batch of `iters` launches measured with hrtime (includes one sync round trip per sample,
  * ~10 µs, amortised by batching to >= minSampleMs).
  */
-export function timeDevice(fn: (i: number) => void, sync: () => void, o: TimeOptions = {}, events: EventTimer | null = eventTimer()): Timing {
+export function timeDevice(
+  fn: (i: number) => void,
+  sync: () => void,
+  o: TimeOptions = {},
+  events: EventTimer | null = eventTimer(),
+): Timing {
   const d = defaults({ minSampleMs: 1, ...o });
   let i = 0;
   sync();
@@ -151,7 +166,8 @@ export function timeDevice(fn: (i: number) => void, sync: () => void, o: TimeOpt
   const samples: number[] = [];
   const start = nowMs();
   if (events) {
-    const a = events.create(), b = events.create();
+    const a = events.create(),
+      b = events.create();
     while (samples.length < d.maxSamples && (samples.length < d.minSamples || nowMs() - start < d.budgetMs)) {
       events.record(a);
       for (let k = 0; k < iters; k++) fn(i++);

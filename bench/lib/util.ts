@@ -13,9 +13,11 @@ export function randomArray(n: number, seed = 1, low = -1, high = 1): Float32Arr
   let s = (seed * 2654435761) >>> 0 || 1;
   const scale = (high - low) / 4294967296;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     a[i] = low + s * scale;
   }
   return a;
@@ -55,14 +57,23 @@ export function tolerance(dtype: string, k = 1): { atol: number; rtol: number } 
 }
 
 /** Element-wise comparison; worst = max |a−b| / (atol + rtol·|b|). */
-export function compare(ours: TypedArray, ref: TypedArray | Float64Array, tol: { atol: number; rtol: number }, against: string): Validation {
+export function compare(
+  ours: TypedArray,
+  ref: TypedArray | Float64Array,
+  tol: { atol: number; rtol: number },
+  against: string,
+): Validation {
   if (ours.length !== ref.length) return { ok: false, worst: Infinity, against, note: `length ${ours.length} vs ${ref.length}` };
   let worst = 0;
   let where = -1;
   for (let i = 0; i < ours.length; i++) {
-    const a = ours[i]!, b = ref[i]!;
+    const a = ours[i]!,
+      b = ref[i]!;
     const e = Math.abs(a - b) / (tol.atol + tol.rtol * Math.abs(b));
-    if (!(e <= worst)) { worst = Number.isNaN(e) ? Infinity : e; where = i; }
+    if (!(e <= worst)) {
+      worst = Number.isNaN(e) ? Infinity : e;
+      where = i;
+    }
   }
   return { ok: worst <= 1, worst, against, ...(worst > 1 ? { note: `index ${where}: ${ours[where]} vs ${ref[where]}` } : {}) };
 }
@@ -90,7 +101,8 @@ export function countedBy(kernels: string[], fn: () => void): { flops: number; b
   const a = costSnapshot();
   fn();
   const d = costDelta(a, costSnapshot());
-  let flops = 0, bytes = 0;
+  let flops = 0,
+    bytes = 0;
   for (const k of kernels) {
     flops += d.byKernel[k]?.flops ?? 0;
     bytes += d.byKernel[k]?.bytes ?? 0;

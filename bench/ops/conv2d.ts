@@ -13,7 +13,16 @@ import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types.js';
 import { compare, countedBy, disposeAll, randTensor, rotationCopies, tolerance } from '../lib/util.js';
 
-export interface ConvShape { n: number; c: number; h: number; k: number; r: number; stride: number; pad: number; label: string }
+export interface ConvShape {
+  n: number;
+  c: number;
+  h: number;
+  k: number;
+  r: number;
+  stride: number;
+  pad: number;
+  label: string;
+}
 export type ConvPass = 'fwd' | 'grad-input' | 'grad-weight';
 
 export function convShapes(ctx: BenchContext): ConvShape[] {
@@ -39,8 +48,22 @@ export function convShapes(ctx: BenchContext): ConvShape[] {
 export function convParams(s: ConvShape): Conv2dParams {
   const p = Math.floor((s.h + 2 * s.pad - s.r) / s.stride) + 1;
   return {
-    batch: s.n, inC: s.c, inH: s.h, inW: s.h, outC: s.k, kH: s.r, kW: s.r, outH: p, outW: p,
-    strideH: s.stride, strideW: s.stride, padH: s.pad, padW: s.pad, dilationH: 1, dilationW: 1, groups: 1,
+    batch: s.n,
+    inC: s.c,
+    inH: s.h,
+    inW: s.h,
+    outC: s.k,
+    kH: s.r,
+    kW: s.r,
+    outH: p,
+    outW: p,
+    strideH: s.stride,
+    strideW: s.stride,
+    padH: s.pad,
+    padW: s.pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
   };
 }
 
@@ -50,43 +73,71 @@ export const convId = (s: ConvShape, pass: ConvPass): string =>
 const KERNEL: Record<ConvPass, string> = { fwd: 'conv2d', 'grad-input': 'conv2dGradInput', 'grad-weight': 'conv2dGradWeight' };
 
 /** Sampled float64 reference of one pass; returns [ours, ref] at the sampled positions. */
-function sampleCheck(pass: ConvPass, p: Conv2dParams, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>, out: ArrayLike<number>, samples: number): [Float64Array, Float64Array, number] {
+function sampleCheck(
+  pass: ConvPass,
+  p: Conv2dParams,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  out: ArrayLike<number>,
+  samples: number,
+): [Float64Array, Float64Array, number] {
   const { batch: N, inC: C, inH: H, inW: W, outC: K, kH: R, kW: S, outH: P, outW: Q, strideH: st, padH: pd } = p;
   const total = out.length;
   const n = Math.min(samples, total);
-  const ours = new Float64Array(n), ref = new Float64Array(n);
+  const ours = new Float64Array(n),
+    ref = new Float64Array(n);
   let red = 0;
   for (let t = 0; t < n; t++) {
-    const idx = n === total ? t : Math.floor(((t * 2654435761) % 4294967296) / 4294967296 * total);
+    const idx = n === total ? t : Math.floor((((t * 2654435761) % 4294967296) / 4294967296) * total);
     let acc = 0;
     if (pass === 'fwd') {
       // y[b,k,i,j] = Σ_c,r,s x[b,c,i·st−pd+r, j·st−pd+s]·w[k,c,r,s]
-      const j = idx % Q, i = Math.floor(idx / Q) % P, k = Math.floor(idx / (P * Q)) % K, b = Math.floor(idx / (P * Q * K));
-      for (let c = 0; c < C; c++) for (let r = 0; r < R; r++) for (let s = 0; s < S; s++) {
-        const hh = i * st - pd + r, ww = j * st - pd + s;
-        if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
-        acc += x[((b * C + c) * H + hh) * W + ww]! * w[((k * C + c) * R + r) * S + s]!;
-      }
+      const j = idx % Q,
+        i = Math.floor(idx / Q) % P,
+        k = Math.floor(idx / (P * Q)) % K,
+        b = Math.floor(idx / (P * Q * K));
+      for (let c = 0; c < C; c++)
+        for (let r = 0; r < R; r++)
+          for (let s = 0; s < S; s++) {
+            const hh = i * st - pd + r,
+              ww = j * st - pd + s;
+            if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
+            acc += x[((b * C + c) * H + hh) * W + ww]! * w[((k * C + c) * R + r) * S + s]!;
+          }
       red = C * R * S;
     } else if (pass === 'grad-input') {
       // dx[b,c,h,w] = Σ_k,r,s dy[b,k,i,j]·w[k,c,r,s] over i·st−pd+r = h, j·st−pd+s = w
-      const ww = idx % W, hh = Math.floor(idx / W) % H, c = Math.floor(idx / (H * W)) % C, b = Math.floor(idx / (H * W * C));
-      for (let k = 0; k < K; k++) for (let r = 0; r < R; r++) for (let s = 0; s < S; s++) {
-        const ih = hh + pd - r, jw = ww + pd - s;
-        if (ih % st || jw % st) continue;
-        const i = ih / st, j = jw / st;
-        if (i < 0 || i >= P || j < 0 || j >= Q) continue;
-        acc += dy[((b * K + k) * P + i) * Q + j]! * w[((k * C + c) * R + r) * S + s]!;
-      }
+      const ww = idx % W,
+        hh = Math.floor(idx / W) % H,
+        c = Math.floor(idx / (H * W)) % C,
+        b = Math.floor(idx / (H * W * C));
+      for (let k = 0; k < K; k++)
+        for (let r = 0; r < R; r++)
+          for (let s = 0; s < S; s++) {
+            const ih = hh + pd - r,
+              jw = ww + pd - s;
+            if (ih % st || jw % st) continue;
+            const i = ih / st,
+              j = jw / st;
+            if (i < 0 || i >= P || j < 0 || j >= Q) continue;
+            acc += dy[((b * K + k) * P + i) * Q + j]! * w[((k * C + c) * R + r) * S + s]!;
+          }
       red = K * R * S;
     } else {
       // dw[k,c,r,s] = Σ_b,i,j dy[b,k,i,j]·x[b,c,i·st−pd+r, j·st−pd+s]
-      const s = idx % S, r = Math.floor(idx / S) % R, c = Math.floor(idx / (S * R)) % C, k = Math.floor(idx / (S * R * C));
-      for (let b = 0; b < N; b++) for (let i = 0; i < P; i++) for (let j = 0; j < Q; j++) {
-        const hh = i * st - pd + r, ww = j * st - pd + s;
-        if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
-        acc += dy[((b * K + k) * P + i) * Q + j]! * x[((b * C + c) * H + hh) * W + ww]!;
-      }
+      const s = idx % S,
+        r = Math.floor(idx / S) % R,
+        c = Math.floor(idx / (S * R)) % C,
+        k = Math.floor(idx / (S * R * C));
+      for (let b = 0; b < N; b++)
+        for (let i = 0; i < P; i++)
+          for (let j = 0; j < Q; j++) {
+            const hh = i * st - pd + r,
+              ww = j * st - pd + s;
+            if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
+            acc += dy[((b * K + k) * P + i) * Q + j]! * x[((b * C + c) * H + hh) * W + ww]!;
+          }
       red = N * P * Q;
     }
     ours[t] = out[idx]!;
@@ -98,7 +149,9 @@ function sampleCheck(pass: ConvPass, p: Conv2dParams, x: ArrayLike<number>, w: A
 export function convCase(s: ConvShape, pass: ConvPass, dtype: DType): BenchCase {
   const p = convParams(s);
   const e = bytesPerElement(dtype);
-  const xs = s.n * s.c * s.h * s.h, ws = s.k * s.c * s.r * s.r, ys = s.n * s.k * p.outH * p.outW;
+  const xs = s.n * s.c * s.h * s.h,
+    ws = s.k * s.c * s.r * s.r,
+    ys = s.n * s.k * p.outH * p.outW;
   const [inA, inB, outN] = pass === 'fwd' ? [xs, ws, ys] : pass === 'grad-input' ? [ys, ws, xs] : [xs, ys, ws];
   const inputBytes = (inA + inB) * e;
   return {
@@ -114,7 +167,9 @@ export function convCase(s: ConvShape, pass: ConvPass, dtype: DType): BenchCase 
     prepare(ctx: BenchContext): Prepared {
       const be = getBackend(ctx.device);
       const copies = rotationCopies(ctx, inputBytes);
-      const xsT: Tensor[] = [], wsT: Tensor[] = [], dysT: Tensor[] = [];
+      const xsT: Tensor[] = [],
+        wsT: Tensor[] = [],
+        dysT: Tensor[] = [];
       for (let c = 0; c < copies; c++) {
         if (pass !== 'grad-input') xsT.push(randTensor(ctx, [s.n, s.c, s.h, s.h], dtype, 21 + 3 * c));
         if (pass !== 'grad-weight') wsT.push(randTensor(ctx, [s.k, s.c, s.r, s.r], dtype, 22 + 3 * c, -0.2, 0.2));
@@ -136,7 +191,9 @@ export function convCase(s: ConvShape, pass: ConvPass, dtype: DType): BenchCase 
           const y = once(0);
           const res = (y ?? out!).dataSync();
           y?.dispose();
-          const x = xsT[0]?.dataSync() ?? [], w = wsT[0]?.dataSync() ?? [], dy = dysT[0]?.dataSync() ?? [];
+          const x = xsT[0]?.dataSync() ?? [],
+            w = wsT[0]?.dataSync() ?? [],
+            dy = dysT[0]?.dataSync() ?? [];
           const [ours, ref, red] = sampleCheck(pass, p, x, w, dy, res, 128);
           return compare(ours, ref, tolerance(dtype, red), 'float64 sums at 128 sampled outputs');
         },
@@ -145,7 +202,8 @@ export function convCase(s: ConvShape, pass: ConvPass, dtype: DType): BenchCase 
           const x = xsT[0] ?? randTensor(ctx, [s.n, s.c, s.h, s.h], dtype, 99);
           const w = wsT[0] ?? randTensor(ctx, [s.k, s.c, s.r, s.r], dtype, 98);
           const dy = dysT[0] ?? null;
-          const xg = x.detach().requiresGrad_(), wg = w.detach().requiresGrad_();
+          const xg = x.detach().requiresGrad_(),
+            wg = w.detach().requiresGrad_();
           const r = countedBy([KERNEL[pass]], () => {
             const y = conv2d(xg, wg, null, { stride: s.stride, padding: s.pad });
             if (pass !== 'fwd') y.backward(dy ?? undefined);

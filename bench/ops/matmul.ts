@@ -8,10 +8,24 @@ import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared } from '../lib/types.js';
 import { compare, countedBy, disposeAll, randTensor, rotationCopies, tolerance } from '../lib/util.js';
 
-export interface GemmShape { m: number; n: number; k: number; label?: string }
+export interface GemmShape {
+  m: number;
+  n: number;
+  k: number;
+  label?: string;
+}
 
 export function matmulShapes(ctx: BenchContext): GemmShape[] {
-  if (ctx.quick) return ctx.backend === 'js' ? [{ m: 64, n: 64, k: 64 }, { m: 128, n: 128, k: 128 }] : [{ m: 1024, n: 1024, k: 1024 }, { m: 128, n: 2048, k: 7168 }];
+  if (ctx.quick)
+    return ctx.backend === 'js'
+      ? [
+          { m: 64, n: 64, k: 64 },
+          { m: 128, n: 128, k: 128 },
+        ]
+      : [
+          { m: 1024, n: 1024, k: 1024 },
+          { m: 128, n: 2048, k: 7168 },
+        ];
   if (ctx.backend === 'js') return [256, 512, 1024].map((s) => ({ m: s, n: s, k: s }));
   return [
     ...[1024, 2048, 4096, 8192].map((s) => ({ m: s, n: s, k: s })),
@@ -42,7 +56,8 @@ export function matmulCase(s: GemmShape, dtype: DType): BenchCase {
     kernels: ['matmul'],
     prepare(ctx: BenchContext): Prepared {
       const copies = rotationCopies(ctx, inputBytes);
-      const as: Tensor[] = [], bs: Tensor[] = [];
+      const as: Tensor[] = [],
+        bs: Tensor[] = [];
       for (let c = 0; c < copies; c++) {
         as.push(randTensor(ctx, [m, k], dtype, 11 + 2 * c));
         bs.push(randTensor(ctx, [k, n], dtype, 12 + 2 * c));
@@ -53,13 +68,17 @@ export function matmulCase(s: GemmShape, dtype: DType): BenchCase {
         },
         validate() {
           const c = matmul(as[0]!, bs[0]!);
-          const A = as[0]!.dataSync(), B = bs[0]!.dataSync(), C = c.dataSync();
+          const A = as[0]!.dataSync(),
+            B = bs[0]!.dataSync(),
+            C = c.dataSync();
           c.dispose();
           const samples = Math.min(256, m * n);
-          const ours = new Float64Array(samples), ref = new Float64Array(samples);
+          const ours = new Float64Array(samples),
+            ref = new Float64Array(samples);
           for (let t = 0; t < samples; t++) {
-            const idx = samples === m * n ? t : Math.floor(((t * 2654435761) % 4294967296) / 4294967296 * m * n);
-            const i = Math.floor(idx / n), j = idx % n;
+            const idx = samples === m * n ? t : Math.floor((((t * 2654435761) % 4294967296) / 4294967296) * m * n);
+            const i = Math.floor(idx / n),
+              j = idx % n;
             let acc = 0;
             for (let p = 0; p < k; p++) acc += A[i * k + p]! * B[p * n + j]!;
             ours[t] = C[idx]!;

@@ -11,12 +11,19 @@ import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types
 import { allOf, compare, countedBy, disposeAll, randTensor, tolerance, toCpu } from '../lib/util.js';
 
 export type OptimKind = 'adamw' | 'sgd';
-export interface OptimShape { params: number; tensors: number }
+export interface OptimShape {
+  params: number;
+  tensors: number;
+}
 
 export function optimShapes(ctx: BenchContext): OptimShape[] {
   if (ctx.quick) return ctx.backend === 'js' ? [{ params: 1e4, tensors: 10 }] : [{ params: 1e6, tensors: 100 }];
   if (ctx.backend === 'js') return [{ params: 1e6, tensors: 100 }];
-  return [{ params: 1e6, tensors: 100 }, { params: 1e8, tensors: 1000 }, { params: 1e9, tensors: 1000 }];
+  return [
+    { params: 1e6, tensors: 100 },
+    { params: 1e8, tensors: 1000 },
+    { params: 1e9, tensors: 1000 },
+  ];
 }
 
 const fmtCount = (n: number): string => (n >= 1e9 ? `${n / 1e9}e9` : n >= 1e6 ? `${n / 1e6}e6` : `${n}`);
@@ -27,7 +34,12 @@ export function splitSizes(total: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => base + (i < total % count ? 1 : 0));
 }
 
-interface OptimState { p: Tensor[]; g: Tensor[]; m: Tensor[]; v: Tensor[] }
+interface OptimState {
+  p: Tensor[];
+  g: Tensor[];
+  m: Tensor[];
+  v: Tensor[];
+}
 
 function makeState(ctx: BenchContext, kind: OptimKind, sizes: number[], dtype: DType, seed: number): OptimState {
   const s: OptimState = { p: [], g: [], m: [], v: [] };
@@ -40,7 +52,17 @@ function makeState(ctx: BenchContext, kind: OptimKind, sizes: number[], dtype: D
   return s;
 }
 
-const adamH = (step: number): AdamHyper => ({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, amsgrad: false, maximize: false, step });
+const adamH = (step: number): AdamHyper => ({
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  decoupled: true,
+  amsgrad: false,
+  maximize: false,
+  step,
+});
 const sgdH: SgdHyper = { lr: 0.01, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, firstStep: false };
 
 function step(kind: OptimKind, s: OptimState, i: number): void {
@@ -69,7 +91,8 @@ export function optimCase(kind: OptimKind, shape: OptimShape, dtype: DType): Ben
           step(kind, st, i);
         },
         validate(): Validation {
-          if (ctx.backend === 'js') return { ok: true, worst: 0, against: 'js is the reference backend (checked against torch fixtures in test/)' };
+          if (ctx.backend === 'js')
+            return { ok: true, worst: 0, against: 'js is the reference backend (checked against torch fixtures in test/)' };
           const small = makeState(ctx, kind, [1000, 777, 5], dtype, 61);
           const cpu: OptimState = { p: small.p.map(toCpu), g: small.g.map(toCpu), m: small.m.map(toCpu), v: small.v.map(toCpu) };
           step(kind, small, 4);
@@ -77,7 +100,9 @@ export function optimCase(kind: OptimKind, shape: OptimShape, dtype: DType): Ben
           const tol = tolerance(dtype, 4);
           const vs: Validation[] = [];
           for (const key of ['p', 'm', 'v'] as const) {
-            small[key].forEach((t, i) => vs.push(compare(t.dataSync(), cpu[key][i]!.dataSync(), tol, `js backend, one step over 3 tensors (${key})`)));
+            small[key].forEach((t, i) =>
+              vs.push(compare(t.dataSync(), cpu[key][i]!.dataSync(), tol, `js backend, one step over 3 tensors (${key})`)),
+            );
           }
           disposeAll([...all(small), ...all(cpu)]);
           return allOf(vs);

@@ -19,19 +19,31 @@ import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types
 import { allOf, compare, countedBy, disposeAll, randTensor, tolerance, toCpu } from '../lib/util.js';
 
 export type RnnKind = 'lstm' | 'gru';
-export interface RnnShape { hidden: number; batch: number; steps: number; input: number }
+export interface RnnShape {
+  hidden: number;
+  batch: number;
+  steps: number;
+  input: number;
+}
 
 export function rnnShapes(ctx: BenchContext): RnnShape[] {
   if (ctx.quick) return [{ hidden: 16, batch: 4, steps: 5, input: 8 }];
   if (ctx.backend === 'js') return [{ hidden: 128, batch: 32, steps: 28, input: 28 }];
   const out: RnnShape[] = [];
-  for (const hidden of [512, 1024, 2048]) for (const batch of [16, 64]) for (const steps of [25, 100]) out.push({ hidden, batch, steps, input: hidden });
+  for (const hidden of [512, 1024, 2048])
+    for (const batch of [16, 64]) for (const steps of [25, 100]) out.push({ hidden, batch, steps, input: hidden });
   return out;
 }
 
 export const rnnId = (kind: RnnKind, s: RnnShape): string => `${kind} fwd+bwd h${s.hidden} b${s.batch} t${s.steps} i${s.input}`;
 
-interface RnnParams { wih: Tensor; whh: Tensor; bih: Tensor; bhh: Tensor; x: Tensor }
+interface RnnParams {
+  wih: Tensor;
+  whh: Tensor;
+  bih: Tensor;
+  bhh: Tensor;
+  x: Tensor;
+}
 
 function makeParams(ctx: BenchContext, kind: RnnKind, s: RnnShape, dtype: DType, seed: number): RnnParams {
   const g = kind === 'lstm' ? 4 : 3;
@@ -100,20 +112,29 @@ export function rnnCase(kind: RnnKind, s: RnnShape, dtype: DType): BenchCase {
           clearGrads(p);
         },
         validate(): Validation {
-          if (ctx.backend === 'js') return { ok: true, worst: 0, against: 'js is the reference backend (cells checked against torch fixtures in test/)' };
+          if (ctx.backend === 'js')
+            return { ok: true, worst: 0, against: 'js is the reference backend (cells checked against torch fixtures in test/)' };
           // same weights and inputs, a reduced shape when the full one is slow on js
           const small = T * B * g * H * (I + H) > 3e8;
           const vs: RnnShape = small ? { hidden: 64, batch: 4, steps: 5, input: 64 } : s;
           const q = small ? makeParams(ctx, kind, vs, dtype, 41) : p;
           const qc: RnnParams = {
-            wih: toCpu(q.wih).requiresGrad_(), whh: toCpu(q.whh).requiresGrad_(), bih: toCpu(q.bih).requiresGrad_(),
-            bhh: toCpu(q.bhh).requiresGrad_(), x: toCpu(q.x).requiresGrad_(),
+            wih: toCpu(q.wih).requiresGrad_(),
+            whh: toCpu(q.whh).requiresGrad_(),
+            bih: toCpu(q.bih).requiresGrad_(),
+            bhh: toCpu(q.bhh).requiresGrad_(),
+            x: toCpu(q.x).requiresGrad_(),
           };
           const l = rnnStep(kind, vs, q);
           const lc = rnnStep(kind, vs, qc);
           const tol = tolerance(dtype, vs.steps * vs.hidden);
           const r = allOf([
-            compare(l.dataSync(), lc.dataSync(), { atol: tol.atol * vs.batch * vs.hidden, rtol: tol.rtol }, `js backend${small ? ` at hidden ${vs.hidden} batch ${vs.batch} T ${vs.steps}` : ''}`),
+            compare(
+              l.dataSync(),
+              lc.dataSync(),
+              { atol: tol.atol * vs.batch * vs.hidden, rtol: tol.rtol },
+              `js backend${small ? ` at hidden ${vs.hidden} batch ${vs.batch} T ${vs.steps}` : ''}`,
+            ),
             compare(q.whh.grad!.dataSync(), qc.whh.grad!.dataSync(), tol, 'js backend dW_hh'),
             compare(q.x.grad!.dataSync(), qc.x.grad!.dataSync(), tol, 'js backend dX'),
           ]);

@@ -14,7 +14,10 @@ import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types.js';
 import { allOf, compare, countedBy, disposeAll, randTensor, randomInts, rotationCopies, tolerance } from '../lib/util.js';
 
-export interface RowsShape { rows: number; cols: number }
+export interface RowsShape {
+  rows: number;
+  cols: number;
+}
 
 export function softmaxShapes(ctx: BenchContext): RowsShape[] {
   if (ctx.quick) return [{ rows: 16, cols: 1000 }];
@@ -22,7 +25,8 @@ export function softmaxShapes(ctx: BenchContext): RowsShape[] {
   return [{ rows: 4096, cols: 32000 }];
 }
 
-export const softmaxId = (kind: 'softmax' | 'xent', s: RowsShape): string => `${kind === 'softmax' ? 'softmax fwd' : 'cross_entropy fwd+bwd'} ${s.rows}x${s.cols}`;
+export const softmaxId = (kind: 'softmax' | 'xent', s: RowsShape): string =>
+  `${kind === 'softmax' ? 'softmax fwd' : 'cross_entropy fwd+bwd'} ${s.rows}x${s.cols}`;
 
 /** float64 softmax of row r of x (rows, cols). */
 function refRow(x: ArrayLike<number>, r: number, cols: number): Float64Array {
@@ -67,7 +71,12 @@ export function softmaxCase(kind: 'softmax' | 'xent', s: RowsShape, dtype: DType
         loss.backward();
         return loss;
       };
-      const clear = (): void => { for (const x of leaves) { x.grad?.dispose(); x.grad = null; } };
+      const clear = (): void => {
+        for (const x of leaves) {
+          x.grad?.dispose();
+          x.grad = null;
+        }
+      };
       return {
         run(i) {
           once(i).dispose();
@@ -80,7 +89,8 @@ export function softmaxCase(kind: 'softmax' | 'xent', s: RowsShape, dtype: DType
           const vs: Validation[] = [];
           if (kind === 'softmax') {
             const y = out.dataSync();
-            for (const r of sampledRows(rows)) vs.push(compare(y.subarray(r * cols, (r + 1) * cols), refRow(x, r, cols), tol, 'float64 softmax of 8 sampled rows'));
+            for (const r of sampledRows(rows))
+              vs.push(compare(y.subarray(r * cols, (r + 1) * cols), refRow(x, r, cols), tol, 'float64 softmax of 8 sampled rows'));
           } else {
             const t = targets.dataSync();
             let loss = 0;
@@ -97,7 +107,14 @@ export function softmaxCase(kind: 'softmax' | 'xent', s: RowsShape, dtype: DType
               const p = refRow(x, r, cols);
               p[t[r]!]! -= 1;
               for (let j = 0; j < cols; j++) p[j]! /= rows;
-              vs.push(compare(g.subarray(r * cols, (r + 1) * cols), p, { atol: tol.atol / rows, rtol: tol.rtol }, 'float64 dlogits of 8 sampled rows'));
+              vs.push(
+                compare(
+                  g.subarray(r * cols, (r + 1) * cols),
+                  p,
+                  { atol: tol.atol / rows, rtol: tol.rtol },
+                  'float64 dlogits of 8 sampled rows',
+                ),
+              );
             }
             clear();
           }

@@ -21,7 +21,8 @@ let tfPromise: Promise<Tf | null> | null = null;
 /** Loads tfjs on its CPU backend once (quietly: it prints a hint about tfjs-node on import). */
 export function loadTfjs(): Promise<Tf | null> {
   tfPromise ??= (async () => {
-    const warn = console.warn, log = console.log;
+    const warn = console.warn,
+      log = console.log;
     try {
       console.warn = () => {};
       console.log = () => {};
@@ -60,17 +61,20 @@ export function tfjsMatmul(tf: Tf, s: GemmShape, o: TimeOptions): { m: PeerMeasu
 /** NCHW → NHWC and (K, C, R, S) → (R, S, C, K) copies. */
 function nchwToNhwc(x: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(b * h * w + i) * c + ch] = x[(b * c + ch) * h * w + i]!;
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(b * h * w + i) * c + ch] = x[(b * c + ch) * h * w + i]!;
   return out;
 }
 function kcrsToRsck(wt: Float32Array, k: number, c: number, r: number, s: number): Float32Array {
   const out = new Float32Array(wt.length);
-  for (let kk = 0; kk < k; kk++) for (let cc = 0; cc < c; cc++) for (let i = 0; i < r * s; i++) out[(i * c + cc) * k + kk] = wt[(kk * c + cc) * r * s + i]!;
+  for (let kk = 0; kk < k; kk++)
+    for (let cc = 0; cc < c; cc++) for (let i = 0; i < r * s; i++) out[(i * c + cc) * k + kk] = wt[(kk * c + cc) * r * s + i]!;
   return out;
 }
 function nhwcToNchw(x: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(b * c + ch) * h * w + i] = x[(b * h * w + i) * c + ch]!;
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(b * c + ch) * h * w + i] = x[(b * h * w + i) * c + ch]!;
   return out;
 }
 
@@ -116,7 +120,10 @@ export function tfjsTrainStep(tf: Tf, model: ModelName, batch: number, o: TimeOp
     return tf.add(tf.matMul(tf.reshape(c2, [batch, 1568]) as TF.Tensor2D, w3 as TF.Tensor2D), b3!) as TF.Tensor2D;
   };
   const data = Array.from({ length: 8 }, (_, i) => ({
-    x: model === 'mlp' ? tf.tensor2d(randomArray(batch * 784, 201 + i, 0, 1), [batch, 784]) : tf.tensor4d(randomArray(batch * 784, 201 + i, 0, 1), [batch, 28, 28, 1]),
+    x:
+      model === 'mlp'
+        ? tf.tensor2d(randomArray(batch * 784, 201 + i, 0, 1), [batch, 784])
+        : tf.tensor4d(randomArray(batch * 784, 201 + i, 0, 1), [batch, 28, 28, 1]),
     y: tf.oneHot(tf.tensor1d(randomInts(batch, 10, 301 + i), 'int32'), 10),
   }));
   const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
@@ -127,7 +134,10 @@ export function tfjsTrainStep(tf: Tf, model: ModelName, batch: number, o: TimeOp
   }, o);
   opt.dispose();
   for (const v of vars) v.dispose();
-  for (const d of data) { d.x.dispose(); d.y.dispose(); }
+  for (const d of data) {
+    d.x.dispose();
+    d.y.dispose();
+  }
   return { id: e2eId(model, batch), peer: PEER, dtype: 'float32', medianMs: t.medianMs, note: 'tf.train.adam, NHWC' };
 }
 

@@ -47,7 +47,9 @@ function rssMiB(pid: number): number {
 async function startServer(flags: string[], weights: string): Promise<{ child: ChildProcess; url: string }> {
   const cli = path.join(packageRoot(), 'dist', 'cli.js');
   if (!fs.existsSync(cli)) throw new Error(`bench:serve: ${cli} missing; run npm run build first`);
-  const child = spawn(process.execPath, [cli, 'serve', '--model', 'mnist-cnn', '--weights', weights, '--port', '0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'serve', '--model', 'mnist-cnn', '--weights', weights, '--port', '0', ...flags], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
@@ -62,18 +64,37 @@ async function startServer(flags: string[], weights: string): Promise<{ child: C
 
 async function cannon(url: string, body: string, connections: number, seconds: number): Promise<autocannon.Result> {
   return await autocannon({
-    url: `${url}/v1/models/mnist-cnn:predict`, method: 'POST', connections, duration: seconds, pipelining: 1,
-    headers: { 'content-type': 'application/json' }, body,
+    url: `${url}/v1/models/mnist-cnn:predict`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    headers: { 'content-type': 'application/json' },
+    body,
   });
 }
 
 async function meanBatch(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (n: string): number => Number(text.split('\n').find((l) => l.startsWith(n))?.split(' ').pop());
+  const get = (n: string): number =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(n))
+        ?.split(' ')
+        .pop(),
+    );
   return get('wattgrad_batch_size_sum') / get('wattgrad_batch_size_count');
 }
 
-async function run(label: string, flags: string[], weights: string, body: string, connections: number, seconds: number): Promise<RunResult> {
+async function run(
+  label: string,
+  flags: string[],
+  weights: string,
+  body: string,
+  connections: number,
+  seconds: number,
+): Promise<RunResult> {
   const { child, url } = await startServer(flags, weights);
   try {
     const start = rssMiB(child.pid!);
@@ -82,8 +103,15 @@ async function run(label: string, flags: string[], weights: string, body: string
     const r = await cannon(url, body, connections, seconds);
     const end = rssMiB(child.pid!);
     return {
-      label, flags, requestsPerSecond: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99,
-      non2xx: r.non2xx, errors: r.errors + r.timeouts, rssMiB: { start, warm, end }, meanBatch: await meanBatch(url),
+      label,
+      flags,
+      requestsPerSecond: r['2xx'] / r.duration,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      rssMiB: { start, warm, end },
+      meanBatch: await meanBatch(url),
     };
   } finally {
     child.kill('SIGTERM');
@@ -104,20 +132,42 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ instances: digit });
 
   const results: RunResult[] = [];
-  results.push(await run('unbatched (max-batch 1)', ['--max-batch', '1', '--max-delay-ms', '0', '--max-queue', '4096'], weights, body, connections, seconds));
-  results.push(await run('dynamic batching (max-batch 64, max-delay 5 ms)', ['--max-batch', '64', '--max-delay-ms', '5', '--max-queue', '4096'], weights, body, connections, seconds));
+  results.push(
+    await run(
+      'unbatched (max-batch 1)',
+      ['--max-batch', '1', '--max-delay-ms', '0', '--max-queue', '4096'],
+      weights,
+      body,
+      connections,
+      seconds,
+    ),
+  );
+  results.push(
+    await run(
+      'dynamic batching (max-batch 64, max-delay 5 ms)',
+      ['--max-batch', '64', '--max-delay-ms', '5', '--max-queue', '4096'],
+      weights,
+      body,
+      connections,
+      seconds,
+    ),
+  );
   fs.rmSync(tmp, { recursive: true, force: true });
 
   const [a, b] = results as [RunResult, RunResult];
   const lines = [
     `| server | 2xx/s | p50 ms | p99 ms | non-2xx | errors | mean batch | server RSS MiB start → warm → end |`,
     `|---|---:|---:|---:|---:|---:|---:|---|`,
-    ...results.map((r) => `| ${r.label} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.non2xx} | ${r.errors} | ${r.meanBatch.toFixed(1)} | ${r.rssMiB.start.toFixed(0)} → ${r.rssMiB.warm.toFixed(0)} → ${r.rssMiB.end.toFixed(0)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.label} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.non2xx} | ${r.errors} | ${r.meanBatch.toFixed(1)} | ${r.rssMiB.start.toFixed(0)} → ${r.rssMiB.warm.toFixed(0)} → ${r.rssMiB.end.toFixed(0)} |`,
+    ),
     '',
     `Dynamic batching: ${(b.requestsPerSecond / a.requestsPerSecond).toFixed(2)}× the throughput of unbatched serving, p99 ${b.p99.toFixed(1)} ms vs ${a.p99.toFixed(1)} ms ` +
       `(goal ≥ 3× at equal or better p99: ${b.requestsPerSecond >= 3 * a.requestsPerSecond && b.p99 <= a.p99 ? 'met' : 'NOT met'}).`,
   ];
-  const meta = `${connections} connections, ${seconds} s per run after a warm-up, autocannon in the bench process, server = node dist/cli.js serve (model in a worker thread), ` +
+  const meta =
+    `${connections} connections, ${seconds} s per run after a warm-up, autocannon in the bench process, server = node dist/cli.js serve (model in a worker thread), ` +
     `js backend, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   console.log(`\n${meta}\n\n${lines.join('\n')}\n`);
   if (process.argv.includes('--write-results')) {

@@ -74,26 +74,34 @@ function checkVersions(node: Node): void {
     const by = st.lastWriter ? ` by ${st.lastWriter}` : '';
     throw new Error(
       `backward: one of the variables needed for gradient computation has been modified by an in-place operation: ` +
-      `${node.name}'s saved tensor ${i} (${fmtShape(t.shape)} ${t.dtype}) is at version ${st.version}, last modified${by}; expected version ${vs[i]} (when ${node.name} saved it). ` +
-      `Use the out-of-place op (e.g. add instead of add_) or clone() before writing, and change parameters (optimizer.step(), loadStateDict) only after backward()`,
+        `${node.name}'s saved tensor ${i} (${fmtShape(t.shape)} ${t.dtype}) is at version ${st.version}, last modified${by}; expected version ${vs[i]} (when ${node.name} saved it). ` +
+        `Use the out-of-place op (e.g. add instead of add_) or clone() before writing, and change parameters (optimizer.step(), loadStateDict) only after backward()`,
     );
   }
 }
 
 export function backward(root: Tensor, grad: Tensor | null, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
-    throw new Error('backward: tensor does not require grad and has no gradFn (set requiresGrad on the inputs, and do not call it inside noGrad)');
+    throw new Error(
+      'backward: tensor does not require grad and has no gradFn (set requiresGrad on the inputs, and do not call it inside noGrad)',
+    );
   }
   if (grad !== null && !isTensor(grad)) {
-    throw new TypeError(`backward: grad must be a tensor of shape ${fmtShape(root.shape)} or null, got ${typeof grad === 'object' ? 'a plain object' : typeof grad}` +
-      (typeof grad === 'object' ? ' (options go second: backward(null, { retainGraph: true }))' : ''));
+    throw new TypeError(
+      `backward: grad must be a tensor of shape ${fmtShape(root.shape)} or null, got ${typeof grad === 'object' ? 'a plain object' : typeof grad}` +
+        (typeof grad === 'object' ? ' (options go second: backward(null, { retainGraph: true }))' : ''),
+    );
   }
   if (grad === null) {
     if (root.size !== 1) {
-      throw new Error(`backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)} — pass a gradient of that shape`);
+      throw new Error(
+        `backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)} — pass a gradient of that shape`,
+      );
     }
   } else if (!sameShape(grad.shape, root.shape) || grad.device !== root.device) {
-    throw new RangeError(`backward: gradient of shape ${fmtShape(grad.shape)} on ${grad.device} does not match the tensor's ${fmtShape(root.shape)} on ${root.device}`);
+    throw new RangeError(
+      `backward: gradient of shape ${fmtShape(grad.shape)} on ${grad.device} does not match the tensor's ${fmtShape(root.shape)} on ${root.device}`,
+    );
   }
   // a misspelt { retain_graph: true } would free the graph without a word
   const retain = bool('backward', 'retainGraph', checkOptions('backward', options, ['retainGraph']).retainGraph, false);
@@ -101,7 +109,9 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
   if (root.gradFn) {
     for (const node of topoOrder(root.gradFn)) {
       if (node.released || node.backwardFn === null) {
-        throw new Error(`backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`);
+        throw new Error(
+          `backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`,
+        );
       }
       checkVersions(node);
     }
@@ -136,7 +146,9 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
         pending.delete(node);
         if (node.released || node.backwardFn === null) {
           for (const g of gs) g?.dispose();
-          throw new Error(`backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`);
+          throw new Error(
+            `backward: trying to backward through the graph a second time (at ${node.name}), but its saved tensors were already freed; pass {retainGraph: true} to the first backward() if you need to`,
+          );
         }
         const retained = retainedOutputs.get(node);
         if (retained) {
@@ -170,11 +182,14 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
           if (g === null || edge === null) return;
           const want = 'leaf' in edge ? edge.leaf.shape : edge.node.outputShapes[edge.index]!;
           if (!sameShape(g.shape, want)) {
-            throw new Error(`backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`);
+            throw new Error(
+              `backward: internal error in ${node.name}: gradient for input ${i} has shape ${fmtShape(g.shape)}, expected ${fmtShape(want)}`,
+            );
           }
           // an op that promoted its inputs (float32 · float64) hands back grads in the promoted
           // dtype: each input gets its gradient in its own dtype, like torch
-          const wantDtype = 'leaf' in edge ? (edge.leaf.isDisposed ? g.dtype : edge.leaf.dtype) : (edge.node.outputDtypes[edge.index] ?? g.dtype);
+          const wantDtype =
+            'leaf' in edge ? (edge.leaf.isDisposed ? g.dtype : edge.leaf.dtype) : (edge.node.outputDtypes[edge.index] ?? g.dtype);
           if (g.dtype !== wantDtype) {
             const c = ops.cast(g, wantDtype);
             g.dispose();

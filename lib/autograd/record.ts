@@ -23,13 +23,27 @@ export function save(...xs: Tensor[]): Tensor[] {
  * edge (their backward result is ignored). backward receives one grad per output (null for an
  * output that no gradient reached) and returns one grad per input, shaped like the input.
  */
-export function record(name: string, outputs: Tensor[], inputs: (Tensor | null | undefined)[], backward: BackwardFn, saved: Tensor[] = []): void {
+export function record(
+  name: string,
+  outputs: Tensor[],
+  inputs: (Tensor | null | undefined)[],
+  backward: BackwardFn,
+  saved: Tensor[] = [],
+): void {
   const edges: Edge[] = inputs.map((x) => {
     if (!x || !x.requiresGrad) return null;
     return x.gradFn ? { node: x.gradFn, index: x.outputIndex } : { leaf: x };
   });
   for (const t of saved) keep(t); // saved tensors live as long as the node, not the tidy scope
-  const node = new Node(name, edges, backward, saved, outputs.length, outputs.map((o) => [...o.shape]), outputs.map((o) => o.dtype));
+  const node = new Node(
+    name,
+    edges,
+    backward,
+    saved,
+    outputs.length,
+    outputs.map((o) => [...o.shape]),
+    outputs.map((o) => o.dtype),
+  );
   // the version check at backward: one number per saved tensor
   const versions = new Array<number>(saved.length);
   for (let i = 0; i < saved.length; i++) versions[i] = saved[i]!.storage.version;

@@ -22,27 +22,49 @@ export interface Handle {
 }
 
 export type UnaryOp =
-  | 'neg' | 'abs' | 'sign' | 'exp' | 'expm1' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'square'
-  | 'reciprocal' | 'sin' | 'cos' | 'floor' | 'ceil' | 'round'
-  | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'softplus'
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'expm1'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'sin'
+  | 'cos'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu'
+  | 'gelu_tanh'
+  | 'silu'
+  | 'softplus'
   | 'leaky_relu' // a = negative slope
-  | 'elu'        // a = alpha
-  | 'clamp'      // a = min, b = max (use ±Infinity for one-sided)
+  | 'elu' // a = alpha
+  | 'clamp' // a = min, b = max (use ±Infinity for one-sided)
   | 'add_scalar' // x + a
   | 'mul_scalar' // x * a
-  | 'rsub_scalar'// a - x
-  | 'rdiv_scalar'// a / x
+  | 'rsub_scalar' // a - x
+  | 'rdiv_scalar' // a / x
   | 'pow_scalar' // x ** a
-  | 'rpow_scalar'// a ** x
-  | 'gt_scalar' | 'lt_scalar' | 'ge_scalar' | 'le_scalar' | 'eq_scalar' | 'ne_scalar'; // 1 or 0
+  | 'rpow_scalar' // a ** x
+  | 'gt_scalar'
+  | 'lt_scalar'
+  | 'ge_scalar'
+  | 'le_scalar'
+  | 'eq_scalar'
+  | 'ne_scalar'; // 1 or 0
 
 /** Unary ops with a fused backward: dx = dy * f'(x), reading x and/or y = f(x). */
-export type UnaryGradOp =
-  | 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'tanh' | 'sigmoid' | 'softplus' | 'leaky_relu' | 'elu' | 'clamp' | 'abs';
+export type UnaryGradOp = 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'tanh' | 'sigmoid' | 'softplus' | 'leaky_relu' | 'elu' | 'clamp' | 'abs';
 
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'; // comparisons write 1 or 0 in `dtype`
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'; // comparisons write 1 or 0 in `dtype`
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'prod';
 export type ArgReduceOp = 'argmax' | 'argmin';
@@ -50,46 +72,86 @@ export type Activation = 'none' | 'relu' | 'gelu' | 'tanh' | 'sigmoid';
 
 /** conv2d, NCHW. x is (batch, inC, inH, inW), w is (outC, inC/groups, kH, kW), y is (batch, outC, outH, outW). */
 export interface Conv2dParams {
-  batch: number; inC: number; inH: number; inW: number;
-  outC: number; kH: number; kW: number; outH: number; outW: number;
-  strideH: number; strideW: number; padH: number; padW: number;
-  dilationH: number; dilationW: number; groups: number;
+  batch: number;
+  inC: number;
+  inH: number;
+  inW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  outH: number;
+  outW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
 }
 
 /** 2-D pooling, NCHW. x is (batch, channels, inH, inW), y is (batch, channels, outH, outW). */
 export interface Pool2dParams {
-  batch: number; channels: number; inH: number; inW: number; outH: number; outW: number;
-  kH: number; kW: number; strideH: number; strideW: number; padH: number; padW: number;
-  dilationH: number; dilationW: number;
+  batch: number;
+  channels: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
   /** avg pooling only: count padded cells in the divisor (torch's count_include_pad). */
   countIncludePad: boolean;
 }
 
 export interface SgdHyper {
-  lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
   maximize: boolean;
   /** true on the first step with momentum: buf = g (torch semantics), not momentum*buf + (1-dampening)*g. */
   firstStep: boolean;
 }
 
 export interface AdamHyper {
-  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
   /** AdamW: p *= 1 - lr*weightDecay; Adam: g += weightDecay*p. */
   decoupled: boolean;
-  amsgrad: boolean; maximize: boolean;
+  amsgrad: boolean;
+  maximize: boolean;
   /** 1-based step count, for bias correction. */
   step: number;
 }
 
 export interface RmspropHyper {
-  lr: number; alpha: number; eps: number; weightDecay: number; momentum: number;
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
   /** centered: the variance estimate subtracts the running mean of g (gradAvg given). */
-  centered: boolean; maximize: boolean;
+  centered: boolean;
+  maximize: boolean;
 }
 
 export interface AdagradHyper {
   /** the step's lr, already decayed: lr / (1 + (step - 1)·lrDecay) */
-  clr: number; eps: number; weightDecay: number; maximize: boolean;
+  clr: number;
+  eps: number;
+  weightDecay: number;
+  maximize: boolean;
 }
 
 export interface KernelFns {
@@ -112,7 +174,18 @@ export interface KernelFns {
   binary(op: BinaryOp, a: Handle, b: Handle, out: Handle, outShape: number[], aStrides: number[], bStrides: number[], dtype: DType): void;
 
   /** out = cond != 0 ? a : b, broadcast like `binary`. cond has `condDtype`; a, b, out have `dtype`. */
-  where(cond: Handle, a: Handle, b: Handle, out: Handle, outShape: number[], condStrides: number[], aStrides: number[], bStrides: number[], condDtype: DType, dtype: DType): void;
+  where(
+    cond: Handle,
+    a: Handle,
+    b: Handle,
+    out: Handle,
+    outShape: number[],
+    condStrides: number[],
+    aStrides: number[],
+    bStrides: number[],
+    condDtype: DType,
+    dtype: DType,
+  ): void;
 
   /** x is (outer, r, inner), out is (outer, inner): reduce the middle axis. r may be 0 for sum (writes 0). */
   reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: number, inner: number, dtype: DType): void;
@@ -127,16 +200,37 @@ export interface KernelFns {
    * slice-backward (accumulate). The dst addresses must be distinct. Only the addressed dst
    * elements are written; callers that need the rest defined `fill` first.
    */
-  stridedCopy(src: Handle, dst: Handle, shape: number[], srcStrides: number[], srcOffset: number,
-    dstStrides: number[], dstOffset: number, dtype: DType, accumulate: boolean): void;
+  stridedCopy(
+    src: Handle,
+    dst: Handle,
+    shape: number[],
+    srcStrides: number[],
+    srcOffset: number,
+    dstStrides: number[],
+    dstOffset: number,
+    dtype: DType,
+    accumulate: boolean,
+  ): void;
 
   /**
    * Batched GEMM: out[b] = op(A[b]) · op(B[b]), out is (batch, m, n) contiguous.
    * A[b] starts at b*aBatchStride and is (m, k), or (k, m) when transA; likewise B (k, n) / (n, k).
    * A batch stride of 0 broadcasts one matrix over the batch.
    */
-  matmul(a: Handle, b: Handle, out: Handle, batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, dtype: DType): void;
+  matmul(
+    a: Handle,
+    b: Handle,
+    out: Handle,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    aBatchStride: number,
+    bBatchStride: number,
+    dtype: DType,
+  ): void;
 
   /** out = act(x + bias[c]) with x, out (outer, c, inner) and bias (c). Linear: inner = 1; conv: inner = H*W. */
   addBiasAct(x: Handle, bias: Handle, out: Handle, outer: number, c: number, inner: number, act: Activation, dtype: DType): void;
@@ -154,8 +248,28 @@ export interface KernelFns {
   avgPool2d(x: Handle, y: Handle, p: Pool2dParams, dtype: DType): void;
   avgPool2dBackward(dy: Handle, dx: Handle, p: Pool2dParams, dtype: DType): void;
   /** torch's adaptive_avg_pool2d windows: start = floor(i*in/out), end = ceil((i+1)*in/out). */
-  adaptiveAvgPool2d(x: Handle, y: Handle, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number, dtype: DType): void;
-  adaptiveAvgPool2dBackward(dy: Handle, dx: Handle, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number, dtype: DType): void;
+  adaptiveAvgPool2d(
+    x: Handle,
+    y: Handle,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    dtype: DType,
+  ): void;
+  adaptiveAvgPool2dBackward(
+    dy: Handle,
+    dx: Handle,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    dtype: DType,
+  ): void;
 
   /** x is (outer, dimSize, inner), idx (int32) is (nIdx), out is (outer, nIdx, inner). Embedding: outer = 1. */
   indexSelect(x: Handle, idx: Handle, out: Handle, outer: number, dimSize: number, inner: number, nIdx: number, dtype: DType): void;
@@ -176,29 +290,98 @@ export interface KernelFns {
    * Fused cross-entropy per row: logits (rows, cols), targets int32 (rows), loss (rows).
    * loss = -(1-ε)·logp[t] - ε/cols·Σ_j logp[j]; rows whose target == ignoreIndex get loss 0.
    */
-  crossEntropy(logits: Handle, targets: Handle, loss: Handle, rows: number, cols: number, labelSmoothing: number, ignoreIndex: number, dtype: DType): void;
+  crossEntropy(
+    logits: Handle,
+    targets: Handle,
+    loss: Handle,
+    rows: number,
+    cols: number,
+    labelSmoothing: number,
+    ignoreIndex: number,
+    dtype: DType,
+  ): void;
   /** dlogits[r] = dloss[r] · (softmax(logits[r]) - (1-ε)·onehot(t) - ε/cols); 0 for ignored rows. */
-  crossEntropyBackward(logits: Handle, targets: Handle, dloss: Handle, dlogits: Handle, rows: number, cols: number, labelSmoothing: number, ignoreIndex: number, dtype: DType): void;
+  crossEntropyBackward(
+    logits: Handle,
+    targets: Handle,
+    dloss: Handle,
+    dlogits: Handle,
+    rows: number,
+    cols: number,
+    labelSmoothing: number,
+    ignoreIndex: number,
+    dtype: DType,
+  ): void;
 
   /**
    * Layer norm over the last `cols`: x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows) saved.
    * Saved statistics (here and in batchNorm) are float32 for float32/bfloat16/float16 `dtype` and
    * float64 for float64 (normStatsDType in lib/ops/nn.ts), as PyTorch keeps them.
    */
-  layerNorm(x: Handle, gamma: Handle | null, beta: Handle | null, y: Handle, mean: Handle, rstd: Handle, rows: number, cols: number, eps: number, dtype: DType): void;
+  layerNorm(
+    x: Handle,
+    gamma: Handle | null,
+    beta: Handle | null,
+    y: Handle,
+    mean: Handle,
+    rstd: Handle,
+    rows: number,
+    cols: number,
+    eps: number,
+    dtype: DType,
+  ): void;
   /** dx, and dgamma/dbeta (written, not accumulated) when given. */
-  layerNormBackward(dy: Handle, x: Handle, gamma: Handle | null, mean: Handle, rstd: Handle, dx: Handle, dgamma: Handle | null, dbeta: Handle | null, rows: number, cols: number, dtype: DType): void;
+  layerNormBackward(
+    dy: Handle,
+    x: Handle,
+    gamma: Handle | null,
+    mean: Handle,
+    rstd: Handle,
+    dx: Handle,
+    dgamma: Handle | null,
+    dbeta: Handle | null,
+    rows: number,
+    cols: number,
+    dtype: DType,
+  ): void;
 
   /**
    * Batch norm over (n, c, hw): statistics per channel c. Training: batch statistics (biased var
    * for normalising), running stats updated in place with `momentum` and the unbiased var.
    * Eval: running stats. saveMean/saveInvStd (c) hold what was used, for the backward.
    */
-  batchNorm(x: Handle, gamma: Handle | null, beta: Handle | null, runningMean: Handle | null, runningVar: Handle | null,
-    y: Handle, saveMean: Handle, saveInvStd: Handle, n: number, c: number, hw: number,
-    training: boolean, momentum: number, eps: number, dtype: DType): void;
-  batchNormBackward(dy: Handle, x: Handle, gamma: Handle | null, saveMean: Handle, saveInvStd: Handle,
-    dx: Handle, dgamma: Handle | null, dbeta: Handle | null, n: number, c: number, hw: number, training: boolean, dtype: DType): void;
+  batchNorm(
+    x: Handle,
+    gamma: Handle | null,
+    beta: Handle | null,
+    runningMean: Handle | null,
+    runningVar: Handle | null,
+    y: Handle,
+    saveMean: Handle,
+    saveInvStd: Handle,
+    n: number,
+    c: number,
+    hw: number,
+    training: boolean,
+    momentum: number,
+    eps: number,
+    dtype: DType,
+  ): void;
+  batchNormBackward(
+    dy: Handle,
+    x: Handle,
+    gamma: Handle | null,
+    saveMean: Handle,
+    saveInvStd: Handle,
+    dx: Handle,
+    dgamma: Handle | null,
+    dbeta: Handle | null,
+    n: number,
+    c: number,
+    hw: number,
+    training: boolean,
+    dtype: DType,
+  ): void;
 
   /**
    * LSTM gate math for one step, torch's order i, f, g, o.
@@ -207,8 +390,18 @@ export interface KernelFns {
    */
   lstmCell(gates: Handle, cPrev: Handle, h: Handle, c: Handle, act: Handle, batch: number, hidden: number, dtype: DType): void;
   /** From dh, dc (dc may be null = 0): dGates (batch, 4H, pre-activation) and dcPrev (batch, H). */
-  lstmCellBackward(act: Handle, cPrev: Handle, c: Handle, dh: Handle, dc: Handle | null,
-    dGates: Handle, dcPrev: Handle, batch: number, hidden: number, dtype: DType): void;
+  lstmCellBackward(
+    act: Handle,
+    cPrev: Handle,
+    c: Handle,
+    dh: Handle,
+    dc: Handle | null,
+    dGates: Handle,
+    dcPrev: Handle,
+    batch: number,
+    hidden: number,
+    dtype: DType,
+  ): void;
 
   /**
    * GRU gate math for one step, torch's order r, z, n.
@@ -218,7 +411,17 @@ export interface KernelFns {
    */
   gruCell(xg: Handle, hg: Handle, hPrev: Handle, h: Handle, saved: Handle, batch: number, hidden: number, dtype: DType): void;
   /** From dh: dxg, dhg (batch, 3H) and the direct part of dhPrev (= dh·z; the op layer adds dhg·W_hh). */
-  gruCellBackward(saved: Handle, hPrev: Handle, dh: Handle, dxg: Handle, dhg: Handle, dhPrev: Handle, batch: number, hidden: number, dtype: DType): void;
+  gruCellBackward(
+    saved: Handle,
+    hPrev: Handle,
+    dh: Handle,
+    dxg: Handle,
+    dhg: Handle,
+    dhPrev: Handle,
+    batch: number,
+    hidden: number,
+    dtype: DType,
+  ): void;
 
   /**
    * Philox4x32-10 uniform in [low, high): element i uses counter (offset + floor(i/4)), word i%4,
@@ -237,11 +440,27 @@ export interface KernelFns {
   /** Fused SGD over a list of tensors, in place on params (and momentum buffers). */
   sgdStep(params: Handle[], grads: Handle[], momentumBufs: Handle[] | null, numels: number[], h: SgdHyper, dtype: DType): void;
   /** Fused Adam / AdamW (h.decoupled) / amsgrad (maxExpAvgSq given), in place on params, expAvg, expAvgSq, maxExpAvgSq. */
-  adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], expAvgSq: Handle[], maxExpAvgSq: Handle[] | null,
-    numels: number[], h: AdamHyper, dtype: DType): void;
+  adamStep(
+    params: Handle[],
+    grads: Handle[],
+    expAvg: Handle[],
+    expAvgSq: Handle[],
+    maxExpAvgSq: Handle[] | null,
+    numels: number[],
+    h: AdamHyper,
+    dtype: DType,
+  ): void;
   /** Fused RMSprop (momentum buffers when h.momentum > 0, gradAvg when h.centered), in place on params and state. */
-  rmspropStep(params: Handle[], grads: Handle[], squareAvg: Handle[], momentumBufs: Handle[] | null, gradAvg: Handle[] | null,
-    numels: number[], h: RmspropHyper, dtype: DType): void;
+  rmspropStep(
+    params: Handle[],
+    grads: Handle[],
+    squareAvg: Handle[],
+    momentumBufs: Handle[] | null,
+    gradAvg: Handle[] | null,
+    numels: number[],
+    h: RmspropHyper,
+    dtype: DType,
+  ): void;
   /** Fused Adagrad, in place on params and stateSum. */
   adagradStep(params: Handle[], grads: Handle[], stateSum: Handle[], numels: number[], h: AdagradHyper, dtype: DType): void;
 }

@@ -69,7 +69,8 @@ export function resolveCarbon(options: CarbonOptions = {}): CarbonSettings {
     }
     return { pue, gPerKWh: intensity, region: null, source: 'user-supplied' };
   }
-  if (typeof intensity !== 'string') throw new TypeError(`carbon: intensity must be gCO2e/kWh (a number) or a region code (a string), got ${typeof intensity}`);
+  if (typeof intensity !== 'string')
+    throw new TypeError(`carbon: intensity must be gCO2e/kWh (a number) or a region code (a string), got ${typeof intensity}`);
   const code = intensity.toUpperCase();
   const row = Object.hasOwn(GRID_INTENSITY, code) ? GRID_INTENSITY[code] : undefined;
   if (row === undefined) {

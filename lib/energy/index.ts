@@ -25,6 +25,15 @@ export {
   resolveCarbon,
 } from './carbon.js';
 export type { CarbonOptions, CarbonSettings } from './carbon.js';
-export { energyMethods, energyWarnings, formatEnergyProgress, formatEnergySummary, formatGrams, formatJoules, formatSeconds, formatSI } from './format.js';
+export {
+  energyMethods,
+  energyWarnings,
+  formatEnergyProgress,
+  formatEnergySummary,
+  formatGrams,
+  formatJoules,
+  formatSeconds,
+  formatSI,
+} from './format.js';
 export { renderHtmlReport, writeHtmlReport } from './report.js';
 export type { EpochRecord, HtmlReportData } from './report.js';

@@ -48,7 +48,7 @@ const TOP_LEVEL = /^(intel-rapl|amd-rapl):\d+$/;
 
 function errCode(e: unknown): string {
   const c = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof c === 'string' ? c : (e as Error)?.message ?? String(e);
+  return typeof c === 'string' ? c : ((e as Error)?.message ?? String(e));
 }
 
 /** How to grant read access to the counters; part of every "not readable" reason. */

@@ -14,7 +14,15 @@ import type { EnergyResult, PowerSeries } from './meter.js';
 import { barChart, downsample, emptyChart, escapeHtml, lineChart, type Bar } from './svg.js';
 import { checkOptions, type OptionKeys } from '../options.js';
 
-const REPORT_KEYS: OptionKeys<HtmlReportData> = { title: true, history: true, powerSeries: true, summary: true, notes: true, validationLabel: true, test: true };
+const REPORT_KEYS: OptionKeys<HtmlReportData> = {
+  title: true,
+  history: true,
+  powerSeries: true,
+  summary: true,
+  notes: true,
+  validationLabel: true,
+  test: true,
+};
 
 export interface EpochRecord {
   /** 1-based epoch number; default position + 1 */
@@ -135,7 +143,8 @@ export function renderHtmlReport(data: HtmlReportData): string {
   if (!data || typeof data !== 'object') throw new TypeError('writeHtmlReport: expected { title, history, ... } as the report data');
   checkOptions('writeHtmlReport', data, REPORT_KEYS);
   if (data.test !== undefined) checkOptions('writeHtmlReport: test', data.test, ['accuracy', 'loss', 'samples']);
-  if (!Array.isArray(data.history)) throw new TypeError(`writeHtmlReport: history must be an array of epoch records, got ${typeof data.history}`);
+  if (!Array.isArray(data.history))
+    throw new TypeError(`writeHtmlReport: history must be an array of epoch records, got ${typeof data.history}`);
   const history = data.history;
   const epochs = history.map((e, i) => e.epoch ?? i + 1);
   const summaries = data.summary === undefined ? [] : Array.isArray(data.summary) ? data.summary : [data.summary];

@@ -82,7 +82,14 @@ function integerTicks(lo: number, hi: number): number[] {
 
 const M = { left: 58, right: 16, top: 48, bottom: 46 };
 
-function frame(f: ChartFrame, xt: number[], yt: number[], sx: (v: number) => number, sy: (v: number) => number, xLabels?: string[]): string {
+function frame(
+  f: ChartFrame,
+  xt: number[],
+  yt: number[],
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  xLabels?: string[],
+): string {
   const w = f.width ?? 560;
   const h = f.height ?? 300;
   const parts: string[] = [];
@@ -95,12 +102,16 @@ function frame(f: ChartFrame, xt: number[], yt: number[], sx: (v: number) => num
   xt.forEach((v, i) => {
     const x = sx(v).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${h - M.bottom}" y2="${h - M.bottom + 4}" class="axis"/>`);
-    parts.push(`<text x="${x}" y="${h - M.bottom + 16}" text-anchor="middle" class="tick">${escapeHtml(xLabels?.[i] ?? tickLabel(v))}</text>`);
+    parts.push(
+      `<text x="${x}" y="${h - M.bottom + 16}" text-anchor="middle" class="tick">${escapeHtml(xLabels?.[i] ?? tickLabel(v))}</text>`,
+    );
   });
   parts.push(`<line x1="${M.left}" x2="${w - M.right}" y1="${h - M.bottom}" y2="${h - M.bottom}" class="axis"/>`);
   parts.push(`<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${h - M.bottom}" class="axis"/>`);
   parts.push(`<text x="${(M.left + w - M.right) / 2}" y="${h - 8}" text-anchor="middle" class="al">${escapeHtml(f.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${(M.top + h - M.bottom) / 2}) rotate(-90)" text-anchor="middle" class="al">${escapeHtml(f.yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${(M.top + h - M.bottom) / 2}) rotate(-90)" text-anchor="middle" class="al">${escapeHtml(f.yLabel)}</text>`,
+  );
   return parts.join('');
 }
 
@@ -174,7 +185,12 @@ export function lineChart(f: ChartFrame, series: LineSeries[]): string {
     body.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"${dash}/>`);
     body.push(dots.join(''));
   });
-  body.push(legend(f, series.map((s, si) => ({ label: s.label, color: PALETTE[si % PALETTE.length]!, dashed: s.dashed }))));
+  body.push(
+    legend(
+      f,
+      series.map((s, si) => ({ label: s.label, color: PALETTE[si % PALETTE.length]!, dashed: s.dashed })),
+    ),
+  );
   return svg(f, body.join(''));
 }
 
@@ -201,7 +217,14 @@ export function barChart(f: ChartFrame, bars: Bar[]): string {
   const xt = bars.map((_, i) => i).filter((i) => i % every === 0);
   const body: string[] = [
     `<defs><pattern id="hatch-${escapeHtml(f.id)}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fed7aa"/><line x1="0" y1="0" x2="0" y2="6" stroke="#ea580c" stroke-width="2"/></pattern></defs>`,
-    frame(f, xt, yt, sx, sy, xt.map((i) => bars[i]!.label)),
+    frame(
+      f,
+      xt,
+      yt,
+      sx,
+      sy,
+      xt.map((i) => bars[i]!.label),
+    ),
   ];
   const bw = Math.max(2, band * 0.7);
   bars.forEach((b, i) => {
@@ -212,7 +235,9 @@ export function barChart(f: ChartFrame, bars: Bar[]): string {
     }
     const y = sy(b.value);
     const fill = b.estimate ? `url(#hatch-${escapeHtml(f.id)})` : PALETTE[0]!;
-    body.push(`<rect x="${x}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(h - M.bottom - y).toFixed(1)}" fill="${fill}"><title>${escapeHtml(b.label)}: ${b.value.toPrecision(4)}${b.estimate ? ' (estimate)' : ''}</title></rect>`);
+    body.push(
+      `<rect x="${x}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${(h - M.bottom - y).toFixed(1)}" fill="${fill}"><title>${escapeHtml(b.label)}: ${b.value.toPrecision(4)}${b.estimate ? ' (estimate)' : ''}</title></rect>`,
+    );
   });
   if (bars.some((b) => b.estimate)) body.push(legend(f, [{ label: 'estimate', color: '#ea580c' }]));
   return svg(f, body.join(''));

@@ -45,7 +45,11 @@ const START_TAG = procStartTag(process.pid) ?? `s${Math.round(Date.now() / 1000 
 /** 'h' + a hash of the host name and the pid namespace: pids compare only where this matches. */
 const HOST_TAG = (() => {
   let ns = '';
-  try { ns = fs.readlinkSync('/proc/self/ns/pid'); } catch { /* not Linux */ }
+  try {
+    ns = fs.readlinkSync('/proc/self/ns/pid');
+  } catch {
+    /* not Linux */
+  }
   let h = 0x811c9dc5; // FNV-1a
   for (const ch of `${os.hostname()}|${ns}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
   return `h${(h >>> 0).toString(36)}`;
@@ -138,17 +142,30 @@ export function removeStaleTempFiles(file: string, now = Date.now()): string[] {
  * late (a checkpoint after the first epoch) and should fail before the work starts.
  */
 export function checkWritablePath(where: string, file: string): void {
-  if (typeof file !== 'string' || file === '') throw new TypeError(`${where}: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
+  if (typeof file !== 'string' || file === '')
+    throw new TypeError(`${where}: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
   const abs = path.resolve(file);
   let st: fs.Stats | null = null;
-  try { st = fs.statSync(abs); } catch { /* absent: fine */ }
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    /* absent: fine */
+  }
   if (st?.isDirectory()) throw new Error(`${where}: cannot write ${file}: it is a directory (give a file path)`);
   for (let dir = path.dirname(abs); ; dir = path.dirname(dir)) {
     let ds: fs.Stats | null = null;
-    try { ds = fs.statSync(dir); } catch { /* not there yet: check its parent */ }
+    try {
+      ds = fs.statSync(dir);
+    } catch {
+      /* not there yet: check its parent */
+    }
     if (ds) {
       if (!ds.isDirectory()) throw new Error(`${where}: cannot write ${file}: ${dir} is a file, not a directory`);
-      try { fs.accessSync(dir, fs.constants.W_OK); } catch { throw new Error(`${where}: cannot write ${file}: ${dir} is not writable (permission denied)`); }
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch {
+        throw new Error(`${where}: cannot write ${file}: ${dir} is not writable (permission denied)`);
+      }
       return;
     }
     if (path.dirname(dir) === dir) return;
@@ -165,8 +182,17 @@ function ensureDir(file: string, dir: string): void {
       // find the first component of the path that exists and is not a directory
       let p = dir;
       const parts: string[] = [];
-      while (p !== path.dirname(p)) { parts.unshift(p); p = path.dirname(p); }
-      const blocker = parts.find((q) => { try { return !fs.statSync(q).isDirectory(); } catch { return false; } });
+      while (p !== path.dirname(p)) {
+        parts.unshift(p);
+        p = path.dirname(p);
+      }
+      const blocker = parts.find((q) => {
+        try {
+          return !fs.statSync(q).isDirectory();
+        } catch {
+          return false;
+        }
+      });
       throw Object.assign(new Error(`cannot write ${file}: ${blocker ?? dir} is a file, not a directory`), { code: err.code });
     }
     throw Object.assign(new Error(`cannot write ${file}: cannot create its directory ${dir} (${err.message})`), { code: err.code });
@@ -174,7 +200,8 @@ function ensureDir(file: string, dir: string): void {
 }
 
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  if (typeof file !== 'string' || file === '') throw new TypeError(`writeFileAtomic: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
+  if (typeof file !== 'string' || file === '')
+    throw new TypeError(`writeFileAtomic: the path must be a non-empty string, got ${file === null ? 'null' : typeof file}`);
   const dir = path.dirname(path.resolve(file));
   ensureDir(file, dir);
   // a directory at the target would fail only at the rename, after the whole write
@@ -184,8 +211,14 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     const st = fs.statSync(file);
     isDir = st.isDirectory();
     mode = st.mode & 0o7777;
-  } catch { /* absent: fine */ }
-  if (isDir) throw Object.assign(new Error(`cannot write ${file}: it is a directory (give a file path, e.g. ${path.join(file, 'model.safetensors')})`), { code: 'EISDIR' });
+  } catch {
+    /* absent: fine */
+  }
+  if (isDir)
+    throw Object.assign(
+      new Error(`cannot write ${file}: it is a directory (give a file path, e.g. ${path.join(file, 'model.safetensors')})`),
+      { code: 'EISDIR' },
+    );
   removeStaleTempFiles(file);
   const tmp = path.join(dir, tempNameFor(path.basename(file)));
   let fd: number | null = null;
@@ -200,13 +233,28 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     fd = null;
     fs.renameSync(tmp, file);
   } catch (e) {
-    if (fd !== null) try { fs.closeSync(fd); } catch { /* already failing */ }
-    try { fs.unlinkSync(tmp); } catch { /* not created */ }
+    if (fd !== null)
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* not created */
+    }
     throw e;
   }
   // make the rename itself durable (best effort: not every platform can fsync a directory)
   try {
     const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* ignore */ }
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch {
+    /* ignore */
+  }
 }

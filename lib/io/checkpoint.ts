@@ -65,7 +65,8 @@ function unflatten(value: unknown, tensors: (name: string) => Tensor): unknown {
   const o = value as Record<string, unknown>;
   if (typeof o.$tensor === 'string' && Object.keys(o).length === 1) return tensors(o.$tensor);
   if (typeof o.$num === 'string' && Object.keys(o).length === 1) return Number(o.$num);
-  if (Array.isArray(o.$map) && Object.keys(o).length === 1) return new Map((o.$map as [unknown, unknown][]).map(([k, v]) => [k, unflatten(v, tensors)]));
+  if (Array.isArray(o.$map) && Object.keys(o).length === 1)
+    return new Map((o.$map as [unknown, unknown][]).map(([k, v]) => [k, unflatten(v, tensors)]));
   if (Array.isArray(o.$array) && Object.keys(o).length === 1) return o.$array;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unflatten(v, tensors)]));
 }
@@ -81,22 +82,32 @@ function className(o: object): string {
  */
 function checkClass(path: string, what: 'optimizer' | 'scheduler', stored: string | undefined, target: object): void {
   if (stored === undefined || stored === className(target)) return;
-  throw new SafetensorsError(`${path}: the checkpoint holds ${stored} ${what} state but the ${what} given is ${className(target)}; ` +
-    `build a ${stored} to resume, or leave the ${what} out of loadCheckpoint to start it fresh`);
+  throw new SafetensorsError(
+    `${path}: the checkpoint holds ${stored} ${what} state but the ${what} given is ${className(target)}; ` +
+      `build a ${stored} to resume, or leave the ${what} out of loadCheckpoint to start it fresh`,
+  );
 }
 
 /** Writes a checkpoint atomically (see the header for the layout). */
 export function saveCheckpoint(path: string, parts: CheckpointParts): void {
-  if (typeof path !== 'string' || path === '') throw new TypeError(`saveCheckpoint: path must be a non-empty string, got ${path === null ? 'null' : typeof path} (the arguments are (path, { model, optimizer, … }))`);
-  if (!parts || typeof parts !== 'object') throw new TypeError('saveCheckpoint: expected { model, optimizer?, scheduler?, epoch?, history?, rng?, extra? } as the second argument');
+  if (typeof path !== 'string' || path === '')
+    throw new TypeError(
+      `saveCheckpoint: path must be a non-empty string, got ${path === null ? 'null' : typeof path} (the arguments are (path, { model, optimizer, … }))`,
+    );
+  if (!parts || typeof parts !== 'object')
+    throw new TypeError(
+      'saveCheckpoint: expected { model, optimizer?, scheduler?, epoch?, history?, rng?, extra? } as the second argument',
+    );
   checkOptions('saveCheckpoint', parts, CHECKPOINT_PARTS_KEYS);
-  if (!parts.model || typeof parts.model.stateDict !== 'function') throw new TypeError('saveCheckpoint: parts.model (a module with stateDict()) is required');
+  if (!parts.model || typeof parts.model.stateDict !== 'function')
+    throw new TypeError('saveCheckpoint: parts.model (a module with stateDict()) is required');
   if (parts.epoch !== undefined) nonNegativeInt('saveCheckpoint', 'epoch', parts.epoch);
   // what loadCheckpoint refuses is refused here, before a good checkpoint is replaced
   if (parts.rng !== undefined && parts.rng !== false) {
     for (const k of ['seed', 'offset'] as const) {
       const v: unknown = (parts.rng as Record<string, unknown> | null)?.[k];
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RangeError(`saveCheckpoint: rng.${k} must be a non-negative integer (from getRngState()), got ${jsonType(v)}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+        throw new RangeError(`saveCheckpoint: rng.${k} must be a non-negative integer (from getRngState()), got ${jsonType(v)}`);
     }
   }
   const json = (key: string, v: unknown): string => {
@@ -107,7 +118,8 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
       throw new TypeError(`saveCheckpoint: ${key} cannot be stored as JSON (${(e as Error).message.split('\n')[0]})`);
     }
     // what loadCheckpoint could not read back is refused now
-    if (out !== undefined && jsonDepth(out) > MAX_METADATA_DEPTH) throw new RangeError(`saveCheckpoint: ${key} nests deeper than ${MAX_METADATA_DEPTH} levels, which loadCheckpoint refuses`);
+    if (out !== undefined && jsonDepth(out) > MAX_METADATA_DEPTH)
+      throw new RangeError(`saveCheckpoint: ${key} nests deeper than ${MAX_METADATA_DEPTH} levels, which loadCheckpoint refuses`);
     return out;
   };
   const tensors = new Map<string, Tensor>();
@@ -130,7 +142,8 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
     metadata['scheduler.class'] = className(parts.scheduler);
   }
   for (const [k, t] of extraTensors) {
-    if (tensors.has(k)) throw new Error(`saveCheckpoint: the model has a state-dict entry '${k}' that collides with optimizer/scheduler state`);
+    if (tensors.has(k))
+      throw new Error(`saveCheckpoint: the model has a state-dict entry '${k}' that collides with optimizer/scheduler state`);
     tensors.set(k, t);
   }
   if (parts.epoch !== undefined) metadata.epoch = String(parts.epoch);
@@ -140,7 +153,15 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
   save(path, tensors, { metadata });
 }
 
-const CHECKPOINT_PARTS_KEYS: OptionKeys<CheckpointParts> = { model: true, optimizer: true, scheduler: true, epoch: true, history: true, rng: true, extra: true };
+const CHECKPOINT_PARTS_KEYS: OptionKeys<CheckpointParts> = {
+  model: true,
+  optimizer: true,
+  scheduler: true,
+  epoch: true,
+  history: true,
+  rng: true,
+  extra: true,
+};
 const LOAD_TARGET_KEYS: OptionKeys<LoadCheckpointTargets> = { model: true, optimizer: true, scheduler: true, restoreRng: true };
 
 export interface LoadCheckpointTargets {
@@ -226,7 +247,9 @@ function checkMetadata(path: string, md: Record<string, string>): CheckedMetadat
     throw new SafetensorsError(`${path}: not a wattgrad checkpoint (no 'wattgrad.checkpoint' metadata); use load() for a plain state dict`);
   }
   if (version !== CHECKPOINT_VERSION) {
-    throw new SafetensorsError(`${path}: checkpoint format version ${JSON.stringify(version.slice(0, 20))} is not supported (this wattgrad reads version ${CHECKPOINT_VERSION}); was it written by a newer wattgrad?`);
+    throw new SafetensorsError(
+      `${path}: checkpoint format version ${JSON.stringify(version.slice(0, 20))} is not supported (this wattgrad reads version ${CHECKPOINT_VERSION}); was it written by a newer wattgrad?`,
+    );
   }
   const modelKeys = parseJson(path, 'model', md.model) ?? [];
   if (!Array.isArray(modelKeys) || !modelKeys.every((k) => typeof k === 'string')) {
@@ -235,26 +258,36 @@ function checkMetadata(path: string, md: Record<string, string>): CheckedMetadat
   const dup = modelKeys.find((k, i) => modelKeys.indexOf(k) !== i);
   if (dup !== undefined) throw new SafetensorsError(`${path}: checkpoint metadata 'model' lists '${dup}' twice`);
   const optimizer = parseJson(path, 'optimizer', md.optimizer);
-  if (optimizer !== undefined && !isPlainObject(optimizer)) throw new SafetensorsError(`${path}: checkpoint metadata 'optimizer' must be a JSON object (an optimizer state dict), got ${jsonType(optimizer)}`);
+  if (optimizer !== undefined && !isPlainObject(optimizer))
+    throw new SafetensorsError(
+      `${path}: checkpoint metadata 'optimizer' must be a JSON object (an optimizer state dict), got ${jsonType(optimizer)}`,
+    );
   const scheduler = parseJson(path, 'scheduler', md.scheduler);
-  if (scheduler !== undefined && !isPlainObject(scheduler)) throw new SafetensorsError(`${path}: checkpoint metadata 'scheduler' must be a JSON object (a scheduler state dict), got ${jsonType(scheduler)}`);
+  if (scheduler !== undefined && !isPlainObject(scheduler))
+    throw new SafetensorsError(
+      `${path}: checkpoint metadata 'scheduler' must be a JSON object (a scheduler state dict), got ${jsonType(scheduler)}`,
+    );
   // epoch: written as String(n); "abc", "-7", "1.5", "" and " 3" are all refused (Number() would take some)
   let epoch = 0;
   if (md.epoch !== undefined) {
     if (!/^(0|[1-9]\d{0,15})$/.test(md.epoch) || !Number.isSafeInteger(Number(md.epoch))) {
-      throw new SafetensorsError(`${path}: checkpoint metadata 'epoch' must be a non-negative integer (epochs completed), got ${JSON.stringify(md.epoch.slice(0, 40))}`);
+      throw new SafetensorsError(
+        `${path}: checkpoint metadata 'epoch' must be a non-negative integer (epochs completed), got ${JSON.stringify(md.epoch.slice(0, 40))}`,
+      );
     }
     epoch = Number(md.epoch);
   }
   let rng: CheckedMetadata['rng'] = null;
   const r = parseJson(path, 'rng', md.rng);
   if (r !== undefined && r !== null) {
-    if (!isPlainObject(r)) throw new SafetensorsError(`${path}: checkpoint metadata 'rng' must be an object {seed, offset}, got ${jsonType(r)}`);
+    if (!isPlainObject(r))
+      throw new SafetensorsError(`${path}: checkpoint metadata 'rng' must be an object {seed, offset}, got ${jsonType(r)}`);
     rng = { seed: countField(path, 'rng.seed', r.seed), offset: countField(path, 'rng.offset', r.offset) };
   }
   const history = parseJson(path, 'history', md.history);
   if (history !== undefined) {
-    if (!isPlainObject(history)) throw new SafetensorsError(`${path}: checkpoint metadata 'history' must be an object {epochs, steps, …}, got ${jsonType(history)}`);
+    if (!isPlainObject(history))
+      throw new SafetensorsError(`${path}: checkpoint metadata 'history' must be an object {epochs, steps, …}, got ${jsonType(history)}`);
     for (const k of ['epochs', 'steps'] as const) {
       const list = history[k];
       if (list !== undefined && (!Array.isArray(list) || !list.every(isPlainObject))) {
@@ -273,14 +306,20 @@ function snapshot(state: unknown): { value: unknown; dispose(): void } {
   const json = flatten(state, 's', tensors);
   const copies = new Map<string, Tensor>();
   try {
-    for (const [k, t] of tensors) copies.set(k, noGrad(() => ops.clone(t)));
+    for (const [k, t] of tensors)
+      copies.set(
+        k,
+        noGrad(() => ops.clone(t)),
+      );
   } catch (e) {
     for (const t of copies.values()) t.dispose();
     throw e;
   }
   return {
     value: unflatten(json, (name) => copies.get(name)!),
-    dispose: () => { for (const t of copies.values()) t.dispose(); },
+    dispose: () => {
+      for (const t of copies.values()) t.dispose();
+    },
   };
 }
 
@@ -309,13 +348,18 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
   // 1. check everything before touching anything
   if (model) {
     const current = new Map(stateDictEntries(model.stateDict()));
-    for (const t of current.values()) { device = t.device; break; }
+    for (const t of current.values()) {
+      device = t.device;
+      break;
+    }
     const missing = [...current.keys()].filter((k) => !modelKeys.includes(k));
     const unexpected = modelKeys.filter((k) => !current.has(k));
     if (missing.length || unexpected.length) {
-      throw new SafetensorsError(`${path}: checkpoint does not match the model:` +
-        (missing.length ? ` missing ${missing.map((k) => `'${k}'`).join(', ')};` : '') +
-        (unexpected.length ? ` unexpected ${unexpected.map((k) => `'${k}'`).join(', ')};` : ''));
+      throw new SafetensorsError(
+        `${path}: checkpoint does not match the model:` +
+          (missing.length ? ` missing ${missing.map((k) => `'${k}'`).join(', ')};` : '') +
+          (unexpected.length ? ` unexpected ${unexpected.map((k) => `'${k}'`).join(', ')};` : ''),
+      );
     }
     for (const k of modelKeys) {
       const raw = file.tensors.get(k);
@@ -326,7 +370,9 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
         throw new SafetensorsError(`${path}: tensor '${k}' has shape ${fmtShape(raw.shape)} but the model expects ${fmtShape(want)}`);
       }
       if (dst.dtype === 'int32' && FLOAT_FILE_DTYPES.has(raw.dtype)) {
-        throw new SafetensorsError(`${path}: tensor '${k}' is ${raw.dtype} in the file but int32 in the model (a float would be truncated)`);
+        throw new SafetensorsError(
+          `${path}: tensor '${k}' is ${raw.dtype} in the file but int32 in the model (a float would be truncated)`,
+        );
       }
     }
   }
@@ -376,7 +422,11 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
     if (model) model.loadStateDict(sd);
   } catch (e) {
     for (const u of undo.reverse()) {
-      try { u(); } catch { /* keep the first error; the undo uses state these objects produced */ }
+      try {
+        u();
+      } catch {
+        /* keep the first error; the undo uses state these objects produced */
+      }
     }
     // name the file (a loadStateDict error names only the object); the type stays
     if (e instanceof Error && !e.message.includes(path)) e.message = `${path}: cannot restore ${stage} (nothing was changed): ${e.message}`;
@@ -398,20 +448,28 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
 
 /** unflatten, with the markers' payloads checked ($tensor names, $num values, $map pairs). */
 function unflattenChecked(path: string, key: string, value: unknown, tensors: (name: string) => Tensor): unknown {
-  const bad = (what: string): never => { throw new SafetensorsError(`${path}: checkpoint metadata '${key}': ${what}`); };
+  const bad = (what: string): never => {
+    throw new SafetensorsError(`${path}: checkpoint metadata '${key}': ${what}`);
+  };
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) { v.forEach(walk); return; }
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+      return;
+    }
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     if (keys.length === 1) {
-      if (keys[0] === '$num' && !['NaN', 'Infinity', '-Infinity'].includes(o.$num as string)) bad(`{"$num": …} must hold "NaN", "Infinity" or "-Infinity", got ${jsonType(o.$num)}`);
+      if (keys[0] === '$num' && !['NaN', 'Infinity', '-Infinity'].includes(o.$num as string))
+        bad(`{"$num": …} must hold "NaN", "Infinity" or "-Infinity", got ${jsonType(o.$num)}`);
       if (keys[0] === '$map') {
-        if (!Array.isArray(o.$map) || !o.$map.every((e) => Array.isArray(e) && e.length === 2)) bad('{"$map": …} must hold [key, value] pairs');
+        if (!Array.isArray(o.$map) || !o.$map.every((e) => Array.isArray(e) && e.length === 2))
+          bad('{"$map": …} must hold [key, value] pairs');
         (o.$map as unknown[][]).forEach((e) => walk(e[1]));
         return;
       }
-      if (keys[0] === '$array' && (!Array.isArray(o.$array) || !o.$array.every((x) => typeof x === 'number'))) bad('{"$array": …} must hold numbers');
+      if (keys[0] === '$array' && (!Array.isArray(o.$array) || !o.$array.every((x) => typeof x === 'number')))
+        bad('{"$array": …} must hold numbers');
     }
     for (const k of keys) walk(o[k]);
   };

@@ -42,8 +42,12 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 export function parseStrictJson(text: string, options: StrictJsonOptions = {}): unknown {
   const maxDepth = options.maxDepth ?? 64;
   let i = 0;
-  const fail = (msg: string): never => { throw new StrictJsonError(`${msg} at character ${i}`); };
-  const ws = (): void => { while (i < text.length && WS.has(text.charCodeAt(i))) i++; };
+  const fail = (msg: string): never => {
+    throw new StrictJsonError(`${msg} at character ${i}`);
+  };
+  const ws = (): void => {
+    while (i < text.length && WS.has(text.charCodeAt(i))) i++;
+  };
   const str = (): string => {
     const start = i++; // at the opening quote
     for (;;) {
@@ -74,19 +78,31 @@ export function parseStrictJson(text: string, options: StrictJsonOptions = {}): 
       ws();
       if (c === '[') {
         const arr: unknown[] = [];
-        if (text[i] === ']') { i++; return arr; }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
         for (;;) {
           path.push(`[${arr.length}]`);
           arr.push(value(depth + 1));
           path.pop();
           ws();
-          if (text[i] === ',') { i++; continue; }
-          if (text[i] === ']') { i++; return arr; }
+          if (text[i] === ',') {
+            i++;
+            continue;
+          }
+          if (text[i] === ']') {
+            i++;
+            return arr;
+          }
           fail("expected ',' or ']' in an array");
         }
       }
       const obj = nullProto();
-      if (text[i] === '}') { i++; return obj; }
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected a string key');
@@ -106,15 +122,30 @@ export function parseStrictJson(text: string, options: StrictJsonOptions = {}): 
         // defineProperty, not assignment: '__proto__' stays an ordinary key
         Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
         ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return obj; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return obj;
+        }
         fail("expected ',' or '}' in an object");
       }
     }
     if (c === '"') return str();
-    if (text.startsWith('true', i)) { i += 4; return true; }
-    if (text.startsWith('false', i)) { i += 5; return false; }
-    if (text.startsWith('null', i)) { i += 4; return null; }
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) fail(`unexpected character ${JSON.stringify(c)}`);

@@ -31,7 +31,21 @@ import { nullProto, parseStrictJson, StrictJsonError } from './json.js';
 
 /** Element types of the format, with their size in bytes. */
 export const SAFETENSORS_DTYPES = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 } as const;
 export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPES;
 
@@ -42,7 +56,8 @@ export function isSafetensorsDType(d: unknown): d is SafetensorsDType {
 
 /** The element size of a dtype, or an error naming `where` and the dtypes there are. */
 function dtypeSize(d: unknown, where: string): number {
-  if (!isSafetensorsDType(d)) throw new SafetensorsError(`${where}: unknown dtype ${show(d)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
+  if (!isSafetensorsDType(d))
+    throw new SafetensorsError(`${where}: unknown dtype ${show(d)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
   return SAFETENSORS_DTYPES[d];
 }
 
@@ -119,12 +134,12 @@ export function toF16Bits(x: number): number {
     let h = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 export function fromF16Bits(h: number): number {
@@ -173,27 +188,54 @@ export function decodeRaw(raw: RawTensor, name = 'tensor'): { values: TypedArray
     for (let i = 0; i < n; i++) {
       const x = get(i);
       const num = typeof x === 'bigint' ? Number(x) : x;
-      if (num > 2147483647 || num < -2147483648) throw new SafetensorsError(`tensor '${name}': ${raw.dtype} value ${x} at element ${i} does not fit in int32`);
+      if (num > 2147483647 || num < -2147483648)
+        throw new SafetensorsError(`tensor '${name}': ${raw.dtype} value ${x} at element ${i} does not fit in int32`);
       out[i] = num;
     }
     return out;
   };
   switch (raw.dtype) {
-    case 'F32': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = v.getFloat32(4 * i, true); return { values: o, dtype: 'float32', fileDtype: 'float32' }; }
-    case 'F64': { const o = new Float64Array(n); for (let i = 0; i < n; i++) o[i] = v.getFloat64(8 * i, true); return { values: o, dtype: 'float64', fileDtype: 'float64' }; }
-    case 'F16': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = fromF16Bits(v.getUint16(2 * i, true)); return { values: o, dtype: 'float32', fileDtype: 'float16' }; }
-    case 'BF16': { const o = new Float32Array(n); for (let i = 0; i < n; i++) o[i] = fromBf16Bits(v.getUint16(2 * i, true)); return { values: o, dtype: 'float32', fileDtype: 'bfloat16' }; }
-    case 'I32': return { values: ints((i) => v.getInt32(4 * i, true)), dtype: 'int32', fileDtype: 'int32' };
-    case 'U32': return { values: ints((i) => v.getUint32(4 * i, true)), dtype: 'int32', fileDtype: null };
-    case 'I16': return { values: ints((i) => v.getInt16(2 * i, true)), dtype: 'int32', fileDtype: null };
-    case 'U16': return { values: ints((i) => v.getUint16(2 * i, true)), dtype: 'int32', fileDtype: null };
-    case 'I8': return { values: ints((i) => v.getInt8(i)), dtype: 'int32', fileDtype: null };
-    case 'U8': return { values: ints((i) => v.getUint8(i)), dtype: 'int32', fileDtype: null };
+    case 'F32': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = v.getFloat32(4 * i, true);
+      return { values: o, dtype: 'float32', fileDtype: 'float32' };
+    }
+    case 'F64': {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = v.getFloat64(8 * i, true);
+      return { values: o, dtype: 'float64', fileDtype: 'float64' };
+    }
+    case 'F16': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = fromF16Bits(v.getUint16(2 * i, true));
+      return { values: o, dtype: 'float32', fileDtype: 'float16' };
+    }
+    case 'BF16': {
+      const o = new Float32Array(n);
+      for (let i = 0; i < n; i++) o[i] = fromBf16Bits(v.getUint16(2 * i, true));
+      return { values: o, dtype: 'float32', fileDtype: 'bfloat16' };
+    }
+    case 'I32':
+      return { values: ints((i) => v.getInt32(4 * i, true)), dtype: 'int32', fileDtype: 'int32' };
+    case 'U32':
+      return { values: ints((i) => v.getUint32(4 * i, true)), dtype: 'int32', fileDtype: null };
+    case 'I16':
+      return { values: ints((i) => v.getInt16(2 * i, true)), dtype: 'int32', fileDtype: null };
+    case 'U16':
+      return { values: ints((i) => v.getUint16(2 * i, true)), dtype: 'int32', fileDtype: null };
+    case 'I8':
+      return { values: ints((i) => v.getInt8(i)), dtype: 'int32', fileDtype: null };
+    case 'U8':
+      return { values: ints((i) => v.getUint8(i)), dtype: 'int32', fileDtype: null };
     // any non-zero byte is true (as torch reads it), so a stray 2 loads as 1, not 2
-    case 'BOOL': return { values: ints((i) => (v.getUint8(i) !== 0 ? 1 : 0)), dtype: 'int32', fileDtype: null };
-    case 'I64': return { values: ints((i) => v.getBigInt64(8 * i, true)), dtype: 'int32', fileDtype: null };
-    case 'U64': return { values: ints((i) => v.getBigUint64(8 * i, true)), dtype: 'int32', fileDtype: null };
-    default: throw new SafetensorsError(`tensor '${name}': dtype ${raw.dtype} is not supported by wattgrad (8-bit floats)`);
+    case 'BOOL':
+      return { values: ints((i) => (v.getUint8(i) !== 0 ? 1 : 0)), dtype: 'int32', fileDtype: null };
+    case 'I64':
+      return { values: ints((i) => v.getBigInt64(8 * i, true)), dtype: 'int32', fileDtype: null };
+    case 'U64':
+      return { values: ints((i) => v.getBigUint64(8 * i, true)), dtype: 'int32', fileDtype: null };
+    default:
+      throw new SafetensorsError(`tensor '${name}': dtype ${raw.dtype} is not supported by wattgrad (8-bit floats)`);
   }
 }
 
@@ -220,12 +262,18 @@ function entries(m: TensorMap): [string, Tensor | RawTensor][] {
 /** Checks a RawTensor built by a caller: a known dtype, a shape of non-negative integers, and
  * exactly shape × dtype bytes (a mismatch would write an unreadable file or decode garbage). */
 function checkRaw(raw: RawTensor, where: string): void {
-  if (raw === null || typeof raw !== 'object') throw new SafetensorsError(`${where}: expected a Tensor or a raw tensor {dtype, shape, data}, got ${raw === null ? 'null' : typeof raw}`);
+  if (raw === null || typeof raw !== 'object')
+    throw new SafetensorsError(
+      `${where}: expected a Tensor or a raw tensor {dtype, shape, data}, got ${raw === null ? 'null' : typeof raw}`,
+    );
   const size = dtypeSize(raw.dtype, where);
-  if (!Array.isArray(raw.shape) || !raw.shape.every(isNonNegInt)) throw new SafetensorsError(`${where}: shape must be an array of non-negative integers, got ${show(raw.shape)}`);
-  if (!(raw.data instanceof Uint8Array)) throw new SafetensorsError(`${where}: data must be a Uint8Array of little-endian bytes, got ${show(raw.data)}`);
+  if (!Array.isArray(raw.shape) || !raw.shape.every(isNonNegInt))
+    throw new SafetensorsError(`${where}: shape must be an array of non-negative integers, got ${show(raw.shape)}`);
+  if (!(raw.data instanceof Uint8Array))
+    throw new SafetensorsError(`${where}: data must be a Uint8Array of little-endian bytes, got ${show(raw.data)}`);
   const want = numel(raw.shape) * size;
-  if (raw.data.length !== want) throw new SafetensorsError(`${where}: has ${raw.data.length} bytes, shape [${raw.shape.join(', ')}] of ${raw.dtype} needs ${want}`);
+  if (raw.data.length !== want)
+    throw new SafetensorsError(`${where}: has ${raw.data.length} bytes, shape [${raw.shape.join(', ')}] of ${raw.dtype} needs ${want}`);
 }
 
 /** What a value is, for messages about state-dict entries. */
@@ -239,9 +287,12 @@ function kindOf(v: unknown): string {
 /** The safetensors bytes of named tensors (Tensors are read back from their device) and string metadata. */
 export function serialize(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array {
   if (tensors === null || typeof tensors !== 'object' || isTensor(tensors)) {
-    throw new TypeError(`safetensors: expected a state dict { name: Tensor } (or a Map), got ${isTensor(tensors) ? 'a single Tensor' : kindOf(tensors)}`);
+    throw new TypeError(
+      `safetensors: expected a state dict { name: Tensor } (or a Map), got ${isTensor(tensors) ? 'a single Tensor' : kindOf(tensors)}`,
+    );
   }
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new TypeError(`safetensors: metadata must be an object of strings, got ${kindOf(metadata)}`);
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+    throw new TypeError(`safetensors: metadata must be an object of strings, got ${kindOf(metadata)}`);
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new TypeError(`safetensors metadata values must be strings: '${k}' is ${typeof v}`);
   }
@@ -251,7 +302,8 @@ export function serialize(tensors: TensorMap, metadata: Record<string, string> =
       if (t.isDisposed) throw new Error(`safetensors: tensor '${name}' was disposed before saving`);
       return [name, tensorToRaw(t)];
     }
-    if (t === null || typeof t !== 'object' || !('data' in t)) throw new TypeError(`safetensors: '${name}' is ${kindOf(t)}, expected a Tensor (or a raw tensor {dtype, shape, data})`);
+    if (t === null || typeof t !== 'object' || !('data' in t))
+      throw new TypeError(`safetensors: '${name}' is ${kindOf(t)}, expected a Tensor (or a raw tensor {dtype, shape, data})`);
     checkRaw(t, `safetensors: tensor '${name}'`);
     return [name, t];
   });
@@ -286,12 +338,16 @@ function isNonNegInt(x: unknown): x is number {
 
 /** Parses and checks safetensors bytes; `source` names the file in errors. The tensor data is not copied. */
 export function deserialize(bytes: Uint8Array | ArrayBuffer, source = 'safetensors data'): SafetensorsContents {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`${source}: ${msg}`);
+  };
   if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${source}: deserialize expects the file's bytes (a Uint8Array, Buffer or ArrayBuffer), got ${kindOf(bytes)}`);
+  if (!(bytes instanceof Uint8Array))
+    throw new TypeError(`${source}: deserialize expects the file's bytes (a Uint8Array, Buffer or ArrayBuffer), got ${kindOf(bytes)}`);
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, a safetensors file starts with an 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) fail(`header length ${n64} runs past the end of the file (${bytes.length} bytes): the file is truncated or not safetensors`);
+  if (n64 > BigInt(bytes.length - 8))
+    fail(`header length ${n64} runs past the end of the file (${bytes.length} bytes): the file is truncated or not safetensors`);
   const n = Number(n64);
   if (n > MAX_HEADER) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
   if (n < 2) fail(`header length ${n} is too short for a JSON object`);
@@ -320,7 +376,8 @@ export function deserialize(bytes: Uint8Array | ArrayBuffer, source = 'safetenso
     if (name === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value '${k}' must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+        if (typeof v !== 'string')
+          fail(`__metadata__ value '${k}' must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         metadata[k] = v as string;
       }
       continue;
@@ -333,15 +390,23 @@ export function deserialize(bytes: Uint8Array | ArrayBuffer, source = 'safetenso
       fail(`tensor '${name}': unknown dtype ${show(dtype)} (expected one of ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
     }
     const shape = t!.shape;
-    if (!Array.isArray(shape) || !shape.every(isNonNegInt)) fail(`tensor '${name}': shape must be an array of non-negative integers, got ${show(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isNonNegInt))
+      fail(`tensor '${name}': shape must be an array of non-negative integers, got ${show(shape)}`);
     const off = t!.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt)) fail(`tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${show(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt))
+      fail(`tensor '${name}': data_offsets must be [begin, end] non-negative integers, got ${show(off)}`);
     const [begin, end] = off as [number, number];
     if (end < begin) fail(`tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
-    if (end > buffer.length) fail(`tensor '${name}': data_offsets [${begin}, ${end}] are out of range: the byte buffer has ${buffer.length} bytes (file truncated?)`);
+    if (end > buffer.length)
+      fail(
+        `tensor '${name}': data_offsets [${begin}, ${end}] are out of range: the byte buffer has ${buffer.length} bytes (file truncated?)`,
+      );
     const d = dtype as SafetensorsDType;
     const want = numel(shape as number[]) * SAFETENSORS_DTYPES[d];
-    if (end - begin !== want) fail(`tensor '${name}': shape [${(shape as number[]).join(', ')}] of ${d} needs ${want} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    if (end - begin !== want)
+      fail(
+        `tensor '${name}': shape [${(shape as number[]).join(', ')}] of ${d} needs ${want} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     spans.push({ name, begin, end });
     tensors.set(name, { dtype: d, shape: [...(shape as number[])], data: buffer.subarray(begin, end) });
   }
@@ -350,9 +415,12 @@ export function deserialize(bytes: Uint8Array | ArrayBuffer, source = 'safetenso
   for (const s of spans) {
     if (s.begin < at) {
       const prev = spans.find((p) => p !== s && p.begin < s.end && s.begin < p.end && p.end > p.begin);
-      fail(`tensor '${s.name}': data_offsets [${s.begin}, ${s.end}] overlap${prev ? ` tensor '${prev.name}' [${prev.begin}, ${prev.end}]` : ' another tensor'}`);
+      fail(
+        `tensor '${s.name}': data_offsets [${s.begin}, ${s.end}] overlap${prev ? ` tensor '${prev.name}' [${prev.begin}, ${prev.end}]` : ' another tensor'}`,
+      );
     }
-    if (s.begin > at) fail(`tensor '${s.name}': data_offsets [${s.begin}, ${s.end}] leave a hole of ${s.begin - at} bytes at buffer offset ${at}`);
+    if (s.begin > at)
+      fail(`tensor '${s.name}': data_offsets [${s.begin}, ${s.end}] leave a hole of ${s.begin - at} bytes at buffer offset ${at}`);
     at = s.end;
   }
   if (at !== buffer.length) fail(`${buffer.length - at} bytes after the last tensor are not covered by any data_offsets`);
@@ -369,7 +437,9 @@ export interface SaveOptions {
 /** Writes named tensors to a .safetensors file, atomically (temp file, fsync, rename). */
 export function save(path: string, stateDict: TensorMap, options: SaveOptions = {}): void {
   if (typeof path !== 'string' && typeof stateDict === 'string') {
-    throw new TypeError(`save: the arguments are (path, stateDict): got the state dict first (torch.save's order); call save('${stateDict}', stateDict)`);
+    throw new TypeError(
+      `save: the arguments are (path, stateDict): got the state dict first (torch.save's order); call save('${stateDict}', stateDict)`,
+    );
   }
   if (typeof path !== 'string' || path === '') throw new TypeError(`save: path must be a non-empty string, got ${kindOf(path)}`);
   checkOptions('save', options, ['metadata']);
@@ -406,7 +476,10 @@ export function load(path: string, options: LoadOptions = {}): Record<string, Te
 }
 
 /** Tensors and __metadata__ of a .safetensors file. */
-export function loadWithMetadata(path: string, options: LoadOptions = {}): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function loadWithMetadata(
+  path: string,
+  options: LoadOptions = {},
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   checkOptions('load', options, ['device']);
   const c = readSafetensors(path);
   const out: Record<string, Tensor> = nullProto();

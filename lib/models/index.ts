@@ -21,9 +21,14 @@ export function mnistMlp(): Sequential {
 /** conv 1→16 5×5, ReLU, pool 2; conv 16→32 5×5, ReLU, pool 2; linear 512 → 10. */
 export function mnistCnn(): Sequential {
   return new Sequential(
-    new Conv2d(1, 16, 5), new ReLU(), new MaxPool2d(2), // (N, 16, 12, 12)
-    new Conv2d(16, 32, 5), new ReLU(), new MaxPool2d(2), // (N, 32, 4, 4)
-    new Flatten(), new Linear(32 * 4 * 4, 10),
+    new Conv2d(1, 16, 5),
+    new ReLU(),
+    new MaxPool2d(2), // (N, 16, 12, 12)
+    new Conv2d(16, 32, 5),
+    new ReLU(),
+    new MaxPool2d(2), // (N, 32, 4, 4)
+    new Flatten(),
+    new Linear(32 * 4 * 4, 10),
   );
 }
 
@@ -108,7 +113,9 @@ export function modelNames(): DemoModelName[] {
 
 function checkName(where: string, name: unknown): DemoModelName {
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(MODELS, name)) {
-    throw new RangeError(`${where}: unknown demo model ${JSON.stringify(name)}${typeof name === 'string' ? didYouMean(name, modelNames()) : ''} (models: ${modelNames().join(', ')})`);
+    throw new RangeError(
+      `${where}: unknown demo model ${JSON.stringify(name)}${typeof name === 'string' ? didYouMean(name, modelNames()) : ''} (models: ${modelNames().join(', ')})`,
+    );
   }
   return name as DemoModelName;
 }
@@ -138,7 +145,9 @@ export function loadModel(path: string, o: LoadModelOptions = {}): Module {
   if (name === undefined) {
     const md = readSafetensors(path).metadata;
     if (md['wattgrad.checkpoint'] === undefined) {
-      throw new TypeError(`loadModel: ${path} is not a wattgrad checkpoint; pass { name } to load plain weights into a demo model, or build your model and use load(path) / loadCheckpoint(path, { model })`);
+      throw new TypeError(
+        `loadModel: ${path} is not a wattgrad checkpoint; pass { name } to load plain weights into a demo model, or build your model and use load(path) / loadCheckpoint(path, { model })`,
+      );
     }
     let extra: unknown;
     try {
@@ -147,7 +156,10 @@ export function loadModel(path: string, o: LoadModelOptions = {}): Module {
       extra = undefined;
     }
     const n = (extra as { model?: unknown } | undefined)?.model;
-    if (n === undefined) throw new TypeError(`loadModel: ${path} does not say which demo model it holds (no extra.model); pass { name: 'mnist-cnn' } (or another of ${modelNames().join(', ')})`);
+    if (n === undefined)
+      throw new TypeError(
+        `loadModel: ${path} does not say which demo model it holds (no extra.model); pass { name: 'mnist-cnn' } (or another of ${modelNames().join(', ')})`,
+      );
     name = checkName(`loadModel: ${path}`, n);
   }
   const model = createModel(name);

@@ -7,9 +7,25 @@ import * as ops from '../ops/index.js';
 import { checkOptions, inRange } from '../options.js';
 
 export {
-  linear, conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, batchNorm,
-  softmax, logSoftmax, relu, tanh, sigmoid, gelu, silu, softplus, leakyRelu, elu,
-  lstmGates, gruGates,
+  linear,
+  conv2d,
+  maxPool2d,
+  avgPool2d,
+  adaptiveAvgPool2d,
+  layerNorm,
+  batchNorm,
+  softmax,
+  logSoftmax,
+  relu,
+  tanh,
+  sigmoid,
+  gelu,
+  silu,
+  softplus,
+  leakyRelu,
+  elu,
+  lstmGates,
+  gruGates,
 } from '../ops/index.js';
 export type { Conv2dOptions, Pool2dOptions, BatchNormOptions } from '../ops/index.js';
 export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, huberLoss } from './losses.js';

@@ -7,28 +7,37 @@ import type { Tensor } from '../tensor.js';
 import { fillInto, normalInto, uniformInto } from './inplace.js';
 import { checkOptions, finite, nonNegative, oneOf, type OptionKeys } from '../options.js';
 
-export type Nonlinearity =
-  | 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fan_in' | 'fan_out';
 
 /** The recommended gain for a nonlinearity (torch.nn.init.calculate_gain). */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
-    case 'linear': case 'conv1d': case 'conv2d': case 'conv3d': case 'sigmoid': return 1;
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
+    case 'linear':
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv3d':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
     case 'leaky_relu': {
       const slope = param ?? 0.01;
       return Math.sqrt(2 / (1 + slope * slope));
     }
-    case 'selu': return 3 / 4;
-    default: throw new RangeError(`calculateGain: unsupported nonlinearity '${String(nonlinearity)}'`);
+    case 'selu':
+      return 3 / 4;
+    default:
+      throw new RangeError(`calculateGain: unsupported nonlinearity '${String(nonlinearity)}'`);
   }
 }
 
 /** [fanIn, fanOut] of a weight: (out, in, …receptive field) like torch. */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
-  if (t.ndim < 2) throw new RangeError(`fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got ${fmtShape(t.shape)}`);
+  if (t.ndim < 2)
+    throw new RangeError(`fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got ${fmtShape(t.shape)}`);
   const rf = numel(t.shape, 2);
   return [t.shape[1]! * rf, t.shape[0]! * rf];
 }
@@ -103,7 +112,7 @@ export function kaimingUniform_(t: Tensor, o: KaimingOptions = {}): Tensor {
   o = kaimingOptions('kaimingUniform_', o);
   const f = fan(t, o.mode ?? 'fan_in');
   const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', o.a ?? 0);
-  const bound = f === 0 ? 0 : Math.sqrt(3) * gain / Math.sqrt(f);
+  const bound = f === 0 ? 0 : (Math.sqrt(3) * gain) / Math.sqrt(f);
   return uniform_(t, -bound, bound);
 }
 
@@ -124,7 +133,8 @@ export function orthogonal_(t: Tensor, gain = 1): Tensor {
   const rows = t.shape[0]!;
   const cols = t.size / rows;
   // work on the tall orientation (n ≥ m), orthonormalise the m columns by modified Gram-Schmidt
-  const n = Math.max(rows, cols), m = Math.min(rows, cols);
+  const n = Math.max(rows, cols),
+    m = Math.min(rows, cols);
   noGrad(() => normalInto(t, 0, 1, 'orthogonal_'));
   const flat = t.dataSync();
   const a: Float64Array[] = []; // m columns of length n
@@ -147,11 +157,12 @@ export function orthogonal_(t: Tensor, gain = 1): Tensor {
     for (let i = 0; i < n; i++) v[i]! /= nrm;
   }
   const out = new (t.dtype === 'float64' ? Float64Array : Float32Array)(t.size);
-  for (let j = 0; j < m; j++) for (let i = 0; i < n; i++) {
-    const v = gain * a[j]![i]!;
-    if (rows >= cols) out[i * cols + j] = v;
-    else out[j * cols + i] = v;
-  }
+  for (let j = 0; j < m; j++)
+    for (let i = 0; i < n; i++) {
+      const v = gain * a[j]![i]!;
+      if (rows >= cols) out[i * cols + j] = v;
+      else out[j * cols + i] = v;
+    }
   t.backend.upload(t.handle, out, t.dtype);
   return t;
 }

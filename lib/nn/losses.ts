@@ -11,7 +11,8 @@ export { mseLoss, l1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogi
 export type { Reduction, CrossEntropyOptions, NllOptions } from '../ops/index.js';
 
 function checkReduction(loss: string, r: Reduction): Reduction {
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`${loss}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  if (r !== 'mean' && r !== 'sum' && r !== 'none')
+    throw new RangeError(`${loss}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
   return r;
 }
 
@@ -21,7 +22,8 @@ export abstract class Loss extends Module<[Tensor, Tensor], Tensor> {
   /** reduction as a string ('mean', 'sum', 'none'), or { reduction } like the other losses' options */
   constructor(reduction: Reduction | { reduction?: Reduction } = 'mean') {
     super();
-    if (reduction !== null && typeof reduction === 'object') reduction = checkOptions(this.constructor.name, reduction, ['reduction']).reduction ?? 'mean';
+    if (reduction !== null && typeof reduction === 'object')
+      reduction = checkOptions(this.constructor.name, reduction, ['reduction']).reduction ?? 'mean';
     this.reduction = checkReduction(this.constructor.name, reduction);
   }
   override extraRepr(): string {
@@ -50,14 +52,21 @@ export class CrossEntropyLoss extends Loss {
   constructor(o: CrossEntropyOptions = {}) {
     super(checkOptions('CrossEntropyLoss', o, ['reduction', 'labelSmoothing', 'ignoreIndex', 'fromLogits']).reduction);
     inRange('CrossEntropyLoss', 'ignoreIndex', o.ignoreIndex, { integer: true }, -100);
-    if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean') throw new TypeError(`CrossEntropyLoss: fromLogits must be true or false, got ${String(o.fromLogits)}`);
+    if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean')
+      throw new TypeError(`CrossEntropyLoss: fromLogits must be true or false, got ${String(o.fromLogits)}`);
     this.ignoreIndex = o.ignoreIndex ?? -100;
     this.labelSmoothing = o.labelSmoothing ?? 0;
     this.fromLogits = o.fromLogits ?? true;
-    if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) throw new RangeError(`CrossEntropyLoss: label_smoothing must be in [0, 1], got ${this.labelSmoothing}`);
+    if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1))
+      throw new RangeError(`CrossEntropyLoss: label_smoothing must be in [0, 1], got ${this.labelSmoothing}`);
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    return ops.crossEntropy(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing, fromLogits: this.fromLogits });
+    return ops.crossEntropy(input, target, {
+      reduction: this.reduction,
+      ignoreIndex: this.ignoreIndex,
+      labelSmoothing: this.labelSmoothing,
+      fromLogits: this.fromLogits,
+    });
   }
 }
 

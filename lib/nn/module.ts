@@ -86,9 +86,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * exists"). Replacing a parameter, buffer or child (or an empty slot) is fine.
    */
   private checkSlotName(op: string, what: string, name: string): void {
-    if (typeof name !== 'string' || name.includes('.') || name === '') throw new RangeError(`${op}: invalid ${what} name ${typeof name === 'string' ? `'${name}'` : String(name)} (a non-empty string without '.')`);
+    if (typeof name !== 'string' || name.includes('.') || name === '')
+      throw new RangeError(
+        `${op}: invalid ${what} name ${typeof name === 'string' ? `'${name}'` : String(name)} (a non-empty string without '.')`,
+      );
     const owns = Object.prototype.hasOwnProperty.call(this, name);
-    if (name === '__proto__' || (!owns && name in this)) throw new RangeError(`${op}: '${name}' is already a method or property of ${this.name}; choose another ${what} name`);
+    if (name === '__proto__' || (!owns && name in this))
+      throw new RangeError(`${op}: '${name}' is already a method or property of ${this.name}; choose another ${what} name`);
     const cur = owns ? (this as unknown as Slots)[name] : undefined;
     if (cur !== undefined && cur !== null && !(cur instanceof Tensor) && !(cur instanceof Module)) {
       throw new RangeError(`${op}: attribute '${name}' already exists on ${this.name} (${typeof cur}); choose another ${what} name`);
@@ -183,7 +187,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Sets training mode on this module and every descendant. */
   train(mode = true): this {
     // train('false') or train(0) would have set training to a truthy string / a falsy number
-    if (typeof mode !== 'boolean') throw new TypeError(`${this.constructor.name}.train: mode must be true or false, got ${typeof mode === 'string' ? JSON.stringify(mode) : String(mode)}`);
+    if (typeof mode !== 'boolean')
+      throw new TypeError(
+        `${this.constructor.name}.train: mode must be true or false, got ${typeof mode === 'string' ? JSON.stringify(mode) : String(mode)}`,
+      );
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -231,7 +238,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     // a misspelt { strcit: false } or strict: 'false' would load strictly without a word
     const strict = bool('loadStateDict', 'strict', checkOptions('loadStateDict', options, ['strict']).strict, true);
     if (sd instanceof Map) sd = Object.fromEntries(sd) as Record<string, Tensor>;
-    if (sd === null || typeof sd !== 'object') throw new TypeError(`loadStateDict: expected a state dict { name: Tensor }, got ${sd === null ? 'null' : typeof sd}`);
+    if (sd === null || typeof sd !== 'object')
+      throw new TypeError(`loadStateDict: expected a state dict { name: Tensor }, got ${sd === null ? 'null' : typeof sd}`);
     const own = this.stateDict();
     // own keys only: a key named 'constructor' or 'toString' must not match Object.prototype's
     const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -249,10 +257,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     for (const [k, dst] of Object.entries(own)) {
       if (!has(sd, k)) continue;
       const src = sd[k];
-      if (!(src instanceof Tensor)) throw new TypeError(`loadStateDict: '${k}' is not a tensor (got ${src === null ? 'null' : typeof src})`);
+      if (!(src instanceof Tensor))
+        throw new TypeError(`loadStateDict: '${k}' is not a tensor (got ${src === null ? 'null' : typeof src})`);
       if (src.isDisposed) throw new Error(`loadStateDict: '${k}' is a disposed tensor`);
       if (!sameShape(src.shape, dst.shape)) {
-        throw new RangeError(`loadStateDict: size mismatch for ${k}: copying a param with shape ${fmtShape(src.shape)}, the shape in ${this.name} is ${fmtShape(dst.shape)}`);
+        throw new RangeError(
+          `loadStateDict: size mismatch for ${k}: copying a param with shape ${fmtShape(src.shape)}, the shape in ${this.name} is ${fmtShape(dst.shape)}`,
+        );
       }
       pairs.push([k, dst, src]);
     }
@@ -343,7 +354,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return summarize(this as unknown as AnyModule, input, options);
   }
 
-
   /** The text inside the parentheses of this module's line, like torch's extra_repr. */
   extraRepr(): string {
     return '';
@@ -357,7 +367,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const lines: string[] = [];
     if (extra) lines.push(...extra.split('\n'));
     for (const [k, m] of kids) {
-      const sub = m.toString().split('\n').map((l, i) => (i === 0 ? l : `  ${l}`)).join('\n');
+      const sub = m
+        .toString()
+        .split('\n')
+        .map((l, i) => (i === 0 ? l : `  ${l}`))
+        .join('\n');
       lines.push(`(${k}): ${sub}`);
     }
     return `${this.name}(\n${lines.map((l) => `  ${l}`).join('\n')}\n)`;
@@ -376,14 +390,22 @@ function quantizedMismatch(model: AnyModule, sd: Record<string, Tensor>): void {
     const qt = (m as { quantizedTensors?: () => Record<string, unknown> }).quantizedTensors;
     if ((m as { isQuantized?: unknown }).isQuantized === true && typeof qt === 'function') {
       for (const name of Object.keys(qt.call(m))) {
-        if (has(k(`${name}_scale`))) throw new Error(`loadStateDict: int8 weights ('${k(name)}', '${k(`${name}_scale`)}') do not load through loadStateDict: use quantization.loadQuantized(model, file)`);
-        if (has(k(name))) throw new Error(`loadStateDict: '${k(name)}' is a float weight but ${prefix || 'the model'} is an int8 layer (${m.name}): load float weights into the float model before quantizing (model.loadStateDict(sd), then quantization.quantizeDynamic(model))`);
+        if (has(k(`${name}_scale`)))
+          throw new Error(
+            `loadStateDict: int8 weights ('${k(name)}', '${k(`${name}_scale`)}') do not load through loadStateDict: use quantization.loadQuantized(model, file)`,
+          );
+        if (has(k(name)))
+          throw new Error(
+            `loadStateDict: '${k(name)}' is a float weight but ${prefix || 'the model'} is an int8 layer (${m.name}): load float weights into the float model before quantizing (model.loadStateDict(sd), then quantization.quantizeDynamic(model))`,
+          );
       }
       continue;
     }
     for (const [name] of m.namedOwnParameters()) {
       if (has(k(`${name}_scale`)) && has(k(`${name}_zero_point`))) {
-        throw new Error(`loadStateDict: this is an int8 checkpoint ('${k(`${name}_scale`)}', '${k(`${name}_zero_point`)}') and ${model.name}'s ${prefix || 'root'} is a float ${m.name}: quantize the model first and load with quantization.loadQuantized — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, file) — or load the float checkpoint it was made from`);
+        throw new Error(
+          `loadStateDict: this is an int8 checkpoint ('${k(`${name}_scale`)}', '${k(`${name}_zero_point`)}') and ${model.name}'s ${prefix || 'root'} is a float ${m.name}: quantize the model first and load with quantization.loadQuantized — const q = quantization.quantizeDynamic(model); quantization.loadQuantized(q, file) — or load the float checkpoint it was made from`,
+        );
       }
     }
   }

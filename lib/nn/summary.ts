@@ -83,7 +83,9 @@ export interface SummaryTotals {
 /** What an int8 layer (nn.quantized) reports about its storage; duck-typed to keep summary free of imports. */
 function quantizedStorage(m: AnyModule): { elements: number; bytes: number; float32Bytes: number } | null {
   const f = (m as { quantizedStorage?: unknown }).quantizedStorage;
-  return (m as { isQuantized?: unknown }).isQuantized === true && typeof f === 'function' ? (f.call(m) as { elements: number; bytes: number; float32Bytes: number }) : null;
+  return (m as { isQuantized?: unknown }).isQuantized === true && typeof f === 'function'
+    ? (f.call(m) as { elements: number; bytes: number; float32Bytes: number })
+    : null;
 }
 
 export interface ModelSummary {
@@ -111,29 +113,49 @@ function isShape(x: unknown): x is readonly number[] {
 export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}): ModelSummary {
   checkOptions('summary', o, SUMMARY_KEYS);
   const where = `${model.constructor.name}.summary`;
-  const list: (readonly number[] | Tensor)[] = (isShape(input) && input.length) || isTensor(input) ? [input as readonly number[] | Tensor] : Array.isArray(input) && !isShape(input) ? [...input] : [];
-  if (!list.length) throw new TypeError(`${where}: pass the input shape with the batch dimension (e.g. [1, 1, 28, 28]), a tensor, or a list of them`);
+  const list: (readonly number[] | Tensor)[] =
+    (isShape(input) && input.length) || isTensor(input)
+      ? [input as readonly number[] | Tensor]
+      : Array.isArray(input) && !isShape(input)
+        ? [...input]
+        : [];
+  if (!list.length)
+    throw new TypeError(`${where}: pass the input shape with the batch dimension (e.g. [1, 1, 28, 28]), a tensor, or a list of them`);
   for (const s of list) {
     if (!isTensor(s) && (!isShape(s) || !s.length || !s.every((d) => Number.isInteger(d) && d > 0))) {
       throw new RangeError(`${where}: an input shape must be positive integers including the batch dimension, got ${JSON.stringify(s)}`);
     }
   }
-  if (o.depth !== undefined && (!Number.isInteger(o.depth) || o.depth < 0)) throw new RangeError(`${where}: depth must be an integer >= 0, got ${o.depth}`);
+  if (o.depth !== undefined && (!Number.isInteger(o.depth) || o.depth < 0))
+    throw new RangeError(`${where}: depth must be an integer >= 0, got ${o.depth}`);
   let device = o.device;
-  if (device === undefined) for (const p of model.parameters()) { device = p.device; break; }
+  if (device === undefined)
+    for (const p of model.parameters()) {
+      device = p.device;
+      break;
+    }
   const dtype = o.dtype ?? 'float32';
 
   const mods = [...model.namedModules()];
   const rows: SummaryRow[] = mods.map(([name, m]) => {
-    let params = 0, trainable = 0;
+    let params = 0,
+      trainable = 0;
     for (const [, p] of m.namedOwnParameters()) {
       params += p.size;
       if (p.requiresGrad) trainable += p.size;
     }
     params += quantizedStorage(m)?.elements ?? 0; // frozen: int8 layers do not train
     return {
-      name, type: m.constructor.name, depth: name === '' ? 0 : name.split('.').length, outputShapes: null,
-      params, trainableParams: trainable, frozenParams: params - trainable, flops: 0, activationBytes: 0, calls: 0,
+      name,
+      type: m.constructor.name,
+      depth: name === '' ? 0 : name.split('.').length,
+      outputShapes: null,
+      params,
+      trainableParams: trainable,
+      frozenParams: params - trainable,
+      flops: 0,
+      activationBytes: 0,
+      calls: 0,
     };
   });
 
@@ -167,36 +189,45 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
   let total = 0;
   try {
     model.eval();
-    noGrad(() => tidy(() => {
-      const xs = list.map((s) => {
-        if (isTensor(s)) return device && s.device !== device ? s.to(device) : s;
-        // non-zero values: zeros would hide shape bugs behind exact cancellations and skip nothing
-        return dtype === 'int32' ? full(s, 1, { dtype, device }) : randn(s, { dtype, device });
-      });
-      inputShapes = xs.map((x) => [...x.shape]);
-      inputBytes = xs.reduce((a, x) => a + x.size * bytesPerElement(x.dtype), 0);
-      const c0 = costSnapshot();
-      try {
-        (model.forward as (...a: unknown[]) => unknown)(...xs);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        throw new (e instanceof RangeError ? RangeError : Error)(`${where}: the dry forward on input ${inputShapes.map((s) => `(${s.join(', ')})`).join(', ')} failed: ${msg}`);
-      }
-      total = costDelta(c0, costSnapshot()).flops;
-    }));
+    noGrad(() =>
+      tidy(() => {
+        const xs = list.map((s) => {
+          if (isTensor(s)) return device && s.device !== device ? s.to(device) : s;
+          // non-zero values: zeros would hide shape bugs behind exact cancellations and skip nothing
+          return dtype === 'int32' ? full(s, 1, { dtype, device }) : randn(s, { dtype, device });
+        });
+        inputShapes = xs.map((x) => [...x.shape]);
+        inputBytes = xs.reduce((a, x) => a + x.size * bytesPerElement(x.dtype), 0);
+        const c0 = costSnapshot();
+        try {
+          (model.forward as (...a: unknown[]) => unknown)(...xs);
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          throw new (e instanceof RangeError ? RangeError : Error)(
+            `${where}: the dry forward on input ${inputShapes.map((s) => `(${s.join(', ')})`).join(', ')} failed: ${msg}`,
+          );
+        }
+        total = costDelta(c0, costSnapshot()).flops;
+      }),
+    );
   } finally {
     for (const r of restore) r();
     setRngState(rng);
     model.train(wasTraining !== false);
   }
 
-  let params = 0, trainable = 0, paramBytes = 0;
+  let params = 0,
+    trainable = 0,
+    paramBytes = 0;
   for (const p of model.parameters()) {
     params += p.size;
     if (p.requiresGrad) trainable += p.size;
     paramBytes += p.size * bytesPerElement(p.dtype);
   }
-  let qParams = 0, qBytes = 0, qFloat = 0, hasQuantized = false;
+  let qParams = 0,
+    qBytes = 0,
+    qFloat = 0,
+    hasQuantized = false;
   for (const m of model.modules()) {
     const q = quantizedStorage(m);
     if (!q) continue;
@@ -208,7 +239,9 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
   params += qParams;
   paramBytes += qBytes;
   // pruning masks (nn.prune: a buffer <name>_mask beside a parameter <name>_orig): the zeros they force
-  let masked = 0, maskedBytes = 0, hasMasks = false;
+  let masked = 0,
+    maskedBytes = 0,
+    hasMasks = false;
   for (const m of model.modules()) {
     for (const [k, b] of m.namedOwnBuffers()) {
       if (!k.endsWith('_mask')) continue;
@@ -223,9 +256,17 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
     }
   }
   const leaf = new Set(mods.filter(([, m]) => [...m.children()].length === 0).map(([n]) => n));
-  const activationBytes = rows.filter((r) => leaf.has(r.name) || (r.name === '' && leaf.size === 1 && leaf.has(''))).reduce((a, r) => a + r.activationBytes, 0);
+  const activationBytes = rows
+    .filter((r) => leaf.has(r.name) || (r.name === '' && leaf.size === 1 && leaf.has('')))
+    .reduce((a, r) => a + r.activationBytes, 0);
   const totals: SummaryTotals = {
-    params, trainableParams: trainable, frozenParams: params - trainable, paramBytes, flops: total, inputBytes, activationBytes,
+    params,
+    trainableParams: trainable,
+    frozenParams: params - trainable,
+    paramBytes,
+    flops: total,
+    inputBytes,
+    activationBytes,
     totalBytes: inputBytes + paramBytes + activationBytes,
   };
   if (hasQuantized) {
@@ -237,7 +278,12 @@ export function summarize(model: AnyModule, input: Input, o: SummaryOptions = {}
     totals.nonzeroParams = params - masked;
     totals.sparseParamBytes = paramBytes - maskedBytes;
   }
-  const text = formatSummary(model.constructor.name, rows.filter((r) => o.depth === undefined || r.depth <= o.depth), totals, inputShapes);
+  const text = formatSummary(
+    model.constructor.name,
+    rows.filter((r) => o.depth === undefined || r.depth <= o.depth),
+    totals,
+    inputShapes,
+  );
   const s: ModelSummary = { rows, totals, inputShapes, text, toString: () => text };
   if (o.print !== false) (o.log ?? console.log)(text);
   return s;
@@ -251,7 +297,10 @@ function si(n: number): string {
   const units = ['K', 'M', 'G', 'T', 'P'];
   let v = n;
   let i = -1;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
 }
 
@@ -260,7 +309,10 @@ function bytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = -1;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(2)} ${units[i]}`;
 }
 
@@ -281,16 +333,32 @@ function formatSummary(modelName: string, rows: SummaryRow[], t: SummaryTotals, 
     r.calls ? bytes(r.activationBytes) : '--',
   ]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)));
-  const line = (cells: string[]): string => cells.map((c, j) => (j >= 2 ? c.padStart(w[j]!) : c.padEnd(w[j]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, j) => (j >= 2 ? c.padStart(w[j]!) : c.padEnd(w[j]!)))
+      .join('  ')
+      .trimEnd();
   const width = w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1);
   const out = [
     `Model: ${modelName}, input ${inputShapes.map((s) => `[${s.join(', ')}]`).join(', ')}`,
-    '='.repeat(width), line(head), '='.repeat(width), ...body.map(line), '='.repeat(width),
+    '='.repeat(width),
+    line(head),
+    '='.repeat(width),
+    ...body.map(line),
+    '='.repeat(width),
     `Total params: ${int(t.params)} (${bytes(t.paramBytes)})`,
     `Trainable params: ${int(t.trainableParams)}`,
     `Non-trainable params: ${int(t.frozenParams)}`,
-    ...(t.nonzeroParams !== undefined ? [`Nonzero params: ${int(t.nonzeroParams)} of ${int(t.params)} (${(100 * (1 - t.nonzeroParams / Math.max(1, t.params))).toFixed(1)}% pruned; values ${bytes(t.sparseParamBytes ?? 0)})`] : []),
-    ...(t.quantizedParams !== undefined ? [`Int8 layer params: ${int(t.quantizedParams)} (${bytes(t.quantizedBytes ?? 0)} with scales, zero points and float bias; float32: ${bytes(t.quantizedFloat32Bytes ?? 0)}, ${((t.quantizedFloat32Bytes ?? 0) / Math.max(1, t.quantizedBytes ?? 1)).toFixed(2)}x larger)`] : []),
+    ...(t.nonzeroParams !== undefined
+      ? [
+          `Nonzero params: ${int(t.nonzeroParams)} of ${int(t.params)} (${(100 * (1 - t.nonzeroParams / Math.max(1, t.params))).toFixed(1)}% pruned; values ${bytes(t.sparseParamBytes ?? 0)})`,
+        ]
+      : []),
+    ...(t.quantizedParams !== undefined
+      ? [
+          `Int8 layer params: ${int(t.quantizedParams)} (${bytes(t.quantizedBytes ?? 0)} with scales, zero points and float bias; float32: ${bytes(t.quantizedFloat32Bytes ?? 0)}, ${((t.quantizedFloat32Bytes ?? 0) / Math.max(1, t.quantizedBytes ?? 1)).toFixed(2)}x larger)`,
+        ]
+      : []),
     `Forward FLOPs: ${int(t.flops)} (${si(t.flops)}FLOP)`,
     '-'.repeat(width),
     `Input size: ${bytes(t.inputBytes)}`,

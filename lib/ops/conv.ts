@@ -12,10 +12,12 @@ import { bool, checkOptions } from '../options.js';
 export type Pair = number | [number, number];
 
 function pair(op: string, name: string, v: Pair, min: number): [number, number] {
-  if (typeof v !== 'number' && (!Array.isArray(v) || v.length !== 2)) throw new RangeError(`${op}: ${name} must be an integer or a pair of integers, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' && (!Array.isArray(v) || v.length !== 2))
+    throw new RangeError(`${op}: ${name} must be an integer or a pair of integers, got ${JSON.stringify(v)}`);
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   for (const x of p) {
-    if (!Number.isInteger(x) || x < min) throw new RangeError(`${op}: ${name} must be ${min === 0 ? 'non-negative' : 'positive'} integer(s), got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(x) || x < min)
+      throw new RangeError(`${op}: ${name} must be ${min === 0 ? 'non-negative' : 'positive'} integer(s), got ${JSON.stringify(v)}`);
   }
   return p;
 }
@@ -51,7 +53,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2
     throw new RangeError(`${op}: groups=${groups} must divide in channels ${C} and out channels ${K}`);
   }
   if (Cg * groups !== C) {
-    throw new RangeError(`${op}: weight ${fmtShape(weight.shape)} expects ${Cg * groups} input channels (groups=${groups}), input ${fmtShape(x.shape)} has ${C}`);
+    throw new RangeError(
+      `${op}: weight ${fmtShape(weight.shape)} expects ${Cg * groups} input channels (groups=${groups}), input ${fmtShape(x.shape)} has ${C}`,
+    );
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== K)) throw new RangeError(`${op}: bias must be (${K},), got ${fmtShape(bias.shape)}`);
   const [sh, sw] = pair(op, 'stride', o.stride ?? 1, 1);
@@ -62,22 +66,40 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2
     if (sh !== 1 || sw !== 1) throw new RangeError(`${op}: padding='same' needs stride 1`);
     const th = dh * (R - 1);
     const tw = dw * (S - 1);
-    if (th % 2 || tw % 2) throw new RangeError(`${op}: padding='same' with an even effective kernel is not supported (use explicit padding)`);
+    if (th % 2 || tw % 2)
+      throw new RangeError(`${op}: padding='same' with an even effective kernel is not supported (use explicit padding)`);
     [ph, pw] = [th / 2, tw / 2];
   } else [ph, pw] = pair(op, 'padding', o.padding, 0);
   const P = outSize(H, R, sh, ph, dh, false);
   const Q = outSize(W, S, sw, pw, dw, false);
   if (P < 1 || Q < 1) {
-    throw new RangeError(`${op}: input ${fmtShape(x.shape)} is too small for kernel ${R}×${S} (dilation ${dh}×${dw}, padding ${ph}×${pw}): output would be ${P}×${Q}`);
+    throw new RangeError(
+      `${op}: input ${fmtShape(x.shape)} is too small for kernel ${R}×${S} (dilation ${dh}×${dw}, padding ${ph}×${pw}): output would be ${P}×${Q}`,
+    );
   }
   const p: Conv2dParams = {
-    batch: N, inC: C, inH: H, inW: W, outC: K, kH: R, kW: S, outH: P, outW: Q,
-    strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups,
+    batch: N,
+    inC: C,
+    inH: H,
+    inW: W,
+    outC: K,
+    kH: R,
+    kW: S,
+    outH: P,
+    outW: Q,
+    strideH: sh,
+    strideW: sw,
+    padH: ph,
+    padW: pw,
+    dilationH: dh,
+    dilationW: dw,
+    groups,
   };
   const flops = 2 * N * K * P * Q * Cg * R * S;
   const y = empty(be, [N, K, P, Q], x.dtype);
   launch(be, 'conv2d', flops, nbytes(x.size + weight.size + y.size, x.dtype), x.handle, weight.handle, y.handle, p, x.dtype);
-  if (bias) launch(be, 'addBiasAct', y.size, nbytes(2 * y.size + K, x.dtype), y.handle, bias.handle, y.handle, N, K, P * Q, 'none', x.dtype);
+  if (bias)
+    launch(be, 'addBiasAct', y.size, nbytes(2 * y.size + K, x.dtype), y.handle, bias.handle, y.handle, N, K, P * Q, 'none', x.dtype);
   if (needsGrad(x, weight, bias)) {
     // save only what a requested gradient reads (dx needs w, dw needs x), like torch: fewer saved
     // tensors, and changing a weight whose value no gradient needs is no error at backward
@@ -85,21 +107,47 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2
     const needDw = weight.requiresGrad;
     const sx = needDw ? save(x)[0]! : null;
     const sw2 = needDx ? save(weight)[0]! : null;
-    record(op, [y], [x, weight, bias], ([g]) => {
-      const gb = g!.backend;
-      let dx: Tensor | null = null;
-      let dwt: Tensor | null = null;
-      if (needDx) {
-        dx = empty(gb, [N, C, H, W], x.dtype);
-        launch(gb, 'conv2dGradInput', flops, nbytes(g!.size + weight.size + dx.size, x.dtype), g!.handle, sw2!.handle, dx.handle, p, x.dtype);
-      }
-      if (needDw) {
-        dwt = empty(gb, [K, Cg, R, S], x.dtype);
-        launch(gb, 'conv2dGradWeight', flops, nbytes(g!.size + x.size + dwt.size, x.dtype), sx!.handle, g!.handle, dwt.handle, p, x.dtype);
-      }
-      const db = bias?.requiresGrad ? sum(g!, [0, 2, 3]) : null;
-      return [dx, dwt, db];
-    }, [sx, sw2].filter((t): t is Tensor => t !== null));
+    record(
+      op,
+      [y],
+      [x, weight, bias],
+      ([g]) => {
+        const gb = g!.backend;
+        let dx: Tensor | null = null;
+        let dwt: Tensor | null = null;
+        if (needDx) {
+          dx = empty(gb, [N, C, H, W], x.dtype);
+          launch(
+            gb,
+            'conv2dGradInput',
+            flops,
+            nbytes(g!.size + weight.size + dx.size, x.dtype),
+            g!.handle,
+            sw2!.handle,
+            dx.handle,
+            p,
+            x.dtype,
+          );
+        }
+        if (needDw) {
+          dwt = empty(gb, [K, Cg, R, S], x.dtype);
+          launch(
+            gb,
+            'conv2dGradWeight',
+            flops,
+            nbytes(g!.size + x.size + dwt.size, x.dtype),
+            sx!.handle,
+            g!.handle,
+            dwt.handle,
+            p,
+            x.dtype,
+          );
+        }
+        const db = bias?.requiresGrad ? sum(g!, [0, 2, 3]) : null;
+        return [dx, dwt, db];
+      },
+      [sx, sw2].filter((t): t is Tensor => t !== null),
+    );
   }
   return y;
 }
@@ -117,7 +165,9 @@ export interface Pool2dOptions {
 function assertNonEmptyPlanes(op: string, x: Tensor): void {
   const d = [2, 3].find((i) => x.shape[i] === 0);
   if (d !== undefined) {
-    throw new RangeError(`${op}: expected input to have non-zero size for non-batch dimensions, but input ${fmtShape(x.shape)} has dimension ${d} empty`);
+    throw new RangeError(
+      `${op}: expected input to have non-zero size for non-batch dimensions, but input ${fmtShape(x.shape)} has dimension ${d} empty`,
+    );
   }
 }
 
@@ -135,10 +185,24 @@ function poolParams(op: string, x: Tensor, kernel: Pair, o: Pool2dOptions): Pool
   if (pH * 2 > kH || pW * 2 > kW) throw new RangeError(`${op}: padding ${pH}×${pW} must be at most half the kernel ${kH}×${kW}`);
   const outH = outSize(H, kH, sH, pH, dH, o.ceilMode ?? false);
   const outW = outSize(W, kW, sW, pW, dW, o.ceilMode ?? false);
-  if (outH < 1 || outW < 1) throw new RangeError(`${op}: input ${fmtShape(x.shape)} is too small for kernel ${kH}×${kW} (output ${outH}×${outW})`);
+  if (outH < 1 || outW < 1)
+    throw new RangeError(`${op}: input ${fmtShape(x.shape)} is too small for kernel ${kH}×${kW} (output ${outH}×${outW})`);
   return {
-    batch: N, channels: C, inH: H, inW: W, outH, outW, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW,
-    dilationH: dH, dilationW: dW, countIncludePad: o.countIncludePad ?? true,
+    batch: N,
+    channels: C,
+    inH: H,
+    inW: W,
+    outH,
+    outW,
+    kH,
+    kW,
+    strideH: sH,
+    strideW: sW,
+    padH: pH,
+    padW: pW,
+    dilationH: dH,
+    dilationW: dW,
+    countIncludePad: o.countIncludePad ?? true,
   };
 }
 
@@ -150,13 +214,29 @@ export function maxPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tenso
   const shape = [p.batch, p.channels, p.outH, p.outW];
   const y = empty(be, shape, x.dtype);
   const idx = empty(be, shape, 'int32');
-  launch(be, 'maxPool2d', y.size * p.kH * p.kW, nbytes(x.size + y.size, x.dtype) + nbytes(y.size, 'int32'), x.handle, y.handle, idx.handle, p, x.dtype);
+  launch(
+    be,
+    'maxPool2d',
+    y.size * p.kH * p.kW,
+    nbytes(x.size + y.size, x.dtype) + nbytes(y.size, 'int32'),
+    x.handle,
+    y.handle,
+    idx.handle,
+    p,
+    x.dtype,
+  );
   if (needsGrad(x)) {
-    record('maxPool2d', [y], [x], ([g]) => {
-      const dx = empty(g!.backend, x.shape, x.dtype);
-      launch(g!.backend, 'maxPool2dBackward', g!.size, nbytes(g!.size + dx.size, x.dtype), g!.handle, idx.handle, dx.handle, p, x.dtype);
-      return [dx];
-    }, [idx]);
+    record(
+      'maxPool2d',
+      [y],
+      [x],
+      ([g]) => {
+        const dx = empty(g!.backend, x.shape, x.dtype);
+        launch(g!.backend, 'maxPool2dBackward', g!.size, nbytes(g!.size + dx.size, x.dtype), g!.handle, idx.handle, dx.handle, p, x.dtype);
+        return [dx];
+      },
+      [idx],
+    );
   } else idx.dispose();
   return y;
 }
@@ -192,7 +272,21 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   if (needsGrad(x)) {
     record('adaptiveAvgPool2d', [y], [x], ([g]) => {
       const dx = empty(g!.backend, x.shape, x.dtype);
-      launch(g!.backend, 'adaptiveAvgPool2dBackward', dx.size, nbytes(g!.size + dx.size, x.dtype), g!.handle, dx.handle, N, C, H, W, oh, ow, x.dtype);
+      launch(
+        g!.backend,
+        'adaptiveAvgPool2dBackward',
+        dx.size,
+        nbytes(g!.size + dx.size, x.dtype),
+        g!.handle,
+        dx.handle,
+        N,
+        C,
+        H,
+        W,
+        oh,
+        ow,
+        x.dtype,
+      );
       return [dx];
     });
   }

@@ -26,7 +26,8 @@ const TENSOR_OPTION_KEYS = ['dtype', 'device', 'requiresGrad'] as const;
 /** Unknown keys are errors with a did-you-mean ({ dtyp: 'int32' } made float32 before). */
 function checkTensorKeys(op: string, o: TensorOptions | undefined): void {
   checkKeys(op, o, op === 'tensor' ? [...TENSOR_OPTION_KEYS, 'shape'] : TENSOR_OPTION_KEYS);
-  if (o?.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') throw new TypeError(`${op}: requiresGrad must be true or false, got ${String(o.requiresGrad)}`);
+  if (o?.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean')
+    throw new TypeError(`${op}: requiresGrad must be true or false, got ${String(o.requiresGrad)}`);
 }
 
 function checkOptions(op: string, o: TensorOptions | undefined, dtype: DType): void {
@@ -55,7 +56,9 @@ function inferShape(op: string, data: NestedArray): number[] {
   let cur: NestedArray = data;
   while (Array.isArray(cur)) {
     if (shape.length === MAX_NESTING) {
-      throw new RangeError(`${op}: data is nested deeper than ${MAX_NESTING} levels (a cyclic array?); tensors made from nested arrays have at most ${MAX_NESTING} dimensions — pass a flat typed array with { shape } instead`);
+      throw new RangeError(
+        `${op}: data is nested deeper than ${MAX_NESTING} levels (a cyclic array?); tensors made from nested arrays have at most ${MAX_NESTING} dimensions — pass a flat typed array with { shape } instead`,
+      );
     }
     shape.push(cur.length);
     if (cur.length === 0) break;
@@ -81,13 +84,16 @@ function flattenInto(op: string, data: NestedArray, shape: number[], d: number, 
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[d]) {
-    throw new RangeError(`${op}: ragged nested array: expected length ${shape[d]} at depth ${d}, got ${Array.isArray(data) ? data.length : 'a number'} (inferred shape ${fmtShape(shape)})`);
+    throw new RangeError(
+      `${op}: ragged nested array: expected length ${shape[d]} at depth ${d}, got ${Array.isArray(data) ? data.length : 'a number'} (inferred shape ${fmtShape(shape)})`,
+    );
   }
   for (const x of data) flattenInto(op, x, shape, d + 1, out, pos);
 }
 
 /** Host views tensor() takes: ours, the other numeric typed arrays, and int64 (labels from numpy/torch files). */
-type HostView = TypedArray | Uint8Array | Int8Array | Uint8ClampedArray | Int16Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+type HostView =
+  TypedArray | Uint8Array | Int8Array | Uint8ClampedArray | Int16Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 function dtypeOfArray(a: HostView): DType {
   if (a instanceof Float64Array) return 'float64';
@@ -107,7 +113,17 @@ function convertView(op: string, a: HostView, dtype: DType): TypedArray {
     }
     return out;
   }
-  if (out instanceof Int32Array && !(a instanceof Int32Array || a instanceof Int16Array || a instanceof Int8Array || a instanceof Uint8Array || a instanceof Uint16Array || a instanceof Uint8ClampedArray)) {
+  if (
+    out instanceof Int32Array &&
+    !(
+      a instanceof Int32Array ||
+      a instanceof Int16Array ||
+      a instanceof Int8Array ||
+      a instanceof Uint8Array ||
+      a instanceof Uint16Array ||
+      a instanceof Uint8ClampedArray
+    )
+  ) {
     for (let i = 0; i < a.length; i++) {
       const v = a[i]!;
       if (!fitsInt32(v)) int32Overflow(op, v, ` at index ${i} of the ${a.constructor.name}`);
@@ -131,19 +147,25 @@ export function fromHost(values: TypedArray, shape: number[], dtype: DType, devi
  * A tensor from nested arrays, a typed array (with `shape`, default 1-D), or a number (0-d).
  * dtype defaults to float32, or the typed array's own type.
  */
-export function tensor(data: NestedArray | HostView | readonly number[] | readonly bigint[], options: TensorOptions & { shape?: number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | HostView | readonly number[] | readonly bigint[],
+  options: TensorOptions & { shape?: number[] } = {},
+): Tensor {
   const op = 'tensor';
   let dtype: DType;
   let values: TypedArray;
   let shape: number[];
   if (ArrayBuffer.isView(data)) {
     if (data instanceof DataView) {
-      throw new TypeError(`${op}: a DataView has no element type; pass a typed array over its buffer (e.g. new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4))`);
+      throw new TypeError(
+        `${op}: a DataView has no element type; pass a typed array over its buffer (e.g. new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4))`,
+      );
     }
     const arr = data as HostView;
     dtype = dtypeArg(op, options.dtype, dtypeOfArray(arr));
     shape = options.shape ? assertShape(op, options.shape) : [arr.length];
-    if (numel(shape) !== arr.length) throw new RangeError(`${op}: shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${arr.length}`);
+    if (numel(shape) !== arr.length)
+      throw new RangeError(`${op}: shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${arr.length}`);
     values = convertView(op, arr, dtype);
   } else {
     dtype = dtypeArg(op, options.dtype, 'float32');
@@ -151,7 +173,8 @@ export function tensor(data: NestedArray | HostView | readonly number[] | readon
     values = hostArray(dtype, numel(inferred));
     flattenInto(op, data as NestedArray, inferred, 0, values, { i: 0 });
     shape = options.shape ? assertShape(op, options.shape) : inferred;
-    if (numel(shape) !== values.length) throw new RangeError(`${op}: shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${values.length}`);
+    if (numel(shape) !== values.length)
+      throw new RangeError(`${op}: shape ${fmtShape(shape)} needs ${numel(shape)} values, got ${values.length}`);
   }
   checkOptions(op, options, dtype);
   return finish(fromHost(values, shape, dtype, options.device), options);
@@ -162,8 +185,16 @@ export function fillValue(op: string, value: number, dtype: DType): number {
   if (typeof value !== 'number') throw new TypeError(`${op}: value must be a number, got ${typeof value}`);
   if (dtype !== 'int32') {
     // a finite value that would round to ±Infinity in the dtype is refused too (torch); ±Infinity itself is fine
-    const overflow = dtype === 'float32' ? !Number.isFinite(Math.fround(value)) : dtype === 'float16' ? Math.abs(value) >= 65520 : dtype === 'bfloat16' ? Math.abs(value) >= 3.3961775292304616e38 : false;
-    if (Number.isFinite(value) && overflow) throw new RangeError(`${op}: value ${value} cannot be converted to type ${dtype} without overflow (use dtype 'float64')`);
+    const overflow =
+      dtype === 'float32'
+        ? !Number.isFinite(Math.fround(value))
+        : dtype === 'float16'
+          ? Math.abs(value) >= 65520
+          : dtype === 'bfloat16'
+            ? Math.abs(value) >= 3.3961775292304616e38
+            : false;
+    if (Number.isFinite(value) && overflow)
+      throw new RangeError(`${op}: value ${value} cannot be converted to type ${dtype} without overflow (use dtype 'float64')`);
     return value;
   }
   if (!fitsInt32(value)) int32Overflow(op, value);
@@ -269,7 +300,8 @@ function randomFloat(op: string, options: TensorOptions): DType {
 /** Uniform [low, high) from the Philox stream. */
 export function uniform(shape: number | readonly number[], low = 0, high = 1, options: TensorOptions = {}): Tensor {
   const s = shapeArg('rand', shape);
-  if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new RangeError(`rand: need finite low <= high, got ${low}, ${high}`);
+  if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high))
+    throw new RangeError(`rand: need finite low <= high, got ${low}, ${high}`);
   const dtype = randomFloat('rand', options);
   const b = getBackend(options.device ?? getDefaultDevice());
   const t = empty(b, s, dtype, 'rand');
@@ -287,7 +319,8 @@ export function rand(shape: number | readonly number[], options: TensorOptions =
 /** Normal(mean, std) from the Philox stream. */
 export function normal(shape: number | readonly number[], mean = 0, std = 1, options: TensorOptions = {}): Tensor {
   const s = shapeArg('randn', shape);
-  if (!(Number.isFinite(mean) && Number.isFinite(std) && std >= 0)) throw new RangeError(`randn: need a finite mean and std >= 0, got mean ${mean}, std ${std}`);
+  if (!(Number.isFinite(mean) && Number.isFinite(std) && std >= 0))
+    throw new RangeError(`randn: need a finite mean and std >= 0, got mean ${mean}, std ${std}`);
   const dtype = randomFloat('randn', options);
   const b = getBackend(options.device ?? getDefaultDevice());
   const t = empty(b, s, dtype, 'randn');
@@ -304,7 +337,8 @@ export function randn(shape: number | readonly number[], options: TensorOptions 
 
 /** Integers uniform in [low, high), int32 by default. */
 export function randint(low: number, high: number, shape: number | readonly number[], options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new RangeError(`randint: need integers low < high, got ${low}, ${high}`);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low)
+    throw new RangeError(`randint: need integers low < high, got ${low}, ${high}`);
   const s = shapeArg('randint', shape);
   const dtype = dtypeArg('randint', options.dtype, 'int32');
   checkOptions('randint', options, dtype);

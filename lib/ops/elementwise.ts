@@ -32,7 +32,12 @@ function unaryGradRaw(op: UnaryGradOp, x: Tensor, y: Tensor, g: Tensor, a = 0, b
 }
 
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  return sumToShape(g, shape, (x, dims, keep) => sum(x, dims, keep), (x, s) => reshape(x, s));
+  return sumToShape(
+    g,
+    shape,
+    (x, dims, keep) => sum(x, dims, keep),
+    (x, s) => reshape(x, s),
+  );
 }
 
 // ---- casts and moves --------------------------------------------------------------------------
@@ -82,7 +87,17 @@ export function to(x: Tensor, target: string): Tensor {
 
 type UnaryBackward = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
 
-function unaryOp(name: string, op: UnaryOp, x: Tensor, backward: UnaryBackward | null, a = 0, b = 0, flops = 1, needX = true, needY = false): Tensor {
+function unaryOp(
+  name: string,
+  op: UnaryOp,
+  x: Tensor,
+  backward: UnaryBackward | null,
+  a = 0,
+  b = 0,
+  flops = 1,
+  needX = true,
+  needY = false,
+): Tensor {
   const y = unaryRaw(op, x, a, b, flops);
   if (backward && needsGrad(x)) {
     // only saved tensors may be touched in backward (x and y may be disposed by then); a backward
@@ -99,7 +114,8 @@ function fused(op: UnaryGradOp, a = 0, b = 0): UnaryBackward {
 }
 
 function assertFloatOp(op: string, x: Tensor): void {
-  if (!isFloat(x.dtype)) throw new TypeError(`${op}: expected a floating point tensor, got ${x.dtype} ${fmtShape(x.shape)} (cast with .float())`);
+  if (!isFloat(x.dtype))
+    throw new TypeError(`${op}: expected a floating point tensor, got ${x.dtype} ${fmtShape(x.shape)} (cast with .float())`);
 }
 
 export function neg(x: Tensor): Tensor {
@@ -222,8 +238,20 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, flopsPerElement = 
   const bc = b.dtype === dtype ? b : cast(b, dtype);
   const out = empty(be, shape, dtype, op);
   const n = out.size;
-  launch(be, 'binary', flopsPerElement * n, nbytes(a.size + b.size + n, dtype), op, ac.handle, bc.handle, out.handle, shape,
-    broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), dtype);
+  launch(
+    be,
+    'binary',
+    flopsPerElement * n,
+    nbytes(a.size + b.size + n, dtype),
+    op,
+    ac.handle,
+    bc.handle,
+    out.handle,
+    shape,
+    broadcastStrides(a.shape, shape),
+    broadcastStrides(b.shape, shape),
+    dtype,
+  );
   if (ac !== a) ac.dispose();
   if (bc !== b) bc.dispose();
   return out;
@@ -291,10 +319,13 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
     const sa = needB ? save(a)[0]! : null;
     const sb = needA ? save(b)[0]! : null;
     const [aShape, bShape] = [[...a.shape], [...b.shape]];
-    record('mul', [out], [a, b], ([g]) => [
-      needA ? sumTo(mul(g!, sb!), aShape) : null,
-      needB ? sumTo(mul(g!, sa!), bShape) : null,
-    ], [sa, sb].filter((t): t is Tensor => t !== null));
+    record(
+      'mul',
+      [out],
+      [a, b],
+      ([g]) => [needA ? sumTo(mul(g!, sb!), aShape) : null, needB ? sumTo(mul(g!, sa!), bShape) : null],
+      [sa, sb].filter((t): t is Tensor => t !== null),
+    );
   }
   return out;
 }
@@ -318,10 +349,16 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
   const out = binaryRaw('div', fa, b);
   if (needsGrad(a, b)) {
     const [sb, so] = save(b, out);
-    record('div', [out], [fa, b], ([g]) => [
-      fa.requiresGrad ? sumTo(div(g!, sb!), fa.shape) : null,
-      b.requiresGrad ? sumTo(neg(div(mul(g!, so!), sb!)), sb!.shape) : null,
-    ], [sb!, so!]);
+    record(
+      'div',
+      [out],
+      [fa, b],
+      ([g]) => [
+        fa.requiresGrad ? sumTo(div(g!, sb!), fa.shape) : null,
+        b.requiresGrad ? sumTo(neg(div(mul(g!, so!), sb!)), sb!.shape) : null,
+      ],
+      [sb!, so!],
+    );
   }
   if (fa !== a) fa.dispose();
   return out;
@@ -347,7 +384,10 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
     const e = scalarOperand('pow', b);
     if (!isFloat(a.dtype)) {
       if (!Number.isInteger(e)) return withScalar(a, e, (x) => pow(x, e)); // int ** 0.5 is float32, as in torch
-      if (e < 0) throw new RangeError(`pow: integers to negative integer powers are not allowed (${a.dtype} ${fmtShape(a.shape)} ** ${e}); cast to float first (.float())`);
+      if (e < 0)
+        throw new RangeError(
+          `pow: integers to negative integer powers are not allowed (${a.dtype} ${fmtShape(a.shape)} ** ${e}); cast to float first (.float())`,
+        );
     }
     if (e === 2) return square(a);
     return unaryOp('pow', 'pow_scalar', a, (g, x) => mul(g, mul(pow(x, e - 1), e)), e, 0, 8);
@@ -355,10 +395,16 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   const out = binaryRaw('pow', a, b, 8);
   if (needsGrad(a, b)) {
     const [sa, sb, so] = save(a, b, out);
-    record('pow', [out], [a, b], ([g]) => [
-      a.requiresGrad ? sumTo(mul(g!, mul(sb!, pow(sa!, sub(sb!, 1)))), sa!.shape) : null,
-      b.requiresGrad ? sumTo(mul(g!, mul(so!, log(sa!))), sb!.shape) : null,
-    ], [sa!, sb!, so!]);
+    record(
+      'pow',
+      [out],
+      [a, b],
+      ([g]) => [
+        a.requiresGrad ? sumTo(mul(g!, mul(sb!, pow(sa!, sub(sb!, 1)))), sa!.shape) : null,
+        b.requiresGrad ? sumTo(mul(g!, mul(so!, log(sa!))), sb!.shape) : null,
+      ],
+      [sa!, sb!, so!],
+    );
   }
   return out;
 }
@@ -369,14 +415,20 @@ function minmax(name: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tens
   const out = binaryRaw(name, a, b);
   if (needsGrad(a, b)) {
     const [sa, sb] = save(a, b);
-    record(name, [out], [a, b], ([g]) => {
-      // ties split the gradient evenly, like torch
-      const win = binaryRaw(name === 'maximum' ? 'gt' : 'lt', sa!, sb!);
-      const tie = binaryRaw('eq', sa!, sb!);
-      const wa = add(win, mul(tie, 0.5));
-      const wb = sub(1, wa);
-      return [a.requiresGrad ? sumTo(mul(g!, wa), sa!.shape) : null, b.requiresGrad ? sumTo(mul(g!, wb), sb!.shape) : null];
-    }, [sa!, sb!]);
+    record(
+      name,
+      [out],
+      [a, b],
+      ([g]) => {
+        // ties split the gradient evenly, like torch
+        const win = binaryRaw(name === 'maximum' ? 'gt' : 'lt', sa!, sb!);
+        const tie = binaryRaw('eq', sa!, sb!);
+        const wa = add(win, mul(tie, 0.5));
+        const wb = sub(1, wa);
+        return [a.requiresGrad ? sumTo(mul(g!, wa), sa!.shape) : null, b.requiresGrad ? sumTo(mul(g!, wb), sb!.shape) : null];
+      },
+      [sa!, sb!],
+    );
   }
   return out;
 }
@@ -412,24 +464,42 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ref = ta ?? tb;
   const be = sameDevice('where', cond, ta, tb);
   const dtype = ta && tb ? resultDtype(ta, tb) : (ref?.dtype ?? 'float32');
-  const mk = (v: TensorLike): Tensor => (typeof v === 'number' ? fromHost(toHost(dtype, v), [], dtype, be.device) : v.dtype === dtype ? v : cast(v, dtype));
+  const mk = (v: TensorLike): Tensor =>
+    typeof v === 'number' ? fromHost(toHost(dtype, v), [], dtype, be.device) : v.dtype === dtype ? v : cast(v, dtype);
   let shape = broadcastShapes('where', cond.shape, ta ? ta.shape : []);
   shape = broadcastShapes('where', shape, tb ? tb.shape : []);
   const A = mk(a);
   const B = mk(b);
   const out = empty(be, shape, dtype, 'where');
-  launch(be, 'where', out.size, nbytes(out.size * 4, dtype), cond.handle, A.handle, B.handle, out.handle, shape,
-    broadcastStrides(cond.shape, shape), broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape), cond.dtype, dtype);
+  launch(
+    be,
+    'where',
+    out.size,
+    nbytes(out.size * 4, dtype),
+    cond.handle,
+    A.handle,
+    B.handle,
+    out.handle,
+    shape,
+    broadcastStrides(cond.shape, shape),
+    broadcastStrides(A.shape, shape),
+    broadcastStrides(B.shape, shape),
+    cond.dtype,
+    dtype,
+  );
   if (needsGrad(ta, tb)) {
     const [sc] = save(cond);
     const [sa, sb] = [A.shape, B.shape];
-    record('where', [out], [ta ? A : null, tb ? B : null], ([g]) => {
-      const z = unaryRaw('mul_scalar', g!, 0);
-      return [
-        ta?.requiresGrad ? sumTo(where(sc!, g!, z), sa) : null,
-        tb?.requiresGrad ? sumTo(where(sc!, z, g!), sb) : null,
-      ];
-    }, [sc!]);
+    record(
+      'where',
+      [out],
+      [ta ? A : null, tb ? B : null],
+      ([g]) => {
+        const z = unaryRaw('mul_scalar', g!, 0);
+        return [ta?.requiresGrad ? sumTo(where(sc!, g!, z), sa) : null, tb?.requiresGrad ? sumTo(where(sc!, z, g!), sb) : null];
+      },
+      [sc!],
+    );
   }
   // temporaries: the node (if any) holds what it needs through its edges
   if (A !== a) A.dispose();

@@ -16,7 +16,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(op: string, reduction: unknown): Reduction {
   const r = reduction ?? 'mean';
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  if (r !== 'mean' && r !== 'sum' && r !== 'none')
+    throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
   return r;
 }
 
@@ -27,7 +28,8 @@ function checkIgnoreIndex(op: string, v: unknown): void {
 
 function reduce(op: string, l: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'none') return l;
-  if (reduction !== 'sum' && reduction !== 'mean') throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
+  if (reduction !== 'sum' && reduction !== 'mean')
+    throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
   const r = reduction === 'sum' ? sum(l) : mean(l);
   l.dispose();
   return r;
@@ -61,14 +63,47 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ls: number, ignore: n
   const [rows, cols] = logits.shape as [number, number];
   const be = logits.backend;
   const loss = empty(be, [rows], logits.dtype);
-  launch(be, 'crossEntropy', 6 * logits.size, nbytes(logits.size + rows, logits.dtype) + nbytes(rows, 'int32'), logits.handle, targets.handle, loss.handle, rows, cols, ls, ignore, logits.dtype);
+  launch(
+    be,
+    'crossEntropy',
+    6 * logits.size,
+    nbytes(logits.size + rows, logits.dtype) + nbytes(rows, 'int32'),
+    logits.handle,
+    targets.handle,
+    loss.handle,
+    rows,
+    cols,
+    ls,
+    ignore,
+    logits.dtype,
+  );
   if (needsGrad(logits)) {
     const [sl, st] = save(logits, targets);
-    record('crossEntropy', [loss], [logits], ([g]) => {
-      const d = empty(g!.backend, [rows, cols], logits.dtype);
-      launch(g!.backend, 'crossEntropyBackward', 6 * logits.size, nbytes(2 * logits.size, logits.dtype), sl!.handle, st!.handle, g!.handle, d.handle, rows, cols, ls, ignore, logits.dtype);
-      return [d];
-    }, [sl!, st!]);
+    record(
+      'crossEntropy',
+      [loss],
+      [logits],
+      ([g]) => {
+        const d = empty(g!.backend, [rows, cols], logits.dtype);
+        launch(
+          g!.backend,
+          'crossEntropyBackward',
+          6 * logits.size,
+          nbytes(2 * logits.size, logits.dtype),
+          sl!.handle,
+          st!.handle,
+          g!.handle,
+          d.handle,
+          rows,
+          cols,
+          ls,
+          ignore,
+          logits.dtype,
+        );
+        return [d];
+      },
+      [sl!, st!],
+    );
   }
   return loss;
 }
@@ -82,7 +117,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOpti
   checkReduction('crossEntropy', o.reduction);
   checkIgnoreIndex('crossEntropy', o.ignoreIndex);
   inRange('crossEntropy', 'labelSmoothing', o.labelSmoothing, { min: 0, max: 1 }, 0);
-  if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean') throw new TypeError(`crossEntropy: fromLogits must be true or false, got ${String(o.fromLogits)}`);
+  if (o.fromLogits !== undefined && typeof o.fromLogits !== 'boolean')
+    throw new TypeError(`crossEntropy: fromLogits must be true or false, got ${String(o.fromLogits)}`);
   if (o.fromLogits === false) {
     // log p is a valid logit vector: log_softmax(log p) = log(p / Σp), so the fused kernel does the rest
     return guard(() => {
@@ -108,7 +144,9 @@ function crossEntropyImpl(logits: Tensor, target: Tensor, o: CrossEntropyOptions
   if (target.dtype !== 'int32') {
     // class probabilities
     if (!sameShape(target.shape, logits.shape)) {
-      throw new RangeError(`${op}: probability targets must match logits ${fmtShape(logits.shape)}, got ${fmtShape(target.shape)} ${target.dtype} (class indices must be int32)`);
+      throw new RangeError(
+        `${op}: probability targets must match logits ${fmtShape(logits.shape)}, got ${fmtShape(target.shape)} ${target.dtype} (class indices must be int32)`,
+      );
     }
     const lp = logSoftmax(logits, logits.ndim === 1 ? 0 : 1);
     const C = logits.ndim === 1 ? logits.shape[0]! : logits.shape[1]!;
@@ -121,7 +159,9 @@ function crossEntropyImpl(logits: Tensor, target: Tensor, o: CrossEntropyOptions
   }
   const tShape = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
   if (!sameShape(target.shape, tShape)) {
-    throw new RangeError(`${op}: target ${fmtShape(target.shape)} does not match logits ${fmtShape(logits.shape)} (expected ${fmtShape(tShape)})`);
+    throw new RangeError(
+      `${op}: target ${fmtShape(target.shape)} does not match logits ${fmtShape(logits.shape)} (expected ${fmtShape(tShape)})`,
+    );
   }
   const l2 = logits.ndim === 1 ? reshape(logits, [1, logits.shape[0]!]) : classesLast(logits);
   const t1 = reshape(target, [l2.shape[0]!]);
@@ -168,7 +208,9 @@ function nllLossImpl(logProbs: Tensor, target: Tensor, o: NllOptions): Tensor {
   if (logProbs.ndim < 1) throw new RangeError(`${op}: input must be (C), (N, C) or (N, C, …), got ${fmtShape(logProbs.shape)}`);
   const tShape = logProbs.ndim === 1 ? [] : [logProbs.shape[0]!, ...logProbs.shape.slice(2)];
   if (!sameShape(target.shape, tShape)) {
-    throw new RangeError(`${op}: target ${fmtShape(target.shape)} does not match input ${fmtShape(logProbs.shape)} (expected ${fmtShape(tShape)})`);
+    throw new RangeError(
+      `${op}: target ${fmtShape(target.shape)} does not match input ${fmtShape(logProbs.shape)} (expected ${fmtShape(tShape)})`,
+    );
   }
   const lp = logProbs.ndim === 1 ? reshape(logProbs, [1, logProbs.shape[0]!]) : classesLast(logProbs);
   const t1 = reshape(target, [lp.shape[0]!]);
@@ -201,7 +243,8 @@ function nllLossImpl(logProbs: Tensor, target: Tensor, o: NllOptions): Tensor {
 function checkPair(op: string, input: Tensor, target: Tensor): void {
   assertFloat(op, input);
   sameDevice(op, input, target);
-  if (!sameShape(input.shape, target.shape)) throw new RangeError(`${op}: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} must have the same shape`);
+  if (!sameShape(input.shape, target.shape))
+    throw new RangeError(`${op}: input ${fmtShape(input.shape)} and target ${fmtShape(target.shape)} must have the same shape`);
 }
 
 /** Mean squared error. */
@@ -278,7 +321,8 @@ export function huberLoss(input: Tensor, target: Tensor, o: { reduction?: Reduct
   o = checkOptions('huberLoss', o, ['reduction', 'delta']);
   checkReduction('huberLoss', o.reduction);
   const delta = o.delta ?? 1;
-  if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta)) throw new RangeError(`huberLoss: delta must be a finite number > 0, got ${delta}`);
+  if (typeof delta !== 'number' || !(delta > 0) || !Number.isFinite(delta))
+    throw new RangeError(`huberLoss: delta must be a finite number > 0, got ${delta}`);
   return guard(() => {
     const d = sub(input, target);
     const a = abs(d);

@@ -13,12 +13,39 @@ import { sumTo } from './elementwise.js';
  * out (batch…, m, n) = op(a)·op(b); a is (batch…, m, k) or (batch…, k, m) when transA (likewise b).
  * aBatch/bBatch: whether the operand carries the batch (else it is broadcast with stride 0).
  */
-function gemm(a: Tensor, b: Tensor, batchShape: number[], m: number, n: number, k: number, transA: boolean, transB: boolean, aBatch: boolean, bBatch: boolean): Tensor {
+function gemm(
+  a: Tensor,
+  b: Tensor,
+  batchShape: number[],
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  aBatch: boolean,
+  bBatch: boolean,
+): Tensor {
   const be = a.backend;
   const batch = numel(batchShape);
   const out = empty(be, [...batchShape, m, n], a.dtype, 'matmul');
-  launch(be, 'matmul', 2 * batch * m * n * k, nbytes((aBatch ? batch : 1) * m * k + (bBatch ? batch : 1) * k * n + batch * m * n, a.dtype),
-    a.handle, b.handle, out.handle, batch, m, n, k, transA, transB, aBatch ? m * k : 0, bBatch ? k * n : 0, a.dtype);
+  launch(
+    be,
+    'matmul',
+    2 * batch * m * n * k,
+    nbytes((aBatch ? batch : 1) * m * k + (bBatch ? batch : 1) * k * n + batch * m * n, a.dtype),
+    a.handle,
+    b.handle,
+    out.handle,
+    batch,
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    aBatch ? m * k : 0,
+    bBatch ? k * n : 0,
+    a.dtype,
+  );
   return out;
 }
 
@@ -26,7 +53,8 @@ function checkOperands(op: string, a: Tensor, b: Tensor): void {
   sameDevice(op, a, b);
   assertFloat(op, a);
   if (a.dtype !== b.dtype) throw new TypeError(`${op}: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
-  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`${op}: both arguments need at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new RangeError(`${op}: both arguments need at least 1 dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
 }
 
 /** Matrix product with torch.matmul semantics. */
@@ -54,7 +82,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const n = b.shape[b.ndim - 1]!;
   // (…, m, k) · (k, n): one GEMM over the flattened rows
   if (b.ndim === 2 && a.ndim > 2) {
-    const a2 = reshape(a, [numel(a.shape, 0, a.ndim - 1), k]) // not a.size / k: k may be 0;
+    const a2 = reshape(a, [numel(a.shape, 0, a.ndim - 1), k]); // not a.size / k: k may be 0;
     const r = matmul(a2, b);
     const out = reshape(r, [...a.shape.slice(0, -1), n]);
     a2.dispose();
@@ -82,10 +110,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const sa = needB ? save(A)[0]! : null;
     const sb = needA ? save(B)[0]! : null;
     const [aShape, bShape] = [[...A.shape], [...B.shape]];
-    record('matmul', [out], [A, B], ([g]) => [
-      needA ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), aShape) : null,
-      needB ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), bShape) : null,
-    ], [sa, sb].filter((t): t is Tensor => t !== null));
+    record(
+      'matmul',
+      [out],
+      [A, B],
+      ([g]) => [
+        needA ? sumTo(gemm(g!, sb!, batchShape, m, k, n, false, true, true, bFull), aShape) : null,
+        needB ? sumTo(gemm(sa!, g!, batchShape, k, n, m, true, false, aFull, true), bShape) : null,
+      ],
+      [sa, sb].filter((t): t is Tensor => t !== null),
+    );
   }
   if (A !== a) A.dispose();
   if (B !== b) B.dispose();
@@ -98,15 +132,32 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (weight.ndim !== 2) throw new RangeError(`linear: weight must be (out, in), got ${fmtShape(weight.shape)}`);
   const [outF, inF] = weight.shape as [number, number];
   if (x.shape[x.ndim - 1] !== inF) {
-    throw new RangeError(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${inF}`);
+    throw new RangeError(
+      `linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${inF}`,
+    );
   }
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new RangeError(`linear: bias must be (${outF},), got ${fmtShape(bias.shape)}`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF))
+    throw new RangeError(`linear: bias must be (${outF},), got ${fmtShape(bias.shape)}`);
   if (bias) sameDevice('linear', x, bias);
   const rows = numel(x.shape, 0, x.ndim - 1); // not x.size / inF: inF may be 0
   const x2 = x.ndim === 2 ? x : reshape(x, [rows, inF]);
   const be = x.backend;
   const y = gemm(x2, weight, [], rows, outF, inF, false, true, false, false);
-  if (bias) launch(be, 'addBiasAct', rows * outF, nbytes(2 * rows * outF + outF, x.dtype), y.handle, bias.handle, y.handle, rows, outF, 1, 'none', x.dtype);
+  if (bias)
+    launch(
+      be,
+      'addBiasAct',
+      rows * outF,
+      nbytes(2 * rows * outF + outF, x.dtype),
+      y.handle,
+      bias.handle,
+      y.handle,
+      rows,
+      outF,
+      1,
+      'none',
+      x.dtype,
+    );
   const out = x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outF]);
   if (out !== y) y.dispose();
   if (needsGrad(x, weight, bias)) {
@@ -117,13 +168,19 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     const sx = needDw ? save(x2)[0]! : null;
     const sw = needDx ? save(weight)[0]! : null;
     const xShape = [...x.shape];
-    record('linear', [out], [x, weight, bias], ([g]) => {
-      const g2 = reshape(g!, [rows, outF]);
-      const dx = needDx ? reshape(gemm(g2, sw!, [], rows, inF, outF, false, false, false, false), xShape) : null;
-      const dw = needDw ? gemm(g2, sx!, [], outF, inF, rows, true, false, false, false) : null;
-      const db = needDb ? sum(g2, 0) : null;
-      return [dx, dw, db];
-    }, [sx, sw].filter((t): t is Tensor => t !== null));
+    record(
+      'linear',
+      [out],
+      [x, weight, bias],
+      ([g]) => {
+        const g2 = reshape(g!, [rows, outF]);
+        const dx = needDx ? reshape(gemm(g2, sw!, [], rows, inF, outF, false, false, false, false), xShape) : null;
+        const dw = needDw ? gemm(g2, sx!, [], outF, inF, rows, true, false, false, false) : null;
+        const db = needDb ? sum(g2, 0) : null;
+        return [dx, dw, db];
+      },
+      [sx, sw].filter((t): t is Tensor => t !== null),
+    );
   }
   if (x2 !== x) x2.dispose();
   return out;

@@ -45,7 +45,19 @@ function reduceRaw(op: ReduceOp, x: Tensor, dims: number[]): Tensor {
     const next = [...shape];
     for (let d = lo; d <= hi; d++) next[d] = 1;
     const out = empty(x.backend, next, x.dtype);
-    launch(x.backend, 'reduce', outer * r * inner, nbytes(outer * r * inner + outer * inner, x.dtype), op, cur.handle, out.handle, outer, r, inner, x.dtype);
+    launch(
+      x.backend,
+      'reduce',
+      outer * r * inner,
+      nbytes(outer * r * inner + outer * inner, x.dtype),
+      op,
+      cur.handle,
+      out.handle,
+      outer,
+      r,
+      inner,
+      x.dtype,
+    );
     if (cur !== x) cur.dispose();
     cur = out;
     shape = next;
@@ -105,9 +117,14 @@ export function mean(x: Tensor, dim?: number | number[] | null, keepdim = false)
 /** max/min/argmax/argmin have no identity: reducing a dim of size 0 is an error (torch's rule). */
 function assertNonEmptyDim(op: string, x: Tensor, d: number | null): void {
   if (d === null) {
-    if (x.size === 0) throw new RangeError(`${op}: cannot reduce the empty tensor ${fmtShape(x.shape)} over all dims (it has no identity); pass a dim of non-zero size`);
+    if (x.size === 0)
+      throw new RangeError(
+        `${op}: cannot reduce the empty tensor ${fmtShape(x.shape)} over all dims (it has no identity); pass a dim of non-zero size`,
+      );
   } else if (x.shape[d] === 0) {
-    throw new RangeError(`${op}: cannot reduce dim ${d} of size 0 of ${fmtShape(x.shape)} (it has no identity); reduce a dim of non-zero size`);
+    throw new RangeError(
+      `${op}: cannot reduce dim ${d} of size 0 of ${fmtShape(x.shape)} (it has no identity); reduce a dim of non-zero size`,
+    );
   }
 }
 
@@ -147,7 +164,19 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, d: number, keepdim: boole
   const r = x.shape[d]!;
   const inner = numel(x.shape, d + 1);
   const out = empty(x.backend, outShape(x, [d], keepdim), 'int32');
-  launch(x.backend, 'argReduce', x.size, nbytes(x.size, x.dtype) + nbytes(outer * inner, 'int32'), op, x.handle, out.handle, outer, r, inner, x.dtype);
+  launch(
+    x.backend,
+    'argReduce',
+    x.size,
+    nbytes(x.size, x.dtype) + nbytes(outer * inner, 'int32'),
+    op,
+    x.handle,
+    out.handle,
+    outer,
+    r,
+    inner,
+    x.dtype,
+  );
   return out;
 }
 
@@ -158,7 +187,10 @@ function argOp(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | undefine
     const r = argReduce(op, flat, 0, false);
     flat.dispose();
     if (!keepdim) return r;
-    const k = reshape(r, x.shape.map(() => 1));
+    const k = reshape(
+      r,
+      x.shape.map(() => 1),
+    );
     r.dispose();
     return k;
   }
@@ -266,4 +298,3 @@ export function norm(x: Tensor, p = 2, dim?: number | number[] | null, keepdim =
   a.dispose();
   return out;
 }
-

@@ -16,11 +16,13 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (neg > 1) throw new RangeError(`reshape: only one dimension can be -1, got [${s.join(', ')}]`);
   if (neg === 1) {
     const known = s.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-    if (known === 0 || x.size % known !== 0) throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) into [${s.join(', ')}]`);
+    if (known === 0 || x.size % known !== 0)
+      throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) into [${s.join(', ')}]`);
     s[s.indexOf(-1)] = x.size / known;
   }
   assertShape('reshape', s);
-  if (numel(s) !== x.size) throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) into ${fmtShape(s)} (${numel(s)} elements)`);
+  if (numel(s) !== x.size)
+    throw new RangeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) into ${fmtShape(s)} (${numel(s)} elements)`);
   const out = new Tensor(x.storage.retain(), s, x.dtype);
   if (needsGrad(x)) {
     const xs = [...x.shape];
@@ -43,10 +45,17 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 /** Removes dims of size 1 (all, or the given one if it has size 1). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normDim('squeeze', dim, x.ndim);
   if (x.ndim === 0 || x.shape[d] !== 1) return reshape(x, x.shape);
-  return reshape(x, x.shape.filter((_, i) => i !== d));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== d),
+  );
 }
 
 /** Inserts a dim of size 1 at `dim` (in [-ndim-1, ndim]). */
@@ -59,14 +68,29 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 /** Reorders dims: out.shape[i] = x.shape[dims[i]]. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  if (dims.length !== x.ndim) throw new RangeError(`permute: expected ${x.ndim} dims for shape ${fmtShape(x.shape)}, got [${dims.join(', ')}]`);
+  if (dims.length !== x.ndim)
+    throw new RangeError(`permute: expected ${x.ndim} dims for shape ${fmtShape(x.shape)}, got [${dims.join(', ')}]`);
   const p = dims.map((d) => normDim('permute', d, x.ndim));
   if (new Set(p).size !== p.length) throw new RangeError(`permute: repeated dim in [${dims.join(', ')}]`);
   if (p.every((d, i) => d === i)) return reshape(x, x.shape);
   const xs = stridesOf(x.shape);
   const shape = p.map((d) => x.shape[d]!);
   const out = empty(x.backend, shape, x.dtype);
-  launch(x.backend, 'stridedCopy', 0, nbytes(2 * x.size, x.dtype), x.handle, out.handle, shape, p.map((d) => xs[d]!), 0, stridesOf(shape), 0, x.dtype, false);
+  launch(
+    x.backend,
+    'stridedCopy',
+    0,
+    nbytes(2 * x.size, x.dtype),
+    x.handle,
+    out.handle,
+    shape,
+    p.map((d) => xs[d]!),
+    0,
+    stridesOf(shape),
+    0,
+    x.dtype,
+    false,
+  );
   if (needsGrad(x)) {
     const inv = new Array<number>(p.length);
     p.forEach((d, i) => (inv[d] = i));
@@ -97,7 +121,21 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   });
   if (sameShape(s, x.shape)) return reshape(x, s);
   const out = empty(x.backend, s, x.dtype, 'expand');
-  launch(x.backend, 'stridedCopy', 0, nbytes(x.size + out.size, x.dtype), x.handle, out.handle, s, broadcastStrides(x.shape, s), 0, stridesOf(s), 0, x.dtype, false);
+  launch(
+    x.backend,
+    'stridedCopy',
+    0,
+    nbytes(x.size + out.size, x.dtype),
+    x.handle,
+    out.handle,
+    s,
+    broadcastStrides(x.shape, s),
+    0,
+    stridesOf(s),
+    0,
+    x.dtype,
+    false,
+  );
   if (needsGrad(x)) {
     const xs = [...x.shape];
     record('expand', [out], [x], ([g]) => [sumTo(g!, xs)]);
@@ -111,7 +149,21 @@ function sliceBackward(g: Tensor, shape: number[], d: number, start: number, ste
   launch(g.backend, 'fill', 0, nbytes(dx.size, g.dtype), dx.handle, dx.size, 0, g.dtype);
   const st = stridesOf(shape);
   const dst = st.map((s, i) => (i === d ? s * step : s));
-  launch(g.backend, 'stridedCopy', 0, nbytes(2 * g.size, g.dtype), g.handle, dx.handle, [...g.shape], stridesOf(g.shape), 0, dst, start * st[d]!, g.dtype, false);
+  launch(
+    g.backend,
+    'stridedCopy',
+    0,
+    nbytes(2 * g.size, g.dtype),
+    g.handle,
+    dx.handle,
+    [...g.shape],
+    stridesOf(g.shape),
+    0,
+    dst,
+    start * st[d]!,
+    g.dtype,
+    false,
+  );
   return dx;
 }
 
@@ -132,7 +184,22 @@ export function slice(x: Tensor, dim: number, start: number, end?: number, step 
   const st = stridesOf(x.shape);
   const src = st.map((v, i) => (i === d ? v * step : v));
   const out = empty(x.backend, shape, x.dtype);
-  if (out.size) launch(x.backend, 'stridedCopy', 0, nbytes(2 * out.size, x.dtype), x.handle, out.handle, shape, src, s * st[d]!, stridesOf(shape), 0, x.dtype, false);
+  if (out.size)
+    launch(
+      x.backend,
+      'stridedCopy',
+      0,
+      nbytes(2 * out.size, x.dtype),
+      x.handle,
+      out.handle,
+      shape,
+      src,
+      s * st[d]!,
+      stridesOf(shape),
+      0,
+      x.dtype,
+      false,
+    );
   if (needsGrad(x)) {
     const xs = [...x.shape];
     record('slice', [out], [x], ([g]) => [sliceBackward(g!, xs, d, s, step)]);
@@ -144,10 +211,14 @@ export function slice(x: Tensor, dim: number, start: number, end?: number, step 
 export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim('select', dim, x.ndim);
   const n = x.shape[d]!;
-  if (!Number.isInteger(index) || index < -n || index >= n) throw new RangeError(`select: index ${index} is out of range for dim ${d} of size ${n}`);
+  if (!Number.isInteger(index) || index < -n || index >= n)
+    throw new RangeError(`select: index ${index} is out of range for dim ${d} of size ${n}`);
   const i = index < 0 ? index + n : index;
   const s = slice(x, d, i, i + 1);
-  const r = reshape(s, x.shape.filter((_, k) => k !== d));
+  const r = reshape(
+    s,
+    x.shape.filter((_, k) => k !== d),
+  );
   s.dispose();
   return r;
 }
@@ -157,7 +228,10 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new RangeError('cat: expected a non-empty list of tensors');
   const be = sameDevice('cat', ...xs);
   const first = xs[0]!;
-  if (xs.some((x) => x.ndim === 0)) throw new RangeError(`cat: zero-dimensional tensors cannot be concatenated (shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')}); use stack`);
+  if (xs.some((x) => x.ndim === 0))
+    throw new RangeError(
+      `cat: zero-dimensional tensors cannot be concatenated (shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')}); use stack`,
+    );
   const d = normDim('cat', dim, first.ndim);
   for (const x of xs) {
     if (x.ndim !== first.ndim || x.shape.some((v, i) => i !== d && v !== first.shape[i])) {
@@ -171,7 +245,22 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   const ost = stridesOf(shape);
   let off = 0;
   for (const x of xs) {
-    if (x.size) launch(be, 'stridedCopy', 0, nbytes(2 * x.size, x.dtype), x.handle, out.handle, [...x.shape], stridesOf(x.shape), 0, ost, off * ost[d]!, x.dtype, false);
+    if (x.size)
+      launch(
+        be,
+        'stridedCopy',
+        0,
+        nbytes(2 * x.size, x.dtype),
+        x.handle,
+        out.handle,
+        [...x.shape],
+        stridesOf(x.shape),
+        0,
+        ost,
+        off * ost[d]!,
+        x.dtype,
+        false,
+      );
     off += x.shape[d]!;
   }
   if (needsGrad(...xs)) {
@@ -194,7 +283,8 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   const d = normDim('stack', dim, xs[0]!.ndim + 1);
   sameDevice('stack', ...xs);
   for (const x of xs) {
-    if (!sameShape(x.shape, xs[0]!.shape)) throw new RangeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
+    if (!sameShape(x.shape, xs[0]!.shape))
+      throw new RangeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
     if (x.dtype !== xs[0]!.dtype) throw new TypeError(`stack: dtypes differ (${xs[0]!.dtype} vs ${x.dtype})`);
   }
   const us = xs.map((x) => unsqueeze(x, d));
@@ -210,7 +300,8 @@ export function split(x: Tensor, size: number | number[], dim = 0): Tensor[] {
   let sizes: number[];
   if (Array.isArray(size)) {
     sizes = size;
-    if (sizes.some((v) => !Number.isInteger(v) || v < 0)) throw new RangeError(`split: sizes must be non-negative integers, got [${sizes.join(', ')}]`);
+    if (sizes.some((v) => !Number.isInteger(v) || v < 0))
+      throw new RangeError(`split: sizes must be non-negative integers, got [${sizes.join(', ')}]`);
     if (sizes.reduce((a, b) => a + b, 0) !== n) throw new RangeError(`split: sizes [${sizes.join(', ')}] do not sum to ${n}`);
   } else {
     assertPositiveInt('split', 'size', size);
@@ -251,11 +342,30 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   if (needsGrad(x)) {
     const [si] = save(index);
     const xs = [...x.shape];
-    record('indexSelect', [out], [x], ([g]) => {
-      const dx = empty(g!.backend, xs, g!.dtype);
-      launch(g!.backend, 'indexSelectBackward', g!.size, nbytes(g!.size + dx.size, g!.dtype), g!.handle, si!.handle, dx.handle, outer, xs[d]!, inner, k, g!.dtype);
-      return [dx];
-    }, [si!]);
+    record(
+      'indexSelect',
+      [out],
+      [x],
+      ([g]) => {
+        const dx = empty(g!.backend, xs, g!.dtype);
+        launch(
+          g!.backend,
+          'indexSelectBackward',
+          g!.size,
+          nbytes(g!.size + dx.size, g!.dtype),
+          g!.handle,
+          si!.handle,
+          dx.handle,
+          outer,
+          xs[d]!,
+          inner,
+          k,
+          g!.dtype,
+        );
+        return [dx];
+      },
+      [si!],
+    );
   }
   return out;
 }
@@ -265,7 +375,20 @@ export function gatherBackwardRaw(g: Tensor, idx: Tensor, shape: number[], d: nu
   const outer = numel(shape, 0, d);
   const inner = numel(shape, d + 1);
   const dx = empty(g.backend, shape, g.dtype);
-  launch(g.backend, 'gatherBackward', g.size, nbytes(g.size + dx.size, g.dtype), g.handle, idx.handle, dx.handle, outer, shape[d]!, inner, idx.shape[d]!, g.dtype);
+  launch(
+    g.backend,
+    'gatherBackward',
+    g.size,
+    nbytes(g.size + dx.size, g.dtype),
+    g.handle,
+    idx.handle,
+    dx.handle,
+    outer,
+    shape[d]!,
+    inner,
+    idx.shape[d]!,
+    g.dtype,
+  );
   return dx;
 }
 
@@ -281,7 +404,20 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const inner = numel(x.shape, d + 1);
   const out = guard(() => {
     const o = empty(be, index.shape, x.dtype);
-    launch(be, 'gather', 0, nbytes(2 * o.size, x.dtype), x.handle, index.handle, o.handle, outer, x.shape[d]!, inner, index.shape[d]!, x.dtype);
+    launch(
+      be,
+      'gather',
+      0,
+      nbytes(2 * o.size, x.dtype),
+      x.handle,
+      index.handle,
+      o.handle,
+      outer,
+      x.shape[d]!,
+      inner,
+      index.shape[d]!,
+      x.dtype,
+    );
     return o;
   });
   if (needsGrad(x)) {

@@ -12,7 +12,10 @@ import { fmtShape, numel, sameShape, type Shape } from '../shape.js';
 export function fmtBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let u = 0;
-  while (n >= 1000 && u < units.length - 1) { n /= 1000; u++; }
+  while (n >= 1000 && u < units.length - 1) {
+    n /= 1000;
+    u++;
+  }
   return `${n >= 100 || u === 0 ? Math.round(n) : Number(n.toPrecision(3))} ${units[u]}`;
 }
 
@@ -25,7 +28,9 @@ export function checkAlloc(op: string, b: Backend, shape: Shape, dtype: DType): 
   const max = b.maxElements;
   if (max !== undefined && n > max) {
     const bpe = bytesPerElement(dtype);
-    throw new RangeError(`${op}: ${fmtShape(shape)} ${dtype} needs ${fmtBytes(n * bpe)}; the ${b.name} backend's limit is ${max} elements per tensor (${fmtBytes(max * bpe)} of ${dtype})`);
+    throw new RangeError(
+      `${op}: ${fmtShape(shape)} ${dtype} needs ${fmtBytes(n * bpe)}; the ${b.name} backend's limit is ${max} elements per tensor (${fmtBytes(max * bpe)} of ${dtype})`,
+    );
   }
 }
 
@@ -39,7 +44,9 @@ export function empty(b: Backend, shape: Shape, dtype: DType, op = 'alloc'): Ten
   } catch (e) {
     // the host could not back a size the backend accepts (V8: "Array buffer allocation failed")
     if (e instanceof RangeError && /allocation failed|Invalid typed array length/i.test(e.message)) {
-      throw new RangeError(`${op}: out of memory allocating ${fmtShape(shape)} ${dtype} (${fmtBytes(n * bytesPerElement(dtype))}) on ${b.device}: ${e.message}`);
+      throw new RangeError(
+        `${op}: out of memory allocating ${fmtShape(shape)} ${dtype} (${fmtBytes(n * bytesPerElement(dtype))}) on ${b.device}: ${e.message}`,
+      );
     }
     // a device allocator's OutOfMemoryError keeps its class and fields; the message gains the op and shape
     if (e instanceof Error && e.name === 'OutOfMemoryError' && op !== 'alloc') {
@@ -104,7 +111,12 @@ export function resultDtype(a: TensorLike, b: TensorLike): DType {
 }
 
 /** Reduces a gradient of a broadcast result back to `shape` by summing the broadcast dims. */
-export function sumToShape(g: Tensor, shape: Shape, sumDims: (x: Tensor, dims: number[], keepdim: boolean) => Tensor, reshape: (x: Tensor, s: number[]) => Tensor): Tensor {
+export function sumToShape(
+  g: Tensor,
+  shape: Shape,
+  sumDims: (x: Tensor, dims: number[], keepdim: boolean) => Tensor,
+  reshape: (x: Tensor, s: number[]) => Tensor,
+): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const lead = g.ndim - shape.length;
   const dims: number[] = [];

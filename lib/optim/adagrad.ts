@@ -19,10 +19,14 @@ export interface AdagradOptions {
   maximize: boolean;
 }
 
-
 export class Adagrad extends Optimizer<AdagradOptions> {
   protected readonly hyperNames = {
-    lr: 'lr', lrDecay: 'lr_decay', weightDecay: 'weight_decay', initialAccumulatorValue: 'initial_accumulator_value', eps: 'eps', maximize: 'maximize',
+    lr: 'lr',
+    lrDecay: 'lr_decay',
+    weightDecay: 'weight_decay',
+    initialAccumulatorValue: 'initial_accumulator_value',
+    eps: 'eps',
+    maximize: 'maximize',
   };
 
   constructor(params: ParamsInput<AdagradOptions>, o: Partial<AdagradOptions> = {}) {
@@ -54,8 +58,12 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       else bySteps.set(s.step, [p]);
     }
     for (const [step, list] of bySteps) {
-      ops.adagradStep(list, list.map((p) => p.grad!), list.map((p) => this.state.get(p)!.tensors.sum!),
-        { clr: g.lr / (1 + (step - 1) * g.lrDecay), eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize });
+      ops.adagradStep(
+        list,
+        list.map((p) => p.grad!),
+        list.map((p) => this.state.get(p)!.tensors.sum!),
+        { clr: g.lr / (1 + (step - 1) * g.lrDecay), eps: g.eps, weightDecay: g.weightDecay, maximize: g.maximize },
+      );
     }
   }
 }

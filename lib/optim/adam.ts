@@ -19,7 +19,14 @@ export interface AdamOptions {
 }
 
 export class Adam extends Optimizer<AdamOptions> {
-  protected readonly hyperNames = { lr: 'lr', betas: 'betas', eps: 'eps', weightDecay: 'weight_decay', amsgrad: 'amsgrad', maximize: 'maximize' };
+  protected readonly hyperNames = {
+    lr: 'lr',
+    betas: 'betas',
+    eps: 'eps',
+    weightDecay: 'weight_decay',
+    amsgrad: 'amsgrad',
+    maximize: 'maximize',
+  };
   /** AdamW sets this: weight decay applied to the parameter, not the gradient */
   protected readonly decoupled: boolean = false;
 
@@ -32,7 +39,8 @@ export class Adam extends Optimizer<AdamOptions> {
     nonNegative(w, 'learning rate', h.lr);
     nonNegative(w, 'epsilon value', h.eps);
     nonNegative(w, 'weight_decay value', h.weightDecay);
-    if (!Array.isArray(h.betas) || h.betas.length !== 2) throw new TypeError(`${w}: betas must be a pair [beta1, beta2], got ${JSON.stringify(h.betas)}`);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2)
+      throw new TypeError(`${w}: betas must be a pair [beta1, beta2], got ${JSON.stringify(h.betas)}`);
     h.betas.forEach((b, i) => inRange(w, `beta parameter at index ${i}:`, b, { min: 0, max: 1, maxOpen: true }));
     bool(w, 'amsgrad', h.amsgrad);
     bool(w, 'maximize', h.maximize);
@@ -51,9 +59,24 @@ export class Adam extends Optimizer<AdamOptions> {
     }
     for (const [step, list] of bySteps) {
       const st = list.map((p) => this.state.get(p)!.tensors);
-      ops.adamStep(list, list.map((p) => p.grad!), st.map((s) => s.exp_avg!), st.map((s) => s.exp_avg_sq!),
+      ops.adamStep(
+        list,
+        list.map((p) => p.grad!),
+        st.map((s) => s.exp_avg!),
+        st.map((s) => s.exp_avg_sq!),
         g.amsgrad ? st.map((s) => s.max_exp_avg_sq!) : null,
-        { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, amsgrad: g.amsgrad, maximize: g.maximize, step });
+        {
+          lr: g.lr,
+          beta1: g.betas[0],
+          beta2: g.betas[1],
+          eps: g.eps,
+          weightDecay: g.weightDecay,
+          decoupled: this.decoupled,
+          amsgrad: g.amsgrad,
+          maximize: g.maximize,
+          step,
+        },
+      );
     }
   }
 }

@@ -11,12 +11,18 @@ import { inRange } from '../options.js';
 /** The parameters that have a grad; anything that is not a tensor, or a disposed grad, is an error. */
 function withGrads(op: string, params: Iterable<Tensor> | Tensor): Tensor[] {
   const iterable = params !== null && typeof params === 'object' && typeof (params as Iterable<Tensor>)[Symbol.iterator] === 'function';
-  if (!(params instanceof Tensor) && !iterable) throw new TypeError(`${op}: expected the parameters (e.g. model.parameters()) or one tensor, got ${params === null ? 'null' : typeof params}`);
+  if (!(params instanceof Tensor) && !iterable)
+    throw new TypeError(
+      `${op}: expected the parameters (e.g. model.parameters()) or one tensor, got ${params === null ? 'null' : typeof params}`,
+    );
   const list = params instanceof Tensor ? [params] : [...params];
   list.forEach((p, i) => {
     if (!(p instanceof Tensor)) throw new TypeError(`${op}: params[${i}] is ${p === null ? 'null' : typeof p}, not a tensor`);
     // a disposed grad was skipped before: the norm left it out and the clip did not apply
-    if (p.grad !== null && p.grad.isDisposed) throw new Error(`${op}: params[${i}] (shape ${fmtShape(p.shape)}) has a disposed grad: set p.grad = null (optimizer.zeroGrad()) instead of disposing it`);
+    if (p.grad !== null && p.grad.isDisposed)
+      throw new Error(
+        `${op}: params[${i}] (shape ${fmtShape(p.shape)}) has a disposed grad: set p.grad = null (optimizer.zeroGrad()) instead of disposing it`,
+      );
   });
   return list.filter((p) => p.grad !== null);
 }

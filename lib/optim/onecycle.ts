@@ -36,11 +36,27 @@ export interface OneCycleLROptions {
 }
 
 const ONE_CYCLE_KEYS: OptionKeys<OneCycleLROptions> = {
-  maxLr: true, totalSteps: true, epochs: true, stepsPerEpoch: true, pctStart: true, annealStrategy: true, cycleMomentum: true,
-  baseMomentum: true, maxMomentum: true, divFactor: true, finalDivFactor: true, threePhase: true,
+  maxLr: true,
+  totalSteps: true,
+  epochs: true,
+  stepsPerEpoch: true,
+  pctStart: true,
+  annealStrategy: true,
+  cycleMomentum: true,
+  baseMomentum: true,
+  maxMomentum: true,
+  divFactor: true,
+  finalDivFactor: true,
+  threePhase: true,
 };
 
-interface Phase { end: number; startLr: 'initial' | 'max' | 'min'; endLr: 'initial' | 'max' | 'min'; startM: 'base' | 'max'; endM: 'base' | 'max' }
+interface Phase {
+  end: number;
+  startLr: 'initial' | 'max' | 'min';
+  endLr: 'initial' | 'max' | 'min';
+  startM: 'base' | 'max';
+  endM: 'base' | 'max';
+}
 
 export class OneCycleLR extends LRScheduler {
   readonly totalSteps: number;
@@ -63,34 +79,39 @@ export class OneCycleLR extends LRScheduler {
     }
     if (!o || o.maxLr === undefined) throw new TypeError(`${name}: maxLr is required`);
     if (o.totalSteps !== undefined) {
-      if (!Number.isInteger(o.totalSteps) || o.totalSteps <= 0) throw new RangeError(`${name}: expected a positive integer totalSteps, got ${o.totalSteps}`);
+      if (!Number.isInteger(o.totalSteps) || o.totalSteps <= 0)
+        throw new RangeError(`${name}: expected a positive integer totalSteps, got ${o.totalSteps}`);
       this.totalSteps = o.totalSteps;
     } else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined) {
-      if (!Number.isInteger(o.epochs) || o.epochs <= 0) throw new RangeError(`${name}: expected a positive integer epochs, got ${o.epochs}`);
-      if (!Number.isInteger(o.stepsPerEpoch) || o.stepsPerEpoch <= 0) throw new RangeError(`${name}: expected a positive integer stepsPerEpoch, got ${o.stepsPerEpoch}`);
+      if (!Number.isInteger(o.epochs) || o.epochs <= 0)
+        throw new RangeError(`${name}: expected a positive integer epochs, got ${o.epochs}`);
+      if (!Number.isInteger(o.stepsPerEpoch) || o.stepsPerEpoch <= 0)
+        throw new RangeError(`${name}: expected a positive integer stepsPerEpoch, got ${o.stepsPerEpoch}`);
       this.totalSteps = o.epochs * o.stepsPerEpoch;
     } else throw new TypeError(`${name}: give totalSteps, or epochs and stepsPerEpoch`);
     const pct = o.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new RangeError(`${name}: expected pctStart in [0, 1], got ${pct}`);
     this.annealStrategy = o.annealStrategy ?? 'cos';
-    if (this.annealStrategy !== 'cos' && this.annealStrategy !== 'linear') throw new RangeError(`${name}: annealStrategy must be 'cos' or 'linear', got '${String(this.annealStrategy)}'`);
+    if (this.annealStrategy !== 'cos' && this.annealStrategy !== 'linear')
+      throw new RangeError(`${name}: annealStrategy must be 'cos' or 'linear', got '${String(this.annealStrategy)}'`);
     const T = this.totalSteps;
     this.phases = o.threePhase
       ? [
-        { end: pct * T - 1, startLr: 'initial', endLr: 'max', startM: 'max', endM: 'base' },
-        { end: 2 * pct * T - 2, startLr: 'max', endLr: 'initial', startM: 'base', endM: 'max' },
-        { end: T - 1, startLr: 'initial', endLr: 'min', startM: 'max', endM: 'max' },
-      ]
+          { end: pct * T - 1, startLr: 'initial', endLr: 'max', startM: 'max', endM: 'base' },
+          { end: 2 * pct * T - 2, startLr: 'max', endLr: 'initial', startM: 'base', endM: 'max' },
+          { end: T - 1, startLr: 'initial', endLr: 'min', startM: 'max', endM: 'max' },
+        ]
       : [
-        { end: pct * T - 1, startLr: 'initial', endLr: 'max', startM: 'max', endM: 'base' },
-        { end: T - 1, startLr: 'max', endLr: 'min', startM: 'base', endM: 'max' },
-      ];
+          { end: pct * T - 1, startLr: 'initial', endLr: 'max', startM: 'max', endM: 'base' },
+          { end: T - 1, startLr: 'max', endLr: 'min', startM: 'base', endM: 'max' },
+        ];
     const groups = optimizer.paramGroups;
     const maxLrs = Array.isArray(o.maxLr) ? o.maxLr : groups.map(() => o.maxLr as number);
     if (maxLrs.length !== groups.length) throw new RangeError(`${name}: expected ${groups.length} values for maxLr, got ${maxLrs.length}`);
     const div = o.divFactor ?? 25;
     const finalDiv = o.finalDivFactor ?? 1e4;
-    if (!(div > 0) || !(finalDiv > 0)) throw new RangeError(`${name}: divFactor and finalDivFactor must be > 0, got ${div} and ${finalDiv}`);
+    if (!(div > 0) || !(finalDiv > 0))
+      throw new RangeError(`${name}: divFactor and finalDivFactor must be > 0, got ${div} and ${finalDiv}`);
     this.lrs = maxLrs.map((m) => {
       inRange(name, 'maxLr', m, { min: 0 });
       const initial = m / div;

@@ -83,7 +83,11 @@ export abstract class Optimizer<H extends { lr: number }> {
    * `defaults` (unknown keys are errors with a did-you-mean) and merged over them (undefined values
    * keep the default).
    */
-  constructor(params: ParamsInput<H>, readonly defaults: H, options?: Partial<H>) {
+  constructor(
+    params: ParamsInput<H>,
+    readonly defaults: H,
+    options?: Partial<H>,
+  ) {
     if (options !== undefined) {
       checkOptions(new.target.name, options, Object.keys(defaults));
       // an option given as undefined keeps its default ({ lr: args.lr } with no --lr)
@@ -102,15 +106,25 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Adds a group (hyper-parameters default to the optimizer's). A parameter may be in one group only. */
   addParamGroup(g: ParamGroupInput<H>): void {
-    if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: a parameter group must be an object { params, ...hyper-parameters }`);
+    if (!g || typeof g !== 'object' || !('params' in g))
+      throw new TypeError(`${this.constructor.name}: a parameter group must be an object { params, ...hyper-parameters }`);
     // 'name' labels a group (a common torch habit: { params, name: 'encoder' }); any other key is a typo
-    checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [...Object.keys(this.defaults), 'params', 'initialLr', 'name']);
+    checkOptions(`${this.constructor.name} param group ${this.paramGroups.length}`, g as object, [
+      ...Object.keys(this.defaults),
+      'params',
+      'initialLr',
+      'name',
+    ]);
     const gi = this.paramGroups.length;
-    if (!isIterable(g.params)) throw new TypeError(`${this.constructor.name}: param group ${gi}: params must be an iterable of tensors (e.g. model.parameters()), got ${what(g.params)}`);
+    if (!isIterable(g.params))
+      throw new TypeError(
+        `${this.constructor.name}: param group ${gi}: params must be an iterable of tensors (e.g. model.parameters()), got ${what(g.params)}`,
+      );
     const params = [...g.params];
     const seen = new Set(this.paramGroups.flatMap((x) => x.params));
     params.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: param group ${gi}: params[${i}] is ${what(p)}, not a tensor`);
+      if (!(p instanceof Tensor))
+        throw new TypeError(`${this.constructor.name}: param group ${gi}: params[${i}] is ${what(p)}, not a tensor`);
       if (!p.isLeaf) throw new Error(`${this.constructor.name}: can't optimize a non-leaf tensor (params[${i}] ${fmtShape(p.shape)})`);
       if (seen.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
       seen.add(p);
@@ -149,7 +163,8 @@ export abstract class Optimizer<H extends { lr: number }> {
         const at = `${this.constructor.name}.step: parameter ${i} (shape ${fmtShape(p.shape)}, ${p.dtype} on ${p.device})`;
         if (!(gr instanceof Tensor)) throw new TypeError(`${at} has a grad that is ${what(gr)}, not a tensor`);
         if (gr.isDisposed) throw new Error(`${at} has a disposed grad: set p.grad = null (optimizer.zeroGrad()) instead of disposing it`);
-        if (gr.shape.length !== p.shape.length || gr.shape.some((d, k) => d !== p.shape[k])) throw new RangeError(`${at} has a grad of shape ${fmtShape(gr.shape)}`);
+        if (gr.shape.length !== p.shape.length || gr.shape.some((d, k) => d !== p.shape[k]))
+          throw new RangeError(`${at} has a grad of shape ${fmtShape(gr.shape)}`);
         if (gr.dtype !== p.dtype) throw new TypeError(`${at} has a ${gr.dtype} grad`);
         if (gr.device !== p.device) throw new Error(`${at} has a grad on ${gr.device}`);
       }
@@ -194,7 +209,8 @@ export abstract class Optimizer<H extends { lr: number }> {
         ids.push(idx++);
       }
       const h: Record<string, unknown> = { params: ids };
-      for (const [k, torchName] of Object.entries(this.hyperNames) as [string, string][]) h[torchName] = (g as unknown as Record<string, unknown>)[k];
+      for (const [k, torchName] of Object.entries(this.hyperNames) as [string, string][])
+        h[torchName] = (g as unknown as Record<string, unknown>)[k];
       if (g.initialLr !== undefined) h.initial_lr = g.initialLr;
       groups.push(h);
     }
@@ -204,16 +220,21 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Restores state and hyper-parameters saved by stateDict() onto this optimizer's parameters. */
   loadStateDict(sd: OptimizerStateDict): void {
     const name = this.constructor.name;
-    if (!sd || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object') throw new TypeError(`${name}.loadStateDict: expected {state, param_groups}`);
+    if (!sd || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object')
+      throw new TypeError(`${name}.loadStateDict: expected {state, param_groups}`);
     if (sd.param_groups.length !== this.paramGroups.length) {
-      throw new RangeError(`${name}.loadStateDict: the state dict has ${sd.param_groups.length} parameter groups, the optimizer ${this.paramGroups.length}`);
+      throw new RangeError(
+        `${name}.loadStateDict: the state dict has ${sd.param_groups.length} parameter groups, the optimizer ${this.paramGroups.length}`,
+      );
     }
     const byIndex = new Map<number, Tensor>();
     sd.param_groups.forEach((sg, gi) => {
       const ids = sg.params as number[];
       const g = this.paramGroups[gi]!;
       if (!Array.isArray(ids) || ids.length !== g.params.length) {
-        throw new RangeError(`${name}.loadStateDict: group ${gi} has ${Array.isArray(ids) ? ids.length : '?'} parameters in the state dict, ${g.params.length} in the optimizer`);
+        throw new RangeError(
+          `${name}.loadStateDict: group ${gi} has ${Array.isArray(ids) ? ids.length : '?'} parameters in the state dict, ${g.params.length} in the optimizer`,
+        );
       }
       ids.forEach((id, i) => byIndex.set(id, g.params[i]!));
     });
@@ -223,14 +244,16 @@ export abstract class Optimizer<H extends { lr: number }> {
       if (!sg || typeof sg !== 'object') throw new TypeError(`${name}.loadStateDict: param_groups[${gi}] is not an object`);
       const g = { ...(this.paramGroups[gi]! as unknown as Record<string, unknown>) };
       for (const [k, torchName] of hyperKeys) if (Object.hasOwn(sg, torchName)) g[k] = sg[torchName];
-      if (sg.initial_lr !== undefined) g.initialLr = inRange(`${name}.loadStateDict`, `initial_lr of group ${gi}`, sg.initial_lr, { min: 0 });
+      if (sg.initial_lr !== undefined)
+        g.initialLr = inRange(`${name}.loadStateDict`, `initial_lr of group ${gi}`, sg.initial_lr, { min: 0 });
       this.validate(g as unknown as H, `param group ${gi} of the state dict`);
       return g;
     });
     const seenIds = new Set<number>();
     for (const sg of sd.param_groups) {
       for (const id of sg.params as unknown[]) {
-        if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new RangeError(`${name}.loadStateDict: invalid parameter id ${JSON.stringify(id)} (must be a non-negative integer)`);
+        if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+          throw new RangeError(`${name}.loadStateDict: invalid parameter id ${JSON.stringify(id)} (must be a non-negative integer)`);
         if (seenIds.has(id)) throw new RangeError(`${name}.loadStateDict: parameter id ${id} appears twice in param_groups`);
         seenIds.add(id);
       }
@@ -247,7 +270,10 @@ export abstract class Optimizer<H extends { lr: number }> {
           step = nonNegativeInt(`${name}.loadStateDict`, `step of parameter ${id}`, raw);
         } else if (v instanceof Tensor) {
           if (v.isDisposed) throw new Error(`${name}.loadStateDict: state '${k}' of parameter ${id} is disposed`);
-          if (v.size !== p.size) throw new RangeError(`${name}.loadStateDict: state '${k}' of parameter ${id} is ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`);
+          if (v.size !== p.size)
+            throw new RangeError(
+              `${name}.loadStateDict: state '${k}' of parameter ${id} is ${fmtShape(v.shape)}, the parameter ${fmtShape(p.shape)}`,
+            );
         }
       }
       return { p, step, entry };

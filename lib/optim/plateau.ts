@@ -35,7 +35,15 @@ export interface ReduceLROnPlateauOptions {
 }
 
 const PLATEAU_KEYS: OptionKeys<ReduceLROnPlateauOptions> = {
-  mode: true, factor: true, patience: true, threshold: true, thresholdMode: true, cooldown: true, minLr: true, eps: true, monitor: true,
+  mode: true,
+  factor: true,
+  patience: true,
+  threshold: true,
+  thresholdMode: true,
+  cooldown: true,
+  minLr: true,
+  eps: true,
+  monitor: true,
 };
 
 export interface PlateauStateDict {
@@ -65,20 +73,28 @@ export class ReduceLROnPlateau {
   lastEpoch = 0;
   private lastLrs: number[];
 
-  constructor(readonly optimizer: AnyOptimizer, o: ReduceLROnPlateauOptions = {}) {
+  constructor(
+    readonly optimizer: AnyOptimizer,
+    o: ReduceLROnPlateauOptions = {},
+  ) {
     const name = 'ReduceLROnPlateau';
-    if (!(optimizer instanceof Optimizer)) throw new TypeError(`${name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`);
+    if (!(optimizer instanceof Optimizer))
+      throw new TypeError(`${name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`);
     o = checkOptions(name, o, PLATEAU_KEYS);
     this.mode = o.mode ?? 'min';
-    if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`${name}: mode must be 'min' or 'max', got '${String(this.mode)}'`);
+    if (this.mode !== 'min' && this.mode !== 'max')
+      throw new RangeError(`${name}: mode must be 'min' or 'max', got '${String(this.mode)}'`);
     this.thresholdMode = o.thresholdMode ?? 'rel';
-    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') throw new RangeError(`${name}: thresholdMode must be 'rel' or 'abs', got '${String(this.thresholdMode)}'`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs')
+      throw new RangeError(`${name}: thresholdMode must be 'rel' or 'abs', got '${String(this.thresholdMode)}'`);
     this.factor = o.factor ?? 0.1;
     if (!(this.factor < 1) || !(this.factor >= 0)) throw new RangeError(`${name}: factor should be in [0, 1), got ${this.factor}`);
     this.patience = o.patience ?? 10;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`${name}: patience must be an integer >= 0, got ${this.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      throw new RangeError(`${name}: patience must be an integer >= 0, got ${this.patience}`);
     this.cooldown = o.cooldown ?? 0;
-    if (!Number.isInteger(this.cooldown) || this.cooldown < 0) throw new RangeError(`${name}: cooldown must be an integer >= 0, got ${this.cooldown}`);
+    if (!Number.isInteger(this.cooldown) || this.cooldown < 0)
+      throw new RangeError(`${name}: cooldown must be an integer >= 0, got ${this.cooldown}`);
     this.threshold = o.threshold ?? 1e-4;
     if (!(this.threshold >= 0)) throw new RangeError(`${name}: threshold must be >= 0, got ${this.threshold}`);
     this.eps = o.eps ?? 1e-8;
@@ -128,7 +144,13 @@ export class ReduceLROnPlateau {
   }
 
   stateDict(): PlateauStateDict {
-    return { lastEpoch: this.lastEpoch, best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastLrs: [...this.lastLrs] };
+    return {
+      lastEpoch: this.lastEpoch,
+      best: this.best,
+      numBadEpochs: this.numBadEpochs,
+      cooldownCounter: this.cooldownCounter,
+      lastLrs: [...this.lastLrs],
+    };
   }
 
   /** Restores the counters and sets the groups' lrs to the saved ones. */
@@ -141,10 +163,14 @@ export class ReduceLROnPlateau {
     const lastEpoch = nonNegativeInt(where, 'lastEpoch', sd.lastEpoch);
     const numBadEpochs = nonNegativeInt(where, 'numBadEpochs', sd.numBadEpochs);
     const cooldownCounter = nonNegativeInt(where, 'cooldownCounter', sd.cooldownCounter, 0);
-    if (sd.best !== null && sd.best !== undefined && (typeof sd.best !== 'number' || Number.isNaN(sd.best))) throw new RangeError(`${where}: invalid best ${String(sd.best)} (must be a number)`);
+    if (sd.best !== null && sd.best !== undefined && (typeof sd.best !== 'number' || Number.isNaN(sd.best)))
+      throw new RangeError(`${where}: invalid best ${String(sd.best)} (must be a number)`);
     let lrs: number[] | null = null;
     if (sd.lastLrs !== undefined) {
-      if (!Array.isArray(sd.lastLrs) || sd.lastLrs.length !== this.optimizer.paramGroups.length) throw new RangeError(`${where}: lastLrs must be an array of ${this.optimizer.paramGroups.length} learning rates, got ${JSON.stringify(sd.lastLrs)}`);
+      if (!Array.isArray(sd.lastLrs) || sd.lastLrs.length !== this.optimizer.paramGroups.length)
+        throw new RangeError(
+          `${where}: lastLrs must be an array of ${this.optimizer.paramGroups.length} learning rates, got ${JSON.stringify(sd.lastLrs)}`,
+        );
       lrs = sd.lastLrs.map((lr, i) => nonNegative(where, `lastLrs[${i}]`, lr));
     }
     this.lastEpoch = lastEpoch;
@@ -152,7 +178,10 @@ export class ReduceLROnPlateau {
     this.best = typeof sd.best === 'number' ? sd.best : this.mode === 'min' ? Infinity : -Infinity;
     this.numBadEpochs = numBadEpochs;
     this.cooldownCounter = cooldownCounter;
-    if (lrs) lrs.forEach((lr, i) => { this.optimizer.paramGroups[i]!.lr = lr; });
+    if (lrs)
+      lrs.forEach((lr, i) => {
+        this.optimizer.paramGroups[i]!.lr = lr;
+      });
     this.lastLrs = this.optimizer.paramGroups.map((g) => g.lr);
   }
 }

@@ -20,10 +20,15 @@ export interface RMSpropOptions {
   maximize: boolean;
 }
 
-
 export class RMSprop extends Optimizer<RMSpropOptions> {
   protected readonly hyperNames = {
-    lr: 'lr', alpha: 'alpha', eps: 'eps', weightDecay: 'weight_decay', momentum: 'momentum', centered: 'centered', maximize: 'maximize',
+    lr: 'lr',
+    alpha: 'alpha',
+    eps: 'eps',
+    weightDecay: 'weight_decay',
+    momentum: 'momentum',
+    centered: 'centered',
+    maximize: 'maximize',
   };
 
   constructor(params: ParamsInput<RMSpropOptions>, o: Partial<RMSpropOptions> = {}) {
@@ -48,8 +53,21 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       s.step++;
       return s.tensors;
     });
-    ops.rmspropStep(ps, ps.map((p) => p.grad!), st.map((s) => s.square_avg!),
-      g.momentum > 0 ? st.map((s) => s.momentum_buffer!) : null, g.centered ? st.map((s) => s.grad_avg!) : null,
-      { lr: g.lr, alpha: g.alpha, eps: g.eps, weightDecay: g.weightDecay, momentum: g.momentum, centered: g.centered, maximize: g.maximize });
+    ops.rmspropStep(
+      ps,
+      ps.map((p) => p.grad!),
+      st.map((s) => s.square_avg!),
+      g.momentum > 0 ? st.map((s) => s.momentum_buffer!) : null,
+      g.centered ? st.map((s) => s.grad_avg!) : null,
+      {
+        lr: g.lr,
+        alpha: g.alpha,
+        eps: g.eps,
+        weightDecay: g.weightDecay,
+        momentum: g.momentum,
+        centered: g.centered,
+        maximize: g.maximize,
+      },
+    );
   }
 }

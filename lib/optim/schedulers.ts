@@ -24,8 +24,14 @@ export abstract class LRScheduler {
   readonly baseLrs: number[];
   private lastLrs: number[] = [];
 
-  constructor(readonly optimizer: AnyOptimizer, { apply = true } = {}) {
-    if (!(optimizer instanceof Optimizer)) throw new TypeError(`${new.target.name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`);
+  constructor(
+    readonly optimizer: AnyOptimizer,
+    { apply = true } = {},
+  ) {
+    if (!(optimizer instanceof Optimizer))
+      throw new TypeError(
+        `${new.target.name}: expected an optimizer as the first argument, got ${optimizer === null ? 'null' : typeof optimizer}`,
+      );
     for (const g of optimizer.paramGroups) g.initialLr ??= g.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
     if (apply) this.apply();
@@ -51,7 +57,9 @@ export abstract class LRScheduler {
     const lrs = this.lrAt(this.lastEpoch);
     lrs.forEach((lr, i) => {
       if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-        throw new RangeError(`${this.constructor.name}: the schedule gives lr ${lr} for param group ${i} at epoch ${this.lastEpoch} (must be a finite number >= 0); the lr is unchanged`);
+        throw new RangeError(
+          `${this.constructor.name}: the schedule gives lr ${lr} for param group ${i} at epoch ${this.lastEpoch} (must be a finite number >= 0); the lr is unchanged`,
+        );
       }
     });
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = lrs[i]!));
@@ -70,12 +78,15 @@ export abstract class LRScheduler {
   /** Restores the epoch (and base lrs) and sets the groups' lrs for it. */
   loadStateDict(sd: SchedulerStateDict): void {
     const where = `${this.constructor.name}.loadStateDict`;
-    if (!sd || typeof sd !== 'object' || sd.lastEpoch === undefined) throw new TypeError(`${where}: expected {lastEpoch, baseLrs, lastLrs}`);
+    if (!sd || typeof sd !== 'object' || sd.lastEpoch === undefined)
+      throw new TypeError(`${where}: expected {lastEpoch, baseLrs, lastLrs}`);
     const epoch = nonNegative(where, 'lastEpoch', sd.lastEpoch);
     let base = this.baseLrs;
     if (sd.baseLrs !== undefined) {
       if (!Array.isArray(sd.baseLrs) || sd.baseLrs.length !== this.baseLrs.length) {
-        throw new RangeError(`${where}: baseLrs must be an array of ${this.baseLrs.length} learning rates (one per param group), got ${JSON.stringify(sd.baseLrs)}`);
+        throw new RangeError(
+          `${where}: baseLrs must be an array of ${this.baseLrs.length} learning rates (one per param group), got ${JSON.stringify(sd.baseLrs)}`,
+        );
       }
       base = sd.baseLrs.map((b, i) => nonNegative(where, `baseLrs[${i}]`, b));
     }
@@ -112,7 +123,10 @@ export class StepLR extends LRScheduler {
 
 /** lr = base · gamma^epoch. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly o: { gamma: number }) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly o: { gamma: number },
+  ) {
     super(optimizer, { apply: false });
     o = checkOptions('ExponentialLR', o, ['gamma']);
     positive('ExponentialLR', 'gamma', o.gamma);
@@ -125,7 +139,10 @@ export class ExponentialLR extends LRScheduler {
 
 /** lr = base · lambda(epoch) (one function for all groups, or one per group). */
 export class LambdaLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[]) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+  ) {
     super(optimizer, { apply: false });
     if (Array.isArray(lrLambda)) lrLambda.forEach((f, i) => func('LambdaLR', `lrLambda[${i}]`, f));
     else func('LambdaLR', 'lrLambda', lrLambda);
@@ -151,7 +168,7 @@ export class CosineAnnealingLR extends LRScheduler {
     this.apply();
   }
   lrAt(e: number): number[] {
-    return this.baseLrs.map((b) => this.etaMin + (b - this.etaMin) * (1 + Math.cos((Math.PI * e) / this.tMax)) / 2);
+    return this.baseLrs.map((b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * e) / this.tMax))) / 2);
   }
 }
 
@@ -177,8 +194,10 @@ export class LinearWarmup extends LRScheduler {
     this.warmupSteps = nonNegativeInt('LinearWarmup', 'warmupSteps', o.warmupSteps);
     this.startFactor = inRange('LinearWarmup', 'startFactor', o.startFactor, { min: 0, max: 1 }, 0);
     this.after = o.after ?? null;
-    if (this.after !== null && !(this.after instanceof LRScheduler)) throw new TypeError('LinearWarmup: after must be a scheduler (or null)');
-    if (this.after && this.after.optimizer !== optimizer) throw new Error('LinearWarmup: the wrapped scheduler must drive the same optimizer');
+    if (this.after !== null && !(this.after instanceof LRScheduler))
+      throw new TypeError('LinearWarmup: after must be a scheduler (or null)');
+    if (this.after && this.after.optimizer !== optimizer)
+      throw new Error('LinearWarmup: the wrapped scheduler must drive the same optimizer');
     this.apply();
   }
   lrAt(e: number): number[] {

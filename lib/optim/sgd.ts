@@ -19,7 +19,12 @@ export interface SGDOptions {
 
 export class SGD extends Optimizer<SGDOptions> {
   protected readonly hyperNames = {
-    lr: 'lr', momentum: 'momentum', dampening: 'dampening', weightDecay: 'weight_decay', nesterov: 'nesterov', maximize: 'maximize',
+    lr: 'lr',
+    momentum: 'momentum',
+    dampening: 'dampening',
+    weightDecay: 'weight_decay',
+    nesterov: 'nesterov',
+    maximize: 'maximize',
   };
 
   constructor(params: ParamsInput<SGDOptions>, o: Partial<SGDOptions> = {}) {
@@ -35,23 +40,45 @@ export class SGD extends Optimizer<SGDOptions> {
     bool(w, 'nesterov', h.nesterov);
     bool(w, 'maximize', h.maximize);
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
-      throw new RangeError(`SGD: Nesterov momentum requires a momentum and zero dampening (got momentum ${h.momentum}, dampening ${h.dampening} in ${where})`);
+      throw new RangeError(
+        `SGD: Nesterov momentum requires a momentum and zero dampening (got momentum ${h.momentum}, dampening ${h.dampening} in ${where})`,
+      );
     }
   }
 
   protected updateGroup(g: ParamGroup<SGDOptions>, ps: Tensor[]): void {
-    const h = { lr: g.lr, momentum: g.momentum, dampening: g.dampening, nesterov: g.nesterov, weightDecay: g.weightDecay, maximize: g.maximize };
+    const h = {
+      lr: g.lr,
+      momentum: g.momentum,
+      dampening: g.dampening,
+      nesterov: g.nesterov,
+      weightDecay: g.weightDecay,
+      maximize: g.maximize,
+    };
     if (g.momentum === 0) {
-      ops.sgdStep(ps, ps.map((p) => p.grad!), null, { ...h, firstStep: false });
+      ops.sgdStep(
+        ps,
+        ps.map((p) => p.grad!),
+        null,
+        { ...h, firstStep: false },
+      );
       return;
     }
     // parameters with a momentum buffer already, and those on their first step (buf = g)
     const fresh = ps.filter((p) => !this.state.get(p)?.tensors.momentum_buffer);
     const old = ps.filter((p) => this.state.get(p)?.tensors.momentum_buffer);
-    for (const [list, firstStep] of [[old, false], [fresh, true]] as const) {
+    for (const [list, firstStep] of [
+      [old, false],
+      [fresh, true],
+    ] as const) {
       if (!list.length) continue;
       const bufs = list.map((p) => this.stateOf(p, ['momentum_buffer']).tensors.momentum_buffer!);
-      ops.sgdStep(list, list.map((p) => p.grad!), bufs, { ...h, firstStep });
+      ops.sgdStep(
+        list,
+        list.map((p) => p.grad!),
+        bufs,
+        { ...h, firstStep },
+      );
       for (const p of list) this.state.get(p)!.step++;
     }
   }

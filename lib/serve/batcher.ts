@@ -7,7 +7,10 @@
 import type { BatchEnergy, BatchResult, Engine } from './engine.js';
 
 export class QueueFullError extends Error {
-  constructor(readonly queued: number, readonly limit: number) {
+  constructor(
+    readonly queued: number,
+    readonly limit: number,
+  ) {
     super(`serve: the queue is full (${queued} of ${limit} rows waiting); retry later`);
     this.name = 'QueueFullError';
   }
@@ -60,7 +63,11 @@ export class DynamicBatcher {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly engine: Engine, private readonly o: BatcherOptions, private readonly observer: BatchObserver = {}) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly o: BatcherOptions,
+    private readonly observer: BatchObserver = {},
+  ) {}
 
   get depth(): number {
     return this.queuedRows;
@@ -93,10 +100,13 @@ export class DynamicBatcher {
     }
     if (this.timer !== null) return;
     const waited = performance.now() - this.queue[0]!.enqueuedAt;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.flush();
-    }, Math.max(0, this.o.maxDelayMs - waited));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.flush();
+      },
+      Math.max(0, this.o.maxDelayMs - waited),
+    );
   }
 
   private expire(now: number): void {

@@ -28,17 +28,31 @@ serve options:
 `;
 
 const FLAGS: Record<string, FlagSpec> = {
-  model: { type: 'string' }, weights: { type: 'string' }, name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-  'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-instances': { type: 'string' },
-  'request-timeout-ms': { type: 'string' }, 'body-limit': { type: 'string' }, device: { type: 'string' }, 'cpu-watts': { type: 'string' },
-  'log-json': { type: 'boolean' }, quantized: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  model: { type: 'string' },
+  weights: { type: 'string' },
+  name: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'max-batch': { type: 'string' },
+  'max-delay-ms': { type: 'string' },
+  'max-queue': { type: 'string' },
+  'max-instances': { type: 'string' },
+  'request-timeout-ms': { type: 'string' },
+  'body-limit': { type: 'string' },
+  device: { type: 'string' },
+  'cpu-watts': { type: 'string' },
+  'log-json': { type: 'boolean' },
+  quantized: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 };
 
 export class ServeUsageError extends Error {}
 
 const INT = { min: 0, integer: true } as const;
 const COUNT = { min: 1, integer: true } as const;
-const num = (name: string, raw: string | boolean | string[] | undefined, range: Range): number | undefined => numberFlag('serve', name, raw, range);
+const num = (name: string, raw: string | boolean | string[] | undefined, range: Range): number | undefined =>
+  numberFlag('serve', name, raw, range);
 
 export interface ServeCliIO {
   stdout: { write(s: string): unknown };
@@ -60,7 +74,8 @@ export async function startServeCommand(args: string[], io: ServeCliIO): Promise
   }
   const model = v.model as string | undefined;
   if (model === undefined) throw new ServeUsageError('serve: --model is required (mnist-mlp, mnist-cnn or mnist-lstm)');
-  if (!['mnist-mlp', 'mnist-cnn', 'mnist-lstm'].includes(model)) throw new ServeUsageError(`serve: unknown model '${model}' (mnist-mlp, mnist-cnn, mnist-lstm)`);
+  if (!['mnist-mlp', 'mnist-cnn', 'mnist-lstm'].includes(model))
+    throw new ServeUsageError(`serve: unknown model '${model}' (mnist-mlp, mnist-cnn, mnist-lstm)`);
   const cpuWatts = num('cpu-watts', v['cpu-watts'], { min: 0 });
   const opts = {
     name: v.name as string | undefined,
@@ -81,7 +96,10 @@ export async function startServeCommand(args: string[], io: ServeCliIO): Promise
   for (const k of Object.keys(opts) as (keyof typeof opts)[]) if (opts[k] === undefined) delete opts[k];
   if (opts.weights === null && !v.quiet) io.stderr.write('serve: no --weights given: serving the untrained (randomly initialised) model\n');
   const server = await serve(model as DemoModelName, opts);
-  if (!v.quiet) io.stderr.write(`serve: ${server.name} (${server.info().parameters.toLocaleString('en-US')} parameters${server.info().quantized ? `, ${server.info().quantized}` : ''}) listening on ${server.url}\n`);
+  if (!v.quiet)
+    io.stderr.write(
+      `serve: ${server.name} (${server.info().parameters.toLocaleString('en-US')} parameters${server.info().quantized ? `, ${server.info().quantized}` : ''}) listening on ${server.url}\n`,
+    );
   return server;
 }
 
@@ -111,12 +129,24 @@ export async function serveCommand(args: string[], io: ServeCliIO): Promise<numb
     const stop = (sig: string): void => {
       if (draining) {
         // a second SIGINT (Ctrl-C twice) gives up on the drain; a repeated SIGTERM is ignored
-        if (sig === 'SIGINT') { io.stderr.write('serve: SIGINT again: exiting without draining\n'); done(130); }
+        if (sig === 'SIGINT') {
+          io.stderr.write('serve: SIGINT again: exiting without draining\n');
+          done(130);
+        }
         return;
       }
       draining = true;
       io.stderr.write(`serve: ${sig}: draining (no new requests; answering the ones received)\n`);
-      s.close().then(() => { io.stderr.write('serve: stopped\n'); done(0); }, (e: Error) => { io.stderr.write(`serve: ${e.message}\n`); done(1); });
+      s.close().then(
+        () => {
+          io.stderr.write('serve: stopped\n');
+          done(0);
+        },
+        (e: Error) => {
+          io.stderr.write(`serve: ${e.message}\n`);
+          done(1);
+        },
+      );
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');

@@ -74,9 +74,7 @@ export interface EnergyOptions {
 }
 
 /** How a worker builds its model: a demo model name or an ES module exporting a factory. */
-export type ModelSpec =
-  | { demo: 'mnist-mlp' | 'mnist-cnn' | 'mnist-lstm' }
-  | { module: string; export?: string; args?: unknown[] };
+export type ModelSpec = { demo: 'mnist-mlp' | 'mnist-cnn' | 'mnist-lstm' } | { module: string; export?: string; args?: unknown[] };
 
 export interface RunnerConfig {
   inputShape: number[];
@@ -97,7 +95,9 @@ function loadWeights(file: string, model: ModelLike, quantized = false): void {
   if (!fs.existsSync(file)) throw new Error(`serve: weights file ${file} does not exist`);
   const { metadata } = readSafetensors(file); // the file is read again below: reloads are rare
   if (metadata[QUANTIZATION_METADATA_KEY] !== undefined && !quantized) {
-    throw new Error(`serve: ${file} is an int8 checkpoint (${metadata[QUANTIZATION_METADATA_KEY]}); serve it with --quantized (quantized: true), or serve the float checkpoint it was made from`);
+    throw new Error(
+      `serve: ${file} is an int8 checkpoint (${metadata[QUANTIZATION_METADATA_KEY]}); serve it with --quantized (quantized: true), or serve the float checkpoint it was made from`,
+    );
   }
   if (metadata[QUANTIZATION_METADATA_KEY] !== undefined) {
     try {
@@ -121,13 +121,21 @@ function loadWeights(file: string, model: ModelLike, quantized = false): void {
   }
 }
 
-function describeEnergy(r: { joules: number | null; estimatedJoules: number | null; gpu: { method: string }[]; cpu: { method: string } | null }, est: EnergyOptions): BatchEnergy {
+function describeEnergy(
+  r: { joules: number | null; estimatedJoules: number | null; gpu: { method: string }[]; cpu: { method: string } | null },
+  est: EnergyOptions,
+): BatchEnergy {
   if (r.joules !== null) {
-    const methods = [...new Set([...r.gpu.map((g) => g.method), r.cpu?.method ?? ''].filter((m) => m !== '' && !m.startsWith('unavailable')))];
+    const methods = [
+      ...new Set([...r.gpu.map((g) => g.method), r.cpu?.method ?? ''].filter((m) => m !== '' && !m.startsWith('unavailable'))),
+    ];
     return { joules: r.joules, estimated: false, method: methods.join('+') };
   }
   if (r.estimatedJoules !== null) {
-    const parts = [est.cpuWatts !== undefined ? `cpu ${est.cpuWatts} W` : '', est.gpuWatts !== undefined ? `gpu ${est.gpuWatts} W` : ''].filter(Boolean);
+    const parts = [
+      est.cpuWatts !== undefined ? `cpu ${est.cpuWatts} W` : '',
+      est.gpuWatts !== undefined ? `gpu ${est.gpuWatts} W` : '',
+    ].filter(Boolean);
     return { joules: r.estimatedJoules, estimated: true, method: `estimate (${parts.join(', ')})` };
   }
   return { joules: null, estimated: false, method: r.cpu?.method ?? r.gpu[0]?.method ?? 'unavailable' };
@@ -141,11 +149,20 @@ export class ModelRunner {
   /** what runs: the float model, or its int8 copy when cfg.quantized */
   private model: ModelLike;
 
-  constructor(private readonly floatModel: ModelLike, private readonly cfg: RunnerConfig) {
+  constructor(
+    private readonly floatModel: ModelLike,
+    private readonly cfg: RunnerConfig,
+  ) {
     const model = floatModel;
     if (cfg.quantized) {
-      if (cfg.device !== 'cpu') throw new Error(`serve: quantized serving runs on the cpu only (int8 layers have no CUDA kernel yet); drop --device ${cfg.device} or --quantized`);
-      if (!(model instanceof Module)) throw new TypeError('serve: quantized serving needs an nn.Module model (quantization.quantizeDynamic converts its nn.Linear layers)');
+      if (cfg.device !== 'cpu')
+        throw new Error(
+          `serve: quantized serving runs on the cpu only (int8 layers have no CUDA kernel yet); drop --device ${cfg.device} or --quantized`,
+        );
+      if (!(model instanceof Module))
+        throw new TypeError(
+          'serve: quantized serving needs an nn.Module model (quantization.quantizeDynamic converts its nn.Linear layers)',
+        );
     }
     if (cfg.device !== 'cpu') (model as { to?: (d: string) => unknown }).to?.(cfg.device);
     // an int8 checkpoint loads into the int8 copy; float weights load before quantizing
@@ -155,28 +172,47 @@ export class ModelRunner {
     this.model = cfg.quantized ? this.quantize() : model;
     if (int8File) loadWeights(cfg.weights!, this.model, true);
     const est = { ...cfg.energy };
-    this.meter = new EnergyMeter({ estimate: est, samplePower: false, ...(cfg.device === 'cpu' ? {} : { synchronize: () => synchronize() }) });
+    this.meter = new EnergyMeter({
+      estimate: est,
+      samplePower: false,
+      ...(cfg.device === 'cpu' ? {} : { synchronize: () => synchronize() }),
+    });
     let parameters = 0;
     for (const p of floatModel.parameters()) parameters += p.size;
-    this.info = { inputShape: cfg.inputShape, inputDtype: cfg.inputDtype, outputShape: [], parameters, device: cfg.device, version: 1, weights: cfg.weights, quantized: cfg.quantized ? 'dynamic int8' : null };
+    this.info = {
+      inputShape: cfg.inputShape,
+      inputDtype: cfg.inputDtype,
+      outputShape: [],
+      parameters,
+      device: cfg.device,
+      version: 1,
+      weights: cfg.weights,
+      quantized: cfg.quantized ? 'dynamic int8' : null,
+    };
     // one warm-up forward on a non-zero input gives the output shape and checks the input shape
     const numel = cfg.inputShape.reduce((a, b) => a * b, 1);
-    const probe = cfg.inputDtype === 'int32' ? new Int32Array(numel).fill(1) : Float32Array.from({ length: numel }, (_, i) => ((i * 7919) % 97) / 97);
+    const probe =
+      cfg.inputDtype === 'int32' ? new Int32Array(numel).fill(1) : Float32Array.from({ length: numel }, (_, i) => ((i * 7919) % 97) / 97);
     const out = this.forward(probe, 1);
     this.info.outputShape = out.shape.slice(1);
   }
 
   private forward(input: Float32Array | Int32Array, rows: number): { output: Float32Array; shape: number[] } {
-    return noGrad(() => tidy(() => {
-      const x = tensor(input, { shape: [rows, ...this.cfg.inputShape], dtype: this.cfg.inputDtype, device: this.cfg.device });
-      let y = this.model.forward(x) as Tensor;
-      if (!y || typeof (y as { dataSync?: unknown }).dataSync !== 'function') throw new Error('serve: the model must return one tensor');
-      if (y.ndim === 0 || y.shape[0] !== rows) throw new Error(`serve: the model returned shape (${y.shape.join(', ')}) for a batch of ${rows}; the first dimension must be the batch`);
-      if (y.dtype !== 'float32') y = y.to('float32');
-      const data = y.dataSync();
-      const output = data instanceof Float32Array ? new Float32Array(data) : Float32Array.from(data as ArrayLike<number>);
-      return { output, shape: [...y.shape] };
-    }));
+    return noGrad(() =>
+      tidy(() => {
+        const x = tensor(input, { shape: [rows, ...this.cfg.inputShape], dtype: this.cfg.inputDtype, device: this.cfg.device });
+        let y = this.model.forward(x) as Tensor;
+        if (!y || typeof (y as { dataSync?: unknown }).dataSync !== 'function') throw new Error('serve: the model must return one tensor');
+        if (y.ndim === 0 || y.shape[0] !== rows)
+          throw new Error(
+            `serve: the model returned shape (${y.shape.join(', ')}) for a batch of ${rows}; the first dimension must be the batch`,
+          );
+        if (y.dtype !== 'float32') y = y.to('float32');
+        const data = y.dataSync();
+        const output = data instanceof Float32Array ? new Float32Array(data) : Float32Array.from(data as ArrayLike<number>);
+        return { output, shape: [...y.shape] };
+      }),
+    );
   }
 
   run(input: Float32Array | Int32Array, rows: number): BatchResult {
@@ -197,7 +233,8 @@ export class ModelRunner {
   /** The int8 copy of the float model (its nn.Linear layers quantized), in eval mode. */
   private quantize(): ModelLike {
     const q = quantizeDynamic(this.floatModel as unknown as Module) as unknown as ModelLike;
-    if (!isQuantized(q as unknown as Module)) throw new Error('serve: quantized serving: the model has no nn.Linear layers to quantize (dynamic int8 quantizes nn.Linear only)');
+    if (!isQuantized(q as unknown as Module))
+      throw new Error('serve: quantized serving: the model has no nn.Linear layers to quantize (dynamic int8 quantizes nn.Linear only)');
     return q;
   }
 
@@ -246,9 +283,18 @@ export class InProcessEngine implements Engine {
   }
   run(input: Float32Array | Int32Array, rows: number): Promise<BatchResult> {
     // setImmediate: the batch starts in its own macrotask, after the requests already read
-    return this.serial.run(() => new Promise<BatchResult>((resolve, reject) => setImmediate(() => {
-      try { resolve(this.runner.run(input, rows)); } catch (e) { reject(e); }
-    })));
+    return this.serial.run(
+      () =>
+        new Promise<BatchResult>((resolve, reject) =>
+          setImmediate(() => {
+            try {
+              resolve(this.runner.run(input, rows));
+            } catch (e) {
+              reject(e);
+            }
+          }),
+        ),
+    );
   }
   reload(weights?: string): Promise<ModelInfo> {
     return this.serial.run(() => this.runner.reload(weights));
@@ -258,9 +304,7 @@ export class InProcessEngine implements Engine {
   }
 }
 
-type WorkerReply =
-  | { id: number; ok: true; result?: BatchResult; info?: ModelInfo }
-  | { id: number; ok: false; error: string };
+type WorkerReply = { id: number; ok: true; result?: BatchResult; info?: ModelInfo } | { id: number; ok: false; error: string };
 
 /** The compiled worker entry: next to this file in dist/, or dist/serve/ when running from sources. */
 function workerFile(): string {
@@ -280,14 +324,18 @@ export class WorkerEngine implements Engine {
   info!: ModelInfo;
 
   private constructor(spec: ModelSpec, cfg: RunnerConfig) {
-    const spec2 = 'module' in spec && !spec.module.startsWith('file:') && path.isAbsolute(spec.module) ? { ...spec, module: pathToFileURL(spec.module).href } : spec;
+    const spec2 =
+      'module' in spec && !spec.module.startsWith('file:') && path.isAbsolute(spec.module)
+        ? { ...spec, module: pathToFileURL(spec.module).href }
+        : spec;
     this.worker = new Worker(workerFile(), { workerData: { spec: spec2, cfg } });
     this.worker.on('message', (m: WorkerReply | { ready: ModelInfo } | { failed: string }) => {
       if ('id' in m) {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.ok) p.resolve(m); else p.reject(new Error(m.error));
+        if (m.ok) p.resolve(m);
+        else p.reject(new Error(m.error));
       }
     });
     const fail = (e: Error): void => {
@@ -296,7 +344,9 @@ export class WorkerEngine implements Engine {
       this.pending.clear();
     };
     this.worker.on('error', fail);
-    this.worker.on('exit', (code) => { if (!this.dead) fail(new Error(`serve: the inference worker exited (code ${code})`)); });
+    this.worker.on('exit', (code) => {
+      if (!this.dead) fail(new Error(`serve: the inference worker exited (code ${code})`));
+    });
   }
 
   /** Starts the worker and waits until its model is built and warmed up. */
@@ -304,12 +354,20 @@ export class WorkerEngine implements Engine {
     const e = new WorkerEngine(spec, cfg);
     e.info = await new Promise<ModelInfo>((resolve, reject) => {
       const onMsg = (m: { ready?: ModelInfo; failed?: string }): void => {
-        if (m.ready) { e.worker.off('message', onMsg); resolve(m.ready); }
-        else if (m.failed) { e.worker.off('message', onMsg); reject(new Error(m.failed)); }
+        if (m.ready) {
+          e.worker.off('message', onMsg);
+          resolve(m.ready);
+        } else if (m.failed) {
+          e.worker.off('message', onMsg);
+          reject(new Error(m.failed));
+        }
       };
       e.worker.on('message', onMsg);
       e.worker.once('error', reject);
-    }).catch(async (err: Error) => { await e.worker.terminate(); throw err; });
+    }).catch(async (err: Error) => {
+      await e.worker.terminate();
+      throw err;
+    });
     return e;
   }
 

@@ -19,26 +19,56 @@ export class ServeMetrics {
   constructor(maxBatch: number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'wattgrad_requests_total', help: 'HTTP requests by model and status code', labelNames: ['model', 'status'], registers });
+    this.requests = new Counter({
+      name: 'wattgrad_requests_total',
+      help: 'HTTP requests by model and status code',
+      labelNames: ['model', 'status'],
+      registers,
+    });
     this.latency = new Histogram({
-      name: 'wattgrad_request_duration_seconds', help: 'predict latency from request received to response sent', labelNames: ['model'], registers,
+      name: 'wattgrad_request_duration_seconds',
+      help: 'predict latency from request received to response sent',
+      labelNames: ['model'],
+      registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     const sizes: number[] = [];
     for (let b = 1; b < maxBatch; b *= 2) sizes.push(b);
     sizes.push(maxBatch);
-    this.batchSize = new Histogram({ name: 'wattgrad_batch_size', help: 'rows per executed batch', labelNames: ['model'], registers, buckets: sizes });
+    this.batchSize = new Histogram({
+      name: 'wattgrad_batch_size',
+      help: 'rows per executed batch',
+      labelNames: ['model'],
+      registers,
+      buckets: sizes,
+    });
     this.batchSeconds = new Histogram({
-      name: 'wattgrad_batch_duration_seconds', help: 'model time per executed batch', labelNames: ['model'], registers,
+      name: 'wattgrad_batch_duration_seconds',
+      help: 'model time per executed batch',
+      labelNames: ['model'],
+      registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     });
     this.queueDepth = new Gauge({ name: 'wattgrad_queue_depth', help: 'rows waiting to be batched', labelNames: ['model'], registers });
-    this.inflight = new Gauge({ name: 'wattgrad_inflight_requests', help: 'predict requests received and not yet answered', labelNames: ['model'], registers });
+    this.inflight = new Gauge({
+      name: 'wattgrad_inflight_requests',
+      help: 'predict requests received and not yet answered',
+      labelNames: ['model'],
+      registers,
+    });
     this.requestJoules = new Histogram({
-      name: 'wattgrad_request_joules', help: "each predict request's share of its batch's energy (kind: measured or estimated)", labelNames: ['model', 'kind'], registers,
+      name: 'wattgrad_request_joules',
+      help: "each predict request's share of its batch's energy (kind: measured or estimated)",
+      labelNames: ['model', 'kind'],
+      registers,
       buckets: [1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10],
     });
-    this.joules = new Counter({ name: 'wattgrad_joules_total', help: 'energy of all executed batches (kind: measured or estimated)', labelNames: ['model', 'kind'], registers });
+    this.joules = new Counter({
+      name: 'wattgrad_joules_total',
+      help: 'energy of all executed batches (kind: measured or estimated)',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
     this.instances = new Counter({ name: 'wattgrad_instances_total', help: 'instances predicted', labelNames: ['model'], registers });
   }
 }

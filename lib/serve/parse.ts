@@ -26,7 +26,9 @@ function alloc(dtype: InputDType, n: number): Float32Array | Int32Array {
 
 function checkValue(v: unknown, where: () => string, dtype: InputDType): number {
   if (typeof v !== 'number') {
-    throw new BadRequest(`${where()} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}` : typeof v}; expected a number`);
+    throw new BadRequest(
+      `${where()} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}` : typeof v}; expected a number`,
+    );
   }
   if (!Number.isFinite(v)) throw new BadRequest(`${where()} is ${v}; expected a finite number`);
   if (dtype === 'int32' && (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)) {
@@ -36,9 +38,19 @@ function checkValue(v: unknown, where: () => string, dtype: InputDType): number 
 }
 
 /** Copies one instance (nested to `shape`, or flat) into out at offset; returns the numbers written. */
-function writeInstance(inst: unknown, shape: readonly number[], numel: number, out: Float32Array | Int32Array, offset: number, i: number, dtype: InputDType): void {
+function writeInstance(
+  inst: unknown,
+  shape: readonly number[],
+  numel: number,
+  out: Float32Array | Int32Array,
+  offset: number,
+  i: number,
+  dtype: InputDType,
+): void {
   if (!Array.isArray(inst)) {
-    throw new BadRequest(`instances[${i}] is ${inst === null ? 'null' : typeof inst}; expected an array of shape ${fmt(shape)} or a flat array of ${numel} numbers`);
+    throw new BadRequest(
+      `instances[${i}] is ${inst === null ? 'null' : typeof inst}; expected an array of shape ${fmt(shape)} or a flat array of ${numel} numbers`,
+    );
   }
   // flat form
   if (shape.length !== 1 && inst.length === numel && (inst.length === 0 || !Array.isArray(inst[0]))) {
@@ -50,7 +62,9 @@ function writeInstance(inst: unknown, shape: readonly number[], numel: number, o
     const want = shape[d]!;
     if (!Array.isArray(a)) throw new BadRequest(`${pathStr} is ${typeof a}; expected an array of ${want} (instance shape ${fmt(shape)})`);
     if (a.length !== want) {
-      throw new BadRequest(`${pathStr} has ${a.length} entries; expected ${want} (instance shape ${fmt(shape)}${d === 0 ? `, or a flat array of ${numel} numbers` : ''})`);
+      throw new BadRequest(
+        `${pathStr} has ${a.length} entries; expected ${want} (instance shape ${fmt(shape)}${d === 0 ? `, or a flat array of ${numel} numbers` : ''})`,
+      );
     }
     if (d === shape.length - 1) {
       for (let j = 0; j < want; j++) out[k++] = checkValue(a[j], () => `${pathStr}[${j}]`, dtype);
@@ -68,11 +82,14 @@ export function parseJsonBody(body: unknown, shape: readonly number[], dtype: In
   const keys = Object.keys(body);
   const extra = keys.filter((k) => k !== 'instances' && k !== 'signature_name');
   if (extra.length > 0) {
-    throw new BadRequest(`unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} in the body; expected {"instances": [...]}${extra.includes('inputs') ? " (the columnar 'inputs' form is not supported; send 'instances')" : ''}`);
+    throw new BadRequest(
+      `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `'${k}'`).join(', ')} in the body; expected {"instances": [...]}${extra.includes('inputs') ? " (the columnar 'inputs' form is not supported; send 'instances')" : ''}`,
+    );
   }
   const instances = (body as { instances?: unknown }).instances;
   if (instances === undefined) throw new BadRequest('the body has no "instances" field; expected {"instances": [...]}');
-  if (!Array.isArray(instances)) throw new BadRequest(`"instances" is ${instances === null ? 'null' : typeof instances}; expected an array of instances`);
+  if (!Array.isArray(instances))
+    throw new BadRequest(`"instances" is ${instances === null ? 'null' : typeof instances}; expected an array of instances`);
   if (instances.length === 0) throw new BadRequest('"instances" is empty; send at least one instance');
   if (instances.length > maxInstances) throw new BadRequest(`${instances.length} instances in one request; the limit is ${maxInstances}`);
   const numel = shape.reduce((a, b) => a * b, 1);
@@ -81,12 +98,19 @@ export function parseJsonBody(body: unknown, shape: readonly number[], dtype: In
   return { data, rows: instances.length };
 }
 
-export function parseBinaryBody(body: Buffer, shapeHeader: string | undefined, shape: readonly number[], dtype: InputDType, maxInstances: number): ParsedInput {
+export function parseBinaryBody(
+  body: Buffer,
+  shapeHeader: string | undefined,
+  shape: readonly number[],
+  dtype: InputDType,
+  maxInstances: number,
+): ParsedInput {
   if (shapeHeader === undefined || shapeHeader.trim() === '') {
     throw new BadRequest(`a binary body needs the header x-wattgrad-shape: N,${shape.join(',')} (the batch first)`);
   }
   const dims = shapeHeader.split(',').map((s) => s.trim());
-  if (!dims.every((d) => /^\d+$/.test(d))) throw new BadRequest(`x-wattgrad-shape '${shapeHeader}' is not a comma-separated list of non-negative integers`);
+  if (!dims.every((d) => /^\d+$/.test(d)))
+    throw new BadRequest(`x-wattgrad-shape '${shapeHeader}' is not a comma-separated list of non-negative integers`);
   const full = dims.map(Number);
   const inst = full.slice(1);
   if (full.length !== shape.length + 1 || inst.some((d, i) => d !== shape[i])) {

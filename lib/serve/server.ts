@@ -15,7 +15,15 @@
 import type { Writable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DynamicBatcher, QueueFullError, QueueTimeoutError, type RequestResult } from './batcher.js';
-import { InProcessEngine, WorkerEngine, type Engine, type EnergyOptions, type InputDType, type ModelInfo, type ModelSpec } from './engine.js';
+import {
+  InProcessEngine,
+  WorkerEngine,
+  type Engine,
+  type EnergyOptions,
+  type InputDType,
+  type ModelInfo,
+  type ModelSpec,
+} from './engine.js';
 import { ServeMetrics } from './metrics.js';
 import { checkOptions, nonNegative, nonNegativeInt, positiveInt, type OptionKeys } from '../options.js';
 import { parseBinaryBody, parseJsonBody } from './parse.js';
@@ -76,8 +84,22 @@ const DEMOS = new Set<DemoModelName>(['mnist-mlp', 'mnist-cnn', 'mnist-lstm']);
 export const DEFAULT_CPU_WATTS_PER_CORE = 10;
 
 const SERVE_KEYS: OptionKeys<ServeOptions> = {
-  name: true, inputShape: true, inputDtype: true, weights: true, port: true, host: true, maxBatch: true, maxDelayMs: true, maxQueue: true,
-  maxInstances: true, bodyLimit: true, requestTimeoutMs: true, device: true, energy: true, logRequests: true, worker: true,
+  name: true,
+  inputShape: true,
+  inputDtype: true,
+  weights: true,
+  port: true,
+  host: true,
+  maxBatch: true,
+  maxDelayMs: true,
+  maxQueue: true,
+  maxInstances: true,
+  bodyLimit: true,
+  requestTimeoutMs: true,
+  device: true,
+  energy: true,
+  logRequests: true,
+  worker: true,
   quantized: true,
 };
 
@@ -91,10 +113,13 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new RangeError(`serve: model name '${name}' may use letters, digits, '.', '_' and '-' only`);
   const inputShape = options.inputShape ?? (isDemo ? [1, 28, 28] : undefined);
   if (!inputShape || !Array.isArray(inputShape) || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new RangeError(`serve: inputShape must be one instance's shape without the batch dimension, e.g. [1, 28, 28]; got ${JSON.stringify(inputShape)}`);
+    throw new RangeError(
+      `serve: inputShape must be one instance's shape without the batch dimension, e.g. [1, 28, 28]; got ${JSON.stringify(inputShape)}`,
+    );
   }
   const inputDtype = options.inputDtype ?? 'float32';
-  if (inputDtype !== 'float32' && inputDtype !== 'int32') throw new RangeError(`serve: inputDtype must be 'float32' or 'int32', got '${String(inputDtype)}'`);
+  if (inputDtype !== 'float32' && inputDtype !== 'int32')
+    throw new RangeError(`serve: inputDtype must be 'float32' or 'int32', got '${String(inputDtype)}'`);
   const maxBatch = positiveInt('serve', 'maxBatch', options.maxBatch, 64);
   const maxDelayMs = nonNegative('serve', 'maxDelayMs', options.maxDelayMs, 5);
   const maxQueue = positiveInt('serve', 'maxQueue', options.maxQueue, 16 * maxBatch);
@@ -107,32 +132,45 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
   const device = options.device ?? 'cpu';
   // one thread computes: without a counter, the estimate is one busy core's draw unless told otherwise
   const energy: EnergyOptions = { cpuWatts: DEFAULT_CPU_WATTS_PER_CORE, ...options.energy };
-  if (options.quantized !== undefined && typeof options.quantized !== 'boolean') throw new TypeError(`serve: quantized must be true or false, got ${typeof options.quantized}`);
+  if (options.quantized !== undefined && typeof options.quantized !== 'boolean')
+    throw new TypeError(`serve: quantized must be true or false, got ${typeof options.quantized}`);
   const cfg = { inputShape, inputDtype, device, weights: options.weights ?? null, energy, quantized: options.quantized === true };
 
-  const engine: Engine = spec && options.worker !== false
-    ? await WorkerEngine.start(spec, cfg)
-    : await (async () => {
-      if (spec) {
-        const { buildFromSpec } = await import('./spec.js');
-        return new InProcessEngine(await buildFromSpec(spec), cfg);
-      }
-      return new InProcessEngine(model as ModelLike, cfg);
-    })();
+  const engine: Engine =
+    spec && options.worker !== false
+      ? await WorkerEngine.start(spec, cfg)
+      : await (async () => {
+          if (spec) {
+            const { buildFromSpec } = await import('./spec.js');
+            return new InProcessEngine(await buildFromSpec(spec), cfg);
+          }
+          return new InProcessEngine(model as ModelLike, cfg);
+        })();
 
   const metrics = new ServeMetrics(maxBatch);
   const labels = { model: name };
-  const batcher = new DynamicBatcher(engine, { maxBatch, maxDelayMs, maxQueue, queueTimeoutMs: requestTimeoutMs }, {
-    onBatch: (rows, r) => {
-      metrics.batchSize.observe(labels, rows);
-      metrics.batchSeconds.observe(labels, r.seconds);
-      if (r.energy.joules !== null) metrics.joules.inc({ model: name, kind: r.energy.estimated ? 'estimated' : 'measured' }, r.energy.joules);
+  const batcher = new DynamicBatcher(
+    engine,
+    { maxBatch, maxDelayMs, maxQueue, queueTimeoutMs: requestTimeoutMs },
+    {
+      onBatch: (rows, r) => {
+        metrics.batchSize.observe(labels, rows);
+        metrics.batchSeconds.observe(labels, r.seconds);
+        if (r.energy.joules !== null)
+          metrics.joules.inc({ model: name, kind: r.energy.estimated ? 'estimated' : 'measured' }, r.energy.joules);
+      },
+      onQueueDepth: (rows) => metrics.queueDepth.set(labels, rows),
     },
-    onQueueDepth: (rows) => metrics.queueDepth.set(labels, rows),
-  });
+  );
 
   const logStream: Writable | null = options.logRequests === true ? process.stdout : options.logRequests ? options.logRequests : null;
-  const app = Fastify({ bodyLimit, requestTimeout: requestTimeoutMs, logger: false, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const app = Fastify({
+    bodyLimit,
+    requestTimeout: requestTimeoutMs,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
   let ready = true;
   let draining = false;
 
@@ -146,13 +184,14 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
     }
     const code = (err as FastifyError).statusCode;
     if (code !== undefined && code >= 400 && code < 500) {
-      const msg = (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? `the request body is larger than the limit of ${bodyLimit} bytes`
-        : (err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? `unsupported content type '${String(_req.headers['content-type'])}'; send application/json or application/octet-stream`
-          : (err as FastifyError).code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError
-            ? `malformed JSON body: ${err.message}`
-            : err.message;
+      const msg =
+        (err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `the request body is larger than the limit of ${bodyLimit} bytes`
+          : (err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? `unsupported content type '${String(_req.headers['content-type'])}'; send application/json or application/octet-stream`
+            : (err as FastifyError).code?.startsWith('FST_ERR_CTP') || err instanceof SyntaxError
+              ? `malformed JSON body: ${err.message}`
+              : err.message;
       void reply.code(code).send({ error: msg });
       return;
     }
@@ -160,7 +199,9 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
   });
 
   const t0 = new WeakMap<FastifyRequest, number>();
-  app.addHook('onRequest', async (req) => { t0.set(req, performance.now()); });
+  app.addHook('onRequest', async (req) => {
+    t0.set(req, performance.now());
+  });
   app.addHook('onResponse', async (req, reply) => {
     const isPredict = req.url.endsWith(':predict');
     if (isPredict) {
@@ -169,7 +210,10 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
     }
     if (logStream) {
       const line = {
-        time: new Date().toISOString(), method: req.method, url: req.url, status: reply.statusCode,
+        time: new Date().toISOString(),
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
         ms: Number((performance.now() - (t0.get(req) ?? performance.now())).toFixed(3)),
         instances: reply.getHeader('x-wattgrad-instances') === undefined ? undefined : Number(reply.getHeader('x-wattgrad-instances')),
         batchSize: reply.getHeader('x-wattgrad-batch-size') === undefined ? undefined : Number(reply.getHeader('x-wattgrad-batch-size')),
@@ -190,16 +234,32 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
   const metadata = (): Record<string, unknown> => {
     const i = engine.info;
     return {
-      model_version_status: [{ version: String(i.version), state: draining ? 'END' : 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
-      name, version: i.version, inputShape: i.inputShape, inputDtype: i.inputDtype, outputShape: i.outputShape,
-      parameters: i.parameters, device: i.device, weights: i.weights, quantized: i.quantized, maxBatch, maxDelayMs, maxInstances,
+      model_version_status: [
+        { version: String(i.version), state: draining ? 'END' : 'AVAILABLE', status: { error_code: 'OK', error_message: '' } },
+      ],
+      name,
+      version: i.version,
+      inputShape: i.inputShape,
+      inputDtype: i.inputDtype,
+      outputShape: i.outputShape,
+      parameters: i.parameters,
+      device: i.device,
+      weights: i.weights,
+      quantized: i.quantized,
+      maxBatch,
+      maxDelayMs,
+      maxInstances,
     };
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (ready && !draining ? { status: 'ready' } : reply.code(503).send({ status: draining ? 'draining' : 'starting' })));
+  app.get('/readyz', async (_req, reply) =>
+    ready && !draining ? { status: 'ready' } : reply.code(503).send({ status: draining ? 'draining' : 'starting' }),
+  );
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get<{ Params: { model: string } }>('/v1/models/:model', async (req, reply) => (req.params.model === name ? metadata() : unknown(reply, req.params.model)));
+  app.get<{ Params: { model: string } }>('/v1/models/:model', async (req, reply) =>
+    req.params.model === name ? metadata() : unknown(reply, req.params.model),
+  );
 
   app.post<{ Params: { action: string } }>('/v1/models/:action', async (req, reply) => {
     const spec2 = req.params.action;
@@ -215,13 +275,20 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
         return reply.code(409).send({ error: `reload failed, still serving version ${engine.info.version}: ${(e as Error).message}` });
       }
     }
-    if (verb !== 'predict') return reply.code(404).send({ error: `unknown method '${verb}'; use POST /v1/models/${name}:predict or :reload` });
+    if (verb !== 'predict')
+      return reply.code(404).send({ error: `unknown method '${verb}'; use POST /v1/models/${name}:predict or :reload` });
     if (draining) return reply.code(503).header('retry-after', '1').send({ error: 'the server is shutting down' });
 
     const info = engine.info;
     const ctype = String(req.headers['content-type'] ?? '');
     const parsed = ctype.startsWith('application/octet-stream')
-      ? parseBinaryBody(req.body as Buffer, req.headers['x-wattgrad-shape'] as string | undefined, info.inputShape, info.inputDtype, maxInstances)
+      ? parseBinaryBody(
+          req.body as Buffer,
+          req.headers['x-wattgrad-shape'] as string | undefined,
+          info.inputShape,
+          info.inputDtype,
+          maxInstances,
+        )
       : parseJsonBody(req.body, info.inputShape, info.inputDtype, maxInstances);
     metrics.inflight.inc(labels);
     let r: RequestResult;
@@ -241,7 +308,10 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
       .header('x-wattgrad-instances', String(parsed.rows))
       .header('x-wattgrad-model-version', String(engine.info.version));
     if (String(req.headers.accept ?? '').startsWith('application/octet-stream')) {
-      return reply.type('application/octet-stream').header('x-wattgrad-shape', [parsed.rows, ...r.shape].join(',')).send(Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength));
+      return reply
+        .type('application/octet-stream')
+        .header('x-wattgrad-shape', [parsed.rows, ...r.shape].join(','))
+        .send(Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength));
     }
     const per = r.output.length / parsed.rows;
     const predictions: unknown[] = [];

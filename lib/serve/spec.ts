@@ -14,11 +14,11 @@ export async function buildFromSpec(spec: ModelSpec): Promise<ModelLike> {
   }
   const mod = (await import(spec.module)) as Record<string, unknown>;
   const f = mod[spec.export ?? 'default'];
-  if (typeof f !== 'function') throw new Error(`serve: ${spec.module} has no exported function '${spec.export ?? 'default'}' that builds the model`);
+  if (typeof f !== 'function')
+    throw new Error(`serve: ${spec.module} has no exported function '${spec.export ?? 'default'}' that builds the model`);
   const model = (await (f as (...a: unknown[]) => unknown)(...(spec.args ?? []))) as ModelLike;
   if (!model || typeof model.forward !== 'function' || typeof model.loadStateDict !== 'function') {
     throw new Error(`serve: ${spec.module}#${spec.export ?? 'default'} did not return an nn.Module`);
   }
   return model;
 }
-

@@ -17,18 +17,21 @@ try {
   process.exit(1);
 }
 
-port.on('message', (m: { id: number; type: 'run' | 'reload' | 'close'; input?: Float32Array | Int32Array; rows?: number; weights?: string }) => {
-  try {
-    if (m.type === 'run') {
-      const result = runner.run(m.input!, m.rows!);
-      port.postMessage({ id: m.id, ok: true, result }, [result.output.buffer as ArrayBuffer]);
-    } else if (m.type === 'reload') {
-      port.postMessage({ id: m.id, ok: true, info: runner.reload(m.weights) });
-    } else {
-      port.postMessage({ id: m.id, ok: true });
-      port.close();
+port.on(
+  'message',
+  (m: { id: number; type: 'run' | 'reload' | 'close'; input?: Float32Array | Int32Array; rows?: number; weights?: string }) => {
+    try {
+      if (m.type === 'run') {
+        const result = runner.run(m.input!, m.rows!);
+        port.postMessage({ id: m.id, ok: true, result }, [result.output.buffer as ArrayBuffer]);
+      } else if (m.type === 'reload') {
+        port.postMessage({ id: m.id, ok: true, info: runner.reload(m.weights) });
+      } else {
+        port.postMessage({ id: m.id, ok: true });
+        port.close();
+      }
+    } catch (e) {
+      port.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
     }
-  } catch (e) {
-    port.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-  }
-});
+  },
+);

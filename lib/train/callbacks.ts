@@ -20,7 +20,18 @@ import { saveCheckpoint } from '../io/checkpoint.js';
 import { save } from '../io/safetensors.js';
 import { monitorValue, type EpochLog, type History } from './history.js';
 import { stateDictEntries, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
-import { bool, checkOptions, didYouMean, finite, nearest, nonNegativeInt, oneOf, positiveInt, string, type OptionKeys } from '../options.js';
+import {
+  bool,
+  checkOptions,
+  didYouMean,
+  finite,
+  nearest,
+  nonNegativeInt,
+  oneOf,
+  positiveInt,
+  string,
+  type OptionKeys,
+} from '../options.js';
 
 export interface TrainState {
   model: ModelLike;
@@ -71,7 +82,8 @@ export function checkCallbacks(where: string, cbs: unknown): Callback[] {
   if (cbs === undefined || cbs === null) return [];
   if (!Array.isArray(cbs)) throw new TypeError(`${where}: callbacks must be an array, got ${typeof cbs}`);
   cbs.forEach((cb, i) => {
-    if (!cb || typeof cb !== 'object') throw new TypeError(`${where}: callbacks[${i}] is not a callback object (got ${cb === null ? 'null' : typeof cb})`);
+    if (!cb || typeof cb !== 'object')
+      throw new TypeError(`${where}: callbacks[${i}] is not a callback object (got ${cb === null ? 'null' : typeof cb})`);
     const proto = Object.getPrototypeOf(cb);
     if (proto === Object.prototype || proto === null) {
       // a plain object may carry state ({ seen: 0, onEpochEnd() { this.seen++ } }); a function that
@@ -79,7 +91,8 @@ export function checkCallbacks(where: string, cbs: unknown): Callback[] {
       for (const [k, f] of Object.entries(cb as object)) {
         if (HOOK_NAMES.includes(k) || typeof f !== 'function') continue;
         const near = nearest(k, HOOK_NAMES);
-        if (near !== undefined || /^on[A-Z_]/.test(k)) throw new TypeError(`${where}: callbacks[${i}]: unknown option '${k}'${didYouMean(k, HOOK_NAMES)} (it would never be called)`);
+        if (near !== undefined || /^on[A-Z_]/.test(k))
+          throw new TypeError(`${where}: callbacks[${i}]: unknown option '${k}'${didYouMean(k, HOOK_NAMES)} (it would never be called)`);
       }
     }
     for (const h of HOOK_NAMES) {
@@ -107,10 +120,16 @@ function improved(mode: 'min' | 'max', value: number, best: number, minDelta: nu
 function readMonitor(who: string, log: EpochLog, monitor: string): number {
   const v = monitorValue(log, monitor);
   if (v === undefined) {
-    const have = ['loss', ...Object.keys(log.metrics), ...(log.valLoss !== undefined ? ['valLoss'] : []),
-      ...Object.keys(log.valMetrics ?? {}).map((k) => `val${k.charAt(0).toUpperCase()}${k.slice(1)}`)];
+    const have = [
+      'loss',
+      ...Object.keys(log.metrics),
+      ...(log.valLoss !== undefined ? ['valLoss'] : []),
+      ...Object.keys(log.valMetrics ?? {}).map((k) => `val${k.charAt(0).toUpperCase()}${k.slice(1)}`),
+    ];
     const near = nearest(monitor, have);
-    throw new RangeError(`${who}: monitor '${monitor}' is not in the epoch log${near ? ` — did you mean '${near}'?` : ''} (available: ${have.join(', ')}); pass validation data for val* monitors`);
+    throw new RangeError(
+      `${who}: monitor '${monitor}' is not in the epoch log${near ? ` — did you mean '${near}'?` : ''} (available: ${have.join(', ')}); pass validation data for val* monitors`,
+    );
   }
   return v;
 }
@@ -137,7 +156,13 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
-const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = { monitor: true, patience: true, minDelta: true, mode: true, restoreBestWeights: true };
+const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = {
+  monitor: true,
+  patience: true,
+  minDelta: true,
+  mode: true,
+  restoreBestWeights: true,
+};
 
 /** Stops training when `monitor` has not improved for `patience` epochs. */
 export class EarlyStopping implements Callback {
@@ -214,7 +239,14 @@ export interface ModelCheckpointOptions {
   every?: number;
 }
 
-const MODEL_CHECKPOINT_KEYS: OptionKeys<ModelCheckpointOptions> = { path: true, saveBestOnly: true, monitor: true, mode: true, weightsOnly: true, every: true };
+const MODEL_CHECKPOINT_KEYS: OptionKeys<ModelCheckpointOptions> = {
+  path: true,
+  saveBestOnly: true,
+  monitor: true,
+  mode: true,
+  weightsOnly: true,
+  every: true,
+};
 
 /** True when every element of every tensor is finite (one readback per tensor; saving reads them anyway). */
 function allFinite(entries: [string, Tensor][]): string | null {
@@ -245,11 +277,15 @@ export class ModelCheckpoint implements Callback {
     if (typeof o.path !== 'string' || o.path === '') throw new TypeError('ModelCheckpoint: a path is required');
     const monitor = string('ModelCheckpoint', 'monitor', o.monitor, 'valLoss');
     this.options = {
-      path: o.path, saveBestOnly: bool('ModelCheckpoint', 'saveBestOnly', o.saveBestOnly, false), monitor,
+      path: o.path,
+      saveBestOnly: bool('ModelCheckpoint', 'saveBestOnly', o.saveBestOnly, false),
+      monitor,
       mode: resolveMode(checkMode('ModelCheckpoint', o.mode), monitor),
-      weightsOnly: bool('ModelCheckpoint', 'weightsOnly', o.weightsOnly, false), every: positiveInt('ModelCheckpoint', 'every', o.every, 1),
+      weightsOnly: bool('ModelCheckpoint', 'weightsOnly', o.weightsOnly, false),
+      every: positiveInt('ModelCheckpoint', 'every', o.every, 1),
     };
-    if (this.options.saveBestOnly && o.every !== undefined && o.every !== 1) throw new RangeError('ModelCheckpoint: every and saveBestOnly do not combine (saveBestOnly checks every epoch)');
+    if (this.options.saveBestOnly && o.every !== undefined && o.every !== 1)
+      throw new RangeError('ModelCheckpoint: every and saveBestOnly do not combine (saveBestOnly checks every epoch)');
   }
 
   /** A path that cannot be written fails here, before training, not at the first save. */
@@ -293,7 +329,12 @@ export class ModelCheckpoint implements Callback {
 
 function row(log: EpochLog, cols: string[]): Record<string, number | string | undefined> {
   const r: Record<string, number | string | undefined> = {
-    epoch: log.epoch, loss: log.loss, val_loss: log.valLoss, seconds: log.seconds, samples_per_second: log.samplesPerSecond, lr: log.lr,
+    epoch: log.epoch,
+    loss: log.loss,
+    val_loss: log.valLoss,
+    seconds: log.seconds,
+    samples_per_second: log.samplesPerSecond,
+    lr: log.lr,
     energy_j: log.energy?.joules ?? undefined,
   };
   for (const [k, v] of Object.entries(log.metrics)) r[k] = v;
@@ -304,7 +345,10 @@ function row(log: EpochLog, cols: string[]): Record<string, number | string | un
 /** One CSV row per epoch: epoch, loss, metrics, val_loss, val metrics, seconds, samples_per_second, lr, energy_j. */
 export class CSVLogger implements Callback {
   private cols: string[] | null = null;
-  constructor(readonly path: string, readonly options: { append?: boolean; separator?: string } = {}) {
+  constructor(
+    readonly path: string,
+    readonly options: { append?: boolean; separator?: string } = {},
+  ) {
     string('CSVLogger', 'path', path);
     this.options = checkOptions('CSVLogger', options, ['append', 'separator']);
     bool('CSVLogger', 'append', this.options.append, false);
@@ -339,7 +383,10 @@ export class CSVLogger implements Callback {
 
 /** One JSON object per epoch, one per line (JSON Lines); energy summarised to joules/FLOPs. */
 export class JSONLogger implements Callback {
-  constructor(readonly path: string, readonly options: { append?: boolean } = {}) {
+  constructor(
+    readonly path: string,
+    readonly options: { append?: boolean } = {},
+  ) {
     string('JSONLogger', 'path', path);
     this.options = checkOptions('JSONLogger', options, ['append']);
     bool('JSONLogger', 'append', this.options.append, false);
@@ -354,7 +401,14 @@ export class JSONLogger implements Callback {
   onEpochEnd(_epoch: number, log: EpochLog): void {
     const { energy, ...rest } = log;
     const out: Record<string, unknown> = { ...rest };
-    if (energy) out.energy = { joules: energy.joules, flops: energy.flops, flopsPerJoule: energy.flopsPerJoule, co2eGrams: energy.co2eGrams, method: energy.gpu.map((g) => g.method).concat(energy.cpu ? [energy.cpu.method] : []) };
+    if (energy)
+      out.energy = {
+        joules: energy.joules,
+        flops: energy.flops,
+        flopsPerJoule: energy.flopsPerJoule,
+        co2eGrams: energy.co2eGrams,
+        method: energy.gpu.map((g) => g.method).concat(energy.cpu ? [energy.cpu.method] : []),
+      };
     fs.appendFileSync(this.path, JSON.stringify(out) + '\n');
   }
 }
@@ -363,7 +417,8 @@ export class JSONLogger implements Callback {
 export class LambdaCallback implements Callback {
   constructor(hooks: Callback) {
     checkOptions('LambdaCallback', hooks, HOOK_NAMES);
-    for (const [k, f] of Object.entries(hooks ?? {})) if (f !== undefined && typeof f !== 'function') throw new TypeError(`LambdaCallback: ${k} must be a function`);
+    for (const [k, f] of Object.entries(hooks ?? {}))
+      if (f !== undefined && typeof f !== 'function') throw new TypeError(`LambdaCallback: ${k} must be a function`);
     Object.assign(this, hooks);
   }
 }
@@ -392,7 +447,8 @@ export class TerminateOnNaN implements Callback {
   }
 
   onBatchEnd(batch: number, info: BatchInfo, state: TrainState): void {
-    if (info.loss !== null && !Number.isFinite(info.loss) && !this.terminated) this.stop(state, info.loss, info.step, `step ${info.step} (batch ${batch + 1})`);
+    if (info.loss !== null && !Number.isFinite(info.loss) && !this.terminated)
+      this.stop(state, info.loss, info.step, `step ${info.step} (batch ${batch + 1})`);
   }
 
   onEpochEnd(_epoch: number, log: EpochLog, state: TrainState): void {

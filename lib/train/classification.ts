@@ -42,8 +42,10 @@ function checkAverage(op: string, a: unknown): Average {
 /** Predicted labels (N) int32 and the class count implied by the output. */
 function predicted(op: string, output: Tensor, target: Tensor, threshold: number): { pred: Tensor; classes: number | null } {
   const n = output.shape[0];
-  if (output.ndim === 0 || n === undefined) throw new RangeError(`${op}: expected outputs (N, C), (N) or (N, 1), got ${fmtShape(output.shape)}`);
-  if (target.size !== n) throw new RangeError(`${op}: ${n} outputs but ${target.size} targets (${fmtShape(target.shape)}); expected one class label per sample`);
+  if (output.ndim === 0 || n === undefined)
+    throw new RangeError(`${op}: expected outputs (N, C), (N) or (N, 1), got ${fmtShape(output.shape)}`);
+  if (target.size !== n)
+    throw new RangeError(`${op}: ${n} outputs but ${target.size} targets (${fmtShape(target.shape)}); expected one class label per sample`);
   if (output.dtype === 'int32') {
     if (output.ndim !== 1) throw new RangeError(`${op}: int32 predictions must be labels (N), got ${fmtShape(output.shape)}`);
     return { pred: output, classes: null };
@@ -74,22 +76,25 @@ export class ConfusionMatrix {
     checkOptions('ConfusionMatrix', o, ['threshold', 'numClasses']);
     this.classes = o.numClasses ?? null;
     this.threshold = o.threshold ?? 0;
-    if (this.classes !== null && (!Number.isInteger(this.classes) || this.classes < 2)) throw new RangeError(`ConfusionMatrix: numClasses must be an integer >= 2, got ${this.classes}`);
+    if (this.classes !== null && (!Number.isInteger(this.classes) || this.classes < 2))
+      throw new RangeError(`ConfusionMatrix: numClasses must be an integer >= 2, got ${this.classes}`);
   }
   reset(): void {
     this.cm?.dispose();
     this.cm = null;
   }
   update(output: Tensor, target: Tensor): void {
-    const next = noGrad(() => tidy(() => {
-      const { pred, classes } = predicted('ConfusionMatrix', output, target, this.threshold);
-      if (this.classes === null) {
-        if (classes === null) throw new RangeError('ConfusionMatrix: with label predictions (int32), pass numClasses');
-        this.classes = classes;
-      }
-      const b = batchConfusion(pred, target, this.classes);
-      return this.cm ? add(this.cm, b) : b;
-    }));
+    const next = noGrad(() =>
+      tidy(() => {
+        const { pred, classes } = predicted('ConfusionMatrix', output, target, this.threshold);
+        if (this.classes === null) {
+          if (classes === null) throw new RangeError('ConfusionMatrix: with label predictions (int32), pass numClasses');
+          this.classes = classes;
+        }
+        const b = batchConfusion(pred, target, this.classes);
+        return this.cm ? add(this.cm, b) : b;
+      }),
+    );
     this.cm?.dispose();
     this.cm = keep(next);
   }
@@ -146,7 +151,10 @@ export class ClassificationScore implements Metric {
   readonly name: string;
   private readonly cm: ConfusionMatrix;
   private readonly average: Average | null;
-  constructor(readonly kind: ScoreKind, o: ScoreOptions & { name?: string } = {}) {
+  constructor(
+    readonly kind: ScoreKind,
+    o: ScoreOptions & { name?: string } = {},
+  ) {
     checkOptions(kind, o, [...SCORE_KEYS, 'name']);
     this.average = o.average === undefined ? null : checkAverage(kind, o.average);
     this.name = o.name ?? (this.average && this.average !== 'binary' ? `${kind}_${this.average}` : kind);
@@ -196,7 +204,8 @@ export function rocAuc(scores: ArrayLike<number>, targets: ArrayLike<number>): n
     pos += t;
   }
   const neg = n - pos;
-  if (pos === 0 || neg === 0) throw new RangeError(`rocAuc: only one class present in the targets (${pos} positives, ${neg} negatives); AUC is not defined`);
+  if (pos === 0 || neg === 0)
+    throw new RangeError(`rocAuc: only one class present in the targets (${pos} positives, ${neg} negatives); AUC is not defined`);
   // Mann–Whitney: sum of the positives' mid-ranks (ties share their average rank)
   let rankSum = 0;
   for (let i = 0; i < n;) {
@@ -264,18 +273,21 @@ function asTensors(op: string, output: Tensor, target: Tensor): void {
 export function confusionMatrix(output: Tensor, target: Tensor, o: PredictionOptions = {}): number[][] {
   asTensors('confusionMatrix', output, target);
   checkOptions('confusionMatrix', o, SCORE_KEYS);
-  if (o.numClasses !== undefined && (!Number.isInteger(o.numClasses) || o.numClasses < 2)) throw new RangeError(`confusionMatrix: numClasses must be an integer >= 2, got ${o.numClasses}`);
-  return noGrad(() => tidy(() => {
-    const { pred, classes } = predicted('confusionMatrix', output, target, o.threshold ?? 0);
-    let C = o.numClasses ?? classes;
-    if (C === null) {
-      const t = target.dataSync();
-      const p = pred.dataSync();
-      C = 1;
-      for (let i = 0; i < t.length; i++) C = Math.max(C, Number(t[i]) + 1, Number(p[i]) + 1);
-    }
-    return toRows(batchConfusion(pred, target, C).dataSync(), C);
-  }));
+  if (o.numClasses !== undefined && (!Number.isInteger(o.numClasses) || o.numClasses < 2))
+    throw new RangeError(`confusionMatrix: numClasses must be an integer >= 2, got ${o.numClasses}`);
+  return noGrad(() =>
+    tidy(() => {
+      const { pred, classes } = predicted('confusionMatrix', output, target, o.threshold ?? 0);
+      let C = o.numClasses ?? classes;
+      if (C === null) {
+        const t = target.dataSync();
+        const p = pred.dataSync();
+        C = 1;
+        for (let i = 0; i < t.length; i++) C = Math.max(C, Number(t[i]) + 1, Number(p[i]) + 1);
+      }
+      return toRows(batchConfusion(pred, target, C).dataSync(), C);
+    }),
+  );
 }
 
 function scoreFn(kind: ScoreKind) {

@@ -39,7 +39,8 @@ export type Unpack<B> = (batch: B) => [unknown, Tensor];
 
 function defaultUnpack(b: unknown): [unknown, Tensor] {
   if (Array.isArray(b) && b.length >= 2 && isTensor(b[1])) return [b[0], b[1]];
-  if (b && typeof b === 'object' && 'x' in b && 'y' in b && isTensor((b as { y: unknown }).y)) return [(b as { x: unknown }).x, (b as { y: Tensor }).y];
+  if (b && typeof b === 'object' && 'x' in b && 'y' in b && isTensor((b as { y: unknown }).y))
+    return [(b as { x: unknown }).x, (b as { y: Tensor }).y];
   throw new TypeError('fit: a batch must be [input, target] (or {x, y}); pass `unpack` to split other batch shapes');
 }
 
@@ -88,9 +89,29 @@ export interface FitOptions<B = unknown> extends TensorFitOptions {
 
 /** The keys fit() accepts (the compiler keeps this in step with FitOptions). */
 export const FIT_KEYS: OptionKeys<FitOptions> = {
-  train: true, validation: true, loss: true, optimizer: true, epochs: true, scheduler: true, schedulerInterval: true, metrics: true,
-  callbacks: true, clipGradNorm: true, device: true, logInterval: true, energy: true, verbose: true, resumeFrom: true, unpack: true,
-  x: true, y: true, batchSize: true, validationSplit: true, validationData: true, shuffle: true, seed: true,
+  train: true,
+  validation: true,
+  loss: true,
+  optimizer: true,
+  epochs: true,
+  scheduler: true,
+  schedulerInterval: true,
+  metrics: true,
+  callbacks: true,
+  clipGradNorm: true,
+  device: true,
+  logInterval: true,
+  energy: true,
+  verbose: true,
+  resumeFrom: true,
+  unpack: true,
+  x: true,
+  y: true,
+  batchSize: true,
+  validationSplit: true,
+  validationData: true,
+  shuffle: true,
+  seed: true,
 };
 
 /** Throws unless x is iterable (a DataLoader, an array of batches, a generator). */
@@ -102,17 +123,24 @@ function checkIterable(where: string, name: string, x: unknown): void {
 
 /** Trains `model` and returns the history (per-epoch loss, metrics, validation, time, samples/s). */
 export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Promise<History> {
-  if (!model || typeof model.forward !== 'function' || typeof model.parameters !== 'function') throw new TypeError('fit: the first argument must be a model (an nn.Module or an object with forward and parameters)');
+  if (!model || typeof model.forward !== 'function' || typeof model.parameters !== 'function')
+    throw new TypeError('fit: the first argument must be a model (an nn.Module or an object with forward and parameters)');
   if (!o) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) is required');
   checkOptions('fit', o, FIT_KEYS);
   const fromTensors = tensorLoaders('fit', o);
-  if (fromTensors) o = { ...o, train: fromTensors.train as BatchSource<B>, validation: (fromTensors.validation ?? o.validation) as BatchSource<B> | null | undefined };
+  if (fromTensors)
+    o = {
+      ...o,
+      train: fromTensors.train as BatchSource<B>,
+      validation: (fromTensors.validation ?? o.validation) as BatchSource<B> | null | undefined,
+    };
   if (!o.train) throw new TypeError('fit: options.train (a DataLoader or iterable of batches) or x and y (tensors) is required');
   checkIterable('fit', 'train', o.train);
   if (o.validation !== undefined && o.validation !== null) checkIterable('fit', 'validation', o.validation);
   const train = o.train;
   if (!o.optimizer) throw new TypeError('fit: options.optimizer is required');
-  if (typeof o.optimizer.step !== 'function' || typeof o.optimizer.zeroGrad !== 'function') throw new TypeError('fit: optimizer must have step() and zeroGrad() (e.g. new optim.Adam(model.parameters()))');
+  if (typeof o.optimizer.step !== 'function' || typeof o.optimizer.zeroGrad !== 'function')
+    throw new TypeError('fit: optimizer must have step() and zeroGrad() (e.g. new optim.Adam(model.parameters()))');
   const loss = resolveLossSpec(o.loss, 'fit');
   const lossFn = loss.fn;
   warnLossMismatch('fit', model, loss);
@@ -121,9 +149,11 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   const unpack = (o.unpack === undefined ? defaultUnpack : func('fit', 'unpack', o.unpack)) as Unpack<unknown>;
   const callbacks = checkCallbacks('fit', o.callbacks);
   const scheduler = o.scheduler ?? null;
-  if (scheduler !== null && typeof scheduler.step !== 'function') throw new TypeError('fit: scheduler must have step() (e.g. new optim.StepLR(optimizer, { stepSize: 10 }))');
+  if (scheduler !== null && typeof scheduler.step !== 'function')
+    throw new TypeError('fit: scheduler must have step() (e.g. new optim.StepLR(optimizer, { stepSize: 10 }))');
   const schedulerInterval = oneOf('fit', 'schedulerInterval', o.schedulerInterval, ['epoch', 'step'], 'epoch');
-  if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`fit: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
+  if (o.metrics !== undefined && !Array.isArray(o.metrics))
+    throw new TypeError(`fit: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
   if (o.device !== undefined) string('fit', 'device', o.device);
   if (o.verbose !== undefined && typeof o.verbose !== 'object') bool('fit', 'verbose', o.verbose);
   if (o.resumeFrom !== undefined && o.resumeFrom !== null) string('fit', 'resumeFrom', o.resumeFrom);
@@ -151,7 +181,16 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
     }
   }
 
-  const state: TrainState = { model, optimizer: o.optimizer, scheduler, history, epoch: startEpoch, epochs, step: history.steps.length ? history.steps[history.steps.length - 1]!.step : 0, stopTraining: false };
+  const state: TrainState = {
+    model,
+    optimizer: o.optimizer,
+    scheduler,
+    history,
+    epoch: startEpoch,
+    epochs,
+    step: history.steps.length ? history.steps[history.steps.length - 1]!.step : 0,
+    stopTraining: false,
+  };
   const call = async <K extends keyof Callback>(k: K, ...args: Parameters<NonNullable<Callback[K]>>): Promise<void> => {
     for (const cb of callbacks) {
       const f = cb[k] as ((...a: unknown[]) => unknown) | undefined;
@@ -172,7 +211,12 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
       const log = await trainEpoch(epoch);
       if (o.validation) {
         const t0 = performance.now();
-        const v = await evaluate(model, o.validation, { loss: lossFn, metrics: (o.metrics ?? []).map((m) => (typeof m === 'string' ? m : cloneMetric(m))), device, unpack: o.unpack as Unpack<unknown> | undefined });
+        const v = await evaluate(model, o.validation, {
+          loss: lossFn,
+          metrics: (o.metrics ?? []).map((m) => (typeof m === 'string' ? m : cloneMetric(m))),
+          device,
+          unpack: o.unpack as Unpack<unknown> | undefined,
+        });
         log.valLoss = v.loss;
         log.valMetrics = v.metrics;
         log.valSeconds = (performance.now() - t0) / 1000;
@@ -188,7 +232,10 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
         break;
       }
     }
-    if (meter && meter.openWindows().includes(runName)) history.energy = meter.end(runName, { samples: history.epochs.slice(-(state.epoch - startEpoch)).reduce((a, e) => a + e.samples, 0) });
+    if (meter && meter.openWindows().includes(runName))
+      history.energy = meter.end(runName, {
+        samples: history.epochs.slice(-(state.epoch - startEpoch)).reduce((a, e) => a + e.samples, 0),
+      });
     await call('onTrainEnd', state);
   } finally {
     if (meter) {
@@ -262,14 +309,25 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
         if (callbacks.length) await call('onBatchEnd', batches - 1, { loss: lossNow, step: state.step, size: bs }, state);
         if (state.stopTraining) break; // e.g. TerminateOnNaN: the rest of the epoch is not run
       }
-      if (batches === 0) throw new RangeError(`fit: the training data gave no batches in epoch ${epoch} (an empty dataset, or dropLast with fewer samples than batchSize)`);
+      if (batches === 0)
+        throw new RangeError(
+          `fit: the training data gave no batches in epoch ${epoch} (an empty dataset, or dropLast with fewer samples than batchSize)`,
+        );
       const total = lossSum ? (await lossSum.data())[0]! : NaN;
       let energy: EnergyResult | undefined;
       if (meter) energy = meter.end(winName, { samples });
       const seconds = (performance.now() - t0) / 1000;
       const mv: Record<string, number> = {};
       for (const m of metrics) mv[m.name] = await m.compute();
-      const log: EpochLog = { epoch, loss: total / samples, metrics: mv, seconds, samples, samplesPerSecond: samples / seconds, steps: batches };
+      const log: EpochLog = {
+        epoch,
+        loss: total / samples,
+        metrics: mv,
+        seconds,
+        samples,
+        samplesPerSecond: samples / seconds,
+        steps: batches,
+      };
       if (lr !== undefined) log.lr = lr;
       if (energy) log.energy = energy;
       return log;
@@ -288,7 +346,10 @@ function stepScheduler(s: SchedulerLike, log: EpochLog, hasValidation: boolean):
   }
   const key = p.monitor ?? (hasValidation ? 'val_loss' : 'loss');
   const v = monitorValue(log, key);
-  if (typeof v !== 'number') throw new RangeError(`fit: the scheduler monitors '${key}', which this epoch's log does not have (${hasValidation ? '' : 'no validation data; '}set its monitor option, e.g. 'loss')`);
+  if (typeof v !== 'number')
+    throw new RangeError(
+      `fit: the scheduler monitors '${key}', which this epoch's log does not have (${hasValidation ? '' : 'no validation data; '}set its monitor option, e.g. 'loss')`,
+    );
   p.step(v);
 }
 
@@ -320,12 +381,17 @@ export interface EvalResult {
 }
 
 /** Loss and metrics of `model` over `data`, in eval mode and without gradients. */
-export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<B> | TensorData, o: EvaluateOptions<B> = {}): Promise<EvalResult> {
+export async function evaluate<B = unknown>(
+  model: ModelLike,
+  data: BatchSource<B> | TensorData,
+  o: EvaluateOptions<B> = {},
+): Promise<EvalResult> {
   if (!model || typeof model.forward !== 'function') throw new TypeError('evaluate: the first argument must be a model');
   data = (tensorDataLoader('evaluate', data) ?? data) as BatchSource<B>;
   checkIterable('evaluate', 'data', data);
   o = checkOptions('evaluate', o, EVALUATE_KEYS);
-  if (o.metrics !== undefined && !Array.isArray(o.metrics)) throw new TypeError(`evaluate: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
+  if (o.metrics !== undefined && !Array.isArray(o.metrics))
+    throw new TypeError(`evaluate: metrics must be an array (e.g. ['accuracy']), got ${typeof o.metrics}`);
   if (o.device !== undefined) string('evaluate', 'device', o.device);
   if (o.unpack !== undefined) func('evaluate', 'unpack', o.unpack);
   const lossFn = o.loss === null ? null : resolveLossSpec(o.loss, 'evaluate').fn;
@@ -342,15 +408,17 @@ export async function evaluate<B = unknown>(model: ModelLike, data: BatchSource<
       const [x0, y0] = unpack(batch);
       const bs = batchSize(x0, y0);
       const prev: Tensor | null = lossSum;
-      const next: Tensor | null = noGrad((): Tensor | null => tidy((): Tensor | null => {
-        const x = toDevice(x0, device);
-        const y = toDevice(y0, device) as Tensor;
-        const out = model.forward(x) as Tensor;
-        for (const m of metrics) m.update(out, y);
-        if (!lossFn) return null;
-        const s = mul(lossFn(out, y), bs);
-        return prev ? add(prev, s) : s;
-      }));
+      const next: Tensor | null = noGrad((): Tensor | null =>
+        tidy((): Tensor | null => {
+          const x = toDevice(x0, device);
+          const y = toDevice(y0, device) as Tensor;
+          const out = model.forward(x) as Tensor;
+          for (const m of metrics) m.update(out, y);
+          if (!lossFn) return null;
+          const s = mul(lossFn(out, y), bs);
+          return prev ? add(prev, s) : s;
+        }),
+      );
       if (next) {
         prev?.dispose();
         lossSum = keep(next);
@@ -389,17 +457,19 @@ export function predict(model: ModelLike, x: Tensor, o: PredictOptions = {}): Te
   model.eval();
   const device = o.device ?? modelDevice(model);
   try {
-    return noGrad(() => tidy(() => {
-      const xs = toDevice(x, device) as Tensor;
-      const n = xs.ndim > 0 ? xs.shape[0]! : 1;
-      const bs = chunk ?? n;
-      if (bs >= n) return model.forward(xs) as Tensor;
-      const outs: Tensor[] = [];
-      for (let i = 0; i < n; i += bs) {
-        outs.push(tidy(() => model.forward(xs.slice(0, i, Math.min(i + bs, n))) as Tensor));
-      }
-      return cat(outs, 0);
-    }));
+    return noGrad(() =>
+      tidy(() => {
+        const xs = toDevice(x, device) as Tensor;
+        const n = xs.ndim > 0 ? xs.shape[0]! : 1;
+        const bs = chunk ?? n;
+        if (bs >= n) return model.forward(xs) as Tensor;
+        const outs: Tensor[] = [];
+        for (let i = 0; i < n; i += bs) {
+          outs.push(tidy(() => model.forward(xs.slice(0, i, Math.min(i + bs, n))) as Tensor));
+        }
+        return cat(outs, 0);
+      }),
+    );
   } finally {
     if (wasTraining !== false) model.train();
   }

@@ -1,6 +1,17 @@
 // Training: fit / evaluate / predict, the history, callbacks, metrics and progress output.
 export { fit, evaluate, predict, resolveLoss } from './fit.js';
-export type { FitOptions, EvaluateOptions, EvalResult, PredictOptions, LossFn, LossSpec, LossName, LossConfig, BatchSource, Unpack } from './fit.js';
+export type {
+  FitOptions,
+  EvaluateOptions,
+  EvalResult,
+  PredictOptions,
+  LossFn,
+  LossSpec,
+  LossName,
+  LossConfig,
+  BatchSource,
+  Unpack,
+} from './fit.js';
 export type { TensorFitOptions, TensorData } from './tensor-data.js';
 export { History, monitorValue } from './history.js';
 export type { EpochLog, StepLog } from './history.js';
@@ -9,8 +20,19 @@ export type { Callback, TrainState, BatchInfo, EarlyStoppingOptions, ModelCheckp
 export { Accuracy, MeanAbsoluteError, makeMetric } from './metrics.js';
 export type { Metric, MetricSpec, MetricName } from './metrics.js';
 export {
-  ConfusionMatrix, ClassificationScore, Precision, Recall, F1Score, AUC,
-  confusionMatrix, precisionScore, recallScore, f1Score, aucScore, rocAuc, scoreFromConfusion,
+  ConfusionMatrix,
+  ClassificationScore,
+  Precision,
+  Recall,
+  F1Score,
+  AUC,
+  confusionMatrix,
+  precisionScore,
+  recallScore,
+  f1Score,
+  aucScore,
+  rocAuc,
+  scoreFromConfusion,
 } from './classification.js';
 export type { Average, PredictionOptions, ScoreOptions, ScoreKind } from './classification.js';
 export { Progress, formatEpochLog } from './progress.js';

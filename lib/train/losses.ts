@@ -29,13 +29,28 @@ import { LogSoftmax, Sequential, Sigmoid, Softmax } from '../nn/index.js';
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;
 
 export type LossName =
-  | 'crossEntropy' | 'cross_entropy' | 'sparse_categorical_crossentropy' | 'categorical_crossentropy'
-  | 'nll' | 'nll_loss' | 'nllLoss'
-  | 'bce' | 'binary_crossentropy' | 'binaryCrossEntropy'
-  | 'bceWithLogits' | 'binary_crossentropy_with_logits'
-  | 'mse' | 'mean_squared_error' | 'mseLoss'
-  | 'l1' | 'mae' | 'mean_absolute_error' | 'l1Loss'
-  | 'huber' | 'huber_loss' | 'huberLoss';
+  | 'crossEntropy'
+  | 'cross_entropy'
+  | 'sparse_categorical_crossentropy'
+  | 'categorical_crossentropy'
+  | 'nll'
+  | 'nll_loss'
+  | 'nllLoss'
+  | 'bce'
+  | 'binary_crossentropy'
+  | 'binaryCrossEntropy'
+  | 'bceWithLogits'
+  | 'binary_crossentropy_with_logits'
+  | 'mse'
+  | 'mean_squared_error'
+  | 'mseLoss'
+  | 'l1'
+  | 'mae'
+  | 'mean_absolute_error'
+  | 'l1Loss'
+  | 'huber'
+  | 'huber_loss'
+  | 'huberLoss';
 
 /** A named loss with options: { name: 'crossEntropy', fromLogits: false, labelSmoothing: 0.1 }. */
 export interface LossConfig {
@@ -66,27 +81,57 @@ export interface ResolvedLoss {
 type Canonical = 'crossEntropy' | 'nll' | 'bce' | 'bceWithLogits' | 'mse' | 'l1' | 'huber';
 
 const ALIASES: Record<LossName, Canonical> = {
-  crossEntropy: 'crossEntropy', cross_entropy: 'crossEntropy', sparse_categorical_crossentropy: 'crossEntropy', categorical_crossentropy: 'crossEntropy',
-  nll: 'nll', nll_loss: 'nll', nllLoss: 'nll',
-  bce: 'bce', binary_crossentropy: 'bce', binaryCrossEntropy: 'bce',
-  bceWithLogits: 'bceWithLogits', binary_crossentropy_with_logits: 'bceWithLogits',
-  mse: 'mse', mean_squared_error: 'mse', mseLoss: 'mse',
-  l1: 'l1', mae: 'l1', mean_absolute_error: 'l1', l1Loss: 'l1',
-  huber: 'huber', huber_loss: 'huber', huberLoss: 'huber',
+  crossEntropy: 'crossEntropy',
+  cross_entropy: 'crossEntropy',
+  sparse_categorical_crossentropy: 'crossEntropy',
+  categorical_crossentropy: 'crossEntropy',
+  nll: 'nll',
+  nll_loss: 'nll',
+  nllLoss: 'nll',
+  bce: 'bce',
+  binary_crossentropy: 'bce',
+  binaryCrossEntropy: 'bce',
+  bceWithLogits: 'bceWithLogits',
+  binary_crossentropy_with_logits: 'bceWithLogits',
+  mse: 'mse',
+  mean_squared_error: 'mse',
+  mseLoss: 'mse',
+  l1: 'l1',
+  mae: 'l1',
+  mean_absolute_error: 'l1',
+  l1Loss: 'l1',
+  huber: 'huber',
+  huber_loss: 'huber',
+  huberLoss: 'huber',
 };
 const NAMES = Object.keys(ALIASES);
 
-const CONFIG_KEYS: OptionKeys<LossConfig> = { name: true, reduction: true, fromLogits: true, labelSmoothing: true, ignoreIndex: true, delta: true };
+const CONFIG_KEYS: OptionKeys<LossConfig> = {
+  name: true,
+  reduction: true,
+  fromLogits: true,
+  labelSmoothing: true,
+  ignoreIndex: true,
+  delta: true,
+};
 /** the option keys each loss takes besides name and reduction */
 const TAKES: Record<Canonical, readonly (keyof LossConfig)[]> = {
-  crossEntropy: ['fromLogits', 'labelSmoothing', 'ignoreIndex'], nll: ['ignoreIndex'], bce: [], bceWithLogits: [], mse: [], l1: [], huber: ['delta'],
+  crossEntropy: ['fromLogits', 'labelSmoothing', 'ignoreIndex'],
+  nll: ['ignoreIndex'],
+  bce: [],
+  bceWithLogits: [],
+  mse: [],
+  l1: [],
+  huber: ['delta'],
 };
 
 function canonical(where: string, name: unknown): Canonical {
   // own names only: 'toString' or 'constructor' must not find Object.prototype's
   const c = typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name as LossName] : undefined;
   if (!c) {
-    throw new RangeError(`${where}: unknown loss '${String(name)}'${typeof name === 'string' ? didYouMean(name, NAMES) : ''} (or pass a function (output, target) => scalar tensor)`);
+    throw new RangeError(
+      `${where}: unknown loss '${String(name)}'${typeof name === 'string' ? didYouMean(name, NAMES) : ''} (or pass a function (output, target) => scalar tensor)`,
+    );
   }
   return c;
 }
@@ -98,10 +143,14 @@ export function resolveLossSpec(l: LossSpec | undefined, where = 'fit'): Resolve
   let cfg: LossConfig;
   if (typeof l === 'string') cfg = { name: l };
   else if (l && typeof l === 'object') cfg = checkOptions(`${where}: loss`, l, CONFIG_KEYS);
-  else throw new TypeError(`${where}: loss must be a name such as 'crossEntropy', a { name, ... } object or a function, got ${l === null ? 'null' : typeof l}`);
+  else
+    throw new TypeError(
+      `${where}: loss must be a name such as 'crossEntropy', a { name, ... } object or a function, got ${l === null ? 'null' : typeof l}`,
+    );
   const c = canonical(where, cfg.name);
   for (const k of Object.keys(cfg) as (keyof LossConfig)[]) {
-    if (k !== 'name' && k !== 'reduction' && !TAKES[c].includes(k)) throw new TypeError(`${where}: loss '${cfg.name}' takes no option '${k}'`);
+    if (k !== 'name' && k !== 'reduction' && !TAKES[c].includes(k))
+      throw new TypeError(`${where}: loss '${cfg.name}' takes no option '${k}'`);
   }
   const r = cfg.reduction;
   switch (c) {
@@ -109,12 +158,18 @@ export function resolveLossSpec(l: LossSpec | undefined, where = 'fit'): Resolve
       const o = { reduction: r, fromLogits: cfg.fromLogits, labelSmoothing: cfg.labelSmoothing, ignoreIndex: cfg.ignoreIndex };
       return { fn: (x, y) => crossEntropy(x, y, o), name: c, input: cfg.fromLogits === false ? 'probabilities' : 'logits' };
     }
-    case 'nll': return { fn: (x, y) => nllLoss(x, y, { reduction: r, ignoreIndex: cfg.ignoreIndex }), name: c, input: 'logProbabilities' };
-    case 'bce': return { fn: (x, y) => binaryCrossEntropy(x, y, { reduction: r }), name: c, input: 'probabilities' };
-    case 'bceWithLogits': return { fn: (x, y) => bceWithLogits(x, y, { reduction: r }), name: c, input: 'logits' };
-    case 'mse': return { fn: (x, y) => mseLoss(x, y, { reduction: r }), name: c, input: 'values' };
-    case 'l1': return { fn: (x, y) => l1Loss(x, y, { reduction: r }), name: c, input: 'values' };
-    case 'huber': return { fn: (x, y) => huberLoss(x, y, { reduction: r, delta: cfg.delta }), name: c, input: 'values' };
+    case 'nll':
+      return { fn: (x, y) => nllLoss(x, y, { reduction: r, ignoreIndex: cfg.ignoreIndex }), name: c, input: 'logProbabilities' };
+    case 'bce':
+      return { fn: (x, y) => binaryCrossEntropy(x, y, { reduction: r }), name: c, input: 'probabilities' };
+    case 'bceWithLogits':
+      return { fn: (x, y) => bceWithLogits(x, y, { reduction: r }), name: c, input: 'logits' };
+    case 'mse':
+      return { fn: (x, y) => mseLoss(x, y, { reduction: r }), name: c, input: 'values' };
+    case 'l1':
+      return { fn: (x, y) => l1Loss(x, y, { reduction: r }), name: c, input: 'values' };
+    case 'huber':
+      return { fn: (x, y) => huberLoss(x, y, { reduction: r, delta: cfg.delta }), name: c, input: 'values' };
   }
 }
 
@@ -146,8 +201,10 @@ export function resetLossWarnings(): void {
 export function lossMismatch(last: ReturnType<typeof outputModule>, loss: ResolvedLoss): string | null {
   const name = `loss '${loss.name}'`;
   if (last === 'Softmax' && loss.input === 'logits' && loss.name === 'crossEntropy') {
-    return `the model ends in nn.Softmax but ${name} expects logits and applies log-softmax itself, so softmax runs twice and training is slower and worse. ` +
-      "Remove the final Softmax (and apply softmax only to read probabilities), or say the model outputs probabilities: loss: { name: 'crossEntropy', fromLogits: false }";
+    return (
+      `the model ends in nn.Softmax but ${name} expects logits and applies log-softmax itself, so softmax runs twice and training is slower and worse. ` +
+      "Remove the final Softmax (and apply softmax only to read probabilities), or say the model outputs probabilities: loss: { name: 'crossEntropy', fromLogits: false }"
+    );
   }
   if (last === 'Softmax' && loss.input === 'logits') {
     return `the model ends in nn.Softmax but ${name} expects logits (it applies the sigmoid itself); remove the final Softmax, or use loss 'bce' for probabilities`;

@@ -38,11 +38,13 @@ abstract class SumMetric implements Metric {
     this.count = 0;
   }
   update(output: Tensor, target: Tensor): void {
-    const next = noGrad(() => tidy(() => {
-      const { value, count } = this.batch(output, target);
-      this.count += count;
-      return this.total === null ? value : add(this.total, value);
-    }));
+    const next = noGrad(() =>
+      tidy(() => {
+        const { value, count } = this.batch(output, target);
+        this.count += count;
+        return this.total === null ? value : add(this.total, value);
+      }),
+    );
     this.total?.dispose();
     this.total = keep(next);
   }
@@ -89,12 +91,16 @@ export class MeanAbsoluteError extends SumMetric {
 }
 
 type ScoreName = 'precision' | 'recall' | 'f1';
-export type MetricName =
-  | 'accuracy' | 'acc' | 'mae' | 'auc'
-  | ScoreName | `${ScoreName}_${'binary' | 'macro' | 'micro' | 'weighted'}`;
+export type MetricName = 'accuracy' | 'acc' | 'mae' | 'auc' | ScoreName | `${ScoreName}_${'binary' | 'macro' | 'micro' | 'weighted'}`;
 export type MetricSpec = MetricName | Metric;
 
-const METRIC_NAMES = ['accuracy', 'acc', 'mae', 'auc', ...(['precision', 'recall', 'f1'] as const).flatMap((k) => [k, `${k}_binary`, `${k}_macro`, `${k}_micro`, `${k}_weighted`])];
+const METRIC_NAMES = [
+  'accuracy',
+  'acc',
+  'mae',
+  'auc',
+  ...(['precision', 'recall', 'f1'] as const).flatMap((k) => [k, `${k}_binary`, `${k}_macro`, `${k}_micro`, `${k}_weighted`]),
+];
 
 /**
  * A metric by name: 'accuracy', 'mae', 'auc' (binary ROC AUC), 'precision' / 'recall' / 'f1'
@@ -103,9 +109,13 @@ const METRIC_NAMES = ['accuracy', 'acc', 'mae', 'auc', ...(['precision', 'recall
 export function makeMetric(m: MetricSpec): Metric {
   if (typeof m !== 'string') return m;
   switch (m) {
-    case 'accuracy': case 'acc': return new Accuracy();
-    case 'mae': return new MeanAbsoluteError();
-    case 'auc': return new AUC();
+    case 'accuracy':
+    case 'acc':
+      return new Accuracy();
+    case 'mae':
+      return new MeanAbsoluteError();
+    case 'auc':
+      return new AUC();
   }
   const score = /^(precision|recall|f1)(?:_(binary|macro|micro|weighted))?$/.exec(m);
   if (score) return new ClassificationScore(score[1] as ScoreName, score[2] ? { average: score[2] as Average } : {});

@@ -45,7 +45,9 @@ export function fmtDuration(s: number): string {
 
 function metricText(metrics: Record<string, number> | undefined, prefix = ''): string {
   if (!metrics) return '';
-  return Object.entries(metrics).map(([k, v]) => ` ${prefix}${k} ${k === 'accuracy' ? fmtPct(v) : fmtNum(v)}`).join('');
+  return Object.entries(metrics)
+    .map(([k, v]) => ` ${prefix}${k} ${k === 'accuracy' ? fmtPct(v) : fmtNum(v)}`)
+    .join('');
 }
 
 /** A one-line epoch summary (used by both modes). */
@@ -70,7 +72,8 @@ export class Progress {
   constructor(o: ProgressOptions = {}) {
     // fit({ verbose: { stream } }) lands here: a misspelt { steam } would print to stderr silently
     o = checkOptions('Progress (fit verbose)', o, ['stream', 'tty']);
-    if (o.stream !== undefined && (o.stream === null || typeof o.stream.write !== 'function')) throw new TypeError('Progress (fit verbose): stream must have a write(text) method (e.g. process.stdout)');
+    if (o.stream !== undefined && (o.stream === null || typeof o.stream.write !== 'function'))
+      throw new TypeError('Progress (fit verbose): stream must have a write(text) method (e.g. process.stdout)');
     this.stream = o.stream ?? process.stderr;
     this.tty = bool('Progress (fit verbose)', 'tty', o.tty, this.stream.isTTY === true);
   }
@@ -102,13 +105,18 @@ export class Progress {
   update(batch: number, v: ProgressValues, logPoint: boolean): void {
     if (this.bar) {
       this.bar.update(batch, {
-        loss: fmtNum(v.loss), metrics: metricText(v.metrics), sps: Math.round(v.samplesPerSecond), energy: v.energy ? ` | ${v.energy}` : '',
+        loss: fmtNum(v.loss),
+        metrics: metricText(v.metrics),
+        sps: Math.round(v.samplesPerSecond),
+        energy: v.energy ? ` | ${v.energy}` : '',
       });
     } else if (logPoint) {
       const el = (performance.now() - this.started) / 1000;
       const eta = batch > 0 ? (el / batch) * (this.total - batch) : NaN;
-      this.stream.write(`epoch ${this.epoch}/${this.epochs} batch ${batch}/${this.total}: loss ${fmtNum(v.loss)}${metricText(v.metrics)} | ` +
-        `${Math.round(v.samplesPerSecond)} samples/s | ETA ${fmtDuration(eta)}${v.energy ? ` | ${v.energy}` : ''}\n`);
+      this.stream.write(
+        `epoch ${this.epoch}/${this.epochs} batch ${batch}/${this.total}: loss ${fmtNum(v.loss)}${metricText(v.metrics)} | ` +
+          `${Math.round(v.samplesPerSecond)} samples/s | ETA ${fmtDuration(eta)}${v.energy ? ` | ${v.energy}` : ''}\n`,
+      );
     }
   }
 

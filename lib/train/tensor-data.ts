@@ -42,14 +42,19 @@ function checkPair(where: string, xn: string, yn: string, x: unknown, y: unknown
 
 /** DataLoaders over o.x / o.y (and validation data), or null when the options use loaders. */
 export function tensorLoaders(where: string, o: TensorFitOptions & { train?: unknown; validation?: unknown }): Loaders | null {
-  const tensorKeys = (['batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed'] as const).filter((k) => o[k] !== undefined && o[k] !== null);
+  const tensorKeys = (['batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed'] as const).filter(
+    (k) => o[k] !== undefined && o[k] !== null,
+  );
   if (o.x === undefined && o.y === undefined) {
     if (tensorKeys.length) {
-      throw new TypeError(`${where}: ${tensorKeys.join(', ')} ${tensorKeys.length > 1 ? 'go' : 'goes'} with x and y (tensors); with a loader in train, set ${tensorKeys.includes('validationSplit') ? 'the split with data.randomSplit and ' : ''}batchSize/shuffle/seed on the DataLoader`);
+      throw new TypeError(
+        `${where}: ${tensorKeys.join(', ')} ${tensorKeys.length > 1 ? 'go' : 'goes'} with x and y (tensors); with a loader in train, set ${tensorKeys.includes('validationSplit') ? 'the split with data.randomSplit and ' : ''}batchSize/shuffle/seed on the DataLoader`,
+      );
     }
     return null;
   }
-  if (o.train !== undefined && o.train !== null) throw new TypeError(`${where}: give either train (a loader) or x and y (tensors), not both`);
+  if (o.train !== undefined && o.train !== null)
+    throw new TypeError(`${where}: give either train (a loader) or x and y (tensors), not both`);
   const [x, y] = checkPair(where, 'x', 'y', o.x, o.y);
   const batchSize = positiveInt(where, 'batchSize', o.batchSize, 32);
   const shuffle = bool(where, 'shuffle', o.shuffle, true);
@@ -66,9 +71,18 @@ export function tensorLoaders(where: string, o: TensorFitOptions & { train?: unk
   let valDs: TensorDataset | Subset<Tensor[]> | null = null;
   if (split > 0) {
     const at = Math.ceil(n * (1 - split));
-    if (at === 0 || at === n) throw new RangeError(`${where}: validationSplit ${split} of ${n} samples leaves ${at === 0 ? 'no training' : 'no validation'} samples`);
-    trainDs = new Subset(ds, Array.from({ length: at }, (_, i) => i));
-    valDs = new Subset(ds, Array.from({ length: n - at }, (_, i) => at + i));
+    if (at === 0 || at === n)
+      throw new RangeError(
+        `${where}: validationSplit ${split} of ${n} samples leaves ${at === 0 ? 'no training' : 'no validation'} samples`,
+      );
+    trainDs = new Subset(
+      ds,
+      Array.from({ length: at }, (_, i) => i),
+    );
+    valDs = new Subset(
+      ds,
+      Array.from({ length: n - at }, (_, i) => at + i),
+    );
   } else if (hasValData) {
     const v = o.validationData as unknown;
     if (!Array.isArray(v) || v.length !== 2) throw new TypeError(`${where}: validationData must be [xVal, yVal]`);
@@ -93,7 +107,9 @@ export function tensorDataLoader(where: string, data: unknown): DataLoader<Tenso
   if (!data || typeof data !== 'object' || typeof (data as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') return null;
   const d = data as Record<string, unknown>;
   if (!('x' in d) && !('y' in d)) return null;
-  for (const k of Object.keys(d)) if (k !== 'x' && k !== 'y' && k !== 'batchSize') throw new TypeError(`${where}: unknown key '${k}' in the data object (expected { x, y, batchSize? })`);
+  for (const k of Object.keys(d))
+    if (k !== 'x' && k !== 'y' && k !== 'batchSize')
+      throw new TypeError(`${where}: unknown key '${k}' in the data object (expected { x, y, batchSize? })`);
   const [x, y] = checkPair(where, 'x', 'y', d.x, d.y);
   return new DataLoader(new TensorDataset(x, y), { batchSize: positiveInt(where, 'batchSize', d.batchSize, 32) });
 }

@@ -23,7 +23,7 @@ struct GemmArgs {
 };
 
 struct IsaKernels {
-  const char* name;  // "avx512", "avx2", "sse2", "generic"
+  const char* name;                       // "avx512", "avx2", "sse2", "generic"
   bool (*sgemm)(const GemmArgs<float>&);  // false: out of memory for the packing buffers
   bool (*dgemm)(const GemmArgs<double>&);
   // Register-only FMA loop (no memory traffic): `iters` iterations on each of `threads` pool

@@ -32,22 +32,27 @@ Arr GetArr(const Napi::CallbackInfo& info, size_t i, const char* name) {
   napi_value v = info[i];
   bool is = false;
   napi_is_typedarray(info.Env(), v, &is);
-  if (!is) throw Napi::TypeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
+  if (!is)
+    throw Napi::TypeError::New(info.Env(),
+                               std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
   Arr a;
   napi_value ab;
   size_t off;
   napi_get_typedarray_info(info.Env(), v, &a.type, &a.length, &a.data, &ab, &off);
   if (a.type != napi_float32_array && a.type != napi_float64_array) {
-    throw Napi::TypeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
+    throw Napi::TypeError::New(info.Env(),
+                               std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
   }
   return a;
 }
 
 int64_t GetInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a number");
+  if (!info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a number");
   double d = info[i].As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) {
-    throw Napi::RangeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a non-negative integer, got " + std::to_string(d));
+    throw Napi::RangeError::New(
+        info.Env(), std::string("cpuMatmul: ") + name + " must be a non-negative integer, got " + std::to_string(d));
   }
   return static_cast<int64_t>(d);
 }
@@ -65,17 +70,26 @@ bool Overlap(const Arr& x, size_t xb, const Arr& y, size_t yb) {
 
 Napi::Value CpuMatmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 11) throw Napi::TypeError::New(env, "cpuMatmul: expected 11 arguments (a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride)");
+  if (info.Length() != 11)
+    throw Napi::TypeError::New(
+        env,
+        "cpuMatmul: expected 11 arguments (a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride)");
   Arr a = GetArr(info, 0, "a"), b = GetArr(info, 1, "b"), out = GetArr(info, 2, "out");
-  if (a.type != b.type || a.type != out.type) throw Napi::TypeError::New(env, "cpuMatmul: a, b and out must have the same dtype");
-  int64_t batch = GetInt(info, 3, "batch"), m = GetInt(info, 4, "m"), n = GetInt(info, 5, "n"), k = GetInt(info, 6, "k");
+  if (a.type != b.type || a.type != out.type)
+    throw Napi::TypeError::New(env, "cpuMatmul: a, b and out must have the same dtype");
+  int64_t batch = GetInt(info, 3, "batch"), m = GetInt(info, 4, "m"), n = GetInt(info, 5, "n"),
+          k = GetInt(info, 6, "k");
   bool ta = info[7].ToBoolean(), tb = info[8].ToBoolean();
   int64_t asb = GetInt(info, 9, "aBatchStride"), bsb = GetInt(info, 10, "bBatchStride");
-  double needA = Extent(batch, asb, m * k), needB = Extent(batch, bsb, k * n), needC = double(batch) * double(m) * double(n);
+  double needA = Extent(batch, asb, m * k), needB = Extent(batch, bsb, k * n),
+         needC = double(batch) * double(m) * double(n);
   if (needA > double(a.length) || needB > double(b.length) || needC > double(out.length)) {
-    throw Napi::RangeError::New(env, "cpuMatmul: batch " + std::to_string(batch) + " of (" + std::to_string(m) + "x" + std::to_string(k) +
-      ")·(" + std::to_string(k) + "x" + std::to_string(n) + ") needs a " + std::to_string(int64_t(needA)) + ", b " + std::to_string(int64_t(needB)) +
-      ", out " + std::to_string(int64_t(needC)) + " elements; got " + std::to_string(a.length) + ", " + std::to_string(b.length) + ", " + std::to_string(out.length));
+    throw Napi::RangeError::New(env, "cpuMatmul: batch " + std::to_string(batch) + " of (" + std::to_string(m) + "x" +
+                                         std::to_string(k) + ")·(" + std::to_string(k) + "x" + std::to_string(n) +
+                                         ") needs a " + std::to_string(int64_t(needA)) + ", b " +
+                                         std::to_string(int64_t(needB)) + ", out " + std::to_string(int64_t(needC)) +
+                                         " elements; got " + std::to_string(a.length) + ", " +
+                                         std::to_string(b.length) + ", " + std::to_string(out.length));
   }
   size_t es = a.type == napi_float32_array ? 4 : 8;
   size_t cb = size_t(needC) * es;
@@ -84,12 +98,30 @@ Napi::Value CpuMatmul(const Napi::CallbackInfo& info) {
   }
   bool ok;
   if (a.type == napi_float32_array) {
-    GemmArgs<float> g{static_cast<const float*>(a.data), static_cast<const float*>(b.data), static_cast<float*>(out.data),
-                      batch, m, n, k, asb, bsb, ta, tb};
+    GemmArgs<float> g{static_cast<const float*>(a.data),
+                      static_cast<const float*>(b.data),
+                      static_cast<float*>(out.data),
+                      batch,
+                      m,
+                      n,
+                      k,
+                      asb,
+                      bsb,
+                      ta,
+                      tb};
     ok = wgcpu::Kernels().sgemm(g);
   } else {
-    GemmArgs<double> g{static_cast<const double*>(a.data), static_cast<const double*>(b.data), static_cast<double*>(out.data),
-                       batch, m, n, k, asb, bsb, ta, tb};
+    GemmArgs<double> g{static_cast<const double*>(a.data),
+                       static_cast<const double*>(b.data),
+                       static_cast<double*>(out.data),
+                       batch,
+                       m,
+                       n,
+                       k,
+                       asb,
+                       bsb,
+                       ta,
+                       tb};
     ok = wgcpu::Kernels().dgemm(g);
   }
   if (!ok) throw Napi::Error::New(env, "cpuMatmul: out of memory for the packing buffers");
@@ -98,7 +130,8 @@ Napi::Value CpuMatmul(const Napi::CallbackInfo& info) {
 
 Napi::Value CpuSetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setNumThreads: expected a number of threads");
+  if (info.Length() != 1 || !info[0].IsNumber())
+    throw Napi::TypeError::New(env, "setNumThreads: expected a number of threads");
   double d = info[0].As<Napi::Number>().DoubleValue();
   if (!(d >= 1) || d != std::floor(d) || d > 255) {
     throw Napi::RangeError::New(env, "setNumThreads: n must be an integer from 1 to 255, got " + std::to_string(d));
@@ -131,7 +164,8 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CpuSelectIsa(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "cpuSelectIsa: expected an ISA name");
+  if (info.Length() != 1 || !info[0].IsString())
+    throw Napi::TypeError::New(info.Env(), "cpuSelectIsa: expected an ISA name");
   return Napi::Boolean::New(info.Env(), wgcpu::SelectIsa(info[0].As<Napi::String>().Utf8Value().c_str()));
 }
 
@@ -147,7 +181,8 @@ void PeakTask(void* ctx, int64_t t, int thread) {
 
 Napi::Value CpuFmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "cpuFmaPeak: expected (iters, threads)");
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "cpuFmaPeak: expected (iters, threads)");
   int64_t iters = info[0].As<Napi::Number>().Int64Value();
   int threads = info[1].As<Napi::Number>().Int32Value();
   if (iters < 1) iters = 1;

@@ -18,8 +18,14 @@ struct Entry {
 
 #if defined(__x86_64__)
 // __builtin_cpu_supports checks the CPUID bits and that the OS saves the register state (XCR0).
-bool HasAvx512() { __builtin_cpu_init(); return __builtin_cpu_supports("avx512f"); }
-bool HasAvx2() { __builtin_cpu_init(); return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool HasAvx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+bool HasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 bool Always() { return true; }
 const Entry kTable[] = {{&kAvx512Kernels, HasAvx512}, {&kAvx2Kernels, HasAvx2}, {&kSse2Kernels, Always}};
 #else
@@ -34,7 +40,8 @@ const IsaKernels* Pick() {
     for (int i = 0; i < kCount; i++) {
       if (strcmp(want, kTable[i].k->name) != 0) continue;
       if (kTable[i].supported()) return kTable[i].k;
-      fprintf(stderr, "wattgrad: WATTGRAD_CPU_ISA=%s is not supported by this CPU; using the best supported ISA\n", want);
+      fprintf(stderr, "wattgrad: WATTGRAD_CPU_ISA=%s is not supported by this CPU; using the best supported ISA\n",
+              want);
       break;
     }
     bool known = false;
@@ -45,7 +52,8 @@ const IsaKernels* Pick() {
       fprintf(stderr, "; using the best supported ISA\n");
     }
   }
-  for (int i = 0; i < kCount; i++) if (kTable[i].supported()) return kTable[i].k;
+  for (int i = 0; i < kCount; i++)
+    if (kTable[i].supported()) return kTable[i].k;
   return kTable[kCount - 1].k;
 }
 
@@ -60,7 +68,8 @@ const IsaKernels& Kernels() {
 
 int SupportedIsas(const char** names, int cap) {
   int n = 0;
-  for (int i = 0; i < kCount && n < cap; i++) if (kTable[i].supported()) names[n++] = kTable[i].k->name;
+  for (int i = 0; i < kCount && n < cap; i++)
+    if (kTable[i].supported()) names[n++] = kTable[i].k->name;
   return n;
 }
 

@@ -34,7 +34,8 @@ static void PackA(const T* A, int64_t ars, int64_t acs, int64_t mc, int64_t kc, 
         const T* r = src + i * ars;
         for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = r[p];
       }
-      for (int64_t i = h; i < MR; i++) for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = 0;
+      for (int64_t i = h; i < MR; i++)
+        for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = 0;
     } else {
       for (int64_t p = 0; p < kc; p++) {
         const T* c = src + p * acs;
@@ -72,7 +73,8 @@ static void PackB(const T* B, int64_t brs, int64_t bcs, int64_t nc, int64_t kc, 
         const T* c = src + jj * bcs;
         for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = c[p * brs];
       }
-      for (int64_t jj = w; jj < NR; jj++) for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = 0;
+      for (int64_t jj = w; jj < NR; jj++)
+        for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = 0;
     }
   }
 }
@@ -151,7 +153,10 @@ static void BlockTask(void* vctx, int64_t t, int thread) {
   int64_t icb = t / j->nChunks, chunk = t % j->nChunks;
   int64_t ic = icb * MC, mc = Min64(MC, pr.m - ic);
   T* ap = static_cast<T*>(wgcpu::Scratch(thread, 0, sizeof(T) * MC * KC));
-  if (!ap) { j->oom = true; return; }
+  if (!ap) {
+    j->oom = true;
+    return;
+  }
   PackA(pr.A + ic * pr.ars + j->pc * pr.acs, pr.ars, pr.acs, mc, j->kc, ap);
   int64_t jp0 = chunk * j->panelsPerChunk, jp1 = Min64(j->nPanels, jp0 + j->panelsPerChunk);
   for (int64_t jp = jp0; jp < jp1; jp++) {
@@ -177,7 +182,11 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread) {
     if (!bp) return false;
     for (int64_t pc = 0; pc < pr.k; pc += KC) {
       BlockJob j;
-      j.pr = &pr; j.jc = jc; j.nc = nc; j.pc = pc; j.kc = Min64(KC, pr.k - pc);
+      j.pr = &pr;
+      j.jc = jc;
+      j.nc = nc;
+      j.pc = pc;
+      j.kc = Min64(KC, pr.k - pc);
       j.nIc = (pr.m + MC - 1) / MC;
       j.nPanels = nPanels;
       // enough tasks for every thread; chunks of at least 2 panels unless that starves threads
@@ -223,7 +232,10 @@ static void GemmSmallCols(const Problem& pr, int64_t j0, int64_t j1) {
           r2 = V::fma(av, V::load(b + 2 * V::W), r2);
           r3 = V::fma(av, V::load(b + 3 * V::W), r3);
         }
-        V::store(c + j, r0); V::store(c + j + V::W, r1); V::store(c + j + 2 * V::W, r2); V::store(c + j + 3 * V::W, r3);
+        V::store(c + j, r0);
+        V::store(c + j + V::W, r1);
+        V::store(c + j + 2 * V::W, r2);
+        V::store(c + j + 3 * V::W, r3);
       }
       for (; j + V::W <= j1; j += V::W) {
         typename V::R r0 = V::zero();
@@ -310,9 +322,13 @@ static Problem ProblemOf(const wgcpu::GemmArgs<T>& g, int64_t b) {
   pr.A = g.a + b * g.aBatchStride;
   pr.B = g.b + b * g.bBatchStride;
   pr.C = g.out + b * g.m * g.n;
-  pr.m = g.m; pr.n = g.n; pr.k = g.k;
-  pr.ars = g.transA ? 1 : g.k; pr.acs = g.transA ? g.m : 1;
-  pr.brs = g.transB ? 1 : g.n; pr.bcs = g.transB ? g.k : 1;
+  pr.m = g.m;
+  pr.n = g.n;
+  pr.k = g.k;
+  pr.ars = g.transA ? 1 : g.k;
+  pr.acs = g.transA ? g.m : 1;
+  pr.brs = g.transB ? 1 : g.n;
+  pr.bcs = g.transB ? g.k : 1;
   return pr;
 }
 

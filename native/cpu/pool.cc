@@ -134,7 +134,9 @@ class Pool {
         cv_.wait(l, [&] { return generation_.load(std::memory_order_acquire) != seen || stop_; });
         if (stop_) return;
         seen = generation_.load(std::memory_order_acquire);
-        fn = fn_; ctx = ctx_; n = ntasks_;
+        fn = fn_;
+        ctx = ctx_;
+        n = ntasks_;
       }
       Claim(static_cast<uint32_t>(seen), fn, ctx, n, t);
     }
@@ -158,7 +160,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> claim_{0};  // (generation << 32) | next unclaimed task
-  std::atomic<int64_t> done_{0};     // tasks of the current job finished
+  std::atomic<int64_t> done_{0};    // tasks of the current job finished
   std::atomic<bool> stop_flag_{false};
   bool stop_ = false;
   TaskFn fn_ = nullptr;

@@ -17,10 +17,20 @@ namespace k {
 // ---- element conversions ------------------------------------------------------------------------
 // Acc<T>: the type arithmetic is done in. float for float32 and the 16-bit floats (torch's opmath),
 // double for float64 and int32 (so int32 arithmetic is exact up to 2^53).
-template <typename T> struct AccOf { using type = float; };
-template <> struct AccOf<double> { using type = double; };
-template <> struct AccOf<int> { using type = double; };
-template <typename T> using Acc = typename AccOf<T>::type;
+template <typename T>
+struct AccOf {
+  using type = float;
+};
+template <>
+struct AccOf<double> {
+  using type = double;
+};
+template <>
+struct AccOf<int> {
+  using type = double;
+};
+template <typename T>
+using Acc = typename AccOf<T>::type;
 
 __device__ __forceinline__ float ToF(float v) { return v; }
 __device__ __forceinline__ double ToF(double v) { return v; }
@@ -34,7 +44,7 @@ __device__ __forceinline__ float ToF(__half v) { return __half2float(v); }
 // Beyond int32 by shifts of the float64 bits only (no fmod, a library call in device code, and no
 // 64-bit float→int convert, which GPGPU-Sim gets wrong).
 __host__ __device__ __forceinline__ int JsToInt32(double v) {
-  if (!(v - v == 0.0)) return 0;  // NaN or ±inf (inf − inf is NaN)
+  if (!(v - v == 0.0)) return 0;                                          // NaN or ±inf (inf − inf is NaN)
   if (v > -2147483649.0 && v < 2147483648.0) return static_cast<int>(v);  // truncates toward zero
   // |v| >= 2^31: v = ±m·2^e, m the 53-bit significand, e >= -21; the low 32 bits of trunc(|v|)
   uint64_t b;
@@ -46,19 +56,45 @@ __host__ __device__ __forceinline__ int JsToInt32(double v) {
 }
 
 // From a float or double to T (round to nearest for floats; JsToInt32 for int32).
-template <typename T> __device__ __forceinline__ T FromF(double v);
-template <> __device__ __forceinline__ float FromF<float>(double v) { return static_cast<float>(v); }
-template <> __device__ __forceinline__ double FromF<double>(double v) { return v; }
-template <> __device__ __forceinline__ int FromF<int>(double v) { return JsToInt32(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 FromF<__nv_bfloat16>(double v) {
+template <typename T>
+__device__ __forceinline__ T FromF(double v);
+template <>
+__device__ __forceinline__ float FromF<float>(double v) {
+  return static_cast<float>(v);
+}
+template <>
+__device__ __forceinline__ double FromF<double>(double v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ int FromF<int>(double v) {
+  return JsToInt32(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 FromF<__nv_bfloat16>(double v) {
   return __float2bfloat16(static_cast<float>(v));
 }
-template <> __device__ __forceinline__ __half FromF<__half>(double v) { return __float2half(static_cast<float>(v)); }
+template <>
+__device__ __forceinline__ __half FromF<__half>(double v) {
+  return __float2half(static_cast<float>(v));
+}
 // Float overloads so float math never goes through double.
-template <typename T> __device__ __forceinline__ T FromF(float v) { return FromF<T>(static_cast<double>(v)); }
-template <> __device__ __forceinline__ float FromF<float>(float v) { return v; }
-template <> __device__ __forceinline__ __nv_bfloat16 FromF<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
-template <> __device__ __forceinline__ __half FromF<__half>(float v) { return __float2half(v); }
+template <typename T>
+__device__ __forceinline__ T FromF(float v) {
+  return FromF<T>(static_cast<double>(v));
+}
+template <>
+__device__ __forceinline__ float FromF<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 FromF<__nv_bfloat16>(float v) {
+  return __float2bfloat16(v);
+}
+template <>
+__device__ __forceinline__ __half FromF<__half>(float v) {
+  return __float2half(v);
+}
 
 // ---- dtype dispatch (host) ------------------------------------------------------------------------
 // WG_DISPATCH_FLOAT(dtype, T, body): body with T = float / double / __nv_bfloat16 / __half;
@@ -69,29 +105,29 @@ template <> __device__ __forceinline__ __half FromF<__half>(float v) { return __
     __VA_ARGS__;                 \
     return kOk;                  \
   }
-#define WG_DISPATCH_ALL(dtype, ...)                                         \
-  switch (dtype) {                                                          \
-    WG_CASE(kF32, float, __VA_ARGS__)                                       \
-    WG_CASE(kF64, double, __VA_ARGS__)                                      \
-    WG_CASE(kI32, int, __VA_ARGS__)                                         \
-    WG_CASE(kBF16, __nv_bfloat16, __VA_ARGS__)                              \
-    WG_CASE(kF16, __half, __VA_ARGS__)                                      \
-    default: return kUnsupported;                                           \
+#define WG_DISPATCH_ALL(dtype, ...)            \
+  switch (dtype) {                             \
+    WG_CASE(kF32, float, __VA_ARGS__)          \
+    WG_CASE(kF64, double, __VA_ARGS__)         \
+    WG_CASE(kI32, int, __VA_ARGS__)            \
+    WG_CASE(kBF16, __nv_bfloat16, __VA_ARGS__) \
+    WG_CASE(kF16, __half, __VA_ARGS__)         \
+    default: return kUnsupported;              \
   }
-#define WG_DISPATCH_FLOAT(dtype, ...)                                       \
-  switch (dtype) {                                                          \
-    WG_CASE(kF32, float, __VA_ARGS__)                                       \
-    WG_CASE(kF64, double, __VA_ARGS__)                                      \
-    WG_CASE(kBF16, __nv_bfloat16, __VA_ARGS__)                              \
-    WG_CASE(kF16, __half, __VA_ARGS__)                                      \
-    default: return kUnsupported;                                           \
+#define WG_DISPATCH_FLOAT(dtype, ...)          \
+  switch (dtype) {                             \
+    WG_CASE(kF32, float, __VA_ARGS__)          \
+    WG_CASE(kF64, double, __VA_ARGS__)         \
+    WG_CASE(kBF16, __nv_bfloat16, __VA_ARGS__) \
+    WG_CASE(kF16, __half, __VA_ARGS__)         \
+    default: return kUnsupported;              \
   }
 // float32 and float64 only (kernels with atomics, or where 16-bit storage makes no sense).
-#define WG_DISPATCH_F32_F64(dtype, ...)                                     \
-  switch (dtype) {                                                          \
-    WG_CASE(kF32, float, __VA_ARGS__)                                       \
-    WG_CASE(kF64, double, __VA_ARGS__)                                      \
-    default: return kUnsupported;                                           \
+#define WG_DISPATCH_F32_F64(dtype, ...) \
+  switch (dtype) {                      \
+    WG_CASE(kF32, float, __VA_ARGS__)   \
+    WG_CASE(kF64, double, __VA_ARGS__)  \
+    default: return kUnsupported;       \
   }
 
 // ---- launch helpers --------------------------------------------------------------------------------
@@ -109,15 +145,16 @@ inline unsigned GridFor(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(blocks);
 }
 
-#define WG_GRID_STRIDE(i, n)                                                                   \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);    \
+#define WG_GRID_STRIDE(i, n)                                                             \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
 inline bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 // ---- strided index spaces (binary, where, stridedCopy) ----------------------------------------
 // Offsets of the flat output index i for `nops` operands.
-template <int NOPS> __device__ __forceinline__ void StridedOffsets(const Strided& d, int64_t i, int64_t* off) {
+template <int NOPS>
+__device__ __forceinline__ void StridedOffsets(const Strided& d, int64_t i, int64_t* off) {
 #pragma unroll
   for (int o = 0; o < NOPS; ++o) off[o] = 0;
   for (int dim = d.ndim - 1; dim >= 0; --dim) {
@@ -164,19 +201,22 @@ inline int64_t Numel(const Strided& d) {
 }
 
 // ---- reductions ----------------------------------------------------------------------------------
-template <typename A> __device__ __forceinline__ A WarpSum(A v) {
+template <typename A>
+__device__ __forceinline__ A WarpSum(A v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
-template <typename A> __device__ __forceinline__ A WarpMax(A v) {
+template <typename A>
+__device__ __forceinline__ A WarpMax(A v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 
 // Sum over the block; every thread gets the result. `sh` holds >= 32 A. blockDim.x % 32 == 0.
-template <typename A> __device__ A BlockSum(A v, A* sh) {
+template <typename A>
+__device__ A BlockSum(A v, A* sh) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   v = WarpSum(v);
   __syncthreads();  // sh may be reused from a previous call
@@ -185,7 +225,8 @@ template <typename A> __device__ A BlockSum(A v, A* sh) {
   v = lane < nw ? sh[lane] : A(0);
   return WarpSum(v);
 }
-template <typename A> __device__ A BlockMax(A v, A* sh) {
+template <typename A>
+__device__ A BlockMax(A v, A* sh) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   v = WarpMax(v);
   __syncthreads();

@@ -57,7 +57,10 @@ struct WeightT {
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int kk = k + e;
-      if (c >= Cg || kk >= kEnd) { v[e] = 0.f; continue; }
+      if (c >= Cg || kk >= kEnd) {
+        v[e] = 0.f;
+        continue;
+      }
       const int m = kk / RS, rs = kk - m * RS;
       v[e] = w[((static_cast<int64_t>(g) * Mg + m) * Cg + c) * RS + rs];
     }
@@ -105,7 +108,10 @@ struct DyRows {
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int kk = k + e;
-      if (m >= Mg || kk >= kEnd) { v[e] = 0.f; continue; }
+      if (m >= Mg || kk >= kEnd) {
+        v[e] = 0.f;
+        continue;
+      }
       const int b = kk / PQ, pq = kk - b * PQ;
       v[e] = dy[(static_cast<int64_t>(b) * p.outC + g * Mg + m) * PQ + pq];
     }
@@ -119,7 +125,10 @@ struct Im2colK {
   Conv2d p;
   __device__ __forceinline__ void Fetch4(float (&v)[4], int g, int n, int k, int kEnd) const {
     const int PQ = p.outH * p.outW, RS = p.kH * p.kW, Cg = p.inC / p.groups;
-    if (n >= Cg * RS) { v[0] = v[1] = v[2] = v[3] = 0.f; return; }
+    if (n >= Cg * RS) {
+      v[0] = v[1] = v[2] = v[3] = 0.f;
+      return;
+    }
     const int c = n / RS, rs = n - c * RS, r = rs / p.kW, s = rs - r * p.kW;
 #pragma unroll
     for (int e = 0; e < 4; ++e) {

@@ -25,7 +25,8 @@ __global__ void StridedCopyKernel(const T* src, T* dst, Strided d, int64_t n) {
   }
 }
 
-template <typename T> void CopyTyped(const T* src, T* dst, const Strided& d, int64_t n, bool accumulate, cudaStream_t s) {
+template <typename T>
+void CopyTyped(const T* src, T* dst, const Strided& d, int64_t n, bool accumulate, cudaStream_t s) {
   if (!accumulate && d.ndim == 1 && d.stride[0][0] == 1 && d.stride[1][0] == 1) {
     cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(T), cudaMemcpyDeviceToDevice, s);
     return;

@@ -17,19 +17,23 @@ namespace {
 
 // ---- kernels ---------------------------------------------------------------------------------------
 
-template <typename T> __global__ void FillKernel(T* out, int64_t n, T v) {
+template <typename T>
+__global__ void FillKernel(T* out, int64_t n, T v) {
   WG_GRID_STRIDE(i, n) out[i] = v;
 }
 
-template <typename S, typename D> __global__ void CastKernel(const S* x, D* out, int64_t n) {
+template <typename S, typename D>
+__global__ void CastKernel(const S* x, D* out, int64_t n) {
   WG_GRID_STRIDE(i, n) out[i] = FromF<D>(static_cast<double>(ToF(x[i])));
 }
 // float -> float without a detour through double
-template <typename S> __global__ void CastToFloatKernel(const S* x, float* out, int64_t n) {
+template <typename S>
+__global__ void CastToFloatKernel(const S* x, float* out, int64_t n) {
   WG_GRID_STRIDE(i, n) out[i] = static_cast<float>(ToF(x[i]));
 }
 
-template <typename T> __global__ void UnaryKernel(int op, const T* x, T* out, int64_t n, Acc<T> a, Acc<T> b) {
+template <typename T>
+__global__ void UnaryKernel(int op, const T* x, T* out, int64_t n, Acc<T> a, Acc<T> b) {
   WG_GRID_STRIDE(i, n) out[i] = UnaryT<T>(op, x[i], a, b);
 }
 
@@ -55,7 +59,8 @@ __global__ void UnaryGradKernel(int op, const T* x, const T* y, const T* dy, T* 
   }
 }
 
-template <typename T> __global__ void BinaryKernel(int op, const T* a, const T* b, T* out, Strided d, int64_t n) {
+template <typename T>
+__global__ void BinaryKernel(int op, const T* a, const T* b, T* out, Strided d, int64_t n) {
   WG_GRID_STRIDE(i, n) {
     int64_t off[2];
     StridedOffsets<2>(d, i, off);
@@ -67,8 +72,8 @@ template <typename T> __global__ void BinaryKernel(int op, const T* a, const T* 
 __global__ void BinaryKernelF4(int op, const float4* a, const float4* b, float4* out, int64_t n4) {
   WG_GRID_STRIDE(i, n4) {
     const float4 x = a[i], y = b[i];
-    out[i] = make_float4(BinaryOp<float>(op, x.x, y.x), BinaryOp<float>(op, x.y, y.y),
-                         BinaryOp<float>(op, x.z, y.z), BinaryOp<float>(op, x.w, y.w));
+    out[i] = make_float4(BinaryOp<float>(op, x.x, y.x), BinaryOp<float>(op, x.y, y.y), BinaryOp<float>(op, x.z, y.z),
+                         BinaryOp<float>(op, x.w, y.w));
   }
 }
 
@@ -90,13 +95,15 @@ __global__ void AddBiasActKernel(const T* x, const T* bias, T* out, int64_t n, i
   }
 }
 
-template <typename C> int WhereTyped(const C* cond, const void* a, const void* b, void* out, const Strided& d,
-                                     int64_t n, int dtype, cudaStream_t s) {
+template <typename C>
+int WhereTyped(const C* cond, const void* a, const void* b, void* out, const Strided& d, int64_t n, int dtype,
+               cudaStream_t s) {
   WG_DISPATCH_ALL(dtype, WhereKernel<C, T><<<GridFor(n), kThreads, 0, s>>>(
                              cond, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), d, n))
 }
 
-template <typename S> int CastFrom(const S* x, void* out, int64_t n, int to, cudaStream_t s) {
+template <typename S>
+int CastFrom(const S* x, void* out, int64_t n, int to, cudaStream_t s) {
   if (to == kF32) {
     CastToFloatKernel<S><<<GridFor(n), kThreads, 0, s>>>(x, static_cast<float*>(out), n);
     return kOk;
@@ -111,11 +118,19 @@ template <typename S> int CastFrom(const S* x, void* out, int64_t n, int to, cud
 int LaunchFill(void* out, int64_t n, double value, int dtype, cudaStream_t s) {
   if (n <= 0) return kOk;
   switch (dtype) {
-    case kF32: FillKernel<float><<<GridFor(n), kThreads, 0, s>>>(static_cast<float*>(out), n, static_cast<float>(value)); return kOk;
+    case kF32:
+      FillKernel<float><<<GridFor(n), kThreads, 0, s>>>(static_cast<float*>(out), n, static_cast<float>(value));
+      return kOk;
     case kF64: FillKernel<double><<<GridFor(n), kThreads, 0, s>>>(static_cast<double*>(out), n, value); return kOk;
     case kI32: FillKernel<int><<<GridFor(n), kThreads, 0, s>>>(static_cast<int*>(out), n, JsToInt32(value)); return kOk;
-    case kBF16: FillKernel<__nv_bfloat16><<<GridFor(n), kThreads, 0, s>>>(static_cast<__nv_bfloat16*>(out), n, __float2bfloat16(static_cast<float>(value))); return kOk;
-    case kF16: FillKernel<__half><<<GridFor(n), kThreads, 0, s>>>(static_cast<__half*>(out), n, __float2half(static_cast<float>(value))); return kOk;
+    case kBF16:
+      FillKernel<__nv_bfloat16><<<GridFor(n), kThreads, 0, s>>>(static_cast<__nv_bfloat16*>(out), n,
+                                                                __float2bfloat16(static_cast<float>(value)));
+      return kOk;
+    case kF16:
+      FillKernel<__half>
+          <<<GridFor(n), kThreads, 0, s>>>(static_cast<__half*>(out), n, __float2half(static_cast<float>(value)));
+      return kOk;
     default: return kUnsupported;
   }
 }
@@ -138,25 +153,40 @@ int LaunchUnary(int op, const void* x, void* out, int64_t n, int dtype, double a
     const int64_t n4 = n / 4, done = n4 * 4;
     const float af = static_cast<float>(a), bf = static_cast<float>(b);
     if (n4 > 0)
-      UnaryKernelF4<<<GridFor(n4), kThreads, 0, s>>>(op, static_cast<const float4*>(x), static_cast<float4*>(out), n4, af, bf);
+      UnaryKernelF4<<<GridFor(n4), kThreads, 0, s>>>(op, static_cast<const float4*>(x), static_cast<float4*>(out), n4,
+                                                     af, bf);
     if (done < n)
-      UnaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(x) + done, static_cast<float*>(out) + done,
-                                                n - done, af, bf);
+      UnaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(x) + done,
+                                                static_cast<float*>(out) + done, n - done, af, bf);
     return kOk;
   }
   if (dtype == kI32) {  // the ops the js backend allows on int32 (INT_UNARY), in double, ToInt32 on store
     switch (static_cast<Unary>(op)) {
-      case Unary::neg: case Unary::abs: case Unary::sign: case Unary::square: case Unary::relu: case Unary::clamp:
-      case Unary::add_scalar: case Unary::mul_scalar: case Unary::rsub_scalar: case Unary::gt_scalar:
-      case Unary::lt_scalar: case Unary::ge_scalar: case Unary::le_scalar: case Unary::eq_scalar:
-      case Unary::ne_scalar: case Unary::pow_scalar:
-        UnaryKernel<int><<<GridFor(n), kThreads, 0, s>>>(op, static_cast<const int*>(x), static_cast<int*>(out), n, a, b);
+      case Unary::neg:
+      case Unary::abs:
+      case Unary::sign:
+      case Unary::square:
+      case Unary::relu:
+      case Unary::clamp:
+      case Unary::add_scalar:
+      case Unary::mul_scalar:
+      case Unary::rsub_scalar:
+      case Unary::gt_scalar:
+      case Unary::lt_scalar:
+      case Unary::ge_scalar:
+      case Unary::le_scalar:
+      case Unary::eq_scalar:
+      case Unary::ne_scalar:
+      case Unary::pow_scalar:
+        UnaryKernel<int>
+            <<<GridFor(n), kThreads, 0, s>>>(op, static_cast<const int*>(x), static_cast<int*>(out), n, a, b);
         return kOk;
       default: return kUnsupported;
     }
   }
-  WG_DISPATCH_FLOAT(dtype, UnaryKernel<T><<<GridFor(n), kThreads, 0, s>>>(
-                               op, static_cast<const T*>(x), static_cast<T*>(out), n, static_cast<Acc<T>>(a), static_cast<Acc<T>>(b)))
+  WG_DISPATCH_FLOAT(
+      dtype, UnaryKernel<T><<<GridFor(n), kThreads, 0, s>>>(op, static_cast<const T*>(x), static_cast<T*>(out), n,
+                                                            static_cast<Acc<T>>(a), static_cast<Acc<T>>(b)))
 }
 
 int LaunchUnaryGrad(int op, const void* x, const void* y, const void* dy, void* dx, int64_t n, int dtype, double a,
@@ -175,12 +205,13 @@ int LaunchBinary(int op, const void* a, const void* b, void* out, Strided dims, 
   if (dtype == kF32 && contiguous && Aligned16(a) && Aligned16(b) && Aligned16(out) && n >= 4) {
     const int64_t n4 = n / 4, done = n4 * 4;
     BinaryKernelF4<<<GridFor(n4), kThreads, 0, s>>>(op, static_cast<const float4*>(a), static_cast<const float4*>(b),
-                                                   static_cast<float4*>(out), n4);
+                                                    static_cast<float4*>(out), n4);
     if (done < n) {
       Strided t = d;
       t.shape[0] = n - done;
-      BinaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(a) + done, static_cast<const float*>(b) + done,
-                                                 static_cast<float*>(out) + done, t, n - done);
+      BinaryKernel<float><<<1, kThreads, 0, s>>>(op, static_cast<const float*>(a) + done,
+                                                 static_cast<const float*>(b) + done, static_cast<float*>(out) + done,
+                                                 t, n - done);
     }
     return kOk;
   }
@@ -207,8 +238,9 @@ int LaunchAddBiasAct(const void* x, const void* bias, void* out, int64_t outer, 
                      int dtype, cudaStream_t s) {
   const int64_t n = outer * c * inner;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, AddBiasActKernel<T><<<GridFor(n), kThreads, 0, s>>>(
-                               static_cast<const T*>(x), static_cast<const T*>(bias), static_cast<T*>(out), n, c, inner, act))
+  WG_DISPATCH_FLOAT(
+      dtype, AddBiasActKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<const T*>(bias),
+                                                                 static_cast<T*>(out), n, c, inner, act))
 }
 
 }  // namespace k

@@ -18,7 +18,11 @@ __global__ void IndexSelectKernel(const T* x, const int* idx, T* out, int64_t di
   WG_GRID_STRIDE(i, n) {
     const int64_t in = i % inner, j = (i / inner) % nIdx, o = i / (inner * nIdx);
     const int64_t t = idx[j];
-    if (t < 0 || t >= dimSize) { RaiseError(flag); out[i] = FromF<T>(0.f); continue; }
+    if (t < 0 || t >= dimSize) {
+      RaiseError(flag);
+      out[i] = FromF<T>(0.f);
+      continue;
+    }
     out[i] = x[(o * dimSize + t) * inner + in];
   }
 }
@@ -29,7 +33,10 @@ __global__ void IndexSelectBackwardKernel(const T* dy, const int* idx, T* dx, in
   WG_GRID_STRIDE(i, n) {
     const int64_t in = i % inner, j = (i / inner) % nIdx, o = i / (inner * nIdx);
     const int64_t t = idx[j];
-    if (t < 0 || t >= dimSize) { RaiseError(flag); continue; }
+    if (t < 0 || t >= dimSize) {
+      RaiseError(flag);
+      continue;
+    }
     AtomicAddT(dx + (o * dimSize + t) * inner + in, dy[i]);
   }
 }
@@ -40,7 +47,11 @@ __global__ void GatherKernel(const T* x, const int* idx, T* out, int64_t dimSize
   WG_GRID_STRIDE(i, n) {
     const int64_t in = i % inner, o = i / (inner * k);
     const int64_t t = idx[i];
-    if (t < 0 || t >= dimSize) { RaiseError(flag); out[i] = FromF<T>(0.f); continue; }
+    if (t < 0 || t >= dimSize) {
+      RaiseError(flag);
+      out[i] = FromF<T>(0.f);
+      continue;
+    }
     out[i] = x[(o * dimSize + t) * inner + in];
   }
 }
@@ -51,7 +62,10 @@ __global__ void GatherBackwardKernel(const T* dy, const int* idx, T* dx, int64_t
   WG_GRID_STRIDE(i, n) {
     const int64_t in = i % inner, o = i / (inner * k);
     const int64_t t = idx[i];
-    if (t < 0 || t >= dimSize) { RaiseError(flag); continue; }
+    if (t < 0 || t >= dimSize) {
+      RaiseError(flag);
+      continue;
+    }
     AtomicAddT(dx + (o * dimSize + t) * inner + in, dy[i]);
   }
 }

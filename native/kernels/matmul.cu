@@ -79,8 +79,8 @@ template <typename T, bool AK, bool BK_>
 void LaunchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, int64_t aBatch, int64_t bBatch,
               cudaStream_t s) {
   const TcPlan p = PlanTc<T, AK, BK_>(a, b, batch, m, n, k, aBatch, bBatch);
-  MatmulTcKernel<T, AK, BK_><<<p.grid, TC_THREADS, 0, s>>>(a, b, c, batch, m, n, k, p.lda, p.ldb, aBatch, bBatch, p.vecA,
-                                                           p.vecB);
+  MatmulTcKernel<T, AK, BK_>
+      <<<p.grid, TC_THREADS, 0, s>>>(a, b, c, batch, m, n, k, p.lda, p.ldb, aBatch, bBatch, p.vecA, p.vecB);
 }
 
 template <typename T>
@@ -99,16 +99,18 @@ void DispatchTc(const T* a, const T* b, T* c, int batch, int m, int n, int k, bo
 template <typename T, bool AK, bool BK_, int BM, int BN, int BK, int TM, int TN>
 void LaunchSimtTile(const T* a, const T* b, T* c, int batch, int m, int n, int k, int64_t aBatch, int64_t bBatch,
                     cudaStream_t s) {
-  const SimtPlan<T, AK, BK_> p = PlanSimt<T, AK, BK_, BM, BN>(a, b, c, batch, m, n, k, aBatch, bBatch);  // gemm_simt.cuh
-  GemmSimtKernel<BM, BN, BK, TM, TN><<<p.grid, (BM / TM) * (BN / TN), 0, s>>>(p.la, p.lb, p.st, m, n, k, batch, 1,
-                                                                          k > 0 ? k : 1);
+  const SimtPlan<T, AK, BK_> p =
+      PlanSimt<T, AK, BK_, BM, BN>(a, b, c, batch, m, n, k, aBatch, bBatch);  // gemm_simt.cuh
+  GemmSimtKernel<BM, BN, BK, TM, TN>
+      <<<p.grid, (BM / TM) * (BN / TN), 0, s>>>(p.la, p.lb, p.st, m, n, k, batch, 1, k > 0 ? k : 1);
 }
 
 template <typename T, bool AK, bool BK_>
 void LaunchSimt(const T* a, const T* b, T* c, int batch, int m, int n, int k, int64_t aBatch, int64_t bBatch,
                 cudaStream_t s) {
   const int64_t bigTiles = CeilDiv(m, 128) * CeilDiv(n, 128) * batch;
-  if (bigTiles >= 2 * SmCount()) LaunchSimtTile<T, AK, BK_, 128, 128, 8, 8, 8>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
+  if (bigTiles >= 2 * SmCount())
+    LaunchSimtTile<T, AK, BK_, 128, 128, 8, 8, 8>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
   else LaunchSimtTile<T, AK, BK_, 64, 64, 16, 4, 4>(a, b, c, batch, m, n, k, aBatch, bBatch, s);
 }
 
@@ -145,7 +147,8 @@ int LaunchMatmul(const void* a, const void* b, void* out, int batch, int m, int 
       const auto* A = static_cast<const float*>(a);
       const auto* B = static_cast<const float*>(b);
       auto* C = static_cast<float*>(out);
-      if (AllowTf32() && tc && k > 0) DispatchTc(A, B, C, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, s);
+      if (AllowTf32() && tc && k > 0)
+        DispatchTc(A, B, C, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, s);
       else DispatchSimt(A, B, C, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, s);
       return kOk;
     }

@@ -24,8 +24,8 @@ int Threads(int64_t len) { return len <= 128 ? 32 : (len <= 1024 ? 128 : 512); }
 unsigned Blocks(int64_t n) { return static_cast<unsigned>(n < 65535LL * 16 ? n : 65535LL * 16); }
 
 template <typename T>
-__global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y, Acc<T>* mean, Acc<T>* rstd, int64_t rows,
-                                int64_t cols, double eps) {
+__global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y, Acc<T>* mean, Acc<T>* rstd,
+                                int64_t rows, int64_t cols, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -54,8 +54,8 @@ __global__ void LayerNormKernel(const T* x, const T* gamma, const T* beta, T* y,
 }
 
 template <typename T>
-__global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* mean, const Acc<T>* rstd, T* dx,
-                                        int64_t rows, int64_t cols) {
+__global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* mean, const Acc<T>* rstd,
+                                        T* dx, int64_t rows, int64_t cols) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -80,8 +80,8 @@ __global__ void LayerNormBackwardKernel(const T* dy, const T* x, const T* gamma,
 
 // blockDim (32, 8): column j = blockIdx.x·32 + tx, rows split over ty.
 template <typename T>
-__global__ void LayerNormParamGradKernel(const T* dy, const T* x, const Acc<T>* mean, const Acc<T>* rstd, T* dgamma, T* dbeta,
-                                         int64_t rows, int64_t cols) {
+__global__ void LayerNormParamGradKernel(const T* dy, const T* x, const Acc<T>* mean, const Acc<T>* rstd, T* dgamma,
+                                         T* dbeta, int64_t rows, int64_t cols) {
   using A = Acc<T>;
   __shared__ A sg[8][33], sb[8][33];
   const int64_t j = static_cast<int64_t>(blockIdx.x) * 32 + threadIdx.x;
@@ -97,7 +97,10 @@ __global__ void LayerNormParamGradKernel(const T* dy, const T* x, const Acc<T>* 
   sb[threadIdx.y][threadIdx.x] = ab;
   __syncthreads();
   if (threadIdx.y == 0 && j < cols) {
-    for (int y = 1; y < 8; ++y) { ag += sg[y][threadIdx.x]; ab += sb[y][threadIdx.x]; }
+    for (int y = 1; y < 8; ++y) {
+      ag += sg[y][threadIdx.x];
+      ab += sb[y][threadIdx.x];
+    }
     if (dgamma != nullptr) dgamma[j] = FromF<T>(ag);
     if (dbeta != nullptr) dbeta[j] = FromF<T>(ab);
   }
@@ -105,8 +108,8 @@ __global__ void LayerNormParamGradKernel(const T* dy, const T* x, const Acc<T>* 
 
 // One block per channel: statistics, running-stat update, save.
 template <typename T>
-__global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, Acc<T>* saveMean, Acc<T>* saveInvStd, int64_t n,
-                                     int64_t c, int64_t hw, bool training, double momentum, double eps) {
+__global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, Acc<T>* saveMean, Acc<T>* saveInvStd,
+                                     int64_t n, int64_t c, int64_t hw, bool training, double momentum, double eps) {
   using A = Acc<T>;
   __shared__ A sh[32];
   const int64_t cnt = n * hw;
@@ -152,8 +155,8 @@ __global__ void BatchNormStatsKernel(const T* x, T* runningMean, T* runningVar, 
 }
 
 template <typename T>
-__global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, const Acc<T>* saveMean, const Acc<T>* saveInvStd,
-                                     T* y, int64_t c, int64_t hw, int64_t total) {
+__global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, const Acc<T>* saveMean,
+                                     const Acc<T>* saveInvStd, T* y, int64_t c, int64_t hw, int64_t total) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, total) {
     const int64_t ch = (i / hw) % c;
@@ -165,8 +168,9 @@ __global__ void BatchNormApplyKernel(const T* x, const T* gamma, const T* beta, 
 }
 
 template <typename T>
-__global__ void BatchNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* saveMean, const Acc<T>* saveInvStd,
-                                        T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c, int64_t hw, bool training) {
+__global__ void BatchNormBackwardKernel(const T* dy, const T* x, const T* gamma, const Acc<T>* saveMean,
+                                        const Acc<T>* saveInvStd, T* dx, T* dgamma, T* dbeta, int64_t n, int64_t c,
+                                        int64_t hw, bool training) {
   using A = Acc<T>;
   __shared__ A sh[32];
   const int64_t cnt = n * hw;
@@ -203,14 +207,15 @@ __global__ void BatchNormBackwardKernel(const T* dy, const T* x, const T* gamma,
 int LaunchLayerNorm(const void* x, const void* gamma, const void* beta, void* y, void* mean, void* rstd, int64_t rows,
                     int64_t cols, double eps, int dtype, cudaStream_t s) {
   if (rows <= 0 || cols <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, LayerNormKernel<T><<<Blocks(rows), Threads(cols), 0, s>>>(
-                               static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
-                               static_cast<T*>(y), static_cast<Acc<T>*>(mean), static_cast<Acc<T>*>(rstd), rows, cols,
-                               eps))
+  WG_DISPATCH_FLOAT(dtype,
+                    LayerNormKernel<T><<<Blocks(rows), Threads(cols), 0, s>>>(
+                        static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
+                        static_cast<T*>(y), static_cast<Acc<T>*>(mean), static_cast<Acc<T>*>(rstd), rows, cols, eps))
 }
 
-int LaunchLayerNormBackward(const void* dy, const void* x, const void* gamma, const void* mean, const void* rstd, void* dx,
-                            void* dgamma, void* dbeta, int64_t rows, int64_t cols, int dtype, cudaStream_t s) {
+int LaunchLayerNormBackward(const void* dy, const void* x, const void* gamma, const void* mean, const void* rstd,
+                            void* dx, void* dgamma, void* dbeta, int64_t rows, int64_t cols, int dtype,
+                            cudaStream_t s) {
   if (cols <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, {
     if (rows > 0)
@@ -236,18 +241,20 @@ int LaunchBatchNorm(const void* x, const void* gamma, const void* beta, void* ru
     if (total > 0)
       BatchNormApplyKernel<T><<<GridFor(total), kThreads, 0, s>>>(
           static_cast<const T*>(x), static_cast<const T*>(gamma), static_cast<const T*>(beta),
-          static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(y), c, hw, total);
+          static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(y), c, hw,
+          total);
   })
 }
 
-int LaunchBatchNormBackward(const void* dy, const void* x, const void* gamma, const void* saveMean, const void* saveInvStd,
-                            void* dx, void* dgamma, void* dbeta, int64_t n, int64_t c, int64_t hw, bool training,
-                            int dtype, cudaStream_t s) {
+int LaunchBatchNormBackward(const void* dy, const void* x, const void* gamma, const void* saveMean,
+                            const void* saveInvStd, void* dx, void* dgamma, void* dbeta, int64_t n, int64_t c,
+                            int64_t hw, bool training, int dtype, cudaStream_t s) {
   if (c <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, BatchNormBackwardKernel<T><<<Blocks(c), Threads(n * hw), 0, s>>>(
-                               static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const T*>(gamma),
-                               static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(dx),
-                               static_cast<T*>(dgamma), static_cast<T*>(dbeta), n, c, hw, training))
+  WG_DISPATCH_FLOAT(
+      dtype, BatchNormBackwardKernel<T><<<Blocks(c), Threads(n * hw), 0, s>>>(
+                 static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<const T*>(gamma),
+                 static_cast<const Acc<T>*>(saveMean), static_cast<const Acc<T>*>(saveInvStd), static_cast<T*>(dx),
+                 static_cast<T*>(dgamma), static_cast<T*>(dbeta), n, c, hw, training))
 }
 
 }  // namespace k

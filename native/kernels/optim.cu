@@ -87,7 +87,8 @@ struct AdagradScalars {
 };
 
 // tl slots: m = square_avg, v = momentum_buffer, vmax = grad_avg (unused slots are nullptr).
-__device__ __forceinline__ void RmspropElem(float& p, float g, float& sq, float* buf, float* gavg, const RmspropScalars& h) {
+__device__ __forceinline__ void RmspropElem(float& p, float g, float& sq, float* buf, float* gavg,
+                                            const RmspropScalars& h) {
   if (h.maximize) g = -g;
   if (h.wd != 0.f) g += h.wd * p;
   sq = sq * h.alpha + h.oma * g * g;
@@ -242,9 +243,13 @@ void MultiTensorApply(void* const* params, void* const* grads, void* const* ms, 
         nb = 0;
         if (lastChunk) {
           nt = -1;  // the list restarts empty after this tensor
-        } else {  // the tensor continues in the next launch as entry 0
-          tl.p[0] = tl.p[nt]; tl.g[0] = tl.g[nt]; tl.m[0] = tl.m[nt]; tl.v[0] = tl.v[nt];
-          tl.vmax[0] = tl.vmax[nt]; tl.numel[0] = tl.numel[nt];
+        } else {    // the tensor continues in the next launch as entry 0
+          tl.p[0] = tl.p[nt];
+          tl.g[0] = tl.g[nt];
+          tl.m[0] = tl.m[nt];
+          tl.v[0] = tl.v[nt];
+          tl.vmax[0] = tl.vmax[nt];
+          tl.numel[0] = tl.numel[nt];
           nt = 0;
         }
       }
@@ -261,8 +266,11 @@ int LaunchAdamStep(void* const* params, void* const* grads, void* const* expAvg,
                    cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   AdamScalars h;
-  h.lr = static_cast<float>(hp.lr); h.beta1 = static_cast<float>(hp.beta1); h.beta2 = static_cast<float>(hp.beta2);
-  h.eps = static_cast<float>(hp.eps); h.wd = static_cast<float>(hp.weightDecay);
+  h.lr = static_cast<float>(hp.lr);
+  h.beta1 = static_cast<float>(hp.beta1);
+  h.beta2 = static_cast<float>(hp.beta2);
+  h.eps = static_cast<float>(hp.eps);
+  h.wd = static_cast<float>(hp.weightDecay);
   h.omb1 = static_cast<float>(1.0 - hp.beta1);
   h.omb2 = static_cast<float>(1.0 - hp.beta2);
   h.decay = static_cast<float>(1.0 - hp.lr * hp.weightDecay);
@@ -270,7 +278,9 @@ int LaunchAdamStep(void* const* params, void* const* grads, void* const* expAvg,
   const double bc2 = 1.0 - pow(hp.beta2, hp.step);
   h.stepSize = static_cast<float>(hp.lr / bc1);
   h.bc2Sqrt = static_cast<float>(sqrt(bc2));
-  h.decoupled = hp.decoupled; h.amsgrad = hp.amsgrad && maxExpAvgSq != nullptr; h.maximize = hp.maximize;
+  h.decoupled = hp.decoupled;
+  h.amsgrad = hp.amsgrad && maxExpAvgSq != nullptr;
+  h.maximize = hp.maximize;
   MultiTensorApply(params, grads, expAvg, expAvgSq, maxExpAvgSq, numels, count,
                    [&](const TensorList& tl, int blocks) { AdamKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
   return kOk;
@@ -280,10 +290,14 @@ int LaunchSgdStep(void* const* params, void* const* grads, void* const* momentum
                   const SgdHyper& hp, int dtype, cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   SgdScalars h;
-  h.lr = static_cast<float>(hp.lr); h.momentum = static_cast<float>(hp.momentum);
-  h.dampening = static_cast<float>(hp.dampening); h.wd = static_cast<float>(hp.weightDecay);
+  h.lr = static_cast<float>(hp.lr);
+  h.momentum = static_cast<float>(hp.momentum);
+  h.dampening = static_cast<float>(hp.dampening);
+  h.wd = static_cast<float>(hp.weightDecay);
   h.omd = static_cast<float>(1.0 - hp.dampening);
-  h.nesterov = hp.nesterov; h.maximize = hp.maximize; h.firstStep = hp.firstStep;
+  h.nesterov = hp.nesterov;
+  h.maximize = hp.maximize;
+  h.firstStep = hp.firstStep;
   h.hasMomentum = hp.momentum != 0 && momentumBufs != nullptr;
   MultiTensorApply(params, grads, momentumBufs, nullptr, nullptr, numels, count,
                    [&](const TensorList& tl, int blocks) { SgdKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
@@ -295,10 +309,14 @@ int LaunchRmspropStep(void* const* params, void* const* grads, void* const* squa
                       cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   RmspropScalars h;
-  h.lr = static_cast<float>(hp.lr); h.alpha = static_cast<float>(hp.alpha); h.eps = static_cast<float>(hp.eps);
-  h.wd = static_cast<float>(hp.weightDecay); h.momentum = static_cast<float>(hp.momentum);
+  h.lr = static_cast<float>(hp.lr);
+  h.alpha = static_cast<float>(hp.alpha);
+  h.eps = static_cast<float>(hp.eps);
+  h.wd = static_cast<float>(hp.weightDecay);
+  h.momentum = static_cast<float>(hp.momentum);
   h.oma = static_cast<float>(1.0 - hp.alpha);
-  h.centered = hp.centered && gradAvg != nullptr; h.maximize = hp.maximize;
+  h.centered = hp.centered && gradAvg != nullptr;
+  h.maximize = hp.maximize;
   h.hasMomentum = hp.momentum > 0 && momentumBufs != nullptr;
   MultiTensorApply(params, grads, squareAvg, momentumBufs, gradAvg, numels, count,
                    [&](const TensorList& tl, int blocks) { RmspropKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });
@@ -309,7 +327,9 @@ int LaunchAdagradStep(void* const* params, void* const* grads, void* const* stat
                       const AdagradHyper& hp, int dtype, cudaStream_t s) {
   if (dtype != kF32) return kUnsupported;
   AdagradScalars h;
-  h.clr = static_cast<float>(hp.clr); h.eps = static_cast<float>(hp.eps); h.wd = static_cast<float>(hp.weightDecay);
+  h.clr = static_cast<float>(hp.clr);
+  h.eps = static_cast<float>(hp.eps);
+  h.wd = static_cast<float>(hp.weightDecay);
   h.maximize = hp.maximize;
   MultiTensorApply(params, grads, stateSum, nullptr, nullptr, numels, count,
                    [&](const TensorList& tl, int blocks) { AdagradKernel<<<blocks, kOptThreads, 0, s>>>(tl, h); });

@@ -15,7 +15,8 @@ namespace wg {
 namespace k {
 namespace {
 
-template <typename T> __global__ void MaxPoolKernel(const T* x, T* y, int* argmax, Pool2d p, int64_t n) {
+template <typename T>
+__global__ void MaxPoolKernel(const T* x, T* y, int* argmax, Pool2d p, int64_t n) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, n) {
     const int ow = static_cast<int>(i % p.outW), oh = static_cast<int>((i / p.outW) % p.outH);
@@ -30,7 +31,10 @@ template <typename T> __global__ void MaxPoolKernel(const T* x, T* y, int* argma
         const int w = ow * p.strideW - p.padW + b * p.dilationW;
         if (w < 0 || w >= p.inW) continue;
         const A v = ToF(xp[h * p.inW + w]);
-        if (bi < 0 || v > best || (v != v && best == best)) { best = v; bi = h * p.inW + w; }
+        if (bi < 0 || v > best || (v != v && best == best)) {
+          best = v;
+          bi = h * p.inW + w;
+        }
       }
     }
     y[i] = FromF<T>(best);
@@ -39,7 +43,8 @@ template <typename T> __global__ void MaxPoolKernel(const T* x, T* y, int* argma
 }
 
 // Output rows oh whose window row i hits input row h: oh·s − pad + i·d = h.
-template <typename T> __global__ void MaxPoolBackwardKernel(const T* dy, const int* argmax, T* dx, Pool2d p, int64_t n) {
+template <typename T>
+__global__ void MaxPoolBackwardKernel(const T* dy, const int* argmax, T* dx, Pool2d p, int64_t n) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, n) {
     const int w = static_cast<int>(i % p.inW), h = static_cast<int>((i / p.inW) % p.inH);
@@ -78,7 +83,8 @@ __device__ __forceinline__ int AvgDivisor(const Pool2d& p, int oh, int ow) {
   return ch * cw;
 }
 
-template <typename T> __global__ void AvgPoolKernel(const T* x, T* y, Pool2d p, int64_t n) {
+template <typename T>
+__global__ void AvgPoolKernel(const T* x, T* y, Pool2d p, int64_t n) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, n) {
     const int ow = static_cast<int>(i % p.outW), oh = static_cast<int>((i / p.outW) % p.outH);
@@ -98,7 +104,8 @@ template <typename T> __global__ void AvgPoolKernel(const T* x, T* y, Pool2d p, 
   }
 }
 
-template <typename T> __global__ void AvgPoolBackwardKernel(const T* dy, T* dx, Pool2d p, int64_t n) {
+template <typename T>
+__global__ void AvgPoolBackwardKernel(const T* dy, T* dx, Pool2d p, int64_t n) {
   using A = Acc<T>;
   WG_GRID_STRIDE(i, n) {
     const int w = static_cast<int>(i % p.inW), h = static_cast<int>((i / p.inW) % p.inH);
@@ -123,7 +130,9 @@ template <typename T> __global__ void AvgPoolBackwardKernel(const T* dy, T* dx, 
   }
 }
 
-__device__ __forceinline__ int AdStart(int i, int in, int out) { return static_cast<int>((static_cast<int64_t>(i) * in) / out); }
+__device__ __forceinline__ int AdStart(int i, int in, int out) {
+  return static_cast<int>((static_cast<int64_t>(i) * in) / out);
+}
 __device__ __forceinline__ int AdEnd(int i, int in, int out) {
   return static_cast<int>((static_cast<int64_t>(i + 1) * in + out - 1) / out);
 }
@@ -153,10 +162,12 @@ __global__ void AdaptiveAvgBackwardKernel(const T* dy, T* dx, int inH, int inW, 
     const T* dp = dy + plane * outH * outW;
     // windows containing h: oh from floor(h·outH/inH) while start(oh) <= h
     A acc = A(0);
-    for (int oh = static_cast<int>((static_cast<int64_t>(h) * outH) / inH); oh < outH && AdStart(oh, inH, outH) <= h; ++oh) {
+    for (int oh = static_cast<int>((static_cast<int64_t>(h) * outH) / inH); oh < outH && AdStart(oh, inH, outH) <= h;
+         ++oh) {
       const int h0 = AdStart(oh, inH, outH), h1 = AdEnd(oh, inH, outH);
       if (h < h0 || h >= h1) continue;
-      for (int ow = static_cast<int>((static_cast<int64_t>(w) * outW) / inW); ow < outW && AdStart(ow, inW, outW) <= w; ++ow) {
+      for (int ow = static_cast<int>((static_cast<int64_t>(w) * outW) / inW); ow < outW && AdStart(ow, inW, outW) <= w;
+           ++ow) {
         const int w0 = AdStart(ow, inW, outW), w1 = AdEnd(ow, inW, outW);
         if (w < w0 || w >= w1) continue;
         acc += ToF(dp[oh * outW + ow]) / A((h1 - h0) * (w1 - w0));
@@ -171,39 +182,45 @@ __global__ void AdaptiveAvgBackwardKernel(const T* dy, T* dx, int inH, int inW, 
 int LaunchMaxPool2d(const void* x, void* y, int* argmax, const Pool2d& p, int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(p.batch) * p.channels * p.outH * p.outW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, MaxPoolKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), argmax, p, n))
+  WG_DISPATCH_FLOAT(dtype, MaxPoolKernel<T>
+                    <<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), argmax, p, n))
 }
 
 int LaunchMaxPool2dBackward(const void* dy, const int* argmax, void* dx, const Pool2d& p, int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(p.batch) * p.channels * p.inH * p.inW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, MaxPoolBackwardKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(dy), argmax, static_cast<T*>(dx), p, n))
+  WG_DISPATCH_FLOAT(dtype, MaxPoolBackwardKernel<T>
+                    <<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(dy), argmax, static_cast<T*>(dx), p, n))
 }
 
 int LaunchAvgPool2d(const void* x, void* y, const Pool2d& p, int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(p.batch) * p.channels * p.outH * p.outW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, AvgPoolKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), p, n))
+  WG_DISPATCH_FLOAT(
+      dtype, AvgPoolKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), p, n))
 }
 
 int LaunchAvgPool2dBackward(const void* dy, void* dx, const Pool2d& p, int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(p.batch) * p.channels * p.inH * p.inW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, AvgPoolBackwardKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(dy), static_cast<T*>(dx), p, n))
+  WG_DISPATCH_FLOAT(dtype, AvgPoolBackwardKernel<T>
+                    <<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(dy), static_cast<T*>(dx), p, n))
 }
 
 int LaunchAdaptiveAvgPool2d(const void* x, void* y, int batch, int channels, int inH, int inW, int outH, int outW,
                             int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(batch) * channels * outH * outW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, AdaptiveAvgKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), inH, inW, outH, outW, n))
+  WG_DISPATCH_FLOAT(dtype, AdaptiveAvgKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                               static_cast<const T*>(x), static_cast<T*>(y), inH, inW, outH, outW, n))
 }
 
 int LaunchAdaptiveAvgPool2dBackward(const void* dy, void* dx, int batch, int channels, int inH, int inW, int outH,
                                     int outW, int dtype, cudaStream_t s) {
   const int64_t n = static_cast<int64_t>(batch) * channels * inH * inW;
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, AdaptiveAvgBackwardKernel<T><<<GridFor(n), kThreads, 0, s>>>(static_cast<const T*>(dy), static_cast<T*>(dx), inH, inW, outH, outW, n))
+  WG_DISPATCH_FLOAT(dtype, AdaptiveAvgBackwardKernel<T><<<GridFor(n), kThreads, 0, s>>>(
+                               static_cast<const T*>(dy), static_cast<T*>(dx), inH, inW, outH, outW, n))
 }
 
 }  // namespace k

@@ -54,15 +54,15 @@ int LaunchRandUniform(void* out, int64_t n, uint64_t seed, uint64_t offset, doub
 int LaunchRandNormal(void* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double std, int dtype,
                      cudaStream_t s) {
   if (n <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, NormalKernel<T><<<GridFor((n + 1) / 2), kThreads, 0, s>>>(static_cast<T*>(out), n, seed,
-                                                                                          offset, mean, std))
+  WG_DISPATCH_FLOAT(dtype, NormalKernel<T>
+                    <<<GridFor((n + 1) / 2), kThreads, 0, s>>>(static_cast<T*>(out), n, seed, offset, mean, std))
 }
 
 int LaunchDropoutMask(void* mask, int64_t n, double p, uint64_t seed, uint64_t offset, int dtype, cudaStream_t s) {
   if (n <= 0) return kOk;
   const double keep = p < 1.0 ? 1.0 / (1.0 - p) : 0.0;
-  WG_DISPATCH_FLOAT(dtype, UniformKernel<T><<<GridFor((n + 3) / 4), kThreads, 0, s>>>(
-                               static_cast<T*>(mask), n, seed, offset, 0.0, 0.0, p, keep, true))
+  WG_DISPATCH_FLOAT(dtype, UniformKernel<T><<<GridFor((n + 3) / 4), kThreads, 0, s>>>(static_cast<T*>(mask), n, seed,
+                                                                                      offset, 0.0, 0.0, p, keep, true))
 }
 
 }  // namespace k

@@ -14,7 +14,8 @@ namespace wg {
 namespace k {
 namespace {
 
-template <typename A> __device__ __forceinline__ A Identity(int op) {
+template <typename A>
+__device__ __forceinline__ A Identity(int op) {
   switch (static_cast<Reduce>(op)) {
     case Reduce::max: return A(-INFINITY);
     case Reduce::min: return A(INFINITY);
@@ -23,7 +24,8 @@ template <typename A> __device__ __forceinline__ A Identity(int op) {
   }
 }
 
-template <typename A> __device__ __forceinline__ A Combine(int op, A acc, A v) {
+template <typename A>
+__device__ __forceinline__ A Combine(int op, A acc, A v) {
   switch (static_cast<Reduce>(op)) {
     case Reduce::max: return (acc != acc || acc >= v) ? acc : v;  // NaN in v: acc >= NaN is false
     case Reduce::min: return (acc != acc || acc <= v) ? acc : v;
@@ -33,7 +35,8 @@ template <typename A> __device__ __forceinline__ A Combine(int op, A acc, A v) {
 }
 
 // Is (v, i) better than (bv, bi)? bi < 0 means "none yet".
-template <typename A> __device__ __forceinline__ bool Better(bool isMax, A v, int64_t i, A bv, int64_t bi) {
+template <typename A>
+__device__ __forceinline__ bool Better(bool isMax, A v, int64_t i, A bv, int64_t bi) {
   if (i < 0) return false;
   if (bi < 0) return true;
   const bool vn = v != v, bn = bv != bv;
@@ -102,13 +105,17 @@ __global__ void ArgReduceRowsKernel(bool isMax, const T* x, int* out, int64_t ro
     int64_t bi = -1;
     for (int64_t j = threadIdx.x; j < r; j += blockDim.x) {
       const A v = ToF(xr[j]);
-      if (Better(isMax, v, j, bv, bi)) { bv = v; bi = j; }
+      if (Better(isMax, v, j, bv, bi)) {
+        bv = v;
+        bi = j;
+      }
     }
     shv[threadIdx.x] = bv;
     shi[threadIdx.x] = bi;
     __syncthreads();
     for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w && Better(isMax, shv[threadIdx.x + w], shi[threadIdx.x + w], shv[threadIdx.x], shi[threadIdx.x])) {
+      if (threadIdx.x < w &&
+          Better(isMax, shv[threadIdx.x + w], shi[threadIdx.x + w], shv[threadIdx.x], shi[threadIdx.x])) {
         shv[threadIdx.x] = shv[threadIdx.x + w];
         shi[threadIdx.x] = shi[threadIdx.x + w];
       }
@@ -130,13 +137,17 @@ __global__ void ArgReduceColsKernel(bool isMax, const T* x, int* out, int64_t ou
     int64_t bi = -1;
     for (int64_t j = 0; j < r; ++j) {
       const A v = ToF(xo[j * inner]);
-      if (Better(isMax, v, j, bv, bi)) { bv = v; bi = j; }
+      if (Better(isMax, v, j, bv, bi)) {
+        bv = v;
+        bi = j;
+      }
     }
     out[i] = static_cast<int>(bi < 0 ? 0 : bi);
   }
 }
 
-template <typename T> void ReduceTyped(int op, const T* x, T* out, int64_t outer, int64_t r, int64_t inner, cudaStream_t s) {
+template <typename T>
+void ReduceTyped(int op, const T* x, T* out, int64_t outer, int64_t r, int64_t inner, cudaStream_t s) {
   using A = Acc<T>;
   if (inner == 1) {
     const int tx = r >= 8192 ? 1024 : (r >= 512 ? 256 : 32);
@@ -148,12 +159,14 @@ template <typename T> void ReduceTyped(int op, const T* x, T* out, int64_t outer
     const int64_t gx = (inner + 31) / 32;
     const int64_t gy = outer < 65535 ? outer : 65535;
     const int64_t gz = (outer + gy - 1) / gy < 64 ? (outer + gy - 1) / gy : 64;
-    ReduceColsKernel<T><<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(gz)), dim3(32, 8), 0, s>>>(
-        op, x, out, outer, r, inner);
+    ReduceColsKernel<T>
+        <<<dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(gz)), dim3(32, 8), 0, s>>>(
+            op, x, out, outer, r, inner);
   }
 }
 
-template <typename T> void ArgReduceTyped(bool isMax, const T* x, int* out, int64_t outer, int64_t r, int64_t inner, cudaStream_t s) {
+template <typename T>
+void ArgReduceTyped(bool isMax, const T* x, int* out, int64_t outer, int64_t r, int64_t inner, cudaStream_t s) {
   if (inner == 1) {
     const int64_t blocks = outer < 65535LL * 8 ? outer : 65535LL * 8;
     ArgReduceRowsKernel<T><<<static_cast<unsigned>(blocks), r >= 1024 ? 256 : 32, 0, s>>>(isMax, x, out, outer, r);
@@ -169,7 +182,8 @@ int LaunchReduce(int op, const void* x, void* out, int64_t outer, int64_t r, int
   WG_DISPATCH_ALL(dtype, ReduceTyped<T>(op, static_cast<const T*>(x), static_cast<T*>(out), outer, r, inner, s))
 }
 
-int LaunchArgReduce(int op, const void* x, int* out, int64_t outer, int64_t r, int64_t inner, int dtype, cudaStream_t s) {
+int LaunchArgReduce(int op, const void* x, int* out, int64_t outer, int64_t r, int64_t inner, int dtype,
+                    cudaStream_t s) {
   if (outer * inner <= 0) return kOk;
   const bool isMax = op == static_cast<int>(ArgReduce::argmax);
   WG_DISPATCH_ALL(dtype, ArgReduceTyped<T>(isMax, static_cast<const T*>(x), out, outer, r, inner, s))

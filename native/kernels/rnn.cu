@@ -118,8 +118,8 @@ int LaunchLstmCellBackward(const void* act, const void* cPrev, const void* c, co
                                static_cast<T*>(dcPrev), batch, hidden))
 }
 
-int LaunchGruCell(const void* xg, const void* hg, const void* hPrev, void* h, void* saved, int64_t batch, int64_t hidden,
-                  int dtype, cudaStream_t s) {
+int LaunchGruCell(const void* xg, const void* hg, const void* hPrev, void* h, void* saved, int64_t batch,
+                  int64_t hidden, int dtype, cudaStream_t s) {
   const int64_t n = batch * hidden;
   if (n <= 0) return kOk;
   WG_DISPATCH_FLOAT(dtype, GruCellKernel<T><<<GridFor(n), kThreads, 0, s>>>(

@@ -25,8 +25,10 @@ __device__ void RowStats(const T* xr, int64_t cols, A* sh, A& M, A& S, A* sumX) 
     sx += v;
     // v = -inf adds exp(-inf) = 0; skipping it avoids exp(-inf - (-inf)) = NaN while m is still -inf
     // (a masked entry seen before any finite one). NaN v still reaches s and propagates.
-    if (v > m) { s = s * exp(m - v) + A(1); m = v; }
-    else if (v != A(-INFINITY)) s += exp(v - m);
+    if (v > m) {
+      s = s * exp(m - v) + A(1);
+      m = v;
+    } else if (v != A(-INFINITY)) s += exp(v - m);
   }
   M = BlockMax(m, sh);
   const A scaled = m == A(-INFINITY) ? A(0) : s * exp(m - M);
@@ -34,7 +36,8 @@ __device__ void RowStats(const T* xr, int64_t cols, A* sh, A& M, A& S, A* sumX) 
   if (sumX != nullptr) *sumX = BlockSum(sx, sh);
 }
 
-template <typename T> __global__ void SoftmaxKernel(const T* x, T* y, int64_t rows, int64_t cols, bool logOut) {
+template <typename T>
+__global__ void SoftmaxKernel(const T* x, T* y, int64_t rows, int64_t cols, bool logOut) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -68,8 +71,8 @@ __global__ void SoftmaxBackwardKernel(const T* y, const T* dy, T* dx, int64_t ro
 }
 
 template <typename T>
-__global__ void CrossEntropyKernel(const T* logits, const int* targets, T* loss, int64_t rows, int64_t cols,
-                                   double eps, int ignoreIndex, int* flag) {
+__global__ void CrossEntropyKernel(const T* logits, const int* targets, T* loss, int64_t rows, int64_t cols, double eps,
+                                   int ignoreIndex, int* flag) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -96,8 +99,8 @@ __global__ void CrossEntropyKernel(const T* logits, const int* targets, T* loss,
 }
 
 template <typename T>
-__global__ void CrossEntropyBackwardKernel(const T* logits, const int* targets, const T* dloss, T* dlogits, int64_t rows,
-                                           int64_t cols, double eps, int ignoreIndex, int* flag) {
+__global__ void CrossEntropyBackwardKernel(const T* logits, const int* targets, const T* dloss, T* dlogits,
+                                           int64_t rows, int64_t cols, double eps, int ignoreIndex, int* flag) {
   using A = Acc<T>;
   __shared__ A sh[32];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -135,8 +138,9 @@ int LaunchSoftmax(const void* x, void* y, int64_t rows, int64_t cols, bool log, 
 int LaunchSoftmaxBackward(const void* y, const void* dy, void* dx, int64_t rows, int64_t cols, bool log, int dtype,
                           cudaStream_t s) {
   if (rows <= 0 || cols <= 0) return kOk;
-  WG_DISPATCH_FLOAT(dtype, SoftmaxBackwardKernel<T><<<RowBlocks(rows), RowThreads(cols), 0, s>>>(
-                               static_cast<const T*>(y), static_cast<const T*>(dy), static_cast<T*>(dx), rows, cols, log))
+  WG_DISPATCH_FLOAT(dtype,
+                    SoftmaxBackwardKernel<T><<<RowBlocks(rows), RowThreads(cols), 0, s>>>(
+                        static_cast<const T*>(y), static_cast<const T*>(dy), static_cast<T*>(dx), rows, cols, log))
 }
 
 int LaunchCrossEntropy(const void* logits, const int* targets, void* loss, int64_t rows, int64_t cols,

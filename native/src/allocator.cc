@@ -34,7 +34,8 @@ Napi::Object StatsToJs(Napi::Env env, const AllocStats& s) {
 namespace {
 
 size_t BytesArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected a byte count");
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected a byte count");
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!(v >= 0) || v != std::floor(v) || v > 9.007199254740991e15) {
     throw Napi::RangeError::New(info.Env(), std::string(op) + ": invalid byte count");
@@ -46,12 +47,12 @@ size_t BytesArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
 class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "HostAllocator",
-                       {InstanceMethod<&HostAllocator::Alloc>("alloc"), InstanceMethod<&HostAllocator::Free>("free"),
-                        InstanceMethod<&HostAllocator::Stats>("stats"), InstanceMethod<&HostAllocator::SetLimit>("setLimit"),
-                        InstanceMethod<&HostAllocator::Trim>("trim"), InstanceMethod<&HostAllocator::EmptyCache>("emptyCache"),
-                        InstanceMethod<&HostAllocator::FailNext>("failNext"),
-                        InstanceMethod<&HostAllocator::RawState>("rawState")});
+    return DefineClass(
+        env, "HostAllocator",
+        {InstanceMethod<&HostAllocator::Alloc>("alloc"), InstanceMethod<&HostAllocator::Free>("free"),
+         InstanceMethod<&HostAllocator::Stats>("stats"), InstanceMethod<&HostAllocator::SetLimit>("setLimit"),
+         InstanceMethod<&HostAllocator::Trim>("trim"), InstanceMethod<&HostAllocator::EmptyCache>("emptyCache"),
+         InstanceMethod<&HostAllocator::FailNext>("failNext"), InstanceMethod<&HostAllocator::RawState>("rawState")});
   }
 
   explicit HostAllocator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HostAllocator>(info), a_(MallocRaw{}) {
@@ -75,11 +76,12 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
     AllocResult r = a_.Allocate(bytes);
     if (r.status != AllocStatus::kOk) {
       AllocStats s = a_.Stats();
-      std::string msg = std::string("host allocator: out of memory: asked for ") + FormatBytes(double(bytes)) +
-                        " (size class " + FormatBytes(double(r.size)) + "); pool: " + FormatBytes(double(s.allocated)) +
-                        " allocated, " + FormatBytes(double(s.cached)) + " cached, limit " +
-                        (s.has_limit ? FormatBytes(double(s.limit)) : std::string("none")) +
-                        (r.status == AllocStatus::kOverLimit ? " (passes the memory limit)" : " (cache emptied and retried once)");
+      std::string msg =
+          std::string("host allocator: out of memory: asked for ") + FormatBytes(double(bytes)) + " (size class " +
+          FormatBytes(double(r.size)) + "); pool: " + FormatBytes(double(s.allocated)) + " allocated, " +
+          FormatBytes(double(s.cached)) + " cached, limit " +
+          (s.has_limit ? FormatBytes(double(s.limit)) : std::string("none")) +
+          (r.status == AllocStatus::kOverLimit ? " (passes the memory limit)" : " (cache emptied and retried once)");
       Napi::Error e = Napi::Error::New(env, msg);
       e.Set("code", Napi::String::New(env, kCodeOom));
       e.Set("requestedBytes", Napi::Number::New(env, double(bytes)));
@@ -95,7 +97,8 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "HostAllocator.free: expected a block id");
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(info.Env(), "HostAllocator.free: expected a block id");
     void* p = reinterpret_cast<void*>(uintptr_t(info[0].As<Napi::Number>().DoubleValue()));
     return Napi::Boolean::New(info.Env(), a_.Deallocate(p));
   }
@@ -113,7 +116,9 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
     return Napi::Number::New(info.Env(), double(a_.Trim(target)));
   }
 
-  Napi::Value EmptyCache(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(a_.EmptyCache())); }
+  Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), double(a_.EmptyCache()));
+  }
 
   Napi::Value FailNext(const Napi::CallbackInfo& info) {
     a_.raw().fail_next = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1;
@@ -139,16 +144,24 @@ class HostAllocator : public Napi::ObjectWrap<HostAllocator> {
 
 void RegisterAllocatorTestMode(Napi::Env env, Napi::Object exports) {
   exports.Set("HostAllocator", HostAllocator::Define(env));
-  exports.Set("roundSize", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), double(RoundSize(BytesArg(info, 0, "roundSize"))));
-  }, "roundSize"));
+  exports.Set("roundSize", Napi::Function::New(
+                               env,
+                               [](const Napi::CallbackInfo& info) {
+                                 return Napi::Number::New(info.Env(),
+                                                          double(RoundSize(BytesArg(info, 0, "roundSize"))));
+                               },
+                               "roundSize"));
   // parseByteSize("2GiB") -> bytes, or null when malformed.
-  exports.Set("parseByteSize", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    if (info.Length() < 1 || !info[0].IsString()) return info.Env().Null();
-    double v = 0;
-    if (!ParseByteSize(info[0].As<Napi::String>().Utf8Value(), &v)) return info.Env().Null();
-    return Napi::Number::New(info.Env(), std::floor(v));
-  }, "parseByteSize"));
+  exports.Set("parseByteSize", Napi::Function::New(
+                                   env,
+                                   [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                     if (info.Length() < 1 || !info[0].IsString()) return info.Env().Null();
+                                     double v = 0;
+                                     if (!ParseByteSize(info[0].As<Napi::String>().Utf8Value(), &v))
+                                       return info.Env().Null();
+                                     return Napi::Number::New(info.Env(), std::floor(v));
+                                   },
+                                   "parseByteSize"));
 }
 
 }  // namespace wg

@@ -56,12 +56,20 @@ inline bool ParseByteSize(const std::string& text, double* out) {
   for (const char* p = end; *p; p++) {
     if (*p != ' ') unit += static_cast<char>((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
   }
-  static const std::map<std::string, double> units = {
-      {"", 1}, {"b", 1},
-      {"k", 1024.0}, {"kib", 1024.0}, {"kb", 1e3},
-      {"m", 1048576.0}, {"mib", 1048576.0}, {"mb", 1e6},
-      {"g", 1073741824.0}, {"gib", 1073741824.0}, {"gb", 1e9},
-      {"t", 1099511627776.0}, {"tib", 1099511627776.0}, {"tb", 1e12}};
+  static const std::map<std::string, double> units = {{"", 1},
+                                                      {"b", 1},
+                                                      {"k", 1024.0},
+                                                      {"kib", 1024.0},
+                                                      {"kb", 1e3},
+                                                      {"m", 1048576.0},
+                                                      {"mib", 1048576.0},
+                                                      {"mb", 1e6},
+                                                      {"g", 1073741824.0},
+                                                      {"gib", 1073741824.0},
+                                                      {"gb", 1e9},
+                                                      {"t", 1099511627776.0},
+                                                      {"tib", 1099511627776.0},
+                                                      {"tb", 1e12}};
   auto it = units.find(unit);
   if (it == units.end()) return false;
   *out = v * it->second;
@@ -78,11 +86,11 @@ struct AllocResult {
 };
 
 struct AllocStats {
-  size_t allocated = 0;   // bytes of live blocks (rounded sizes)
-  size_t requested = 0;   // bytes asked for by live blocks (before rounding)
-  size_t peak = 0;        // high-water mark of allocated
-  size_t cached = 0;      // bytes of free blocks kept in the bins
-  size_t limit = 0;       // the cap, valid when has_limit
+  size_t allocated = 0;  // bytes of live blocks (rounded sizes)
+  size_t requested = 0;  // bytes asked for by live blocks (before rounding)
+  size_t peak = 0;       // high-water mark of allocated
+  size_t cached = 0;     // bytes of free blocks kept in the bins
+  size_t limit = 0;      // the cap, valid when has_limit
   bool has_limit = false;
   uint64_t alloc_count = 0;  // successful Allocate calls
   uint64_t cache_hits = 0;   // ... served from a bin
@@ -276,8 +284,8 @@ struct MallocRaw {
   int fail_next = 0;
   uint64_t releases = 0;
   bool pooled = false;
-  size_t pool_held = 0;                  // freed but still held by the simulated pool
-  size_t release_threshold = SIZE_MAX;   // the pool keeps at most this much freed memory
+  size_t pool_held = 0;                 // freed but still held by the simulated pool
+  size_t release_threshold = SIZE_MAX;  // the pool keeps at most this much freed memory
   uint64_t trims = 0;
 
   void SetCap(bool has, size_t cap) { release_threshold = has ? cap : SIZE_MAX; }

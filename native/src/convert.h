@@ -32,9 +32,9 @@ inline uint16_t FloatToHalf(float f) {
   uint32_t x = Bits(f);
   uint16_t sign = uint16_t((x >> 16) & 0x8000);
   uint32_t a = x & 0x7FFFFFFF;
-  if (a > 0x7F800000) return sign | 0x7E00;         // NaN
-  if (a >= 0x47800000) return sign | 0x7C00;        // >= 65536 (and inf): overflow
-  if (a < 0x38800000) {                             // below 2^-14: half subnormal (m · 2^-24) or zero
+  if (a > 0x7F800000) return sign | 0x7E00;               // NaN
+  if (a >= 0x47800000) return sign | 0x7C00;              // >= 65536 (and inf): overflow
+  if (a < 0x38800000) {                                   // below 2^-14: half subnormal (m · 2^-24) or zero
     float m = std::nearbyint(FromBits(a) * 16777216.0f);  // exact scaling, rounds to nearest even
     return sign | uint16_t(m);
   }

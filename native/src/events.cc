@@ -94,8 +94,8 @@ Napi::Value EventElapsedMs(const Napi::CallbackInfo& info) {
   TimingEvent* b = EventOf(info[1], "eventElapsedMs: end");
   CheckSticky(env);
   if (a->device != b->device) {
-    throw Napi::Error::New(env, "eventElapsedMs: start is on cuda:" + std::to_string(a->device) + ", end on cuda:" +
-                                    std::to_string(b->device));
+    throw Napi::Error::New(env, "eventElapsedMs: start is on cuda:" + std::to_string(a->device) +
+                                    ", end on cuda:" + std::to_string(b->device));
   }
   for (const auto& [e, name] : {std::pair<TimingEvent*, const char*>{a, "start"}, {b, "end"}}) {
     if (!e->recorded) {

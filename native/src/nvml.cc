@@ -51,8 +51,8 @@ typedef nvmlReturn_t (*InitFn)(void);
 typedef nvmlReturn_t (*GetCountFn)(unsigned int*);
 typedef nvmlReturn_t (*GetHandleByIndexFn)(unsigned int, nvmlDevice_t*);
 typedef nvmlReturn_t (*GetNameFn)(nvmlDevice_t, char*, unsigned int);
-typedef nvmlReturn_t (*GetTotalEnergyFn)(nvmlDevice_t, unsigned long long*);  // mJ
-typedef nvmlReturn_t (*GetPowerUsageFn)(nvmlDevice_t, unsigned int*);         // mW
+typedef nvmlReturn_t (*GetTotalEnergyFn)(nvmlDevice_t, unsigned long long*);   // mJ
+typedef nvmlReturn_t (*GetPowerUsageFn)(nvmlDevice_t, unsigned int*);          // mW
 typedef nvmlReturn_t (*GetEnforcedPowerLimitFn)(nvmlDevice_t, unsigned int*);  // mW
 typedef const char* (*ErrorStringFn)(nvmlReturn_t);
 
@@ -181,7 +181,8 @@ bool DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* fn, unsigne
   }
   double d = info[i].As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d != static_cast<double>(static_cast<unsigned>(d))) {
-    Napi::RangeError::New(env, std::string(fn) + ": device index must be a non-negative integer").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, std::string(fn) + ": device index must be a non-negative integer")
+        .ThrowAsJavaScriptException();
     return false;
   }
   *index = static_cast<unsigned>(d);
@@ -339,11 +340,12 @@ Napi::Value NvmlDevices(const Napi::CallbackInfo& info) {
     unsigned long long mj = 0;
     nvmlReturn_t er = g_nvml.getEnergy != nullptr ? g_nvml.getEnergy(dev, &mj) : 3 /* NOT_SUPPORTED */;
     d.Set("energyCounter", Napi::Boolean::New(env, er == kNvmlSuccess));
-    d.Set("energyError", er == kNvmlSuccess
-                             ? env.Null()
-                             : Napi::String::New(env, g_nvml.getEnergy != nullptr
-                                                          ? ErrorText(er)
-                                                          : "nvmlDeviceGetTotalEnergyConsumption missing in this driver"));
+    d.Set("energyError",
+          er == kNvmlSuccess
+              ? env.Null()
+              : Napi::String::New(env, g_nvml.getEnergy != nullptr
+                                           ? ErrorText(er)
+                                           : "nvmlDeviceGetTotalEnergyConsumption missing in this driver"));
     out.Set(i, d);
   }
   return out;

@@ -44,8 +44,10 @@ inline bool Fail(Napi::Env env, const std::string& msg, bool type = false) {
 
 inline bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* kernel) {
   if (info.Length() < n)
-    return Fail(info.Env(), std::string(kernel) + ": expected " + std::to_string(n) + " arguments, got " +
-                                std::to_string(info.Length()), true);
+    return Fail(
+        info.Env(),
+        std::string(kernel) + ": expected " + std::to_string(n) + " arguments, got " + std::to_string(info.Length()),
+        true);
   return true;
 }
 
@@ -67,8 +69,10 @@ inline bool NonNeg(Napi::Env env, const char* kernel, std::initializer_list<int6
 inline uint64_t DTypeBytes(int d) {
   switch (d) {
     case k::kF64: return 8;
-    case k::kF32: case k::kI32: return 4;
-    case k::kBF16: case k::kF16: return 2;
+    case k::kF32:
+    case k::kI32: return 4;
+    case k::kBF16:
+    case k::kF16: return 2;
     default: return 0;
   }
 }
@@ -116,8 +120,10 @@ inline bool Holds(Napi::Env env, const Napi::Value& v, const char* what, uint64_
   if (need == 0) return true;
   if (v.IsNull() || v.IsUndefined()) {
     if (nullable) return true;
-    return Fail(env, std::string(what) + ": expected a cuda storage handle, got null (the kernel touches " +
-                         std::to_string(need) + " bytes)", true);
+    return Fail(env,
+                std::string(what) + ": expected a cuda storage handle, got null (the kernel touches " +
+                    std::to_string(need) + " bytes)",
+                true);
   }
   const uint64_t have = Bytes(v, what);
   if (have >= need) return true;
@@ -141,10 +147,12 @@ inline bool StridedExtent(Napi::Env env, const k::Strided& d, int op, int64_t of
   long double lo = static_cast<long double>(offset), hi = lo;
   for (int i = 0; i < d.ndim; ++i) {
     const long double span = static_cast<long double>(d.stride[op][i]) * static_cast<long double>(d.shape[i] - 1);
-    if (span > 0) hi += span; else lo += span;
+    if (span > 0) hi += span;
+    else lo += span;
   }
-  if (lo < 0) return FailRange(env, std::string(what) + ": strides address element " + std::to_string(static_cast<long long>(lo)) +
-                                        " (before the start of the storage)");
+  if (lo < 0)
+    return FailRange(env, std::string(what) + ": strides address element " +
+                              std::to_string(static_cast<long long>(lo)) + " (before the start of the storage)");
   *extent = hi + 1 >= 1.8e19L ? kHuge : static_cast<uint64_t>(hi) + 1;
   return true;
 }

@@ -78,7 +78,8 @@ Napi::Value UnaryGrad(const Napi::CallbackInfo& info) {
   // x and y are nullable: the one the op does not read may be null (or any size when given).
   if (!Holds(env, info[1], "unaryGrad: x", needsY ? 0 : Elems({n}), dtype, true) ||
       !Holds(env, info[2], "unaryGrad: y", needsY ? Elems({n}) : 0, dtype, true) ||
-      !Holds(env, info[3], "unaryGrad: dy", Elems({n}), dtype) || !Holds(env, info[4], "unaryGrad: dx", Elems({n}), dtype))
+      !Holds(env, info[3], "unaryGrad: dy", Elems({n}), dtype) ||
+      !Holds(env, info[4], "unaryGrad: dx", Elems({n}), dtype))
     return env.Undefined();
   Done(env, k::LaunchUnaryGrad(op, x, y, dy, dx, n, dtype, Num(info, 7), Num(info, 8), Stream()), dtype, "unaryGrad");
   return env.Undefined();

@@ -6,7 +6,8 @@ namespace wg {
 namespace ops {
 namespace {
 
-using IndexLaunch = int (*)(const void*, const int*, void*, int64_t, int64_t, int64_t, int64_t, int, int*, cudaStream_t);
+using IndexLaunch = int (*)(const void*, const int*, void*, int64_t, int64_t, int64_t, int64_t, int, int*,
+                            cudaStream_t);
 
 // kernel(src, idx, dst, outer, dimSize, inner, count, dtype). The (outer, dimSize, inner) side is
 // src for the forward kernels and dst for the backward ones; the other side is (outer, count, inner).
@@ -35,18 +36,19 @@ Napi::Value IndexOp(const Napi::CallbackInfo& info, const char* kernel, const ch
 }
 
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchIndexSelect, false, false>(info, "indexSelect", "indexSelect: x", "indexSelect: idx", "indexSelect: out");
+  return IndexOp<k::LaunchIndexSelect, false, false>(info, "indexSelect", "indexSelect: x", "indexSelect: idx",
+                                                     "indexSelect: out");
 }
 Napi::Value IndexSelectBackward(const Napi::CallbackInfo& info) {
   return IndexOp<k::LaunchIndexSelectBackward, true, false>(info, "indexSelectBackward", "indexSelectBackward: dy",
-                                               "indexSelectBackward: idx", "indexSelectBackward: dx");
+                                                            "indexSelectBackward: idx", "indexSelectBackward: dx");
 }
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   return IndexOp<k::LaunchGather, false, true>(info, "gather", "gather: x", "gather: idx", "gather: out");
 }
 Napi::Value GatherBackward(const Napi::CallbackInfo& info) {
-  return IndexOp<k::LaunchGatherBackward, true, true>(info, "gatherBackward", "gatherBackward: dy", "gatherBackward: idx",
-                                          "gatherBackward: dx");
+  return IndexOp<k::LaunchGatherBackward, true, true>(info, "gatherBackward", "gatherBackward: dy",
+                                                      "gatherBackward: idx", "gatherBackward: dx");
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ Napi::Value GetAllowTf32(const Napi::CallbackInfo& info) { return Napi::Boolean:
 bool ReadConv(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k::Conv2d* p) {
   const double* v = ReadParams(info, arg, 16, kernel);
   if (v == nullptr) return false;
-  int* f[16] = {&p->batch, &p->inC, &p->inH, &p->inW, &p->outC, &p->kH, &p->kW, &p->outH, &p->outW,
-                &p->strideH, &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW, &p->groups};
+  int* f[16] = {&p->batch, &p->inC,     &p->inH,     &p->inW,  &p->outC, &p->kH,        &p->kW,        &p->outH,
+                &p->outW,  &p->strideH, &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW, &p->groups};
   for (int i = 0; i < 16; ++i) {
     if (!(v[i] >= 0) || v[i] > 2147483647.0) return Fail(info.Env(), std::string(kernel) + ": bad conv parameter");
     *f[i] = static_cast<int>(v[i]);

@@ -24,7 +24,8 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   if (Pending(env) || !NonNeg(env, "layerNorm", {rows, cols})) return env.Undefined();
   // x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows)
   const uint64_t xy = Elems({rows, cols}), perCol = rows == 0 ? 0 : Elems({cols}), perRow = Elems({rows});
-  if (!Holds(env, info[0], "layerNorm: x", xy, dtype) || !Holds(env, info[1], "layerNorm: gamma", perCol, dtype, true) ||
+  if (!Holds(env, info[0], "layerNorm: x", xy, dtype) ||
+      !Holds(env, info[1], "layerNorm: gamma", perCol, dtype, true) ||
       !Holds(env, info[2], "layerNorm: beta", perCol, dtype, true) || !Holds(env, info[3], "layerNorm: y", xy, dtype) ||
       !Holds(env, info[4], "layerNorm: mean", perRow, StatsDType(dtype)) ||
       !Holds(env, info[5], "layerNorm: rstd", perRow, StatsDType(dtype)))
@@ -51,10 +52,12 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   if (Pending(env) || !NonNeg(env, "layerNormBackward", {rows, cols})) return env.Undefined();
   // dgamma / dbeta (cols) are written (zeros) even when rows is 0
   const uint64_t xy = Elems({rows, cols}), perCol = Elems({cols}), perRow = Elems({rows});
-  if (!Holds(env, info[0], "layerNormBackward: dy", xy, dtype) || !Holds(env, info[1], "layerNormBackward: x", xy, dtype) ||
+  if (!Holds(env, info[0], "layerNormBackward: dy", xy, dtype) ||
+      !Holds(env, info[1], "layerNormBackward: x", xy, dtype) ||
       !Holds(env, info[2], "layerNormBackward: gamma", rows == 0 ? 0 : perCol, dtype, true) ||
       !Holds(env, info[3], "layerNormBackward: mean", perRow, StatsDType(dtype)) ||
-      !Holds(env, info[4], "layerNormBackward: rstd", perRow, StatsDType(dtype)) || !Holds(env, info[5], "layerNormBackward: dx", xy, dtype) ||
+      !Holds(env, info[4], "layerNormBackward: rstd", perRow, StatsDType(dtype)) ||
+      !Holds(env, info[5], "layerNormBackward: dx", xy, dtype) ||
       !Holds(env, info[6], "layerNormBackward: dgamma", perCol, dtype, true) ||
       !Holds(env, info[7], "layerNormBackward: dbeta", perCol, dtype, true))
     return env.Undefined();
@@ -89,7 +92,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   if (!Holds(env, info[0], "batchNorm: x", xy, dtype) || !Holds(env, info[1], "batchNorm: gamma", perC, dtype, true) ||
       !Holds(env, info[2], "batchNorm: beta", perC, dtype, true) ||
       !Holds(env, info[3], "batchNorm: runningMean", perC, dtype, true) ||
-      !Holds(env, info[4], "batchNorm: runningVar", perC, dtype, true) || !Holds(env, info[5], "batchNorm: y", xy, dtype) ||
+      !Holds(env, info[4], "batchNorm: runningVar", perC, dtype, true) ||
+      !Holds(env, info[5], "batchNorm: y", xy, dtype) ||
       !Holds(env, info[6], "batchNorm: saveMean", perC, StatsDType(dtype)) ||
       !Holds(env, info[7], "batchNorm: saveInvStd", perC, StatsDType(dtype)))
     return env.Undefined();
@@ -116,7 +120,8 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const int dtype = Int(info, 12);
   if (Pending(env) || !NonNeg(env, "batchNormBackward", {n, c, hw})) return env.Undefined();
   const uint64_t xy = Elems({n, c, hw}), perC = Elems({c});
-  if (!Holds(env, info[0], "batchNormBackward: dy", xy, dtype) || !Holds(env, info[1], "batchNormBackward: x", xy, dtype) ||
+  if (!Holds(env, info[0], "batchNormBackward: dy", xy, dtype) ||
+      !Holds(env, info[1], "batchNormBackward: x", xy, dtype) ||
       !Holds(env, info[2], "batchNormBackward: gamma", perC, dtype, true) ||
       !Holds(env, info[3], "batchNormBackward: saveMean", perC, StatsDType(dtype)) ||
       !Holds(env, info[4], "batchNormBackward: saveInvStd", perC, StatsDType(dtype)) ||

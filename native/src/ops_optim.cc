@@ -71,8 +71,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Done(env,
-       k::LaunchSgdStep(p.data(), g.data(), hasB ? b.data() : nullptr, numels.data(), static_cast<int>(numels.size()), h,
-                        dtype, Stream()),
+       k::LaunchSgdStep(p.data(), g.data(), hasB ? b.data() : nullptr, numels.data(), static_cast<int>(numels.size()),
+                        h, dtype, Stream()),
        dtype, "sgdStep");
   return env.Undefined();
 }

@@ -10,8 +10,8 @@ namespace {
 bool ReadPool(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k::Pool2d* p) {
   const double* v = ReadParams(info, arg, 15, kernel);
   if (v == nullptr) return false;
-  int* f[14] = {&p->batch, &p->channels, &p->inH, &p->inW, &p->outH, &p->outW, &p->kH, &p->kW,
-                &p->strideH, &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW};
+  int* f[14] = {&p->batch, &p->channels, &p->inH,     &p->inW,  &p->outH, &p->outW,      &p->kH,
+                &p->kW,    &p->strideH,  &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW};
   for (int i = 0; i < 14; ++i) {
     if (!(v[i] >= 0) || v[i] > 2147483647.0) return Fail(info.Env(), std::string(kernel) + ": bad pool parameter");
     *f[i] = static_cast<int>(v[i]);
@@ -52,7 +52,8 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   k::Pool2d p;
   if (Pending(env) || !ReadPool(info, 3, "maxPool2d", &p)) return env.Undefined();
   const int dtype = Int(info, 4);
-  if (!Holds(env, info[0], "maxPool2d: x", PoolIn(p), dtype) || !Holds(env, info[1], "maxPool2d: y", PoolOut(p), dtype) ||
+  if (!Holds(env, info[0], "maxPool2d: x", PoolIn(p), dtype) ||
+      !Holds(env, info[1], "maxPool2d: y", PoolOut(p), dtype) ||
       !Holds(env, info[2], "maxPool2d: argmax", PoolOut(p), k::kI32))
     return env.Undefined();
   Done(env, k::LaunchMaxPool2d(x, y, argmax, p, dtype, Stream()), dtype, "maxPool2d");
@@ -84,11 +85,12 @@ Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
 // avgPool2dBackward(dy, dx, params, dtype)
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   return Pool2Args<k::LaunchAvgPool2dBackward, true>(info, "avgPool2dBackward", "avgPool2dBackward: dy",
-                                               "avgPool2dBackward: dx");
+                                                     "avgPool2dBackward: dx");
 }
 
 // adaptiveAvgPool2d(x, y, batch, channels, inH, inW, outH, outW, dtype) and the backward (dy, dx, ...)
-template <bool BACKWARD> Napi::Value Adaptive(const Napi::CallbackInfo& info) {
+template <bool BACKWARD>
+Napi::Value Adaptive(const Napi::CallbackInfo& info) {
   const char* kernel = BACKWARD ? "adaptiveAvgPool2dBackward" : "adaptiveAvgPool2d";
   Napi::Env env = info.Env();
   if (!ArgCount(info, 9, kernel)) return env.Undefined();
@@ -99,12 +101,16 @@ template <bool BACKWARD> Napi::Value Adaptive(const Napi::CallbackInfo& info) {
   const int dtype = Int(info, 8);
   if (Pending(env) || !NonNeg(env, kernel, {b, c, ih, iw, oh, ow})) return env.Undefined();
   const uint64_t inN = Elems({b, c, ih, iw}), outN = Elems({b, c, oh, ow});
-  if (!Holds(env, info[0], BACKWARD ? "adaptiveAvgPool2dBackward: dy" : "adaptiveAvgPool2d: x", BACKWARD ? outN : inN, dtype) ||
-      !Holds(env, info[1], BACKWARD ? "adaptiveAvgPool2dBackward: dx" : "adaptiveAvgPool2d: y", BACKWARD ? inN : outN, dtype))
+  if (!Holds(env, info[0], BACKWARD ? "adaptiveAvgPool2dBackward: dy" : "adaptiveAvgPool2d: x", BACKWARD ? outN : inN,
+             dtype) ||
+      !Holds(env, info[1], BACKWARD ? "adaptiveAvgPool2dBackward: dx" : "adaptiveAvgPool2d: y", BACKWARD ? inN : outN,
+             dtype))
     return env.Undefined();
   // outH or outW 0 in the backward: no window covers any input, the kernel writes dx = 0 (as js does).
-  const int st = BACKWARD ? k::LaunchAdaptiveAvgPool2dBackward(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream())
-                          : k::LaunchAdaptiveAvgPool2d(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow), dtype, Stream());
+  const int st = BACKWARD ? k::LaunchAdaptiveAvgPool2dBackward(in, out, int(b), int(c), int(ih), int(iw), int(oh),
+                                                               int(ow), dtype, Stream())
+                          : k::LaunchAdaptiveAvgPool2d(in, out, int(b), int(c), int(ih), int(iw), int(oh), int(ow),
+                                                       dtype, Stream());
   Done(env, st, dtype, kernel);
   return env.Undefined();
 }

@@ -18,7 +18,8 @@ Napi::Value RandUniform(const Napi::CallbackInfo& info) {
     return env.Undefined();
   const int dtype = Int(info, 6);
   if (!Holds(env, info[0], "randUniform: out", Elems({n}), dtype)) return env.Undefined();
-  Done(env, k::LaunchRandUniform(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype, "randUniform");
+  Done(env, k::LaunchRandUniform(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype,
+       "randUniform");
   return env.Undefined();
 }
 
@@ -34,7 +35,8 @@ Napi::Value RandNormal(const Napi::CallbackInfo& info) {
     return env.Undefined();
   const int dtype = Int(info, 6);
   if (!Holds(env, info[0], "randNormal: out", Elems({n}), dtype)) return env.Undefined();
-  Done(env, k::LaunchRandNormal(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype, "randNormal");
+  Done(env, k::LaunchRandNormal(out, n, seed, offset, Num(info, 4), Num(info, 5), dtype, Stream()), dtype,
+       "randNormal");
   return env.Undefined();
 }
 

@@ -67,7 +67,8 @@ Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
   uint64_t srcExt = 0, dstExt = 0;
   if (!StridedExtent(env, d, 0, srcOffset, "stridedCopy: src", &srcExt) ||
       !StridedExtent(env, d, 1, dstOffset, "stridedCopy: dst", &dstExt) ||
-      !Holds(env, info[0], "stridedCopy: src", srcExt, dtype) || !Holds(env, info[1], "stridedCopy: dst", dstExt, dtype))
+      !Holds(env, info[0], "stridedCopy: src", srcExt, dtype) ||
+      !Holds(env, info[1], "stridedCopy: dst", dstExt, dtype))
     return env.Undefined();
   Done(env, k::LaunchStridedCopy(src, dst, d, srcOffset, dstOffset, dtype, Bool(info, 7), Stream()), dtype,
        "stridedCopy");

@@ -43,8 +43,10 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   if (Pending(env) || !NonNeg(env, "lstmCellBackward", {batch, hidden})) return env.Undefined();
   // act, dGates (batch, 4H); cPrev, c, dh, dc (nullable), dcPrev (batch, H)
   const uint64_t bh = Elems({batch, hidden}), b4h = MulSat(bh, 4);
-  if (!Holds(env, info[0], "lstmCellBackward: act", b4h, dtype) || !Holds(env, info[1], "lstmCellBackward: cPrev", bh, dtype) ||
-      !Holds(env, info[2], "lstmCellBackward: c", bh, dtype) || !Holds(env, info[3], "lstmCellBackward: dh", bh, dtype) ||
+  if (!Holds(env, info[0], "lstmCellBackward: act", b4h, dtype) ||
+      !Holds(env, info[1], "lstmCellBackward: cPrev", bh, dtype) ||
+      !Holds(env, info[2], "lstmCellBackward: c", bh, dtype) ||
+      !Holds(env, info[3], "lstmCellBackward: dh", bh, dtype) ||
       !Holds(env, info[4], "lstmCellBackward: dc", bh, dtype, true) ||
       !Holds(env, info[5], "lstmCellBackward: dGates", b4h, dtype) ||
       !Holds(env, info[6], "lstmCellBackward: dcPrev", bh, dtype))
@@ -92,8 +94,10 @@ Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
   // saved (batch, 4H); hPrev, dh, dhPrev (batch, H); dxg, dhg (batch, 3H)
   const uint64_t bh = Elems({batch, hidden}), b3h = MulSat(bh, 3), b4h = MulSat(bh, 4);
   if (!Holds(env, info[0], "gruCellBackward: saved", b4h, dtype) ||
-      !Holds(env, info[1], "gruCellBackward: hPrev", bh, dtype) || !Holds(env, info[2], "gruCellBackward: dh", bh, dtype) ||
-      !Holds(env, info[3], "gruCellBackward: dxg", b3h, dtype) || !Holds(env, info[4], "gruCellBackward: dhg", b3h, dtype) ||
+      !Holds(env, info[1], "gruCellBackward: hPrev", bh, dtype) ||
+      !Holds(env, info[2], "gruCellBackward: dh", bh, dtype) ||
+      !Holds(env, info[3], "gruCellBackward: dxg", b3h, dtype) ||
+      !Holds(env, info[4], "gruCellBackward: dhg", b3h, dtype) ||
       !Holds(env, info[5], "gruCellBackward: dhPrev", bh, dtype))
     return env.Undefined();
   Done(env, k::LaunchGruCellBackward(saved, hPrev, dh, dxg, dhg, dhPrev, batch, hidden, dtype, Stream()), dtype,

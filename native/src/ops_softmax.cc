@@ -56,7 +56,8 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
       !Holds(env, info[2], "crossEntropy: loss", Elems({rows}), dtype))
     return env.Undefined();
   SetErrorOp("crossEntropy");
-  Done(env, k::LaunchCrossEntropy(logits, targets, loss, rows, cols, eps, ignoreIndex, dtype, DeviceErrorFlag(), Stream()),
+  Done(env,
+       k::LaunchCrossEntropy(logits, targets, loss, rows, cols, eps, ignoreIndex, dtype, DeviceErrorFlag(), Stream()),
        dtype, "crossEntropy");
   return env.Undefined();
 }

@@ -147,16 +147,12 @@ bool IsSticky(cudaError_t e) {
     case cudaErrorAssert:
     case cudaErrorLaunchTimeout:
     case cudaErrorECCUncorrectable:
-    case cudaErrorContextIsDestroyed:
-      return true;
-    default:
-      return false;
+    case cudaErrorContextIsDestroyed: return true;
+    default: return false;
   }
 }
 
-std::string ErrorText(cudaError_t e) {
-  return std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")";
-}
+std::string ErrorText(cudaError_t e) { return std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")"; }
 
 // Why cudaGetDeviceCount failed, in words a user can act on.
 std::string NoDeviceReason(cudaError_t e) {
@@ -165,20 +161,16 @@ std::string NoDeviceReason(cudaError_t e) {
   cudaRuntimeGetVersion(&runtime);
   auto ver = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
   switch (e) {
-    case cudaErrorNoDevice:
-      return "no CUDA-capable device is detected";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInsufficientDriver:
       if (driver == 0) return "no NVIDIA driver found (libcuda.so.1 could not be loaded)";
       return "the NVIDIA driver (CUDA " + ver(driver) + ") is older than this build's runtime (CUDA " + ver(runtime) +
              "); update the driver";
     case cudaErrorStubLibrary:
       return "the CUDA driver stub library was loaded instead of the real driver (libcuda.so.1)";
-    case cudaErrorSystemDriverMismatch:
-      return "the NVIDIA kernel module and user-mode driver versions do not match";
-    case cudaErrorDevicesUnavailable:
-      return "all CUDA devices are busy or unavailable (exclusive-process mode?)";
-    default:
-      return "cudaGetDeviceCount failed: " + ErrorText(e);
+    case cudaErrorSystemDriverMismatch: return "the NVIDIA kernel module and user-mode driver versions do not match";
+    case cudaErrorDevicesUnavailable: return "all CUDA devices are busy or unavailable (exclusive-process mode?)";
+    default: return "cudaGetDeviceCount failed: " + ErrorText(e);
   }
 }
 
@@ -223,21 +215,24 @@ DeviceState* InitDevice(int index, std::string* err) {
   }
   auto* d = new DeviceState();
   d->index = index;
-  if ((e = cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking)) != cudaSuccess) return fail("cudaStreamCreate", e);
+  if ((e = cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking)) != cudaSuccess)
+    return fail("cudaStreamCreate", e);
   CudaRaw raw;
   raw.device = index;
   raw.stream = d->stream;
   int pools = 0;
   cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, index);
   if (pools && std::getenv("WATTGRAD_CUDA_NO_POOL") == nullptr) {
-    if ((e = cudaDeviceGetDefaultMemPool(&raw.mempool, index)) != cudaSuccess) return fail("cudaDeviceGetDefaultMemPool", e);
+    if ((e = cudaDeviceGetDefaultMemPool(&raw.mempool, index)) != cudaSuccess)
+      return fail("cudaDeviceGetDefaultMemPool", e);
     uint64_t threshold = UINT64_MAX;  // keep freed memory in the pool; our bins and EmptyCache decide
     cudaMemPoolSetAttribute(raw.mempool, cudaMemPoolAttrReleaseThreshold, &threshold);
     raw.pool = true;
   }
   d->memory = new CachingAllocator<CudaRaw>(raw);
   d->pinned = new CachingAllocator<PinnedRaw>(PinnedRaw{});
-  if ((e = cudaMalloc(reinterpret_cast<void**>(&d->error_flag), sizeof(int))) != cudaSuccess) return fail("cudaMalloc(error flag)", e);
+  if ((e = cudaMalloc(reinterpret_cast<void**>(&d->error_flag), sizeof(int))) != cudaSuccess)
+    return fail("cudaMalloc(error flag)", e);
   if ((e = cudaMemset(d->error_flag, 0, sizeof(int))) != cudaSuccess) return fail("cudaMemset(error flag)", e);
   if ((e = cudaHostAlloc(reinterpret_cast<void**>(&d->error_flag_host), 64, cudaHostAllocDefault)) != cudaSuccess)
     return fail("cudaHostAlloc(error flag)", e);
@@ -261,9 +256,9 @@ int CurrentIndex() {
   cudaGetLastError();
   std::string limit = s.has_limit ? FormatBytes(double(s.limit)) : "none";
   std::string msg = std::string("wattgrad cuda ") + op + ": out of memory: asked for " + FormatBytes(double(asked)) +
-                    " (size class " + FormatBytes(double(r.size)) + ") on cuda:" + std::to_string(d.index) + "; pool: " +
-                    FormatBytes(double(s.allocated)) + " allocated, " + FormatBytes(double(s.cached)) + " cached, peak " +
-                    FormatBytes(double(s.peak)) + ", limit " + limit;
+                    " (size class " + FormatBytes(double(r.size)) + ") on cuda:" + std::to_string(d.index) +
+                    "; pool: " + FormatBytes(double(s.allocated)) + " allocated, " + FormatBytes(double(s.cached)) +
+                    " cached, peak " + FormatBytes(double(s.peak)) + ", limit " + limit;
   if (r.status == AllocStatus::kOverLimit) {
     msg += " (the request passes the memory limit; raise it with setMemoryLimit or WATTGRAD_CUDA_MEMORY_LIMIT)";
   } else if (r.status == AllocStatus::kError) {
@@ -400,7 +395,8 @@ void ReapStaging(DeviceState& d, bool wait_all) {
 }
 
 void QueueFlagCopy(Napi::Env env, DeviceState& d, int* host_slot) {
-  Check(env, cudaMemcpyAsync(host_slot, d.error_flag, sizeof(int), cudaMemcpyDeviceToHost, d.stream), "error flag copy");
+  Check(env, cudaMemcpyAsync(host_slot, d.error_flag, sizeof(int), cudaMemcpyDeviceToHost, d.stream),
+        "error flag copy");
 }
 
 bool TakeFlagError(DeviceState& d, int value, std::string* message) {
@@ -502,7 +498,8 @@ Scratch::~Scratch() {
 namespace {
 
 size_t ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected a byte count");
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected a byte count");
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!(v >= 0) || v != std::floor(v) || v > 9.007199254740991e15) {
     throw Napi::RangeError::New(info.Env(), std::string(op) + ": invalid byte count " + info[i].ToString().Utf8Value());
@@ -589,7 +586,8 @@ Napi::Value SetDevice(const Napi::CallbackInfo& info) {
     ThrowCoded(env, "cuda unavailable: " + NoDeviceReason(e), kCodeUnavailable);
   }
   if (index < 0 || index >= count) {
-    throw Napi::RangeError::New(env, "setDevice: no device cuda:" + std::to_string(index) + " (" + std::to_string(count) + " found)");
+    throw Napi::RangeError::New(
+        env, "setDevice: no device cuda:" + std::to_string(index) + " (" + std::to_string(count) + " found)");
   }
   Check(env, cudaSetDevice(index), "setDevice");
   Current(env);
@@ -672,7 +670,9 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
     devices.Set(uint32_t(i), d);
   }
   o.Set("available", Napi::Boolean::New(env, usable > 0));
-  o.Set("reason", usable > 0 ? env.Null() : Napi::Value(Napi::String::New(env, count == 0 ? "no CUDA-capable device is detected" : first_problem)));
+  o.Set("reason", usable > 0 ? env.Null()
+                             : Napi::Value(Napi::String::New(
+                                   env, count == 0 ? "no CUDA-capable device is detected" : first_problem)));
   o.Set("currentDevice", Napi::Number::New(env, usable > 0 ? CurrentIndex() : 0));
   return o;
 #endif

@@ -58,6 +58,7 @@ class Scratch {
   void* get() const { return ptr_; }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
+
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;

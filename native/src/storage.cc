@@ -26,10 +26,10 @@ struct Pending {
 class DeviceBuffer : public Napi::ObjectWrap<DeviceBuffer> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeBuffer",
-                       {InstanceAccessor<&DeviceBuffer::ByteLength>("byteLength"),
-                        InstanceAccessor<&DeviceBuffer::Device>("device"),
-                        InstanceAccessor<&DeviceBuffer::Freed>("freed")});
+    return DefineClass(
+        env, "NativeBuffer",
+        {InstanceAccessor<&DeviceBuffer::ByteLength>("byteLength"), InstanceAccessor<&DeviceBuffer::Device>("device"),
+         InstanceAccessor<&DeviceBuffer::Freed>("freed")});
   }
 
   explicit DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {
@@ -147,7 +147,8 @@ void RegisterStorage(Napi::Env env, Napi::Object exports) {
     }
   });
   exports.Set("NativeBuffer", ctor);
-  exports.Set("free", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { FreeBuffer(info[0]); }, "free"));
+  exports.Set("free", Napi::Function::New(
+                          env, [](const Napi::CallbackInfo& info) { FreeBuffer(info[0]); }, "free"));
 }
 
 }  // namespace wg

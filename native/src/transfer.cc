@@ -35,8 +35,8 @@ namespace wg {
 
 namespace {
 
-constexpr size_t kUploadChunk = size_t(8) << 20;     // staging per upload chunk
-constexpr size_t kMaxPending = size_t(128) << 20;   // staging in flight before an upload waits
+constexpr size_t kUploadChunk = size_t(8) << 20;   // staging per upload chunk
+constexpr size_t kMaxPending = size_t(128) << 20;  // staging in flight before an upload waits
 
 enum class Kind { kF32, kF64, kI32, kBF16, kF16 };
 
@@ -54,7 +54,8 @@ size_t SizeOf(Kind k) { return k == Kind::kF64 ? 8 : (k == Kind::kBF16 || k == K
 bool Reduced(Kind k) { return k == Kind::kBF16 || k == Kind::kF16; }
 
 size_t NumelArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected numel");
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected numel");
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!(v >= 0) || v != double(size_t(v))) throw Napi::RangeError::New(info.Env(), std::string(op) + ": invalid numel");
   return size_t(v);
@@ -92,8 +93,9 @@ void* Staging(Napi::Env env, DeviceState& d, size_t bytes, const char* op) {
     r = d.pinned->Allocate(bytes);
   }
   if (r.status != AllocStatus::kOk) {
-    ThrowCoded(env, std::string("wattgrad cuda ") + op + ": cannot allocate " + FormatBytes(double(bytes)) +
-                        " of pinned host staging memory: " + cudaGetErrorString(d.pinned->raw().last_error),
+    ThrowCoded(env,
+               std::string("wattgrad cuda ") + op + ": cannot allocate " + FormatBytes(double(bytes)) +
+                   " of pinned host staging memory: " + cudaGetErrorString(d.pinned->raw().last_error),
                kCodeCuda);
   }
   return r.ptr;
@@ -128,13 +130,15 @@ Napi::Value Upload(const Napi::CallbackInfo& info) {
     // raw bytes for any dtype
     n = src.ByteLength() / SizeOf(k);
     src_elem = SizeOf(k);
-    if (src.ByteLength() % SizeOf(k) != 0) throw Napi::RangeError::New(env, "upload: byte length is not a multiple of the dtype size");
+    if (src.ByteLength() % SizeOf(k) != 0)
+      throw Napi::RangeError::New(env, "upload: byte length is not a multiple of the dtype size");
   } else if ((t == napi_float32_array && k == Kind::kF32) || (t == napi_float64_array && k == Kind::kF64) ||
              (t == napi_int32_array && k == Kind::kI32) || (t == napi_uint16_array && Reduced(k))) {
   } else if (t == napi_float32_array && Reduced(k)) {
     convert = true;
   } else {
-    throw Napi::TypeError::New(env, "upload: a typed array of this kind cannot fill " + info[2].ToString().Utf8Value() + " storage");
+    throw Napi::TypeError::New(
+        env, "upload: a typed array of this kind cannot fill " + info[2].ToString().Utf8Value() + " storage");
   }
   size_t dst_elem = SizeOf(k);
   if (n * dst_elem > dst.bytes) {
@@ -249,8 +253,8 @@ struct ReadJob {
   DeviceState* d;
   ReadArgs a;
   QueuedRead q;
-  void* data;                  // the output array's storage (kept alive by `out`)
-  napi_ref out = nullptr;      // the output typed array
+  void* data;              // the output array's storage (kept alive by `out`)
+  napi_ref out = nullptr;  // the output typed array
   napi_deferred deferred = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   cudaError_t err = cudaSuccess;
@@ -309,7 +313,8 @@ void SettleRead(napi_env raw, napi_value /*js_cb*/, void* /*context*/, void* dat
       }
     } else {
       std::string msg;
-      if (TakeFlagError(*job->d, job->flag, &msg)) napi_reject_deferred(raw, job->deferred, MakeCoded(env, msg, kCodeIndex).Value());
+      if (TakeFlagError(*job->d, job->flag, &msg))
+        napi_reject_deferred(raw, job->deferred, MakeCoded(env, msg, kCodeIndex).Value());
       else napi_resolve_deferred(raw, job->deferred, out);
     }
   } catch (const Napi::Error& e) {  // making the error object failed: still settle

@@ -367,16 +367,31 @@ describe('version counter', () => {
       expect(t.version).toBe(5);
     }));
 
-  it('a training batchNorm moves its running statistics\' version once per forward; eval does not', () =>
+  it("a training batchNorm moves its running statistics' version once per forward; eval does not", () =>
     tidy(() => {
       const bn = new nn.BatchNorm1d(2);
       const v0 = bn.running_mean!.version;
-      bn.forward(tensor([[1, 2], [3, 5]])).dispose();
-      bn.forward(tensor([[0, 1], [2, 2]])).dispose();
+      bn.forward(
+        tensor([
+          [1, 2],
+          [3, 5],
+        ]),
+      ).dispose();
+      bn.forward(
+        tensor([
+          [0, 1],
+          [2, 2],
+        ]),
+      ).dispose();
       expect(bn.running_mean!.version).toBe(v0 + 2);
       expect(bn.running_var!.version).toBe(v0 + 2);
       bn.eval();
-      bn.forward(tensor([[1, 2], [3, 5]])).dispose();
+      bn.forward(
+        tensor([
+          [1, 2],
+          [3, 5],
+        ]),
+      ).dispose();
       expect(bn.running_mean!.version).toBe(v0 + 2);
       bn.dispose();
     }));

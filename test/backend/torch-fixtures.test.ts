@@ -13,12 +13,20 @@
 // for the nn tests; the parts of them that are one kernel are checked here too.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AdagradHyper, AdamHyper, Backend, Conv2dParams, Handle, Pool2dParams, RmspropHyper, SgdHyper, UnaryGradOp, UnaryOp } from '../../lib/backend/kernels.js';
+import type {
+  AdagradHyper,
+  AdamHyper,
+  Backend,
+  Conv2dParams,
+  Handle,
+  Pool2dParams,
+  RmspropHyper,
+  SgdHyper,
+  UnaryGradOp,
+  UnaryOp,
+} from '../../lib/backend/kernels.js';
 import type { DType, HostDType, TypedArray } from '../../lib/dtype.js';
-import {
-  compareClose, compareExact, loadFixture, numel, tensorOf, toTyped,
-  type FixtureTensor, type PoolCase,
-} from '../util/fixtures.js';
+import { compareClose, compareExact, loadFixture, numel, tensorOf, toTyped, type FixtureTensor, type PoolCase } from '../util/fixtures.js';
 
 // ---- backends under test ---------------------------------------------------------------------
 
@@ -84,12 +92,21 @@ const targets: Target[] = [js64, js32, await cudaTarget()];
 const report: { what: string; scaled: number }[] = [];
 afterAll(() => {
   if (process.env['WATTGRAD_FIXTURE_REPORT'] !== '1') return;
-  for (const [label, rtol] of [['js float64', 1e-9], ['js float32', 2e-4], ['cuda float32', 2e-4]] as const) {
+  for (const [label, rtol] of [
+    ['js float64', 1e-9],
+    ['js float32', 2e-4],
+    ['cuda float32', 2e-4],
+  ] as const) {
     const rows = report.filter((r) => r.what.startsWith(label));
     if (rows.length === 0) continue;
     rows.sort((a, b) => b.scaled - a.scaled);
-    console.log(`${label}: ${rows.length} checks, worst max|err|/max|want| (rtol ${rtol}):\n`
-      + rows.slice(0, 12).map((r) => `  ${r.scaled.toExponential(2)}  ${r.what}`).join('\n'));
+    console.log(
+      `${label}: ${rows.length} checks, worst max|err|/max|want| (rtol ${rtol}):\n` +
+        rows
+          .slice(0, 12)
+          .map((r) => `  ${r.scaled.toExponential(2)}  ${r.what}`)
+          .join('\n'),
+    );
   }
 });
 
@@ -100,11 +117,18 @@ class Run {
   readonly before: number;
   readonly failures: string[] = [];
 
-  constructor(readonly be: Backend, readonly dtype: DType, readonly rtol: number, readonly label: string) {
+  constructor(
+    readonly be: Backend,
+    readonly dtype: DType,
+    readonly rtol: number,
+    readonly label: string,
+  ) {
     this.before = be.memory().allocated;
   }
 
-  get k() { return this.be.kernels; }
+  get k() {
+    return this.be.kernels;
+  }
 
   /** Uploads a fixture tensor (floats in the target dtype, int32 as int32). */
   in(t: FixtureTensor | ArrayLike<number>, int = false): Handle {
@@ -188,10 +212,14 @@ for (const t of targets) {
   if (t.backend === null) {
     if (t.required) {
       describe(title, () => {
-        it('backend is available', () => { throw new Error(t.reason); });
+        it('backend is available', () => {
+          throw new Error(t.reason);
+        });
       });
     } else {
-      describe.skip(`${title}: ${t.reason}`, () => { it('skipped', () => {}); });
+      describe.skip(`${title}: ${t.reason}`, () => {
+        it('skipped', () => {});
+      });
     }
     continue;
   }
@@ -200,82 +228,116 @@ for (const t of targets) {
     // ---- conv2d --------------------------------------------------------------------------------
     describe('conv2d', () => {
       for (const c of loadFixture('conv2d').cases) {
-        it(c.name, () => withRun(t, `conv2d/${c.name}`, (r) => {
-          const p: Conv2dParams = c.params;
-          const x = r.in(tensorOf(c, 'x')), w = r.in(tensorOf(c, 'w')), dy = r.in(tensorOf(c, 'dy'));
-          const y = r.out(numel(tensorOf(c, 'y').shape));
-          r.k.conv2d(x, w, y, p, r.dtype);
-          r.check('conv2d y', y, tensorOf(c, 'y'));
-          const dx = r.out(numel(tensorOf(c, 'x').shape));
-          r.k.conv2dGradInput(dy, w, dx, p, r.dtype);
-          r.check('conv2dGradInput dx', dx, tensorOf(c, 'dx'));
-          const dw = r.out(numel(tensorOf(c, 'w').shape));
-          r.k.conv2dGradWeight(x, dy, dw, p, r.dtype);
-          r.check('conv2dGradWeight dw', dw, tensorOf(c, 'dw'));
-        }));
+        it(c.name, () =>
+          withRun(t, `conv2d/${c.name}`, (r) => {
+            const p: Conv2dParams = c.params;
+            const x = r.in(tensorOf(c, 'x')),
+              w = r.in(tensorOf(c, 'w')),
+              dy = r.in(tensorOf(c, 'dy'));
+            const y = r.out(numel(tensorOf(c, 'y').shape));
+            r.k.conv2d(x, w, y, p, r.dtype);
+            r.check('conv2d y', y, tensorOf(c, 'y'));
+            const dx = r.out(numel(tensorOf(c, 'x').shape));
+            r.k.conv2dGradInput(dy, w, dx, p, r.dtype);
+            r.check('conv2dGradInput dx', dx, tensorOf(c, 'dx'));
+            const dw = r.out(numel(tensorOf(c, 'w').shape));
+            r.k.conv2dGradWeight(x, dy, dw, p, r.dtype);
+            r.check('conv2dGradWeight dw', dw, tensorOf(c, 'dw'));
+          }),
+        );
       }
     });
 
     describe('conv2d layer (bias via addBiasAct, dbias via reduce)', () => {
       for (const c of loadFixture('conv2d_layer').cases) {
-        it(c.name, () => withRun(t, `conv2d_layer/${c.name}`, (r) => {
-          const xs = tensorOf(c, 'x').shape, ys = tensorOf(c, 'y').shape;
-          const [kH, kW] = c.params.kernel_size, [sH, sW] = pair(c.params.stride);
-          const [pH, pW] = pair(c.params.padding), [dH, dW] = pair(c.params.dilation);
-          const p: Conv2dParams = {
-            batch: xs[0]!, inC: xs[1]!, inH: xs[2]!, inW: xs[3]!, outC: ys[1]!, kH, kW, outH: ys[2]!, outW: ys[3]!,
-            strideH: sH, strideW: sW, padH: pH, padW: pW, dilationH: dH, dilationW: dW, groups: c.params.groups,
-          };
-          const hw = p.outH * p.outW;
-          const x = r.in(tensorOf(c, 'x')), w = r.in(c.state.weight), b = r.in(c.state.bias), dy = r.in(tensorOf(c, 'dy'));
-          const y0 = r.out(numel(ys)), y = r.out(numel(ys));
-          r.k.conv2d(x, w, y0, p, r.dtype);
-          r.k.addBiasAct(y0, b, y, p.batch, p.outC, hw, 'none', r.dtype);
-          r.check('y', y, tensorOf(c, 'y'));
-          const dx = r.out(numel(xs)), dw = r.out(numel(c.state.weight.shape));
-          r.k.conv2dGradInput(dy, w, dx, p, r.dtype);
-          r.check('dx', dx, tensorOf(c, 'dx'));
-          r.k.conv2dGradWeight(x, dy, dw, p, r.dtype);
-          r.check('dweight', dw, c.grads.weight);
-          const part = r.out(p.batch * p.outC), db = r.out(p.outC);
-          r.k.reduce('sum', dy, part, p.batch * p.outC, hw, 1, r.dtype);
-          r.k.reduce('sum', part, db, 1, p.batch, p.outC, r.dtype);
-          r.check('dbias', db, c.grads.bias);
-        }));
+        it(c.name, () =>
+          withRun(t, `conv2d_layer/${c.name}`, (r) => {
+            const xs = tensorOf(c, 'x').shape,
+              ys = tensorOf(c, 'y').shape;
+            const [kH, kW] = c.params.kernel_size,
+              [sH, sW] = pair(c.params.stride);
+            const [pH, pW] = pair(c.params.padding),
+              [dH, dW] = pair(c.params.dilation);
+            const p: Conv2dParams = {
+              batch: xs[0]!,
+              inC: xs[1]!,
+              inH: xs[2]!,
+              inW: xs[3]!,
+              outC: ys[1]!,
+              kH,
+              kW,
+              outH: ys[2]!,
+              outW: ys[3]!,
+              strideH: sH,
+              strideW: sW,
+              padH: pH,
+              padW: pW,
+              dilationH: dH,
+              dilationW: dW,
+              groups: c.params.groups,
+            };
+            const hw = p.outH * p.outW;
+            const x = r.in(tensorOf(c, 'x')),
+              w = r.in(c.state.weight),
+              b = r.in(c.state.bias),
+              dy = r.in(tensorOf(c, 'dy'));
+            const y0 = r.out(numel(ys)),
+              y = r.out(numel(ys));
+            r.k.conv2d(x, w, y0, p, r.dtype);
+            r.k.addBiasAct(y0, b, y, p.batch, p.outC, hw, 'none', r.dtype);
+            r.check('y', y, tensorOf(c, 'y'));
+            const dx = r.out(numel(xs)),
+              dw = r.out(numel(c.state.weight.shape));
+            r.k.conv2dGradInput(dy, w, dx, p, r.dtype);
+            r.check('dx', dx, tensorOf(c, 'dx'));
+            r.k.conv2dGradWeight(x, dy, dw, p, r.dtype);
+            r.check('dweight', dw, c.grads.weight);
+            const part = r.out(p.batch * p.outC),
+              db = r.out(p.outC);
+            r.k.reduce('sum', dy, part, p.batch * p.outC, hw, 1, r.dtype);
+            r.k.reduce('sum', part, db, 1, p.batch, p.outC, r.dtype);
+            r.check('dbias', db, c.grads.bias);
+          }),
+        );
       }
     });
 
     // ---- pooling -------------------------------------------------------------------------------
     describe('pool2d', () => {
       for (const c of loadFixture('pool2d').cases) {
-        it(c.name, () => withRun(t, `pool2d/${c.name}`, (r) => {
-          const x = r.in(tensorOf(c, 'x')), dy = r.in(tensorOf(c, 'dy'));
-          const ny = numel(tensorOf(c, 'y').shape), nx = numel(tensorOf(c, 'x').shape);
-          const y = r.out(ny), dx = r.out(nx);
-          const q = c.params;
-          if (c.op === 'adaptive_avg_pool2d') {
-            r.k.adaptiveAvgPool2d(x, y, q.batch, q.channels, q.inH, q.inW, q.outH, q.outW, r.dtype);
-            r.check('adaptiveAvgPool2d y', y, tensorOf(c, 'y'));
-            r.k.adaptiveAvgPool2dBackward(dy, dx, q.batch, q.channels, q.inH, q.inW, q.outH, q.outW, r.dtype);
-            r.check('adaptiveAvgPool2dBackward dx', dx, tensorOf(c, 'dx'));
-            return;
-          }
-          const p = poolParams(c);
-          if (c.op === 'max_pool2d') {
-            const am = r.out(ny, true);
-            r.k.maxPool2d(x, y, am, p, r.dtype);
-            r.check('maxPool2d y', y, tensorOf(c, 'y'));
-            r.check('maxPool2d argmax', am, tensorOf(c, 'argmax'));
-            const amRef = r.in(tensorOf(c, 'argmax'));
-            r.k.maxPool2dBackward(dy, amRef, dx, p, r.dtype);
-            r.check('maxPool2dBackward dx', dx, tensorOf(c, 'dx'));
-          } else {
-            r.k.avgPool2d(x, y, p, r.dtype);
-            r.check('avgPool2d y', y, tensorOf(c, 'y'));
-            r.k.avgPool2dBackward(dy, dx, p, r.dtype);
-            r.check('avgPool2dBackward dx', dx, tensorOf(c, 'dx'));
-          }
-        }));
+        it(c.name, () =>
+          withRun(t, `pool2d/${c.name}`, (r) => {
+            const x = r.in(tensorOf(c, 'x')),
+              dy = r.in(tensorOf(c, 'dy'));
+            const ny = numel(tensorOf(c, 'y').shape),
+              nx = numel(tensorOf(c, 'x').shape);
+            const y = r.out(ny),
+              dx = r.out(nx);
+            const q = c.params;
+            if (c.op === 'adaptive_avg_pool2d') {
+              r.k.adaptiveAvgPool2d(x, y, q.batch, q.channels, q.inH, q.inW, q.outH, q.outW, r.dtype);
+              r.check('adaptiveAvgPool2d y', y, tensorOf(c, 'y'));
+              r.k.adaptiveAvgPool2dBackward(dy, dx, q.batch, q.channels, q.inH, q.inW, q.outH, q.outW, r.dtype);
+              r.check('adaptiveAvgPool2dBackward dx', dx, tensorOf(c, 'dx'));
+              return;
+            }
+            const p = poolParams(c);
+            if (c.op === 'max_pool2d') {
+              const am = r.out(ny, true);
+              r.k.maxPool2d(x, y, am, p, r.dtype);
+              r.check('maxPool2d y', y, tensorOf(c, 'y'));
+              r.check('maxPool2d argmax', am, tensorOf(c, 'argmax'));
+              const amRef = r.in(tensorOf(c, 'argmax'));
+              r.k.maxPool2dBackward(dy, amRef, dx, p, r.dtype);
+              r.check('maxPool2dBackward dx', dx, tensorOf(c, 'dx'));
+            } else {
+              r.k.avgPool2d(x, y, p, r.dtype);
+              r.check('avgPool2d y', y, tensorOf(c, 'y'));
+              r.k.avgPool2dBackward(dy, dx, p, r.dtype);
+              r.check('avgPool2dBackward dx', dx, tensorOf(c, 'dx'));
+            }
+          }),
+        );
       }
     });
 
@@ -283,58 +345,77 @@ for (const t of targets) {
     describe('rnn cells', () => {
       for (const c of loadFixture('rnn_cells').cases) {
         if (c.cell !== 'lstm' && c.cell !== 'gru') continue; // rnn_tanh/relu cells have no kernel of their own
-        it(c.name, () => withRun(t, `rnn_cells/${c.name}`, (r) => {
-          const { batch: B, hidden: H } = c.params;
-          if (c.cell === 'lstm') {
-            const gates = r.in(tensorOf(c, 'gates')), cPrev = r.in(tensorOf(c, 'cPrev'));
-            const h = r.out(B * H), cc = r.out(B * H), act = r.out(B * 4 * H);
-            r.k.lstmCell(gates, cPrev, h, cc, act, B, H, r.dtype);
-            r.check('lstmCell h', h, tensorOf(c, 'h'));
-            r.check('lstmCell c', cc, tensorOf(c, 'c'));
-            r.check('lstmCell act', act, tensorOf(c, 'act'));
-            const actRef = r.in(tensorOf(c, 'act')), cRef = r.in(tensorOf(c, 'c')), dh = r.in(tensorOf(c, 'dh'));
-            const dc = c.params.hasDc ? r.in(tensorOf(c, 'dc')) : null;
-            const dGates = r.out(B * 4 * H), dcPrev = r.out(B * H);
-            r.k.lstmCellBackward(actRef, cPrev, cRef, dh, dc, dGates, dcPrev, B, H, r.dtype);
-            r.check('lstmCellBackward dGates', dGates, tensorOf(c, 'dGates'));
-            r.check('lstmCellBackward dcPrev', dcPrev, tensorOf(c, 'dcPrev'));
-          } else {
-            const xg = r.in(tensorOf(c, 'xg')), hg = r.in(tensorOf(c, 'hg')), hPrev = r.in(tensorOf(c, 'hPrev'));
-            const h = r.out(B * H), saved = r.out(B * 4 * H);
-            r.k.gruCell(xg, hg, hPrev, h, saved, B, H, r.dtype);
-            r.check('gruCell h', h, tensorOf(c, 'h'));
-            r.check('gruCell saved', saved, tensorOf(c, 'saved'));
-            const savedRef = r.in(tensorOf(c, 'saved')), dh = r.in(tensorOf(c, 'dh'));
-            const dxg = r.out(B * 3 * H), dhg = r.out(B * 3 * H), dhPrev = r.out(B * H);
-            r.k.gruCellBackward(savedRef, hPrev, dh, dxg, dhg, dhPrev, B, H, r.dtype);
-            r.check('gruCellBackward dxg', dxg, tensorOf(c, 'dxg'));
-            r.check('gruCellBackward dhg', dhg, tensorOf(c, 'dhg'));
-            r.check('gruCellBackward dhPrev (direct)', dhPrev, tensorOf(c, 'dhPrevDirect'));
-          }
-        }));
+        it(c.name, () =>
+          withRun(t, `rnn_cells/${c.name}`, (r) => {
+            const { batch: B, hidden: H } = c.params;
+            if (c.cell === 'lstm') {
+              const gates = r.in(tensorOf(c, 'gates')),
+                cPrev = r.in(tensorOf(c, 'cPrev'));
+              const h = r.out(B * H),
+                cc = r.out(B * H),
+                act = r.out(B * 4 * H);
+              r.k.lstmCell(gates, cPrev, h, cc, act, B, H, r.dtype);
+              r.check('lstmCell h', h, tensorOf(c, 'h'));
+              r.check('lstmCell c', cc, tensorOf(c, 'c'));
+              r.check('lstmCell act', act, tensorOf(c, 'act'));
+              const actRef = r.in(tensorOf(c, 'act')),
+                cRef = r.in(tensorOf(c, 'c')),
+                dh = r.in(tensorOf(c, 'dh'));
+              const dc = c.params.hasDc ? r.in(tensorOf(c, 'dc')) : null;
+              const dGates = r.out(B * 4 * H),
+                dcPrev = r.out(B * H);
+              r.k.lstmCellBackward(actRef, cPrev, cRef, dh, dc, dGates, dcPrev, B, H, r.dtype);
+              r.check('lstmCellBackward dGates', dGates, tensorOf(c, 'dGates'));
+              r.check('lstmCellBackward dcPrev', dcPrev, tensorOf(c, 'dcPrev'));
+            } else {
+              const xg = r.in(tensorOf(c, 'xg')),
+                hg = r.in(tensorOf(c, 'hg')),
+                hPrev = r.in(tensorOf(c, 'hPrev'));
+              const h = r.out(B * H),
+                saved = r.out(B * 4 * H);
+              r.k.gruCell(xg, hg, hPrev, h, saved, B, H, r.dtype);
+              r.check('gruCell h', h, tensorOf(c, 'h'));
+              r.check('gruCell saved', saved, tensorOf(c, 'saved'));
+              const savedRef = r.in(tensorOf(c, 'saved')),
+                dh = r.in(tensorOf(c, 'dh'));
+              const dxg = r.out(B * 3 * H),
+                dhg = r.out(B * 3 * H),
+                dhPrev = r.out(B * H);
+              r.k.gruCellBackward(savedRef, hPrev, dh, dxg, dhg, dhPrev, B, H, r.dtype);
+              r.check('gruCellBackward dxg', dxg, tensorOf(c, 'dxg'));
+              r.check('gruCellBackward dhg', dhg, tensorOf(c, 'dhg'));
+              r.check('gruCellBackward dhPrev (direct)', dhPrev, tensorOf(c, 'dhPrevDirect'));
+            }
+          }),
+        );
       }
     });
 
     // ---- softmax -------------------------------------------------------------------------------
     describe('softmax', () => {
       for (const c of loadFixture('softmax').cases) {
-        it(c.name, () => withRun(t, `softmax/${c.name}`, (r) => {
-          const xs = tensorOf(c, 'x').shape, n = numel(xs);
-          // dim 1 of a 3-D tensor: move it last on the host (the op layer permutes with stridedCopy)
-          const moved = c.params.dim === 1 && xs.length === 3;
-          const [a, b, cc] = [xs[0]!, xs[1]!, xs[2] ?? 1];
-          const fwd = (d: number[]) => (moved ? swapLast2(d, a, b, cc) : d);
-          const back = (d: ArrayLike<number>) => (moved ? swapLast2(d, a, cc, b) : Array.from(d));
-          const cols = moved ? b : xs[xs.length - 1]!, rows = n / cols;
-          const x = r.in(fwd(tensorOf(c, 'x').data));
-          const y = r.out(n);
-          r.k.softmax(x, y, rows, cols, c.params.log, r.dtype);
-          r.check(`${c.op} y`, back(r.read(y, n)), tensorOf(c, 'y'));
-          const yRef = r.in(fwd(tensorOf(c, 'y').data)), dy = r.in(fwd(tensorOf(c, 'dy').data));
-          const dx = r.out(n);
-          r.k.softmaxBackward(yRef, dy, dx, rows, cols, c.params.log, r.dtype);
-          r.check(`${c.op} backward dx`, back(r.read(dx, n)), tensorOf(c, 'dx'));
-        }));
+        it(c.name, () =>
+          withRun(t, `softmax/${c.name}`, (r) => {
+            const xs = tensorOf(c, 'x').shape,
+              n = numel(xs);
+            // dim 1 of a 3-D tensor: move it last on the host (the op layer permutes with stridedCopy)
+            const moved = c.params.dim === 1 && xs.length === 3;
+            const [a, b, cc] = [xs[0]!, xs[1]!, xs[2] ?? 1];
+            const fwd = (d: number[]) => (moved ? swapLast2(d, a, b, cc) : d);
+            const back = (d: ArrayLike<number>) => (moved ? swapLast2(d, a, cc, b) : Array.from(d));
+            const cols = moved ? b : xs[xs.length - 1]!,
+              rows = n / cols;
+            const x = r.in(fwd(tensorOf(c, 'x').data));
+            const y = r.out(n);
+            r.k.softmax(x, y, rows, cols, c.params.log, r.dtype);
+            r.check(`${c.op} y`, back(r.read(y, n)), tensorOf(c, 'y'));
+            const yRef = r.in(fwd(tensorOf(c, 'y').data)),
+              dy = r.in(fwd(tensorOf(c, 'dy').data));
+            const dx = r.out(n);
+            r.k.softmaxBackward(yRef, dy, dx, rows, cols, c.params.log, r.dtype);
+            r.check(`${c.op} backward dx`, back(r.read(dx, n)), tensorOf(c, 'dx'));
+          }),
+        );
       }
     });
 
@@ -342,54 +423,65 @@ for (const t of targets) {
     describe('losses', () => {
       for (const c of loadFixture('losses').cases) {
         if (c.op === 'cross_entropy') {
-          it(c.name, () => withRun(t, `losses/${c.name}`, (r) => {
-            const ls = c.params.labelSmoothing ?? 0, ign = c.params.ignoreIndex ?? -100;
-            const lg = tensorOf(c, 'logits'), tg = tensorOf(c, 'target');
-            const spatial = lg.shape.length === 3; // (N, C, d): classes moved last on the host
-            const [N, C, d] = [lg.shape[0]!, lg.shape[1]!, lg.shape[2] ?? 1];
-            const rows = N * d;
-            const logits = r.in(spatial ? swapLast2(lg.data, N, C, d) : lg.data);
-            const target = r.in(tg.data, true);
-            const loss = r.out(rows);
-            r.k.crossEntropy(logits, target, loss, rows, C, ls, ign, r.dtype);
-            const lossRows = r.read(loss, rows);
-            r.check('crossEntropy per-row loss', lossRows, tensorOf(c, 'lossRows'));
-            // the op layer's reduction: mean over non-ignored rows, or sum
-            const valid = tg.data.filter((v) => v !== ign).length;
-            const total = Array.from(lossRows).reduce((s, v) => s + v, 0);
-            if (c.params.reduction !== 'none') {
-              r.check(`reduction ${c.params.reduction}`, [c.params.reduction === 'mean' ? total / valid : total], tensorOf(c, 'y'));
-            }
-            const gy = tensorOf(c, 'dy').data;
-            const dlossRows = spatial || !('dlossRows' in c.tensors)
-              ? tg.data.map((v, i) => (v === ign ? 0 : c.params.reduction === 'none' ? gy[i]! : c.params.reduction === 'sum' ? gy[0]! : gy[0]! / valid))
-              : tensorOf(c, 'dlossRows').data;
-            const dloss = r.in(dlossRows);
-            const dlogits = r.out(rows * C);
-            r.k.crossEntropyBackward(logits, target, dloss, dlogits, rows, C, ls, ign, r.dtype);
-            const got = r.read(dlogits, rows * C);
-            r.check('crossEntropyBackward dlogits', spatial ? swapLast2(got, N, d, C) : got, tensorOf(c, 'dlogits'));
-          }));
+          it(c.name, () =>
+            withRun(t, `losses/${c.name}`, (r) => {
+              const ls = c.params.labelSmoothing ?? 0,
+                ign = c.params.ignoreIndex ?? -100;
+              const lg = tensorOf(c, 'logits'),
+                tg = tensorOf(c, 'target');
+              const spatial = lg.shape.length === 3; // (N, C, d): classes moved last on the host
+              const [N, C, d] = [lg.shape[0]!, lg.shape[1]!, lg.shape[2] ?? 1];
+              const rows = N * d;
+              const logits = r.in(spatial ? swapLast2(lg.data, N, C, d) : lg.data);
+              const target = r.in(tg.data, true);
+              const loss = r.out(rows);
+              r.k.crossEntropy(logits, target, loss, rows, C, ls, ign, r.dtype);
+              const lossRows = r.read(loss, rows);
+              r.check('crossEntropy per-row loss', lossRows, tensorOf(c, 'lossRows'));
+              // the op layer's reduction: mean over non-ignored rows, or sum
+              const valid = tg.data.filter((v) => v !== ign).length;
+              const total = Array.from(lossRows).reduce((s, v) => s + v, 0);
+              if (c.params.reduction !== 'none') {
+                r.check(`reduction ${c.params.reduction}`, [c.params.reduction === 'mean' ? total / valid : total], tensorOf(c, 'y'));
+              }
+              const gy = tensorOf(c, 'dy').data;
+              const dlossRows =
+                spatial || !('dlossRows' in c.tensors)
+                  ? tg.data.map((v, i) =>
+                      v === ign ? 0 : c.params.reduction === 'none' ? gy[i]! : c.params.reduction === 'sum' ? gy[0]! : gy[0]! / valid,
+                    )
+                  : tensorOf(c, 'dlossRows').data;
+              const dloss = r.in(dlossRows);
+              const dlogits = r.out(rows * C);
+              r.k.crossEntropyBackward(logits, target, dloss, dlogits, rows, C, ls, ign, r.dtype);
+              const got = r.read(dlogits, rows * C);
+              r.check('crossEntropyBackward dlogits', spatial ? swapLast2(got, N, d, C) : got, tensorOf(c, 'dlogits'));
+            }),
+          );
         } else if (c.op === 'nll_loss') {
-          it(`${c.name} (gather)`, () => withRun(t, `losses/${c.name}`, (r) => {
-            const inp = tensorOf(c, 'input'), tg = tensorOf(c, 'target');
-            const [rows, C] = [inp.shape[0]!, inp.shape[1]!];
-            const ign = c.params.ignoreIndex ?? -100;
-            const x = r.in(inp), idx = r.in(tg);
-            const picked = r.out(rows);
-            r.k.gather(x, idx, picked, rows, C, 1, 1, r.dtype);
-            const p = r.read(picked, rows);
-            const perRow = tg.data.map((v, i) => (v === ign ? 0 : -p[i]!));
-            const valid = tg.data.filter((v) => v !== ign).length;
-            const sum = perRow.reduce((s, v) => s + v, 0);
-            const red = c.params.reduction;
-            r.check('nll loss', red === 'none' ? perRow : [red === 'sum' ? sum : sum / valid], tensorOf(c, 'y'));
-            const gy = tensorOf(c, 'dy').data;
-            const dPicked = tg.data.map((v, i) => (v === ign ? 0 : -(red === 'none' ? gy[i]! : red === 'sum' ? gy[0]! : gy[0]! / valid)));
-            const dp = r.in(dPicked), dx = r.out(rows * C);
-            r.k.gatherBackward(dp, idx, dx, rows, C, 1, 1, r.dtype);
-            r.check('gatherBackward dinput', dx, tensorOf(c, 'dinput'));
-          }));
+          it(`${c.name} (gather)`, () =>
+            withRun(t, `losses/${c.name}`, (r) => {
+              const inp = tensorOf(c, 'input'),
+                tg = tensorOf(c, 'target');
+              const [rows, C] = [inp.shape[0]!, inp.shape[1]!];
+              const ign = c.params.ignoreIndex ?? -100;
+              const x = r.in(inp),
+                idx = r.in(tg);
+              const picked = r.out(rows);
+              r.k.gather(x, idx, picked, rows, C, 1, 1, r.dtype);
+              const p = r.read(picked, rows);
+              const perRow = tg.data.map((v, i) => (v === ign ? 0 : -p[i]!));
+              const valid = tg.data.filter((v) => v !== ign).length;
+              const sum = perRow.reduce((s, v) => s + v, 0);
+              const red = c.params.reduction;
+              r.check('nll loss', red === 'none' ? perRow : [red === 'sum' ? sum : sum / valid], tensorOf(c, 'y'));
+              const gy = tensorOf(c, 'dy').data;
+              const dPicked = tg.data.map((v, i) => (v === ign ? 0 : -(red === 'none' ? gy[i]! : red === 'sum' ? gy[0]! : gy[0]! / valid)));
+              const dp = r.in(dPicked),
+                dx = r.out(rows * C);
+              r.k.gatherBackward(dp, idx, dx, rows, C, 1, 1, r.dtype);
+              r.check('gatherBackward dinput', dx, tensorOf(c, 'dinput'));
+            }));
         }
         // binary_cross_entropy(_with_logits) and mse_loss are composite ops: checked by the nn/ops tests.
       }
@@ -398,141 +490,188 @@ for (const t of targets) {
     // ---- normalisation -------------------------------------------------------------------------
     describe('norm', () => {
       for (const c of loadFixture('norm').cases) {
-        it(c.name, () => withRun(t, `norm/${c.name}`, (r) => {
-          const q = c.params;
-          const nx = numel(tensorOf(c, 'x').shape);
-          const x = r.in(tensorOf(c, 'x')), dy = r.in(tensorOf(c, 'dy'));
-          const gamma = q.affine ? r.in(tensorOf(c, 'weight')) : null;
-          const beta = q.affine ? r.in(tensorOf(c, 'bias')) : null;
-          const y = r.out(nx), dx = r.out(nx);
-          if (c.op === 'batch_norm') {
-            const { n, c: C, hw } = q as { n: number; c: number; hw: number };
-            const rm = q.trackRunningStats ? r.in(tensorOf(c, 'running_mean')) : null;
-            const rv = q.trackRunningStats ? r.in(tensorOf(c, 'running_var')) : null;
-            const sm = r.out(C), si = r.out(C);
-            r.k.batchNorm(x, gamma, beta, rm, rv, y, sm, si, n, C, hw, q.training!, q.momentum!, q.eps, r.dtype);
-            r.check('batchNorm y', y, tensorOf(c, 'y'));
-            r.check('batchNorm saveMean', sm, tensorOf(c, 'saveMean'));
-            r.check('batchNorm saveInvStd', si, tensorOf(c, 'saveInvStd'));
-            if (rm !== null && rv !== null) {
-              r.check('batchNorm running_mean after', rm, tensorOf(c, 'running_mean_after'));
-              r.check('batchNorm running_var after', rv, tensorOf(c, 'running_var_after'));
+        it(c.name, () =>
+          withRun(t, `norm/${c.name}`, (r) => {
+            const q = c.params;
+            const nx = numel(tensorOf(c, 'x').shape);
+            const x = r.in(tensorOf(c, 'x')),
+              dy = r.in(tensorOf(c, 'dy'));
+            const gamma = q.affine ? r.in(tensorOf(c, 'weight')) : null;
+            const beta = q.affine ? r.in(tensorOf(c, 'bias')) : null;
+            const y = r.out(nx),
+              dx = r.out(nx);
+            if (c.op === 'batch_norm') {
+              const { n, c: C, hw } = q as { n: number; c: number; hw: number };
+              const rm = q.trackRunningStats ? r.in(tensorOf(c, 'running_mean')) : null;
+              const rv = q.trackRunningStats ? r.in(tensorOf(c, 'running_var')) : null;
+              const sm = r.out(C),
+                si = r.out(C);
+              r.k.batchNorm(x, gamma, beta, rm, rv, y, sm, si, n, C, hw, q.training!, q.momentum!, q.eps, r.dtype);
+              r.check('batchNorm y', y, tensorOf(c, 'y'));
+              r.check('batchNorm saveMean', sm, tensorOf(c, 'saveMean'));
+              r.check('batchNorm saveInvStd', si, tensorOf(c, 'saveInvStd'));
+              if (rm !== null && rv !== null) {
+                r.check('batchNorm running_mean after', rm, tensorOf(c, 'running_mean_after'));
+                r.check('batchNorm running_var after', rv, tensorOf(c, 'running_var_after'));
+              }
+              const smRef = r.in(tensorOf(c, 'saveMean')),
+                siRef = r.in(tensorOf(c, 'saveInvStd'));
+              const dg = q.affine ? r.out(C) : null,
+                db = q.affine ? r.out(C) : null;
+              r.k.batchNormBackward(dy, x, gamma, smRef, siRef, dx, dg, db, n, C, hw, q.training!, r.dtype);
+              r.check('batchNormBackward dx', dx, tensorOf(c, 'dx'));
+              if (dg !== null && db !== null) {
+                r.check('batchNormBackward dweight', dg, tensorOf(c, 'dweight'));
+                r.check('batchNormBackward dbias', db, tensorOf(c, 'dbias'));
+              }
+            } else {
+              const { rows, cols } = q as { rows: number; cols: number };
+              const mean = r.out(rows),
+                rstd = r.out(rows);
+              r.k.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, q.eps, r.dtype);
+              r.check('layerNorm y', y, tensorOf(c, 'y'));
+              r.check('layerNorm mean', mean, tensorOf(c, 'mean'));
+              r.check('layerNorm rstd', rstd, tensorOf(c, 'rstd'));
+              const meanRef = r.in(tensorOf(c, 'mean')),
+                rstdRef = r.in(tensorOf(c, 'rstd'));
+              const dg = q.affine ? r.out(cols) : null,
+                db = q.affine ? r.out(cols) : null;
+              r.k.layerNormBackward(dy, x, gamma, meanRef, rstdRef, dx, dg, db, rows, cols, r.dtype);
+              r.check('layerNormBackward dx', dx, tensorOf(c, 'dx'));
+              if (dg !== null && db !== null) {
+                r.check('layerNormBackward dweight', dg, tensorOf(c, 'dweight'));
+                r.check('layerNormBackward dbias', db, tensorOf(c, 'dbias'));
+              }
             }
-            const smRef = r.in(tensorOf(c, 'saveMean')), siRef = r.in(tensorOf(c, 'saveInvStd'));
-            const dg = q.affine ? r.out(C) : null, db = q.affine ? r.out(C) : null;
-            r.k.batchNormBackward(dy, x, gamma, smRef, siRef, dx, dg, db, n, C, hw, q.training!, r.dtype);
-            r.check('batchNormBackward dx', dx, tensorOf(c, 'dx'));
-            if (dg !== null && db !== null) {
-              r.check('batchNormBackward dweight', dg, tensorOf(c, 'dweight'));
-              r.check('batchNormBackward dbias', db, tensorOf(c, 'dbias'));
-            }
-          } else {
-            const { rows, cols } = q as { rows: number; cols: number };
-            const mean = r.out(rows), rstd = r.out(rows);
-            r.k.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, q.eps, r.dtype);
-            r.check('layerNorm y', y, tensorOf(c, 'y'));
-            r.check('layerNorm mean', mean, tensorOf(c, 'mean'));
-            r.check('layerNorm rstd', rstd, tensorOf(c, 'rstd'));
-            const meanRef = r.in(tensorOf(c, 'mean')), rstdRef = r.in(tensorOf(c, 'rstd'));
-            const dg = q.affine ? r.out(cols) : null, db = q.affine ? r.out(cols) : null;
-            r.k.layerNormBackward(dy, x, gamma, meanRef, rstdRef, dx, dg, db, rows, cols, r.dtype);
-            r.check('layerNormBackward dx', dx, tensorOf(c, 'dx'));
-            if (dg !== null && db !== null) {
-              r.check('layerNormBackward dweight', dg, tensorOf(c, 'dweight'));
-              r.check('layerNormBackward dbias', db, tensorOf(c, 'dbias'));
-            }
-          }
-        }));
+          }),
+        );
       }
     });
 
     // ---- activations ---------------------------------------------------------------------------
     describe('activations (unary + unaryGrad)', () => {
       for (const c of loadFixture('activations').cases) {
-        it(c.name, () => withRun(t, `activations/${c.name}`, (r) => {
-          const n = numel(tensorOf(c, 'x').shape);
-          const { op, a, b } = c.params;
-          const x = r.in(tensorOf(c, 'x')), y = r.out(n);
-          r.k.unary(op as UnaryOp, x, y, n, r.dtype, a, b);
-          r.check(`unary ${op} y`, y, tensorOf(c, 'y'));
-          const yRef = r.in(tensorOf(c, 'y')), dy = r.in(tensorOf(c, 'dy')), dx = r.out(n);
-          r.k.unaryGrad(op as UnaryGradOp, x, yRef, dy, dx, n, r.dtype, a, b);
-          r.check(`unaryGrad ${op} dx`, dx, tensorOf(c, 'dx'));
-        }));
+        it(c.name, () =>
+          withRun(t, `activations/${c.name}`, (r) => {
+            const n = numel(tensorOf(c, 'x').shape);
+            const { op, a, b } = c.params;
+            const x = r.in(tensorOf(c, 'x')),
+              y = r.out(n);
+            r.k.unary(op as UnaryOp, x, y, n, r.dtype, a, b);
+            r.check(`unary ${op} y`, y, tensorOf(c, 'y'));
+            const yRef = r.in(tensorOf(c, 'y')),
+              dy = r.in(tensorOf(c, 'dy')),
+              dx = r.out(n);
+            r.k.unaryGrad(op as UnaryGradOp, x, yRef, dy, dx, n, r.dtype, a, b);
+            r.check(`unaryGrad ${op} dx`, dx, tensorOf(c, 'dx'));
+          }),
+        );
       }
     });
 
     // ---- embedding -----------------------------------------------------------------------------
     describe('embedding (indexSelect + indexSelectBackward)', () => {
       for (const c of loadFixture('embedding').cases) {
-        it(c.name, () => withRun(t, `embedding/${c.name}`, (r) => {
-          const { numEmbeddings: V, embeddingDim: D, paddingIdx } = c.params;
-          const idxT = tensorOf(c, 'indices'), nIdx = numel(idxT.shape);
-          const w = r.in(tensorOf(c, 'weight')), idx = r.in(idxT), dy = r.in(tensorOf(c, 'dy'));
-          const y = r.out(nIdx * D), dw = r.out(V * D);
-          r.k.indexSelect(w, idx, y, 1, V, D, nIdx, r.dtype);
-          r.check('indexSelect y', y, tensorOf(c, 'y'));
-          r.k.indexSelectBackward(dy, idx, dw, 1, V, D, nIdx, r.dtype);
-          const g = Array.from(r.read(dw, V * D));
-          if (paddingIdx !== null) g.fill(0, paddingIdx * D, (paddingIdx + 1) * D); // op layer: padding row gets no grad
-          r.check('indexSelectBackward dweight', g, tensorOf(c, 'dweight'));
-        }));
+        it(c.name, () =>
+          withRun(t, `embedding/${c.name}`, (r) => {
+            const { numEmbeddings: V, embeddingDim: D, paddingIdx } = c.params;
+            const idxT = tensorOf(c, 'indices'),
+              nIdx = numel(idxT.shape);
+            const w = r.in(tensorOf(c, 'weight')),
+              idx = r.in(idxT),
+              dy = r.in(tensorOf(c, 'dy'));
+            const y = r.out(nIdx * D),
+              dw = r.out(V * D);
+            r.k.indexSelect(w, idx, y, 1, V, D, nIdx, r.dtype);
+            r.check('indexSelect y', y, tensorOf(c, 'y'));
+            r.k.indexSelectBackward(dy, idx, dw, 1, V, D, nIdx, r.dtype);
+            const g = Array.from(r.read(dw, V * D));
+            if (paddingIdx !== null) g.fill(0, paddingIdx * D, (paddingIdx + 1) * D); // op layer: padding row gets no grad
+            r.check('indexSelectBackward dweight', g, tensorOf(c, 'dweight'));
+          }),
+        );
       }
     });
 
     // ---- optimizers ----------------------------------------------------------------------------
     describe('optim (sgdStep / adamStep / rmspropStep / adagradStep, 3 steps)', () => {
       for (const c of loadFixture('optim').cases) {
-        it(c.name, () => withRun(t, `optim/${c.name}`, (r) => {
-          const q = c.params;
-          const shapes = c.tensors.params0.map((p) => p.shape);
-          const numels = shapes.map(numel);
-          const params = c.tensors.params0.map((p) => r.in(p));
-          const zeros = () => numels.map((n) => r.in(new Array<number>(n).fill(0)));
-          const isSgd = c.optimizer === 'SGD';
-          const isRms = c.optimizer === 'RMSprop';
-          const isAdagrad = c.optimizer === 'Adagrad';
-          const isAdam = !isSgd && !isRms && !isAdagrad;
-          const mom = (isSgd || isRms) && (q.momentum ?? 0) !== 0 ? zeros() : null;
-          const expAvg = isAdam ? zeros() : [], expAvgSq = isAdam ? zeros() : [];
-          const maxSq = isAdam && q.amsgrad ? zeros() : null;
-          const squareAvg = isRms ? zeros() : [];
-          const gradAvg = isRms && q.centered ? zeros() : null;
-          const stateSum = isAdagrad ? numels.map((n) => r.in(new Array<number>(n).fill(q.initial_accumulator_value ?? 0))) : [];
-          c.steps.forEach((want, s) => {
-            const grads = c.tensors.grads[s]!.map((g) => r.in(g));
-            if (isSgd) {
-              const h: SgdHyper = {
-                lr: q.lr, momentum: q.momentum ?? 0, dampening: q.dampening ?? 0, nesterov: q.nesterov ?? false,
-                weightDecay: q.weight_decay, maximize: q.maximize, firstStep: s === 0,
-              };
-              r.k.sgdStep(params, grads, mom, numels, h, r.dtype);
-            } else if (isRms) {
-              const h: RmspropHyper = {
-                lr: q.lr, alpha: q.alpha!, eps: q.eps!, weightDecay: q.weight_decay, momentum: q.momentum ?? 0, centered: q.centered ?? false, maximize: q.maximize,
-              };
-              r.k.rmspropStep(params, grads, squareAvg, mom, gradAvg, numels, h, r.dtype);
-            } else if (isAdagrad) {
-              const h: AdagradHyper = { clr: q.lr / (1 + s * (q.lr_decay ?? 0)), eps: q.eps!, weightDecay: q.weight_decay, maximize: q.maximize };
-              r.k.adagradStep(params, grads, stateSum, numels, h, r.dtype);
-            } else {
-              const h: AdamHyper = {
-                lr: q.lr, beta1: q.betas![0], beta2: q.betas![1], eps: q.eps!, weightDecay: q.weight_decay,
-                decoupled: c.optimizer === 'AdamW', amsgrad: q.amsgrad ?? false, maximize: q.maximize, step: s + 1,
-              };
-              r.k.adamStep(params, grads, expAvg, expAvgSq, maxSq, numels, h, r.dtype);
-            }
-            const at = `step ${s + 1}`;
-            want.params.forEach((p, i) => r.check(`${at} param ${i}`, params[i]!, p));
-            want.momentum_buffer?.forEach((p, i) => r.check(`${at} momentum_buffer ${i}`, mom![i]!, p));
-            want.exp_avg?.forEach((p, i) => r.check(`${at} exp_avg ${i}`, expAvg[i]!, p));
-            want.exp_avg_sq?.forEach((p, i) => r.check(`${at} exp_avg_sq ${i}`, expAvgSq[i]!, p));
-            want.max_exp_avg_sq?.forEach((p, i) => r.check(`${at} max_exp_avg_sq ${i}`, maxSq![i]!, p));
-            want.square_avg?.forEach((p, i) => r.check(`${at} square_avg ${i}`, squareAvg[i]!, p));
-            want.grad_avg?.forEach((p, i) => r.check(`${at} grad_avg ${i}`, gradAvg![i]!, p));
-            want.sum?.forEach((p, i) => r.check(`${at} sum ${i}`, stateSum[i]!, p));
-          });
-        }));
+        it(c.name, () =>
+          withRun(t, `optim/${c.name}`, (r) => {
+            const q = c.params;
+            const shapes = c.tensors.params0.map((p) => p.shape);
+            const numels = shapes.map(numel);
+            const params = c.tensors.params0.map((p) => r.in(p));
+            const zeros = () => numels.map((n) => r.in(new Array<number>(n).fill(0)));
+            const isSgd = c.optimizer === 'SGD';
+            const isRms = c.optimizer === 'RMSprop';
+            const isAdagrad = c.optimizer === 'Adagrad';
+            const isAdam = !isSgd && !isRms && !isAdagrad;
+            const mom = (isSgd || isRms) && (q.momentum ?? 0) !== 0 ? zeros() : null;
+            const expAvg = isAdam ? zeros() : [],
+              expAvgSq = isAdam ? zeros() : [];
+            const maxSq = isAdam && q.amsgrad ? zeros() : null;
+            const squareAvg = isRms ? zeros() : [];
+            const gradAvg = isRms && q.centered ? zeros() : null;
+            const stateSum = isAdagrad ? numels.map((n) => r.in(new Array<number>(n).fill(q.initial_accumulator_value ?? 0))) : [];
+            c.steps.forEach((want, s) => {
+              const grads = c.tensors.grads[s]!.map((g) => r.in(g));
+              if (isSgd) {
+                const h: SgdHyper = {
+                  lr: q.lr,
+                  momentum: q.momentum ?? 0,
+                  dampening: q.dampening ?? 0,
+                  nesterov: q.nesterov ?? false,
+                  weightDecay: q.weight_decay,
+                  maximize: q.maximize,
+                  firstStep: s === 0,
+                };
+                r.k.sgdStep(params, grads, mom, numels, h, r.dtype);
+              } else if (isRms) {
+                const h: RmspropHyper = {
+                  lr: q.lr,
+                  alpha: q.alpha!,
+                  eps: q.eps!,
+                  weightDecay: q.weight_decay,
+                  momentum: q.momentum ?? 0,
+                  centered: q.centered ?? false,
+                  maximize: q.maximize,
+                };
+                r.k.rmspropStep(params, grads, squareAvg, mom, gradAvg, numels, h, r.dtype);
+              } else if (isAdagrad) {
+                const h: AdagradHyper = {
+                  clr: q.lr / (1 + s * (q.lr_decay ?? 0)),
+                  eps: q.eps!,
+                  weightDecay: q.weight_decay,
+                  maximize: q.maximize,
+                };
+                r.k.adagradStep(params, grads, stateSum, numels, h, r.dtype);
+              } else {
+                const h: AdamHyper = {
+                  lr: q.lr,
+                  beta1: q.betas![0],
+                  beta2: q.betas![1],
+                  eps: q.eps!,
+                  weightDecay: q.weight_decay,
+                  decoupled: c.optimizer === 'AdamW',
+                  amsgrad: q.amsgrad ?? false,
+                  maximize: q.maximize,
+                  step: s + 1,
+                };
+                r.k.adamStep(params, grads, expAvg, expAvgSq, maxSq, numels, h, r.dtype);
+              }
+              const at = `step ${s + 1}`;
+              want.params.forEach((p, i) => r.check(`${at} param ${i}`, params[i]!, p));
+              want.momentum_buffer?.forEach((p, i) => r.check(`${at} momentum_buffer ${i}`, mom![i]!, p));
+              want.exp_avg?.forEach((p, i) => r.check(`${at} exp_avg ${i}`, expAvg[i]!, p));
+              want.exp_avg_sq?.forEach((p, i) => r.check(`${at} exp_avg_sq ${i}`, expAvgSq[i]!, p));
+              want.max_exp_avg_sq?.forEach((p, i) => r.check(`${at} max_exp_avg_sq ${i}`, maxSq![i]!, p));
+              want.square_avg?.forEach((p, i) => r.check(`${at} square_avg ${i}`, squareAvg[i]!, p));
+              want.grad_avg?.forEach((p, i) => r.check(`${at} grad_avg ${i}`, gradAvg![i]!, p));
+              want.sum?.forEach((p, i) => r.check(`${at} sum ${i}`, stateSum[i]!, p));
+            });
+          }),
+        );
       }
     });
   });
@@ -541,9 +680,21 @@ for (const t of targets) {
 function poolParams(c: PoolCase): Pool2dParams {
   const q = c.params;
   return {
-    batch: q.batch, channels: q.channels, inH: q.inH, inW: q.inW, outH: q.outH, outW: q.outW,
-    kH: q.kH!, kW: q.kW!, strideH: q.strideH!, strideW: q.strideW!, padH: q.padH!, padW: q.padW!,
-    dilationH: q.dilationH!, dilationW: q.dilationW!, countIncludePad: q.countIncludePad!,
+    batch: q.batch,
+    channels: q.channels,
+    inH: q.inH,
+    inW: q.inW,
+    outH: q.outH,
+    outW: q.outW,
+    kH: q.kH!,
+    kW: q.kW!,
+    strideH: q.strideH!,
+    strideW: q.strideW!,
+    padH: q.padH!,
+    padW: q.padW!,
+    dilationH: q.dilationH!,
+    dilationW: q.dilationW!,
+    countIncludePad: q.countIncludePad!,
   };
 }
 

@@ -25,7 +25,15 @@ function py(args: string[], timeout = 60_000): string {
 
 /** The ids the Node bench generates for these ops (distinct: matmul has float32 and bfloat16 cases under one id). */
 function nodeIds(backend: 'js' | 'cuda', quick: boolean, ops: string[]): string[] {
-  const ctx: BenchContext = { backend, device: backend === 'js' ? 'cpu' : 'cuda:0', quick, memoryBytes: null, cacheBytes: 32 << 20, budgetMs: 1, log: () => {} };
+  const ctx: BenchContext = {
+    backend,
+    device: backend === 'js' ? 'cpu' : 'cuda:0',
+    quick,
+    memoryBytes: null,
+    cacheBytes: 32 << 20,
+    budgetMs: 1,
+    log: () => {},
+  };
   const ids = ops.flatMap((op) => (OP_FAMILIES[op] ? OP_FAMILIES[op](ctx).map((c) => c.id) : []));
   for (const m of E2E_MODELS.filter((x) => ops.includes(x))) ids.push(e2eId(m, e2eBatch(ctx)));
   return [...new Set(ids)].sort();
@@ -35,7 +43,10 @@ const ALL = [...Object.keys(OP_FAMILIES), ...E2E_MODELS];
 
 describe.skipIf(!hasTorch)('torch peer script (python3 + torch, no GPU)', () => {
   it.each([
-    ['cuda', true], ['cuda', false], ['js', true], ['js', false],
+    ['cuda', true],
+    ['cuda', false],
+    ['js', true],
+    ['js', false],
   ] as const)('lists the Node bench ids for backend %s (quick %s)', (backend, quick) => {
     const out = py(['--list-ids', '--device', backend === 'js' ? 'cpu' : 'cuda', ...(quick ? ['--quick'] : []), '--ops', ALL.join(',')]);
     const ids = out.split('\n').filter(Boolean);

@@ -10,11 +10,13 @@ import { writeIdxFile } from '../../lib/data/idx.js';
 import { embeddedMnist, MNIST_FILES } from '../../lib/data/mnist.js';
 
 function io() {
-  const o: string[] = [], e: string[] = [];
+  const o: string[] = [],
+    e: string[] = [];
   return {
     stdout: { write: (s: string) => (o.push(s), true), isTTY: false },
     stderr: { write: (s: string) => (e.push(s), true), isTTY: false },
-    out: () => o.join(''), err: () => e.join(''),
+    out: () => o.join(''),
+    err: () => e.join(''),
   };
 }
 
@@ -25,7 +27,9 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-cli-val-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-cli-val-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** IDX files with n train / m test images of size rows×cols (pixels from the embedded digits where they fit). */

@@ -10,12 +10,19 @@ import { loadCheckpoint } from '../../lib/io/checkpoint.js';
 import { writeIdxFile } from '../../lib/data/idx.js';
 import { embeddedMnist, MNIST_FILES, type MnistRaw } from '../../lib/data/mnist.js';
 
-function io(): { stdout: { write(s: string): boolean; isTTY: boolean }; stderr: { write(s: string): boolean; isTTY: boolean }; out(): string; err(): string } {
-  const o: string[] = [], e: string[] = [];
+function io(): {
+  stdout: { write(s: string): boolean; isTTY: boolean };
+  stderr: { write(s: string): boolean; isTTY: boolean };
+  out(): string;
+  err(): string;
+} {
+  const o: string[] = [],
+    e: string[] = [];
   return {
     stdout: { write: (s: string) => (o.push(s), true), isTTY: false },
     stderr: { write: (s: string) => (e.push(s), true), isTTY: false },
-    out: () => o.join(''), err: () => e.join(''),
+    out: () => o.join(''),
+    err: () => e.join(''),
   };
 }
 
@@ -148,10 +155,21 @@ describe('wattgrad CLI', () => {
   it('--data-dir trains on IDX files (gzipped here) instead of the embedded digits', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-cli-idx-'));
     const e = embeddedMnist();
-    const files: [string, MnistRaw, boolean][] = [[MNIST_FILES.trainImages, e.train, true], [MNIST_FILES.trainLabels, e.train, false], [MNIST_FILES.testImages, e.test, true], [MNIST_FILES.testLabels, e.test, false]];
+    const files: [string, MnistRaw, boolean][] = [
+      [MNIST_FILES.trainImages, e.train, true],
+      [MNIST_FILES.trainLabels, e.train, false],
+      [MNIST_FILES.testImages, e.test, true],
+      [MNIST_FILES.testLabels, e.test, false],
+    ];
     for (const [name, r, images] of files) {
       const n = r === e.train ? 600 : 300;
-      writeIdxFile(path.join(dir, name + '.gz'), images ? { type: 'uint8', dims: [n, 28, 28], data: r.images.slice(0, n * 784) } : { type: 'uint8', dims: [n], data: r.labels.slice(0, n) }, { gzip: true });
+      writeIdxFile(
+        path.join(dir, name + '.gz'),
+        images
+          ? { type: 'uint8', dims: [n, 28, 28], data: r.images.slice(0, n * 784) }
+          : { type: 'uint8', dims: [n], data: r.labels.slice(0, n) },
+        { gzip: true },
+      );
     }
     const c = io();
     expect(await main(['train', 'mnist-mlp', '--epochs', '1', '--data-dir', dir, '--quiet'], c)).toBe(0);

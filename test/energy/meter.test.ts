@@ -80,7 +80,12 @@ describe('EnergyMeter on this machine (no NVML, no RAPL)', () => {
   });
 
   it('estimates only when asked, labelled, and never in kWh/CO2e/FLOP/J', () => {
-    const meter = new EnergyMeter({ nvml: openNvml(null, 'no addon'), rapl: { root }, now: clock.now, estimate: { gpuWatts: 300, cpuWatts: 65 } });
+    const meter = new EnergyMeter({
+      nvml: openNvml(null, 'no addon'),
+      rapl: { root },
+      now: clock.now,
+      estimate: { gpuWatts: 300, cpuWatts: 65 },
+    });
     meter.begin('e');
     clock.advance(2000);
     const r = meter.end('e', { samples: 100 });
@@ -265,7 +270,9 @@ describe('EnergyMeter with a fake NVML', () => {
     const text = formatEnergySummary(rs);
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^window\s+time\s+samples\/s\s+GPU 0\s+CPU\s+total\s+J\/sample\s+FLOP\/J\s+CO2e\s+method$/);
-    expect(lines[2]).toMatch(/^epoch 1\s+5\.00 s\s+12\.0 k\s+1\.00 kJ\s+n\/a\s+1\.00 kJ\s+16\.7 mJ\s+1\.00 G\s+134 mg\s+GPU0:counter CPU:n\/a$/);
+    expect(lines[2]).toMatch(
+      /^epoch 1\s+5\.00 s\s+12\.0 k\s+1\.00 kJ\s+n\/a\s+1\.00 kJ\s+16\.7 mJ\s+1\.00 G\s+134 mg\s+GPU0:counter CPU:n\/a$/,
+    );
     expect(text).toMatch(/GPU 0 \(Fake H100\): nvml-counter/);
     expect(text).toMatch(/CPU: unavailable: no RAPL package zones/);
     expect(text).toMatch(/carbon: 481 gCO2e\/kWh \(WORLD, World average, Ember/);

@@ -27,7 +27,13 @@ function haveCc(): boolean {
 /** A JS stand-in for the addon's nvml* functions, to test the TS wrapper's conversions. */
 function fakeBinding(): NvmlBinding & { calls: string[] } {
   const calls: string[] = [];
-  const series: NvmlPowerSeries = { timesMs: new Float64Array([10, 20, 30]), watts: new Float64Array([100, 110, 120]), errors: 1, lastError: 'Unknown Error', next: 3 };
+  const series: NvmlPowerSeries = {
+    timesMs: new Float64Array([10, 20, 30]),
+    watts: new Float64Array([100, 110, 120]),
+    errors: 1,
+    lastError: 'Unknown Error',
+    next: 3,
+  };
   const slice = (from = 0): NvmlPowerSeries => ({
     ...series,
     timesMs: series.timesMs.slice(from),
@@ -67,7 +73,10 @@ describe('NVML wrapper (lib/energy/nvml.ts)', () => {
   it('tolerates a missing binding and an unavailable NVML', () => {
     expect(openNvml(null).reason).toBe('native addon not loaded');
     expect(openNvml(undefined, 'ENOENT').reason).toBe('native addon not loaded: ENOENT');
-    const b = { ...fakeBinding(), nvmlStatus: () => ({ available: false, error: 'libnvidia-ml.so.1 not found', detail: 'dlerror text', library: null }) };
+    const b = {
+      ...fakeBinding(),
+      nvmlStatus: () => ({ available: false, error: 'libnvidia-ml.so.1 not found', detail: 'dlerror text', library: null }),
+    };
     const nv = openNvml(b);
     expect(nv.available).toBe(false);
     expect(nv.reason).toBe('libnvidia-ml.so.1 not found');

@@ -5,7 +5,15 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCost } from '../../lib/backend/counter.js';
-import { EnergyMeter, renderHtmlReport, writeHtmlReport, type EpochRecord, type EnergyResult, type HtmlReportData, type PowerSeries } from '../../lib/energy/index.js';
+import {
+  EnergyMeter,
+  renderHtmlReport,
+  writeHtmlReport,
+  type EpochRecord,
+  type EnergyResult,
+  type HtmlReportData,
+  type PowerSeries,
+} from '../../lib/energy/index.js';
 import { FakeNvml, ManualClock } from './fakes.js';
 
 const run = promisify(execFile);
@@ -51,7 +59,13 @@ function sampleData(): HtmlReportData {
     { label: 'GPU 0 NVIDIA H100 80GB HBM3', tSeconds: t, watts: gpuW },
     { label: 'CPU (RAPL)', tSeconds: t, watts: cpuW },
   ];
-  return { title: 'mnist-cnn on cuda:0 <demo>', history, powerSeries, summary: [summary], notes: ['model: 2×conv + 2×linear', 'batch 128', 'AdamW lr 1e-3'] };
+  return {
+    title: 'mnist-cnn on cuda:0 <demo>',
+    history,
+    powerSeries,
+    summary: [summary],
+    notes: ['model: 2×conv + 2×linear', 'batch 128', 'AdamW lr 1e-3'],
+  };
 }
 
 beforeAll(() => {
@@ -122,7 +136,9 @@ describe('HTML report', () => {
         expect(dom.stdout).toMatch(new RegExp(`<svg class="chart" data-chart="${id}"[^>]*>[\\s\\S]*?<path|<rect`));
       }
       expect(dom.stdout).toMatch(/<table class="summary">/);
-      await run(CHROMIUM, [...flags('shot-'), `--screenshot=${png}`, '--window-size=1200,1600', '--hide-scrollbars', url], { timeout: 90_000 });
+      await run(CHROMIUM, [...flags('shot-'), `--screenshot=${png}`, '--window-size=1200,1600', '--hide-scrollbars', url], {
+        timeout: 90_000,
+      });
       const bytes = fs.readFileSync(png);
       expect(bytes.subarray(1, 4).toString()).toBe('PNG');
       expect(bytes.length).toBeGreaterThan(20_000); // a blank page is a few KB

@@ -17,11 +17,16 @@ describe('data options', () => {
     expect(memory().tensors).toBe(before);
     const d = loadMnist({ trainLimit: 5, testLimit: 3 });
     expect([d.train.length, d.test.length]).toEqual([5, 3]);
-    d.train.dispose(); d.test.dispose();
+    d.train.dispose();
+    d.test.dispose();
   });
   it('mnistTensors and writeIdxFile reject unknown keys', () => {
-    expect(() => mnistTensors(embeddedMnist().test, { normalise: false } as never)).toThrow(/mnistTensors: unknown option 'normalise' — did you mean 'normalize'\?/);
-    expect(() => writeIdxFile('/tmp/never.idx', { type: 'uint8', dims: [1], data: new Uint8Array(1) }, { gz: true } as never)).toThrow(/writeIdxFile: unknown option 'gz'/);
+    expect(() => mnistTensors(embeddedMnist().test, { normalise: false } as never)).toThrow(
+      /mnistTensors: unknown option 'normalise' — did you mean 'normalize'\?/,
+    );
+    expect(() => writeIdxFile('/tmp/never.idx', { type: 'uint8', dims: [1], data: new Uint8Array(1) }, { gz: true } as never)).toThrow(
+      /writeIdxFile: unknown option 'gz'/,
+    );
   });
 });
 
@@ -29,7 +34,9 @@ describe('Subset and randomSplit inputs', () => {
   it('datasets with a NaN or negative length, bad lengths lists and seeds are refused', async () => {
     const { Subset, randomSplit } = await import('../../lib/data/dataset.js');
     const get = () => 0;
-    expect(() => randomSplit({ length: NaN, get } as never, [0.5, 0.5])).toThrow(/randomSplit: invalid dataset length NaN \(must be a non-negative integer\)/);
+    expect(() => randomSplit({ length: NaN, get } as never, [0.5, 0.5])).toThrow(
+      /randomSplit: invalid dataset length NaN \(must be a non-negative integer\)/,
+    );
     expect(() => randomSplit({ length: -1, get } as never, [0.5, 0.5])).toThrow(/dataset length -1/);
     expect(() => randomSplit({ length: 4, get }, 0.5 as never)).toThrow(/randomSplit: lengths must be a non-empty array/);
     expect(() => randomSplit({ length: 4, get }, [2, 2], NaN)).toThrow(/randomSplit: invalid seed NaN/);
@@ -42,8 +49,19 @@ describe('ConcatDataset lengths', () => {
   it('a part with a NaN or negative length is refused', async () => {
     const { ConcatDataset } = await import('../../lib/data/dataset.js');
     const get = () => 0;
-    expect(() => new ConcatDataset([{ length: 2, get }, { length: NaN, get }] as never)).toThrow(/ConcatDataset: invalid length of part 1 NaN/);
+    expect(
+      () =>
+        new ConcatDataset([
+          { length: 2, get },
+          { length: NaN, get },
+        ] as never),
+    ).toThrow(/ConcatDataset: invalid length of part 1 NaN/);
     expect(() => new ConcatDataset([{ length: -1, get }] as never)).toThrow(/length of part 0 -1/);
-    expect(new ConcatDataset([{ length: 2, get }, { length: 3, get }]).length).toBe(5);
+    expect(
+      new ConcatDataset([
+        { length: 2, get },
+        { length: 3, get },
+      ]).length,
+    ).toBe(5);
   });
 });

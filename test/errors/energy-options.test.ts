@@ -8,12 +8,20 @@ const quiet = { gpu: false, cpu: false } as const;
 
 describe('energy options', () => {
   it('EnergyMeter rejects unknown keys, in nested options too', () => {
-    expect(() => new EnergyMeter({ ...quiet, samplePeriod: 50 } as never)).toThrow("EnergyMeter: unknown option 'samplePeriod' — did you mean 'samplePeriodMs'?");
-    expect(() => new EnergyMeter({ ...quiet, estimate: { cpuWatt: 10 } } as never)).toThrow(/EnergyMeter: estimate: unknown option 'cpuWatt' — did you mean 'cpuWatts'\?/);
-    expect(() => new EnergyMeter({ ...quiet, carbon: { PUE: 1.2 } } as never)).toThrow(/carbon: unknown option 'PUE' — did you mean 'pue'\?/);
+    expect(() => new EnergyMeter({ ...quiet, samplePeriod: 50 } as never)).toThrow(
+      "EnergyMeter: unknown option 'samplePeriod' — did you mean 'samplePeriodMs'?",
+    );
+    expect(() => new EnergyMeter({ ...quiet, estimate: { cpuWatt: 10 } } as never)).toThrow(
+      /EnergyMeter: estimate: unknown option 'cpuWatt' — did you mean 'cpuWatts'\?/,
+    );
+    expect(() => new EnergyMeter({ ...quiet, carbon: { PUE: 1.2 } } as never)).toThrow(
+      /carbon: unknown option 'PUE' — did you mean 'pue'\?/,
+    );
   });
   it('EnergyMeter checks values', () => {
-    expect(() => new EnergyMeter({ ...quiet, samplePeriodMs: 0 })).toThrow(/EnergyMeter: invalid samplePeriodMs 0 \(must be a finite number > 0\)/);
+    expect(() => new EnergyMeter({ ...quiet, samplePeriodMs: 0 })).toThrow(
+      /EnergyMeter: invalid samplePeriodMs 0 \(must be a finite number > 0\)/,
+    );
     expect(() => new EnergyMeter({ ...quiet, raplPollMs: NaN })).toThrow(/raplPollMs NaN/);
     expect(() => new EnergyMeter({ ...quiet, estimate: { cpuWatts: -5 } })).toThrow(/estimate.cpuWatts \(watts\) -5/);
     expect(() => new EnergyMeter({ ...quiet, estimate: { cpuWatts: Infinity } })).toThrow(/cpuWatts/);
@@ -41,8 +49,12 @@ describe('report data', () => {
   it('writeHtmlReport/renderHtmlReport reject misspelt keys (a silently missing chart or card)', async () => {
     const { renderHtmlReport } = await import('../../lib/energy/report.js');
     const history = [{ epoch: 1, loss: 0.5, accuracy: 0.9, seconds: 1, energy: null }];
-    expect(() => renderHtmlReport({ title: 't', history, note: ['x'] } as never)).toThrow("writeHtmlReport: unknown option 'note' — did you mean 'notes'?");
-    expect(() => renderHtmlReport({ title: 't', history, test: { acc: 0.9 } } as never)).toThrow(/writeHtmlReport: test: unknown option 'acc' — did you mean 'accuracy'\?/);
+    expect(() => renderHtmlReport({ title: 't', history, note: ['x'] } as never)).toThrow(
+      "writeHtmlReport: unknown option 'note' — did you mean 'notes'?",
+    );
+    expect(() => renderHtmlReport({ title: 't', history, test: { acc: 0.9 } } as never)).toThrow(
+      /writeHtmlReport: test: unknown option 'acc' — did you mean 'accuracy'\?/,
+    );
     expect(() => renderHtmlReport({ title: 't', history: 3 } as never)).toThrow(/history must be an array/);
     expect(renderHtmlReport({ title: 't', history, notes: ['x'] })).toMatch(/<html/i);
   });

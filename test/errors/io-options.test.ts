@@ -11,7 +11,9 @@ import { SGD } from '../../lib/optim/index.js';
 import { tensor } from '../../lib/ops/index.js';
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-io-opts-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-io-opts-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('io options', () => {
@@ -28,17 +30,22 @@ describe('io options', () => {
     const model = new Linear(2, 2);
     const opt = new SGD(model.parameters(), { lr: 0.1 });
     const f = path.join(dir, 'ck.safetensors');
-    expect(() => saveCheckpoint(f, { model, optimiser: opt } as never)).toThrow("saveCheckpoint: unknown option 'optimiser' — did you mean 'optimizer'?");
+    expect(() => saveCheckpoint(f, { model, optimiser: opt } as never)).toThrow(
+      "saveCheckpoint: unknown option 'optimiser' — did you mean 'optimizer'?",
+    );
     expect(() => saveCheckpoint(f, { model, epoch: -7 })).toThrow(/saveCheckpoint: invalid epoch -7 \(must be a non-negative integer\)/);
     expect(() => saveCheckpoint(f, { model, epoch: 1.5 })).toThrow(/invalid epoch 1.5/);
     expect(() => saveCheckpoint({ model } as never, f as never)).toThrow(/saveCheckpoint: path must be a non-empty string/);
     expect(fs.existsSync(f)).toBe(false);
     saveCheckpoint(f, { model, optimizer: opt, epoch: 2 });
     const w = model.weight.toArray();
-    expect(() => loadCheckpoint(f, { model, optimzer: opt } as never)).toThrow("loadCheckpoint: unknown option 'optimzer' — did you mean 'optimizer'?");
+    expect(() => loadCheckpoint(f, { model, optimzer: opt } as never)).toThrow(
+      "loadCheckpoint: unknown option 'optimzer' — did you mean 'optimizer'?",
+    );
     expect(() => loadCheckpoint(f, { model, restoreRng: 'no' as never })).toThrow(/restoreRng "no" \(must be true or false\)/);
     expect(model.weight.toArray()).toEqual(w);
     expect(loadCheckpoint(f, { model, optimizer: opt }).epoch).toBe(2);
-    opt.dispose(); model.dispose();
+    opt.dispose();
+    model.dispose();
   });
 });

@@ -21,8 +21,12 @@ describe('options: unknown keys', () => {
     const o = { lr: 0.1 };
     expect(checkOptions('SGD', o, ['lr', 'momentum'])).toBe(o);
     expect(checkOptions('SGD', undefined, ['lr'])).toEqual({});
-    expect(() => checkOptions('SGD', { learningRate: 0.1 }, ['lr', 'momentum'])).toThrow("SGD: unknown option 'learningRate' — did you mean 'lr'?");
-    expect(() => checkOptions('fit', { qqq: 1 }, ['epochs', 'callbacks'])).toThrow(/fit: unknown option 'qqq' \(valid: epochs, callbacks\)/);
+    expect(() => checkOptions('SGD', { learningRate: 0.1 }, ['lr', 'momentum'])).toThrow(
+      "SGD: unknown option 'learningRate' — did you mean 'lr'?",
+    );
+    expect(() => checkOptions('fit', { qqq: 1 }, ['epochs', 'callbacks'])).toThrow(
+      /fit: unknown option 'qqq' \(valid: epochs, callbacks\)/,
+    );
     // an undefined value under a misspelt key is still a misspelling
     expect(() => checkOptions('SGD', { learningRate: undefined }, { lr: 1 })).toThrow(/did you mean 'lr'/);
     expect(() => checkOptions('SGD', 0.1 as never, ['lr'])).toThrow(/SGD: options must be an object, got 0.1/);
@@ -41,7 +45,9 @@ describe('options: typed validators', () => {
     expect(() => positiveInt('predict', 'batchSize', undefined)).toThrow(/batchSize is required/);
   });
   it('ranges name their bounds, open or closed', () => {
-    expect(() => inRange('Adam', 'beta parameter at index 0', 1, { min: 0, max: 1, maxOpen: true })).toThrow('Adam: invalid beta parameter at index 0 1 (must be a finite number in [0, 1))');
+    expect(() => inRange('Adam', 'beta parameter at index 0', 1, { min: 0, max: 1, maxOpen: true })).toThrow(
+      'Adam: invalid beta parameter at index 0 1 (must be a finite number in [0, 1))',
+    );
     expect(() => nonNegative('SGD', 'learning rate', -1)).toThrow('SGD: invalid learning rate -1 (must be a finite number >= 0)');
     expect(() => nonNegative('SGD', 'learning rate', NaN)).toThrow(RangeError);
     expect(inRange('clipGradNorm', 'normType', Infinity, { min: 0, minOpen: true, allowInfinity: true })).toBe(Infinity);
@@ -68,7 +74,9 @@ describe('tensor creation options', () => {
     const wg = await import('../../lib/index.js');
     const before = wg.memory().tensors;
     expect(() => wg.tensor([1, 2], { dtyp: 'int32' } as never)).toThrow("tensor: unknown option 'dtyp' — did you mean 'dtype'?");
-    expect(() => wg.zeros([2], { requires_grad: true } as never)).toThrow(/zeros: unknown option 'requires_grad' — did you mean 'requiresGrad'\?/);
+    expect(() => wg.zeros([2], { requires_grad: true } as never)).toThrow(
+      /zeros: unknown option 'requires_grad' — did you mean 'requiresGrad'\?/,
+    );
     expect(() => wg.zeros([2], { shape: [2] } as never)).toThrow(/zeros: unknown option 'shape'/);
     expect(() => wg.randn([2], { devise: 'cpu' } as never)).toThrow(/randn: unknown option 'devise' — did you mean 'device'\?/);
     const x = wg.tensor([1, 2]);
@@ -77,14 +85,18 @@ describe('tensor creation options', () => {
     expect(wg.memory().tensors).toBe(before + 1);
     const t = wg.tensor([1, 2], { shape: [2, 1] });
     expect(t.shape).toEqual([2, 1]);
-    t.dispose(); x.dispose();
+    t.dispose();
+    x.dispose();
   });
 });
 
 describe('op arguments found beside the options', () => {
   it('reductions want a boolean keepdim and a finite correction; slice wants integer bounds', async () => {
     const wg = await import('../../lib/index.js');
-    const x = wg.tensor([[1, 2, 3], [4, 6, 8]]);
+    const x = wg.tensor([
+      [1, 2, 3],
+      [4, 6, 8],
+    ]);
     const before = wg.memory().tensors;
     // torch's std(x, 1, correction=0) typed as an options object used to be read as keepdim = true
     expect(() => wg.std(x, 1, { correction: 0 } as never)).toThrow(/std: invalid keepdim an object \(must be true or false\)/);
@@ -96,8 +108,12 @@ describe('op arguments found beside the options', () => {
     expect(wg.memory().tensors).toBe(before);
     const s = wg.std(x, 1, true, 0);
     expect(s.shape).toEqual([2, 1]);
-    expect((s.toArray() as number[][]).map((r) => r[0]!)).toEqual([expect.closeTo(Math.sqrt(2 / 3), 5), expect.closeTo(Math.sqrt(8 / 3), 5)]);
-    s.dispose(); x.dispose();
+    expect((s.toArray() as number[][]).map((r) => r[0]!)).toEqual([
+      expect.closeTo(Math.sqrt(2 / 3), 5),
+      expect.closeTo(Math.sqrt(8 / 3), 5),
+    ]);
+    s.dispose();
+    x.dispose();
   });
 });
 
@@ -106,19 +122,25 @@ describe('backward options', () => {
     const wg = await import('../../lib/index.js');
     const a = wg.tensor([1, 2], { requiresGrad: true });
     const y = wg.sum(wg.mul(a, a));
-    expect(() => y.backward(null, { retain_graph: true } as never)).toThrow("backward: unknown option 'retain_graph' — did you mean 'retainGraph'?");
+    expect(() => y.backward(null, { retain_graph: true } as never)).toThrow(
+      "backward: unknown option 'retain_graph' — did you mean 'retainGraph'?",
+    );
     expect(() => y.backward(null, { retainGraph: 'yes' } as never)).toThrow(/backward: invalid retainGraph "yes"/);
     expect(a.grad).toBeNull(); // nothing ran
     y.backward(null, { retainGraph: true });
     y.backward();
     expect(a.grad!.toArray()).toEqual([4, 8]);
-    a.grad!.dispose(); a.dispose(); y.dispose();
+    a.grad!.dispose();
+    a.dispose();
+    y.dispose();
   });
 });
 
 describe('options given as a bare number', () => {
   it('says which key the number was probably meant for', () => {
-    expect(() => checkOptions('SGD', 0.1 as never, ['lr', 'momentum'])).toThrow('SGD: options must be an object, got 0.1 (did you mean { lr: 0.1 }?)');
+    expect(() => checkOptions('SGD', 0.1 as never, ['lr', 'momentum'])).toThrow(
+      'SGD: options must be an object, got 0.1 (did you mean { lr: 0.1 }?)',
+    );
     expect(() => checkOptions('DataLoader', 32 as never, ['batchSize', 'shuffle'])).toThrow(/did you mean \{ batchSize: 32 \}\?/);
     expect(() => checkOptions('fit', 3 as never, ['epochs'])).toThrow(/fit: options must be an object, got 3$/);
   });

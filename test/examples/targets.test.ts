@@ -49,19 +49,27 @@ describe('accuracy targets on the embedded MNIST test split (js backend)', () =>
     expect(memory().tensors).toBe(before);
   }, 240_000);
 
-  it.runIf(slow)('CNN ≥ 97% (conv 16/32 channels, 3 epochs; 97.65%)', async () => {
-    const before = memory().tensors;
-    const r = await cnn({ epochs: 3 });
-    report('CNN', r);
-    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.97);
-    expect(memory().tensors).toBe(before);
-  }, 420_000);
+  it.runIf(slow)(
+    'CNN ≥ 97% (conv 16/32 channels, 3 epochs; 97.65%)',
+    async () => {
+      const before = memory().tensors;
+      const r = await cnn({ epochs: 3 });
+      report('CNN', r);
+      expect(r.testAccuracy).toBeGreaterThanOrEqual(0.97);
+      expect(memory().tensors).toBe(before);
+    },
+    420_000,
+  );
 
-  it.runIf(slow)('row-LSTM ≥ 95% (28 steps × 28 features, hidden 64, 6 epochs; 96.55%)', async () => {
-    const before = memory().tensors;
-    const r = await sequence({ cell: 'lstm', hidden: 64, epochs: 6 });
-    report('row-LSTM', r);
-    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(memory().tensors).toBe(before);
-  }, 420_000);
+  it.runIf(slow)(
+    'row-LSTM ≥ 95% (28 steps × 28 features, hidden 64, 6 epochs; 96.55%)',
+    async () => {
+      const before = memory().tensors;
+      const r = await sequence({ cell: 'lstm', hidden: 64, epochs: 6 });
+      report('row-LSTM', r);
+      expect(r.testAccuracy).toBeGreaterThanOrEqual(0.95);
+      expect(memory().tensors).toBe(before);
+    },
+    420_000,
+  );
 });

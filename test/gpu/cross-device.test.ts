@@ -23,7 +23,10 @@ import { describeCuda, leakGuard } from './cuda.js';
 import { scaled } from '../util/scale.js';
 
 /** The raw bits of a typed array, for exact comparison (NaN, -0). */
-function bits(a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }, bytesPer: 4 | 8): number[] | bigint[] {
+function bits(
+  a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number },
+  bytesPer: 4 | 8,
+): number[] | bigint[] {
   return bytesPer === 4
     ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4))
     : Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.byteLength / 8));
@@ -92,14 +95,23 @@ describeCuda('cross-device moves', (device) => {
 
   it('gradients flow back across .to(cuda)', () => {
     const done = leakGuard('cross-device autograd');
-    const x = wg.tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    const x = wg.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true },
+    );
     tidy(() => {
       const y = x.to(device);
       expect(y.requiresGrad).toBe(true);
       y.mul(y).sum().backward(); // d/dx Σx² = 2x
     });
     expect(x.grad!.device).toBe('cpu');
-    expect(x.grad!.toArray()).toEqual([[2, 4, 6], [8, 10, 12]]);
+    expect(x.grad!.toArray()).toEqual([
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
     x.grad!.dispose();
     x.grad = null;
     x.dispose();
@@ -149,7 +161,12 @@ describeCuda('cross-device moves', (device) => {
       const losses: [number, number][] = [];
       for (let s = 0; s < 5; s++) losses.push([trainStep(ref, refOpt, x, y), trainStep(m, opt, xc, yc)]);
       console.log(`[Module.to ${kind}] losses cpu/cuda: ${losses.map(([a, b]) => `${a.toFixed(5)}/${b.toFixed(5)}`).join(' ')}`);
-      assertClose(losses.map((l) => l[1]), losses.map((l) => l[0]), { rtol: 1e-4, atol: 1e-6 }, 'loss per step, cuda vs cpu');
+      assertClose(
+        losses.map((l) => l[1]),
+        losses.map((l) => l[0]),
+        { rtol: 1e-4, atol: 1e-6 },
+        'loss per step, cuda vs cpu',
+      );
       expect(losses[4]![1]).toBeLessThan(losses[0]![1]);
       // the optimizer's state is keyed by the same Parameter objects and lives on cuda
       for (const p of before) {
@@ -223,7 +240,9 @@ describeCuda('cross-device moves', (device) => {
     const lp = trainStep(c, copt, x, y);
     expect(lp).toBeCloseTo(lc, 4);
     const mp = m.parameters();
-    c.parameters().forEach((p, i) => assertClose(p.dataSync(), mp[i]!.dataSync(), { rtol: 1e-4, atol: 1e-5 }, `parameter ${i} after one more step, cpu vs cuda`));
+    c.parameters().forEach((p, i) =>
+      assertClose(p.dataSync(), mp[i]!.dataSync(), { rtol: 1e-4, atol: 1e-5 }, `parameter ${i} after one more step, cpu vs cuda`),
+    );
 
     // the cuda model moved to cpu and the cpu model loaded from its checkpoint compute the same bits
     const file2 = path.join(dir, 'cnn2.safetensors');

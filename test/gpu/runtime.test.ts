@@ -62,52 +62,67 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     expect(be.memoryStats().allocated, 'allocator bytes after dispose').toBe(a0);
   });
 
-  it(`memory() returns to baseline after a ${STEPS}-step training loop in tidy, and is flat during it`, async () => {
-    const be = cudaBackend(device);
-    be.synchronize();
-    const snap = () => {
-      const m = memory();
-      const d = m.devices[device] ?? { bytes: 0, storages: 0 };
-      return { tensors: m.tensors, storages: m.storages, deviceBytes: d.bytes, deviceStorages: d.storages, allocated: be.memoryStats().allocated };
-    };
-    const base = snap();
+  it(
+    `memory() returns to baseline after a ${STEPS}-step training loop in tidy, and is flat during it`,
+    async () => {
+      const be = cudaBackend(device);
+      be.synchronize();
+      const snap = () => {
+        const m = memory();
+        const d = m.devices[device] ?? { bytes: 0, storages: 0 };
+        return {
+          tensors: m.tensors,
+          storages: m.storages,
+          deviceBytes: d.bytes,
+          deviceStorages: d.storages,
+          allocated: be.memoryStats().allocated,
+        };
+      };
+      const base = snap();
 
-    wg.manualSeed(0);
-    const model = mnistCnn().to(device);
-    const optimizer = new wg.optim.Adam(model.parameters(), { lr: 1e-3 });
-    const x = wg.randn([BATCH, 1, 28, 28], { device });
-    const y = wg.tensor(Int32Array.from({ length: BATCH }, (_, i) => i % 10), { device });
-    const losses: number[] = [];
-    let afterFirst: ReturnType<typeof snap> | null = null;
-    for (let step = 0; step < STEPS; step++) {
-      const logPoint = step === 0 || step % LOG_EVERY === LOG_EVERY - 1;
-      const loss = tidy(() => {
-        optimizer.zeroGrad();
-        const l = wg.crossEntropy(model.forward(x), y);
-        l.backward();
-        wg.optim.clipGradNorm(model.parameters(), 1);
-        optimizer.step();
-        return logPoint ? l.detach() : null;
-      });
-      if (loss) {
-        losses.push((await loss.data())[0]!); // asynchronous read, as fit() does
-        loss.dispose();
+      wg.manualSeed(0);
+      const model = mnistCnn().to(device);
+      const optimizer = new wg.optim.Adam(model.parameters(), { lr: 1e-3 });
+      const x = wg.randn([BATCH, 1, 28, 28], { device });
+      const y = wg.tensor(
+        Int32Array.from({ length: BATCH }, (_, i) => i % 10),
+        { device },
+      );
+      const losses: number[] = [];
+      let afterFirst: ReturnType<typeof snap> | null = null;
+      for (let step = 0; step < STEPS; step++) {
+        const logPoint = step === 0 || step % LOG_EVERY === LOG_EVERY - 1;
+        const loss = tidy(() => {
+          optimizer.zeroGrad();
+          const l = wg.crossEntropy(model.forward(x), y);
+          l.backward();
+          wg.optim.clipGradNorm(model.parameters(), 1);
+          optimizer.step();
+          return logPoint ? l.detach() : null;
+        });
+        if (loss) {
+          losses.push((await loss.data())[0]!); // asynchronous read, as fit() does
+          loss.dispose();
+        }
+        if (step === 0) afterFirst = snap(); // grads and Adam state exist from here on
       }
-      if (step === 0) afterFirst = snap(); // grads and Adam state exist from here on
-    }
-    const afterLast = snap();
-    console.log(`[memory] ${STEPS} cuda steps: losses ${losses.map((l) => l.toFixed(4)).join(' ')}; device bytes ${afterLast.deviceBytes}, allocator ${afterLast.allocated} (cached ${be.memoryStats().cached}, peak ${be.memoryStats().peak})`);
-    expect(afterLast, `memory after step ${STEPS} vs after step 1`).toEqual(afterFirst);
-    for (const l of losses) expect(Number.isFinite(l)).toBe(true);
-    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+      const afterLast = snap();
+      console.log(
+        `[memory] ${STEPS} cuda steps: losses ${losses.map((l) => l.toFixed(4)).join(' ')}; device bytes ${afterLast.deviceBytes}, allocator ${afterLast.allocated} (cached ${be.memoryStats().cached}, peak ${be.memoryStats().peak})`,
+      );
+      expect(afterLast, `memory after step ${STEPS} vs after step 1`).toEqual(afterFirst);
+      for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+      expect(losses.at(-1)!).toBeLessThan(losses[0]!);
 
-    model.dispose();
-    optimizer.dispose();
-    x.dispose();
-    y.dispose();
-    be.synchronize();
-    expect(snap(), 'memory after disposing model, optimizer and data vs before the loop').toEqual(base);
-  }, scaled(120_000, 900_000));
+      model.dispose();
+      optimizer.dispose();
+      x.dispose();
+      y.dispose();
+      be.synchronize();
+      expect(snap(), 'memory after disposing model, optimizer and data vs before the loop').toEqual(base);
+    },
+    scaled(120_000, 900_000),
+  );
 
   it('reports OOM on an over-cap request, leaks nothing, and keeps working', () => {
     const done = leakGuard('the OOM test');
@@ -144,7 +159,7 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
       expect(err, 'zeros past the cap').toBeInstanceOf(wg.OutOfMemoryError);
       const oom = err as wg.OutOfMemoryError;
       expect(oom.requestedBytes).toBe(4 * bytes);
-      expect(oom.message).toContain(n === 4096 ? '256.00 MiB' : `${(4 * bytes / 1024).toFixed(2)} KiB`);
+      expect(oom.message).toContain(n === 4096 ? '256.00 MiB' : `${((4 * bytes) / 1024).toFixed(2)} KiB`);
       expect(oom.memory?.limit).toBe(cap);
       expect(memory().tensors).toBe(live);
 
@@ -152,7 +167,10 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
       expect(tidy(() => wg.ones([1024], { device }).mul(2).sum().item())).toBe(2048);
       const s = tidy(() => a.slice(0, 0, 2).sum().item());
       const hostRows = Array.from(a.dataSync().subarray(0, 2 * n));
-      expect(s).toBeCloseTo(hostRows.reduce((acc, v) => acc + v, 0), 2);
+      expect(s).toBeCloseTo(
+        hostRows.reduce((acc, v) => acc + v, 0),
+        2,
+      );
     } finally {
       be.setMemoryLimit(null);
     }
@@ -164,50 +182,56 @@ describeCuda('cuda runtime through tensors (issue 4)', (device) => {
     done();
   });
 
-  it('await t.data() resolves while a setInterval keeps ticking during a long GPU job', async () => {
-    const done = leakGuard('the event-loop test');
-    const n = N_LOOP;
-    const x = wg.randn([n, n], { device });
-    const w = tidy(() => wg.randn([n, n], { device }).mul(1 / 64));
-    // calibrate: one n³ matmul, warmed up
-    for (let i = 0; i < 2; i++) x.matmul(w).dispose();
-    wg.synchronize();
-    let t0 = performance.now();
-    x.matmul(w).dispose();
-    wg.synchronize();
-    const oneMs = Math.max(performance.now() - t0, 0.05);
-    const k = Math.min(400, Math.max(4, Math.ceil(400 / oneMs))); // ~0.4 s of GPU work
-    const expectedMs = k * oneMs;
+  it(
+    'await t.data() resolves while a setInterval keeps ticking during a long GPU job',
+    async () => {
+      const done = leakGuard('the event-loop test');
+      const n = N_LOOP;
+      const x = wg.randn([n, n], { device });
+      const w = tidy(() => wg.randn([n, n], { device }).mul(1 / 64));
+      // calibrate: one n³ matmul, warmed up
+      for (let i = 0; i < 2; i++) x.matmul(w).dispose();
+      wg.synchronize();
+      let t0 = performance.now();
+      x.matmul(w).dispose();
+      wg.synchronize();
+      const oneMs = Math.max(performance.now() - t0, 0.05);
+      const k = Math.min(400, Math.max(4, Math.ceil(400 / oneMs))); // ~0.4 s of GPU work
+      const expectedMs = k * oneMs;
 
-    t0 = performance.now();
-    for (let i = 0; i < k - 1; i++) x.matmul(w).dispose();
-    const y = x.matmul(w);
-    const issueMs = performance.now() - t0;
+      t0 = performance.now();
+      for (let i = 0; i < k - 1; i++) x.matmul(w).dispose();
+      const y = x.matmul(w);
+      const issueMs = performance.now() - t0;
 
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 5);
-    const tw = performance.now();
-    let out: ArrayLike<number>;
-    try {
-      out = await y.data();
-    } finally {
-      clearInterval(timer);
-    }
-    const waitMs = performance.now() - tw;
-    console.log(`[event loop] ${k} matmuls ${n}³ (${oneMs.toFixed(2)} ms each): queued in ${issueMs.toFixed(1)} ms, ` +
-      `await data() ${waitMs.toFixed(1)} ms, ${ticks} interval ticks meanwhile`);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const tw = performance.now();
+      let out: ArrayLike<number>;
+      try {
+        out = await y.data();
+      } finally {
+        clearInterval(timer);
+      }
+      const waitMs = performance.now() - tw;
+      console.log(
+        `[event loop] ${k} matmuls ${n}³ (${oneMs.toFixed(2)} ms each): queued in ${issueMs.toFixed(1)} ms, ` +
+          `await data() ${waitMs.toFixed(1)} ms, ${ticks} interval ticks meanwhile`,
+      );
 
-    expect(issueMs, 'queueing kernels must not wait for them').toBeLessThan(expectedMs / 2);
-    // (absolute, not relative to the calibration: other test files may share the GPU meanwhile)
-    expect(waitMs, 'the job was still running when data() was awaited').toBeGreaterThanOrEqual(30);
-    expect(ticks, 'setInterval(5 ms) ticks while awaiting data()').toBeGreaterThanOrEqual(Math.max(3, Math.floor(waitMs / 40)));
-    // the result is right: y[0][0] = x[0, :] · w[:, 0], summed here in float64
-    const xs = x.dataSync();
-    const ws = w.dataSync();
-    let ref = 0;
-    for (let j = 0; j < n; j++) ref += xs[j]! * ws[j * n]!;
-    expect(out[0]!).toBeCloseTo(ref, 2);
-    for (const t of [x, w, y]) t.dispose();
-    done();
-  }, scaled(60_000, 900_000));
+      expect(issueMs, 'queueing kernels must not wait for them').toBeLessThan(expectedMs / 2);
+      // (absolute, not relative to the calibration: other test files may share the GPU meanwhile)
+      expect(waitMs, 'the job was still running when data() was awaited').toBeGreaterThanOrEqual(30);
+      expect(ticks, 'setInterval(5 ms) ticks while awaiting data()').toBeGreaterThanOrEqual(Math.max(3, Math.floor(waitMs / 40)));
+      // the result is right: y[0][0] = x[0, :] · w[:, 0], summed here in float64
+      const xs = x.dataSync();
+      const ws = w.dataSync();
+      let ref = 0;
+      for (let j = 0; j < n; j++) ref += xs[j]! * ws[j * n]!;
+      expect(out[0]!).toBeCloseTo(ref, 2);
+      for (const t of [x, w, y]) t.dispose();
+      done();
+    },
+    scaled(60_000, 900_000),
+  );
 });

@@ -120,17 +120,23 @@ export function describeTargets(names: readonly SeedModel[]): void {
   describeCuda('seed models reach their targets on cuda (issue 5)', (device) => {
     for (const name of names) {
       const { epochs } = defaultsOf(name);
-      (SIM_SCALE ? it.skip : it)(simLabel(`${name} ≥ ${pct(TARGETS[name])} on the 2,000 test digits (${epochs} epochs on ${device})`, 'speed'), async () => {
-        const done = leakGuard(name);
-        const r = await trainSeedModel(name, { device });
-        console.log(`[targets cuda] ${name}: test accuracy ${pct(r.testAccuracy)} (loss ${r.testLoss.toFixed(4)}) after ${epochs} epochs; ` +
-          `train ${r.trainSeconds.toFixed(1)} s, ${Math.round(r.samplesPerSecond)} samples/s; epoch losses ${r.history.loss.map((l) => l.toFixed(4)).join(' ')}`);
-        expect(r.history.epochs).toHaveLength(epochs);
-        for (const l of r.history.loss) expect(Number.isFinite(l), `epoch loss ${l}`).toBe(true);
-        expect(r.history.loss.at(-1)!).toBeLessThan(r.history.loss[0]!);
-        expect(r.testAccuracy, `${name} test accuracy on cuda`).toBeGreaterThanOrEqual(TARGETS[name]);
-        done();
-      }, 300_000);
+      (SIM_SCALE ? it.skip : it)(
+        simLabel(`${name} ≥ ${pct(TARGETS[name])} on the 2,000 test digits (${epochs} epochs on ${device})`, 'speed'),
+        async () => {
+          const done = leakGuard(name);
+          const r = await trainSeedModel(name, { device });
+          console.log(
+            `[targets cuda] ${name}: test accuracy ${pct(r.testAccuracy)} (loss ${r.testLoss.toFixed(4)}) after ${epochs} epochs; ` +
+              `train ${r.trainSeconds.toFixed(1)} s, ${Math.round(r.samplesPerSecond)} samples/s; epoch losses ${r.history.loss.map((l) => l.toFixed(4)).join(' ')}`,
+          );
+          expect(r.history.epochs).toHaveLength(epochs);
+          for (const l of r.history.loss) expect(Number.isFinite(l), `epoch loss ${l}`).toBe(true);
+          expect(r.history.loss.at(-1)!).toBeLessThan(r.history.loss[0]!);
+          expect(r.testAccuracy, `${name} test accuracy on cuda`).toBeGreaterThanOrEqual(TARGETS[name]);
+          done();
+        },
+        300_000,
+      );
     }
   });
 }

@@ -43,28 +43,42 @@ const SIM_TEST_DIGITS = 8;
 describeCuda('seed models train on cuda as on js (issue 5)', (device) => {
   const plan: [SeedModel, number, number][] = SIM_SCALE ? SIM_STEPS : STEPS.map(([m, s]) => [m, s, 64]);
   for (const [name, steps, batch] of plan) {
-    it(`${name}: ${steps} steps on cpu and ${device} give the same loss curve and test accuracy`, async () => {
-      const done = leakGuard(name);
-      const opts = SIM_SCALE
-        ? { epochs: steps, trainLimit: batch, batchSize: batch, testLimit: SIM_TEST_DIGITS, logInterval: 1, seed: 0 }
-        : { epochs: 1, trainLimit: steps * 64, logInterval: 1, seed: 0 };
-      const js = await trainSeedModel(name, { ...opts, device: 'cpu' });
-      const cu = await trainSeedModel(name, { ...opts, device });
-      console.log(`[parity] ${name}: ${steps} steps; loss js ${js.losses.at(-1)!.toFixed(5)} cuda ${cu.losses.at(-1)!.toFixed(5)}; ` +
-        `test accuracy js ${pct(js.testAccuracy)} cuda ${pct(cu.testAccuracy)}; ` +
-        `max rel loss diff ${Math.max(...cu.losses.map((l, i) => Math.abs(l - js.losses[i]!) / Math.abs(js.losses[i]!))).toExponential(2)}`);
+    it(
+      `${name}: ${steps} steps on cpu and ${device} give the same loss curve and test accuracy`,
+      async () => {
+        const done = leakGuard(name);
+        const opts = SIM_SCALE
+          ? { epochs: steps, trainLimit: batch, batchSize: batch, testLimit: SIM_TEST_DIGITS, logInterval: 1, seed: 0 }
+          : { epochs: 1, trainLimit: steps * 64, logInterval: 1, seed: 0 };
+        const js = await trainSeedModel(name, { ...opts, device: 'cpu' });
+        const cu = await trainSeedModel(name, { ...opts, device });
+        console.log(
+          `[parity] ${name}: ${steps} steps; loss js ${js.losses.at(-1)!.toFixed(5)} cuda ${cu.losses.at(-1)!.toFixed(5)}; ` +
+            `test accuracy js ${pct(js.testAccuracy)} cuda ${pct(cu.testAccuracy)}; ` +
+            `max rel loss diff ${Math.max(...cu.losses.map((l, i) => Math.abs(l - js.losses[i]!) / Math.abs(js.losses[i]!))).toExponential(2)}`,
+        );
 
-      expect(js.losses).toHaveLength(steps);
-      expect(cu.losses).toHaveLength(steps);
-      for (const l of cu.losses) expect(Number.isFinite(l), `cuda loss ${l}`).toBe(true);
-      assertClose(cu.losses.slice(0, 1), js.losses.slice(0, 1), { rtol: 1e-4, atol: 1e-6 }, `${name} loss at step 1 (same init, same batch), cuda vs js`);
-      assertClose(cu.losses.slice(0, 5), js.losses.slice(0, 5), { rtol: 1e-4, atol: 1e-6 }, `${name} loss, steps 1-5, cuda vs js`);
-      assertClose(cu.losses, js.losses, { rtol: 1e-3, atol: 1e-5 }, `${name} loss, all ${steps} steps, cuda vs js`);
-      // training did something (the comparison is not between two untrained models)
-      expect(cu.losses.at(-1)!).toBeLessThan(cu.losses[0]!);
-      expect(Math.abs(cu.testAccuracy - js.testAccuracy), `test accuracy cuda ${pct(cu.testAccuracy)} vs js ${pct(js.testAccuracy)}`).toBeLessThanOrEqual(0.01);
-      expect(Math.abs(cu.testLoss - js.testLoss) / js.testLoss, 'test loss, relative difference').toBeLessThan(1e-3);
-      done();
-    }, scaled(180_000, 900_000)); // the simulator: minutes per model
+        expect(js.losses).toHaveLength(steps);
+        expect(cu.losses).toHaveLength(steps);
+        for (const l of cu.losses) expect(Number.isFinite(l), `cuda loss ${l}`).toBe(true);
+        assertClose(
+          cu.losses.slice(0, 1),
+          js.losses.slice(0, 1),
+          { rtol: 1e-4, atol: 1e-6 },
+          `${name} loss at step 1 (same init, same batch), cuda vs js`,
+        );
+        assertClose(cu.losses.slice(0, 5), js.losses.slice(0, 5), { rtol: 1e-4, atol: 1e-6 }, `${name} loss, steps 1-5, cuda vs js`);
+        assertClose(cu.losses, js.losses, { rtol: 1e-3, atol: 1e-5 }, `${name} loss, all ${steps} steps, cuda vs js`);
+        // training did something (the comparison is not between two untrained models)
+        expect(cu.losses.at(-1)!).toBeLessThan(cu.losses[0]!);
+        expect(
+          Math.abs(cu.testAccuracy - js.testAccuracy),
+          `test accuracy cuda ${pct(cu.testAccuracy)} vs js ${pct(js.testAccuracy)}`,
+        ).toBeLessThanOrEqual(0.01);
+        expect(Math.abs(cu.testLoss - js.testLoss) / js.testLoss, 'test loss, relative difference').toBeLessThan(1e-3);
+        done();
+      },
+      scaled(180_000, 900_000),
+    ); // the simulator: minutes per model
   }
 });

@@ -26,7 +26,12 @@ import { describeCuda, leakGuard } from './cuda.js';
 import { describeTargets, pct } from './seed-models.js';
 import { SIM_SCALE, simLabel } from '../util/scale.js';
 
-function captureIo(): { stdout: { write(s: string): boolean; isTTY: boolean }; stderr: { write(s: string): boolean; isTTY: boolean }; out(): string; err(): string } {
+function captureIo(): {
+  stdout: { write(s: string): boolean; isTTY: boolean };
+  stderr: { write(s: string): boolean; isTTY: boolean };
+  out(): string;
+  err(): string;
+} {
   const o: string[] = [];
   const e: string[] = [];
   return {
@@ -43,43 +48,50 @@ describeCuda('wattgrad train --device cuda (issue 5, the MNIST demo)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-gpu-cli-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  (SIM_SCALE ? it.skip : it)(simLabel('train mnist-cnn --device cuda --epochs 1 completes, prints accuracy and energy; its checkpoint scores the same on cpu', 'speed'), async () => {
-    const done = leakGuard('the CLI run');
-    const ckpt = path.join(dir, 'cnn.safetensors');
-    const c = captureIo();
-    const code = await main(['train', 'mnist-cnn', '--device', 'cuda', '--epochs', '1', '--energy', '--save', ckpt], c);
-    console.log(`[cli cuda]\n${c.out()}`);
-    expect(code, `exit code; stderr:\n${c.err()}`).toBe(0);
-    const out = c.out();
-    expect(out).toMatch(/training mnist-cnn \([\d,]+ parameters\) on cuda/);
-    expect(out).toMatch(/8000 train \/ 2000 test samples/);
-    const m = /test accuracy (\d+\.\d+)% \(loss (\d+\.\d+)\) on 2000 samples/.exec(out);
-    expect(m, 'the accuracy line').not.toBeNull();
-    const printed = Number(m![1]) / 100;
-    expect(printed, 'one epoch of the CNN on cuda').toBeGreaterThanOrEqual(0.9);
-    expect(out).toMatch(/train time .+ for 1 epoch\(s\), \d+ samples\/s/);
-    // energy on a GPU: a measured GPU column, never n/a for it
-    expect(out).toMatch(/\nenergy:\n/);
-    expect(out).toMatch(/GPU0:(counter|sampled)/); // the method column: GPU0:counter (NVML counter) or GPU0:sampled
-    expect(out).toContain(`saved checkpoint to ${ckpt}`);
-    expect(wg.getDefaultDevice(), 'the CLI restores the default device').toBe('cpu');
+  (SIM_SCALE ? it.skip : it)(
+    simLabel(
+      'train mnist-cnn --device cuda --epochs 1 completes, prints accuracy and energy; its checkpoint scores the same on cpu',
+      'speed',
+    ),
+    async () => {
+      const done = leakGuard('the CLI run');
+      const ckpt = path.join(dir, 'cnn.safetensors');
+      const c = captureIo();
+      const code = await main(['train', 'mnist-cnn', '--device', 'cuda', '--epochs', '1', '--energy', '--save', ckpt], c);
+      console.log(`[cli cuda]\n${c.out()}`);
+      expect(code, `exit code; stderr:\n${c.err()}`).toBe(0);
+      const out = c.out();
+      expect(out).toMatch(/training mnist-cnn \([\d,]+ parameters\) on cuda/);
+      expect(out).toMatch(/8000 train \/ 2000 test samples/);
+      const m = /test accuracy (\d+\.\d+)% \(loss (\d+\.\d+)\) on 2000 samples/.exec(out);
+      expect(m, 'the accuracy line').not.toBeNull();
+      const printed = Number(m![1]) / 100;
+      expect(printed, 'one epoch of the CNN on cuda').toBeGreaterThanOrEqual(0.9);
+      expect(out).toMatch(/train time .+ for 1 epoch\(s\), \d+ samples\/s/);
+      // energy on a GPU: a measured GPU column, never n/a for it
+      expect(out).toMatch(/\nenergy:\n/);
+      expect(out).toMatch(/GPU0:(counter|sampled)/); // the method column: GPU0:counter (NVML counter) or GPU0:sampled
+      expect(out).toContain(`saved checkpoint to ${ckpt}`);
+      expect(wg.getDefaultDevice(), 'the CLI restores the default device').toBe('cpu');
 
-    // the checkpoint saved from the cuda model loads into a cpu model and scores what was printed
-    const model = mnistCnn();
-    const ck = wg.loadCheckpoint(ckpt, { model, restoreRng: false });
-    expect(ck.epoch).toBe(1);
-    expect(ck.extra).toMatchObject({ model: 'mnist-cnn', device: 'cuda' });
-    for (const p of model.parameters()) expect(p.device).toBe('cpu');
-    const { test, train } = wg.data.loadMnist({ trainLimit: 1 });
-    const r = await wg.evaluate(model, new wg.data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
-    console.log(`[cli cuda] checkpoint on cpu: test accuracy ${pct(r.metrics.accuracy!)} (cli printed ${pct(printed)})`);
-    // the printed figure has 2 decimals: at most one digit of 2,000 (0.05%) apart, plus rounding
-    expect(Math.abs(r.metrics.accuracy! - printed)).toBeLessThanOrEqual(0.0006);
-    model.dispose();
-    test.dispose();
-    train.dispose();
-    done();
-  }, 300_000);
+      // the checkpoint saved from the cuda model loads into a cpu model and scores what was printed
+      const model = mnistCnn();
+      const ck = wg.loadCheckpoint(ckpt, { model, restoreRng: false });
+      expect(ck.epoch).toBe(1);
+      expect(ck.extra).toMatchObject({ model: 'mnist-cnn', device: 'cuda' });
+      for (const p of model.parameters()) expect(p.device).toBe('cpu');
+      const { test, train } = wg.data.loadMnist({ trainLimit: 1 });
+      const r = await wg.evaluate(model, new wg.data.DataLoader(test, { batchSize: 500 }), { metrics: ['accuracy'] });
+      console.log(`[cli cuda] checkpoint on cpu: test accuracy ${pct(r.metrics.accuracy!)} (cli printed ${pct(printed)})`);
+      // the printed figure has 2 decimals: at most one digit of 2,000 (0.05%) apart, plus rounding
+      expect(Math.abs(r.metrics.accuracy! - printed)).toBeLessThanOrEqual(0.0006);
+      model.dispose();
+      test.dispose();
+      train.dispose();
+      done();
+    },
+    300_000,
+  );
 
   it('rejects an unknown cuda device by name, before any training', async () => {
     const c = captureIo();

@@ -23,7 +23,9 @@ beforeAll(() => {
   // it writes `mb` MiB to `target` and blocks forever at the fsync, i.e. after every byte of the
   // temp file is written and before the rename: the worst moment to be killed
   childScript = path.join(dir, 'writer.mjs');
-  fs.writeFileSync(childScript, `
+  fs.writeFileSync(
+    childScript,
+    `
 import fs from 'node:fs';
 import { writeFileAtomic } from './atomic.mjs';
 const [target, mb] = process.argv.slice(2);
@@ -32,11 +34,16 @@ fs.fsyncSync = () => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 };
 writeFileAtomic(target, new Uint8Array(Number(mb) * 1024 * 1024).fill(7));
-`);
+`,
+  );
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const temps = (d: string): string[] => fs.readdirSync(d).filter((n) => n.endsWith('.tmp')).sort();
+const temps = (d: string): string[] =>
+  fs
+    .readdirSync(d)
+    .filter((n) => n.endsWith('.tmp'))
+    .sort();
 
 /** Starts a writer child on `target` and resolves once it is blocked mid-save. */
 function blockedWriter(target: string, mb: number): Promise<ChildProcess> {
@@ -99,9 +106,16 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
       c.on('exit', () => resolve(c.pid!));
     });
     // a live pid of another process, with its real start tag (read from a name it makes itself)
-    const live = spawn(process.execPath, ['-e', `
+    const live = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       import('${path.join(dir, 'atomic.mjs').replace(/\\/g, '/')}').then((m) => { process.stdout.write(m.tempNameFor('ck.safetensors') + '\\n'); setInterval(() => {}, 1000); });
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const liveName = await new Promise<string>((resolve) => live.stdout!.on('data', (b: Buffer) => resolve(b.toString().trim())));
     try {
       const liveTag = liveName.split('.')[4]!; // '', 'ck', 'safetensors', pid, start, host, random, 'tmp'
@@ -125,7 +139,11 @@ describe('atomic writes survive SIGKILL and clean up after it', () => {
       for (const n of Object.keys(files)) fs.writeFileSync(path.join(d, n), 'partial');
       fs.mkdirSync(path.join(d, `.ck.safetensors.${dead}.dir.tmp`)); // a directory is never removed
       const removed = removeStaleTempFiles(target).sort();
-      expect(removed).toEqual(Object.keys(files).filter((n) => files[n]).sort());
+      expect(removed).toEqual(
+        Object.keys(files)
+          .filter((n) => files[n])
+          .sort(),
+      );
       for (const [n, gone] of Object.entries(files)) expect(fs.existsSync(path.join(d, n)), n).toBe(!gone);
       expect(fs.existsSync(path.join(d, `.ck.safetensors.${dead}.dir.tmp`))).toBe(true);
       // a live process's file untouched for longer than STALE_TEMP_MS is a leftover after all
@@ -159,7 +177,9 @@ describe('checkWritablePath: fail before the work, not at the first save', () =>
     const d = fs.mkdtempSync(path.join(dir, 'writable-'));
     const file = path.join(d, 'afile');
     fs.writeFileSync(file, 'x');
-    expect(() => checkWritablePath('save', path.join(file, 'deeper', 'm.safetensors'))).toThrow(new RegExp(`save: cannot write .*m\\.safetensors: .*afile is a file, not a directory`));
+    expect(() => checkWritablePath('save', path.join(file, 'deeper', 'm.safetensors'))).toThrow(
+      new RegExp(`save: cannot write .*m\\.safetensors: .*afile is a file, not a directory`),
+    );
     expect(() => checkWritablePath('save', d)).toThrow(/it is a directory \(give a file path\)/);
     expect(() => checkWritablePath('save', '')).toThrow(/non-empty string/);
     checkWritablePath('save', path.join(d, 'new', 'sub', 'm.safetensors')); // absent dirs are fine
@@ -186,7 +206,9 @@ describe('loggers name the part of their path in the way', () => {
     const { CSVLogger, JSONLogger } = await import('../../lib/train/callbacks.js');
     const d = fs.mkdtempSync(path.join(dir, 'log-'));
     fs.writeFileSync(path.join(d, 'f'), 'x');
-    expect(() => new CSVLogger(path.join(d, 'f', 'log.csv')).onTrainBegin()).toThrow(/CSVLogger: cannot write .*log\.csv: .*f is a file, not a directory/);
+    expect(() => new CSVLogger(path.join(d, 'f', 'log.csv')).onTrainBegin()).toThrow(
+      /CSVLogger: cannot write .*log\.csv: .*f is a file, not a directory/,
+    );
     expect(() => new JSONLogger(d).onTrainBegin()).toThrow(/JSONLogger: cannot write .*: it is a directory/);
     new JSONLogger(path.join(d, 'sub', 'log.jsonl')).onTrainBegin();
     expect(fs.readFileSync(path.join(d, 'sub', 'log.jsonl'), 'utf8')).toBe('');

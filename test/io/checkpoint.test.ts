@@ -12,7 +12,9 @@ import { readSafetensors, serialize, SafetensorsError } from '../../lib/io/safet
 import { getRngState, manualSeed, setRngState } from '../../lib/random.js';
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-ck-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-ck-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function net(seed: number): nn.Sequential {
@@ -22,7 +24,10 @@ function net(seed: number): nn.Sequential {
 
 /** A few Adam steps so the optimizer has state (exp_avg, exp_avg_sq, step). */
 function train(model: nn.Sequential, opt: optim.Optimizer<{ lr: number }>, steps: number): void {
-  const x = wg.tensor([[0.5, -1, 2], [1.5, 0.25, -0.75]]);
+  const x = wg.tensor([
+    [0.5, -1, 2],
+    [1.5, 0.25, -0.75],
+  ]);
   const y = wg.tensor([1, 0], { dtype: 'int32' });
   for (let i = 0; i < steps; i++) {
     opt.zeroGrad();
@@ -36,7 +41,9 @@ function train(model: nn.Sequential, opt: optim.Optimizer<{ lr: number }>, steps
 /** Every value the model, optimizer and scheduler hold, to compare before and after a failed load. */
 function fingerprint(model: nn.Module, opt?: optim.Optimizer<{ lr: number }>, sched?: optim.LRScheduler): unknown {
   const weights = Object.entries(model.stateDict()).map(([k, t]) => [k, [...t.dataSync()]]);
-  const state = opt ? [...opt.state.entries()].map(([, s]) => [s.step, Object.entries(s.tensors).map(([k, t]) => [k, [...t.dataSync()]])]) : null;
+  const state = opt
+    ? [...opt.state.entries()].map(([, s]) => [s.step, Object.entries(s.tensors).map(([k, t]) => [k, [...t.dataSync()]])])
+    : null;
   const groups = opt ? opt.paramGroups.map((g) => ({ ...g, params: g.params.length })) : null;
   return { weights, state, groups, sched: sched ? sched.stateDict() : null };
 }
@@ -74,7 +81,9 @@ describe('loadCheckpoint is transactional', () => {
     train(m, opt, 1); // state of its own: the undo copy of it must be freed too
     const before = fingerprint(m, opt);
     const tensors = memory().tensors;
-    expect(() => loadCheckpoint(ck, { model: m, optimizer: opt })).toThrow(new RegExp(`${ck.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot restore the optimizer \\(nothing was changed\\): .*parameters`));
+    expect(() => loadCheckpoint(ck, { model: m, optimizer: opt })).toThrow(
+      new RegExp(`${ck.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot restore the optimizer \\(nothing was changed\\): .*parameters`),
+    );
     expect(fingerprint(m, opt)).toEqual(before);
     expect(memory().tensors).toBe(tensors);
     opt.dispose();
@@ -86,7 +95,9 @@ describe('loadCheckpoint is transactional', () => {
     const opt = new optim.Adam(m.parameters(), { lr: 0.02 });
     const sched = new optim.StepLR(opt, { stepSize: 2, gamma: 0.5 });
     train(m, opt, 1); // some state of its own, different from the file's
-    const bad = withMetadata(ck, path.join(dir, 'bad-sched.safetensors'), { scheduler: JSON.stringify({ lastEpoch: 'abc', baseLrs: [0.01], lastLrs: [0.01] }) });
+    const bad = withMetadata(ck, path.join(dir, 'bad-sched.safetensors'), {
+      scheduler: JSON.stringify({ lastEpoch: 'abc', baseLrs: [0.01], lastLrs: [0.01] }),
+    });
     const before = fingerprint(m, opt, sched);
     const rng = getRngState();
     const live = memory().tensors;
@@ -200,7 +211,9 @@ describe('setRngState checks its argument', () => {
   it('refuses non-integer or negative seeds and offsets, keeping the state', () => {
     manualSeed(11);
     const before = getRngState();
-    expect(() => setRngState({ seed: 'abc' as never, offset: 0 })).toThrow(/setRngState: seed must be a non-negative safe integer .* got "abc"/);
+    expect(() => setRngState({ seed: 'abc' as never, offset: 0 })).toThrow(
+      /setRngState: seed must be a non-negative safe integer .* got "abc"/,
+    );
     expect(() => setRngState({ seed: 1, offset: -1 })).toThrow(/offset must be a non-negative safe integer/);
     expect(() => setRngState({ seed: 1.5, offset: 0 })).toThrow(/seed/);
     expect(() => setRngState(null as never)).toThrow(/seed/);
@@ -225,7 +238,7 @@ describe('Module.loadStateDict is transactional', () => {
     m.dispose();
   });
 
-  it("keys named after Object.prototype members are unexpected keys, not silently matched", () => {
+  it('keys named after Object.prototype members are unexpected keys, not silently matched', () => {
     const m = net(14);
     const sd = Object.assign(Object.create(null) as Record<string, wg.Tensor>, m.stateDict());
     const extra = wg.tensor([1]);
@@ -254,12 +267,18 @@ describe('saveCheckpoint refuses what loadCheckpoint would refuse, before replac
     const f = path.join(dir, 'save-bad.safetensors');
     saveCheckpoint(f, { model: m, epoch: 1 });
     const good = fs.readFileSync(f);
-    expect(() => saveCheckpoint(f, { model: m, rng: { seed: 'x', offset: 0 } as never })).toThrow(/saveCheckpoint: rng.seed must be a non-negative integer .* got string "x"/);
+    expect(() => saveCheckpoint(f, { model: m, rng: { seed: 'x', offset: 0 } as never })).toThrow(
+      /saveCheckpoint: rng.seed must be a non-negative integer .* got string "x"/,
+    );
     expect(() => saveCheckpoint(f, { model: m, rng: { seed: 1, offset: -2 } })).toThrow(/rng.offset must be a non-negative integer/);
-    expect(() => saveCheckpoint(f, { model: m, extra: { big: 1n } })).toThrow(/saveCheckpoint: extra cannot be stored as JSON \(Do not know how to serialize a BigInt\)/);
+    expect(() => saveCheckpoint(f, { model: m, extra: { big: 1n } })).toThrow(
+      /saveCheckpoint: extra cannot be stored as JSON \(Do not know how to serialize a BigInt\)/,
+    );
     const circ: Record<string, unknown> = {};
     circ.self = circ;
-    expect(() => saveCheckpoint(f, { model: m, extra: circ })).toThrow(/extra cannot be stored as JSON \(Converting circular structure to JSON\)/);
+    expect(() => saveCheckpoint(f, { model: m, extra: circ })).toThrow(
+      /extra cannot be stored as JSON \(Converting circular structure to JSON\)/,
+    );
     expect(fs.readFileSync(f).equals(good)).toBe(true);
     m.dispose();
   });
@@ -276,9 +295,13 @@ describe('loadCheckpoint checks the optimizer and scheduler class', () => {
     const m2 = net(31);
     const adam = new optim.Adam(m2.parameters());
     const before = fingerprint(m2, adam);
-    expect(() => loadCheckpoint(f, { model: m2, optimizer: adam })).toThrow(/holds SGD optimizer state but the optimizer given is Adam; build a SGD to resume, or leave the optimizer out/);
+    expect(() => loadCheckpoint(f, { model: m2, optimizer: adam })).toThrow(
+      /holds SGD optimizer state but the optimizer given is Adam; build a SGD to resume, or leave the optimizer out/,
+    );
     const cos = new optim.CosineAnnealingLR(adam, { tMax: 5 });
-    expect(() => loadCheckpoint(f, { model: m2, scheduler: cos })).toThrow(/holds StepLR scheduler state but the scheduler given is CosineAnnealingLR/);
+    expect(() => loadCheckpoint(f, { model: m2, scheduler: cos })).toThrow(
+      /holds StepLR scheduler state but the scheduler given is CosineAnnealingLR/,
+    );
     expect(fingerprint(m2, adam)).toEqual(before);
     // the same classes load; a file without the class names (older wattgrad) is not checked
     const sgd2 = new optim.SGD(m2.parameters(), { lr: 0.1, momentum: 0.9 });
@@ -298,14 +321,22 @@ describe('deeply nested JSON metadata', () => {
     const { MAX_METADATA_DEPTH } = await import('../../lib/io/checkpoint.js');
     const m = net(40);
     const f = path.join(dir, 'deep.safetensors');
-    const nest = (n: number): unknown => { let v: unknown = 1; for (let i = 0; i < n; i++) v = [v]; return v; };
-    expect(() => saveCheckpoint(f, { model: m, extra: nest(MAX_METADATA_DEPTH + 1) })).toThrow(new RegExp(`saveCheckpoint: extra nests deeper than ${MAX_METADATA_DEPTH} levels`));
+    const nest = (n: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < n; i++) v = [v];
+      return v;
+    };
+    expect(() => saveCheckpoint(f, { model: m, extra: nest(MAX_METADATA_DEPTH + 1) })).toThrow(
+      new RegExp(`saveCheckpoint: extra nests deeper than ${MAX_METADATA_DEPTH} levels`),
+    );
     expect(fs.existsSync(f)).toBe(false);
     saveCheckpoint(f, { model: m, extra: nest(MAX_METADATA_DEPTH) });
     expect(JSON.stringify(loadCheckpoint(f, { model: m, restoreRng: false }).extra)).toBe(JSON.stringify(nest(MAX_METADATA_DEPTH)));
     // a hand-edited file nested far deeper is an error naming the limit, not a stack overflow
     const bad = withMetadata(f, path.join(dir, 'deeper.safetensors'), { extra: '['.repeat(200000) + ']'.repeat(200000) });
-    expect(() => loadCheckpoint(bad, { model: m })).toThrow(new RegExp(`'extra' is not valid JSON \\(nesting deeper than ${MAX_METADATA_DEPTH} levels`));
+    expect(() => loadCheckpoint(bad, { model: m })).toThrow(
+      new RegExp(`'extra' is not valid JSON \\(nesting deeper than ${MAX_METADATA_DEPTH} levels`),
+    );
     m.dispose();
   });
 });

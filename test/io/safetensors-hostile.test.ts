@@ -4,13 +4,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deserialize, load, loadWithMetadata, rawToTensor, save, serialize, SafetensorsError, MAX_HEADER_DEPTH } from '../../lib/io/safetensors.js';
+import {
+  deserialize,
+  load,
+  loadWithMetadata,
+  rawToTensor,
+  save,
+  serialize,
+  SafetensorsError,
+  MAX_HEADER_DEPTH,
+} from '../../lib/io/safetensors.js';
 import { parseStrictJson, StrictJsonError } from '../../lib/io/json.js';
 import { tensor } from '../../lib/ops/index.js';
 import { memory } from '../../lib/memory.js';
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-sth-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-sth-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** u64 LE length, the header text exactly as given (so it can hold duplicate keys), the buffer. */
@@ -56,7 +67,9 @@ describe('safetensors: duplicates are errors', () => {
 
   it('a duplicate key inside __metadata__ or a tensor entry names its path', () => {
     const meta = '{"__metadata__":{"epoch":"1","epoch":"9"}}';
-    expect(() => deserialize(bytesOf(meta, new Uint8Array(0)), 'm.safetensors')).toThrow(/m\.safetensors: .*duplicate key "epoch" in __metadata__/);
+    expect(() => deserialize(bytesOf(meta, new Uint8Array(0)), 'm.safetensors')).toThrow(
+      /m\.safetensors: .*duplicate key "epoch" in __metadata__/,
+    );
     const entry = '{"x":{"dtype":"F32","dtype":"F64","shape":[1],"data_offsets":[0,4]}}';
     expect(() => deserialize(bytesOf(entry, f32le(1)))).toThrow(/duplicate key "dtype" in x/);
   });
@@ -85,7 +98,10 @@ describe('safetensors: prototype names are ordinary keys', () => {
 
   it("a '__proto__' tensor round-trips through save (a plain {} header would drop it)", () => {
     const before = memory().tensors;
-    const m = new Map([['__proto__', tensor([1, 2, 3])], ['constructor', tensor([4])]]);
+    const m = new Map([
+      ['__proto__', tensor([1, 2, 3])],
+      ['constructor', tensor([4])],
+    ]);
     const f = path.join(dir, 'proto-rt.safetensors');
     save(f, m);
     const back = load(f);
@@ -139,7 +155,11 @@ describe('safetensors: header structure limits', () => {
     const long = `[${Array.from({ length: 5000 }, () => '-1').join(',')}]`;
     const f = writeFile('long.safetensors', bytesOf(`{"x":{"dtype":"F32","shape":${long},"data_offsets":[0,4]}}`, f32le(1)));
     let msg = '';
-    try { load(f); } catch (e) { msg = (e as Error).message; }
+    try {
+      load(f);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
     expect(msg).toMatch(/shape must be an array of non-negative integers, got \[-1,-1,.*\.\.\./);
     expect(msg.length).toBeLessThan(400);
   });
@@ -184,7 +204,11 @@ describe('safetensors: bad arguments to save / load / serialize (siblings)', () 
   it("save(stateDict, path) in torch's order says which order is expected", () => {
     const t = tensor([1, 2]);
     const f = path.join(dir, 'order.safetensors');
-    expect(() => save({ t } as never, f as never)).toThrow(new RegExp(`save: the arguments are \\(path, stateDict\\): got the state dict first .* call save\\('${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}', stateDict\\)`));
+    expect(() => save({ t } as never, f as never)).toThrow(
+      new RegExp(
+        `save: the arguments are \\(path, stateDict\\): got the state dict first .* call save\\('${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}', stateDict\\)`,
+      ),
+    );
     expect(fs.existsSync(f)).toBe(false);
     t.dispose();
   });
@@ -207,13 +231,19 @@ describe('safetensors: bad arguments to save / load / serialize (siblings)', () 
 
   it('raw tensors with a bad shape would write an unreadable file: refused', () => {
     const data = new Uint8Array(16);
-    expect(() => serialize({ r: { dtype: 'F32', shape: [-1, -4], data } })).toThrow(/tensor 'r': shape must be an array of non-negative integers, got \[-1,-4\]/);
-    expect(() => serialize({ r: { dtype: 'F32', shape: [0.5, 8], data } })).toThrow(/shape must be an array of non-negative integers, got \[0.5,8\]/);
+    expect(() => serialize({ r: { dtype: 'F32', shape: [-1, -4], data } })).toThrow(
+      /tensor 'r': shape must be an array of non-negative integers, got \[-1,-4\]/,
+    );
+    expect(() => serialize({ r: { dtype: 'F32', shape: [0.5, 8], data } })).toThrow(
+      /shape must be an array of non-negative integers, got \[0.5,8\]/,
+    );
     expect(() => serialize({ r: { dtype: 'F32', shape: [4], data: [1, 2] as never } })).toThrow(/data must be a Uint8Array/);
   });
 
   it('rawToTensor of bytes that do not match the shape is an error (it decoded zeros before)', () => {
-    expect(() => rawToTensor({ dtype: 'F32', shape: [3], data: new Uint8Array(4) }, 'cpu', 'w')).toThrow(/tensor 'w': has 4 bytes, shape \[3\] of F32 needs 12/);
+    expect(() => rawToTensor({ dtype: 'F32', shape: [3], data: new Uint8Array(4) }, 'cpu', 'w')).toThrow(
+      /tensor 'w': has 4 bytes, shape \[3\] of F32 needs 12/,
+    );
   });
 
   it('a misspelt load or save option is an error, not a silent default', () => {
@@ -234,7 +264,9 @@ describe('safetensors: bad arguments to save / load / serialize (siblings)', () 
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const file = path.join(dir, 'plainfile');
     fs.writeFileSync(file, 'x');
-    expect(() => save(path.join(file, 'sub', 'm.safetensors'), { t })).toThrow(new RegExp(`cannot write .*m\\.safetensors: .*plainfile is a file, not a directory`));
+    expect(() => save(path.join(file, 'sub', 'm.safetensors'), { t })).toThrow(
+      new RegExp(`cannot write .*m\\.safetensors: .*plainfile is a file, not a directory`),
+    );
     t.dispose();
   });
 });

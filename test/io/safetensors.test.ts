@@ -3,15 +3,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  deserialize, serialize, save, load, loadWithMetadata, readSafetensors, SafetensorsError,
-  toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits, rawToTensor,
+  deserialize,
+  serialize,
+  save,
+  load,
+  loadWithMetadata,
+  readSafetensors,
+  SafetensorsError,
+  toBf16Bits,
+  fromBf16Bits,
+  toF16Bits,
+  fromF16Bits,
+  rawToTensor,
 } from '../../lib/io/safetensors.js';
 import { writeFileAtomic } from '../../lib/io/atomic.js';
 import { tensor } from '../../lib/ops/index.js';
 import { memory } from '../../lib/memory.js';
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-st-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wattgrad-st-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A file per the spec, by hand: u64 LE header length, JSON header, then the buffer. */
@@ -42,20 +54,26 @@ describe('safetensors reading', () => {
     v.setInt32(24, -7, true); // c: I32 [] (a scalar) at 24..28
     v.setUint16(28, toBf16Bits(1.5), true); // d: BF16 [1] at 28..30
     v.setUint16(30, 0x3c00, true); // e: F16 [1] = 1.0 at 30..32
-    const bytes = handMade({
-      __metadata__: { format: 'pt', note: 'hand made' },
-      b: { dtype: 'F64', shape: [1], data_offsets: [16, 24] },
-      a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
-      c: { dtype: 'I32', shape: [], data_offsets: [24, 28] },
-      d: { dtype: 'BF16', shape: [1], data_offsets: [28, 30] },
-      e: { dtype: 'F16', shape: [1], data_offsets: [30, 32] },
-    }, buf);
+    const bytes = handMade(
+      {
+        __metadata__: { format: 'pt', note: 'hand made' },
+        b: { dtype: 'F64', shape: [1], data_offsets: [16, 24] },
+        a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
+        c: { dtype: 'I32', shape: [], data_offsets: [24, 28] },
+        d: { dtype: 'BF16', shape: [1], data_offsets: [28, 30] },
+        e: { dtype: 'F16', shape: [1], data_offsets: [30, 32] },
+      },
+      buf,
+    );
     const f = path.join(dir, 'hand.safetensors');
     fs.writeFileSync(f, bytes);
     const { tensors, metadata } = loadWithMetadata(f);
     expect(metadata).toEqual({ format: 'pt', note: 'hand made' });
     expect(tensors.a!.shape).toEqual([2, 2]);
-    expect(tensors.a!.toArray()).toEqual([[1, -2], [3.5, 4]]);
+    expect(tensors.a!.toArray()).toEqual([
+      [1, -2],
+      [3.5, 4],
+    ]);
     expect(tensors.b!.dtype).toBe('float64');
     expect(tensors.b!.toArray()).toEqual([Math.PI]);
     expect(tensors.c!.dtype).toBe('int32');
@@ -73,31 +91,76 @@ describe('safetensors reading', () => {
 
   it('reads integer dtypes into int32', () => {
     const buf = new Uint8Array([1, 255, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-    const c = deserialize(handMade({
-      u8: { dtype: 'U8', shape: [2], data_offsets: [0, 2] },
-      pad: { dtype: 'U8', shape: [6], data_offsets: [2, 8] },
-      i64: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
-    }, buf));
+    const c = deserialize(
+      handMade(
+        {
+          u8: { dtype: 'U8', shape: [2], data_offsets: [0, 2] },
+          pad: { dtype: 'U8', shape: [6], data_offsets: [2, 8] },
+          i64: { dtype: 'I64', shape: [1], data_offsets: [8, 16] },
+        },
+        buf,
+      ),
+    );
     const u8 = rawToTensor(c.tensors.get('u8')!);
     expect(u8.toArray()).toEqual([1, 255]);
     const i64 = rawToTensor(c.tensors.get('i64')!);
     expect(i64.toArray()).toEqual([-1]);
-    u8.dispose(); i64.dispose();
+    u8.dispose();
+    i64.dispose();
   });
 
   const cases: [string, Uint8Array, RegExp][] = [
     ['truncated before the header length', new Uint8Array(5), /truncated: 5 bytes/],
-    ['header length past the end', (() => { const b = handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32le(1)); new DataView(b.buffer).setBigUint64(0, 1000n, true); return b; })(), /header length 1000 runs past the end of the file/],
-    ['header length huge', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 2n ** 63n, true); return b; })(), /header length 9223372036854775808 runs past the end/],
+    [
+      'header length past the end',
+      (() => {
+        const b = handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32le(1));
+        new DataView(b.buffer).setBigUint64(0, 1000n, true);
+        return b;
+      })(),
+      /header length 1000 runs past the end of the file/,
+    ],
+    [
+      'header length huge',
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 2n ** 63n, true);
+        return b;
+      })(),
+      /header length 9223372036854775808 runs past the end/,
+    ],
     ['not JSON', handMade('{"a": ', new Uint8Array(0)), /the header is not valid JSON/],
     ['unknown dtype', handMade({ w: { dtype: 'F7', shape: [1], data_offsets: [0, 4] } }, f32le(1)), /tensor 'w': unknown dtype "F7"/],
-    ['offsets out of range (truncated buffer)', handMade({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32le(1, 2)), /tensor 'w': data_offsets \[0, 16\] are out of range: the byte buffer has 8 bytes/],
-    ['overlapping offsets', handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32le(1, 2, 3)), /tensor 'b': data_offsets \[4, 12\] overlap tensor 'a' \[0, 8\]/],
-    ['size mismatch with shape', handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32le(1, 2)), /tensor 'a': shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/],
+    [
+      'offsets out of range (truncated buffer)',
+      handMade({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32le(1, 2)),
+      /tensor 'w': data_offsets \[0, 16\] are out of range: the byte buffer has 8 bytes/,
+    ],
+    [
+      'overlapping offsets',
+      handMade(
+        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+        f32le(1, 2, 3),
+      ),
+      /tensor 'b': data_offsets \[4, 12\] overlap tensor 'a' \[0, 8\]/,
+    ],
+    [
+      'size mismatch with shape',
+      handMade({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32le(1, 2)),
+      /tensor 'a': shape \[3\] of F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
+    ],
     ['a hole in the buffer', handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32le(1, 2)), /leave a hole of 4 bytes/],
-    ['bytes after the last tensor', handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32le(1, 2)), /4 bytes after the last tensor are not covered/],
+    [
+      'bytes after the last tensor',
+      handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32le(1, 2)),
+      /4 bytes after the last tensor are not covered/,
+    ],
     ['end before begin', handMade({ a: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, f32le(1)), /end before they begin/],
-    ['bad shape', handMade({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32le(1)), /shape must be an array of non-negative integers/],
+    [
+      'bad shape',
+      handMade({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32le(1)),
+      /shape must be an array of non-negative integers/,
+    ],
     ['metadata not strings', handMade({ __metadata__: { epoch: 3 } }, new Uint8Array(0)), /__metadata__ value 'epoch' must be a string/],
   ];
   for (const [name, bytes, re] of cases) {
@@ -117,12 +180,16 @@ describe('safetensors reading', () => {
 
 describe('safetensors writing', () => {
   it("wattgrad's output matches the byte layout built by hand", () => {
-    const w = tensor([[1, 2], [3, 4]]); // F32
+    const w = tensor([
+      [1, 2],
+      [3, 4],
+    ]); // F32
     const b = tensor([0.5], { dtype: 'float64' });
     const i = tensor([7, -1, 3], { dtype: 'int32' });
     const bytes = serialize({ w, b, idx: i }, { epoch: '3' });
     // the reference order: larger alignment first (F64), then by name (idx < w)
-    const json = '{"__metadata__":{"epoch":"3"},"b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},' +
+    const json =
+      '{"__metadata__":{"epoch":"3"},"b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},' +
       '"idx":{"dtype":"I32","shape":[3],"data_offsets":[8,20]},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[20,36]}}';
     let padded = json;
     while ((8 + padded.length) % 8) padded += ' ';
@@ -140,7 +207,12 @@ describe('safetensors writing', () => {
 
   it('writes files that read back exactly, with metadata; leaks nothing', () => {
     const before = memory().tensors;
-    const sd = { 'fc.weight': tensor([[0.1, -0.2, 0.3]]), 'fc.bias': tensor([1e-30]), step: tensor([5], { dtype: 'int32' }), empty: tensor([]) };
+    const sd = {
+      'fc.weight': tensor([[0.1, -0.2, 0.3]]),
+      'fc.bias': tensor([1e-30]),
+      step: tensor([5], { dtype: 'int32' }),
+      empty: tensor([]),
+    };
     const f = path.join(dir, 'sub', 'model.safetensors');
     save(f, sd, { metadata: { epoch: '2', json: JSON.stringify({ a: [1, 2] }) } });
     const { tensors, metadata } = loadWithMetadata(f);

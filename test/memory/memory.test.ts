@@ -60,10 +60,12 @@ describeBackends('memory', (ctx) => {
 
   it('tidy disposes everything when fn throws; refuses a Promise', async () => {
     const before = live();
-    expect(() => tidy(() => {
-      ctx.t([1]).add(2);
-      throw new Error('user error');
-    })).toThrow('user error');
+    expect(() =>
+      tidy(() => {
+        ctx.t([1]).add(2);
+        throw new Error('user error');
+      }),
+    ).toThrow('user error');
     expect(live()).toBe(before);
     expect(() => tidy(() => ctx.t([1, 2]).matmul(ctx.t([[1, 2]])))).toThrow(/matmul/);
     expect(live()).toBe(before);
@@ -83,7 +85,8 @@ describeBackends('memory', (ctx) => {
 
   it('dispose(list) from the package root, skipping nulls and disposed', () => {
     const before = live();
-    const a = ctx.t([1]), b = ctx.t([2]);
+    const a = ctx.t([1]),
+      b = ctx.t([2]);
     b.dispose();
     wg.dispose([a, b, null, undefined]);
     expect(live()).toBe(before);
@@ -125,7 +128,7 @@ describeBackends('memory', (ctx) => {
     expect(memory().peakTensors).toBeGreaterThanOrEqual(m2.tensors);
   });
 
-  it('_replaceStorage swaps a leaf\'s storage in place (Module.to keeps parameter identity)', () => {
+  it("_replaceStorage swaps a leaf's storage in place (Module.to keeps parameter identity)", () => {
     const before = live();
     const p = ctx.t([1, 2], { requiresGrad: true });
     const src = ctx.t([3, 4], { dtype: 'float64' });
@@ -144,8 +147,17 @@ describeBackends('memory', (ctx) => {
   });
 
   it('a training-style loop holds memory flat', () => {
-    const w = ctx.t([[0.1, 0.2], [0.3, 0.4]], { requiresGrad: true });
-    const x = ctx.t([[1, 2], [3, 4]]);
+    const w = ctx.t(
+      [
+        [0.1, 0.2],
+        [0.3, 0.4],
+      ],
+      { requiresGrad: true },
+    );
+    const x = ctx.t([
+      [1, 2],
+      [3, 4],
+    ]);
     const start = memory();
     for (let i = 0; i < 20; i++) {
       tidy(() => {

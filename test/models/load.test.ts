@@ -19,14 +19,19 @@ const quiet = { write: () => true, isTTY: false };
 
 describe('wattgrad/models', () => {
   it('is an export of the package that points at lib/models', () => {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { import: string; types: string }> };
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, { import: string; types: string }>;
+    };
     expect(pkg.exports['./models']).toEqual({ types: './dist/models/index.d.ts', import: './dist/models/index.js' });
     expect(fs.existsSync(new URL('../../lib/models/index.ts', import.meta.url))).toBe(true);
   });
 
   it('loads a checkpoint saved by the CLI (weights equal, accuracy kept)', async () => {
     const ck = path.join(dir, 'mlp.safetensors');
-    const code = await main(['train', 'mnist-mlp', '--epochs', '1', '--limit', '1000', '--seed', '3', '--quiet', '--save', ck], { stdout: quiet, stderr: quiet });
+    const code = await main(['train', 'mnist-mlp', '--epochs', '1', '--limit', '1000', '--seed', '3', '--quiet', '--save', ck], {
+      stdout: quiet,
+      stderr: quiet,
+    });
     expect(code).toBe(0);
     const before = memory().tensors;
     const model = loadModel(ck);
@@ -36,7 +41,8 @@ describe('wattgrad/models', () => {
     const mnist = loadMnist({ trainLimit: 1, testLimit: 500 });
     const r = await evaluate(model.eval(), new DataLoader(mnist.test, { batchSize: 250 }), { metrics: ['accuracy'] });
     expect(r.metrics.accuracy).toBeGreaterThan(0.7); // 1 epoch on 1,000 digits; chance is 0.1
-    mnist.train.dispose(); mnist.test.dispose();
+    mnist.train.dispose();
+    mnist.test.dispose();
     model.dispose();
     expect(memory().tensors).toBe(before);
   });
@@ -54,10 +60,12 @@ describe('wattgrad/models', () => {
     save(plain, src.stateDict());
     expect(() => loadModel(plain)).toThrow(/not a wattgrad checkpoint; pass \{ name \}/);
     const m = loadModel(plain, { name: 'mnist-cnn' });
-    const a = src.stateDict(), b = m.stateDict();
+    const a = src.stateDict(),
+      b = m.stateDict();
     for (const k of Object.keys(a)) expect(Array.from(b[k]!.dataSync()), k).toEqual(Array.from(a[k]!.dataSync()));
     expect(() => loadModel(plain, { name: 'mnist-mlp' })).toThrow(/0\.weight|1\.weight|shape|missing|unexpected/);
     expect(() => loadModel(plain, { nme: 'x' } as never)).toThrow(/unknown option 'nme' — did you mean 'name'/);
-    src.dispose(); m.dispose();
+    src.dispose();
+    m.dispose();
   });
 });

@@ -90,7 +90,11 @@ describe.skipIf(!b)('caching allocator (host test mode)', () => {
     expect(s.rawFrees).toBe(1);
     // 4 MiB more cannot fit even with an empty cache
     let err: unknown;
-    try { a.alloc(4 * MiB); } catch (e) { err = e; }
+    try {
+      a.alloc(4 * MiB);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(Error);
     expect((err as { code: string }).code).toBe('WG_CUDA_OOM');
     expect((err as Error).message).toMatch(/asked for 4\.00 MiB.*7\.00 MiB allocated.*limit 10\.00 MiB/);

@@ -18,10 +18,12 @@ afterEach(() => {
 });
 
 describe.skipIf(!cpu)(`native CPU kernels behind the cpu device${noCpuLabel}`, () => {
-  it('matmul on cpu tensors is the native kernel on the tensors\' own storage', () => {
+  it("matmul on cpu tensors is the native kernel on the tensors' own storage", () => {
     const r = rng(SEED);
-    const A = randArray('float32', 4 * 37 * 53, r) as Float32Array, B = randArray('float32', 53 * 29, r) as Float32Array;
-    const a = wg.tensor(A, { shape: [4, 37, 53] }), b = wg.tensor(B, { shape: [53, 29] });
+    const A = randArray('float32', 4 * 37 * 53, r) as Float32Array,
+      B = randArray('float32', 53 * 29, r) as Float32Array;
+    const a = wg.tensor(A, { shape: [4, 37, 53] }),
+      b = wg.tensor(B, { shape: [53, 29] });
     const c = wg.matmul(a, b); // batch broadcast of b (stride 0)
     const direct = new Float32Array(4 * 37 * 29);
     cpu!.cpuMatmul(A, B, direct, 4, 37, 29, 53, false, false, 37 * 53, 0);
@@ -46,7 +48,8 @@ describe.skipIf(!cpu)(`native CPU kernels behind the cpu device${noCpuLabel}`, (
     resetNativeCpuForTests();
     const js = run();
     for (const key of ['ga', 'gb'] as const) {
-      for (let i = 0; i < js[key].length; i++) expect(Math.abs(nat[key][i]! - js[key][i]!)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(js[key][i]!)));
+      for (let i = 0; i < js[key].length; i++)
+        expect(Math.abs(nat[key][i]! - js[key][i]!)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(js[key][i]!)));
     }
   });
 
@@ -54,8 +57,10 @@ describe.skipIf(!cpu)(`native CPU kernels behind the cpu device${noCpuLabel}`, (
     process.env.WATTGRAD_CPU_KERNELS = 'js';
     resetNativeCpuForTests();
     const r = rng(SEED + 9);
-    const A = randArray('float32', 70 * 90, r) as Float32Array, B = randArray('float32', 90 * 33, r) as Float32Array;
-    const a = wg.tensor(A, { shape: [70, 90] }), b = wg.tensor(B, { shape: [90, 33] });
+    const A = randArray('float32', 70 * 90, r) as Float32Array,
+      B = randArray('float32', 90 * 33, r) as Float32Array;
+    const a = wg.tensor(A, { shape: [70, 90] }),
+      b = wg.tensor(B, { shape: [90, 33] });
     const c = wg.matmul(a, b);
     const ref = jsRef('float32', A, B, { batch: 1, m: 70, n: 33, k: 90, ta: false, tb: false, aBS: 0, bBS: 0 });
     expect(Array.from(c.dataSync())).toEqual(Array.from(ref));
@@ -71,7 +76,13 @@ describe.skipIf(!cpu)(`native CPU kernels behind the cpu device${noCpuLabel}`, (
   it('backends() and wattgrad info name the native kernels, the ISA and the threads', async () => {
     const info = cpu!.cpuInfo();
     const js = wg.backends().find((x) => x.name === 'js')!;
-    expect(js.cpuKernels).toEqual({ native: ['matmul'], isa: info.isa, supportedIsas: info.supportedIsas, threads: info.threads, reason: null });
+    expect(js.cpuKernels).toEqual({
+      native: ['matmul'],
+      isa: info.isa,
+      supportedIsas: info.supportedIsas,
+      threads: info.threads,
+      reason: null,
+    });
     expect(info.supportedIsas).toContain(info.isa);
     const lines: string[] = [];
     const sink = { write: (s: string): boolean => lines.push(s) > 0 };
@@ -85,6 +96,7 @@ describe.skipIf(!cpu)(`native CPU kernels behind the cpu device${noCpuLabel}`, (
     expect(cpu!.cpuGetNumThreads()).toBe(1);
     wg.setNumThreads(3);
     expect(wg.getNumThreads()).toBe(3);
-    for (const bad of [0, -1, 1.5, 256, NaN]) expect(() => wg.setNumThreads(bad)).toThrow(/setNumThreads: n must be an integer from 1 to 255/);
+    for (const bad of [0, -1, 1.5, 256, NaN])
+      expect(() => wg.setNumThreads(bad)).toThrow(/setNumThreads: n must be an integer from 1 to 255/);
   });
 });

@@ -15,7 +15,10 @@ import { absScale, addonPath, cpu, firstBad, jsRef, noCpuLabel, randArray, rng, 
 const isas = cpu ? cpu.cpuInfo().supportedIsas : [];
 const initial = cpu ? { isa: cpu.cpuInfo().isa, threads: cpu.cpuGetNumThreads() } : null;
 afterAll(() => {
-  if (cpu && initial) { cpu.cpuSelectIsa(initial.isa); cpu.cpuSetNumThreads(initial.threads); }
+  if (cpu && initial) {
+    cpu.cpuSelectIsa(initial.isa);
+    cpu.cpuSetNumThreads(initial.threads);
+  }
 });
 
 function mm(m: number, n: number, k: number, o: Partial<MM> = {}): MM {
@@ -24,8 +27,18 @@ function mm(m: number, n: number, k: number, o: Partial<MM> = {}): MM {
 
 // shapes: below and above the no-packing threshold (32³, m < 4), vector tails, block edges
 const SHAPES: MM[] = [
-  mm(1, 1, 1), mm(3, 5, 7), mm(2, 67, 45), mm(1, 300, 257), mm(13, 31, 17), mm(15, 33, 29), mm(37, 41, 43),
-  mm(97, 130, 259), mm(350, 70, 300), mm(170, 49, 513), mm(6, 4100, 40), mm(29, 4099, 35),
+  mm(1, 1, 1),
+  mm(3, 5, 7),
+  mm(2, 67, 45),
+  mm(1, 300, 257),
+  mm(13, 31, 17),
+  mm(15, 33, 29),
+  mm(37, 41, 43),
+  mm(97, 130, 259),
+  mm(350, 70, 300),
+  mm(170, 49, 513),
+  mm(6, 4100, 40),
+  mm(29, 4099, 35),
 ];
 
 function runNative(dtype: 'float32' | 'float64', A: F, B: F, s: MM): F {
@@ -65,12 +78,17 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
       it(`${isa} ${dtype}: batched, with either side broadcast (batch stride 0)`, () => {
         cpu!.cpuSelectIsa(isa);
         let seed = SEED + 1000;
-        for (const [m, n, k] of [[5, 9, 7], [40, 33, 70], [70, 90, 300]] as const) {
-          for (const ta of [false, true]) for (const tb of [false, true]) {
-            check(dtype, mm(m, n, k, { batch: 3, ta, tb }), seed++);
-            check(dtype, mm(m, n, k, { batch: 4, ta, tb, aBS: 0 }), seed++);
-            check(dtype, mm(m, n, k, { batch: 2, ta, tb, bBS: 0 }), seed++);
-          }
+        for (const [m, n, k] of [
+          [5, 9, 7],
+          [40, 33, 70],
+          [70, 90, 300],
+        ] as const) {
+          for (const ta of [false, true])
+            for (const tb of [false, true]) {
+              check(dtype, mm(m, n, k, { batch: 3, ta, tb }), seed++);
+              check(dtype, mm(m, n, k, { batch: 4, ta, tb, aBS: 0 }), seed++);
+              check(dtype, mm(m, n, k, { batch: 2, ta, tb, bBS: 0 }), seed++);
+            }
         }
       });
     }
@@ -88,8 +106,14 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
   });
 
   it('results are identical for 1, 2 and 3 threads and run to run, on every ISA', () => {
-    const shapes: MM[] = [mm(350, 70, 300), mm(40, 700, 300), mm(3, 5000, 300), mm(600, 20, 700),
-      mm(20, 30, 40, { batch: 16 }), mm(70, 90, 300, { batch: 5, aBS: 0, tb: true })];
+    const shapes: MM[] = [
+      mm(350, 70, 300),
+      mm(40, 700, 300),
+      mm(3, 5000, 300),
+      mm(600, 20, 700),
+      mm(20, 30, 40, { batch: 16 }),
+      mm(70, 90, 300, { batch: 5, aBS: 0, tb: true }),
+    ];
     for (const isa of isas) {
       cpu!.cpuSelectIsa(isa);
       for (const dtype of ['float32', 'float64'] as const) {
@@ -100,7 +124,10 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
           for (const t of [2, 3]) {
             cpu!.cpuSetNumThreads(t);
             const got = runNative(dtype, A, B, s);
-            expect(Buffer.from(got.buffer).equals(Buffer.from(one.buffer)), `${isa} ${dtype} ${JSON.stringify(s)}: ${t} threads differ from 1`).toBe(true);
+            expect(
+              Buffer.from(got.buffer).equals(Buffer.from(one.buffer)),
+              `${isa} ${dtype} ${JSON.stringify(s)}: ${t} threads differ from 1`,
+            ).toBe(true);
           }
           const again = runNative(dtype, A, B, s);
           expect(Buffer.from(again.buffer).equals(Buffer.from(one.buffer)), `${isa} ${dtype} ${JSON.stringify(s)}: run to run`).toBe(true);
@@ -125,9 +152,14 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
       process.stdout.write(JSON.stringify({ isa: b.cpuInfo().isa, threads: b.cpuGetNumThreads(), c: Array.from(C) }));`;
     const input = JSON.stringify({ a: Array.from(A), b: Array.from(B) });
     for (const isa of isas) {
-      const r = JSON.parse(execFileSync(process.execPath, ['-e', script], {
-        input, env: { ...process.env, WATTGRAD_CPU_ISA: isa, WATTGRAD_NUM_THREADS: '2' }, encoding: 'utf8', maxBuffer: 1 << 26,
-      })) as { isa: string; threads: number; c: number[] };
+      const r = JSON.parse(
+        execFileSync(process.execPath, ['-e', script], {
+          input,
+          env: { ...process.env, WATTGRAD_CPU_ISA: isa, WATTGRAD_NUM_THREADS: '2' },
+          encoding: 'utf8',
+          maxBuffer: 1 << 26,
+        }),
+      ) as { isa: string; threads: number; c: number[] };
       expect(r.isa).toBe(isa);
       expect(r.threads).toBe(2);
       expect(firstBad(Float32Array.from(r.c), ref, scale, s.k, 'float32'), isa).toBeNull();
@@ -136,7 +168,9 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
 
   it('an unsupported or unknown WATTGRAD_CPU_ISA falls back to the best ISA with a warning', () => {
     const out = execFileSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(addonPath)}).cpuInfo().isa)`], {
-      env: { ...process.env, WATTGRAD_CPU_ISA: 'avx9000' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WATTGRAD_CPU_ISA: 'avx9000' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(out).toBe(isas[0]);
   });
@@ -159,10 +193,14 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
 
   it('checks its arguments: lengths, dtypes, overlap', () => {
     const f = (n: number): Float32Array => new Float32Array(n);
-    expect(() => cpu!.cpuMatmul(f(5), f(6), f(4), 1, 2, 2, 3, false, false, 0, 0)).toThrow(/cpuMatmul: .*needs a 6, b 6, out 4 elements; got 5, 6, 4/);
+    expect(() => cpu!.cpuMatmul(f(5), f(6), f(4), 1, 2, 2, 3, false, false, 0, 0)).toThrow(
+      /cpuMatmul: .*needs a 6, b 6, out 4 elements; got 5, 6, 4/,
+    );
     expect(() => cpu!.cpuMatmul(f(6), f(6), f(4), 2, 2, 2, 3, false, false, 6, 0)).toThrow(/out 8 elements/);
     expect(() => cpu!.cpuMatmul(f(6), new Float64Array(6), f(4), 1, 2, 2, 3, false, false, 0, 0)).toThrow(/same dtype/);
-    expect(() => cpu!.cpuMatmul(new Int32Array(6) as unknown as Float32Array, f(6), f(4), 1, 2, 2, 3, false, false, 0, 0)).toThrow(/Float32Array or Float64Array/);
+    expect(() => cpu!.cpuMatmul(new Int32Array(6) as unknown as Float32Array, f(6), f(4), 1, 2, 2, 3, false, false, 0, 0)).toThrow(
+      /Float32Array or Float64Array/,
+    );
     expect(() => cpu!.cpuMatmul(f(6), f(6), f(4), 1, 2.5, 2, 3, false, false, 0, 0)).toThrow(/m must be a non-negative integer/);
     const shared = f(20);
     expect(() => cpu!.cpuMatmul(shared.subarray(0, 6), f(6), shared.subarray(4, 8), 1, 2, 2, 3, false, false, 0, 0)).toThrow(/overlaps/);

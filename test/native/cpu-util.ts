@@ -12,14 +12,20 @@ export const cpu: NativeCpuBinding | null = b && typeof b.cpuMatmul === 'functio
 /** the addon file, for child processes */
 export const addonPath = load.path;
 /** appended to describe names when skipping */
-export const noCpuLabel = cpu ? '' : ` [skipped: ${load.binding ? 'the loaded addon has no CPU kernels (rebuild: npm run build:native)' : `no native addon built (${load.error})`}]`;
+export const noCpuLabel = cpu
+  ? ''
+  : ` [skipped: ${load.binding ? 'the loaded addon has no CPU kernels (rebuild: npm run build:native)' : `no native addon built (${load.error})`}]`;
 
 /** A fresh seed per run (printed in failures) and a small xorshift generator over it. */
 export const SEED = (Date.now() ^ (process.pid << 8)) >>> 0;
 export function rng(seed: number): () => number {
-  let s = (seed >>> 0) || 1;
+  let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296 - 0.5;
   };
 }
@@ -31,12 +37,34 @@ export function randArray(T: 'float32' | 'float64', n: number, r: () => number):
   return a;
 }
 
-export interface MM { batch: number; m: number; n: number; k: number; ta: boolean; tb: boolean; aBS: number; bBS: number }
+export interface MM {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  ta: boolean;
+  tb: boolean;
+  aBS: number;
+  bBS: number;
+}
 
 /** The js backend's matmul (the reference), into a fresh array of out's type. */
 export function jsRef(dtype: 'float32' | 'float64', A: F, B: F, s: MM): F {
   const out = dtype === 'float32' ? new Float32Array(s.batch * s.m * s.n) : new Float64Array(s.batch * s.m * s.n);
-  jsMatmul(new JsHandle(A, dtype), new JsHandle(B, dtype), new JsHandle(out, dtype), s.batch, s.m, s.n, s.k, s.ta, s.tb, s.aBS, s.bBS, dtype);
+  jsMatmul(
+    new JsHandle(A, dtype),
+    new JsHandle(B, dtype),
+    new JsHandle(out, dtype),
+    s.batch,
+    s.m,
+    s.n,
+    s.k,
+    s.ta,
+    s.tb,
+    s.aBS,
+    s.bBS,
+    dtype,
+  );
   return out;
 }
 
@@ -64,7 +92,8 @@ export function firstBad(got: F, ref: F, scale: Float64Array, k: number, dtype: 
   const eps = dtype === 'float32' ? 2 ** -23 : 2 ** -52;
   for (let i = 0; i < ref.length; i++) {
     const d = Math.abs(got[i]! - ref[i]!);
-    if (!(d <= 2 * (k + 2) * eps * scale[i]! + Number.MIN_VALUE)) return `element ${i}: got ${got[i]}, js reference ${ref[i]} (scale ${scale[i]})`;
+    if (!(d <= 2 * (k + 2) * eps * scale[i]! + Number.MIN_VALUE))
+      return `element ${i}: got ${got[i]}, js reference ${ref[i]} (scale ${scale[i]})`;
   }
   return null;
 }

@@ -22,7 +22,12 @@ describe('wg.cuda', () => {
 
   it.skipIf(available)('names the reason when cuda is unavailable', () => {
     const reason = wg.cuda.unavailableReason()!;
-    for (const f of [() => wg.cuda.setMemoryLimit(1 << 30), () => wg.cuda.emptyCache(), () => wg.cuda.memoryStats(), () => wg.cuda.setAllowTf32(true)]) {
+    for (const f of [
+      () => wg.cuda.setMemoryLimit(1 << 30),
+      () => wg.cuda.emptyCache(),
+      () => wg.cuda.memoryStats(),
+      () => wg.cuda.setAllowTf32(true),
+    ]) {
       expect(f).toThrow(/cuda unavailable/);
       expect(f).toThrow(reason.slice(0, 20));
     }

@@ -17,7 +17,9 @@ const native = loadNative();
 describe.skipIf(!avail.available)('cuda runtime (GPU)', () => {
   const b = native.binding!;
   let rt: CudaRuntime;
-  beforeAll(() => { rt = createCudaRuntime(b, 0); });
+  beforeAll(() => {
+    rt = createCudaRuntime(b, 0);
+  });
 
   it('round-trips float32, float64 and int32 through readSync and read', async () => {
     const n = 100_003;
@@ -55,7 +57,8 @@ describe.skipIf(!avail.available)('cuda runtime (GPU)', () => {
     expect(hfo[5]).toBe(3.140625);
     expect(hfo[8]).toBe(-Infinity);
     expect(Math.abs(hfo[4]! - 1e-7)).toBeLessThan(6e-8); // subnormal
-    rt.free(bf); rt.free(hf);
+    rt.free(bf);
+    rt.free(hf);
   });
 
   it('a pending read lets the event loop run', async () => {
@@ -90,7 +93,11 @@ describe.skipIf(!avail.available)('cuda runtime (GPU)', () => {
     rt.setMemoryLimit(64 << 20);
     try {
       let err: unknown;
-      try { rt.alloc(32 << 20, 'float32'); } catch (e) { err = e; } // 128 MiB > 64 MiB cap
+      try {
+        rt.alloc(32 << 20, 'float32');
+      } catch (e) {
+        err = e;
+      } // 128 MiB > 64 MiB cap
       expect(err).toBeInstanceOf(OutOfMemoryError);
       expect((err as OutOfMemoryError).requestedBytes).toBe(128 << 20);
       expect((err as Error).message).toMatch(/asked for 128\.00 MiB.*limit 64\.00 MiB/);
@@ -102,27 +109,33 @@ describe.skipIf(!avail.available)('cuda runtime (GPU)', () => {
   });
 
   // GPGPU-Sim's memory is sparse and its cudaMalloc never fails: no real OOM to provoke there
-  it.skipIf(onSimulator)(simLabel('turns a real device OOM (more than the device holds) into OutOfMemoryError and stays usable', 'oom'), () => {
-    const total = avail.devices[0]?.totalMemory ?? 2 ** 40;
-    expect(() => rt.alloc(Math.ceil(total / 4) + (1 << 30), 'float32')).toThrow(OutOfMemoryError);
-    const h = rt.alloc(1024, 'float32');
-    rt.upload(h, new Float32Array(1024).fill(2), 'float32');
-    expect(rt.readSync(h, 'float32', 1)[0]).toBe(2);
-    rt.free(h);
-    expect(rt.emptyCache()).toBeGreaterThanOrEqual(0);
-  });
+  it.skipIf(onSimulator)(
+    simLabel('turns a real device OOM (more than the device holds) into OutOfMemoryError and stays usable', 'oom'),
+    () => {
+      const total = avail.devices[0]?.totalMemory ?? 2 ** 40;
+      expect(() => rt.alloc(Math.ceil(total / 4) + (1 << 30), 'float32')).toThrow(OutOfMemoryError);
+      const h = rt.alloc(1024, 'float32');
+      rt.upload(h, new Float32Array(1024).fill(2), 'float32');
+      expect(rt.readSync(h, 'float32', 1)[0]).toBe(2);
+      rt.free(h);
+      expect(rt.emptyCache()).toBeGreaterThanOrEqual(0);
+    },
+  );
 
-  it.skipIf(!native.binding?.buildInfo.kernels)('raises the device error flag at the next synchronisation as DeviceIndexError', async () => {
-    const { createCudaBackend } = await import('../../lib/backend/cuda/index.js');
-    const be = createCudaBackend(b, 0);
-    const x = be.alloc(4, 'float32');
-    const idx = be.alloc(1, 'int32');
-    const out = be.alloc(1, 'float32');
-    be.upload(x, new Float32Array([1, 2, 3, 4]), 'float32');
-    be.upload(idx, new Int32Array([99]), 'int32');
-    be.kernels.indexSelect(x, idx, out, 1, 4, 1, 1, 'float32');
-    expect(() => be.synchronize()).toThrow(DeviceIndexError);
-    be.synchronize(); // cleared
-    for (const h of [x, idx, out]) be.free(h);
-  });
+  it.skipIf(!native.binding?.buildInfo.kernels)(
+    'raises the device error flag at the next synchronisation as DeviceIndexError',
+    async () => {
+      const { createCudaBackend } = await import('../../lib/backend/cuda/index.js');
+      const be = createCudaBackend(b, 0);
+      const x = be.alloc(4, 'float32');
+      const idx = be.alloc(1, 'int32');
+      const out = be.alloc(1, 'float32');
+      be.upload(x, new Float32Array([1, 2, 3, 4]), 'float32');
+      be.upload(idx, new Int32Array([99]), 'int32');
+      be.kernels.indexSelect(x, idx, out, 1, 4, 1, 1, 'float32');
+      expect(() => be.synchronize()).toThrow(DeviceIndexError);
+      be.synchronize(); // cleared
+      for (const h of [x, idx, out]) be.free(h);
+    },
+  );
 });

@@ -10,7 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { fallbackAdvice, loadNative, loadNativeFrom, nativeCandidates, packageRoot, resetNativeForTests, shippedPrebuilds } from '../../lib/native.js';
+import {
+  fallbackAdvice,
+  loadNative,
+  loadNativeFrom,
+  nativeCandidates,
+  packageRoot,
+  resetNativeForTests,
+  shippedPrebuilds,
+} from '../../lib/native.js';
 import { cudaStatus } from '../../lib/backend/cuda-loader.js';
 import { backends } from '../../lib/backend/registry.js';
 import { defaultNvml } from '../../lib/energy/nvml.js';
@@ -33,7 +41,8 @@ function fakeRoot(name: string): string {
 function place(root: string, rel: string, from: string | null, mtimeSec: number): string {
   const p = path.join(root, rel);
   fs.mkdirSync(path.dirname(p), { recursive: true });
-  if (from) fs.copyFileSync(from, p); else fs.writeFileSync(p, 'not an ELF file');
+  if (from) fs.copyFileSync(from, p);
+  else fs.writeFileSync(p, 'not an ELF file');
   fs.utimesSync(p, mtimeSec, mtimeSec);
   return p;
 }
@@ -103,7 +112,20 @@ describe('loading the native addon', () => {
       warn.mockClear();
       resetNativeForTests();
       const out: string[] = [];
-      const io = { stdout: { write: (t: string) => { out.push(t); return true; } }, stderr: { write: (t: string) => { out.push(t); return true; } } };
+      const io = {
+        stdout: {
+          write: (t: string) => {
+            out.push(t);
+            return true;
+          },
+        },
+        stderr: {
+          write: (t: string) => {
+            out.push(t);
+            return true;
+          },
+        },
+      };
       expect(await main(['info'], io as never)).toBe(0);
       expect(out.join('')).toMatch(/native addon: not loaded \(.*missing\.node.*\)\n {2}check WATTGRAD_NATIVE/);
       backends();
@@ -134,7 +156,9 @@ describe('loading the native addon', () => {
     expect(broken).toMatch(/ships prebuilt addons for linux-x64 \(the prebuild for linux-x64 did not load\)/);
     expect(shippedPrebuilds(installed)).toEqual(['linux-x64']);
     const bare = fakeRoot('bare');
-    expect(fallbackAdvice(bare, { candidates: [] }, {}, 'linux-x64')).toMatch(/^this package ships no prebuilt addon \(none for linux-x64\)/);
+    expect(fallbackAdvice(bare, { candidates: [] }, {}, 'linux-x64')).toMatch(
+      /^this package ships no prebuilt addon \(none for linux-x64\)/,
+    );
   });
 });
 
@@ -147,7 +171,11 @@ describe.skipIf(!real.binding)('the loaded addon', () => {
 
   it(simLabel('has no libcuda / libcudart dependency (static runtime, driver dlopened)', 'staticCudart'), () => {
     let needed = '';
-    try { needed = execFileSync('readelf', ['-d', real.path!], { encoding: 'utf8' }); } catch { return; }
+    try {
+      needed = execFileSync('readelf', ['-d', real.path!], { encoding: 'utf8' });
+    } catch {
+      return;
+    }
     const libs = needed.split('\n').filter((l) => l.includes('NEEDED'));
     expect(libs.length).toBeGreaterThan(0);
     if (onSimulator) {
@@ -189,12 +217,19 @@ describe.skipIf(!real.binding)('the loaded addon', () => {
     }
   });
 
-  it.skipIf(cudaAvailability().available || !cudaBuild)('without a device the runtime throws CudaUnavailableError naming the reason', () => {
-    let err: unknown;
-    try { createCudaRuntime(b, 0); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(CudaUnavailableError);
-    expect((err as Error).message).toMatch(/^cuda unavailable: /);
-    expect(() => b.alloc!(16)).toThrow(/cuda unavailable/);
-    expect(b.memoryStats!().allocated).toBe(0);
-  });
+  it.skipIf(cudaAvailability().available || !cudaBuild)(
+    'without a device the runtime throws CudaUnavailableError naming the reason',
+    () => {
+      let err: unknown;
+      try {
+        createCudaRuntime(b, 0);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(CudaUnavailableError);
+      expect((err as Error).message).toMatch(/^cuda unavailable: /);
+      expect(() => b.alloc!(16)).toThrow(/cuda unavailable/);
+      expect(b.memoryStats!().allocated).toBe(0);
+    },
+  );
 });

@@ -32,8 +32,23 @@ const npm = (args: string[], cwd: string): string =>
 /** The package's source files as a clone has them: git's list when there is one, else the known top-level entries. */
 function sourceFiles(): string[] {
   const git = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
-  if (git.status === 0 && git.stdout.trim()) return git.stdout.trim().split('\n').filter((f) => fs.existsSync(path.join(root, f)));
-  return ['package.json', 'binding.d.ts', 'CMakeLists.txt', 'README.md', 'LICENSE', 'native', 'lib', 'data', 'tsconfig.json', 'tsconfig.build.json'];
+  if (git.status === 0 && git.stdout.trim())
+    return git.stdout
+      .trim()
+      .split('\n')
+      .filter((f) => fs.existsSync(path.join(root, f)));
+  return [
+    'package.json',
+    'binding.d.ts',
+    'CMakeLists.txt',
+    'README.md',
+    'LICENSE',
+    'native',
+    'lib',
+    'data',
+    'tsconfig.json',
+    'tsconfig.build.json',
+  ];
 }
 
 describe.skipIf(!slow)('npm package (slow)', () => {
@@ -61,23 +76,42 @@ describe.skipIf(!slow)('npm package (slow)', () => {
     }[];
     files = out[0]!.files.map((f) => f.path);
     tarball = path.join(tmp, out[0]!.filename);
-    for (const need of ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'data/mnist-10k.bin.br', 'data/MNIST-LICENSE', 'LICENSE', 'README.md', 'CMakeLists.txt']) {
+    for (const need of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli.js',
+      'data/mnist-10k.bin.br',
+      'data/MNIST-LICENSE',
+      'LICENSE',
+      'README.md',
+      'CMakeLists.txt',
+    ]) {
       expect(files, need).toContain(need);
     }
-    for (const not of ['build/', 'test/', 'lib/', 'node_modules/', 'scripts/']) expect(files.filter((f) => f.startsWith(not)), not).toEqual([]);
-    console.log(`tarball ${(out[0]!.size / 2 ** 20).toFixed(1)} MiB (${(out[0]!.unpackedSize / 2 ** 20).toFixed(1)} MiB unpacked), ${files.length} files`);
+    for (const not of ['build/', 'test/', 'lib/', 'node_modules/', 'scripts/'])
+      expect(
+        files.filter((f) => f.startsWith(not)),
+        not,
+      ).toEqual([]);
+    console.log(
+      `tarball ${(out[0]!.size / 2 ** 20).toFixed(1)} MiB (${(out[0]!.unpackedSize / 2 ** 20).toFixed(1)} MiB unpacked), ${files.length} files`,
+    );
   }, 240_000);
 
-  it.skipIf(!released)(`ships the ${tuple} prebuild that npm run release built [skipped: no prebuilds/${tuple}/wattgrad.node, npm run release did not run]`, () => {
-    expect(files).toContain(`prebuilds/${tuple}/wattgrad.node`);
-  });
+  it.skipIf(!released)(
+    `ships the ${tuple} prebuild that npm run release built [skipped: no prebuilds/${tuple}/wattgrad.node, npm run release did not run]`,
+    () => {
+      expect(files).toContain(`prebuilds/${tuple}/wattgrad.node`);
+    },
+  );
 
   it('installs offline with --ignore-scripts into an empty project, without the build-only and dev packages', () => {
     fs.mkdirSync(app, { recursive: true });
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module' }));
     npm(['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], app);
     expect(fs.existsSync(path.join(app, 'node_modules', 'wattgrad', 'dist', 'index.js'))).toBe(true);
-    for (const dev of ['mnist', 'node-addon-api', 'cmake-js', 'typescript']) expect(fs.existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
+    for (const dev of ['mnist', 'node-addon-api', 'cmake-js', 'typescript'])
+      expect(fs.existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
   }, 240_000);
 
   it('imports, loads the embedded MNIST and trains from the installed package; the addon warning fits an installed package', () => {
@@ -98,9 +132,19 @@ describe.skipIf(!slow)('npm package (slow)', () => {
       }
       const cuda = wg.backends().find((b) => b.name === 'cuda');
       console.log(JSON.stringify({ source: m.source, shape: xs.shape, first: losses[0], last: losses.at(-1), cudaPath: cuda.path ?? null }));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: app, encoding: 'utf8', env: { ...process.env, WATTGRAD_QUIET: '', WATTGRAD_NATIVE: '' } });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, WATTGRAD_QUIET: '', WATTGRAD_NATIVE: '' },
+    });
     expect(r.status, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { source: string; shape: number[]; first: number; last: number; cudaPath: string | null };
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      source: string;
+      shape: number[];
+      first: number;
+      last: number;
+      cudaPath: string | null;
+    };
     expect(res.source).toMatch(/^embedded/);
     expect(res.shape).toEqual([256, 1, 28, 28]);
     expect(res.last).toBeLessThan(res.first * 0.7);
@@ -143,8 +187,14 @@ export const summary = [loss.item(), m.numClasses, wg.backends().map((b) => b.na
     // not only those the consumer reaches
     fs.mkdirSync(path.join(app, 'node_modules', '@types'), { recursive: true });
     fs.symlinkSync(path.join(root, 'node_modules', '@types', 'node'), path.join(app, 'node_modules', '@types', 'node'));
-    for (const [name, types] of [['node', ['node']], ['bare', []]] as const) {
-      fs.writeFileSync(path.join(app, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...base, types }, files: ['consumer.ts'], include: ['node_modules/wattgrad/dist/**/*.d.ts'] }));
+    for (const [name, types] of [
+      ['node', ['node']],
+      ['bare', []],
+    ] as const) {
+      fs.writeFileSync(
+        path.join(app, `tsconfig.${name}.json`),
+        JSON.stringify({ compilerOptions: { ...base, types }, files: ['consumer.ts'], include: ['node_modules/wattgrad/dist/**/*.d.ts'] }),
+      );
       const r = spawnSync(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], { cwd: app, encoding: 'utf8' });
       expect(r.status, `tsc (${name}): ${r.stdout}${r.stderr}`).toBe(0);
     }

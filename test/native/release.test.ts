@@ -15,7 +15,11 @@ fs.symlinkSync(process.execPath, path.join(bin, 'node'));
 afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
 
 const release = (args: string[]) =>
-  spawnSync(process.execPath, [script, ...args], { cwd: root, encoding: 'utf8', env: { PATH: bin, HOME: os.tmpdir(), CXX: '', CUDACXX: '' } });
+  spawnSync(process.execPath, [script, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: bin, HOME: os.tmpdir(), CXX: '', CUDACXX: '' },
+  });
 
 describe('npm run release: clear failures', () => {
   it('names the missing tool (or the platform) and exits 1 without building', () => {

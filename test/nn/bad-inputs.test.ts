@@ -14,7 +14,9 @@ describe('recurrent layers on a length-0 sequence', () => {
       const m = make();
       const before = memory().tensors;
       const seqFirst = wg.zeros([0, 2, 3]);
-      expect(() => m.forward(seqFirst)).toThrow(new RegExp(`${repr}: the sequence length T must be larger than 0, got input \\(0,2,3\\) as \\(T, B, 3\\)`));
+      expect(() => m.forward(seqFirst)).toThrow(
+        new RegExp(`${repr}: the sequence length T must be larger than 0, got input \\(0,2,3\\) as \\(T, B, 3\\)`),
+      );
       const unbatched = wg.zeros([0, 3]);
       expect(() => m.forward(unbatched)).toThrow(/got input \(0,3\) as \(T, 3\)/);
       expect(memory().tensors).toBe(before + 2);
@@ -41,7 +43,9 @@ describe('registering a parameter, buffer or child under a name the module alrea
   it("'__proto__' (set the module's prototype before) and method names (shadowed forward) are refused", () => {
     const m = new nn.Linear(2, 3);
     const t = wg.tensor([1]);
-    expect(() => m.registerBuffer('__proto__', t)).toThrow(/registerBuffer: '__proto__' is already a method or property of Linear; choose another buffer name/);
+    expect(() => m.registerBuffer('__proto__', t)).toThrow(
+      /registerBuffer: '__proto__' is already a method or property of Linear; choose another buffer name/,
+    );
     expect(Object.getPrototypeOf(m)).toBe(nn.Linear.prototype);
     const p = new nn.Parameter(wg.tensor([1]));
     expect(() => m.registerParameter('forward', p)).toThrow(/registerParameter: 'forward' is already a method or property of Linear/);
@@ -64,7 +68,9 @@ describe('loadStateDict options', () => {
   it('a misspelt or mistyped strict is an error (it loaded strictly without a word)', () => {
     const m = new nn.Linear(2, 2);
     const sd = m.stateDict();
-    expect(() => m.loadStateDict(sd, { strcit: false } as never)).toThrow(/loadStateDict: unknown option 'strcit' — did you mean 'strict'\?/);
+    expect(() => m.loadStateDict(sd, { strcit: false } as never)).toThrow(
+      /loadStateDict: unknown option 'strcit' — did you mean 'strict'\?/,
+    );
     expect(() => m.loadStateDict(sd, { strict: 'false' } as never)).toThrow(/loadStateDict: .*strict/);
     expect(m.loadStateDict({ weight: sd.weight! }, { strict: false }).missingKeys).toEqual(['bias']);
     m.dispose();

@@ -17,7 +17,12 @@ export function stateOf(s: Record<string, FixtureTensor>): Record<string, Tensor
 }
 
 /** Asserts shape and values of a tensor against a fixture tensor or numbers (rtol-based, see compareClose). */
-export function close(label: string, actual: Tensor | null | undefined, expected: FixtureTensor | { shape: number[]; data: number[] }, rtol = 1e-9): void {
+export function close(
+  label: string,
+  actual: Tensor | null | undefined,
+  expected: FixtureTensor | { shape: number[]; data: number[] },
+  rtol = 1e-9,
+): void {
   expect(actual, `${label}: missing`).toBeTruthy();
   expect([...actual!.shape], `${label}: shape`).toEqual(expected.shape);
   const r = compareClose(label, actual!.dataSync(), expected.data, rtol);

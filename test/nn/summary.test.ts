@@ -16,20 +16,33 @@ describe('Module.summary', () => {
     const s = m.summary([2, 1, 28, 28], { log: (t) => lines.push(t) });
     expect(lines).toEqual([s.text]);
     expect(s.rows.map((r) => [r.name, r.type, r.depth])).toEqual([
-      ['', 'Sequential', 0], ['0', 'Flatten', 1], ['1', 'Linear', 1], ['2', 'ReLU', 1], ['3', 'Dropout', 1], ['4', 'Linear', 1],
+      ['', 'Sequential', 0],
+      ['0', 'Flatten', 1],
+      ['1', 'Linear', 1],
+      ['2', 'ReLU', 1],
+      ['3', 'Dropout', 1],
+      ['4', 'Linear', 1],
     ]);
     expect(s.rows.map((r) => r.outputShapes)).toEqual([[[2, 10]], [[2, 784]], [[2, 256]], [[2, 256]], [[2, 256]], [[2, 10]]]);
     expect(s.rows.map((r) => r.params)).toEqual([0, 0, 784 * 256 + 256, 0, 0, 256 * 10 + 10]);
-    expect(s.totals).toMatchObject({ params: 203_530, trainableParams: 203_530, frozenParams: 0, paramBytes: 203_530 * 4, inputBytes: 2 * 784 * 4 });
+    expect(s.totals).toMatchObject({
+      params: 203_530,
+      trainableParams: 203_530,
+      frozenParams: 0,
+      paramBytes: 203_530 * 4,
+      inputBytes: 2 * 784 * 4,
+    });
     // leaves' outputs, float32
     expect(s.totals.activationBytes).toBe((784 + 256 + 256 + 256 + 10) * 2 * 4);
     // each layer's FLOPs are what the counter records for that layer alone; the leaves add up to the model
-    const alone = tidy(() => noGrad(() => {
-      const x = randn([2, 784]);
-      const c0 = costSnapshot();
-      m.at(1).forward(x);
-      return costDelta(c0, costSnapshot()).flops;
-    }));
+    const alone = tidy(() =>
+      noGrad(() => {
+        const x = randn([2, 784]);
+        const c0 = costSnapshot();
+        m.at(1).forward(x);
+        return costDelta(c0, costSnapshot()).flops;
+      }),
+    );
     expect(s.rows[2]!.flops).toBe(alone);
     expect(alone).toBeGreaterThanOrEqual(2 * 2 * 784 * 256); // at least the GEMM's multiply-adds
     expect(s.rows.slice(1).reduce((a, r) => a + r.flops, 0)).toBe(s.totals.flops);
@@ -43,7 +56,13 @@ describe('Module.summary', () => {
     const m = mlp();
     for (const p of m.at(4).parameters()) p.requiresGrad = false;
     let printed = false;
-    const s = m.summary([1, 784], { print: false, log: () => { printed = true; }, depth: 0 });
+    const s = m.summary([1, 784], {
+      print: false,
+      log: () => {
+        printed = true;
+      },
+      depth: 0,
+    });
     expect(printed).toBe(false);
     expect(s.totals).toMatchObject({ trainableParams: 200_960, frozenParams: 2570 });
     expect(s.rows[5]).toMatchObject({ trainableParams: 0, frozenParams: 2570 });
@@ -57,7 +76,11 @@ describe('Module.summary', () => {
     const s = m.summary([3, 1, 28, 28], { print: false });
     const lstm = s.rows.find((r) => r.name === 'lstm')!;
     expect(lstm.type).toBe('LSTM');
-    expect(lstm.outputShapes).toEqual([[3, 28, 64], [1, 3, 64], [1, 3, 64]]);
+    expect(lstm.outputShapes).toEqual([
+      [3, 28, 64],
+      [1, 3, 64],
+      [1, 3, 64],
+    ]);
     expect(lstm.params).toBe(4 * 64 * (28 + 64) + 2 * 4 * 64);
     expect(s.rows.find((r) => r.name === 'head')!.outputShapes).toEqual([[3, 10]]);
     expect(s.rows[0]!.outputShapes).toEqual([[3, 10]]);

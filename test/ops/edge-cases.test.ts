@@ -117,14 +117,28 @@ describeBackends('edge cases', (ctx) => {
 
   it('norm with p = 0 (count of non-zeros), -Infinity (min |x|) and negative p, like torch', () =>
     tidy(() => {
-      const x = ctx.t([[0, 3, -4], [1, -2, 0.5]], { dtype: 'float64' });
+      const x = ctx.t(
+        [
+          [0, 3, -4],
+          [1, -2, 0.5],
+        ],
+        { dtype: 'float64' },
+      );
       same('norm_p0', x.norm(0));
       same('norm_p0_dim1', x.norm(0, 1));
       same('norm_pneginf', x.norm(-Infinity));
       same('norm_pneginf_dim1', x.norm(-Infinity, 1));
       same('norm_pneg1_dim1', x.norm(-1, 1));
       same('norm_phalf', x.norm(0.5));
-      const y = ctx.t([[0, 3, -4], [1, -2, 0.5]], { dtype: 'float64' }).requiresGrad_(true);
+      const y = ctx
+        .t(
+          [
+            [0, 3, -4],
+            [1, -2, 0.5],
+          ],
+          { dtype: 'float64' },
+        )
+        .requiresGrad_(true);
       y.norm(-Infinity, 1).sum().backward();
       same('norm_pneginf_grad', y.grad!);
     }));

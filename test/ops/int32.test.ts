@@ -50,11 +50,13 @@ describeBackends('int32', (ctx) => {
       expect(() => wg.full([3], NaN, i32)).toThrow(OVERFLOW);
       expect(() => wg.fullLike(wg.zeros([2], i32), -(2 ** 31) - 1)).toThrow(/fullLike: value -2147483649/);
       expect(wg.full([2], 2.9, i32).toArray()).toEqual([2, 2]);
-    // the same for floats: a finite value past float32's range is torch's overflow error, ±Infinity is fine
-    expect(() => wg.full([2], 1e39, { device: ctx.device })).toThrow(/full: value 1e\+39 cannot be converted to type float32 without overflow/);
-    expect(() => wg.zeros([2], { device: ctx.device }).fill_(-1e39)).toThrow(/fill_: value -1e\+39 cannot be converted to type float32/);
-    expect(wg.full([1], Infinity, { device: ctx.device }).item()).toBe(Infinity);
-    expect(wg.full([1], 1e39, { dtype: 'float64', device: ctx.device }).item()).toBe(1e39);
+      // the same for floats: a finite value past float32's range is torch's overflow error, ±Infinity is fine
+      expect(() => wg.full([2], 1e39, { device: ctx.device })).toThrow(
+        /full: value 1e\+39 cannot be converted to type float32 without overflow/,
+      );
+      expect(() => wg.zeros([2], { device: ctx.device }).fill_(-1e39)).toThrow(/fill_: value -1e\+39 cannot be converted to type float32/);
+      expect(wg.full([1], Infinity, { device: ctx.device }).item()).toBe(Infinity);
+      expect(wg.full([1], 1e39, { dtype: 'float64', device: ctx.device }).item()).toBe(1e39);
       expect(() => wg.arange(2 ** 31 - 2, 2 ** 31 + 2)).toThrow(
         /arange: value 2147483649 \(element 3 of \[2147483646, 2147483650\) by 1\) cannot be converted to type int32/,
       );
@@ -93,9 +95,9 @@ describeBackends('int32', (ctx) => {
       ]);
       expect(() => tensor([2n ** 31n] as never, { dtype: 'int64', device: ctx.device })).toThrow(/value 2147483648 at index 0/);
       expect(wg.zeros([2], { dtype: 'int64', device: ctx.device }).dtype).toBe('int32');
-    // torch's labels.long() / .to(torch.int64) spellings
-    const f = tensor([1.9, -2.9], { device: ctx.device });
-    for (const l of [f.long(), f.to('int64'), f.cast('int64')]) expect([l.dtype, l.toArray()]).toEqual(['int32', [1, -2]]);
+      // torch's labels.long() / .to(torch.int64) spellings
+      const f = tensor([1.9, -2.9], { device: ctx.device });
+      for (const l of [f.long(), f.to('int64'), f.cast('int64')]) expect([l.dtype, l.toArray()]).toEqual(['int32', [1, -2]]);
       expect(wg.arange(3, undefined, 1, { dtype: 'int64', device: ctx.device }).toArray()).toEqual([0, 1, 2]);
       // int64 labels train a classifier like int32 ones
       const loss = wg.crossEntropy(

@@ -12,9 +12,16 @@ const OPTIMIZERS: [string, (ps: Tensor[]) => optim.Optimizer<{ lr: number }>][] 
 ];
 
 describe('optimizer params that are not tensors', () => {
-  for (const [name, make] of [['Adam', (p: unknown) => new optim.Adam(p as never)], ['SGD', (p: unknown) => new optim.SGD(p as never, { lr: 0.1 })]] as const) {
+  for (const [name, make] of [
+    ['Adam', (p: unknown) => new optim.Adam(p as never)],
+    ['SGD', (p: unknown) => new optim.SGD(p as never, { lr: 0.1 })],
+  ] as const) {
     it(`${name}: says what was given`, () => {
-      expect(() => make([1, 2])).toThrow(new RegExp(`^${name}: params\\[0\\] is a number \\(1\\): expected the parameters as tensors \\(e.g. model.parameters\\(\\)\\) or parameter groups`));
+      expect(() => make([1, 2])).toThrow(
+        new RegExp(
+          `^${name}: params\\[0\\] is a number \\(1\\): expected the parameters as tensors \\(e.g. model.parameters\\(\\)\\) or parameter groups`,
+        ),
+      );
       expect(() => make(null)).toThrow(new RegExp(`${name}: expected the parameters as tensors .* got null`));
       expect(() => make(5)).toThrow(/got a number \(5\)/);
       expect(() => make({})).toThrow(/got an object$/);
@@ -50,7 +57,9 @@ describe('a grad that does not fit its parameter is blamed, and nothing is updat
       const wrong = wg.ones([5, 4]);
       const right = ps[2]!.grad!;
       (ps[2] as unknown as { _grad: Tensor })._grad = wrong;
-      expect(() => opt.step()).toThrow(new RegExp(`^${name}.step: parameter 2 \\(shape \\(4,5\\), float32 on cpu\\) has a grad of shape \\(5,4\\)$`));
+      expect(() => opt.step()).toThrow(
+        new RegExp(`^${name}.step: parameter 2 \\(shape \\(4,5\\), float32 on cpu\\) has a grad of shape \\(5,4\\)$`),
+      );
       expect(ps.map((p) => [...p.dataSync()])).toEqual(before); // parameters 0 and 1 untouched too
       const f64 = wg.ones([4, 5], { dtype: 'float64' });
       (ps[2] as unknown as { _grad: Tensor })._grad = f64;

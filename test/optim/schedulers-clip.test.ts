@@ -32,9 +32,9 @@ describe('schedulers', () => {
     closeSeq(run(new optim.ExponentialLR(opt(2), { gamma: 0.5 }), 3), [2, 1, 0.5, 0.25]);
     closeSeq(run(new optim.LambdaLR(opt(1), (e) => 1 / (e + 1)), 3), [1, 1 / 2, 1 / 3, 1 / 4]);
   });
-  it('CosineAnnealingLR follows torch\'s closed form', () => {
+  it("CosineAnnealingLR follows torch's closed form", () => {
     // eta_min + (base - eta_min)(1 + cos(pi e / T)) / 2 with base 1, eta_min 0.1, T 4
-    const f = (e: number) => 0.1 + 0.9 * (1 + Math.cos(Math.PI * e / 4)) / 2;
+    const f = (e: number) => 0.1 + (0.9 * (1 + Math.cos((Math.PI * e) / 4))) / 2;
     const seq = run(new optim.CosineAnnealingLR(opt(1), { tMax: 4, etaMin: 0.1 }), 6);
     closeSeq(seq, [0, 1, 2, 3, 4, 5, 6].map(f));
     expect(seq[2]).toBeCloseTo(0.55, 12);
@@ -51,7 +51,10 @@ describe('schedulers', () => {
   it('applies per group and round-trips its state', () => {
     const a = nn.Parameter.from(tensor([1]));
     const b = nn.Parameter.from(tensor([1]));
-    const o = new optim.SGD([{ params: [a], lr: 1 }, { params: [b], lr: 0.5 }]);
+    const o = new optim.SGD([
+      { params: [a], lr: 1 },
+      { params: [b], lr: 0.5 },
+    ]);
     const s = new optim.StepLR(o, { stepSize: 1, gamma: 0.1 });
     s.step();
     s.step();
@@ -59,40 +62,46 @@ describe('schedulers', () => {
     expect(o.getLr()[1]).toBeCloseTo(0.005, 12);
     const sd = s.stateDict();
     expect(sd.lastEpoch).toBe(2);
-    const o2 = new optim.SGD([{ params: [a], lr: 1 }, { params: [b], lr: 0.5 }]);
+    const o2 = new optim.SGD([
+      { params: [a], lr: 1 },
+      { params: [b], lr: 0.5 },
+    ]);
     const s2 = new optim.StepLR(o2, { stepSize: 1, gamma: 0.1 });
     s2.loadStateDict(sd);
     expect(o2.getLr()[1]).toBeCloseTo(0.005, 12);
     s2.step();
     expect(o2.getLr()[0]).toBeCloseTo(0.001, 12);
-    a.dispose(); b.dispose();
+    a.dispose();
+    b.dispose();
   });
 });
 
 describe('gradient clipping', () => {
-  it('clipGradNorm scales by maxNorm / (norm + 1e-6) and returns the norm', () => tidy(() => {
-    const a = nn.Parameter.from(tensor([3, 0], { dtype: 'float64' }));
-    const b = nn.Parameter.from(tensor([[0, 4]], { dtype: 'float64' }));
-    a.grad = tensor([3, 0], { dtype: 'float64' }).keep();
-    b.grad = tensor([[0, 4]], { dtype: 'float64' }).keep();
-    const c0 = costSnapshot();
-    const n = optim.clipGradNorm([a, b], 1);
-    const d = costDelta(c0, costSnapshot());
-    expect(n.item()).toBeCloseTo(5, 12);
-    expect(d.calls).toBeGreaterThan(0);
-    near(a.grad!, [3 / (5 + 1e-6), 0], 1e-12);
-    near(b.grad!, [0, 4 / (5 + 1e-6)], 1e-12);
-    // below the limit: unchanged (scale clamped at 1)
-    const n2 = optim.clipGradNorm([a, b], 10);
-    expect(n2.item()).toBeCloseTo(5 / (5 + 1e-6), 9);
-    near(a.grad!, [3 / (5 + 1e-6), 0], 1e-12);
-    // inf and 1 norms
-    a.grad = tensor([-7, 1], { dtype: 'float64' }).keep();
-    expect(optim.clipGradNorm([a, b], 100, Infinity).item()).toBeCloseTo(7, 12);
-    expect(optim.clipGradNorm([a], 100, 1).item()).toBeCloseTo(8, 12);
-    expect(() => optim.clipGradNorm([a], -1)).toThrow(/maxNorm/);
-    a.dispose(); b.dispose();
-  }));
+  it('clipGradNorm scales by maxNorm / (norm + 1e-6) and returns the norm', () =>
+    tidy(() => {
+      const a = nn.Parameter.from(tensor([3, 0], { dtype: 'float64' }));
+      const b = nn.Parameter.from(tensor([[0, 4]], { dtype: 'float64' }));
+      a.grad = tensor([3, 0], { dtype: 'float64' }).keep();
+      b.grad = tensor([[0, 4]], { dtype: 'float64' }).keep();
+      const c0 = costSnapshot();
+      const n = optim.clipGradNorm([a, b], 1);
+      const d = costDelta(c0, costSnapshot());
+      expect(n.item()).toBeCloseTo(5, 12);
+      expect(d.calls).toBeGreaterThan(0);
+      near(a.grad!, [3 / (5 + 1e-6), 0], 1e-12);
+      near(b.grad!, [0, 4 / (5 + 1e-6)], 1e-12);
+      // below the limit: unchanged (scale clamped at 1)
+      const n2 = optim.clipGradNorm([a, b], 10);
+      expect(n2.item()).toBeCloseTo(5 / (5 + 1e-6), 9);
+      near(a.grad!, [3 / (5 + 1e-6), 0], 1e-12);
+      // inf and 1 norms
+      a.grad = tensor([-7, 1], { dtype: 'float64' }).keep();
+      expect(optim.clipGradNorm([a, b], 100, Infinity).item()).toBeCloseTo(7, 12);
+      expect(optim.clipGradNorm([a], 100, 1).item()).toBeCloseTo(8, 12);
+      expect(() => optim.clipGradNorm([a], -1)).toThrow(/maxNorm/);
+      a.dispose();
+      b.dispose();
+    }));
   it('clipGradValue clamps; params without grads are skipped; no leaks', () => {
     const before = memory().tensors;
     tidy(() => {
@@ -103,7 +112,8 @@ describe('gradient clipping', () => {
       near(a.grad!, [-1, 0.5, 1]);
       expect(b.grad).toBeNull();
       optim.clipGradNorm([a, b], 1).dispose();
-      a.dispose(); b.dispose();
+      a.dispose();
+      b.dispose();
     });
     expect(memory().tensors).toBe(before);
   });

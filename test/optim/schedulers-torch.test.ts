@@ -11,22 +11,42 @@ type Opt = optim.SGD | optim.Adam;
 function makeOpt(c: SchedulerCase): Opt {
   const p = [nn.Parameter.from(tensor([0.5, -1]))];
   const lr = c.params.lr as number;
-  return c.optimizer === 'Adam' ? new optim.Adam(p, { lr }) : new optim.SGD(p, { lr, momentum: (c.params.momentum as number | undefined) ?? 0 });
+  return c.optimizer === 'Adam'
+    ? new optim.Adam(p, { lr })
+    : new optim.SGD(p, { lr, momentum: (c.params.momentum as number | undefined) ?? 0 });
 }
 
 function oneCycleOpts(p: SchedulerCase['params']): optim.OneCycleLROptions {
   const o: Record<string, unknown> = {};
   const map: Record<string, string> = {
-    max_lr: 'maxLr', total_steps: 'totalSteps', epochs: 'epochs', steps_per_epoch: 'stepsPerEpoch', pct_start: 'pctStart',
-    anneal_strategy: 'annealStrategy', cycle_momentum: 'cycleMomentum', base_momentum: 'baseMomentum', max_momentum: 'maxMomentum',
-    div_factor: 'divFactor', final_div_factor: 'finalDivFactor', three_phase: 'threePhase',
+    max_lr: 'maxLr',
+    total_steps: 'totalSteps',
+    epochs: 'epochs',
+    steps_per_epoch: 'stepsPerEpoch',
+    pct_start: 'pctStart',
+    anneal_strategy: 'annealStrategy',
+    cycle_momentum: 'cycleMomentum',
+    base_momentum: 'baseMomentum',
+    max_momentum: 'maxMomentum',
+    div_factor: 'divFactor',
+    final_div_factor: 'finalDivFactor',
+    three_phase: 'threePhase',
   };
   for (const [k, v] of Object.entries(p)) if (map[k]) o[map[k]!] = v;
   return o as unknown as optim.OneCycleLROptions;
 }
 
 function plateauOpts(p: SchedulerCase['params']): optim.ReduceLROnPlateauOptions {
-  const map: Record<string, string> = { mode: 'mode', factor: 'factor', patience: 'patience', threshold: 'threshold', threshold_mode: 'thresholdMode', cooldown: 'cooldown', min_lr: 'minLr', eps: 'eps' };
+  const map: Record<string, string> = {
+    mode: 'mode',
+    factor: 'factor',
+    patience: 'patience',
+    threshold: 'threshold',
+    threshold_mode: 'thresholdMode',
+    cooldown: 'cooldown',
+    min_lr: 'minLr',
+    eps: 'eps',
+  };
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p)) if (map[k]) o[map[k]!] = v;
   return o as optim.ReduceLROnPlateauOptions;
@@ -39,7 +59,9 @@ const momentumOf = (o: Opt): number => {
 
 function closeSeq(what: string, a: number[], b: number[]): void {
   expect(a.length, what).toBe(b.length);
-  a.forEach((v, i) => expect(Math.abs(v - b[i]!), `${what} at ${i}: ${v} vs torch ${b[i]}`).toBeLessThanOrEqual(1e-11 * Math.max(1, Math.abs(b[i]!))));
+  a.forEach((v, i) =>
+    expect(Math.abs(v - b[i]!), `${what} at ${i}: ${v} vs torch ${b[i]}`).toBeLessThanOrEqual(1e-11 * Math.max(1, Math.abs(b[i]!))),
+  );
 }
 
 describe('schedulers vs torch.optim.lr_scheduler fixture', () => {
@@ -56,7 +78,10 @@ describe('schedulers vs torch.optim.lr_scheduler fixture', () => {
         }
         expect(s.getLastLr()).toEqual([lrs[lrs.length - 1]]);
       } else {
-        const s = c.scheduler === 'OneCycleLR' ? new optim.OneCycleLR(o, oneCycleOpts(c.params)) : new optim.ExponentialLR(o, { gamma: c.params.gamma as number });
+        const s =
+          c.scheduler === 'OneCycleLR'
+            ? new optim.OneCycleLR(o, oneCycleOpts(c.params))
+            : new optim.ExponentialLR(o, { gamma: c.params.gamma as number });
         for (let i = 0; i < c.lrs.length; i++) {
           if (i > 0) s.step();
           lrs.push(o.paramGroups[0]!.lr);
@@ -77,7 +102,9 @@ describe('OneCycleLR', () => {
     for (let i = 0; i < 3; i++) s.step();
     expect(() => s.step()).toThrow(/OneCycleLR: tried to step 4 times; the specified number of total steps is 3/);
     expect(() => new optim.OneCycleLR(o, { maxLr: 1 })).toThrow(/totalSteps, or epochs and stepsPerEpoch/);
-    expect(() => new optim.OneCycleLR(o, { maxLr: 1, totalSteps: 5, annealStrategy: 'exp' as 'cos' })).toThrow(/annealStrategy must be 'cos' or 'linear'/);
+    expect(() => new optim.OneCycleLR(o, { maxLr: 1, totalSteps: 5, annealStrategy: 'exp' as 'cos' })).toThrow(
+      /annealStrategy must be 'cos' or 'linear'/,
+    );
     expect(() => new optim.OneCycleLR(o, { maxLr: [1, 2], totalSteps: 5 })).toThrow(/expected 1 values for maxLr, got 2/);
   });
 
@@ -92,7 +119,8 @@ describe('OneCycleLR', () => {
     sb.loadStateDict(sd);
     expect(b.paramGroups[0]!.lr).toBe(a.paramGroups[0]!.lr);
     expect(b.paramGroups[0]!.betas[0]).toBe(a.paramGroups[0]!.betas[0]);
-    sa.step(); sb.step();
+    sa.step();
+    sb.step();
     expect(b.paramGroups[0]!.lr).toBe(a.paramGroups[0]!.lr);
     expect(sb.getLastMomentum()).toEqual(sa.getLastMomentum());
   });
@@ -110,7 +138,8 @@ describe('ReduceLROnPlateau', () => {
     sb.loadStateDict(JSON.parse(JSON.stringify(sa.stateDict())));
     expect(b.paramGroups[0]!.lr).toBe(0.5);
     for (const v of vals.slice(5)) {
-      sa.step(v); sb.step(v);
+      sa.step(v);
+      sb.step(v);
       expect(sb.getLastLr()).toEqual(sa.getLastLr());
       expect(sb.stateDict()).toEqual(sa.stateDict());
     }
@@ -158,7 +187,10 @@ describe('new schedulers in checkpoints and fit', () => {
       expect(o2.paramGroups[0]!.lr).toBe(0.5);
       expect(c2.getLastLr()).toEqual(c1.getLastLr());
       expect(c2.getLastMomentum()).toEqual(c1.getLastMomentum());
-      p1.step(2.6); p2.step(2.6); c1.step(); c2.step();
+      p1.step(2.6);
+      p2.step(2.6);
+      c1.step();
+      c2.step();
       expect(o2.paramGroups[0]!.lr).toBe(o1.paramGroups[0]!.lr);
       expect(c2.getLastLr()).toEqual(c1.getLastLr());
       model.dispose();
@@ -180,6 +212,9 @@ describe('new schedulers in checkpoints and fit', () => {
     expect(h.epochs[0]!.lr).toBeCloseTo(0.1 / 25, 15);
     expect(h.epochs[1]!.lr).toBe(ref[0]);
     expect(s.lastEpoch).toBe(8);
-    opt.dispose(); m.dispose(); x.dispose(); y.dispose();
+    opt.dispose();
+    m.dispose();
+    x.dispose();
+    y.dispose();
   });
 });

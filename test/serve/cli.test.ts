@@ -22,10 +22,15 @@ interface Running {
 }
 
 async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WATTGRAD_QUIET: '1' } });
+  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WATTGRAD_QUIET: '1' },
+  });
   let err = '';
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
@@ -81,7 +86,11 @@ describe.skipIf(!built)('wattgrad serve (the built CLI; needs npm run build)', (
   it('serves a checkpoint: predictions equal model.forward; SIGHUP reloads under load; SIGTERM drains and exits 0', async () => {
     const s = await start(['--model', 'mnist-cnn', '--weights', ckpt, '--max-batch', '32', '--log-json']);
     const predictUrl = `${s.url}/v1/models/mnist-cnn:predict`;
-    const res = await fetch(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: xs }) });
+    const res = await fetch(predictUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: xs }),
+    });
     expect(res.status).toBe(200);
     const got = ((await res.json()) as { predictions: number[][] }).predictions;
     const want = forward(a, xs);
@@ -93,8 +102,19 @@ describe.skipIf(!built)('wattgrad serve (the built CLI; needs npm run build)', (
     s.child.kill('SIGHUP');
     await waitFor(() => /SIGHUP: reloaded .* \(version 2\)/.test(s.stderr()), 'the reload');
     const during = await load;
-    expect(during.statuses.every((c) => c === 200), JSON.stringify(during.errors)).toBe(true);
-    const after = ((await (await fetch(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: xs }) })).json()) as { predictions: number[][] }).predictions;
+    expect(
+      during.statuses.every((c) => c === 200),
+      JSON.stringify(during.errors),
+    ).toBe(true);
+    const after = (
+      (await (
+        await fetch(predictUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: xs }),
+        })
+      ).json()) as { predictions: number[][] }
+    ).predictions;
     const wantB = forward(b, xs);
     for (let i = 0; i < 8; i++) for (let j = 0; j < 10; j++) expect(after[i]![j]!).toBeCloseTo(wantB[i]![j]!, 5);
 
@@ -116,7 +136,11 @@ describe.skipIf(!built)('wattgrad serve (the built CLI; needs npm run build)', (
       else expect([200, 503]).toContain(out.statuses[i]);
     }
     // the JSON request log: one line per request, and every 200 the server sent arrived
-    const lines = s.stdout().trim().split('\n').map((l) => JSON.parse(l) as { url: string; status: number; joules?: string; batchSize?: number });
+    const lines = s
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { url: string; status: number; joules?: string; batchSize?: number });
     const predicts = lines.filter((l) => l.url.endsWith(':predict'));
     expect(predicts.length).toBe(1 + 48 + 1 + out.statuses.filter((c) => c !== 0).length);
     expect(predicts.filter((l) => l.status === 200).length).toBe(1 + 48 + 1 + served);
@@ -125,12 +149,15 @@ describe.skipIf(!built)('wattgrad serve (the built CLI; needs npm run build)', (
   });
 
   it('bad flags and an unknown model are usage errors (exit 2) with a hint', async () => {
-    const run = (args: string[]): Promise<{ code: number | null; err: string }> => new Promise((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      c.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-      c.on('exit', (code) => resolve({ code, err }));
-    });
+    const run = (args: string[]): Promise<{ code: number | null; err: string }> =>
+      new Promise((resolve) => {
+        const c = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        c.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        c.on('exit', (code) => resolve({ code, err }));
+      });
     const r1 = await run(['--model', 'mnist-cnn', '--max-bach', '4']);
     expect(r1.code).toBe(2);
     expect(r1.err).toMatch(/unknown option '--max-bach' — did you mean '--max-batch'\?/);

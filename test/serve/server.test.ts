@@ -27,20 +27,32 @@ const randRows = (n: number, seed: number): number[][] => {
   return Array.from({ length: n }, () => Array.from({ length: 6 }, () => Number(r().toFixed(4))));
 };
 
-async function post(url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Response> {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Response> {
   if (body === null) return fetch(url, { method: 'POST' }); // no body, no content type (curl -X POST)
-  return fetch(url, { method: 'POST', headers, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
 }
 
 /** A model that takes `ms` of wall time per batch (busy), so that requests pile up behind it. */
 class SlowModel extends nn.Module {
   /** the next batch takes this long instead (once) */
   nextMs: number | null = null;
-  constructor(private readonly ms: number) { super(); }
+  constructor(private readonly ms: number) {
+    super();
+  }
   forward(x: wg.Tensor): wg.Tensor {
     const until = performance.now() + (this.nextMs ?? this.ms);
     this.nextMs = null;
-    while (performance.now() < until) { /* busy, like a big model */ }
+    while (performance.now() < until) {
+      /* busy, like a big model */
+    }
     return wg.mul(x, 2);
   }
 }
@@ -89,19 +101,31 @@ describe('serve (in-process model)', () => {
     const rows = randRows(3, 11);
     const buf = Float32Array.from(rows.flat());
     const res = await post(predictUrl, new Uint8Array(buf.buffer), {
-      'content-type': 'application/octet-stream', 'x-wattgrad-shape': '3,6', accept: 'application/octet-stream',
+      'content-type': 'application/octet-stream',
+      'x-wattgrad-shape': '3,6',
+      accept: 'application/octet-stream',
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-wattgrad-shape')).toBe('3,3');
     const out = new Float32Array(await res.arrayBuffer());
-    const want = expected(model, rows.map((r) => r.map((v) => Math.fround(v))));
+    const want = expected(
+      model,
+      rows.map((r) => r.map((v) => Math.fround(v))),
+    );
     expect(out.length).toBe(9);
     for (let i = 0; i < 9; i++) expect(out[i]!).toBeCloseTo(want[Math.floor(i / 3)]![i % 3]!, 5);
   });
 
   it('accepts a flat instance for a nested input shape and serves metadata, health and readiness', async () => {
     const meta = (await (await fetch(`${server.url}/v1/models/tiny`)).json()) as Record<string, unknown>;
-    expect(meta).toMatchObject({ name: 'tiny', inputShape: [6], inputDtype: 'float32', outputShape: [3], parameters: 6 * 8 + 8 + 8 * 3 + 3, version: 1 });
+    expect(meta).toMatchObject({
+      name: 'tiny',
+      inputShape: [6],
+      inputDtype: 'float32',
+      outputShape: [3],
+      parameters: 6 * 8 + 8 + 8 * 3 + 3,
+      version: 1,
+    });
     expect((meta.model_version_status as { state: string }[])[0]!.state).toBe('AVAILABLE');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
@@ -137,20 +161,55 @@ describe('serve (in-process model)', () => {
   const bad: Array<[string, string | Uint8Array, Record<string, string>, RegExp]> = [
     ['malformed JSON', '{"instances": [[1, 2', { 'content-type': 'application/json' }, /malformed JSON/],
     ['NaN literal', '{"instances": [[NaN, 1, 2, 3, 4, 5]]}', { 'content-type': 'application/json' }, /malformed JSON/],
-    ['Infinity (1e999)', '{"instances": [[1e999, 1, 2, 3, 4, 5]]}', { 'content-type': 'application/json' }, /instances\[0\]\[0\] is Infinity; expected a finite number/],
-    ['a string value', '{"instances": [[1, "2", 3, 4, 5, 6]]}', { 'content-type': 'application/json' }, /instances\[0\]\[1\] is the string "2"; expected a number/],
+    [
+      'Infinity (1e999)',
+      '{"instances": [[1e999, 1, 2, 3, 4, 5]]}',
+      { 'content-type': 'application/json' },
+      /instances\[0\]\[0\] is Infinity; expected a finite number/,
+    ],
+    [
+      'a string value',
+      '{"instances": [[1, "2", 3, 4, 5, 6]]}',
+      { 'content-type': 'application/json' },
+      /instances\[0\]\[1\] is the string "2"; expected a number/,
+    ],
     ['null value', '{"instances": [[1, null, 3, 4, 5, 6]]}', { 'content-type': 'application/json' }, /instances\[0\]\[1\] is null/],
-    ['wrong number of features', '{"instances": [[1, 2, 3]]}', { 'content-type': 'application/json' }, /instances\[0\] has 3 entries; expected 6/],
+    [
+      'wrong number of features',
+      '{"instances": [[1, 2, 3]]}',
+      { 'content-type': 'application/json' },
+      /instances\[0\] has 3 entries; expected 6/,
+    ],
     ['empty instances', '{"instances": []}', { 'content-type': 'application/json' }, /"instances" is empty/],
     ['no instances', '{"inputs": [[1]]}', { 'content-type': 'application/json' }, /unknown field 'inputs'.*columnar/],
     ['instances not an array', '{"instances": 5}', { 'content-type': 'application/json' }, /"instances" is number; expected an array/],
     ['body not an object', '[1, 2]', { 'content-type': 'application/json' }, /must be a JSON object/],
     ['empty JSON body', '', { 'content-type': 'application/json' }, /malformed JSON/],
-    ['too many instances', JSON.stringify({ instances: Array.from({ length: 1025 }, () => [1, 2, 3, 4, 5, 6]) }), { 'content-type': 'application/json' }, /1025 instances in one request; the limit is 1024/],
-    ['binary length mismatch', new Uint8Array(20), { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '1,6' }, /has 20 bytes; shape \(1, 6\) of float32 needs 24 bytes/],
+    [
+      'too many instances',
+      JSON.stringify({ instances: Array.from({ length: 1025 }, () => [1, 2, 3, 4, 5, 6]) }),
+      { 'content-type': 'application/json' },
+      /1025 instances in one request; the limit is 1024/,
+    ],
+    [
+      'binary length mismatch',
+      new Uint8Array(20),
+      { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '1,6' },
+      /has 20 bytes; shape \(1, 6\) of float32 needs 24 bytes/,
+    ],
     ['binary without shape', new Uint8Array(24), { 'content-type': 'application/octet-stream' }, /needs the header x-wattgrad-shape: N,6/],
-    ['binary wrong shape', new Uint8Array(24), { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '2,3' }, /does not fit the model: expected \(N, 6\)/],
-    ['binary NaN', new Uint8Array(new Float32Array([1, NaN, 3, 4, 5, 6]).buffer), { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '1,6' }, /value 1 of the binary body is NaN/],
+    [
+      'binary wrong shape',
+      new Uint8Array(24),
+      { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '2,3' },
+      /does not fit the model: expected \(N, 6\)/,
+    ],
+    [
+      'binary NaN',
+      new Uint8Array(new Float32Array([1, NaN, 3, 4, 5, 6]).buffer),
+      { 'content-type': 'application/octet-stream', 'x-wattgrad-shape': '1,6' },
+      /value 1 of the binary body is NaN/,
+    ],
     ['unsupported content type', 'x=1', { 'content-type': 'text/plain' }, /unsupported content type 'text\/plain'/],
   ];
   for (const [what, body, headers, msg] of bad) {
@@ -188,7 +247,9 @@ describe('serve (in-process model)', () => {
     let olds = 0;
     let news = 0;
     const codes: number[] = [];
-    const until = async (cond: () => boolean): Promise<void> => { while (!cond()) await new Promise((r) => setTimeout(r, 5)); };
+    const until = async (cond: () => boolean): Promise<void> => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 5));
+    };
     const load = (async () => {
       for (; !stop; rounds++) {
         const rs = await Promise.all([0, 1, 2, 3].map((i) => post(predictUrl, { instances: [rows[i]] })));
@@ -250,7 +311,10 @@ describe('serve: overload and limits', () => {
       const codes = out.statuses;
       expect(codes.filter((c) => c === 503).length).toBeGreaterThan(0);
       expect(codes.filter((c) => c === 200).length).toBeGreaterThan(0);
-      expect(codes.every((c) => c === 200 || c === 503), JSON.stringify(out.errors)).toBe(true);
+      expect(
+        codes.every((c) => c === 200 || c === 503),
+        JSON.stringify(out.errors),
+      ).toBe(true);
       const i503 = codes.indexOf(503);
       expect(out.retryAfter[i503]).toBe('1');
       expect((JSON.parse(out.bodies[i503]!) as { error: string }).error).toMatch(/queue is full \(\d+ of 8 rows waiting\)/);
@@ -295,7 +359,9 @@ describe('serve: overload and limits', () => {
   it('rejects bad options with a clear message', async () => {
     const model = new nn.Linear(2, 2);
     await expect(serve(model, { inputShape: [2], maxBatch: 0 })).rejects.toThrow(/serve: invalid maxBatch 0/);
-    await expect(serve(model, { inputShape: [2], maxBach: 4 } as never)).rejects.toThrow(/unknown option 'maxBach' — did you mean 'maxBatch'\?/);
+    await expect(serve(model, { inputShape: [2], maxBach: 4 } as never)).rejects.toThrow(
+      /unknown option 'maxBach' — did you mean 'maxBatch'\?/,
+    );
     await expect(serve(model, {})).rejects.toThrow(/inputShape must be one instance's shape/);
     await expect(serve('mnist-xyz' as never)).rejects.toThrow(/unknown model 'mnist-xyz'/);
     model.dispose();

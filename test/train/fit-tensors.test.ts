@@ -12,7 +12,11 @@ import { crossEntropy, logSoftmax, memory, manualSeed, randn, softmax, tensor, t
 /** 3 well-separated 2-D blobs, n per class, interleaved (so any split holds every class). */
 function blobs(n: number): { x: Tensor; y: Tensor } {
   manualSeed(7);
-  const centers = [[2, 0], [-2, 1.5], [0, -2.5]];
+  const centers = [
+    [2, 0],
+    [-2, 1.5],
+    [0, -2.5],
+  ];
   const noise = randn([3 * n, 2]).dataSync();
   const xs: number[][] = [];
   const ys: number[] = [];
@@ -42,7 +46,16 @@ describe('fit with tensors', () => {
     const before = memory().tensors;
     const m = model();
     const opt = new optim.Adam(m.parameters(), { lr: 0.05 });
-    const h = await fit(m, { x, y, batchSize: 16, validationSplit: 0.25, epochs: 8, optimizer: opt, metrics: ['accuracy', 'f1'], verbose: false });
+    const h = await fit(m, {
+      x,
+      y,
+      batchSize: 16,
+      validationSplit: 0.25,
+      epochs: 8,
+      optimizer: opt,
+      metrics: ['accuracy', 'f1'],
+      verbose: false,
+    });
     expect(h.epochs[0]!.samples).toBe(90); // ceil(120 · 0.75)
     expect(h.epochs[0]!.steps).toBe(6); // 90 / 16 rounded up
     const last = h.epochs[h.epochs.length - 1]!;
@@ -50,9 +63,11 @@ describe('fit with tensors', () => {
     expect(last.valMetrics!.accuracy).toBeGreaterThan(0.95);
     expect(last.valMetrics!.f1).toBeGreaterThan(0.95);
     expect(last.loss).toBeLessThan(h.epochs[0]!.loss);
-    opt.dispose(); m.dispose();
+    opt.dispose();
+    m.dispose();
     expect(memory().tensors).toBe(before);
-    x.dispose(); y.dispose();
+    x.dispose();
+    y.dispose();
   });
 
   it('validationSplit holds out exactly what validationData [x[at:], y[at:]] would', async () => {
@@ -61,7 +76,8 @@ describe('fit with tensors', () => {
       const m = model();
       const opt = new optim.SGD(m.parameters(), { lr: 0.1 });
       const h = await fit(m, { epochs: 2, optimizer: opt, verbose: false, batchSize: 8, seed: 3, ...o });
-      opt.dispose(); m.dispose();
+      opt.dispose();
+      m.dispose();
       return h.epochs.flatMap((e) => [e.loss, e.valLoss!]);
     };
     const a = await run({ x, y, validationSplit: 0.3 });
@@ -82,7 +98,9 @@ describe('fit with tensors', () => {
     expect(a.metrics).toEqual(b.metrics);
     await expect(evaluate(m, { x, y, batch: 4 } as never)).rejects.toThrow(/evaluate: unknown key 'batch' in the data object/);
     await expect(evaluate(m, { x } as never)).rejects.toThrow(/evaluate: y must be a tensor/);
-    m.dispose(); x.dispose(); y.dispose();
+    m.dispose();
+    x.dispose();
+    y.dispose();
   });
 
   it('rejects mixed or incomplete data options with a clear message', async () => {
@@ -94,60 +112,87 @@ describe('fit with tensors', () => {
     await expect(fit(m, { ...base, x, y: y.slice(0, 0, 5) })).rejects.toThrow(/fit: x \(12,2\) and y \(5,\) must have the same first/);
     await expect(fit(m, { ...base, x, y, train: [[x, y]] })).rejects.toThrow(/either train \(a loader\) or x and y/);
     await expect(fit(m, { ...base, train: [[x, y]], batchSize: 4 })).rejects.toThrow(/batchSize goes with x and y.*on the DataLoader/);
-    await expect(fit(m, { ...base, x, y, validationSplit: 1 })).rejects.toThrow(/validationSplit 1 \(must be a finite number in \[0, 1\)\)/);
-    await expect(fit(m, { ...base, x, y, validationSplit: 0.2, validationData: [x, y] })).rejects.toThrow(/validationSplit or validationData, not both/);
+    await expect(fit(m, { ...base, x, y, validationSplit: 1 })).rejects.toThrow(
+      /validationSplit 1 \(must be a finite number in \[0, 1\)\)/,
+    );
+    await expect(fit(m, { ...base, x, y, validationSplit: 0.2, validationData: [x, y] })).rejects.toThrow(
+      /validationSplit or validationData, not both/,
+    );
     await expect(fit(m, { ...base, x, y, batchSize: 0 })).rejects.toThrow(/invalid batchSize 0/);
-    opt.dispose(); m.dispose(); x.dispose(); y.dispose();
+    opt.dispose();
+    m.dispose();
+    x.dispose();
+    y.dispose();
   });
 });
 
 describe('losses by name', () => {
-  it('every name and Keras alias computes the matching function', () => tidy(() => {
-    const logits = tensor([[1, -0.5, 2], [0.3, 0.1, -1]]);
-    const cls = tensor([2, 0], { dtype: 'int32' });
-    const v = tensor([0.2, -1.5, 3]);
-    const t = tensor([0, -1, 1]);
-    const p = tensor([0.9, 0.2, 0.6]);
-    const b = tensor([1, 0, 1]);
-    const ce = crossEntropy(logits, cls).item();
-    for (const n of ['crossEntropy', 'cross_entropy', 'sparse_categorical_crossentropy'] as const) expect(resolveLoss(n)(logits, cls).item()).toBeCloseTo(ce, 6);
-    expect(resolveLoss('nll')(logSoftmax(logits, 1), cls).item()).toBeCloseTo(ce, 6);
-    // hand values: mse (0.04 + 0.25 + 4) / 3, l1 (0.2 + 0.5 + 2) / 3, huber δ=1 (0.02 + 0.125 + 1.5) / 3
-    for (const n of ['mse', 'mean_squared_error'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(4.29 / 3, 6);
-    for (const n of ['l1', 'mae', 'mean_absolute_error'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(2.7 / 3, 6);
-    for (const n of ['huber', 'huber_loss'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(1.645 / 3, 6);
-    expect(resolveLoss({ name: 'huber', delta: 2 })(v, t).item()).toBeCloseTo((0.02 + 0.125 + 2 * (2 - 1)) / 3, 6);
-    expect(huberLoss(v, t, { reduction: 'sum' }).item()).toBeCloseTo(1.645, 6);
-    // bce on probabilities: -(log 0.9 + log 0.8 + log 0.6) / 3; bceWithLogits on logit(p) equals it
-    const bce = -(Math.log(0.9) + Math.log(0.8) + Math.log(0.6)) / 3;
-    for (const n of ['bce', 'binary_crossentropy'] as const) expect(resolveLoss(n)(p, b).item()).toBeCloseTo(bce, 6);
-    const logit = tensor([Math.log(9), Math.log(0.25), Math.log(1.5)]);
-    expect(resolveLoss('bceWithLogits')(logit, b).item()).toBeCloseTo(bce, 6);
-    // one-hot probability targets: Keras' categorical_crossentropy
-    expect(resolveLoss('categorical_crossentropy')(logits, tensor([[0, 0, 1], [1, 0, 0]])).item()).toBeCloseTo(ce, 6);
-  }));
+  it('every name and Keras alias computes the matching function', () =>
+    tidy(() => {
+      const logits = tensor([
+        [1, -0.5, 2],
+        [0.3, 0.1, -1],
+      ]);
+      const cls = tensor([2, 0], { dtype: 'int32' });
+      const v = tensor([0.2, -1.5, 3]);
+      const t = tensor([0, -1, 1]);
+      const p = tensor([0.9, 0.2, 0.6]);
+      const b = tensor([1, 0, 1]);
+      const ce = crossEntropy(logits, cls).item();
+      for (const n of ['crossEntropy', 'cross_entropy', 'sparse_categorical_crossentropy'] as const)
+        expect(resolveLoss(n)(logits, cls).item()).toBeCloseTo(ce, 6);
+      expect(resolveLoss('nll')(logSoftmax(logits, 1), cls).item()).toBeCloseTo(ce, 6);
+      // hand values: mse (0.04 + 0.25 + 4) / 3, l1 (0.2 + 0.5 + 2) / 3, huber δ=1 (0.02 + 0.125 + 1.5) / 3
+      for (const n of ['mse', 'mean_squared_error'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(4.29 / 3, 6);
+      for (const n of ['l1', 'mae', 'mean_absolute_error'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(2.7 / 3, 6);
+      for (const n of ['huber', 'huber_loss'] as const) expect(resolveLoss(n)(v, t).item()).toBeCloseTo(1.645 / 3, 6);
+      expect(resolveLoss({ name: 'huber', delta: 2 })(v, t).item()).toBeCloseTo((0.02 + 0.125 + 2 * (2 - 1)) / 3, 6);
+      expect(huberLoss(v, t, { reduction: 'sum' }).item()).toBeCloseTo(1.645, 6);
+      // bce on probabilities: -(log 0.9 + log 0.8 + log 0.6) / 3; bceWithLogits on logit(p) equals it
+      const bce = -(Math.log(0.9) + Math.log(0.8) + Math.log(0.6)) / 3;
+      for (const n of ['bce', 'binary_crossentropy'] as const) expect(resolveLoss(n)(p, b).item()).toBeCloseTo(bce, 6);
+      const logit = tensor([Math.log(9), Math.log(0.25), Math.log(1.5)]);
+      expect(resolveLoss('bceWithLogits')(logit, b).item()).toBeCloseTo(bce, 6);
+      // one-hot probability targets: Keras' categorical_crossentropy
+      expect(
+        resolveLoss('categorical_crossentropy')(
+          logits,
+          tensor([
+            [0, 0, 1],
+            [1, 0, 0],
+          ]),
+        ).item(),
+      ).toBeCloseTo(ce, 6);
+    }));
 
   it('unknown names and options suggest the nearest', () => {
     expect(() => resolveLoss('crossentropy' as 'mse')).toThrow(/unknown loss 'crossentropy' — did you mean 'crossEntropy'\?/);
     expect(() => resolveLoss('binary_crossentopy' as 'mse')).toThrow(/did you mean 'binary_crossentropy'/);
-    expect(() => resolveLoss({ name: 'crossEntropy', fromLogit: false } as never)).toThrow(/unknown option 'fromLogit' — did you mean 'fromLogits'/);
+    expect(() => resolveLoss({ name: 'crossEntropy', fromLogit: false } as never)).toThrow(
+      /unknown option 'fromLogit' — did you mean 'fromLogits'/,
+    );
     expect(() => resolveLoss({ name: 'mse', delta: 1 })).toThrow(/loss 'mse' takes no option 'delta'/);
   });
 
-  it('crossEntropy fromLogits: false takes probabilities: the same loss and logit gradients as logits', () => tidy(() => {
-    const z = tensor([[1, -0.5, 2], [0.3, 0.1, -1], [0, 0, 0.7]]).requiresGrad_();
-    const y = tensor([2, 0, 1], { dtype: 'int32' });
-    const a = crossEntropy(z, y);
-    a.backward();
-    const ga = Array.from(z.grad!.dataSync());
-    z.grad = null;
-    const b = crossEntropy(softmax(z, 1), y, { fromLogits: false, labelSmoothing: 0 });
-    b.backward();
-    expect(b.item()).toBeCloseTo(a.item(), 6);
-    Array.from(z.grad!.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(ga[i]!, 6));
-    expect(() => crossEntropy(z, y, { fromLogits: 'no' as unknown as boolean })).toThrow(/fromLogits must be true or false/);
-    expect(new nn.CrossEntropyLoss({ fromLogits: false }).forward(softmax(z, 1), y).item()).toBeCloseTo(a.item(), 6);
-  }));
+  it('crossEntropy fromLogits: false takes probabilities: the same loss and logit gradients as logits', () =>
+    tidy(() => {
+      const z = tensor([
+        [1, -0.5, 2],
+        [0.3, 0.1, -1],
+        [0, 0, 0.7],
+      ]).requiresGrad_();
+      const y = tensor([2, 0, 1], { dtype: 'int32' });
+      const a = crossEntropy(z, y);
+      a.backward();
+      const ga = Array.from(z.grad!.dataSync());
+      z.grad = null;
+      const b = crossEntropy(softmax(z, 1), y, { fromLogits: false, labelSmoothing: 0 });
+      b.backward();
+      expect(b.item()).toBeCloseTo(a.item(), 6);
+      Array.from(z.grad!.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(ga[i]!, 6));
+      expect(() => crossEntropy(z, y, { fromLogits: 'no' as unknown as boolean })).toThrow(/fromLogits must be true or false/);
+      expect(new nn.CrossEntropyLoss({ fromLogits: false }).forward(softmax(z, 1), y).item()).toBeCloseTo(a.item(), 6);
+    }));
 });
 
 describe('softmax twice', () => {
@@ -158,13 +203,16 @@ describe('softmax twice', () => {
       const m = model(last);
       const opt = new optim.Adam(m.parameters(), { lr: 0.05 });
       const h = await fit(m, { x, y, epochs: 1, optimizer: opt, loss, verbose: false });
-      opt.dispose(); m.dispose();
+      opt.dispose();
+      m.dispose();
       return h.epochs[0]!.loss;
     };
     await go(new nn.Softmax(1), 'crossEntropy');
     await go(new nn.Softmax(1), 'sparse_categorical_crossentropy');
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]![0])).toMatch(/wattgrad fit: the model ends in nn\.Softmax but loss 'crossEntropy' expects logits.*softmax runs twice.*fromLogits: false/);
+    expect(String(warn.mock.calls[0]![0])).toMatch(
+      /wattgrad fit: the model ends in nn\.Softmax but loss 'crossEntropy' expects logits.*softmax runs twice.*fromLogits: false/,
+    );
     warn.mockClear();
     // said explicitly, or matching pairs: no warning, and the same training as logits + crossEntropy
     const logitsLoss = await go(undefined, 'crossEntropy');
@@ -179,7 +227,8 @@ describe('softmax twice', () => {
     expect(String(warn.mock.calls[0]![0])).toMatch(/ends in nn\.Softmax but loss 'nll' expects log-probabilities/);
     await go(new nn.LogSoftmax(1), { name: 'crossEntropy', fromLogits: false });
     expect(String(warn.mock.calls[1]![0])).toMatch(/ends in nn\.LogSoftmax but loss 'crossEntropy' expects probabilities/);
-    x.dispose(); y.dispose();
+    x.dispose();
+    y.dispose();
   });
 
   it('a Sigmoid before bceWithLogits warns (nested Sequential)', () => {
@@ -209,9 +258,14 @@ describe('ReduceLROnPlateau in fit', () => {
     await fit(m, { x, y, validationSplit: 0.25, epochs: 1, optimizer: opt, scheduler: s2, verbose: false, metrics: ['accuracy'] });
     expect(s2.lastEpoch).toBe(1);
     const s3 = new optim.ReduceLROnPlateau(opt, { monitor: 'val_accuracy' });
-    await expect(fit(m, { x, y, epochs: 1, optimizer: opt, scheduler: s3, verbose: false })).rejects.toThrow(/fit: the scheduler monitors 'val_accuracy', which this epoch's log does not have \(no validation data/);
+    await expect(fit(m, { x, y, epochs: 1, optimizer: opt, scheduler: s3, verbose: false })).rejects.toThrow(
+      /fit: the scheduler monitors 'val_accuracy', which this epoch's log does not have \(no validation data/,
+    );
     const ev = await evaluate(m, [[x, y]], { loss: 'crossEntropy', metrics: [] });
     expect(ev.loss).toBeGreaterThan(0);
-    opt.dispose(); m.dispose(); x.dispose(); y.dispose();
+    opt.dispose();
+    m.dispose();
+    x.dispose();
+    y.dispose();
   });
 });

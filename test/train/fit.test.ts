@@ -30,7 +30,14 @@ function setup(seed = 0, hidden = 32): { model: TinyMLP; opt: Adam; dispose(): v
   manualSeed(seed);
   const model = new TinyMLP(784, hidden);
   const opt = new Adam(model.parameters(), { lr: 2e-3 });
-  return { model, opt, dispose: () => { opt.dispose(); model.dispose(); } };
+  return {
+    model,
+    opt,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
 }
 
 describe('fit', () => {
@@ -69,8 +76,14 @@ describe('fit', () => {
     const counts = { data: 0, dataSync: 0 };
     const origData = Tensor.prototype.data;
     const origSync = Tensor.prototype.dataSync;
-    Tensor.prototype.data = function (this: Tensor) { counts.data++; return origData.call(this); };
-    Tensor.prototype.dataSync = function (this: Tensor) { counts.dataSync++; return origSync.call(this); };
+    Tensor.prototype.data = function (this: Tensor) {
+      counts.data++;
+      return origData.call(this);
+    };
+    Tensor.prototype.dataSync = function (this: Tensor) {
+      counts.dataSync++;
+      return origSync.call(this);
+    };
     try {
       await fit(model, { train, optimizer: opt, epochs: 1, metrics: ['accuracy'], logInterval: 32, verbose: false });
     } finally {
@@ -88,8 +101,22 @@ describe('fit', () => {
     const train = new DataLoader(mnist.train, { batchSize: 8, shuffle: true }); // 128 steps/epoch
     const val = new DataLoader(mnist.test, { batchSize: 128 });
     const marks: { tensors: number; bytes: number }[] = [];
-    const cb = new LambdaCallback({ onEpochEnd: () => { const m = memory(); marks.push({ tensors: m.tensors, bytes: m.bytes }); } });
-    await fit(model, { train, validation: val, optimizer: opt, epochs: 4, metrics: ['accuracy'], callbacks: [cb], verbose: false, clipGradNorm: 1 });
+    const cb = new LambdaCallback({
+      onEpochEnd: () => {
+        const m = memory();
+        marks.push({ tensors: m.tensors, bytes: m.bytes });
+      },
+    });
+    await fit(model, {
+      train,
+      validation: val,
+      optimizer: opt,
+      epochs: 4,
+      metrics: ['accuracy'],
+      callbacks: [cb],
+      verbose: false,
+      clipGradNorm: 1,
+    });
     expect(marks.length).toBe(4);
     for (const m of marks.slice(1)) {
       expect(m.tensors).toBe(marks[0]!.tensors);
@@ -111,7 +138,14 @@ describe('fit', () => {
         return h.loss;
       }
       const f = path.join(dir, 'resume.safetensors');
-      const h1 = await fit(a.model, { train: mk(), optimizer: a.opt, scheduler: sched, epochs: 1, verbose: false, callbacks: [new ModelCheckpoint({ path: f })] });
+      const h1 = await fit(a.model, {
+        train: mk(),
+        optimizer: a.opt,
+        scheduler: sched,
+        epochs: 1,
+        verbose: false,
+        callbacks: [new ModelCheckpoint({ path: f })],
+      });
       a.dispose();
       // fresh objects, different init and RNG position: everything must come from the file
       const b = setup(999);
@@ -151,14 +185,31 @@ describe('fit', () => {
     const calls: string[] = [];
     const losses: (number | null)[] = [];
     await fit(model, {
-      train, optimizer: opt, epochs: 2, logInterval: 4, verbose: false,
-      callbacks: [new LambdaCallback({
-        onTrainBegin: () => { calls.push('trainBegin'); },
-        onEpochBegin: (e) => { calls.push(`epochBegin ${e}`); },
-        onBatchEnd: (_b, info) => { losses.push(info.loss); },
-        onEpochEnd: async (e) => { await new Promise((r) => setTimeout(r, 1)); calls.push(`epochEnd ${e}`); },
-        onTrainEnd: () => { calls.push('trainEnd'); },
-      })],
+      train,
+      optimizer: opt,
+      epochs: 2,
+      logInterval: 4,
+      verbose: false,
+      callbacks: [
+        new LambdaCallback({
+          onTrainBegin: () => {
+            calls.push('trainBegin');
+          },
+          onEpochBegin: (e) => {
+            calls.push(`epochBegin ${e}`);
+          },
+          onBatchEnd: (_b, info) => {
+            losses.push(info.loss);
+          },
+          onEpochEnd: async (e) => {
+            await new Promise((r) => setTimeout(r, 1));
+            calls.push(`epochEnd ${e}`);
+          },
+          onTrainEnd: () => {
+            calls.push('trainEnd');
+          },
+        }),
+      ],
     });
     expect(calls).toEqual(['trainBegin', 'epochBegin 1', 'epochEnd 1', 'epochBegin 2', 'epochEnd 2', 'trainEnd']);
     expect(losses.length).toBe(16);
@@ -173,7 +224,11 @@ describe('fit', () => {
     // with minDelta huge nothing counts as an improvement after epoch 1
     const es = new EarlyStopping({ monitor: 'val_loss', patience: 2, minDelta: 100, restoreBestWeights: true });
     let w1: number[] = [];
-    const grab = new LambdaCallback({ onEpochEnd: (e) => { if (e === 1) w1 = [...model.fc1.weight.dataSync()]; } });
+    const grab = new LambdaCallback({
+      onEpochEnd: (e) => {
+        if (e === 1) w1 = [...model.fc1.weight.dataSync()];
+      },
+    });
     const h = await fit(model, { train, validation: val, optimizer: opt, epochs: 10, callbacks: [grab, es], verbose: false });
     expect(h.epochs.length).toBe(3);
     expect(h.stoppedEarly).toBe(true);
@@ -181,8 +236,9 @@ describe('fit', () => {
     expect(es.bestEpoch).toBe(1);
     expect([...model.fc1.weight.dataSync()]).toEqual(w1);
     expect(() => new EarlyStopping({ patience: -1 })).toThrow(/patience/);
-    await expect(fit(model, { train, optimizer: opt, epochs: 1, verbose: false, callbacks: [new EarlyStopping({ monitor: 'valAccuracy' })] }))
-      .rejects.toThrow(/monitor 'valAccuracy' is not in the epoch log/);
+    await expect(
+      fit(model, { train, optimizer: opt, epochs: 1, verbose: false, callbacks: [new EarlyStopping({ monitor: 'valAccuracy' })] }),
+    ).rejects.toThrow(/monitor 'valAccuracy' is not in the epoch log/);
     dispose();
   });
 
@@ -191,10 +247,23 @@ describe('fit', () => {
     const train = new DataLoader(mnist.train, { batchSize: 128 });
     const val = new DataLoader(mnist.test, { batchSize: 256 });
     const every = new ModelCheckpoint({ path: path.join(dir, 'ck-{epoch}.safetensors') });
-    const best = new ModelCheckpoint({ path: path.join(dir, 'best.safetensors'), saveBestOnly: true, monitor: 'valAccuracy', weightsOnly: true });
+    const best = new ModelCheckpoint({
+      path: path.join(dir, 'best.safetensors'),
+      saveBestOnly: true,
+      monitor: 'valAccuracy',
+      weightsOnly: true,
+    });
     const csv = path.join(dir, 'log.csv');
     const jsonl = path.join(dir, 'log.jsonl');
-    await fit(model, { train, validation: val, optimizer: opt, epochs: 3, metrics: ['accuracy'], verbose: false, callbacks: [every, best, new CSVLogger(csv), new JSONLogger(jsonl)] });
+    await fit(model, {
+      train,
+      validation: val,
+      optimizer: opt,
+      epochs: 3,
+      metrics: ['accuracy'],
+      verbose: false,
+      callbacks: [every, best, new CSVLogger(csv), new JSONLogger(jsonl)],
+    });
     expect(every.saved.map((p) => path.basename(p))).toEqual(['ck-1.safetensors', 'ck-2.safetensors', 'ck-3.safetensors']);
     expect(best.saved.length).toBeGreaterThanOrEqual(1);
     const weights = load(path.join(dir, 'best.safetensors'));
@@ -204,7 +273,11 @@ describe('fit', () => {
     expect(rows[0]).toBe('epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second,lr');
     expect(rows.length).toBe(4);
     expect(rows[3]!.split(',')[0]).toBe('3');
-    const objs = fs.readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const objs = fs
+      .readFileSync(jsonl, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(objs.map((o) => o.epoch)).toEqual([1, 2, 3]);
     expect(objs[2].valMetrics.accuracy).toBeGreaterThan(0.5);
     dispose();
@@ -215,13 +288,17 @@ describe('fit', () => {
     const x = mnist.test.tensors[0]!.slice(0, 0, 10);
     let sawGrad: boolean | null = null;
     const orig = model.forward.bind(model);
-    model.forward = (t: Tensor) => { sawGrad = isGradEnabled(); return orig(t); };
+    model.forward = (t: Tensor) => {
+      sawGrad = isGradEnabled();
+      return orig(t);
+    };
     const a = predict(model, x);
     const b = predict(model, x, { batchSize: 3 });
     expect(sawGrad).toBe(false);
     expect(a.shape).toEqual([10, 10]);
     expect(a.requiresGrad).toBe(false);
-    const av = a.dataSync(), bv = b.dataSync();
+    const av = a.dataSync(),
+      bv = b.dataSync();
     for (let i = 0; i < av.length; i++) expect(bv[i]).toBeCloseTo(av[i]!, 5);
     // eval mode: dropout off, so two calls agree
     const c = predict(model, x);
@@ -234,10 +311,16 @@ describe('fit', () => {
   it('rejects bad options clearly', async () => {
     const { model, opt, dispose } = setup();
     const train = new DataLoader(mnist.train, { batchSize: 128 });
-    await expect(fit(model, { train, optimizer: opt, logInterval: 0 })).rejects.toThrow(/fit: invalid logInterval 0 \(must be a positive integer\)/);
+    await expect(fit(model, { train, optimizer: opt, logInterval: 0 })).rejects.toThrow(
+      /fit: invalid logInterval 0 \(must be a positive integer\)/,
+    );
     await expect(fit(model, { train, optimizer: opt, loss: 'hinge' as never })).rejects.toThrow(/unknown loss 'hinge'/);
-    await expect(fit(model, { train, optimizer: opt, metrics: ['precisoin' as never], verbose: false })).rejects.toThrow(/unknown metric 'precisoin' — did you mean 'precision'/);
-    await expect(fit(model, { train: [[1, 2]] as never, optimizer: opt, verbose: false })).rejects.toThrow(/a batch must be \[input, target\]/);
+    await expect(fit(model, { train, optimizer: opt, metrics: ['precisoin' as never], verbose: false })).rejects.toThrow(
+      /unknown metric 'precisoin' — did you mean 'precision'/,
+    );
+    await expect(fit(model, { train: [[1, 2]] as never, optimizer: opt, verbose: false })).rejects.toThrow(
+      /a batch must be \[input, target\]/,
+    );
     dispose();
   });
 });
@@ -250,9 +333,18 @@ describe('checkpoints', () => {
     saveCheckpoint(f, { model, optimizer: opt, epoch: 1, extra: { note: 'hi' } });
     const t = load(f);
     expect(Object.keys(t).sort()).toEqual([
-      'fc1.bias', 'fc1.weight', 'fc2.bias', 'fc2.weight',
-      'optimizer.state.0.exp_avg', 'optimizer.state.0.exp_avg_sq', 'optimizer.state.1.exp_avg', 'optimizer.state.1.exp_avg_sq',
-      'optimizer.state.2.exp_avg', 'optimizer.state.2.exp_avg_sq', 'optimizer.state.3.exp_avg', 'optimizer.state.3.exp_avg_sq',
+      'fc1.bias',
+      'fc1.weight',
+      'fc2.bias',
+      'fc2.weight',
+      'optimizer.state.0.exp_avg',
+      'optimizer.state.0.exp_avg_sq',
+      'optimizer.state.1.exp_avg',
+      'optimizer.state.1.exp_avg_sq',
+      'optimizer.state.2.exp_avg',
+      'optimizer.state.2.exp_avg_sq',
+      'optimizer.state.3.exp_avg',
+      'optimizer.state.3.exp_avg_sq',
     ]);
     for (const x of Object.values(t)) x.dispose();
     // a model of another shape: the error names the key
@@ -275,7 +367,9 @@ describe('checkpoints', () => {
     expect(b.opt.state.get(b.model.fc1.weight)!.step).toBe(opt.state.get(model.fc1.weight)!.step);
     expect(b.opt.state.get(b.model.fc1.weight)!.step).toBe(4); // 1024 samples / 256
     expect([...b.model.fc2.weight.dataSync()]).toEqual([...model.fc2.weight.dataSync()]);
-    expect([...b.opt.state.get(b.model.fc1.weight)!.tensors.exp_avg_sq!.dataSync()]).toEqual([...opt.state.get(model.fc1.weight)!.tensors.exp_avg_sq!.dataSync()]);
+    expect([...b.opt.state.get(b.model.fc1.weight)!.tensors.exp_avg_sq!.dataSync()]).toEqual([
+      ...opt.state.get(model.fc1.weight)!.tensors.exp_avg_sq!.dataSync(),
+    ]);
     expect(getRngState()).not.toEqual(before);
     b.dispose();
     dispose();

@@ -26,12 +26,32 @@ export class TinyMLP extends Module {
 }
 
 /** a writable that records what was written */
-export function sink(isTTY = false): { write(s: string): boolean; text(): string; isTTY: boolean; columns: number; on(): void; removeListener(): void; cursorTo(): void; clearLine(): void; moveCursor(): void } {
+export function sink(isTTY = false): {
+  write(s: string): boolean;
+  text(): string;
+  isTTY: boolean;
+  columns: number;
+  on(): void;
+  removeListener(): void;
+  cursorTo(): void;
+  clearLine(): void;
+  moveCursor(): void;
+} {
   const parts: string[] = [];
   return {
-    isTTY, columns: 120,
-    write(s: string) { parts.push(s); return true; },
-    text() { return parts.join(''); },
-    on() {}, removeListener() {}, cursorTo() {}, clearLine() {}, moveCursor() {},
+    isTTY,
+    columns: 120,
+    write(s: string) {
+      parts.push(s);
+      return true;
+    },
+    text() {
+      return parts.join('');
+    },
+    on() {},
+    removeListener() {},
+    cursorTo() {},
+    clearLine() {},
+    moveCursor() {},
   };
 }

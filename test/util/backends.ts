@@ -74,7 +74,9 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       continue;
     }
     if (!(Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e))) {
-      expect.fail(`${what}[${i}]: expected ${e}, got ${a} (|diff| ${Math.abs(a - e)}, atol ${tol.atol}, rtol ${tol.rtol})\n  actual   ${Array.from(actual).slice(0, 24).join(', ')}\n  expected ${Array.from(expected).slice(0, 24).join(', ')}`);
+      expect.fail(
+        `${what}[${i}]: expected ${e}, got ${a} (|diff| ${Math.abs(a - e)}, atol ${tol.atol}, rtol ${tol.rtol})\n  actual   ${Array.from(actual).slice(0, 24).join(', ')}\n  expected ${Array.from(expected).slice(0, 24).join(', ')}`,
+      );
     }
   }
 }

@@ -32,9 +32,22 @@ type Tensors = Record<string, FixtureTensor>;
 
 export interface Conv2dCase extends FixtureCaseBase {
   params: {
-    batch: number; inC: number; inH: number; inW: number; outC: number; kH: number; kW: number;
-    outH: number; outW: number; strideH: number; strideW: number; padH: number; padW: number;
-    dilationH: number; dilationW: number; groups: number;
+    batch: number;
+    inC: number;
+    inH: number;
+    inW: number;
+    outC: number;
+    kH: number;
+    kW: number;
+    outH: number;
+    outW: number;
+    strideH: number;
+    strideW: number;
+    padH: number;
+    padW: number;
+    dilationH: number;
+    dilationW: number;
+    groups: number;
   };
   tensors: Tensors; // x, w, y, dy, dx, dw
 }
@@ -43,8 +56,14 @@ type IntOrPair = number | [number, number];
 
 export interface Conv2dLayerCase extends FixtureCaseBase {
   params: {
-    in_channels: number; out_channels: number; kernel_size: [number, number]; stride: IntOrPair;
-    padding: IntOrPair; dilation: IntOrPair; groups: number; bias: boolean;
+    in_channels: number;
+    out_channels: number;
+    kernel_size: [number, number];
+    stride: IntOrPair;
+    padding: IntOrPair;
+    dilation: IntOrPair;
+    groups: number;
+    bias: boolean;
   };
   state: { weight: FixtureTensor; bias: FixtureTensor };
   tensors: Tensors; // x, y, dy, dx
@@ -55,9 +74,22 @@ export interface PoolCase extends FixtureCaseBase {
   op: 'max_pool2d' | 'avg_pool2d' | 'adaptive_avg_pool2d';
   /** Pool2dParams (+ ceilMode) for max/avg; batch, channels, inH, inW, outH, outW for adaptive. */
   params: {
-    batch: number; channels: number; inH: number; inW: number; outH: number; outW: number;
-    kH?: number; kW?: number; strideH?: number; strideW?: number; padH?: number; padW?: number;
-    dilationH?: number; dilationW?: number; countIncludePad?: boolean; ceilMode?: boolean;
+    batch: number;
+    channels: number;
+    inH: number;
+    inW: number;
+    outH: number;
+    outW: number;
+    kH?: number;
+    kW?: number;
+    strideH?: number;
+    strideW?: number;
+    padH?: number;
+    padW?: number;
+    dilationH?: number;
+    dilationW?: number;
+    countIncludePad?: boolean;
+    ceilMode?: boolean;
   };
   tensors: Tensors; // x, y, dy, dx (+ argmax int32 for max)
 }
@@ -74,8 +106,15 @@ export interface RnnCellCase extends FixtureCaseBase {
 export interface RnnModuleCase extends FixtureCaseBase {
   mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
   params: {
-    mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU'; inputSize: number; hiddenSize: number; numLayers: number;
-    batchFirst: boolean; bidirectional: boolean; batch: number; seqLen: number; initialState: boolean;
+    mode: 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
+    inputSize: number;
+    hiddenSize: number;
+    numLayers: number;
+    batchFirst: boolean;
+    bidirectional: boolean;
+    batch: number;
+    seqLen: number;
+    initialState: boolean;
   };
   /** module state_dict with torch keys (weight_ih_l0, ..., *_reverse) */
   state: Tensors;
@@ -92,8 +131,12 @@ export interface SoftmaxCase extends FixtureCaseBase {
 export interface LossCase extends FixtureCaseBase {
   op: 'cross_entropy' | 'nll_loss' | 'binary_cross_entropy' | 'binary_cross_entropy_with_logits' | 'mse_loss';
   params: {
-    reduction: 'none' | 'mean' | 'sum'; labelSmoothing?: number; ignoreIndex?: number;
-    rows?: number; cols?: number; nValid?: number;
+    reduction: 'none' | 'mean' | 'sum';
+    labelSmoothing?: number;
+    ignoreIndex?: number;
+    rows?: number;
+    cols?: number;
+    nValid?: number;
   };
   tensors: Tensors;
 }
@@ -101,11 +144,19 @@ export interface LossCase extends FixtureCaseBase {
 export interface NormCase extends FixtureCaseBase {
   op: 'batch_norm' | 'layer_norm';
   params: {
-    eps: number; affine: boolean;
+    eps: number;
+    affine: boolean;
     // batch_norm
-    training?: boolean; momentum?: number; trackRunningStats?: boolean; n?: number; c?: number; hw?: number;
+    training?: boolean;
+    momentum?: number;
+    trackRunningStats?: boolean;
+    n?: number;
+    c?: number;
+    hw?: number;
     // layer_norm
-    normalizedShape?: number[]; rows?: number; cols?: number;
+    normalizedShape?: number[];
+    rows?: number;
+    cols?: number;
   };
   tensors: Tensors;
 }
@@ -136,10 +187,20 @@ export interface OptimCase extends FixtureCaseBase {
   optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad';
   /** torch's optimizer defaults for this case (key names as torch spells them) */
   params: {
-    optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'; lr: number; weight_decay: number; maximize: boolean;
-    momentum?: number; dampening?: number; nesterov?: boolean;
-    betas?: [number, number]; eps?: number; amsgrad?: boolean;
-    alpha?: number; centered?: boolean; lr_decay?: number; initial_accumulator_value?: number;
+    optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad';
+    lr: number;
+    weight_decay: number;
+    maximize: boolean;
+    momentum?: number;
+    dampening?: number;
+    nesterov?: boolean;
+    betas?: [number, number];
+    eps?: number;
+    amsgrad?: boolean;
+    alpha?: number;
+    centered?: boolean;
+    lr_decay?: number;
+    initial_accumulator_value?: number;
   };
   tensors: { params0: FixtureTensor[]; grads: FixtureTensor[][] };
   steps: OptimStep[];
@@ -179,8 +240,19 @@ export interface SchedulerCase extends FixtureCaseBase {
 export type FixtureName = keyof FixtureMap;
 
 export const FIXTURE_NAMES: readonly FixtureName[] = [
-  'conv2d', 'conv2d_layer', 'pool2d', 'rnn_cells', 'rnn_modules', 'rnn_packed', 'softmax', 'losses', 'norm',
-  'activations', 'embedding', 'optim', 'schedulers',
+  'conv2d',
+  'conv2d_layer',
+  'pool2d',
+  'rnn_cells',
+  'rnn_modules',
+  'rnn_packed',
+  'softmax',
+  'losses',
+  'norm',
+  'activations',
+  'embedding',
+  'optim',
+  'schedulers',
 ];
 
 const cache = new Map<string, unknown>();
@@ -232,43 +304,85 @@ export interface CloseResult {
  * Elementwise |a - e| <= rtol·|e| + atol with atol = rtol·max(1e-3, max|e|) (so entries that
  * cancel to ~0 are judged against the tensor's scale). NaN / length mismatch fail.
  */
-export function compareClose(label: string, actual: ArrayLike<number>, expected: FixtureTensor | ArrayLike<number>,
-  rtol: number): CloseResult {
+export function compareClose(
+  label: string,
+  actual: ArrayLike<number>,
+  expected: FixtureTensor | ArrayLike<number>,
+  rtol: number,
+): CloseResult {
   const e: ArrayLike<number> = 'data' in expected ? expected.data : expected;
   if (actual.length !== e.length) {
-    return { ok: false, maxAbs: Infinity, maxRel: Infinity, scale: NaN, worst: -1,
-      message: `${label}: length ${actual.length}, expected ${e.length}` };
+    return {
+      ok: false,
+      maxAbs: Infinity,
+      maxRel: Infinity,
+      scale: NaN,
+      worst: -1,
+      message: `${label}: length ${actual.length}, expected ${e.length}`,
+    };
   }
   let scale = 0;
   for (let i = 0; i < e.length; i++) scale = Math.max(scale, Math.abs(e[i]!));
   const atol = rtol * Math.max(1e-3, scale);
-  let maxAbs = 0, maxRel = 0, worst = -1, worstExcess = -Infinity, ok = true;
+  let maxAbs = 0,
+    maxRel = 0,
+    worst = -1,
+    worstExcess = -Infinity,
+    ok = true;
   for (let i = 0; i < e.length; i++) {
-    const a = actual[i]!, x = e[i]!;
+    const a = actual[i]!,
+      x = e[i]!;
     const d = Math.abs(a - x);
     if (!(d <= rtol * Math.abs(x) + atol)) ok = false; // also catches NaN
     const excess = Number.isNaN(d) ? Infinity : d - (rtol * Math.abs(x) + atol);
-    if (excess > worstExcess) { worstExcess = excess; worst = i; }
-    if (Number.isNaN(d)) { maxAbs = NaN; maxRel = NaN; continue; }
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = i;
+    }
+    if (Number.isNaN(d)) {
+      maxAbs = NaN;
+      maxRel = NaN;
+      continue;
+    }
     maxAbs = Math.max(maxAbs, d);
     maxRel = Math.max(maxRel, d / Math.max(Math.abs(x), 1e-300));
   }
-  const message = ok ? `${label}: ok (max abs err ${maxAbs.toExponential(2)})`
-    : `${label}: max abs err ${maxAbs}, max rel err ${maxRel}, worst at [${worst}]: got ${actual[worst]}, `
-      + `expected ${e[worst]} (rtol ${rtol}, atol ${atol.toExponential(2)}, ${e.length} elements)`;
+  const message = ok
+    ? `${label}: ok (max abs err ${maxAbs.toExponential(2)})`
+    : `${label}: max abs err ${maxAbs}, max rel err ${maxRel}, worst at [${worst}]: got ${actual[worst]}, ` +
+      `expected ${e[worst]} (rtol ${rtol}, atol ${atol.toExponential(2)}, ${e.length} elements)`;
   return { ok, maxAbs, maxRel, scale, worst, message };
 }
 
 /** Exact comparison for int tensors (argmax). */
 export function compareExact(label: string, actual: ArrayLike<number>, expected: FixtureTensor | ArrayLike<number>): CloseResult {
   const e: ArrayLike<number> = 'data' in expected ? expected.data : expected;
-  let bad = 0, first = -1;
+  let bad = 0,
+    first = -1;
   if (actual.length !== e.length) {
-    return { ok: false, maxAbs: Infinity, maxRel: Infinity, scale: NaN, worst: -1,
-      message: `${label}: length ${actual.length}, expected ${e.length}` };
+    return {
+      ok: false,
+      maxAbs: Infinity,
+      maxRel: Infinity,
+      scale: NaN,
+      worst: -1,
+      message: `${label}: length ${actual.length}, expected ${e.length}`,
+    };
   }
-  for (let i = 0; i < e.length; i++) if (actual[i] !== e[i]) { bad++; if (first < 0) first = i; }
+  for (let i = 0; i < e.length; i++)
+    if (actual[i] !== e[i]) {
+      bad++;
+      if (first < 0) first = i;
+    }
   const ok = bad === 0;
-  return { ok, maxAbs: ok ? 0 : Infinity, maxRel: ok ? 0 : Infinity, scale: NaN, worst: first,
-    message: ok ? `${label}: exact` : `${label}: ${bad} of ${e.length} differ, first at [${first}]: got ${actual[first]}, expected ${e[first]}` };
+  return {
+    ok,
+    maxAbs: ok ? 0 : Infinity,
+    maxRel: ok ? 0 : Infinity,
+    scale: NaN,
+    worst: first,
+    message: ok
+      ? `${label}: exact`
+      : `${label}: ${bad} of ${e.length} differ, first at [${first}]: got ${actual[first]}, expected ${e[first]}`,
+  };
 }

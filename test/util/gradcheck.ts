@@ -40,7 +40,11 @@ function weightsFor(n: number, salt: number): Float64Array {
   const w = new Float64Array(n);
   let s = (0x9e3779b9 ^ (salt * 2654435761)) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     w[i] = (i % 2 ? -1 : 1) * (0.5 + s / 4294967296);
   }
   return w;
@@ -96,13 +100,15 @@ export function gradcheck(fn: (...xs: Tensor[]) => Out, inputs: Tensor[], opts: 
     const x = inputs[i]!;
     const base = Float64Array.from(x.dataSync());
     const at = (k: number, delta: number): number =>
-      noGrad(() => tidy(() => {
-        const v = Float64Array.from(base);
-        v[k] = v[k]! + delta;
-        const xp = tensor(v, { dtype: x.dtype, shape: [...x.shape], device: x.device });
-        const args = inputs.map((y, j) => (j === i ? xp : y));
-        return projectValue(fn(...args));
-      }));
+      noGrad(() =>
+        tidy(() => {
+          const v = Float64Array.from(base);
+          v[k] = v[k]! + delta;
+          const xp = tensor(v, { dtype: x.dtype, shape: [...x.shape], device: x.device });
+          const args = inputs.map((y, j) => (j === i ? xp : y));
+          return projectValue(fn(...args));
+        }),
+      );
     for (let k = 0; k < base.length; k++) {
       const num = (at(k, eps) - at(k, -eps)) / (2 * eps);
       const ana = analytic[wi]![k]!;

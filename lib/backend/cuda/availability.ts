@@ -32,7 +32,13 @@ export function cudaAvailability(binding?: Binding | null): CudaAvailability {
   } catch (e) {
     return { available: false, reason: `cudaStatus failed: ${e instanceof Error ? e.message : String(e)}`, ...none };
   }
-  const base = { devices: st.devices, driverVersion: st.driverVersion, runtimeVersion: st.runtimeVersion, path: native.path, buildInfo: b.buildInfo };
+  const base = {
+    devices: st.devices,
+    driverVersion: st.driverVersion,
+    runtimeVersion: st.runtimeVersion,
+    path: native.path,
+    buildInfo: b.buildInfo,
+  };
   if (!st.available) return { available: false, reason: st.reason ?? 'unknown reason', ...base };
   if (!isCudaBuild(b)) return { available: false, reason: 'built without CUDA', ...base };
   if (b.buildInfo && !b.buildInfo.kernels) {

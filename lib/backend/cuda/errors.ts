@@ -50,14 +50,24 @@ export class DeviceIndexError extends RangeError {
 
 /** Maps an error thrown by the addon to its class; anything else is returned unchanged. */
 export function toWattgradError(e: unknown): unknown {
-  if (!(e instanceof Error) || e instanceof OutOfMemoryError || e instanceof CudaError ||
-      e instanceof CudaUnavailableError || e instanceof DeviceIndexError) return e;
+  if (
+    !(e instanceof Error) ||
+    e instanceof OutOfMemoryError ||
+    e instanceof CudaError ||
+    e instanceof CudaUnavailableError ||
+    e instanceof DeviceIndexError
+  )
+    return e;
   const x = e as Error & { code?: unknown; requestedBytes?: unknown; memory?: unknown; cudaError?: unknown };
   let mapped: Error;
   switch (x.code) {
     case 'WG_CUDA_OOM':
-      mapped = new OutOfMemoryError(x.message, typeof x.requestedBytes === 'number' ? x.requestedBytes : NaN,
-        (x.memory as AllocatorStats | undefined) ?? null, { cause: e });
+      mapped = new OutOfMemoryError(
+        x.message,
+        typeof x.requestedBytes === 'number' ? x.requestedBytes : NaN,
+        (x.memory as AllocatorStats | undefined) ?? null,
+        { cause: e },
+      );
       break;
     case 'WG_CUDA_ERROR':
     case 'WG_CUDA_STICKY':

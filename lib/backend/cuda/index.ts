@@ -29,10 +29,18 @@ function guardKernels(kernels: Kernels, rt: CudaRuntime, multiDevice: boolean): 
     out[name] = multiDevice
       ? (...args: unknown[]) => {
           rt.activate();
-          try { return fn(...args); } catch (e) { throw toWattgradError(e); }
+          try {
+            return fn(...args);
+          } catch (e) {
+            throw toWattgradError(e);
+          }
         }
       : (...args: unknown[]) => {
-          try { return fn(...args); } catch (e) { throw toWattgradError(e); }
+          try {
+            return fn(...args);
+          } catch (e) {
+            throw toWattgradError(e);
+          }
         };
   }
   return out as Kernels;
@@ -51,7 +59,9 @@ export function createCudaBackend(binding: Binding, index = 0): CudaBackend {
   } catch (e) {
     throw new CudaUnavailableError(
       `cuda unavailable: the native addon does not match this library (${e instanceof Error ? e.message : String(e)}); ` +
-      'rebuild it with npm run build:native', { cause: e });
+        'rebuild it with npm run build:native',
+      { cause: e },
+    );
   }
   const devices = binding.cudaStatus().devices.length;
   const kernels = guardKernels(makeCudaKernels(binding as Binding & KernelBinding), rt, devices > 1);
@@ -62,4 +72,3 @@ export function createCudaBackend(binding: Binding, index = 0): CudaBackend {
     kernels,
   };
 }
-

@@ -47,7 +47,11 @@ export function createCudaRuntime(binding: Binding, index = 0): CudaRuntime {
   const b = binding;
   const activate = (): void => {
     if (activeDevice === index) return;
-    try { b.setDevice(index); } catch (e) { rethrow(e); }
+    try {
+      b.setDevice(index);
+    } catch (e) {
+      rethrow(e);
+    }
     activeDevice = index;
   };
   activate();
@@ -70,7 +74,11 @@ export function createCudaRuntime(binding: Binding, index = 0): CudaRuntime {
     },
     upload(h, data, dtype) {
       activate();
-      try { b.upload(h as NativeBuffer, data, dtype); } catch (e) { rethrow(e); }
+      try {
+        b.upload(h as NativeBuffer, data, dtype);
+      } catch (e) {
+        rethrow(e);
+      }
     },
     async read(h, dtype, numel) {
       activate();
@@ -82,11 +90,19 @@ export function createCudaRuntime(binding: Binding, index = 0): CudaRuntime {
     },
     readSync(h, dtype, numel) {
       activate();
-      try { return b.readSync(h as NativeBuffer, numel, dtype); } catch (e) { return rethrow(e); }
+      try {
+        return b.readSync(h as NativeBuffer, numel, dtype);
+      } catch (e) {
+        return rethrow(e);
+      }
     },
     synchronize() {
       activate();
-      try { b.synchronize(); } catch (e) { rethrow(e); }
+      try {
+        b.synchronize();
+      } catch (e) {
+        rethrow(e);
+      }
     },
     memory() {
       activate();

@@ -45,7 +45,11 @@ function im2col(x: FloatArray, xOff: number, col: Float64Array, cg: number, p: C
         const [lo, hi] = validCols(iw0, strideW, inW, outW);
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH - padH + r * dilationH;
-          if (ih < 0 || ih >= inH) { col.fill(0, q, q + outW); q += outW; continue; }
+          if (ih < 0 || ih >= inH) {
+            col.fill(0, q, q + outW);
+            q += outW;
+            continue;
+          }
           const row = plane + ih * inW + iw0;
           for (let ow = 0; ow < lo; ow++) col[q + ow] = 0;
           if (strideW === 1) for (let ow = lo; ow < hi; ow++) col[q + ow] = x[row + ow]!;
@@ -87,8 +91,10 @@ export function conv2d(x: Handle, w: Handle, y: Handle, p: Conv2dParams, dtype: 
   const Wt = farr(w, dtype, 'conv2d');
   const Y = farr(y, dtype, 'conv2d');
   const { batch, inC, inH, inW, outC, kH, kW, outH, outW, groups } = p;
-  const cg = inC / groups, kg = outC / groups;
-  const P = cg * kH * kW, L = outH * outW;
+  const cg = inC / groups,
+    kg = outC / groups;
+  const P = cg * kH * kW,
+    L = outH * outW;
   if (L === 0) return;
   const col = scratch(P * L);
   for (let n = 0; n < batch; n++) {
@@ -106,8 +112,10 @@ export function conv2dGradInput(dy: Handle, w: Handle, dx: Handle, p: Conv2dPara
   const Wt = farr(w, dtype, 'conv2dGradInput');
   const DX = farr(dx, dtype, 'conv2dGradInput');
   const { batch, inC, inH, inW, outC, kH, kW, outH, outW, groups } = p;
-  const cg = inC / groups, kg = outC / groups;
-  const P = cg * kH * kW, L = outH * outW;
+  const cg = inC / groups,
+    kg = outC / groups;
+  const P = cg * kH * kW,
+    L = outH * outW;
   const plane = cg * inH * inW;
   const dcol = scratch(P * L);
   const acc = new Float64Array(plane);
@@ -130,8 +138,10 @@ export function conv2dGradWeight(x: Handle, dy: Handle, dw: Handle, p: Conv2dPar
   const DY = farr(dy, dtype, 'conv2dGradWeight');
   const DW = farr(dw, dtype, 'conv2dGradWeight');
   const { batch, inC, inH, inW, outC, kH, kW, outH, outW, groups } = p;
-  const cg = inC / groups, kg = outC / groups;
-  const P = cg * kH * kW, L = outH * outW;
+  const cg = inC / groups,
+    kg = outC / groups;
+  const P = cg * kH * kW,
+    L = outH * outW;
   const acc = new Float64Array(outC * P);
   if (L > 0) {
     const col = scratch(P * L);

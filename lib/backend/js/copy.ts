@@ -5,8 +5,17 @@ import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { arr, hostDType } from './handle.js';
 
-export function stridedCopy(src: Handle, dst: Handle, shape: number[], srcStrides: number[], srcOffset: number,
-  dstStrides: number[], dstOffset: number, dtype: DType, accumulate: boolean): void {
+export function stridedCopy(
+  src: Handle,
+  dst: Handle,
+  shape: number[],
+  srcStrides: number[],
+  srcOffset: number,
+  dstStrides: number[],
+  dstOffset: number,
+  dtype: DType,
+  accumulate: boolean,
+): void {
   hostDType(dtype, 'stridedCopy');
   const s = arr(src, 'stridedCopy');
   const d = arr(dst, 'stridedCopy');

@@ -8,7 +8,10 @@ export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
 
 export class JsHandle implements Handle {
-  constructor(readonly data: AnyArray, readonly dtype: HostDType) {}
+  constructor(
+    readonly data: AnyArray,
+    readonly dtype: HostDType,
+  ) {}
   get byteLength(): number {
     return this.data.byteLength;
   }

@@ -9,9 +9,7 @@ import { argReduce, reduce } from './reduce.js';
 import { stridedCopy } from './copy.js';
 import { matmul } from './native-cpu.js'; // the addon's CPU kernel when loaded, else ./matmul.js
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv2d.js';
-import {
-  adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward,
-} from './pool.js';
+import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
 import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
@@ -24,15 +22,49 @@ export { philox4x32, philox4x32Full } from './philox.js';
 
 /** The kernel table; typed as Kernels so a missing kernel is a compile error. */
 export const jsKernels: Kernels = {
-  fill, cast, unary, unaryGrad, binary, where, reduce, argReduce, stridedCopy, matmul, addBiasAct,
-  conv2d, conv2dGradInput, conv2dGradWeight,
-  maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, adaptiveAvgPool2d, adaptiveAvgPool2dBackward,
-  indexSelect, indexSelectBackward, gather, gatherBackward,
-  softmax, softmaxBackward, crossEntropy, crossEntropyBackward,
-  layerNorm, layerNormBackward, batchNorm, batchNormBackward,
-  lstmCell, lstmCellBackward, gruCell, gruCellBackward,
-  randUniform, randNormal, dropoutMask,
-  sgdStep, adamStep, rmspropStep, adagradStep,
+  fill,
+  cast,
+  unary,
+  unaryGrad,
+  binary,
+  where,
+  reduce,
+  argReduce,
+  stridedCopy,
+  matmul,
+  addBiasAct,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward,
+  indexSelect,
+  indexSelectBackward,
+  gather,
+  gatherBackward,
+  softmax,
+  softmaxBackward,
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  batchNorm,
+  batchNormBackward,
+  lstmCell,
+  lstmCellBackward,
+  gruCell,
+  gruCellBackward,
+  randUniform,
+  randNormal,
+  dropoutMask,
+  sgdStep,
+  adamStep,
+  rmspropStep,
+  adagradStep,
 };
 
 function asJs(h: Handle, what: string): JsHandle {

@@ -11,7 +11,16 @@ function checkIndex(kernel: string, v: number, dimSize: number, at: number): voi
   if (!(v >= 0 && v < dimSize)) throw new RangeError(`${kernel}: index ${v} out of range [0, ${dimSize}) at position ${at}`);
 }
 
-export function indexSelect(x: Handle, idx: Handle, out: Handle, outer: number, dimSize: number, inner: number, nIdx: number, dtype: DType): void {
+export function indexSelect(
+  x: Handle,
+  idx: Handle,
+  out: Handle,
+  outer: number,
+  dimSize: number,
+  inner: number,
+  nIdx: number,
+  dtype: DType,
+): void {
   hostDType(dtype, 'indexSelect');
   const X = arr(x, 'indexSelect');
   const I = iarr(idx, 'indexSelect');
@@ -26,7 +35,16 @@ export function indexSelect(x: Handle, idx: Handle, out: Handle, outer: number, 
   }
 }
 
-export function indexSelectBackward(dy: Handle, idx: Handle, dx: Handle, outer: number, dimSize: number, inner: number, nIdx: number, dtype: DType): void {
+export function indexSelectBackward(
+  dy: Handle,
+  idx: Handle,
+  dx: Handle,
+  outer: number,
+  dimSize: number,
+  inner: number,
+  nIdx: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'indexSelectBackward');
   const DY = arr(dy, 'indexSelectBackward');
   const I = iarr(idx, 'indexSelectBackward');
@@ -59,7 +77,16 @@ export function gather(x: Handle, idx: Handle, out: Handle, outer: number, dimSi
   }
 }
 
-export function gatherBackward(dy: Handle, idx: Handle, dx: Handle, outer: number, dimSize: number, inner: number, k: number, dtype: DType): void {
+export function gatherBackward(
+  dy: Handle,
+  idx: Handle,
+  dx: Handle,
+  outer: number,
+  dimSize: number,
+  inner: number,
+  k: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'gatherBackward');
   const DY = arr(dy, 'gatherBackward');
   const I = iarr(idx, 'gatherBackward');

@@ -67,16 +67,19 @@ const EXP_POW2_BIAS = 1100;
 const EXP_POW2 = new Float64Array(2 * EXP_POW2_BIAS); // 2^(e - 1100); only normal exponents are used
 for (let i = 0; i < EXP_POW2.length; i++) EXP_POW2[i] = Math.pow(2, i - EXP_POW2_BIAS);
 const EXP_INV_LN2N = EXP_N / Math.LN2;
-const EXP_LN2N_HI = 6.93147180369123816490e-01 / EXP_N;
+const EXP_LN2N_HI = 6.9314718036912381649e-1 / EXP_N;
 const EXP_LN2N_LO = 1.90821492927058770002e-10 / EXP_N;
 const EXP_SHIFT = 6755399441055744; // 1.5·2^52: (z + SHIFT) - SHIFT rounds z to an integer
-const EXP_C3 = 1 / 6, EXP_C4 = 1 / 24, EXP_C5 = 1 / 120, EXP_C6 = 1 / 720;
+const EXP_C3 = 1 / 6,
+  EXP_C4 = 1 / 24,
+  EXP_C5 = 1 / 120,
+  EXP_C6 = 1 / 720;
 
 export function expFast(x: number): number {
   if (!(x > -708 && x < 709)) return Math.exp(x);
-  const kd = (x * EXP_INV_LN2N + EXP_SHIFT) - EXP_SHIFT;
+  const kd = x * EXP_INV_LN2N + EXP_SHIFT - EXP_SHIFT;
   const k = kd | 0;
-  const r = (x - kd * EXP_LN2N_HI) - kd * EXP_LN2N_LO;
+  const r = x - kd * EXP_LN2N_HI - kd * EXP_LN2N_LO;
   const r2 = r * r;
   const p = r + r2 * (0.5 + r * EXP_C3 + r2 * (EXP_C4 + r * EXP_C5 + r2 * EXP_C6)); // e^r - 1
   const t = EXP_T[k & (EXP_N - 1)]!;
@@ -87,8 +90,12 @@ export function expFast(x: number): number {
 // inputs), ~1.8× faster. Cephes' method: |x| < 0.625, x + x³·P(x²)/Q(x²) (relative error
 // ~2e-16); otherwise 1 - 2/(e^(2|x|) + 1) with expFast, and ±1 beyond 22 (as fdlibm).
 // (Cephes' 21-digit coefficients, written as the doubles they round to: -9.64399179425052238628e-1 etc.)
-const TANH_P0 = -0.9643991794250523, TANH_P1 = -99.28772310019185, TANH_P2 = -1614.6876844170845;
-const TANH_Q0 = 112.81167849163293, TANH_Q1 = 2235.4883906010045, TANH_Q2 = 4844.063053251255;
+const TANH_P0 = -0.9643991794250523,
+  TANH_P1 = -99.28772310019185,
+  TANH_P2 = -1614.6876844170845;
+const TANH_Q0 = 112.81167849163293,
+  TANH_Q1 = 2235.4883906010045,
+  TANH_Q2 = 4844.063053251255;
 
 export function tanhFast(x: number): number {
   const ax = Math.abs(x);

@@ -26,14 +26,29 @@ let cBuf = new Float64Array(0);
  * C[cOff..] (=|+=) op(A)·op(B) for one matrix pair. A is (m, k) row-major at aOff, or (k, m) when
  * transA; B is (k, n), or (n, k) when transB; C is (m, n) contiguous. Exported for conv2d.
  */
-export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C: FloatArray, cOff: number,
-  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+export function gemm(
+  A: FloatArray,
+  aOff: number,
+  B: FloatArray,
+  bOff: number,
+  C: FloatArray,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): void {
   if (m === 0 || n === 0) return;
   if (k === 0) {
     if (!accumulate) C.fill(0, cOff, cOff + m * n);
     return;
   }
-  if (m * n * k <= 4096) { gemmSmall(A, aOff, B, bOff, C, cOff, m, n, k, transA, transB, accumulate); return; }
+  if (m * n * k <= 4096) {
+    gemmSmall(A, aOff, B, bOff, C, cOff, m, n, k, transA, transB, accumulate);
+    return;
+  }
   // Accumulate the blocks in a zeroed float64 C. When C itself is a float64 array being
   // overwritten (conv2d's column buffers), that is C: the same sums in the same order, without
   // the scratch fill and the copy back.
@@ -45,8 +60,10 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
   const ap = packA;
   const bp = packB;
   // element (i, p) of op(A) is at aOff + i*ars + p*acs; element (p, j) of op(B) at bOff + p*brs + j*bcs
-  const ars = transA ? 1 : k, acs = transA ? m : 1;
-  const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  const ars = transA ? 1 : k,
+    acs = transA ? m : 1;
+  const brs = transB ? 1 : n,
+    bcs = transB ? k : 1;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
@@ -58,9 +75,14 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
         let src = bOff + pc * brs + (jc + j) * bcs;
         if (w === 4) {
           // full panel, unrolled: four loads per p, no per-element test
-          const b1 = bcs, b2 = 2 * bcs, b3 = 3 * bcs;
+          const b1 = bcs,
+            b2 = 2 * bcs,
+            b3 = 3 * bcs;
           for (let p = 0; p < kc; p++, src += brs, q += 4) {
-            bp[q] = B[src]!; bp[q + 1] = B[src + b1]!; bp[q + 2] = B[src + b2]!; bp[q + 3] = B[src + b3]!;
+            bp[q] = B[src]!;
+            bp[q + 1] = B[src + b1]!;
+            bp[q + 2] = B[src + b2]!;
+            bp[q + 3] = B[src + b3]!;
           }
         } else {
           for (let p = 0; p < kc; p++, src += brs) {
@@ -76,9 +98,14 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
           const h = Math.min(4, mc - i);
           let src = aOff + (ic + i) * ars + pc * acs;
           if (h === 4) {
-            const a1 = ars, a2 = 2 * ars, a3 = 3 * ars;
+            const a1 = ars,
+              a2 = 2 * ars,
+              a3 = 3 * ars;
             for (let p = 0; p < kc; p++, src += acs, q += 4) {
-              ap[q] = A[src]!; ap[q + 1] = A[src + a1]!; ap[q + 2] = A[src + a2]!; ap[q + 3] = A[src + a3]!;
+              ap[q] = A[src]!;
+              ap[q + 1] = A[src + a1]!;
+              ap[q + 2] = A[src + a2]!;
+              ap[q + 3] = A[src + a3]!;
             }
           } else {
             for (let p = 0; p < kc; p++, src += acs) {
@@ -97,36 +124,92 @@ export function gemm(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C
 }
 
 /** cb[c0 + i*ldc + j] += Σ_p ap(i, p)·bp(p, j) over the packed block, in 4×4 register tiles. */
-function macroKernel(ap: Float64Array, bp: Float64Array, cb: Float64Array, mc: number, nc: number, kc: number, c0: number, ldc: number): void {
+function macroKernel(
+  ap: Float64Array,
+  bp: Float64Array,
+  cb: Float64Array,
+  mc: number,
+  nc: number,
+  kc: number,
+  c0: number,
+  ldc: number,
+): void {
   for (let j = 0; j < nc; j += 4) {
     const pb0 = j * kc;
     for (let i = 0; i < mc; i += 4) {
-      let pa = i * kc, pb = pb0;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let pa = i * kc,
+        pb = pb0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0,
+        c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0,
+        c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0; p < kc; p++) {
-        const b0 = bp[pb]!, b1 = bp[pb + 1]!, b2 = bp[pb + 2]!, b3 = bp[pb + 3]!;
+        const b0 = bp[pb]!,
+          b1 = bp[pb + 1]!,
+          b2 = bp[pb + 2]!,
+          b3 = bp[pb + 3]!;
         let a = ap[pa]!;
-        c00 += a * b0; c01 += a * b1; c02 += a * b2; c03 += a * b3;
+        c00 += a * b0;
+        c01 += a * b1;
+        c02 += a * b2;
+        c03 += a * b3;
         a = ap[pa + 1]!;
-        c10 += a * b0; c11 += a * b1; c12 += a * b2; c13 += a * b3;
+        c10 += a * b0;
+        c11 += a * b1;
+        c12 += a * b2;
+        c13 += a * b3;
         a = ap[pa + 2]!;
-        c20 += a * b0; c21 += a * b1; c22 += a * b2; c23 += a * b3;
+        c20 += a * b0;
+        c21 += a * b1;
+        c22 += a * b2;
+        c23 += a * b3;
         a = ap[pa + 3]!;
-        c30 += a * b0; c31 += a * b1; c32 += a * b2; c33 += a * b3;
-        pa += 4; pb += 4;
+        c30 += a * b0;
+        c31 += a * b1;
+        c32 += a * b2;
+        c33 += a * b3;
+        pa += 4;
+        pb += 4;
       }
       let r = c0 + i * ldc + j;
       if (i + 4 <= mc && j + 4 <= nc) {
         // full tile: rows r..r+3·ldc, columns +0..+3 lie inside cb (the block is mc × nc at c0, ldc apart)
-        cb[r]! += c00; cb[r + 1]! += c01; cb[r + 2]! += c02; cb[r + 3]! += c03; r += ldc;
-        cb[r]! += c10; cb[r + 1]! += c11; cb[r + 2]! += c12; cb[r + 3]! += c13; r += ldc;
-        cb[r]! += c20; cb[r + 1]! += c21; cb[r + 2]! += c22; cb[r + 3]! += c23; r += ldc;
-        cb[r]! += c30; cb[r + 1]! += c31; cb[r + 2]! += c32; cb[r + 3]! += c33;
+        cb[r]! += c00;
+        cb[r + 1]! += c01;
+        cb[r + 2]! += c02;
+        cb[r + 3]! += c03;
+        r += ldc;
+        cb[r]! += c10;
+        cb[r + 1]! += c11;
+        cb[r + 2]! += c12;
+        cb[r + 3]! += c13;
+        r += ldc;
+        cb[r]! += c20;
+        cb[r + 1]! += c21;
+        cb[r + 2]! += c22;
+        cb[r + 3]! += c23;
+        r += ldc;
+        cb[r]! += c30;
+        cb[r + 1]! += c31;
+        cb[r + 2]! += c32;
+        cb[r + 3]! += c33;
       } else {
         // edge tile: the padded rows/columns computed zeros; store only the valid part
         const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
-        const h = Math.min(4, mc - i), w = Math.min(4, nc - j);
+        const h = Math.min(4, mc - i),
+          w = Math.min(4, nc - j);
         for (let ii = 0; ii < h; ii++) for (let jj = 0; jj < w; jj++) cb[r + ii * ldc + jj]! += tile[ii * 4 + jj]!;
       }
     }
@@ -134,14 +217,29 @@ function macroKernel(ap: Float64Array, bp: Float64Array, cb: Float64Array, mc: n
 }
 
 /** Direct dot products for tiny problems, where packing would cost more than it saves. */
-function gemmSmall(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C: FloatArray, cOff: number,
-  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void {
-  const ars = transA ? 1 : k, acs = transA ? m : 1;
-  const brs = transB ? 1 : n, bcs = transB ? k : 1;
+function gemmSmall(
+  A: FloatArray,
+  aOff: number,
+  B: FloatArray,
+  bOff: number,
+  C: FloatArray,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
+): void {
+  const ars = transA ? 1 : k,
+    acs = transA ? m : 1;
+  const brs = transB ? 1 : n,
+    bcs = transB ? k : 1;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      let pa = aOff + i * ars, pb = bOff + j * bcs;
+      let pa = aOff + i * ars,
+        pb = bOff + j * bcs;
       for (let p = 0; p < k; p++, pa += acs, pb += brs) s += A[pa]! * B[pb]!;
       const o = cOff + i * n + j;
       C[o] = accumulate ? C[o]! + s : s;
@@ -149,8 +247,20 @@ function gemmSmall(A: FloatArray, aOff: number, B: FloatArray, bOff: number, C: 
   }
 }
 
-export function matmul(a: Handle, b: Handle, out: Handle, batch: number, m: number, n: number, k: number,
-  transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, dtype: DType): void {
+export function matmul(
+  a: Handle,
+  b: Handle,
+  out: Handle,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  aBatchStride: number,
+  bBatchStride: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'matmul');
   const A = farr(a, dtype, 'matmul');
   const B = farr(b, dtype, 'matmul');

@@ -25,9 +25,19 @@ export interface NativeCpuInfo {
 
 /** The addon's CPU entry points (native/cpu/cpu_napi.cc). */
 export interface NativeCpuBinding {
-  cpuMatmul(a: Float32Array | Float64Array, b: Float32Array | Float64Array, out: Float32Array | Float64Array,
-    batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
-    aBatchStride: number, bBatchStride: number): void;
+  cpuMatmul(
+    a: Float32Array | Float64Array,
+    b: Float32Array | Float64Array,
+    out: Float32Array | Float64Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    aBatchStride: number,
+    bBatchStride: number,
+  ): void;
   cpuSetNumThreads(n: number): void;
   cpuGetNumThreads(): number;
   cpuInfo(): NativeCpuInfo;
@@ -43,7 +53,9 @@ export function nativeCpu(): NativeCpuBinding | null {
   if (native !== undefined) return native;
   const mode = process.env.WATTGRAD_CPU_KERNELS ?? '';
   if (mode !== '' && mode !== 'js' && mode !== 'native') {
-    throw new RangeError(`WATTGRAD_CPU_KERNELS=${mode}: expected 'js' (pure-JS kernels) or 'native' (the addon's, the default when it is loaded)`);
+    throw new RangeError(
+      `WATTGRAD_CPU_KERNELS=${mode}: expected 'js' (pure-JS kernels) or 'native' (the addon's, the default when it is loaded)`,
+    );
   }
   if (mode === 'js') {
     native = null;
@@ -56,7 +68,9 @@ export function nativeCpu(): NativeCpuBinding | null {
     native = b as NativeCpuBinding;
   } else {
     native = null;
-    reason = b ? 'the loaded addon has no CPU kernels (rebuild it: npm run build:native)' : `native addon not loaded: ${load.error ?? 'unknown reason'}`;
+    reason = b
+      ? 'the loaded addon has no CPU kernels (rebuild it: npm run build:native)'
+      : `native addon not loaded: ${load.error ?? 'unknown reason'}`;
   }
   return native;
 }
@@ -102,12 +116,26 @@ export function resetNativeCpuForTests(): void {
 }
 
 /** The js backend's matmul kernel: native when available and the arrays allow it, else pure JS. */
-export function matmul(a: Handle, b: Handle, out: Handle, batch: number, m: number, n: number, k: number,
-  transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number, dtype: DType): void {
+export function matmul(
+  a: Handle,
+  b: Handle,
+  out: Handle,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  aBatchStride: number,
+  bBatchStride: number,
+  dtype: DType,
+): void {
   const nat = nativeCpu();
   if (nat) {
     floatDType(dtype, 'matmul');
-    const A = farr(a, dtype, 'matmul'), B = farr(b, dtype, 'matmul'), C = farr(out, dtype, 'matmul');
+    const A = farr(a, dtype, 'matmul'),
+      B = farr(b, dtype, 'matmul'),
+      C = farr(out, dtype, 'matmul');
     const T = dtype === 'float32' ? Float32Array : Float64Array;
     // the native kernel never reads out, so out must not share memory with an input (then: JS)
     if (A instanceof T && B instanceof T && C instanceof T && C.buffer !== A.buffer && C.buffer !== B.buffer) {

@@ -9,8 +9,18 @@ import { farr, floatDType } from './handle.js';
  * x, y (rows, cols); gamma, beta (cols) or null; mean, rstd (rows) saved for the backward.
  * y = (x - mean)·rstd·gamma + beta, rstd = 1/√(var + eps), var biased.
  */
-export function layerNorm(x: Handle, gamma: Handle | null, beta: Handle | null, y: Handle, mean: Handle, rstd: Handle,
-  rows: number, cols: number, eps: number, dtype: DType): void {
+export function layerNorm(
+  x: Handle,
+  gamma: Handle | null,
+  beta: Handle | null,
+  y: Handle,
+  mean: Handle,
+  rstd: Handle,
+  rows: number,
+  cols: number,
+  eps: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'layerNorm');
   const X = farr(x, dtype, 'layerNorm');
   const G = gamma ? farr(gamma, dtype, 'layerNorm') : null;
@@ -24,7 +34,10 @@ export function layerNorm(x: Handle, gamma: Handle | null, beta: Handle | null, 
     for (let j = 0; j < cols; j++) s += X[o + j]!;
     const mu = s / cols;
     let v = 0;
-    for (let j = 0; j < cols; j++) { const d = X[o + j]! - mu; v += d * d; }
+    for (let j = 0; j < cols; j++) {
+      const d = X[o + j]! - mu;
+      v += d * d;
+    }
     const rs = 1 / Math.sqrt(v / cols + eps);
     M[r] = mu;
     R[r] = rs;
@@ -41,8 +54,19 @@ export function layerNorm(x: Handle, gamma: Handle | null, beta: Handle | null, 
  * x̂ = (x - mean)·rstd, g = dy·gamma:
  *   dx = rstd·(g - mean(g) - x̂·mean(g·x̂)),  dgamma = Σ_rows dy·x̂,  dbeta = Σ_rows dy.
  */
-export function layerNormBackward(dy: Handle, x: Handle, gamma: Handle | null, mean: Handle, rstd: Handle,
-  dx: Handle, dgamma: Handle | null, dbeta: Handle | null, rows: number, cols: number, dtype: DType): void {
+export function layerNormBackward(
+  dy: Handle,
+  x: Handle,
+  gamma: Handle | null,
+  mean: Handle,
+  rstd: Handle,
+  dx: Handle,
+  dgamma: Handle | null,
+  dbeta: Handle | null,
+  rows: number,
+  cols: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'layerNormBackward');
   const DY = farr(dy, dtype, 'layerNormBackward');
   const X = farr(x, dtype, 'layerNormBackward');
@@ -54,8 +78,10 @@ export function layerNormBackward(dy: Handle, x: Handle, gamma: Handle | null, m
   const db = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
-    const mu = M[r]!, rs = R[r]!;
-    let sg = 0, sgx = 0;
+    const mu = M[r]!,
+      rs = R[r]!;
+    let sg = 0,
+      sgx = 0;
     for (let j = 0; j < cols; j++) {
       const xh = (X[o + j]! - mu) * rs;
       const d = DY[o + j]!;
@@ -82,9 +108,23 @@ export function layerNormBackward(dy: Handle, x: Handle, gamma: Handle | null, m
  * running stats (when given, training only) become (1-momentum)·running + momentum·batch, with the
  * unbiased var. Eval: the running stats. saveMean / saveInvStd (c) record what was used.
  */
-export function batchNorm(x: Handle, gamma: Handle | null, beta: Handle | null, runningMean: Handle | null, runningVar: Handle | null,
-  y: Handle, saveMean: Handle, saveInvStd: Handle, n: number, c: number, hw: number,
-  training: boolean, momentum: number, eps: number, dtype: DType): void {
+export function batchNorm(
+  x: Handle,
+  gamma: Handle | null,
+  beta: Handle | null,
+  runningMean: Handle | null,
+  runningVar: Handle | null,
+  y: Handle,
+  saveMean: Handle,
+  saveInvStd: Handle,
+  n: number,
+  c: number,
+  hw: number,
+  training: boolean,
+  momentum: number,
+  eps: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'batchNorm');
   const X = farr(x, dtype, 'batchNorm');
   const G = gamma ? farr(gamma, dtype, 'batchNorm') : null;
@@ -100,10 +140,19 @@ export function batchNorm(x: Handle, gamma: Handle | null, beta: Handle | null, 
     let mu: number, invStd: number;
     if (useBatch) {
       let s = 0;
-      for (let b = 0; b < n; b++) { const o = (b * c + ch) * hw; for (let i = 0; i < hw; i++) s += X[o + i]!; }
+      for (let b = 0; b < n; b++) {
+        const o = (b * c + ch) * hw;
+        for (let i = 0; i < hw; i++) s += X[o + i]!;
+      }
       mu = s / count;
       let v = 0;
-      for (let b = 0; b < n; b++) { const o = (b * c + ch) * hw; for (let i = 0; i < hw; i++) { const d = X[o + i]! - mu; v += d * d; } }
+      for (let b = 0; b < n; b++) {
+        const o = (b * c + ch) * hw;
+        for (let i = 0; i < hw; i++) {
+          const d = X[o + i]! - mu;
+          v += d * d;
+        }
+      }
       const varB = v / count;
       invStd = 1 / Math.sqrt(varB + eps);
       if (training && RM && RV) {
@@ -131,8 +180,21 @@ export function batchNorm(x: Handle, gamma: Handle | null, beta: Handle | null, 
  * Training (batch statistics): dx = gamma·invStd/N·(N·dy - Σdy - x̂·Σ dy·x̂).
  * Eval (fixed running statistics): dx = gamma·invStd·dy.
  */
-export function batchNormBackward(dy: Handle, x: Handle, gamma: Handle | null, saveMean: Handle, saveInvStd: Handle,
-  dx: Handle, dgamma: Handle | null, dbeta: Handle | null, n: number, c: number, hw: number, training: boolean, dtype: DType): void {
+export function batchNormBackward(
+  dy: Handle,
+  x: Handle,
+  gamma: Handle | null,
+  saveMean: Handle,
+  saveInvStd: Handle,
+  dx: Handle,
+  dgamma: Handle | null,
+  dbeta: Handle | null,
+  n: number,
+  c: number,
+  hw: number,
+  training: boolean,
+  dtype: DType,
+): void {
   floatDType(dtype, 'batchNormBackward');
   const DY = farr(dy, dtype, 'batchNormBackward');
   const X = farr(x, dtype, 'batchNormBackward');
@@ -144,11 +206,17 @@ export function batchNormBackward(dy: Handle, x: Handle, gamma: Handle | null, s
   const DB = dbeta ? farr(dbeta, dtype, 'batchNormBackward') : null;
   const count = n * hw;
   for (let ch = 0; ch < c; ch++) {
-    const mu = SM[ch]!, is = SI[ch]!;
-    let sdy = 0, sdyx = 0;
+    const mu = SM[ch]!,
+      is = SI[ch]!;
+    let sdy = 0,
+      sdyx = 0;
     for (let b = 0; b < n; b++) {
       const o = (b * c + ch) * hw;
-      for (let i = 0; i < hw; i++) { const d = DY[o + i]!; sdy += d; sdyx += d * (X[o + i]! - mu) * is; }
+      for (let i = 0; i < hw; i++) {
+        const d = DY[o + i]!;
+        sdy += d;
+        sdyx += d * (X[o + i]! - mu) * is;
+      }
     }
     if (DG) DG[ch] = sdyx;
     if (DB) DB[ch] = sdy;

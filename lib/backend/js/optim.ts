@@ -11,11 +11,20 @@ import { farr, floatDType, type FloatArray } from './handle.js';
  *   buf = firstStep ? g : momentum·buf + (1-dampening)·g;  g = nesterov ? g + momentum·buf : buf
  *   p -= lr·g
  */
-export function sgdStep(params: Handle[], grads: Handle[], momentumBufs: Handle[] | null, numels: number[], h: SgdHyper, dtype: DType): void {
+export function sgdStep(
+  params: Handle[],
+  grads: Handle[],
+  momentumBufs: Handle[] | null,
+  numels: number[],
+  h: SgdHyper,
+  dtype: DType,
+): void {
   floatDType(dtype, 'sgdStep');
   const { lr, momentum, dampening, nesterov, weightDecay: wd, maximize, firstStep } = h;
-  if (params.length !== grads.length || params.length !== numels.length) throw new RangeError('sgdStep: params, grads and numels must have the same length');
-  if (momentum !== 0 && (!momentumBufs || momentumBufs.length !== params.length)) throw new RangeError('sgdStep: momentum needs one buffer per parameter');
+  if (params.length !== grads.length || params.length !== numels.length)
+    throw new RangeError('sgdStep: params, grads and numels must have the same length');
+  if (momentum !== 0 && (!momentumBufs || momentumBufs.length !== params.length))
+    throw new RangeError('sgdStep: momentum needs one buffer per parameter');
   for (let t = 0; t < params.length; t++) {
     const P = farr(params[t]!, dtype, 'sgdStep');
     const G = farr(grads[t]!, dtype, 'sgdStep');
@@ -46,15 +55,24 @@ function lerp(a: number, b: number, w: number): number {
  *   m = lerp(m, g, 1-β1);  v = β2·v + (1-β2)·g²;  amsgrad: vmax = max(vmax, v)
  *   p -= (lr / (1-β1^t)) · m / (√(v or vmax) / √(1-β2^t) + eps)
  */
-export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], expAvgSq: Handle[], maxExpAvgSq: Handle[] | null,
-  numels: number[], h: AdamHyper, dtype: DType): void {
+export function adamStep(
+  params: Handle[],
+  grads: Handle[],
+  expAvg: Handle[],
+  expAvgSq: Handle[],
+  maxExpAvgSq: Handle[] | null,
+  numels: number[],
+  h: AdamHyper,
+  dtype: DType,
+): void {
   floatDType(dtype, 'adamStep');
   const { lr, beta1, beta2, eps, weightDecay: wd, decoupled, amsgrad, maximize, step } = h;
   const nT = params.length;
   if (grads.length !== nT || expAvg.length !== nT || expAvgSq.length !== nT || numels.length !== nT) {
     throw new RangeError('adamStep: params, grads, expAvg, expAvgSq and numels must have the same length');
   }
-  if (amsgrad && (!maxExpAvgSq || maxExpAvgSq.length !== nT)) throw new RangeError('adamStep: amsgrad needs maxExpAvgSq for every parameter');
+  if (amsgrad && (!maxExpAvgSq || maxExpAvgSq.length !== nT))
+    throw new RangeError('adamStep: amsgrad needs maxExpAvgSq for every parameter');
   const bc1 = 1 - Math.pow(beta1, step);
   const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
   const stepSize = lr / bc1;
@@ -83,7 +101,10 @@ export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], ex
       M[i] = lerp(M[i]!, g, 1 - beta1);
       V[i] = V[i]! * beta2 + (1 - beta2) * g * g;
       let v = V[i]!;
-      if (VM) { VM[i] = Math.max(VM[i]!, v); v = VM[i]!; }
+      if (VM) {
+        VM[i] = Math.max(VM[i]!, v);
+        v = VM[i]!;
+      }
       const denom = Math.sqrt(v) / bc2Sqrt + eps;
       P[i] = P[i]! - stepSize * (M[i]! / denom);
     }
@@ -91,13 +112,28 @@ export function adamStep(params: Handle[], grads: Handle[], expAvg: Handle[], ex
 }
 
 /** One tensor of the common Adam/AdamW case; pScale = 1 - lr·wd (AdamW) or 1 (no decay: skipped). */
-function adamPlain(P: FloatArray, G: FloatArray, M: FloatArray, V: FloatArray, n: number, w1: number, beta2: number, c2: number,
-  pScale: number, bc2Sqrt: number, eps: number, stepSize: number): void {
+function adamPlain(
+  P: FloatArray,
+  G: FloatArray,
+  M: FloatArray,
+  V: FloatArray,
+  n: number,
+  w1: number,
+  beta2: number,
+  c2: number,
+  pScale: number,
+  bc2Sqrt: number,
+  eps: number,
+  stepSize: number,
+): void {
   const decay = pScale !== 1;
   for (let i = 0; i < n; i++) {
     const g = G[i]!;
     let p = P[i]!;
-    if (decay) { P[i] = p * pScale; p = P[i]!; }
+    if (decay) {
+      P[i] = p * pScale;
+      p = P[i]!;
+    }
     const m0 = M[i]!;
     M[i] = m0 + w1 * (g - m0); // lerp(m, g, w1) with w1 < 0.5
     V[i] = V[i]! * beta2 + c2 * g * g;
@@ -112,15 +148,24 @@ function adamPlain(P: FloatArray, G: FloatArray, M: FloatArray, V: FloatArray, n
  *   v = α·v + (1-α)·g²;  centered: ḡ = α·ḡ + (1-α)·g, avg = √(v - ḡ²) + eps;  else avg = √v + eps
  *   momentum > 0: buf = momentum·buf + g/avg, p -= lr·buf;  else p -= lr·g/avg
  */
-export function rmspropStep(params: Handle[], grads: Handle[], squareAvg: Handle[], momentumBufs: Handle[] | null, gradAvg: Handle[] | null,
-  numels: number[], h: RmspropHyper, dtype: DType): void {
+export function rmspropStep(
+  params: Handle[],
+  grads: Handle[],
+  squareAvg: Handle[],
+  momentumBufs: Handle[] | null,
+  gradAvg: Handle[] | null,
+  numels: number[],
+  h: RmspropHyper,
+  dtype: DType,
+): void {
   floatDType(dtype, 'rmspropStep');
   const { lr, alpha, eps, weightDecay: wd, momentum, centered, maximize } = h;
   const nT = params.length;
   if (grads.length !== nT || squareAvg.length !== nT || numels.length !== nT) {
     throw new RangeError('rmspropStep: params, grads, squareAvg and numels must have the same length');
   }
-  if (momentum > 0 && (!momentumBufs || momentumBufs.length !== nT)) throw new RangeError('rmspropStep: momentum needs one buffer per parameter');
+  if (momentum > 0 && (!momentumBufs || momentumBufs.length !== nT))
+    throw new RangeError('rmspropStep: momentum needs one buffer per parameter');
   if (centered && (!gradAvg || gradAvg.length !== nT)) throw new RangeError('rmspropStep: centered needs gradAvg for every parameter');
   const c = 1 - alpha;
   for (let t = 0; t < nT; t++) {

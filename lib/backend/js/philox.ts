@@ -10,9 +10,14 @@ const W1 = 0xbb67ae85;
 
 /** High 32 bits of the 64-bit product of two uint32s. */
 export function mulhi32(a: number, b: number): number {
-  const al = a & 0xffff, ah = a >>> 16;
-  const bl = b & 0xffff, bh = b >>> 16;
-  const ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  const al = a & 0xffff,
+    ah = a >>> 16;
+  const bl = b & 0xffff,
+    bh = b >>> 16;
+  const ll = al * bl,
+    lh = al * bh,
+    hl = ah * bl,
+    hh = ah * bh;
   // carry out of the low 32 bits: (ll >>> 16) + low halves of the cross terms, < 3·2^16
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
   return (hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
@@ -22,19 +27,39 @@ export function mulhi32(a: number, b: number): number {
  * Philox4x32-10 on the full 4-word counter (c0..c3) with key (k0, k1); returns 4 uint32 words.
  * out (optional) receives the words to avoid an allocation in hot loops.
  */
-export function philox4x32Full(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number,
-  out: Uint32Array | number[] = new Array<number>(4)): Uint32Array | number[] {
-  c0 >>>= 0; c1 >>>= 0; c2 >>>= 0; c3 >>>= 0; k0 >>>= 0; k1 >>>= 0;
+export function philox4x32Full(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array | number[] = new Array<number>(4),
+): Uint32Array | number[] {
+  c0 >>>= 0;
+  c1 >>>= 0;
+  c2 >>>= 0;
+  c3 >>>= 0;
+  k0 >>>= 0;
+  k1 >>>= 0;
   for (let round = 0; round < 10; round++) {
-    if (round > 0) { k0 = (k0 + W0) >>> 0; k1 = (k1 + W1) >>> 0; }
-    const hi0 = mulhi32(M0, c0), lo0 = Math.imul(M0, c0) >>> 0;
-    const hi1 = mulhi32(M1, c2), lo1 = Math.imul(M1, c2) >>> 0;
+    if (round > 0) {
+      k0 = (k0 + W0) >>> 0;
+      k1 = (k1 + W1) >>> 0;
+    }
+    const hi0 = mulhi32(M0, c0),
+      lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulhi32(M1, c2),
+      lo1 = Math.imul(M1, c2) >>> 0;
     c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
     c2 = (hi0 ^ c3 ^ k1) >>> 0;
     c3 = lo0;
   }
-  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
   return out;
 }
 
@@ -48,5 +73,5 @@ const TWO32 = 4294967296;
 
 /** Splits a non-negative integer < 2^53 into its low and high 32-bit words. */
 export function split64(v: number): [number, number] {
-  return [v % TWO32 >>> 0, Math.floor(v / TWO32) >>> 0];
+  return [(v % TWO32) >>> 0, Math.floor(v / TWO32) >>> 0];
 }

@@ -33,7 +33,10 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
             for (let s = r === 0 ? 1 : 0; s < kW; s++) {
               const q = row + s * dilationW;
               const v = X[base + q]!;
-              if (v > best || (v !== v && best === best)) { best = v; bi = q; }
+              if (v > best || (v !== v && best === best)) {
+                best = v;
+                bi = q;
+              }
             }
           }
           Y[o] = best;
@@ -58,7 +61,10 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
             const iw = w0 + s * dilationW;
             if (iw < 0 || iw >= inW) continue;
             const v = X[base + ih * inW + iw]!;
-            if (bi < 0 || v > best || (v !== v && best === best)) { best = v; bi = ih * inW + iw; }
+            if (bi < 0 || v > best || (v !== v && best === best)) {
+              best = v;
+              bi = ih * inW + iw;
+            }
           }
         }
         Y[o] = best;
@@ -70,9 +76,16 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
 
 /** No padding and the last window ends inside the image, on both axes. */
 function windowsInside(p: Pool2dParams): boolean {
-  return p.padH === 0 && p.padW === 0 && p.kH > 0 && p.kW > 0 && p.outH > 0 && p.outW > 0 &&
+  return (
+    p.padH === 0 &&
+    p.padW === 0 &&
+    p.kH > 0 &&
+    p.kW > 0 &&
+    p.outH > 0 &&
+    p.outW > 0 &&
     (p.outH - 1) * p.strideH + (p.kH - 1) * p.dilationH < p.inH &&
-    (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW < p.inW;
+    (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW < p.inW
+  );
 }
 
 /** dx = 0, then dx[plane, argmax] += dy (overlapping windows accumulate). */
@@ -82,16 +95,19 @@ export function maxPool2dBackward(dy: Handle, argmax: Handle, dx: Handle, p: Poo
   const A = iarr(argmax, 'maxPool2dBackward');
   const DX = farr(dx, dtype, 'maxPool2dBackward');
   const { batch, channels, inH, inW, outH, outW } = p;
-  const inPlane = inH * inW, outPlane = outH * outW;
+  const inPlane = inH * inW,
+    outPlane = outH * outW;
   if (p.strideH >= (p.kH - 1) * p.dilationH + 1 && p.strideW >= (p.kW - 1) * p.dilationW + 1) {
     // windows do not overlap, so each dx cell receives at most one dy: write it directly
     // (0 + dy is exact, so this equals the float64 accumulation below)
     for (let pl = 0; pl < batch * channels; pl++) {
-      const ob = pl * outPlane, ib = pl * inPlane;
+      const ob = pl * outPlane,
+        ib = pl * inPlane;
       DX.fill(0, ib, ib + inPlane);
       for (let j = 0; j < outPlane; j++) {
         const a = A[ob + j]!;
-        if (a >= 0 && a < inPlane) DX[ib + a] = DY[ob + j]! + 0; // + 0: -0 becomes +0, as 0 + dy does
+        if (a >= 0 && a < inPlane)
+          DX[ib + a] = DY[ob + j]! + 0; // + 0: -0 becomes +0, as 0 + dy does
         else if (a !== -1) throw new RangeError(`maxPool2dBackward: argmax ${a} out of range [0, ${inPlane})`);
       }
     }
@@ -116,7 +132,10 @@ export function maxPool2dBackward(dy: Handle, argmax: Handle, dx: Handle, p: Poo
  * `valid` those inside [0, in).
  */
 function avgDivisor(p: Pool2dParams, h0: number, w0: number): { padded: number; valid: number } {
-  let ph = 0, vh = 0, pw = 0, vw = 0;
+  let ph = 0,
+    vh = 0,
+    pw = 0,
+    vw = 0;
   for (let r = 0; r < p.kH; r++) {
     const ih = h0 + r * p.dilationH;
     if (ih >= -p.padH && ih < p.inH + p.padH) ph++;
@@ -196,7 +215,17 @@ function adaptiveEnd(i: number, inSize: number, outSize: number): number {
   return Math.ceil(((i + 1) * inSize) / outSize);
 }
 
-export function adaptiveAvgPool2d(x: Handle, y: Handle, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number, dtype: DType): void {
+export function adaptiveAvgPool2d(
+  x: Handle,
+  y: Handle,
+  batch: number,
+  channels: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'adaptiveAvgPool2d');
   const X = farr(x, dtype, 'adaptiveAvgPool2d');
   const Y = farr(y, dtype, 'adaptiveAvgPool2d');
@@ -204,9 +233,11 @@ export function adaptiveAvgPool2d(x: Handle, y: Handle, batch: number, channels:
   for (let pl = 0; pl < batch * channels; pl++) {
     const base = pl * inH * inW;
     for (let oh = 0; oh < outH; oh++) {
-      const hs = adaptiveStart(oh, inH, outH), he = adaptiveEnd(oh, inH, outH);
+      const hs = adaptiveStart(oh, inH, outH),
+        he = adaptiveEnd(oh, inH, outH);
       for (let ow = 0; ow < outW; ow++, o++) {
-        const ws = adaptiveStart(ow, inW, outW), we = adaptiveEnd(ow, inW, outW);
+        const ws = adaptiveStart(ow, inW, outW),
+          we = adaptiveEnd(ow, inW, outW);
         let sum = 0;
         for (let ih = hs; ih < he; ih++) for (let iw = ws; iw < we; iw++) sum += X[base + ih * inW + iw]!;
         Y[o] = sum / ((he - hs) * (we - ws));
@@ -215,7 +246,17 @@ export function adaptiveAvgPool2d(x: Handle, y: Handle, batch: number, channels:
   }
 }
 
-export function adaptiveAvgPool2dBackward(dy: Handle, dx: Handle, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number, dtype: DType): void {
+export function adaptiveAvgPool2dBackward(
+  dy: Handle,
+  dx: Handle,
+  batch: number,
+  channels: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'adaptiveAvgPool2dBackward');
   const DY = farr(dy, dtype, 'adaptiveAvgPool2dBackward');
   const DX = farr(dx, dtype, 'adaptiveAvgPool2dBackward');
@@ -224,9 +265,11 @@ export function adaptiveAvgPool2dBackward(dy: Handle, dx: Handle, batch: number,
   for (let pl = 0; pl < batch * channels; pl++) {
     acc.fill(0);
     for (let oh = 0; oh < outH; oh++) {
-      const hs = adaptiveStart(oh, inH, outH), he = adaptiveEnd(oh, inH, outH);
+      const hs = adaptiveStart(oh, inH, outH),
+        he = adaptiveEnd(oh, inH, outH);
       for (let ow = 0; ow < outW; ow++, o++) {
-        const ws = adaptiveStart(ow, inW, outW), we = adaptiveEnd(ow, inW, outW);
+        const ws = adaptiveStart(ow, inW, outW),
+          we = adaptiveEnd(ow, inW, outW);
         const g = DY[o]! / ((he - hs) * (we - ws));
         for (let ih = hs; ih < he; ih++) for (let iw = ws; iw < we; iw++) acc[ih * inW + iw]! += g;
       }

@@ -26,7 +26,8 @@ function uniformWords(n: number, seed: number, offset: number, visit: (u: number
 
 function checkSeed(kernel: string, seed: number, offset: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`${kernel}: seed must be a non-negative safe integer, got ${seed}`);
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${kernel}: offset must be a non-negative safe integer, got ${offset}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new RangeError(`${kernel}: offset must be a non-negative safe integer, got ${offset}`);
 }
 
 export function randUniform(out: Handle, n: number, seed: number, offset: number, low: number, high: number, dtype: DType): void {
@@ -34,7 +35,9 @@ export function randUniform(out: Handle, n: number, seed: number, offset: number
   checkSeed('randUniform', seed, offset);
   const O: FloatArray = farr(out, dtype, 'randUniform');
   const span = high - low;
-  uniformWords(n, seed, offset, (u, i) => { O[i] = low + span * u; });
+  uniformWords(n, seed, offset, (u, i) => {
+    O[i] = low + span * u;
+  });
 }
 
 export function randNormal(out: Handle, n: number, seed: number, offset: number, mean: number, std: number, dtype: DType): void {
@@ -60,5 +63,7 @@ export function dropoutMask(mask: Handle, n: number, p: number, seed: number, of
   checkSeed('dropoutMask', seed, offset);
   const O = farr(mask, dtype, 'dropoutMask');
   const keep = 1 / (1 - p);
-  uniformWords(n, seed, offset, (u, i) => { O[i] = u >= p ? keep : 0; });
+  uniformWords(n, seed, offset, (u, i) => {
+    O[i] = u >= p ? keep : 0;
+  });
 }

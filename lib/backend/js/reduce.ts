@@ -18,10 +18,24 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
       let a = init;
       const end = base + r;
       switch (op) {
-        case 'sum': for (let p = base; p < end; p++) a += src[p]!; break;
-        case 'prod': for (let p = base; p < end; p++) a *= src[p]!; break;
-        case 'max': for (let p = base; p < end; p++) { const v = src[p]!; if (v > a || v !== v) a = v; } break;
-        case 'min': for (let p = base; p < end; p++) { const v = src[p]!; if (v < a || v !== v) a = v; } break;
+        case 'sum':
+          for (let p = base; p < end; p++) a += src[p]!;
+          break;
+        case 'prod':
+          for (let p = base; p < end; p++) a *= src[p]!;
+          break;
+        case 'max':
+          for (let p = base; p < end; p++) {
+            const v = src[p]!;
+            if (v > a || v !== v) a = v;
+          }
+          break;
+        case 'min':
+          for (let p = base; p < end; p++) {
+            const v = src[p]!;
+            if (v < a || v !== v) a = v;
+          }
+          break;
       }
       dst[o] = a;
     }
@@ -35,13 +49,23 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
     for (let j = 0; j < r; j++) {
       const row = base + j * inner;
       switch (op) {
-        case 'sum': for (let i = 0; i < inner; i++) acc[i]! += src[row + i]!; break;
-        case 'prod': for (let i = 0; i < inner; i++) acc[i]! *= src[row + i]!; break;
+        case 'sum':
+          for (let i = 0; i < inner; i++) acc[i]! += src[row + i]!;
+          break;
+        case 'prod':
+          for (let i = 0; i < inner; i++) acc[i]! *= src[row + i]!;
+          break;
         case 'max':
-          for (let i = 0; i < inner; i++) { const v = src[row + i]!; if (v > acc[i]! || v !== v) acc[i] = v; }
+          for (let i = 0; i < inner; i++) {
+            const v = src[row + i]!;
+            if (v > acc[i]! || v !== v) acc[i] = v;
+          }
           break;
         case 'min':
-          for (let i = 0; i < inner; i++) { const v = src[row + i]!; if (v < acc[i]! || v !== v) acc[i] = v; }
+          for (let i = 0; i < inner; i++) {
+            const v = src[row + i]!;
+            if (v < acc[i]! || v !== v) acc[i] = v;
+          }
           break;
       }
     }
@@ -64,7 +88,10 @@ export function argReduce(op: ArgReduceOp, x: Handle, out: Handle, outer: number
       for (let j = 1; j < r && best === best; j++) {
         p += inner;
         const v = src[p]!;
-        if ((isMax ? v > best : v < best) || v !== v) { best = v; bi = j; }
+        if ((isMax ? v > best : v < best) || v !== v) {
+          best = v;
+          bi = j;
+        }
       }
       dst[o * inner + i] = bi;
     }

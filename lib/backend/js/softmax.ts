@@ -21,11 +21,16 @@ function scratchRow(cols: number): Float64Array {
 /** max_j x[o + j]; NaN if any element is NaN. */
 function rowMax(x: FloatArray, o: number, cols: number): number {
   // four independent chains (max is associative, and Math.max propagates NaN)
-  let m0 = -Infinity, m1 = -Infinity, m2 = -Infinity, m3 = -Infinity;
+  let m0 = -Infinity,
+    m1 = -Infinity,
+    m2 = -Infinity,
+    m3 = -Infinity;
   let j = 0;
   for (; j + 4 <= cols; j += 4) {
-    m0 = Math.max(m0, x[o + j]!); m1 = Math.max(m1, x[o + j + 1]!);
-    m2 = Math.max(m2, x[o + j + 2]!); m3 = Math.max(m3, x[o + j + 3]!);
+    m0 = Math.max(m0, x[o + j]!);
+    m1 = Math.max(m1, x[o + j + 1]!);
+    m2 = Math.max(m2, x[o + j + 2]!);
+    m3 = Math.max(m3, x[o + j + 3]!);
   }
   for (; j < cols; j++) m0 = Math.max(m0, x[o + j]!);
   return Math.max(Math.max(m0, m1), Math.max(m2, m3));
@@ -34,7 +39,12 @@ function rowMax(x: FloatArray, o: number, cols: number): number {
 /** Σ_j exp(x[o + j] - max), also stored in e[j] when e is given. */
 function rowExpSum(x: FloatArray, o: number, cols: number, max: number, e: Float64Array | null): number {
   let s = 0;
-  if (e) for (let j = 0; j < cols; j++) { const v = expFast(x[o + j]! - max); e[j] = v; s += v; }
+  if (e)
+    for (let j = 0; j < cols; j++) {
+      const v = expFast(x[o + j]! - max);
+      e[j] = v;
+      s += v;
+    }
   else for (let j = 0; j < cols; j++) s += expFast(x[o + j]! - max);
   return s;
 }
@@ -85,7 +95,16 @@ function checkTargets(kernel: string, T: Int32Array, rows: number, cols: number,
 }
 
 /** loss[r] = -(1-ε)·logp[t] - ε/cols·Σ_j logp[j], logp = log_softmax(logits[r]); 0 when t == ignoreIndex. */
-export function crossEntropy(logits: Handle, targets: Handle, loss: Handle, rows: number, cols: number, labelSmoothing: number, ignoreIndex: number, dtype: DType): void {
+export function crossEntropy(
+  logits: Handle,
+  targets: Handle,
+  loss: Handle,
+  rows: number,
+  cols: number,
+  labelSmoothing: number,
+  ignoreIndex: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'crossEntropy');
   const X = farr(logits, dtype, 'crossEntropy');
   const T = iarr(targets, 'crossEntropy');
@@ -94,7 +113,10 @@ export function crossEntropy(logits: Handle, targets: Handle, loss: Handle, rows
   const eps = labelSmoothing;
   for (let r = 0; r < rows; r++) {
     const t = T[r]!;
-    if (t === ignoreIndex) { L[r] = 0; continue; }
+    if (t === ignoreIndex) {
+      L[r] = 0;
+      continue;
+    }
     const o = r * cols;
     const max = rowMax(X, o, cols);
     const shift = max + Math.log(rowExpSum(X, o, cols, max, null)); // logp[j] = x[j] - shift
@@ -109,7 +131,17 @@ export function crossEntropy(logits: Handle, targets: Handle, loss: Handle, rows
 }
 
 /** dlogits[r] = dloss[r]·(softmax(logits[r]) - (1-ε)·onehot(t) - ε/cols); 0 for ignored rows. */
-export function crossEntropyBackward(logits: Handle, targets: Handle, dloss: Handle, dlogits: Handle, rows: number, cols: number, labelSmoothing: number, ignoreIndex: number, dtype: DType): void {
+export function crossEntropyBackward(
+  logits: Handle,
+  targets: Handle,
+  dloss: Handle,
+  dlogits: Handle,
+  rows: number,
+  cols: number,
+  labelSmoothing: number,
+  ignoreIndex: number,
+  dtype: DType,
+): void {
   floatDType(dtype, 'crossEntropyBackward');
   const X = farr(logits, dtype, 'crossEntropyBackward');
   const T = iarr(targets, 'crossEntropyBackward');
@@ -121,7 +153,10 @@ export function crossEntropyBackward(logits: Handle, targets: Handle, dloss: Han
   for (let r = 0; r < rows; r++) {
     const t = T[r]!;
     const o = r * cols;
-    if (t === ignoreIndex) { DX.fill(0, o, o + cols); continue; }
+    if (t === ignoreIndex) {
+      DX.fill(0, o, o + cols);
+      continue;
+    }
     const g = DL[r]!;
     const max = rowMax(X, o, cols);
     const inv = 1 / rowExpSum(X, o, cols, max, e); // softmax[j] = e[j]·inv

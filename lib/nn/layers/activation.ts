@@ -11,33 +11,48 @@ function dimArg(layer: string, dim: unknown): number {
 }
 
 export class ReLU extends Module {
-  forward(x: Tensor): Tensor { return ops.relu(x); }
+  forward(x: Tensor): Tensor {
+    return ops.relu(x);
+  }
 }
 
 export class Tanh extends Module {
-  forward(x: Tensor): Tensor { return ops.tanh(x); }
+  forward(x: Tensor): Tensor {
+    return ops.tanh(x);
+  }
 }
 
 export class Sigmoid extends Module {
-  forward(x: Tensor): Tensor { return ops.sigmoid(x); }
+  forward(x: Tensor): Tensor {
+    return ops.sigmoid(x);
+  }
 }
 
 export class SiLU extends Module {
-  forward(x: Tensor): Tensor { return ops.silu(x); }
+  forward(x: Tensor): Tensor {
+    return ops.silu(x);
+  }
 }
 
 export class Softplus extends Module {
-  forward(x: Tensor): Tensor { return ops.softplus(x); }
+  forward(x: Tensor): Tensor {
+    return ops.softplus(x);
+  }
 }
 
 /** GELU, exact (erf) or with the tanh approximation. */
 export class GELU extends Module {
   constructor(readonly approximate: 'none' | 'tanh' = 'none') {
     super();
-    if (approximate !== 'none' && approximate !== 'tanh') throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
+    if (approximate !== 'none' && approximate !== 'tanh')
+      throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
   }
-  forward(x: Tensor): Tensor { return ops.gelu(x, this.approximate); }
-  override extraRepr(): string { return `approximate='${this.approximate}'`; }
+  forward(x: Tensor): Tensor {
+    return ops.gelu(x, this.approximate);
+  }
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
 }
 
 export class LeakyReLU extends Module {
@@ -45,8 +60,12 @@ export class LeakyReLU extends Module {
     super();
     if (!Number.isFinite(negativeSlope)) throw new RangeError(`LeakyReLU: negative_slope must be finite, got ${negativeSlope}`);
   }
-  forward(x: Tensor): Tensor { return ops.leakyRelu(x, this.negativeSlope); }
-  override extraRepr(): string { return `negative_slope=${this.negativeSlope}`; }
+  forward(x: Tensor): Tensor {
+    return ops.leakyRelu(x, this.negativeSlope);
+  }
+  override extraRepr(): string {
+    return `negative_slope=${this.negativeSlope}`;
+  }
 }
 
 export class ELU extends Module {
@@ -54,8 +73,12 @@ export class ELU extends Module {
     super();
     inRange('ELU', 'alpha', alpha, {});
   }
-  forward(x: Tensor): Tensor { return ops.elu(x, this.alpha); }
-  override extraRepr(): string { return `alpha=${this.alpha}`; }
+  forward(x: Tensor): Tensor {
+    return ops.elu(x, this.alpha);
+  }
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
 }
 
 /** softmax along dim (default -1, the last; torch requires it explicitly). */
@@ -64,8 +87,12 @@ export class Softmax extends Module {
     super();
     dimArg('Softmax', dim);
   }
-  forward(x: Tensor): Tensor { return ops.softmax(x, this.dim); }
-  override extraRepr(): string { return `dim=${this.dim}`; }
+  forward(x: Tensor): Tensor {
+    return ops.softmax(x, this.dim);
+  }
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
 }
 
 export class LogSoftmax extends Module {
@@ -73,6 +100,10 @@ export class LogSoftmax extends Module {
     super();
     dimArg('LogSoftmax', dim);
   }
-  forward(x: Tensor): Tensor { return ops.logSoftmax(x, this.dim); }
-  override extraRepr(): string { return `dim=${this.dim}`; }
+  forward(x: Tensor): Tensor {
+    return ops.logSoftmax(x, this.dim);
+  }
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
 }

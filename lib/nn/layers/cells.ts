@@ -20,7 +20,12 @@ abstract class CellBase<S, R> extends Module<[Tensor, (S | null)?], R> {
   bias_ih: Parameter | null;
   bias_hh: Parameter | null;
 
-  constructor(readonly mode: RnnMode, readonly inputSize: number, readonly hiddenSize: number, o: CellOptions = {}) {
+  constructor(
+    readonly mode: RnnMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    o: CellOptions = {},
+  ) {
     super();
     const L = this.constructor.name;
     o = layerOptions(L, o, mode === 'RNN_TANH' || mode === 'RNN_RELU' ? ['bias', 'nonlinearity'] : ['bias']);

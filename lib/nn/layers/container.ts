@@ -78,27 +78,42 @@ export class ModuleList extends Module<never[], never> {
 
 /** Flattens dims startDim..endDim (default 1..-1: keeps the batch dim). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
     inRange('Flatten', 'startDim', startDim, { integer: true });
     inRange('Flatten', 'endDim', endDim, { integer: true });
   }
-  forward(x: Tensor): Tensor { return ops.flatten(x, this.startDim, this.endDim); }
-  override extraRepr(): string { return `start_dim=${this.startDim}, end_dim=${this.endDim}`; }
+  forward(x: Tensor): Tensor {
+    return ops.flatten(x, this.startDim, this.endDim);
+  }
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
 }
 
 /** Splits dim into the given sizes. */
 export class Unflatten extends Module {
-  constructor(readonly dim: number, readonly sizes: number[]) {
+  constructor(
+    readonly dim: number,
+    readonly sizes: number[],
+  ) {
     super();
     inRange('Unflatten', 'dim', dim, { integer: true });
-    if (!Array.isArray(sizes) || !sizes.length) throw new TypeError(`Unflatten: sizes must be a non-empty array of sizes, got ${JSON.stringify(sizes)}`);
+    if (!Array.isArray(sizes) || !sizes.length)
+      throw new TypeError(`Unflatten: sizes must be a non-empty array of sizes, got ${JSON.stringify(sizes)}`);
     if (sizes.filter((s) => s === -1).length > 1) throw new RangeError(`Unflatten: only one size may be -1, got (${sizes.join(', ')})`);
-    sizes.forEach((s, i) => { if (s !== -1) nonNegativeInt('Unflatten', `sizes[${i}]`, s); });
+    sizes.forEach((s, i) => {
+      if (s !== -1) nonNegativeInt('Unflatten', `sizes[${i}]`, s);
+    });
   }
   forward(x: Tensor): Tensor {
     const d = this.dim < 0 ? this.dim + x.ndim : this.dim;
     return ops.reshape(x, [...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
   }
-  override extraRepr(): string { return `dim=${this.dim}, unflattened_size=(${this.sizes.join(', ')})`; }
+  override extraRepr(): string {
+    return `dim=${this.dim}, unflattened_size=(${this.sizes.join(', ')})`;
+  }
 }

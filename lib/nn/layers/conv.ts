@@ -25,7 +25,12 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, o: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    o: Conv2dLayerOptions = {},
+  ) {
     super();
     const L = 'Conv2d';
     o = layerOptions(L, o, ['stride', 'padding', 'dilation', 'groups', 'bias']);
@@ -36,7 +41,8 @@ export class Conv2d extends Module {
     this.stride = toPair(L, 'stride', o.stride ?? 1, 1);
     const pad = o.padding ?? 0;
     this.padding = pad === 'same' || pad === 'valid' ? pad : toPair(L, 'padding', pad, 0);
-    if (pad === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) throw new RangeError(`${L}: padding='same' is not supported for strided convolutions`);
+    if (pad === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1))
+      throw new RangeError(`${L}: padding='same' is not supported for strided convolutions`);
     this.dilation = toPair(L, 'dilation', o.dilation ?? 1, 1);
     this.groups = positiveInt(L, 'groups', o.groups ?? 1);
     if (inChannels % this.groups) throw new RangeError(`${L}: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
@@ -58,7 +64,12 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) badInput(this.toString(), `(N, ${this.inChannels}, H, W)`, x);
-    return ops.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return ops.conv2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
   }
 
   override extraRepr(): string {

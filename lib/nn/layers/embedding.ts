@@ -17,14 +17,19 @@ export interface EmbeddingOptions extends FactoryOptions {
 export class Embedding extends Module {
   weight: Parameter;
   readonly paddingIdx: number | null;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, o: EmbeddingOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    o: EmbeddingOptions = {},
+  ) {
     super();
     o = layerOptions('Embedding', o, ['paddingIdx']);
     positiveInt('Embedding', 'num_embeddings', numEmbeddings);
     positiveInt('Embedding', 'embedding_dim', embeddingDim);
     let p = o.paddingIdx ?? null;
     if (p !== null) {
-      if (!Number.isInteger(p) || p >= numEmbeddings || p < -numEmbeddings) throw new RangeError(`Embedding: padding_idx must be within num_embeddings (${numEmbeddings}), got ${p}`);
+      if (!Number.isInteger(p) || p >= numEmbeddings || p < -numEmbeddings)
+        throw new RangeError(`Embedding: padding_idx must be within num_embeddings (${numEmbeddings}), got ${p}`);
       if (p < 0) p += numEmbeddings;
     }
     this.paddingIdx = p;

@@ -14,7 +14,11 @@ export interface LinearOptions extends FactoryOptions {
 export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, o: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    o: LinearOptions = {},
+  ) {
     super();
     o = layerOptions('Linear', o, ['bias']);
     bool('Linear', 'bias', o.bias, true);

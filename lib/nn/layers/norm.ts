@@ -35,14 +35,18 @@ export abstract class BatchNormBase extends Module {
 
   protected abstract checkInput(x: Tensor): void;
 
-  constructor(readonly numFeatures: number, o: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    o: BatchNormOptions = {},
+  ) {
     super();
     const L = this.constructor.name;
     o = layerOptions(L, o, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     positiveInt(L, 'num_features', numFeatures);
     this.eps = finiteArg(L, 'eps', o.eps, 1e-5, true);
     this.momentum = o.momentum === undefined ? 0.1 : o.momentum;
-    if (this.momentum !== null && !(typeof this.momentum === 'number' && this.momentum >= 0 && this.momentum <= 1)) throw new RangeError(`${L}: momentum must be in [0, 1] or null, got ${this.momentum}`);
+    if (this.momentum !== null && !(typeof this.momentum === 'number' && this.momentum >= 0 && this.momentum <= 1))
+      throw new RangeError(`${L}: momentum must be in [0, 1] or null, got ${this.momentum}`);
     this.affine = bool(L, 'affine', o.affine, true);
     this.trackRunningStats = bool(L, 'trackRunningStats', o.trackRunningStats, true);
     this.weight = this.affine ? newParam([numFeatures], o) : null;
@@ -95,9 +99,12 @@ export abstract class BatchNormBase extends Module {
       if (this.momentum === null) momentum = 1 / this.batches;
     }
     // in training the running stats are updated in place by the kernel; without tracking, none
-    const track = useBatchStats ? (this.training && this.trackRunningStats) : true;
-    return ops.batchNorm(x, track ? this.running_mean : null, track ? this.running_var : null, this.weight, this.bias,
-      { training: useBatchStats, momentum, eps: this.eps });
+    const track = useBatchStats ? this.training && this.trackRunningStats : true;
+    return ops.batchNorm(x, track ? this.running_mean : null, track ? this.running_var : null, this.weight, this.bias, {
+      training: useBatchStats,
+      momentum,
+      eps: this.eps,
+    });
   }
 
   override extraRepr(): string {
@@ -108,7 +115,8 @@ export abstract class BatchNormBase extends Module {
 /** Batch norm over (N, C) or (N, C, L). */
 export class BatchNorm1d extends BatchNormBase {
   protected checkInput(x: Tensor): void {
-    if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures) badInput(this.toString(), `(N, ${this.numFeatures}) or (N, ${this.numFeatures}, L)`, x);
+    if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures)
+      badInput(this.toString(), `(N, ${this.numFeatures}) or (N, ${this.numFeatures}, L)`, x);
   }
 }
 
@@ -136,7 +144,8 @@ export class LayerNorm extends Module {
   constructor(normalizedShape: number | number[], o: LayerNormOptions = {}) {
     super();
     o = layerOptions('LayerNorm', o, ['eps', 'elementwiseAffine', 'bias']);
-    if (typeof normalizedShape !== 'number' && !Array.isArray(normalizedShape)) throw new TypeError(`LayerNorm: normalized_shape must be a positive integer or an array of them, got ${typeof normalizedShape}`);
+    if (typeof normalizedShape !== 'number' && !Array.isArray(normalizedShape))
+      throw new TypeError(`LayerNorm: normalized_shape must be a positive integer or an array of them, got ${typeof normalizedShape}`);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     if (!this.normalizedShape.length) throw new RangeError('LayerNorm: normalized_shape must not be empty');
     for (const d of this.normalizedShape) positiveInt('LayerNorm', 'normalized_shape', d);

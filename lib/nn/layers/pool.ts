@@ -34,7 +34,12 @@ export class MaxPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4) badInput(this.toString(), '(N, C, H, W)', x);
-    return ops.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode });
+    return ops.maxPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      ceilMode: this.ceilMode,
+    });
   }
   override extraRepr(): string {
     return `kernel_size=${fmtPair(this.kernelSize)}, stride=${fmtPair(this.stride)}, padding=${fmtPair(this.padding)}, dilation=${fmtPair(this.dilation)}, ceil_mode=${this.ceilMode}`;
@@ -69,7 +74,12 @@ export class AvgPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4) badInput(this.toString(), '(N, C, H, W)', x);
-    return ops.avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad });
+    return ops.avgPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
+    });
   }
   override extraRepr(): string {
     return `kernel_size=${fmtPair(this.kernelSize)}, stride=${fmtPair(this.stride)}, padding=${fmtPair(this.padding)}`;

@@ -155,7 +155,8 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
     // own tensor slots only: param('constructor') or param('forward') must not return a function
     // (a slot may hold a plain tensor while a functional call swaps the weights)
     const p = Object.prototype.hasOwnProperty.call(this, name) ? (this as unknown as Slots)[name] : undefined;
-    if (!isTensor(p)) throw new RangeError(`${this.constructor.name}: no parameter '${name}' (parameters: ${this.names.flat().join(', ')})`);
+    if (!isTensor(p))
+      throw new RangeError(`${this.constructor.name}: no parameter '${name}' (parameters: ${this.names.flat().join(', ')})`);
     return p as Parameter;
   }
 
@@ -299,7 +300,9 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
     // torch: "input must have the type torch.float32, got type torch.float64"
     const w = this.param(this.names[0]![0]!);
     if (input.dtype !== w.dtype) {
-      throw new TypeError(`${this.describe()}: input is ${input.dtype} ${fmtShape(input.shape)} but the weights are ${w.dtype}; cast the input (x.to('${w.dtype}')) or the module (.to('${input.dtype}'))`);
+      throw new TypeError(
+        `${this.describe()}: input is ${input.dtype} ${fmtShape(input.shape)} but the weights are ${w.dtype}; cast the input (x.to('${w.dtype}')) or the module (.to('${input.dtype}'))`,
+      );
     }
     if (input.ndim === 2) return { x: ops.unsqueeze(input, 1), batched: false };
     return { x: this.batchFirst ? ops.transpose(input, 0, 1) : input, batched: true };

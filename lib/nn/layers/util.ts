@@ -40,11 +40,15 @@ export function newParam(shape: number[], f: FactoryOptions, requiresGrad = true
 
 export function toPair(layer: string, name: string, v: Pair, min: number): [number, number] {
   if (typeof v !== 'number' && (!Array.isArray(v) || v.length !== 2)) {
-    throw new RangeError(`${layer}: ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new RangeError(
+      `${layer}: ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (p.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(`${layer}: ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new RangeError(
+      `${layer}: ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return p;
 }

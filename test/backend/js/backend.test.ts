@@ -23,7 +23,8 @@ describe('js backend object', () => {
     be.free(b);
     expect(be.memory().allocated).toBe(60);
     expect(be.memory().peak).toBe(84);
-    be.free(a); be.free(c);
+    be.free(a);
+    be.free(c);
     expect(be.memory().allocated).toBe(0);
   });
 

@@ -27,9 +27,18 @@ describe('fill and cast', () => {
 describe('math helpers', () => {
   it('erf matches reference values to 1e-14 relative', () => {
     const ref: [number, number][] = [
-      [1e-10, 1.1283791670955126e-10], [-0.1, -0.1124629160182849], [0.5, 0.5204998778130465],
-      [1, 0.8427007929497149], [2, 0.9953222650189527], [2.9, 0.9999589021219005], [3, 0.9999779095030014],
-      [3.5, 0.9999992569016276], [4, 0.9999999845827421], [-5, -0.9999999999984626], [7, 1], [0, 0],
+      [1e-10, 1.1283791670955126e-10],
+      [-0.1, -0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [2.9, 0.9999589021219005],
+      [3, 0.9999779095030014],
+      [3.5, 0.9999992569016276],
+      [4, 0.9999999845827421],
+      [-5, -0.9999999999984626],
+      [7, 1],
+      [0, 0],
     ];
     for (const [x, e] of ref) expect(Math.abs(erf(x) - e)).toBeLessThanOrEqual(1e-14 * Math.max(Math.abs(e), 1e-300) + 1e-300);
     expect(Number.isNaN(erf(NaN))).toBe(true);
@@ -43,19 +52,42 @@ describe('unary', () => {
   const x = [-25, -2.5, -1, -0.5, 0, 0.5, 1, 1.5, 2.5, 25];
   const sig = (v: number) => 1 / (1 + Math.exp(-v));
   const cases: [UnaryOp, number, number, (v: number) => number][] = [
-    ['neg', 0, 0, (v) => -v], ['abs', 0, 0, Math.abs], ['sign', 0, 0, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0)],
-    ['exp', 0, 0, Math.exp], ['expm1', 0, 0, Math.expm1], ['log', 0, 0, Math.log], ['log1p', 0, 0, Math.log1p],
-    ['sqrt', 0, 0, Math.sqrt], ['rsqrt', 0, 0, (v) => 1 / Math.sqrt(v)], ['square', 0, 0, (v) => v * v],
-    ['reciprocal', 0, 0, (v) => 1 / v], ['sin', 0, 0, Math.sin], ['cos', 0, 0, Math.cos],
-    ['floor', 0, 0, Math.floor], ['ceil', 0, 0, Math.ceil], ['round', 0, 0, roundHalfEven],
-    ['tanh', 0, 0, Math.tanh], ['sigmoid', 0, 0, sig], ['relu', 0, 0, (v) => Math.max(v, 0)],
-    ['silu', 0, 0, (v) => v * sig(v)], ['softplus', 0, 0, (v) => (v > 20 ? v : Math.log(1 + Math.exp(v)))],
-    ['leaky_relu', 0.1, 0, (v) => (v > 0 ? v : 0.1 * v)], ['elu', 1.5, 0, (v) => (v > 0 ? v : 1.5 * (Math.exp(v) - 1))],
-    ['clamp', -1, 2, (v) => Math.min(Math.max(v, -1), 2)], ['add_scalar', 2, 0, (v) => v + 2],
-    ['mul_scalar', 3, 0, (v) => v * 3], ['rsub_scalar', 1, 0, (v) => 1 - v], ['rdiv_scalar', 2, 0, (v) => 2 / v],
-    ['pow_scalar', 2, 0, (v) => v ** 2], ['rpow_scalar', 2, 0, (v) => 2 ** v],
-    ['gt_scalar', 0.5, 0, (v) => +(v > 0.5)], ['lt_scalar', 0.5, 0, (v) => +(v < 0.5)], ['ge_scalar', 0.5, 0, (v) => +(v >= 0.5)],
-    ['le_scalar', 0.5, 0, (v) => +(v <= 0.5)], ['eq_scalar', 0.5, 0, (v) => +(v === 0.5)], ['ne_scalar', 0.5, 0, (v) => +(v !== 0.5)],
+    ['neg', 0, 0, (v) => -v],
+    ['abs', 0, 0, Math.abs],
+    ['sign', 0, 0, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0)],
+    ['exp', 0, 0, Math.exp],
+    ['expm1', 0, 0, Math.expm1],
+    ['log', 0, 0, Math.log],
+    ['log1p', 0, 0, Math.log1p],
+    ['sqrt', 0, 0, Math.sqrt],
+    ['rsqrt', 0, 0, (v) => 1 / Math.sqrt(v)],
+    ['square', 0, 0, (v) => v * v],
+    ['reciprocal', 0, 0, (v) => 1 / v],
+    ['sin', 0, 0, Math.sin],
+    ['cos', 0, 0, Math.cos],
+    ['floor', 0, 0, Math.floor],
+    ['ceil', 0, 0, Math.ceil],
+    ['round', 0, 0, roundHalfEven],
+    ['tanh', 0, 0, Math.tanh],
+    ['sigmoid', 0, 0, sig],
+    ['relu', 0, 0, (v) => Math.max(v, 0)],
+    ['silu', 0, 0, (v) => v * sig(v)],
+    ['softplus', 0, 0, (v) => (v > 20 ? v : Math.log(1 + Math.exp(v)))],
+    ['leaky_relu', 0.1, 0, (v) => (v > 0 ? v : 0.1 * v)],
+    ['elu', 1.5, 0, (v) => (v > 0 ? v : 1.5 * (Math.exp(v) - 1))],
+    ['clamp', -1, 2, (v) => Math.min(Math.max(v, -1), 2)],
+    ['add_scalar', 2, 0, (v) => v + 2],
+    ['mul_scalar', 3, 0, (v) => v * 3],
+    ['rsub_scalar', 1, 0, (v) => 1 - v],
+    ['rdiv_scalar', 2, 0, (v) => 2 / v],
+    ['pow_scalar', 2, 0, (v) => v ** 2],
+    ['rpow_scalar', 2, 0, (v) => 2 ** v],
+    ['gt_scalar', 0.5, 0, (v) => +(v > 0.5)],
+    ['lt_scalar', 0.5, 0, (v) => +(v < 0.5)],
+    ['ge_scalar', 0.5, 0, (v) => +(v >= 0.5)],
+    ['le_scalar', 0.5, 0, (v) => +(v <= 0.5)],
+    ['eq_scalar', 0.5, 0, (v) => +(v === 0.5)],
+    ['ne_scalar', 0.5, 0, (v) => +(v !== 0.5)],
   ];
   for (const dt of FLOATS) {
     it(`every op against its definition (${dt})`, () => {
@@ -63,7 +95,12 @@ describe('unary', () => {
         const o = poisoned(x.length, dt);
         K.unary(op, h(x, dt), o, x.length, dt, a, b);
         const xr = dt === 'float32' ? x.map(Math.fround) : x;
-        expectClose(vals(o), xr.map(f).map((v) => (dt === 'float32' ? Math.fround(v) : v)), tolFor(dt), op);
+        expectClose(
+          vals(o),
+          xr.map(f).map((v) => (dt === 'float32' ? Math.fround(v) : v)),
+          tolFor(dt),
+          op,
+        );
       }
     });
   }
@@ -103,11 +140,21 @@ describe('unary', () => {
 
 describe('unaryGrad', () => {
   const ops: [UnaryGradOp, UnaryOp, number, number][] = [
-    ['relu', 'relu', 0, 0], ['gelu', 'gelu', 0, 0], ['gelu_tanh', 'gelu_tanh', 0, 0], ['silu', 'silu', 0, 0],
-    ['tanh', 'tanh', 0, 0], ['sigmoid', 'sigmoid', 0, 0], ['softplus', 'softplus', 0, 0], ['leaky_relu', 'leaky_relu', 0.2, 0],
-    ['elu', 'elu', 0.7, 0], ['clamp', 'clamp', -0.5, 0.6], ['abs', 'abs', 0, 0],
+    ['relu', 'relu', 0, 0],
+    ['gelu', 'gelu', 0, 0],
+    ['gelu_tanh', 'gelu_tanh', 0, 0],
+    ['silu', 'silu', 0, 0],
+    ['tanh', 'tanh', 0, 0],
+    ['sigmoid', 'sigmoid', 0, 0],
+    ['softplus', 'softplus', 0, 0],
+    ['leaky_relu', 'leaky_relu', 0.2, 0],
+    ['elu', 'elu', 0.7, 0],
+    ['clamp', 'clamp', -0.5, 0.6],
+    ['abs', 'abs', 0, 0],
   ];
-  const x = rnd(9, 3).map((v) => v * 3).concat([21, -21]);
+  const x = rnd(9, 3)
+    .map((v) => v * 3)
+    .concat([21, -21]);
   for (const [gop, op, a, b] of ops) {
     it(`${gop}: dx = dy·f'(x) against central differences (float64), float32 close`, () => {
       const n = x.length;
@@ -116,7 +163,11 @@ describe('unaryGrad', () => {
       const dy = rnd(n, 7);
       const dx = poisoned(n);
       K.unaryGrad(gop, h(x), y, h(dy), dx, n, 'float64', a, b);
-      const f = (xs: number[]) => { const o = poisoned(n); K.unary(op, h(xs), o, n, 'float64', a, b); return o.data; };
+      const f = (xs: number[]) => {
+        const o = poisoned(n);
+        K.unary(op, h(xs), o, n, 'float64', a, b);
+        return o.data;
+      };
       expectClose(vals(dx), numericGrad(f, x, dy), 1e-6, gop);
       const y32 = poisoned(n, 'float32');
       K.unary(op, h(x, 'float32'), y32, n, 'float32', a, b);
@@ -129,10 +180,32 @@ describe('unaryGrad', () => {
 
 function naiveBinary(op: BinaryOp, a: number, b: number): number {
   switch (op) {
-    case 'add': return a + b; case 'sub': return a - b; case 'mul': return a * b; case 'div': return a / b;
-    case 'pow': return a ** b; case 'maximum': return Math.max(a, b); case 'minimum': return Math.min(a, b);
-    case 'eq': return +(a === b); case 'ne': return +(a !== b); case 'lt': return +(a < b);
-    case 'le': return +(a <= b); case 'gt': return +(a > b); case 'ge': return +(a >= b);
+    case 'add':
+      return a + b;
+    case 'sub':
+      return a - b;
+    case 'mul':
+      return a * b;
+    case 'div':
+      return a / b;
+    case 'pow':
+      return a ** b;
+    case 'maximum':
+      return Math.max(a, b);
+    case 'minimum':
+      return Math.min(a, b);
+    case 'eq':
+      return +(a === b);
+    case 'ne':
+      return +(a !== b);
+    case 'lt':
+      return +(a < b);
+    case 'le':
+      return +(a <= b);
+    case 'gt':
+      return +(a > b);
+    case 'ge':
+      return +(a >= b);
   }
 }
 
@@ -148,7 +221,8 @@ describe('binary and where with broadcasting', () => {
         K.binary(op, h(a, dt), h(b, dt), o, shape, [12, 4, 1], [0, 1, 0], dt);
         const r = (v: number) => (dt === 'float32' ? Math.fround(v) : v);
         const exp: number[] = [];
-        for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) exp.push(r(naiveBinary(op, r(a[i * 12 + j * 4 + k]!), r(b[j]!))));
+        for (let i = 0; i < 2; i++)
+          for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) exp.push(r(naiveBinary(op, r(a[i * 12 + j * 4 + k]!), r(b[j]!))));
         expectClose(vals(o), exp, tolFor(dt), op);
       }
     }
@@ -178,13 +252,24 @@ describe('addBiasAct', () => {
   it('adds bias per channel and applies the activation', () => {
     const x = rnd(2 * 3 * 4, 5);
     const bias = [0.5, -0.25, 1];
-    const acts = { none: (v: number) => v, relu: (v: number) => Math.max(0, v), tanh: Math.tanh, sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), gelu: (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2)) };
+    const acts = {
+      none: (v: number) => v,
+      relu: (v: number) => Math.max(0, v),
+      tanh: Math.tanh,
+      sigmoid: (v: number) => 1 / (1 + Math.exp(-v)),
+      gelu: (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
+    };
     for (const dt of FLOATS) {
       for (const [act, f] of Object.entries(acts)) {
         const o = poisoned(24, dt);
         K.addBiasAct(h(x, dt), h(bias, dt), o, 2, 3, 4, act as 'none', dt);
         const r = (v: number) => (dt === 'float32' ? Math.fround(v) : v);
-        expectClose(vals(o), x.map((v, i) => f(r(v) + r(bias[Math.floor(i / 4) % 3]!))), tolFor(dt), act);
+        expectClose(
+          vals(o),
+          x.map((v, i) => f(r(v) + r(bias[Math.floor(i / 4) % 3]!))),
+          tolFor(dt),
+          act,
+        );
       }
     }
   });

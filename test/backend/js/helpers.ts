@@ -10,7 +10,11 @@ export const FLOATS = ['float32', 'float64'] as const;
 
 export function h(values: ArrayLike<number>, dtype: HostDType = 'float64'): JsHandle {
   const x = be.alloc(values.length, dtype) as JsHandle;
-  be.upload(x, dtype === 'float64' ? Float64Array.from(values) : dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values), dtype);
+  be.upload(
+    x,
+    dtype === 'float64' ? Float64Array.from(values) : dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values),
+    dtype,
+  );
   return x;
 }
 
@@ -30,7 +34,11 @@ export function rnd(n: number, seed = 1): number[] {
   let s = seed >>> 0 || 1;
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     const u = s / 4294967296;
     const m = 0.1 + 0.9 * ((u * 2) % 1);
     out.push(u < 0.5 ? -m : m);
@@ -41,9 +49,16 @@ export function rnd(n: number, seed = 1): number[] {
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what = ''): void {
   expect(actual.length, `${what} length`).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
-    if (Number.isNaN(e)) { expect(Number.isNaN(a), `${what}[${i}] = ${a}, expected NaN`).toBe(true); continue; }
-    if (!Number.isFinite(e)) { expect(a, `${what}[${i}]`).toBe(e); continue; }
+    const a = actual[i]!,
+      e = expected[i]!;
+    if (Number.isNaN(e)) {
+      expect(Number.isNaN(a), `${what}[${i}] = ${a}, expected NaN`).toBe(true);
+      continue;
+    }
+    if (!Number.isFinite(e)) {
+      expect(a, `${what}[${i}]`).toBe(e);
+      continue;
+    }
     const err = Math.abs(a - e);
     if (!(err <= tol * Math.max(1, Math.abs(e)))) {
       throw new Error(`${what}[${i}]: got ${a}, expected ${e} (|err| ${err} > tol ${tol})`);
@@ -62,9 +77,12 @@ export function tolFor(dtype: 'float32' | 'float64'): number {
 export function numericGrad(f: (x: number[]) => ArrayLike<number>, x: number[], w: ArrayLike<number>, step = 1e-6): number[] {
   const g: number[] = [];
   for (let i = 0; i < x.length; i++) {
-    const xp = x.slice(); xp[i]! += step;
-    const xm = x.slice(); xm[i]! -= step;
-    const yp = f(xp), ym = f(xm);
+    const xp = x.slice();
+    xp[i]! += step;
+    const xm = x.slice();
+    xm[i]! -= step;
+    const yp = f(xp),
+      ym = f(xm);
     let s = 0;
     for (let j = 0; j < w.length; j++) s += (yp[j]! - ym[j]!) * w[j]!;
     g.push(s / (2 * step));

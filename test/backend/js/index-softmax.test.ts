@@ -53,7 +53,9 @@ function refLogSoftmax(x: number[], rows: number, cols: number): number[] {
 
 describe('softmax / log-softmax', () => {
   it('forward against the definition, stable for large logits', () => {
-    const x = rnd(3 * 5, 21).map((v) => v * 4).concat([1000, 1001, 1002, -1000, 999]);
+    const x = rnd(3 * 5, 21)
+      .map((v) => v * 4)
+      .concat([1000, 1001, 1002, -1000, 999]);
     const ref = refLogSoftmax(x, 4, 5);
     for (const dt of FLOATS) {
       const tol = dt === 'float32' ? 1e-5 : 1e-13;
@@ -70,7 +72,11 @@ describe('softmax / log-softmax', () => {
   for (const log of [false, true]) {
     it(`backward (log=${log}) against finite differences`, () => {
       const x = rnd(12, 22);
-      const f = (xs: number[]) => { const y = poisoned(12); K.softmax(h(xs), y, 3, 4, log, 'float64'); return y.data; };
+      const f = (xs: number[]) => {
+        const y = poisoned(12);
+        K.softmax(h(xs), y, 3, 4, log, 'float64');
+        return y.data;
+      };
       const dy = rnd(12, 23);
       const y = h(Array.from(f(x)));
       const dx = poisoned(12);
@@ -81,20 +87,27 @@ describe('softmax / log-softmax', () => {
 });
 
 describe('crossEntropy', () => {
-  const rows = 4, cols = 5;
+  const rows = 4,
+    cols = 5;
   const x = rnd(rows * cols, 31).map((v) => v * 3);
   const t = [2, 0, 4, 1];
   for (const eps of [0, 0.1]) {
     it(`loss and backward, label smoothing ${eps}, ignoreIndex`, () => {
       const lp = refLogSoftmax(x, rows, cols);
-      const ref = t.map((ti, r) => (r === 3 ? 0 : -(1 - eps) * lp[r * cols + ti]! - (eps / cols) * lp.slice(r * cols, r * cols + cols).reduce((s, v) => s + v, 0)));
+      const ref = t.map((ti, r) =>
+        r === 3 ? 0 : -(1 - eps) * lp[r * cols + ti]! - (eps / cols) * lp.slice(r * cols, r * cols + cols).reduce((s, v) => s + v, 0),
+      );
       const tt = [2, 0, 4, -100];
       for (const dt of FLOATS) {
         const loss = poisoned(rows, dt);
         K.crossEntropy(h(x, dt), h(tt, 'int32'), loss, rows, cols, eps, -100, dt);
         expectClose(vals(loss), ref, dt === 'float32' ? 1e-5 : 1e-13, 'loss');
       }
-      const f = (xs: number[]) => { const l = poisoned(rows); K.crossEntropy(h(xs), h(tt, 'int32'), l, rows, cols, eps, -100, 'float64'); return l.data; };
+      const f = (xs: number[]) => {
+        const l = poisoned(rows);
+        K.crossEntropy(h(xs), h(tt, 'int32'), l, rows, cols, eps, -100, 'float64');
+        return l.data;
+      };
       const dl = [0.5, -1, 2, 3];
       const dx = poisoned(rows * cols);
       K.crossEntropyBackward(h(x), h(tt, 'int32'), h(dl), dx, rows, cols, eps, -100, 'float64');
@@ -104,7 +117,11 @@ describe('crossEntropy', () => {
   }
   it('targets out of range throw a RangeError naming the kernel', () => {
     expect(() => K.crossEntropy(h(x), h([5, 0, 0, 0], 'int32'), poisoned(4), rows, cols, 0, -100, 'float64')).toThrow(RangeError);
-    expect(() => K.crossEntropy(h(x), h([0, -1, 0, 0], 'int32'), poisoned(4), rows, cols, 0, -100, 'float64')).toThrow(/crossEntropy: target -1/);
-    expect(() => K.crossEntropyBackward(h(x), h([0, 0, 7, 0], 'int32'), h([1, 1, 1, 1]), poisoned(20), rows, cols, 0, -100, 'float64')).toThrow(/crossEntropyBackward/);
+    expect(() => K.crossEntropy(h(x), h([0, -1, 0, 0], 'int32'), poisoned(4), rows, cols, 0, -100, 'float64')).toThrow(
+      /crossEntropy: target -1/,
+    );
+    expect(() =>
+      K.crossEntropyBackward(h(x), h([0, 0, 7, 0], 'int32'), h([1, 1, 1, 1]), poisoned(20), rows, cols, 0, -100, 'float64'),
+    ).toThrow(/crossEntropyBackward/);
   });
 });

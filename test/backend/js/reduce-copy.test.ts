@@ -11,10 +11,19 @@ describe('reduce', () => {
         K.reduce(op, h(x, dt), o, outer, r, inner, dt);
         const xr = dt === 'float32' ? x.map(Math.fround) : x;
         const exp: number[] = [];
-        for (let a = 0; a < outer; a++) for (let c = 0; c < inner; c++) {
-          const col = Array.from({ length: r }, (_, j) => xr[(a * r + j) * inner + c]!);
-          exp.push(op === 'sum' ? col.reduce((s, v) => s + v, 0) : op === 'prod' ? col.reduce((s, v) => s * v, 1) : op === 'max' ? Math.max(...col) : Math.min(...col));
-        }
+        for (let a = 0; a < outer; a++)
+          for (let c = 0; c < inner; c++) {
+            const col = Array.from({ length: r }, (_, j) => xr[(a * r + j) * inner + c]!);
+            exp.push(
+              op === 'sum'
+                ? col.reduce((s, v) => s + v, 0)
+                : op === 'prod'
+                  ? col.reduce((s, v) => s * v, 1)
+                  : op === 'max'
+                    ? Math.max(...col)
+                    : Math.min(...col),
+            );
+          }
         expectClose(vals(o), exp, tolFor(dt), op);
       }
     }
@@ -76,9 +85,12 @@ describe('stridedCopy', () => {
     o.data.fill(0);
     // permute (0, 3, 2, 1): dst shape (2, 5, 4, 3) contiguous, placed at offset 7
     K.stridedCopy(h(x, 'float32'), o, shape, [60, 20, 5, 1], 0, [60, 1, 3, 12], 7, 'float32', false);
-    for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 4; c++) for (let d = 0; d < 5; d++) {
-      expect(o.data[7 + a * 60 + d * 12 + c * 3 + b]).toBe(Math.fround(x[a * 60 + b * 20 + c * 5 + d]!));
-    }
+    for (let a = 0; a < 2; a++)
+      for (let b = 0; b < 3; b++)
+        for (let c = 0; c < 4; c++)
+          for (let d = 0; d < 5; d++) {
+            expect(o.data[7 + a * 60 + d * 12 + c * 3 + b]).toBe(Math.fround(x[a * 60 + b * 20 + c * 5 + d]!));
+          }
     expect(Array.from(o.data.slice(0, 7))).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });
 });
