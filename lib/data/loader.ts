@@ -165,7 +165,10 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   private readonly collate: Collate<unknown, B> | null;
   private epoch = 0;
 
-  constructor(dataset: Dataset<any>, options: DataLoaderOptions<any, B> = {}) {
+  // options take any sample type: a constructor cannot be generic in the dataset's sample type, and a
+  // collate written for the caller's samples ((s: [Tensor, number][]) => B) must be accepted as it is
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(dataset: Dataset<unknown>, options: DataLoaderOptions<any, B> = {}) {
     options = checkOptions('DataLoader', options, LOADER_KEYS);
     const bs = positiveInt('DataLoader', 'batchSize', options.batchSize, 32);
     const seed = finite('DataLoader', 'seed', options.seed, 0);

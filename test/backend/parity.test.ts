@@ -631,7 +631,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
 
   it('softmax / log-softmax and backward', () => {
     // row widths around the 32/128/512-thread switches (RowThreads); fewer, smaller rows under the simulator
-    for (const [rows, cols] of scaled(
+    for (const [rows, cols] of scaled<[number, number][]>(
       [
         [1, 1],
         [7, 10],
@@ -674,7 +674,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('crossEntropy forward and backward (label smoothing, ignoreIndex); bad target raises', () => {
-    for (const [rows, cols] of scaled(
+    for (const [rows, cols] of scaled<[number, number][]>(
       [
         [1, 2],
         [17, 10],
@@ -718,7 +718,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('layerNorm forward and backward', () => {
-    for (const [rows, cols] of scaled(
+    for (const [rows, cols] of scaled<[number, number][]>(
       [
         [1, 1],
         [7, 33],
@@ -779,7 +779,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('batchNorm forward (training updates running stats, eval) and backward', () => {
-    for (const [n, c, hw] of scaled(
+    for (const [n, c, hw] of scaled<[number, number, number][]>(
       [
         [2, 3, 5],
         [8, 16, 49],
@@ -828,7 +828,7 @@ describe.skipIf(!run)('cuda kernels match js', () => {
   });
 
   it('lstmCell / gruCell forward and backward', () => {
-    for (const [B, H] of scaled(
+    for (const [B, H] of scaled<[number, number][]>(
       [
         [1, 1],
         [3, 37],

@@ -3,7 +3,7 @@
 import type { Tensor } from '../../tensor.js';
 import * as ops from '../../ops/index.js';
 import { Module, fmtPair } from '../module.js';
-import { badInput, bool, layerOptions, toPair, type Pair } from './util.js';
+import { badInput, bool, toPair, type Pair } from './util.js';
 import { checkOptions } from '../../options.js';
 
 export interface MaxPool2dOptions {
