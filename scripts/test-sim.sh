@@ -115,7 +115,7 @@ node -e '
 node scripts/sim-kernel-coverage.mjs "$SCRATCH" --out "${WATTGRAD_SIM_KERNELS:-$SCRATCH/kernels.txt}" || true
 if [ $rc -ne 0 ]; then
   echo "test-sim: FAIL (vitest rc=$rc). Tail of $SCRATCH/sim.log (simulator lines left out):"
-  grep -v -E '^(GPGPU-Sim|gpgpu_|GPGPUSim|\s*$|kernel_|Destroy streams|self exe|Running md5sum|Extracting|\[cuobjdump|\*\*\*)' "$SCRATCH/sim.log" | tail -80
+  sed 's/\x1b\[[0-9;]*m//g' "$SCRATCH/sim.log" | grep -a -v -E '^(GPGPU-Sim|gpgpu_|GPGPUSim|\s*$|kernel_|Destroy streams|self exe|Running md5sum|Extracting|\[cuobjdump|\*\*\*|padded cta|Max CTA|event update| ✓ )' | tail -60
   exit 1
 fi
 if [ "${WATTGRAD_SIM_KEEP:-}" = 1 ]; then say "ok (kept $SCRATCH)"; else rm -rf "$SCRATCH"; say "ok"; fi
