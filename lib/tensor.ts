@@ -561,7 +561,8 @@ function flatArgs(args: (number | number[])[]): number[] {
   return args.length === 1 && Array.isArray(args[0]) ? [...args[0]] : (args as number[]);
 }
 
-function nest(data: TypedArray, shape: readonly number[]): NestedArray {
+/** Row-major data as nested arrays of `shape` (toArray's layout; also the server's predictions). */
+export function nest(data: TypedArray, shape: readonly number[]): NestedArray {
   if (shape.length === 0) return data[0]!;
   const rec = (off: number, d: number): NestedArray[] => {
     const n = shape[d]!;

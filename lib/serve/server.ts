@@ -27,6 +27,7 @@ import {
 import { ServeMetrics } from './metrics.js';
 import { checkOptions, nonNegative, nonNegativeInt, positiveInt, type OptionKeys } from '../options.js';
 import { parseBinaryBody, parseJsonBody } from './parse.js';
+import { nest } from '../tensor.js';
 import type { ModelLike } from '../train/types.js';
 
 export type DemoModelName = 'mnist-mlp' | 'mnist-cnn' | 'mnist-lstm';
@@ -313,9 +314,8 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
         .header('x-wattgrad-shape', [parsed.rows, ...r.shape].join(','))
         .send(Buffer.from(r.output.buffer, r.output.byteOffset, r.output.byteLength));
     }
-    const per = r.output.length / parsed.rows;
-    const predictions: unknown[] = [];
-    for (let i = 0; i < parsed.rows; i++) predictions.push(nest(r.output.subarray(i * per, (i + 1) * per), r.shape));
+    // one row per instance; a per-instance scalar stays a one-element row
+    const predictions = nest(r.output, [parsed.rows, ...(r.shape.length === 0 ? [1] : r.shape)]);
     return { predictions };
   });
 
@@ -347,12 +347,4 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
       return closing;
     },
   };
-}
-
-function nest(flat: Float32Array, shape: readonly number[]): unknown {
-  if (shape.length <= 1) return Array.from(flat);
-  const step = flat.length / shape[0]!;
-  const out: unknown[] = [];
-  for (let i = 0; i < shape[0]!; i++) out.push(nest(flat.subarray(i * step, (i + 1) * step), shape.slice(1)));
-  return out;
 }
