@@ -17,6 +17,7 @@
 
 #include "cpu_kernels.h"
 #include "pool.h"
+#include "registry.h"
 
 namespace {
 
@@ -156,8 +157,18 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   o.Set("supportedIsas", sup);
   o.Set("threads", wgcpu::NumThreads());
   o.Set("defaultThreads", wgcpu::DefaultNumThreads());
-  Napi::Array ks = Napi::Array::New(env, 1);
-  ks.Set(uint32_t(0), "matmul");
+  // "matmul" plus every kernel a WGCPU_ENTRY made native (registry.h), each once
+  Napi::Array ks = Napi::Array::New(env);
+  uint32_t nk = 0;
+  ks.Set(nk++, "matmul");
+  int count = 0;
+  const wgcpu::Entry* e = wgcpu::Entries(&count);
+  for (int i = 0; i < count; i++) {
+    if (!e[i].kernel) continue;
+    bool seen = std::string(e[i].kernel) == "matmul";
+    for (int j = 0; j < i && !seen; j++) seen = e[j].kernel && std::string(e[j].kernel) == e[i].kernel;
+    if (!seen) ks.Set(nk++, e[i].kernel);
+  }
   o.Set("kernels", ks);
   o.Set("sgemmTile", std::to_string(k.sgemmMR) + "x" + std::to_string(k.sgemmNR));
   return o;
@@ -211,4 +222,7 @@ void RegisterCpu(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo, "cpuInfo"));
   exports.Set("cpuSelectIsa", Napi::Function::New(env, CpuSelectIsa, "cpuSelectIsa"));
   exports.Set("cpuFmaPeak", Napi::Function::New(env, CpuFmaPeak, "cpuFmaPeak"));
+  int count = 0;
+  const wgcpu::Entry* e = wgcpu::Entries(&count);
+  for (int i = 0; i < count; i++) exports.Set(e[i].jsName, Napi::Function::New(env, e[i].fn, e[i].jsName));
 }
