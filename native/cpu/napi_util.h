@@ -54,8 +54,8 @@ inline TypedArr Typed(const Napi::CallbackInfo& info, size_t i, const char* fn, 
                       napi_typedarray_type type, double need) {
   TypedArr a = Arr(info, i, fn, name);
   if (a.type != type)
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a " + TypeName(type) +
-                                               ", got a " + TypeName(a.type));
+    throw Napi::TypeError::New(
+        info.Env(), std::string(fn) + ": " + name + " must be a " + TypeName(type) + ", got a " + TypeName(a.type));
   if (need > double(a.length))
     throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + name + " holds " + std::to_string(a.length) +
                                                 " elements, needs " + std::to_string(int64_t(need)));
@@ -77,8 +77,8 @@ inline int64_t Size(const Napi::CallbackInfo& info, size_t i, const char* fn, co
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a number");
   double d = info[i].As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0)
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + name +
-                                                " must be a non-negative integer, got " + std::to_string(d));
+    throw Napi::RangeError::New(
+        info.Env(), std::string(fn) + ": " + name + " must be a non-negative integer, got " + std::to_string(d));
   return static_cast<int64_t>(d);
 }
 
