@@ -1,0 +1,58 @@
+// int8 GEMM (quint8 activations × qint8 weights, int32 accumulation) of the quantized layers
+// (lib/quantization/qgemm.ts is the contract and the js reference). Plain C types only: this
+// header is shared by translation units built with different -m flags (qgemm_avx2.cc,
+// qgemm_vnni.cc).
+//
+// Every dot kernel computes, for rows i in [i0, i1) of a and every row j < np of b,
+//   dot[i * np + j] = Σ_{p < kp} a[i * kp + p] · b[j * kp + p]        (exact int32)
+// over buffers packed by qgemm.cc: k padded with zeros to kp (a multiple of 64), the rows of a
+// padded to a multiple of 4 and of b to a multiple of 4, 64-byte aligned. i0 and i1 are
+// multiples of 4.
+//   - QgemmDotVnni: AVX-512 VNNI vpdpbusd (u8 × s8, four products summed into int32 with no
+//     intermediate saturation): any a in [0, 255], b in [-128, 127].
+//   - QgemmDotAvx2: AVX2 vpmaddubsw + vpmaddwd. vpmaddubsw sums two u8 × s8 products into an
+//     int16 WITH saturation (255 · 127 · 2 = 64,770 > 32,767), so this kernel requires
+//     a <= 127 (then |a0·b0 + a1·b1| <= 2 · 127 · 128 = 32,512: exact). qgemm.cc guarantees it:
+//     when some activation exceeds 127 it splits a = (a & 127) + 128 · (a >> 7) and runs the
+//     kernel twice (each half saturation-free), so the result is exact for every input.
+//   - QgemmDotScalar: the portable reference in C.
+#pragma once
+
+#include <stdint.h>
+
+namespace wgcpu {
+
+typedef void (*QgemmDotFn)(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0,
+                           int64_t i1);
+
+void QgemmDotScalar(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0, int64_t i1);
+void QgemmDotAvx2(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0, int64_t i1);
+void QgemmDotVnni(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0, int64_t i1);
+
+// The full contract of cpuQgemmU8S8S32 (see qgemm.ts): acc (optional) and out (m, n).
+struct QgemmArgs {
+  const uint8_t* a;  // (m, k)
+  const int8_t* b;   // (n, k)
+  const float* bScale;
+  const int32_t* bZeroPoint;
+  const float* bias;  // or null
+  float* out;
+  int32_t* acc;  // or null
+  int64_t m, n, k;
+  double aScale;
+  int32_t aZeroPoint;
+  bool relu;
+};
+
+// Runs the int8 GEMM on the selected path; false when out of memory for the packing buffers.
+bool Qgemm(const QgemmArgs& x);
+
+// The path Qgemm runs: "vnni", "avx2" or "scalar". By default the best this CPU supports and the
+// CPU kernel table allows (WATTGRAD_CPU_ISA=avx2 rules out vnni, =sse2 leaves scalar).
+const char* QgemmIsa();
+// Paths this CPU can run, best first; returns the count.
+int QgemmSupportedIsas(const char** names, int cap);
+// Forces a path ("vnni", "avx2", "scalar"), or "auto" for the default; false when not supported.
+bool QgemmSelectIsa(const char* name);
+
+}  // namespace wgcpu
