@@ -112,6 +112,8 @@ export * as nn from './nn/index.js';
 export { klDiv, distillationLoss, Distiller } from './nn/distill.js';
 export * as optim from './optim/index.js';
 export * as quantization from './quantization/index.js';
+export * as amp from './amp/index.js';
+export { autocast, GradScaler } from './amp/index.js';
 export * as data from './data/index.js';
 export {
   fit,

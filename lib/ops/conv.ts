@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { assertFloat, assertNdim, empty, launch, nbytes, sameDevice } from './util.js';
 import { sum } from './reduce.js';
 import { bool, checkOptions } from '../options.js';
+import { autocastActive, autocastOp } from '../amp/state.js';
 
 export type Pair = number | [number, number];
 
@@ -39,6 +40,7 @@ export interface Conv2dOptions {
 
 /** 2-D convolution (cross-correlation, like torch): x (N, C, H, W), weight (K, C/groups, R, S), bias (K). */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  if (autocastActive()) return autocastOp('conv2d', [x, weight, bias], (a, w, b) => conv2d(a!, w!, b, o)); // lib/amp
   const op = 'conv2d';
   o = checkOptions(op, o, ['stride', 'padding', 'dilation', 'groups']);
   assertNdim(op, x, [4], 'input');

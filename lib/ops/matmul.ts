@@ -8,6 +8,7 @@ import { assertFloat, empty, launch, nbytes, sameDevice } from './util.js';
 import { expand, reshape } from './shape.js';
 import { sum } from './reduce.js';
 import { sumTo } from './elementwise.js';
+import { autocastActive, autocastOp } from '../amp/state.js';
 
 /**
  * out (batch…, m, n) = op(a)·op(b); a is (batch…, m, k) or (batch…, k, m) when transA (likewise b).
@@ -59,6 +60,7 @@ function checkOperands(op: string, a: Tensor, b: Tensor): void {
 
 /** Matrix product with torch.matmul semantics. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (autocastActive()) return autocastOp('matmul', [a, b], (x, y) => matmul(x!, y!)); // lib/amp: low-precision inputs
   checkOperands('matmul', a, b);
   const ka = a.shape[a.ndim - 1]!;
   const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
@@ -128,6 +130,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** y = x·Wᵀ + b; x (…, in), weight (out, in), bias (out). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (autocastActive()) return autocastOp('linear', [x, weight, bias], (a, w, b) => linear(a!, w!, b)); // lib/amp
   checkOperands('linear', x, weight);
   if (weight.ndim !== 2) throw new RangeError(`linear: weight must be (out, in), got ${fmtShape(weight.shape)}`);
   const [outF, inF] = weight.shape as [number, number];
