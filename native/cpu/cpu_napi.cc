@@ -1,8 +1,9 @@
-// N-API entry points of the CPU kernels. They work in place on the js backend's storage: the
-// Float32Array / Float64Array of a JsHandle is passed as is and the kernel reads and writes its
-// memory (zero copy; the call is synchronous, so JS cannot touch the arrays meanwhile).
+// N-API utilities of the CPU kernels and the export of every registered entry point. The kernel
+// entry points (cpuMatmul, ...) are generated from native/manifest/cpu/*.mjs into gen_<family>.cc
+// (scripts/gen-boundary.mjs) and register themselves with WGCPU_ENTRY. They work in place on the
+// js backend's storage: the Float32Array / Float64Array of a JsHandle is passed as is (zero copy;
+// the call is synchronous, so JS cannot touch the arrays meanwhile).
 //
-//   cpuMatmul(a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride)
 //   cpuSetNumThreads(n) / cpuGetNumThreads()
 //   cpuInfo() -> { isa, supportedIsas, threads, defaultThreads, kernels, sgemmTile }
 //   cpuSelectIsa(name) -> boolean            (tests and benches; WATTGRAD_CPU_ISA at load)
@@ -20,114 +21,6 @@
 #include "registry.h"
 
 namespace {
-
-using wgcpu::GemmArgs;
-
-struct Arr {
-  void* data;
-  size_t length;
-  napi_typedarray_type type;
-};
-
-Arr GetArr(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  napi_value v = info[i];
-  bool is = false;
-  napi_is_typedarray(info.Env(), v, &is);
-  if (!is)
-    throw Napi::TypeError::New(info.Env(),
-                               std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
-  Arr a;
-  napi_value ab;
-  size_t off;
-  napi_get_typedarray_info(info.Env(), v, &a.type, &a.length, &a.data, &ab, &off);
-  if (a.type != napi_float32_array && a.type != napi_float64_array) {
-    throw Napi::TypeError::New(info.Env(),
-                               std::string("cpuMatmul: ") + name + " must be a Float32Array or Float64Array");
-  }
-  return a;
-}
-
-int64_t GetInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber())
-    throw Napi::TypeError::New(info.Env(), std::string("cpuMatmul: ") + name + " must be a number");
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) {
-    throw Napi::RangeError::New(
-        info.Env(), std::string("cpuMatmul: ") + name + " must be a non-negative integer, got " + std::to_string(d));
-  }
-  return static_cast<int64_t>(d);
-}
-
-// Elements a batch of (rows × cols) matrices `stride` apart reaches; saturates instead of overflowing.
-double Extent(int64_t batch, int64_t stride, int64_t numel) {
-  if (batch == 0 || numel == 0) return 0;
-  return double(batch - 1) * double(stride) + double(numel);
-}
-
-bool Overlap(const Arr& x, size_t xb, const Arr& y, size_t yb) {
-  auto p = static_cast<const char*>(x.data), q = static_cast<const char*>(y.data);
-  return xb && yb && p < q + yb && q < p + xb;
-}
-
-Napi::Value CpuMatmul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 11)
-    throw Napi::TypeError::New(
-        env,
-        "cpuMatmul: expected 11 arguments (a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride)");
-  Arr a = GetArr(info, 0, "a"), b = GetArr(info, 1, "b"), out = GetArr(info, 2, "out");
-  if (a.type != b.type || a.type != out.type)
-    throw Napi::TypeError::New(env, "cpuMatmul: a, b and out must have the same dtype");
-  int64_t batch = GetInt(info, 3, "batch"), m = GetInt(info, 4, "m"), n = GetInt(info, 5, "n"),
-          k = GetInt(info, 6, "k");
-  bool ta = info[7].ToBoolean(), tb = info[8].ToBoolean();
-  int64_t asb = GetInt(info, 9, "aBatchStride"), bsb = GetInt(info, 10, "bBatchStride");
-  double needA = Extent(batch, asb, m * k), needB = Extent(batch, bsb, k * n),
-         needC = double(batch) * double(m) * double(n);
-  if (needA > double(a.length) || needB > double(b.length) || needC > double(out.length)) {
-    throw Napi::RangeError::New(env, "cpuMatmul: batch " + std::to_string(batch) + " of (" + std::to_string(m) + "x" +
-                                         std::to_string(k) + ")·(" + std::to_string(k) + "x" + std::to_string(n) +
-                                         ") needs a " + std::to_string(int64_t(needA)) + ", b " +
-                                         std::to_string(int64_t(needB)) + ", out " + std::to_string(int64_t(needC)) +
-                                         " elements; got " + std::to_string(a.length) + ", " +
-                                         std::to_string(b.length) + ", " + std::to_string(out.length));
-  }
-  size_t es = a.type == napi_float32_array ? 4 : 8;
-  size_t cb = size_t(needC) * es;
-  if (Overlap(out, cb, a, size_t(needA) * es) || Overlap(out, cb, b, size_t(needB) * es)) {
-    throw Napi::RangeError::New(env, "cpuMatmul: out overlaps an input; pass a separate output array");
-  }
-  bool ok;
-  if (a.type == napi_float32_array) {
-    GemmArgs<float> g{static_cast<const float*>(a.data),
-                      static_cast<const float*>(b.data),
-                      static_cast<float*>(out.data),
-                      batch,
-                      m,
-                      n,
-                      k,
-                      asb,
-                      bsb,
-                      ta,
-                      tb};
-    ok = wgcpu::Kernels().sgemm(g);
-  } else {
-    GemmArgs<double> g{static_cast<const double*>(a.data),
-                       static_cast<const double*>(b.data),
-                       static_cast<double*>(out.data),
-                       batch,
-                       m,
-                       n,
-                       k,
-                       asb,
-                       bsb,
-                       ta,
-                       tb};
-    ok = wgcpu::Kernels().dgemm(g);
-  }
-  if (!ok) throw Napi::Error::New(env, "cpuMatmul: out of memory for the packing buffers");
-  return env.Undefined();
-}
 
 Napi::Value CpuSetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -216,7 +109,6 @@ Napi::Value CpuFmaPeak(const Napi::CallbackInfo& info) {
 void RegisterCpu(Napi::Env env, Napi::Object exports) {
   wgcpu::Kernels();
   wgcpu::NumThreads();
-  exports.Set("cpuMatmul", Napi::Function::New(env, CpuMatmul, "cpuMatmul"));
   exports.Set("cpuSetNumThreads", Napi::Function::New(env, CpuSetNumThreads, "cpuSetNumThreads"));
   exports.Set("cpuGetNumThreads", Napi::Function::New(env, CpuGetNumThreads, "cpuGetNumThreads"));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo, "cpuInfo"));

@@ -7,43 +7,21 @@
 // Threads: the addon's pool (physical cores by default, WATTGRAD_NUM_THREADS at load,
 // setNumThreads at run time). The pure-JS kernels always run on the calling thread.
 
+import type { CpuInfo, CpuKernelBinding, CpuRuntimeBinding } from '../../../binding.js';
 import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { loadNative } from '../../native.js';
 import { farr, floatDType } from './handle.js';
 import { matmul as jsMatmul } from './matmul.js';
 
-/** What `cpuInfo()` of the addon reports. */
-export interface NativeCpuInfo {
-  isa: string;
-  supportedIsas: string[];
-  threads: number;
-  defaultThreads: number;
-  kernels: string[];
-  sgemmTile: string;
-}
+/** What `cpuInfo()` of the addon reports (binding.d.ts). */
+export type NativeCpuInfo = CpuInfo;
 
-/** The addon's CPU entry points (native/cpu/cpu_napi.cc). */
-export interface NativeCpuBinding {
-  cpuMatmul(
-    a: Float32Array | Float64Array,
-    b: Float32Array | Float64Array,
-    out: Float32Array | Float64Array,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-    aBatchStride: number,
-    bBatchStride: number,
-  ): void;
-  cpuSetNumThreads(n: number): void;
-  cpuGetNumThreads(): number;
-  cpuInfo(): NativeCpuInfo;
-  cpuSelectIsa(name: string): boolean;
-  cpuFmaPeak(iters: number, threads: number): number;
-}
+/**
+ * The addon's CPU entry points: the hand-written utilities (native/cpu/cpu_napi.cc) and the kernel
+ * entry points generated from native/manifest/cpu/*.mjs (binding.d.ts, CpuKernelBinding).
+ */
+export type NativeCpuBinding = CpuRuntimeBinding & CpuKernelBinding;
 
 let native: NativeCpuBinding | null | undefined;
 let reason: string | null = null;
