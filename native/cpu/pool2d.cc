@@ -1,0 +1,279 @@
+// 2-D pooling on the CPU, NCHW: max (with argmax), average, adaptive average, forward and
+// backward. The same arithmetic as the js kernels (lib/backend/js/pool.ts), so the results are
+// bit for bit the same: the same scan order and NaN rule for max, sums and scatter-adds in
+// double, one rounding to T at the end. Planes (batch × channels) are independent: the pool
+// threads take chunks of planes, which changes no result.
+
+#include <atomic>
+#include <vector>
+
+#include "conv2d.h"
+#include "pool.h"
+
+namespace wgcpu {
+namespace {
+
+inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Planes per task: about 16 Ki output cells of work per task, at least one plane.
+int64_t PlanesPerTask(int64_t cellsPerPlane) {
+  int64_t p = (int64_t(1) << 14) / (cellsPerPlane > 0 ? cellsPerPlane : 1);
+  return p < 1 ? 1 : p;
+}
+
+template <class Fn>
+struct PlaneJob {
+  const Fn* fn;
+  int64_t planes, per;
+};
+
+template <class Fn>
+void PlaneTask(void* ctx, int64_t t, int) {
+  auto* j = static_cast<PlaneJob<Fn>*>(ctx);
+  const int64_t p0 = t * j->per, p1 = Min(j->planes, p0 + j->per);
+  for (int64_t pl = p0; pl < p1; pl++) (*j->fn)(pl);
+}
+
+// Runs fn(plane) for every plane over the pool.
+template <class Fn>
+void ForPlanes(int64_t planes, int64_t cellsPerPlane, const Fn& fn) {
+  if (planes <= 0) return;
+  PlaneJob<Fn> j{&fn, planes, PlanesPerTask(cellsPerPlane)};
+  ParallelFor((planes + j.per - 1) / j.per, PlaneTask<Fn>, &j);
+}
+
+// A plane of double accumulators for the calling pool thread.
+double* Acc(int64_t n) {
+  thread_local std::vector<double> acc;
+  if (int64_t(acc.size()) < n) acc.resize(size_t(n));
+  return acc.data();
+}
+
+bool WindowsInside(const PoolGeom& p) {
+  return p.padH == 0 && p.padW == 0 && p.kH > 0 && p.kW > 0 && p.outH > 0 && p.outW > 0 &&
+         (p.outH - 1) * p.strideH + (p.kH - 1) * p.dilationH < p.inH &&
+         (p.outW - 1) * p.strideW + (p.kW - 1) * p.dilationW < p.inW;
+}
+
+// torch's divisor rule, generalised to dilation: cells inside [-pad, in + pad) and inside [0, in).
+inline void AvgDivisor(const PoolGeom& p, int64_t h0, int64_t w0, double* padded, double* valid) {
+  int64_t ph = 0, vh = 0, pw = 0, vw = 0;
+  for (int64_t r = 0; r < p.kH; r++) {
+    const int64_t ih = h0 + r * p.dilationH;
+    if (ih >= -p.padH && ih < p.inH + p.padH) ph++;
+    if (ih >= 0 && ih < p.inH) vh++;
+  }
+  for (int64_t s = 0; s < p.kW; s++) {
+    const int64_t iw = w0 + s * p.dilationW;
+    if (iw >= -p.padW && iw < p.inW + p.padW) pw++;
+    if (iw >= 0 && iw < p.inW) vw++;
+  }
+  *padded = double(ph * pw);
+  *valid = double(vh * vw);
+}
+
+inline int64_t AdaptiveStart(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+inline int64_t AdaptiveEnd(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+}  // namespace
+
+template <class T>
+void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  const bool inside = WindowsInside(p);
+  ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW, [&](int64_t pl) {
+    const T* X = x + pl * inPlane;
+    T* Y = y + pl * outPlane;
+    int32_t* A = argmax + pl * outPlane;
+    int64_t o = 0;
+    for (int64_t oh = 0; oh < p.outH; oh++) {
+      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+        T best;
+        int64_t bi;
+        if (inside) {
+          const int64_t h0 = oh * p.strideH, w0 = ow * p.strideW;
+          bi = h0 * p.inW + w0;
+          best = X[bi];
+          for (int64_t r = 0; r < p.kH; r++) {
+            const int64_t row = (h0 + r * p.dilationH) * p.inW + w0;
+            for (int64_t s = r == 0 ? 1 : 0; s < p.kW; s++) {
+              const int64_t q = row + s * p.dilationW;
+              const T v = X[q];
+              if (v > best || (v != v && best == best)) {
+                best = v;
+                bi = q;
+              }
+            }
+          }
+        } else {
+          const int64_t h0 = oh * p.strideH - p.padH, w0 = ow * p.strideW - p.padW;
+          best = -__builtin_inf();
+          bi = -1;
+          for (int64_t r = 0; r < p.kH; r++) {
+            const int64_t ih = h0 + r * p.dilationH;
+            if (ih < 0 || ih >= p.inH) continue;
+            for (int64_t s = 0; s < p.kW; s++) {
+              const int64_t iw = w0 + s * p.dilationW;
+              if (iw < 0 || iw >= p.inW) continue;
+              const T v = X[ih * p.inW + iw];
+              if (bi < 0 || v > best || (v != v && best == best)) {
+                best = v;
+                bi = ih * p.inW + iw;
+              }
+            }
+          }
+        }
+        Y[o] = best;
+        A[o] = int32_t(bi);
+      }
+    }
+  });
+}
+
+template <class T>
+int64_t MaxPool2dBackward(const PoolGeom& p, const T* dy, const int32_t* argmax, T* dx) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  const bool disjoint = p.strideH >= (p.kH - 1) * p.dilationH + 1 && p.strideW >= (p.kW - 1) * p.dilationW + 1;
+  std::atomic<int64_t> bad{-1};
+  auto note = [&](int64_t pos) {
+    int64_t cur = bad.load();
+    while ((cur < 0 || pos < cur) && !bad.compare_exchange_weak(cur, pos)) {
+    }
+  };
+  ForPlanes(p.batch * p.channels, outPlane + inPlane, [&](int64_t pl) {
+    const T* DY = dy + pl * outPlane;
+    const int32_t* A = argmax + pl * outPlane;
+    T* DX = dx + pl * inPlane;
+    if (disjoint) {
+      // each dx cell receives at most one dy: 0 + dy, written directly (-0 becomes +0)
+      for (int64_t i = 0; i < inPlane; i++) DX[i] = 0;
+      for (int64_t j = 0; j < outPlane; j++) {
+        const int64_t a = A[j];
+        if (a >= 0 && a < inPlane) DX[a] = DY[j] + T(0);
+        else if (a != -1) return note(pl * outPlane + j);
+      }
+      return;
+    }
+    double* acc = Acc(inPlane);
+    for (int64_t i = 0; i < inPlane; i++) acc[i] = 0;
+    for (int64_t j = 0; j < outPlane; j++) {
+      const int64_t a = A[j];
+      if (a >= 0 && a < inPlane) acc[a] += double(DY[j]);
+      else if (a != -1) return note(pl * outPlane + j);
+    }
+    for (int64_t i = 0; i < inPlane; i++) DX[i] = T(acc[i]);
+  });
+  return bad.load();
+}
+
+template <class T>
+void AvgPool2d(const PoolGeom& p, const T* x, T* y) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW, [&](int64_t pl) {
+    const T* X = x + pl * inPlane;
+    T* Y = y + pl * outPlane;
+    int64_t o = 0;
+    for (int64_t oh = 0; oh < p.outH; oh++) {
+      const int64_t h0 = oh * p.strideH - p.padH;
+      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+        const int64_t w0 = ow * p.strideW - p.padW;
+        double sum = 0;
+        for (int64_t r = 0; r < p.kH; r++) {
+          const int64_t ih = h0 + r * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (int64_t s = 0; s < p.kW; s++) {
+            const int64_t iw = w0 + s * p.dilationW;
+            if (iw >= 0 && iw < p.inW) sum += double(X[ih * p.inW + iw]);
+          }
+        }
+        double padded, valid;
+        AvgDivisor(p, h0, w0, &padded, &valid);
+        Y[o] = T(sum / (p.countIncludePad ? padded : valid));
+      }
+    }
+  });
+}
+
+template <class T>
+void AvgPool2dBackward(const PoolGeom& p, const T* dy, T* dx) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW + inPlane, [&](int64_t pl) {
+    const T* DY = dy + pl * outPlane;
+    T* DX = dx + pl * inPlane;
+    double* acc = Acc(inPlane);
+    for (int64_t i = 0; i < inPlane; i++) acc[i] = 0;
+    int64_t o = 0;
+    for (int64_t oh = 0; oh < p.outH; oh++) {
+      const int64_t h0 = oh * p.strideH - p.padH;
+      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+        const int64_t w0 = ow * p.strideW - p.padW;
+        double padded, valid;
+        AvgDivisor(p, h0, w0, &padded, &valid);
+        const double gr = double(DY[o]) / (p.countIncludePad ? padded : valid);
+        for (int64_t r = 0; r < p.kH; r++) {
+          const int64_t ih = h0 + r * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (int64_t s = 0; s < p.kW; s++) {
+            const int64_t iw = w0 + s * p.dilationW;
+            if (iw >= 0 && iw < p.inW) acc[ih * p.inW + iw] += gr;
+          }
+        }
+      }
+    }
+    for (int64_t i = 0; i < inPlane; i++) DX[i] = T(acc[i]);
+  });
+}
+
+template <class T>
+void AdaptiveAvgPool2d(const PoolGeom& p, const T* x, T* y) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane + inPlane, [&](int64_t pl) {
+    const T* X = x + pl * inPlane;
+    T* Y = y + pl * outPlane;
+    int64_t o = 0;
+    for (int64_t oh = 0; oh < p.outH; oh++) {
+      const int64_t hs = AdaptiveStart(oh, p.inH, p.outH), he = AdaptiveEnd(oh, p.inH, p.outH);
+      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+        const int64_t ws = AdaptiveStart(ow, p.inW, p.outW), we = AdaptiveEnd(ow, p.inW, p.outW);
+        double sum = 0;
+        for (int64_t ih = hs; ih < he; ih++)
+          for (int64_t iw = ws; iw < we; iw++) sum += double(X[ih * p.inW + iw]);
+        Y[o] = T(sum / double((he - hs) * (we - ws)));
+      }
+    }
+  });
+}
+
+template <class T>
+void AdaptiveAvgPool2dBackward(const PoolGeom& p, const T* dy, T* dx) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane + inPlane, [&](int64_t pl) {
+    const T* DY = dy + pl * outPlane;
+    T* DX = dx + pl * inPlane;
+    double* acc = Acc(inPlane);
+    for (int64_t i = 0; i < inPlane; i++) acc[i] = 0;
+    int64_t o = 0;
+    for (int64_t oh = 0; oh < p.outH; oh++) {
+      const int64_t hs = AdaptiveStart(oh, p.inH, p.outH), he = AdaptiveEnd(oh, p.inH, p.outH);
+      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+        const int64_t ws = AdaptiveStart(ow, p.inW, p.outW), we = AdaptiveEnd(ow, p.inW, p.outW);
+        const double gr = double(DY[o]) / double((he - hs) * (we - ws));
+        for (int64_t ih = hs; ih < he; ih++)
+          for (int64_t iw = ws; iw < we; iw++) acc[ih * p.inW + iw] += gr;
+      }
+    }
+    for (int64_t i = 0; i < inPlane; i++) DX[i] = T(acc[i]);
+  });
+}
+
+#define WG_POOL_INST(T)                                                                 \
+  template void MaxPool2d<T>(const PoolGeom&, const T*, T*, int32_t*);                  \
+  template int64_t MaxPool2dBackward<T>(const PoolGeom&, const T*, const int32_t*, T*); \
+  template void AvgPool2d<T>(const PoolGeom&, const T*, T*);                            \
+  template void AvgPool2dBackward<T>(const PoolGeom&, const T*, T*);                    \
+  template void AdaptiveAvgPool2d<T>(const PoolGeom&, const T*, T*);                    \
+  template void AdaptiveAvgPool2dBackward<T>(const PoolGeom&, const T*, T*);
+WG_POOL_INST(float)
+WG_POOL_INST(double)
+
+}  // namespace wgcpu
