@@ -8,8 +8,18 @@ import { addBiasAct, binary, cast, fill, unary, unaryGrad, where } from './eleme
 import { argReduce, reduce } from './reduce.js';
 import { stridedCopy } from './copy.js';
 import { matmul } from './native-cpu.js'; // the addon's CPU kernel when loaded, else ./matmul.js
-import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv2d.js';
-import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
+// conv2d and pooling: the addon's CPU kernels when loaded, else ./conv2d.js and ./pool.js
+import {
+  adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  maxPool2d,
+  maxPool2dBackward,
+} from './native-conv.js';
 import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
 import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
