@@ -10,4 +10,5 @@ export {
   type AutocastDType,
 } from './autocast.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState, type ScalableOptimizer } from './grad-scaler.js';
+export { fitAmp, type FitAmp, type FitAmpOption } from './fit.js';
 export { roundTo, roundBf16Array, roundF16Array, roundValue } from './round.js';

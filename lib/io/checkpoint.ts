@@ -29,10 +29,18 @@ const FLOAT_FILE_DTYPES = new Set<SafetensorsDType>(['F16', 'BF16', 'F32', 'F64'
 
 export const CHECKPOINT_VERSION = '1';
 
+/** What a checkpoint needs of a loss scaler (amp.GradScaler). */
+export interface ScalerLike {
+  stateDict(): unknown;
+  loadStateDict(state: unknown): unknown;
+}
+
 export interface CheckpointParts {
   model: ModelLike;
   optimizer?: OptimizerLike | null;
   scheduler?: SchedulerLike | null;
+  /** a GradScaler (lib/amp): its stateDict() is stored as JSON under 'scaler' */
+  scaler?: ScalerLike | null;
   /** epochs completed */
   epoch?: number;
   history?: History | null;
@@ -146,6 +154,7 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
       throw new Error(`saveCheckpoint: the model has a state-dict entry '${k}' that collides with optimizer/scheduler state`);
     tensors.set(k, t);
   }
+  if (parts.scaler) metadata.scaler = json('scaler', parts.scaler.stateDict());
   if (parts.epoch !== undefined) metadata.epoch = String(parts.epoch);
   if (parts.history) metadata.history = json('history', parts.history);
   if (parts.rng !== false) metadata.rng = JSON.stringify(parts.rng ?? getRngState());
@@ -157,17 +166,26 @@ const CHECKPOINT_PARTS_KEYS: OptionKeys<CheckpointParts> = {
   model: true,
   optimizer: true,
   scheduler: true,
+  scaler: true,
   epoch: true,
   history: true,
   rng: true,
   extra: true,
 };
-const LOAD_TARGET_KEYS: OptionKeys<LoadCheckpointTargets> = { model: true, optimizer: true, scheduler: true, restoreRng: true };
+const LOAD_TARGET_KEYS: OptionKeys<LoadCheckpointTargets> = {
+  model: true,
+  optimizer: true,
+  scheduler: true,
+  scaler: true,
+  restoreRng: true,
+};
 
 export interface LoadCheckpointTargets {
   model?: ModelLike | null;
   optimizer?: OptimizerLike | null;
   scheduler?: SchedulerLike | null;
+  /** a GradScaler to restore from the file's 'scaler' state */
+  scaler?: ScalerLike | null;
   /** restore the tensor RNG state stored in the file (default true) */
   restoreRng?: boolean;
 }
@@ -380,6 +398,14 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
   if (optimizer) checkClass(path, 'optimizer', md['optimizer.class'], optimizer);
   if (scheduler) checkClass(path, 'scheduler', md['scheduler.class'], scheduler);
   if (scheduler && meta.scheduler === undefined) throw new SafetensorsError(`${path}: checkpoint holds no scheduler state`);
+  const scaler = targets.scaler ?? null;
+  const scalerSd = scaler ? parseJson(path, 'scaler', md.scaler) : undefined;
+  if (scaler && !isPlainObject(scalerSd))
+    throw new SafetensorsError(
+      scalerSd === undefined
+        ? `${path}: checkpoint holds no GradScaler state (it was saved without { scaler })`
+        : `${path}: checkpoint metadata 'scaler' must be a JSON object (a GradScaler state dict), got ${jsonType(scalerSd)}`,
+    );
 
   const made: Tensor[] = [];
   let stage = 'the checkpoint tensors';
@@ -404,6 +430,12 @@ export function loadCheckpoint(path: string, targets: LoadCheckpointTargets = {}
     const schedSd = scheduler ? unflattenChecked(path, 'scheduler', meta.scheduler, tensorOf) : undefined;
 
     // 2. commit, most likely to refuse first; each step can be undone until the last succeeds
+    if (scaler) {
+      stage = 'the GradScaler';
+      const before = scaler.stateDict();
+      scaler.loadStateDict(scalerSd);
+      undo.push(() => scaler.loadStateDict(before));
+    }
     if (optimizer) {
       stage = 'the optimizer';
       const before = scheduler || model ? snapshot(optimizer.stateDict()) : null;

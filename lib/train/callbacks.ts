@@ -47,6 +47,8 @@ export interface TrainState {
   /** set by a callback to stop after this epoch */
   stopTraining: boolean;
   stopReason?: string;
+  /** fit's GradScaler when it trains with amp (ModelCheckpoint stores its state) */
+  scaler?: { stateDict(): unknown; loadStateDict(s: unknown): unknown } | null;
 }
 
 export interface BatchInfo {
@@ -321,7 +323,14 @@ export class ModelCheckpoint implements Callback {
     if (o.weightsOnly) {
       save(file, state.model.stateDict(), { metadata: { epoch: String(epoch) } });
     } else {
-      saveCheckpoint(file, { model: state.model, optimizer: state.optimizer, scheduler: state.scheduler, epoch, history: state.history });
+      saveCheckpoint(file, {
+        model: state.model,
+        optimizer: state.optimizer,
+        scheduler: state.scheduler,
+        scaler: state.scaler ?? null,
+        epoch,
+        history: state.history,
+      });
     }
     this.saved.push(file);
   }

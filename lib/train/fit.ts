@@ -24,6 +24,7 @@ import { tensorDataLoader, tensorLoaders, type TensorData, type TensorFitOptions
 import { currentLr, modelDevice, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
 import { bool, checkOptions, func, nonNegativeInt, oneOf, positive, positiveInt, string, type OptionKeys } from '../options.js';
 import { checkCallbacks } from './callbacks.js';
+import { fitAmp, type FitAmpOption } from '../amp/fit.js';
 
 export { resolveLoss } from './losses.js';
 export type { LossFn, LossSpec, LossName, LossConfig } from './losses.js';
@@ -85,6 +86,8 @@ export interface FitOptions<B = unknown> extends TensorFitOptions {
   resumeFrom?: string | null;
   /** splits a batch into [input, target] */
   unpack?: Unpack<B>;
+  /** mixed precision: 'bf16' (autocast, no loss scaling), 'f16' (autocast + GradScaler), or { dtype, scaler } (lib/amp/fit.ts) */
+  amp?: FitAmpOption;
 }
 
 /** The keys fit() accepts (the compiler keeps this in step with FitOptions). */
@@ -105,6 +108,7 @@ export const FIT_KEYS: OptionKeys<FitOptions> = {
   verbose: true,
   resumeFrom: true,
   unpack: true,
+  amp: true,
   x: true,
   y: true,
   batchSize: true,
@@ -158,11 +162,12 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   if (o.verbose !== undefined && typeof o.verbose !== 'object') bool('fit', 'verbose', o.verbose);
   if (o.resumeFrom !== undefined && o.resumeFrom !== null) string('fit', 'resumeFrom', o.resumeFrom);
   const epochs = nonNegativeInt('fit', 'epochs', o.epochs, 1);
+  const amp = fitAmp(o.amp, o.optimizer);
 
   let history = new History();
   let startEpoch = 0;
   if (o.resumeFrom) {
-    const ck = loadCheckpoint(o.resumeFrom, { model, optimizer: o.optimizer, scheduler });
+    const ck = loadCheckpoint(o.resumeFrom, { model, optimizer: o.optimizer, scheduler, scaler: amp?.scaler ?? null });
     startEpoch = ck.epoch;
     if (ck.history) history = ck.history;
   }
@@ -190,6 +195,7 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
     epochs,
     step: history.steps.length ? history.steps[history.steps.length - 1]!.step : 0,
     stopTraining: false,
+    scaler: amp?.scaler ?? null,
   };
   const call = async <K extends keyof Callback>(k: K, ...args: Parameters<NonNullable<Callback[K]>>): Promise<void> => {
     for (const cb of callbacks) {
@@ -271,13 +277,19 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
           const x = toDevice(x0, device);
           const y = toDevice(y0, device) as Tensor;
           o.optimizer.zeroGrad();
-          const out = model.forward(x) as Tensor;
-          // a model may define its own training loss (Keras' compute_loss), e.g. nn.Distiller
-          const l = model.computeLoss ? model.computeLoss({ x, y, yPred: out, loss: lossFn }) : lossFn(out, y);
+          const forward = (): [Tensor, Tensor] => {
+            const out = model.forward(x) as Tensor;
+            // a model may define its own training loss (Keras' compute_loss), e.g. nn.Distiller
+            return [out, model.computeLoss ? model.computeLoss({ x, y, yPred: out, loss: lossFn }) : lossFn(out, y)];
+          };
+          const [out, l] = amp ? amp.forward(forward) : forward();
           if (l.size !== 1) throw new RangeError(`fit: the loss must be a scalar, got shape [${l.shape.join(', ')}]`);
-          l.backward();
-          if (clip !== null) clipGradNorm(params, clip);
-          o.optimizer.step();
+          if (amp) amp.backwardAndStep(l, clip === null ? null : () => clipGradNorm(params, clip));
+          else {
+            l.backward();
+            if (clip !== null) clipGradNorm(params, clip);
+            o.optimizer.step();
+          }
           for (const m of metrics) m.update(out, y);
           return noGrad(() => {
             const s = mul(l.detach(), bs);
