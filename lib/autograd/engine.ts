@@ -24,6 +24,43 @@ export function registerRetainGrad(t: Tensor): void {
   m.set(t.outputIndex, new WeakRef(t));
 }
 
+/**
+ * Called during backward when a leaf's gradient for this backward is complete (every
+ * contribution summed), before it is accumulated into .grad (the commit happens when the whole
+ * backward succeeded). `grad` is that backward's gradient alone; read it, do not keep or dispose it.
+ * nn.DistributedDataParallel starts each bucket's allReduce from here, while the rest of the
+ * backward runs (torch's post-accumulate-grad hooks).
+ */
+export type GradReadyHook = (leaf: Tensor, grad: Tensor) => void;
+const gradReadyHooks = new WeakMap<Tensor, GradReadyHook[]>();
+let gradReadyHookCount = 0;
+let backwardCallbacks: (() => void)[] | null = null;
+
+/** Registers `fn` to run when `leaf`'s gradient is ready in each backward; returns the remover. */
+export function registerGradReadyHook(leaf: Tensor, fn: GradReadyHook): () => void {
+  let list = gradReadyHooks.get(leaf);
+  if (!list) gradReadyHooks.set(leaf, (list = []));
+  list.push(fn);
+  gradReadyHookCount++;
+  return () => {
+    const l = gradReadyHooks.get(leaf);
+    const i = l ? l.indexOf(fn) : -1;
+    if (l && i >= 0) {
+      l.splice(i, 1);
+      gradReadyHookCount--;
+    }
+  };
+}
+
+/**
+ * From inside a grad-ready hook: runs `fn` once after this backward has committed every .grad
+ * (torch's queue_callback); DistributedDataParallel waits for its allReduces there.
+ */
+export function queueBackwardCallback(fn: () => void): void {
+  if (backwardCallbacks === null) throw new Error('queueBackwardCallback: only valid while backward() runs (from a grad-ready hook)');
+  backwardCallbacks.push(fn);
+}
+
 function accumulateInto(t: Tensor, g: Tensor): void {
   if (t.isDisposed) {
     g.dispose();
@@ -134,6 +171,20 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
       return;
     }
     const order = topoOrder(root.gradFn);
+    // grad-ready hooks: how many edges feed each hooked leaf, so the hook fires once its last
+    // contribution is staged (and, for leaves some edge gave no gradient, at the end)
+    const hookEdges = gradReadyHookCount > 0 ? countHookedLeafEdges(order) : null;
+    const fired = new Set<Tensor>();
+    const fire = (t: Tensor): void => {
+      const g = staged.get(t);
+      const hooks = gradReadyHooks.get(t);
+      if (!g || !hooks || fired.has(t)) return;
+      fired.add(t);
+      for (const h of [...hooks]) h(t, g);
+    };
+    const callbacks: (() => void)[] = [];
+    const outerCallbacks = backwardCallbacks;
+    backwardCallbacks = callbacks;
     const pending = new Map<Node, (Tensor | null)[]>();
     const first = new Array<Tensor | null>(root.gradFn.nOutputs).fill(null);
     first[root.outputIndex] = seed;
@@ -197,7 +248,16 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
           }
           if ('leaf' in edge) {
             if (edge.leaf.isDisposed) g.dispose();
-            else stage(edge.leaf, g);
+            else {
+              stage(edge.leaf, g);
+              if (hookEdges) {
+                const left = hookEdges.get(edge.leaf);
+                if (left !== undefined) {
+                  hookEdges.set(edge.leaf, left - 1);
+                  if (left === 1) fire(edge.leaf);
+                }
+              }
+            }
           } else {
             let arr = pending.get(edge.node);
             if (!arr) pending.set(edge.node, (arr = new Array<Tensor | null>(edge.node.nOutputs).fill(null)));
@@ -215,11 +275,22 @@ export function backward(root: Tensor, grad: Tensor | null, options: BackwardOpt
         for (const g of inGrads) if (g && !consumed.has(g)) g.dispose();
         if (!retain) node.releaseSaved();
       }
+      if (hookEdges) for (const t of hookEdges.keys()) fire(t);
       ok = true;
     } finally {
+      backwardCallbacks = outerCallbacks;
       for (const gs of pending.values()) for (const g of gs) g?.dispose();
       if (ok) for (const [t, g] of staged) accumulateInto(t, g);
       else for (const g of staged.values()) g.dispose();
     }
+    for (const cb of callbacks) cb();
   });
+}
+
+/** For each leaf with grad-ready hooks: the number of graph edges into it. */
+function countHookedLeafEdges(order: Node[]): Map<Tensor, number> {
+  const m = new Map<Tensor, number>();
+  for (const n of order)
+    for (const e of n.edges) if (e && 'leaf' in e && gradReadyHooks.has(e.leaf)) m.set(e.leaf, (m.get(e.leaf) ?? 0) + 1);
+  return m;
 }

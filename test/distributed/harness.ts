@@ -1,0 +1,106 @@
+// Runs test/distributed/workers/*.ts as N MPI ranks: each worker is bundled (rolldown, which
+// vitest's vite brings) into <repo>/tmp/distributed-test/ so it imports lib/ from source, then
+// started with `mpirun -np N --oversubscribe [--allow-run-as-root] node worker.mjs`.
+// A worker prints one line `RESULT <json>` per rank; runRanks parses them by rank.
+//
+// Skips (with the reason) when mpirun is absent, when no MPI library loads, or when the native
+// addon (which dlopens libmpi) is not built: CI's first pass runs without an addon.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadNative } from '../../lib/native.js';
+import { findMpirun, mpirunArgs } from '../../lib/distributed/launch.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '..', '..');
+const outDir = path.join(repo, 'tmp', 'distributed-test');
+
+/** Why the distributed tests cannot run here, or null when they can. */
+export function skipReason(): string | null {
+  const mpirun = findMpirun();
+  if (!mpirun) return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
+  const load = loadNative();
+  const b = load.binding as unknown as { distMpiLoad?: () => { ok: boolean; error?: string } } | null;
+  if (!b) return `the native addon is not built (npm run build:native): ${load.error}`;
+  if (typeof b.distMpiLoad !== 'function') return `the loaded addon ${load.path} has no collectives (rebuild: npm run build:native)`;
+  const m = b.distMpiLoad();
+  if (!m.ok) return `no MPI library loads: ${m.error}`;
+  return null;
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/** The worker bundled to an .mjs (once per test process). */
+export function bundle(worker: string): Promise<string> {
+  let p = bundles.get(worker);
+  if (!p) {
+    p = (async () => {
+      const { build } = (await import('rolldown')) as unknown as {
+        build(o: object): Promise<unknown>;
+      };
+      fs.mkdirSync(outDir, { recursive: true });
+      const file = path.join(outDir, `${worker}-${process.pid}.mjs`);
+      await build({
+        input: path.join(here, 'workers', `${worker}.ts`),
+        platform: 'node',
+        logLevel: 'silent',
+        output: { file, format: 'esm' },
+      });
+      return file;
+    })();
+    bundles.set(worker, p);
+  }
+  return p;
+}
+
+export interface RankRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** RESULT json per rank (index = rank) */
+  results: Record<string, unknown>[];
+  /** ms from start to exit */
+  ms: number;
+}
+
+/** Starts `np` ranks of `worker`; kills the job after timeoutMs (then `code` is null). */
+export async function runRanks(
+  np: number,
+  worker: string,
+  o: { env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {},
+): Promise<RankRun> {
+  const file = await bundle(worker);
+  const mpirun = findMpirun()!;
+  const native = loadNative().path!;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WATTGRAD_NATIVE: native,
+    WATTGRAD_NUM_THREADS: '1',
+    WATTGRAD_QUIET: '1',
+    OMPI_MCA_rmaps_base_oversubscribe: '1',
+    ...o.env,
+  };
+  const args = mpirunArgs(np, ['node', file, ...(o.args ?? [])], mpirun);
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(mpirun, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const results: Record<string, unknown>[] = [];
+      for (const line of stdout.split('\n')) {
+        if (!line.startsWith('RESULT ')) continue;
+        const r = JSON.parse(line.slice(7)) as Record<string, unknown>;
+        results[r.rank as number] = r;
+      }
+      resolve({ code, signal, stdout, stderr, results, ms: Date.now() - t0 });
+    });
+  });
+}
