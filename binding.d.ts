@@ -475,6 +475,213 @@ export interface CpuRuntimeBinding {
  */
 export interface CpuKernelBinding {
   /**
+   * native/manifest/cpu/conv.mjs; makes 'conv2d' native
+   * y = conv2d(x, w) (no bias): im2col + the packed GEMM.
+   * x (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW), NCHW; the output is
+   * overwritten (never read); results identical for any thread count.
+   */
+  cpuConv2d(
+    x: Float32Array | Float64Array,
+    w: Float32Array | Float64Array,
+    y: Float32Array | Float64Array,
+    batch: number,
+    inC: number,
+    inH: number,
+    inW: number,
+    outC: number,
+    kH: number,
+    kW: number,
+    outH: number,
+    outW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    groups: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'conv2dGradInput' native
+   * dx = the gradient of conv2d with respect to x, from dy (shaped like y) and w.
+   * x (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW), NCHW; the output is
+   * overwritten (never read); results identical for any thread count.
+   */
+  cpuConv2dGradInput(
+    dy: Float32Array | Float64Array,
+    w: Float32Array | Float64Array,
+    dx: Float32Array | Float64Array,
+    batch: number,
+    inC: number,
+    inH: number,
+    inW: number,
+    outC: number,
+    kH: number,
+    kW: number,
+    outH: number,
+    outW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    groups: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'conv2dGradWeight' native
+   * dw = the gradient of conv2d with respect to w, from x and dy (summed over the batch).
+   * x (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW), NCHW; the output is
+   * overwritten (never read); results identical for any thread count.
+   */
+  cpuConv2dGradWeight(
+    x: Float32Array | Float64Array,
+    dy: Float32Array | Float64Array,
+    dw: Float32Array | Float64Array,
+    batch: number,
+    inC: number,
+    inH: number,
+    inW: number,
+    outC: number,
+    kH: number,
+    kW: number,
+    outH: number,
+    outW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    groups: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'maxPool2d' native
+   * Max over each dilated window (padding never wins, NaN does); argmax = ih*inW + iw in the plane, -1 for an empty window.
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuMaxPool2d(
+    x: Float32Array | Float64Array,
+    y: Float32Array | Float64Array,
+    argmax: Int32Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'maxPool2dBackward' native
+   * dx = 0, then dx[plane, argmax] += dy; an argmax outside [-1, inH*inW) is an error.
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuMaxPool2dBackward(
+    dy: Float32Array | Float64Array,
+    argmax: Int32Array,
+    dx: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'avgPool2d' native
+   * Average over each window, torch's divisor (countIncludePad: padded cells count).
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuAvgPool2d(
+    x: Float32Array | Float64Array,
+    y: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    countIncludePad: boolean,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'avgPool2dBackward' native
+   * The adjoint of cpuAvgPool2d: dx from dy.
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuAvgPool2dBackward(
+    dy: Float32Array | Float64Array,
+    dx: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    countIncludePad: boolean,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'adaptiveAvgPool2d' native
+   * torch's adaptive windows: start = floor(i*in/out), end = ceil((i+1)*in/out).
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuAdaptiveAvgPool2d(
+    x: Float32Array | Float64Array,
+    y: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+  ): void;
+  /**
+   * native/manifest/cpu/conv.mjs; makes 'adaptiveAvgPool2dBackward' native
+   * The adjoint of cpuAdaptiveAvgPool2d: dx from dy.
+   * x (batch, channels, inH, inW), y (batch, channels, outH, outW); bit for bit the js kernel (lib/backend/js/pool.ts).
+   */
+  cpuAdaptiveAvgPool2dBackward(
+    dy: Float32Array | Float64Array,
+    dx: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+  ): void;
+  /**
    * native/manifest/cpu/matmul.mjs; makes 'matmul' native
    * out[b] = op(a[b]) · op(b[b]) for b < batch: op(a) is (m, k) ((k, m) stored when transA), op(b) is (k, n)
    * ((n, k) when transB); a[b] starts at b * aBatchStride (0 broadcasts), out is (batch, m, n), overwritten.

@@ -1,5 +1,6 @@
-// conv2d (NCHW) and 2-D pooling on the CPU: the kernels behind napi_conv.cc. Plain functions
-// over raw pointers; the GEMM is wgcpu::Kernels().sgemm/dgemm (the ISA picked at load).
+// conv2d (NCHW) and 2-D pooling on the CPU: the kernels behind conv_entry.cc (entry points generated from
+// native/manifest/cpu/conv.mjs). Plain functions over raw pointers; the GEMM is wgcpu::Kernels().sgemm/dgemm (the ISA
+// picked at load).
 #pragma once
 
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // conv2d and pooling kernels of the js backend, native when the addon carries them
-// (native/cpu/conv2d.cc, pool2d.cc, entry points in napi_conv.cc): the addon works on the
+// (native/cpu/conv2d.cc, pool2d.cc; entry points generated from native/manifest/cpu/conv.mjs): the addon works on the
 // handles' own typed arrays (zero copy) with the packed GEMM and the thread pool. Otherwise, or
 // with WATTGRAD_CPU_KERNELS=js, or when a call is one the native kernel does not take (another
 // dtype, an output sharing memory with an input, a stride, dilation or padding out of range,
@@ -10,6 +10,7 @@
 // differently (float32 accumulation in the GEMM instead of double) but is identical run to run
 // and for any thread count.
 
+import type { CpuKernelBinding } from '../../../binding.js';
 import type { Conv2dParams, Handle, Pool2dParams } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { JsHandle } from './handle.js';
@@ -21,18 +22,19 @@ type F = Float32Array | Float64Array;
 type G = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 type Q = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
-/** The addon's conv/pool entry points (native/cpu/napi_conv.cc). */
-export interface NativeConvBinding {
-  cpuConv2d(x: F, w: F, y: F, ...g: G): void;
-  cpuConv2dGradInput(dy: F, w: F, dx: F, ...g: G): void;
-  cpuConv2dGradWeight(x: F, dy: F, dw: F, ...g: G): void;
-  cpuMaxPool2d(x: F, y: F, argmax: Int32Array, ...q: Q): void;
-  cpuMaxPool2dBackward(dy: F, argmax: Int32Array, dx: F, ...q: Q): void;
-  cpuAvgPool2d(x: F, y: F, ...rest: [...Q, boolean]): void;
-  cpuAvgPool2dBackward(dy: F, dx: F, ...rest: [...Q, boolean]): void;
-  cpuAdaptiveAvgPool2d(x: F, y: F, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number): void;
-  cpuAdaptiveAvgPool2dBackward(dy: F, dx: F, batch: number, channels: number, inH: number, inW: number, outH: number, outW: number): void;
-}
+/** The addon's conv/pool entry points (generated from native/manifest/cpu/conv.mjs; native/cpu/conv_entry.cc). */
+export type NativeConvBinding = Pick<
+  CpuKernelBinding,
+  | 'cpuConv2d'
+  | 'cpuConv2dGradInput'
+  | 'cpuConv2dGradWeight'
+  | 'cpuMaxPool2d'
+  | 'cpuMaxPool2dBackward'
+  | 'cpuAvgPool2d'
+  | 'cpuAvgPool2dBackward'
+  | 'cpuAdaptiveAvgPool2d'
+  | 'cpuAdaptiveAvgPool2dBackward'
+>;
 
 let cached: { from: unknown; conv: NativeConvBinding | null } | null = null;
 
