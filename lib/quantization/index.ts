@@ -1,4 +1,5 @@
-// wattgrad.quantization: int8 inference after torch.ao.quantization (dynamic quantization today).
+// wattgrad.quantization: int8 inference after torch.ao.quantization: dynamic, static (prepare /
+// calibrate / convert) and quantization-aware training (prepareQat).
 // The root exports it as `quantization`: `quantization.quantizeDynamic(model, { layers: [nn.Linear] })`.
 
 export { quantizeDynamic } from './dynamic.js';
@@ -19,3 +20,39 @@ export {
 export { cloneModule } from './copy.js';
 export { DynamicQuantizedLinear, DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU } from '../nn/quantized.js';
 export { dynamicLinearHost } from '../nn/quantized-rnn.js';
+export {
+  MinMaxObserver,
+  MovingAverageMinMaxObserver,
+  HistogramObserver,
+  PerChannelMinMaxObserver,
+  ObserverBase,
+  quantRange,
+  qparamsFromRange,
+} from './observers.js';
+export type { ObserverOptions, QParams, QScheme } from './observers.js';
+export { FakeQuantize, fakeQuantize, disableObserver, enableObserver, disableFakeQuant, enableFakeQuant } from './fake-quantize.js';
+export type { FakeQuantizeOptions } from './fake-quantize.js';
+export {
+  prepare,
+  prepareQat,
+  calibrate,
+  convert,
+  quantizeStatic,
+  fuseModules,
+  fusableModules,
+  getDefaultQconfig,
+  getDefaultQatQconfig,
+  quantizeWithQparams,
+  QuantStub,
+  DeQuantStub,
+  QuantWrapper,
+  LinearReLU,
+  ConvReLU2d,
+  ObservedLinear,
+  ObservedConv2d,
+} from './static.js';
+export type { QConfig, QBackend, PrepareOptions, CalibrationData } from './static.js';
+export { qconv2d, qconv2dDirect, im2colU8 } from './qconv.js';
+export type { QConv2dArgs } from './qconv.js';
+export { QuantizedLinear, QuantizedConv2d, Quantize, DeQuantize, quantizeForKernel } from '../nn/quantized-static.js';
+export type { InputQParams } from '../nn/quantized-static.js';
