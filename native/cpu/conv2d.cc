@@ -77,27 +77,29 @@ void Im2col(const ConvGeom& g, const T* x, int64_t cg, T* col, int64_t ld) {
   for (int64_t c = 0; c < cg; c++) {
     const T* plane = x + c * inH * inW;
     for (int64_t r = 0; r < g.kH; r++) {
+      // the output rows whose input row lies inside the image: [oh0, oh1)
+      const int64_t ih0 = r * g.dilationH - g.padH;
+      int64_t oh0, oh1;
+      ValidCols(ih0, g.strideH, inH, outH, &oh0, &oh1);
       for (int64_t s = 0; s < g.kW; s++) {
-        T* dst = col + ((c * g.kH + r) * g.kW + s) * ld;
+        T* __restrict dst = col + ((c * g.kH + r) * g.kW + s) * ld;
         const int64_t iw0 = s * g.dilationW - g.padW;
         int64_t lo, hi;
         ValidCols(iw0, g.strideW, inW, outW, &lo, &hi);
-        for (int64_t oh = 0; oh < outH; oh++, dst += outW) {
-          const int64_t ih = oh * g.strideH - g.padH + r * g.dilationH;
-          if (ih < 0 || ih >= inH) {
-            for (int64_t ow = 0; ow < outW; ow++) dst[ow] = 0;
-            continue;
-          }
-          const T* row = plane + ih * inW + iw0;
+        for (int64_t e = 0; e < oh0 * outW; e++) dst[e] = 0;
+        dst += oh0 * outW;
+        const int64_t sw = g.strideW;
+        for (int64_t oh = oh0; oh < oh1; oh++, dst += outW) {
+          const T* __restrict row = plane + (ih0 + oh * g.strideH) * inW + iw0;
           for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0;
-          if (g.strideW == 1) {
-            if (hi > lo) memcpy(dst + lo, row + lo, size_t(hi - lo) * sizeof(T));
+          if (sw == 1) {
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = row[ow];
           } else {
-            const int64_t sw = g.strideW;
             for (int64_t ow = lo; ow < hi; ow++) dst[ow] = row[ow * sw];
           }
           for (int64_t ow = hi; ow < outW; ow++) dst[ow] = 0;
         }
+        for (int64_t e = 0; e < (outH - oh1) * outW; e++) dst[e] = 0;
       }
     }
   }
