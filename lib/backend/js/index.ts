@@ -23,7 +23,7 @@ import {
 import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
 import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
-import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './rnn.js';
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './native-rnn.js'; // the addon's CPU kernels when loaded, else ./rnn.js
 import { dropoutMask, randNormal, randUniform } from './random.js';
 import { adagradStep, rmspropStep } from './optim.js';
 import { adamStep, sgdStep } from './native-optim.js'; // the addon's CPU kernels when loaded, else ./optim.js

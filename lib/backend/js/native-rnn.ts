@@ -1,0 +1,188 @@
+// The js backend's recurrent cell kernels (lstmCell, lstmCellBackward, gruCell, gruCellBackward)
+// through the addon's CPU kernels (native/cpu/rnn*.cc) when it is loaded and carries them, else
+// the pure-JS kernels of ./rnn.ts. float32 gate math is SIMD with a polynomial exp and a rational
+// tanh (a few ulp from the js kernel's), float64 the C library's exp / tanh (within an ulp or two).
+//
+// The addon also has the whole sequence loop of one layer and direction, forward and backward
+// (cpuRnnForward / cpuRnnBackward: one GEMM for every step's input projection, per step one small
+// GEMM and the fused gate kernel; the weight gradients as one GEMM each over all steps); this
+// file types it (nativeRnn()) for the callers that use it.
+
+import type { Handle } from '../kernels.js';
+import type { DType } from '../../dtype.js';
+import { farr, floatDType, type FloatArray } from './handle.js';
+import { nativeCpu } from './native-cpu.js';
+import {
+  gruCell as jsGruCell,
+  gruCellBackward as jsGruCellBackward,
+  lstmCell as jsLstmCell,
+  lstmCellBackward as jsLstmCellBackward,
+} from './rnn.js';
+
+/** cpuRnnForward / cpuRnnBackward modes. */
+export const RNN_MODE = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, GRU: 3 } as const;
+
+/** The addon's recurrent entry points (native/cpu/napi_rnn.cc). */
+export interface NativeRnnBinding {
+  cpuLstmCell(gates: FloatArray, cPrev: FloatArray, h: FloatArray, c: FloatArray, act: FloatArray, batch: number, hidden: number): void;
+  cpuLstmCellBackward(
+    act: FloatArray,
+    cPrev: FloatArray,
+    c: FloatArray,
+    dh: FloatArray,
+    dc: FloatArray | null,
+    dGates: FloatArray,
+    dcPrev: FloatArray,
+    batch: number,
+    hidden: number,
+  ): void;
+  cpuGruCell(xg: FloatArray, hg: FloatArray, hPrev: FloatArray, h: FloatArray, saved: FloatArray, batch: number, hidden: number): void;
+  cpuGruCellBackward(
+    saved: FloatArray,
+    hPrev: FloatArray,
+    dh: FloatArray,
+    dxg: FloatArray,
+    dhg: FloatArray,
+    dhPrev: FloatArray,
+    batch: number,
+    hidden: number,
+  ): void;
+  /**
+   * One layer and direction over T steps. x (T, B, I); h0, c0 (B, H) (c0 LSTM only); wIh (G·H, I);
+   * wHh (G·H, H); biases (G·H) or null. Writes hs (T, B, H), cs (T, B, H) (LSTM) and saved
+   * (T, B, 4H) (LSTM act, GRU [r, z, n, hn]; null for RNN, or when no backward follows).
+   */
+  cpuRnnForward(
+    mode: number,
+    x: FloatArray,
+    h0: FloatArray,
+    c0: FloatArray | null,
+    wIh: FloatArray,
+    wHh: FloatArray,
+    bIh: FloatArray | null,
+    bHh: FloatArray | null,
+    hs: FloatArray,
+    cs: FloatArray | null,
+    saved: FloatArray | null,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+  ): void;
+  /** Gradients of Σ dhs·hs + Σ dhN·h_T + Σ dcN·c_T (each may be null); overwrites every output given. */
+  cpuRnnBackward(
+    mode: number,
+    x: FloatArray,
+    h0: FloatArray,
+    c0: FloatArray | null,
+    wIh: FloatArray,
+    wHh: FloatArray,
+    hs: FloatArray,
+    cs: FloatArray | null,
+    saved: FloatArray | null,
+    dhs: FloatArray | null,
+    dhN: FloatArray | null,
+    dcN: FloatArray | null,
+    dx: FloatArray | null,
+    dh0: FloatArray,
+    dc0: FloatArray | null,
+    dWih: FloatArray,
+    dWhh: FloatArray,
+    dbIh: FloatArray | null,
+    dbHh: FloatArray | null,
+    T: number,
+    B: number,
+    I: number,
+    H: number,
+  ): void;
+}
+
+/** The addon's recurrent kernels, or null (no addon, one without them, WATTGRAD_CPU_KERNELS=js). */
+export function nativeRnn(): NativeRnnBinding | null {
+  const n = nativeCpu() as unknown as Partial<NativeRnnBinding> | null;
+  return n && typeof n.cpuLstmCell === 'function' && typeof n.cpuRnnForward === 'function' ? (n as NativeRnnBinding) : null;
+}
+
+/** The float arrays of handles when all are of the dtype's class, else null (then the js kernel runs). */
+function arrays(hs: (Handle | null)[], dtype: DType, kernel: string): (FloatArray | null)[] | null {
+  const dt = floatDType(dtype, kernel);
+  const T = dt === 'float32' ? Float32Array : Float64Array;
+  const out: (FloatArray | null)[] = [];
+  for (const h of hs) {
+    if (h === null) {
+      out.push(null);
+      continue;
+    }
+    const a = farr(h, dt, kernel);
+    if (!(a instanceof T)) return null;
+    out.push(a);
+  }
+  return out;
+}
+
+export function lstmCell(
+  gates: Handle,
+  cPrev: Handle,
+  h: Handle,
+  c: Handle,
+  act: Handle,
+  batch: number,
+  hidden: number,
+  dtype: DType,
+): void {
+  const nat = nativeRnn();
+  const a = nat && arrays([gates, cPrev, h, c, act], dtype, 'lstmCell');
+  if (a) return nat!.cpuLstmCell(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, batch, hidden);
+  jsLstmCell(gates, cPrev, h, c, act, batch, hidden, dtype);
+}
+
+export function lstmCellBackward(
+  act: Handle,
+  cPrev: Handle,
+  c: Handle,
+  dh: Handle,
+  dc: Handle | null,
+  dGates: Handle,
+  dcPrev: Handle,
+  batch: number,
+  hidden: number,
+  dtype: DType,
+): void {
+  const nat = nativeRnn();
+  const a = nat && arrays([act, cPrev, c, dh, dc, dGates, dcPrev], dtype, 'lstmCellBackward');
+  if (a) return nat!.cpuLstmCellBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, batch, hidden);
+  jsLstmCellBackward(act, cPrev, c, dh, dc, dGates, dcPrev, batch, hidden, dtype);
+}
+
+export function gruCell(
+  xg: Handle,
+  hg: Handle,
+  hPrev: Handle,
+  h: Handle,
+  saved: Handle,
+  batch: number,
+  hidden: number,
+  dtype: DType,
+): void {
+  const nat = nativeRnn();
+  const a = nat && arrays([xg, hg, hPrev, h, saved], dtype, 'gruCell');
+  if (a) return nat!.cpuGruCell(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, batch, hidden);
+  jsGruCell(xg, hg, hPrev, h, saved, batch, hidden, dtype);
+}
+
+export function gruCellBackward(
+  saved: Handle,
+  hPrev: Handle,
+  dh: Handle,
+  dxg: Handle,
+  dhg: Handle,
+  dhPrev: Handle,
+  batch: number,
+  hidden: number,
+  dtype: DType,
+): void {
+  const nat = nativeRnn();
+  const a = nat && arrays([saved, hPrev, dh, dxg, dhg, dhPrev], dtype, 'gruCellBackward');
+  if (a) return nat!.cpuGruCellBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, batch, hidden);
+  jsGruCellBackward(saved, hPrev, dh, dxg, dhg, dhPrev, batch, hidden, dtype);
+}
