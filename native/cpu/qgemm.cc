@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cpu_kernels.h"
+#include "gen_qgemm.h"
 #include "pool.h"
 #include "qgemm.h"
 
@@ -199,6 +200,14 @@ bool Qgemm(const QgemmArgs& x) {
   }
   ParallelFor((mp + kRowBlock - 1) / kRowBlock, Task, &c);
   return true;
+}
+
+// The generated entry (gen_qgemm.cc) has checked the arrays' types and sizes, k, aScale and aZeroPoint.
+const char* CpuQgemmU8S8S32(const uint8_t* a, const int8_t* b, const float* bScale, const int32_t* bZeroPoint,
+                            const float* bias, float* out, int32_t* acc, int64_t m, int64_t n, int64_t k, double aScale,
+                            double aZeroPoint, bool relu) {
+  QgemmArgs x{a, b, bScale, bZeroPoint, bias, out, acc, m, n, k, aScale, int32_t(aZeroPoint), relu};
+  return Qgemm(x) ? nullptr : "out of memory for the packing buffers";
 }
 
 }  // namespace wgcpu
