@@ -1,6 +1,6 @@
 // The CPU kernel table one ISA provides (isa_avx512.cc, isa_avx2.cc, isa_sse2.cc on x86-64;
-// isa_generic.cc elsewhere). dispatch.cc picks one table at load (cpuid, WATTGRAD_CPU_ISA).
-// Plain C types only: this header is shared by translation units built with different -m flags.
+// isa_neon.cc and isa_generic.cc on arm64; isa_generic.cc elsewhere). dispatch.cc picks one table at load (cpuid,
+// WATTGRAD_CPU_ISA). Plain C types only: this header is shared by translation units built with different -m flags.
 #pragma once
 
 #include <stdint.h>
@@ -23,7 +23,7 @@ struct GemmArgs {
 };
 
 struct IsaKernels {
-  const char* name;                       // "avx512", "avx2", "sse2", "generic"
+  const char* name;                       // "avx512", "avx2", "sse2", "neon", "generic"
   bool (*sgemm)(const GemmArgs<float>&);  // false: out of memory for the packing buffers
   bool (*dgemm)(const GemmArgs<double>&);
   // Register-only FMA loop (no memory traffic): `iters` iterations on each of `threads` pool
@@ -35,6 +35,7 @@ struct IsaKernels {
 extern const IsaKernels kAvx512Kernels;
 extern const IsaKernels kAvx2Kernels;
 extern const IsaKernels kSse2Kernels;
+extern const IsaKernels kNeonKernels;
 extern const IsaKernels kGenericKernels;
 
 // The table in use and why (set at load by dispatch.cc).

@@ -1,6 +1,7 @@
 // Picks the CPU kernel table at load: the best ISA this CPU (and OS) supports, or a lower one
-// forced by WATTGRAD_CPU_ISA=avx512|avx2|sse2 (CI runs each path the machine supports). Built
-// with the baseline flags: nothing here may execute AVX before the check.
+// forced by WATTGRAD_CPU_ISA=avx512|avx2|sse2 on x86-64, neon|generic on arm64 (CI runs each
+// path the machine supports). Built with the baseline flags: nothing here may execute AVX
+// before the check.
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@ bool HasAvx2() {
 }
 bool Always() { return true; }
 const Entry kTable[] = {{&kAvx512Kernels, HasAvx512}, {&kAvx2Kernels, HasAvx2}, {&kSse2Kernels, Always}};
+#elif defined(__aarch64__)
+// NEON is part of the arm64 baseline: always there; "generic" stays selectable for comparison
+bool Always() { return true; }
+const Entry kTable[] = {{&kNeonKernels, Always}, {&kGenericKernels, Always}};
 #else
 bool Always() { return true; }
 const Entry kTable[] = {{&kGenericKernels, Always}};

@@ -48,7 +48,7 @@ namespace f32 {
 typedef float T;
 typedef VF V;
 static const int MR = 6, NV = 2;
-static const int64_t KC = 256, MC = 6 * 28, NC = 4096;
+static const int64_t KC = 512, MC = 6 * 40, NC = 4096;
 #include "gemm_driver.h"
 }  // namespace f32
 

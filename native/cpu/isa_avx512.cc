@@ -52,7 +52,7 @@ namespace f32 {
 typedef float T;
 typedef VF V;
 static const int MR = 14, NV = 2;
-static const int64_t KC = 256, MC = 14 * 24, NC = 4096;
+static const int64_t KC = 512, MC = 14 * 16, NC = 4096;
 #include "gemm_driver.h"
 }  // namespace f32
 

@@ -1,5 +1,6 @@
-// Portable kernels for non-x86-64 builds (arm64 and others): scalar C++ over the same driver,
-// left to the compiler's auto-vectoriser (NEON on arm64). Hand-written NEON is still to come.
+// Portable kernels for non-x86-64 builds: scalar C++ over the same driver, left to the
+// compiler's auto-vectoriser. The only table on architectures other than x86-64 and arm64; on
+// arm64 isa_neon.cc is picked first and this one stays selectable (WATTGRAD_CPU_ISA=generic).
 #if !defined(__x86_64__)
 #include "cpu_kernels.h"
 #include "pool.h"

@@ -1,6 +1,6 @@
 // The addon's CPU matmul (native/cpu/) against the js backend's kernel, the reference: fresh
 // random inputs, odd shapes (tails that are not a multiple of any vector width, edges of every
-// cache block: KC=256, MC, NC=4096), all four transposes, batch broadcast (stride 0), K=0,
+// cache block: KC=256 and 512, MC, the L2 runs of B micro-panels, NC=4096), all four transposes, batch broadcast (stride 0), K=0,
 // outputs poisoned with NaN beforehand, in float32 and float64, on every ISA this CPU supports
 // (in-process via cpuSelectIsa, and through WATTGRAD_CPU_ISA in a child process). Also: results
 // identical for 1, 2 and 3 threads and run to run, and the argument checks.
@@ -39,6 +39,7 @@ const SHAPES: MM[] = [
   mm(170, 49, 513),
   mm(6, 4100, 40),
   mm(29, 4099, 35),
+  mm(230, 150, 1030),
 ];
 
 function runNative(dtype: 'float32' | 'float64', A: F, B: F, s: MM): F {
@@ -111,6 +112,8 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
       mm(40, 700, 300),
       mm(3, 5000, 300),
       mm(600, 20, 700),
+      // ic blocks sized per thread count (m over MC, and over 2 and 3 threads), k over 2 KC blocks
+      mm(470, 140, 1100),
       mm(20, 30, 40, { batch: 16 }),
       mm(70, 90, 300, { batch: 5, aBS: 0, tb: true }),
     ];

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds native/bench/gemm_bench (native/cpu's GEMM without Node) into build/gemm-bench/.
+# Same per-ISA flags as CMakeLists.txt. Usage: bash native/bench/build.sh [extra g++ flags]
+set -eu
+cd "$(dirname "$0")/../.."
+out=build/gemm-bench
+mkdir -p "$out"
+CXX=${CXX:-g++}
+F="-O3 -std=c++17 -Wall -Wextra -Wno-unused-parameter $*"
+objs=()
+for f in dispatch pool isa_sse2 isa_avx2 isa_avx512; do
+  extra=""
+  case $f in
+    isa_avx2) extra="-mavx2 -mfma" ;;
+    isa_avx512) extra="-mavx512f -mfma" ;;
+  esac
+  $CXX $F $extra -c native/cpu/$f.cc -o $out/$f.o &
+  objs+=("$out/$f.o")
+done
+wait
+$CXX $F native/bench/gemm_bench.cc "${objs[@]}" -o $out/gemm_bench -lpthread
+echo "$out/gemm_bench"

@@ -1,0 +1,147 @@
+// Stand-alone sgemm bench and check for native/cpu (no Node): times wgcpu::Kernels().sgemm on
+// square and given shapes at a thread count, against the register-only FMA peak of the same ISA,
+// and checks the result against a double-precision reference first.
+//
+//   bash native/bench/build.sh && build/gemm-bench/gemm_bench [--isa avx512] [--threads 1] [--sizes 512,1024,2048]
+//
+// Not part of the addon (CMake globs native/cpu/ only).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "../cpu/cpu_kernels.h"
+#include "../cpu/pool.h"
+
+using Clock = std::chrono::steady_clock;
+
+static double Now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+// CPU seconds of the whole process (all pool threads, spinning included): on a machine shared with
+// other load, flops / (CPU seconds / threads) is the speed while running, unlike wall time
+static double CpuNow() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+struct PeakJob {
+  int64_t iters;
+  double flops[256];
+};
+static void PeakTask(void* ctx, int64_t t, int) {
+  PeakJob* j = static_cast<PeakJob*>(ctx);
+  j->flops[t] = wgcpu::Kernels().fmaPeakFlops(j->iters);
+}
+static double Peak(int threads) {
+  double best = 0;
+  for (int r = 0; r < 15; r++) {
+    PeakJob j;
+    j.iters = 4000000;
+    double t0 = Now();
+    wgcpu::ParallelFor(threads, PeakTask, &j);
+    double s = Now() - t0, tot = 0;
+    for (int i = 0; i < threads; i++) tot += j.flops[i];
+    best = std::max(best, tot / s / 1e9);
+  }
+  return best;
+}
+
+static bool Sgemm(const wgcpu::GemmArgs<float>& g) { return wgcpu::Kernels().sgemm(g); }
+static bool Sgemm(const wgcpu::GemmArgs<double>& g) { return wgcpu::Kernels().dgemm(g); }
+
+// out (poisoned with NaN) against a double-precision reference; T = float or double
+template <class T>
+static bool Check(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  std::vector<T> a(m * k), b(k * n), c(m * n, T(NAN));
+  srand(unsigned(m * 131 + n * 7 + k));
+  for (auto& x : a) x = T(rand()) / RAND_MAX - T(0.5);
+  for (auto& x : b) x = T(rand()) / RAND_MAX - T(0.5);
+  wgcpu::GemmArgs<T> g{a.data(), b.data(), c.data(), 1, m, n, k, 0, 0, ta, tb};
+  Sgemm(g);
+  double maxerr = 0;
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double s = 0;
+      for (int64_t p = 0; p < k; p++)
+        s += double(ta ? a[p * m + i] : a[i * k + p]) * double(tb ? b[j * k + p] : b[p * n + j]);
+      double e = fabs(s - double(c[i * n + j]));
+      if (!(e <= maxerr)) maxerr = e;  // NaN (an element never written) counts as a failure
+    }
+  double tol = (sizeof(T) == 4 ? 1e-4 : 1e-12) * sqrt(double(k)) + (sizeof(T) == 4 ? 1e-5 : 1e-13);
+  bool ok = maxerr <= tol;
+  if (!ok)
+    printf("CHECK FAIL %s m=%ld n=%ld k=%ld ta=%d tb=%d maxerr=%g\n", sizeof(T) == 4 ? "f32" : "f64", long(m), long(n),
+           long(k), ta, tb, maxerr);
+  return ok;
+}
+
+int main(int argc, char** argv) {
+  std::string isa, sizes = "512,1024,2048";
+  int threads = 1;
+  double budget = 1.5;
+  bool check = true, checkOnly = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--isa")) isa = argv[++i];
+    else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--sizes")) sizes = argv[++i];
+    else if (!strcmp(argv[i], "--budget")) budget = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--no-check")) check = false;
+    else if (!strcmp(argv[i], "--check-only")) checkOnly = true;
+  }
+  if (!isa.empty() && !wgcpu::SelectIsa(isa.c_str())) {
+    fprintf(stderr, "isa %s not supported\n", isa.c_str());
+    return 2;
+  }
+  wgcpu::SetNumThreads(threads);
+  printf("isa %s tile %dx%d threads %d\n", wgcpu::Kernels().name, wgcpu::Kernels().sgemmMR, wgcpu::Kernels().sgemmNR,
+         threads);
+  if (check) {
+    bool ok = true;
+    // below/above the no-packing threshold, vector tails, KC=256/512 and MC block edges
+    const int64_t shapes[][3] = {{1, 1, 1},       {3, 5, 7},       {17, 33, 65},   {100, 37, 300},
+                                 {129, 257, 131}, {255, 300, 513}, {64, 1000, 70}, {230, 140, 1030}};
+    for (auto& s : shapes)
+      for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+          ok = Check<float>(s[0], s[1], s[2], ta, tb) && ok;
+          ok = Check<double>(s[0], s[1], s[2], ta, tb) && ok;
+        }
+    printf("check %s (%s, f32 and f64)\n", ok ? "ok" : "FAILED", wgcpu::Kernels().name);
+    if (!ok) return 1;
+  }
+  if (checkOnly) return 0;
+  double pk = Peak(threads);
+  printf("peak %.1f GFLOP/s\n", pk);
+  for (size_t pos = 0; pos < sizes.size();) {
+    size_t e = sizes.find(',', pos);
+    if (e == std::string::npos) e = sizes.size();
+    int64_t n = atoll(sizes.substr(pos, e - pos).c_str());
+    pos = e + 1;
+    std::vector<float> a(n * n), b(n * n), c(n * n);
+    for (auto& x : a) x = float(rand()) / RAND_MAX - 0.5f;
+    for (auto& x : b) x = float(rand()) / RAND_MAX - 0.5f;
+    wgcpu::GemmArgs<float> g{a.data(), b.data(), c.data(), 1, n, n, n, 0, 0, false, false};
+    for (int w = 0; w < 2; w++) wgcpu::Kernels().sgemm(g);
+    std::vector<double> ts, cs;
+    double end = Now() + budget;
+    while (ts.size() < 5 || (Now() < end && ts.size() < 200)) {
+      double t0 = Now(), c0 = CpuNow();
+      wgcpu::Kernels().sgemm(g);
+      cs.push_back((CpuNow() - c0) / threads);
+      ts.push_back(Now() - t0);
+    }
+    std::sort(ts.begin(), ts.end());
+    std::sort(cs.begin(), cs.end());
+    double med = ts[ts.size() / 2], best = ts[0], cmed = cs[cs.size() / 2];
+    double gf = 2.0 * n * n * n / med / 1e9, gfb = 2.0 * n * n * n / best / 1e9, gfc = 2.0 * n * n * n / cmed / 1e9;
+    printf("n %ld: median %.1f GFLOP/s (%.0f%% of peak), best %.1f (%.0f%%), by CPU time %.1f (%.0f%%)\n", long(n), gf,
+           100 * gf / pk, gfb, 100 * gfb / pk, gfc, 100 * gfc / pk);
+  }
+  return 0;
+}
