@@ -813,6 +813,47 @@ export interface CpuKernelBinding {
     training: boolean,
   ): void;
   /**
+   * native/manifest/cpu/optim.mjs; makes 'sgdStep' native
+   * torch.optim.SGD in place over a group: g = ±grad + wd·p; with momentum buf = first ? g : m·buf + (1-dampening)·g,
+   * g = nesterov ? g + m·buf : buf; p -= lr·g. bufs may be null when momentum is 0.
+   */
+  cpuSgdStep(
+    params: (Float32Array | Float64Array)[],
+    grads: (Float32Array | Float64Array)[],
+    bufs: (Float32Array | Float64Array)[] | null,
+    numels: Int32Array,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    weightDecay: number,
+    maximize: boolean,
+    firstStep: boolean,
+  ): void;
+  /**
+   * native/manifest/cpu/optim.mjs; makes 'adamStep' native
+   * torch.optim.Adam / AdamW (decoupled) / amsgrad in place over a group: m = lerp(m, g, 1-β1), v = β2·v + (1-β2)·g²,
+   * p -= stepSize · m / (√(v or vmax) / bc2Sqrt + eps); stepSize = lr / (1-β1^t) and bc2Sqrt = √(1-β2^t) from JS.
+   */
+  cpuAdamStep(
+    params: (Float32Array | Float64Array)[],
+    grads: (Float32Array | Float64Array)[],
+    expAvg: (Float32Array | Float64Array)[],
+    expAvgSq: (Float32Array | Float64Array)[],
+    maxExpAvgSq: (Float32Array | Float64Array)[] | null,
+    numels: Int32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    decoupled: boolean,
+    amsgrad: boolean,
+    maximize: boolean,
+    stepSize: number,
+    bc2Sqrt: number,
+  ): void;
+  /**
    * native/manifest/cpu/qgemm.mjs; makes 'qgemm_u8s8s32' native
    * acc[i, j] = Σ_p (a[i, p] − aZeroPoint) · (b[j, p] − bZeroPoint[j]) in int32; a (m, k) quint8, b (n, k) qint8;
    * out[i, j] = float32(aScale · bScale[j]) · acc + bias[j], then max(·, 0) when relu. acc (optional) receives the accumulators.
@@ -833,11 +874,166 @@ export interface CpuKernelBinding {
     relu: boolean,
   ): void;
   /**
+   * native/manifest/cpu/qgemm.mjs; makes 'quantize_u8' native
+   * out[i] = clamp(round_half_even(x[i] · (1 / scale)) + zeroPoint, quantMin, quantMax) + shift, the product in double
+   * (lib/nn/quantized-static.ts quantizeForKernel, bit for bit); shift 128 stores qint8 values as the kernel's u8.
+   */
+  cpuQuantizeU8(
+    x: Float32Array,
+    out: Uint8Array,
+    n: number,
+    scale: number,
+    zeroPoint: number,
+    quantMin: number,
+    quantMax: number,
+    shift: number,
+  ): void;
+  /**
+   * native/manifest/cpu/qgemm.mjs; makes 'qconv2d_u8s8s32' native
+   * int8 conv2d (groups 1): x (n, c, h, w) quint8, w (k, c, r, s) qint8 per output channel, out (n, k, oh, ow) float32 =
+   * float32(xScale · wScale[k]) · Σ (x − xZeroPoint)(w − wZeroPoint[k]) + bias[k] (ReLU when relu); padding reads xZeroPoint.
+   * im2col straight into the int8 GEMM's packed buffer (qgemm.cc); equal to lib/quantization/qconv.ts qconv2d bit for bit.
+   */
+  cpuQconv2dU8S8S32(
+    x: Uint8Array,
+    wt: Int8Array,
+    wScale: Float32Array,
+    wZeroPoint: Int32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    k: number,
+    r: number,
+    s: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    xScale: number,
+    xZeroPoint: number,
+    relu: boolean,
+  ): void;
+  /**
    * native/manifest/cpu/reduce.mjs; makes 'reduce' native
    * x (outer, r, inner) -> out (outer, inner): op = cpuStreamOps().reduce.indexOf(name). Tasks split by the
    * shape and partials combined in a fixed order: results independent of the thread count.
    */
   cpuReduce(op: number, x: Float32Array | Float64Array, out: Float32Array | Float64Array, outer: number, r: number, inner: number): void;
+  /**
+   * native/manifest/cpu/rnn.mjs; makes 'lstmCell' native
+   * gates (batch, 4H) pre-activation i, f, g, o; cPrev, h, c (batch, H); act (batch, 4H) = [σi, σf, tanh g, σo]. c = σf·cPrev + σi·tanh g, h = σo·tanh c.
+   */
+  cpuLstmCell(
+    gates: Float32Array | Float64Array,
+    cPrev: Float32Array | Float64Array,
+    h: Float32Array | Float64Array,
+    c: Float32Array | Float64Array,
+    act: Float32Array | Float64Array,
+    batch: number,
+    hidden: number,
+  ): void;
+  /**
+   * native/manifest/cpu/rnn.mjs; makes 'lstmCellBackward' native
+   * From dh and dc (null: 0): dGates (batch, 4H) pre-activation and dcPrev (batch, H).
+   */
+  cpuLstmCellBackward(
+    act: Float32Array | Float64Array,
+    cPrev: Float32Array | Float64Array,
+    c: Float32Array | Float64Array,
+    dh: Float32Array | Float64Array,
+    dc: Float32Array | Float64Array | null,
+    dGates: Float32Array | Float64Array,
+    dcPrev: Float32Array | Float64Array,
+    batch: number,
+    hidden: number,
+  ): void;
+  /**
+   * native/manifest/cpu/rnn.mjs; makes 'gruCell' native
+   * xg, hg (batch, 3H) (projections with their biases) in order r, z, n; hPrev, h (batch, H); saved (batch, 4H) = [r, z, n, hn].
+   */
+  cpuGruCell(
+    xg: Float32Array | Float64Array,
+    hg: Float32Array | Float64Array,
+    hPrev: Float32Array | Float64Array,
+    h: Float32Array | Float64Array,
+    saved: Float32Array | Float64Array,
+    batch: number,
+    hidden: number,
+  ): void;
+  /**
+   * native/manifest/cpu/rnn.mjs; makes 'gruCellBackward' native
+   * From dh: dxg, dhg (batch, 3H) and the direct part of dhPrev (= dh·z).
+   */
+  cpuGruCellBackward(
+    saved: Float32Array | Float64Array,
+    hPrev: Float32Array | Float64Array,
+    dh: Float32Array | Float64Array,
+    dxg: Float32Array | Float64Array,
+    dhg: Float32Array | Float64Array,
+    dhPrev: Float32Array | Float64Array,
+    batch: number,
+    hidden: number,
+  ): void;
+  /**
+   * native/manifest/cpu/rnn.mjs
+   * One layer and direction over T steps (mode 0 RNN tanh, 1 RNN relu, 2 LSTM, 3 GRU): x (steps T, batch B, input I); h0 (B, H); c0 (B, H), LSTM only;
+   * wIh (G·H, I); wHh (G·H, H); bIh, bHh (G·H) or null. Writes hs (T, B, H), cs (T, B, H) (LSTM) and saved (T, B, 4H)
+   * (LSTM act, GRU [r, z, n, hn]; null for RNN or when no backward follows). One GEMM projects every step; per step a small GEMM and the fused gates.
+   */
+  cpuRnnForward(
+    mode: number,
+    x: Float32Array | Float64Array,
+    h0: Float32Array | Float64Array,
+    c0: Float32Array | Float64Array | null,
+    wIh: Float32Array | Float64Array,
+    wHh: Float32Array | Float64Array,
+    bIh: Float32Array | Float64Array | null,
+    bHh: Float32Array | Float64Array | null,
+    hs: Float32Array | Float64Array,
+    cs: Float32Array | Float64Array | null,
+    saved: Float32Array | Float64Array | null,
+    steps: number,
+    batch: number,
+    input: number,
+    hidden: number,
+  ): void;
+  /**
+   * native/manifest/cpu/rnn.mjs
+   * Gradients of Σ dhs·hs + Σ dhN·h_T + Σ dcN·c_T (dhs, dhN, dcN each may be null) through cpuRnnForward, from its hs, cs, saved.
+   * Overwrites dx (T, B, I) (null: skipped), dh0, dc0 (LSTM), dWih (G·H, I), dWhh (G·H, H), dbIh, dbHh (G·H) (null: skipped).
+   */
+  cpuRnnBackward(
+    mode: number,
+    x: Float32Array | Float64Array,
+    h0: Float32Array | Float64Array,
+    c0: Float32Array | Float64Array | null,
+    wIh: Float32Array | Float64Array,
+    wHh: Float32Array | Float64Array,
+    hs: Float32Array | Float64Array,
+    cs: Float32Array | Float64Array | null,
+    saved: Float32Array | Float64Array | null,
+    dhs: Float32Array | Float64Array | null,
+    dhN: Float32Array | Float64Array | null,
+    dcN: Float32Array | Float64Array | null,
+    dx: Float32Array | Float64Array | null,
+    dh0: Float32Array | Float64Array,
+    dc0: Float32Array | Float64Array | null,
+    dWih: Float32Array | Float64Array,
+    dWhh: Float32Array | Float64Array,
+    dbIh: Float32Array | Float64Array | null,
+    dbHh: Float32Array | Float64Array | null,
+    steps: number,
+    batch: number,
+    input: number,
+    hidden: number,
+  ): void;
   /**
    * native/manifest/cpu/softmax.mjs; makes 'softmax' native
    * y = softmax(x) (or log_softmax) over the last axis; x, y (rows, cols); y may be x.

@@ -4,8 +4,24 @@
 import type { Backend, BackendMemory, Handle, Kernels } from '../kernels.js';
 import { hostArray, type DType, type TypedArray } from '../../dtype.js';
 import { JsHandle, hostDType } from './handle.js';
-import { addBiasAct, binary, cast, fill, unary, unaryGrad, where } from './elementwise.js';
-import { argReduce, reduce } from './reduce.js';
+import { cast, fill, where } from './elementwise.js';
+import { argReduce } from './reduce.js';
+// the streaming kernels: the addon's CPU kernels when loaded (and the call is large enough), else ./elementwise.js, ./reduce.js, ./softmax.js, ./norm.js
+import {
+  addBiasAct,
+  batchNorm,
+  batchNormBackward,
+  binary,
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  reduce,
+  softmax,
+  softmaxBackward,
+  unary,
+  unaryGrad,
+} from './native-streaming.js';
 import { stridedCopy } from './copy.js';
 import { matmul } from './native-cpu.js'; // the addon's CPU kernel when loaded, else ./matmul.js
 // conv2d and pooling: the addon's CPU kernels when loaded, else ./conv2d.js and ./pool.js
@@ -21,8 +37,6 @@ import {
   maxPool2dBackward,
 } from './native-conv.js';
 import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
-import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './softmax.js';
-import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './native-rnn.js'; // the addon's CPU kernels when loaded, else ./rnn.js
 import { dropoutMask, randNormal, randUniform } from './random.js';
 import { adagradStep, rmspropStep } from './optim.js';

@@ -1,0 +1,422 @@
+// The streaming kernels of the js backend, native when the addon carries them (native/cpu/
+// elementwise_kernels.h, SIMD per ISA + the thread pool; entry points generated from
+// native/manifest/cpu/{softmax,norm,elementwise,reduce}.mjs): softmax / log-softmax and the
+// fused cross-entropy, layer and batch norm, bias + activation, unary / unary-grad, broadcasting
+// binary and the reductions. The addon works on the handles' own typed arrays (zero copy).
+//
+// The pure-JS kernel runs instead (exactly as without an addon) when: WATTGRAD_CPU_KERNELS=js;
+// the addon lacks these entries; the dtype is int32 (the js integer semantics stay in JS); a
+// handle is not a float array of `dtype`; the call is one the native kernel does not take (a bad
+// cross-entropy target: the js kernel raises its own error); or the call is small (below
+// NATIVE_MIN elements the N-API call costs more than the JS loop; see bench/ops/softmax.ts).
+//
+// Results: float64 computes in float64 like the js kernels (sums in other orders); float32 runs
+// exp/tanh/sigmoid in float32 SIMD (≤ 1 ulp exp, elementwise_simd.h) and every sum in float64.
+// Identical run to run and for any thread count.
+
+import type { CpuKernelBinding } from '../../../binding.js';
+import type { Activation, BinaryOp, Handle, ReduceOp, UnaryGradOp, UnaryOp } from '../kernels.js';
+import type { DType } from '../../dtype.js';
+import { JsHandle } from './handle.js';
+import { nativeCpu } from './native-cpu.js';
+import * as jsEw from './elementwise.js';
+import * as jsRed from './reduce.js';
+import * as jsSm from './softmax.js';
+import * as jsNorm from './norm.js';
+
+type F = Float32Array | Float64Array;
+
+/** The op-name lists whose indexes are the native op codes (native/cpu/napi_elementwise.cc). */
+export interface StreamOps {
+  unary: string[];
+  unaryGrad: string[];
+  binary: string[];
+  reduce: string[];
+  activation: string[];
+}
+
+export type NativeStreamBinding = Pick<
+  CpuKernelBinding,
+  | 'cpuSoftmax'
+  | 'cpuSoftmaxBackward'
+  | 'cpuCrossEntropy'
+  | 'cpuCrossEntropyBackward'
+  | 'cpuLayerNorm'
+  | 'cpuLayerNormBackward'
+  | 'cpuBatchNorm'
+  | 'cpuBatchNormBackward'
+  | 'cpuUnary'
+  | 'cpuUnaryGrad'
+  | 'cpuBinary'
+  | 'cpuAddBiasAct'
+  | 'cpuReduce'
+> & { cpuStreamOps(): StreamOps };
+
+interface Stream {
+  b: NativeStreamBinding;
+  unary: Map<string, number>;
+  unaryGrad: Map<string, number>;
+  binary: Map<string, number>;
+  reduce: Map<string, number>;
+  act: Map<string, number>;
+}
+
+let cached: { from: unknown; s: Stream | null } | null = null;
+
+const codes = (names: string[]): Map<string, number> => new Map(names.map((n, i) => [n, i]));
+
+/** The streaming entry points of the loaded addon with their op codes, or null. */
+export function nativeStream(): Stream | null {
+  const n = nativeCpu();
+  if (cached !== null && cached.from === n) return cached.s;
+  const b = n as unknown as Partial<NativeStreamBinding> | null;
+  let s: Stream | null = null;
+  if (b && typeof b.cpuStreamOps === 'function' && typeof b.cpuSoftmax === 'function' && typeof b.cpuReduce === 'function') {
+    const ops = b.cpuStreamOps();
+    s = {
+      b: b as NativeStreamBinding,
+      unary: codes(ops.unary),
+      unaryGrad: codes(ops.unaryGrad),
+      binary: codes(ops.binary),
+      reduce: codes(ops.reduce),
+      act: codes(ops.activation),
+    };
+  }
+  cached = { from: n, s };
+  return s;
+}
+
+/**
+ * Below these element counts the js kernel runs (an N-API call with its argument checks costs
+ * ~0.3–1 µs; the JS loop of a cheap op ~1 ns an element, of an exp-based one ~5–15 ns).
+ */
+const NATIVE_MIN = { cheap: 512, transcendental: 64, row: 64 };
+let minCheap = NATIVE_MIN.cheap;
+let minTrans = NATIVE_MIN.transcendental;
+let minRow = NATIVE_MIN.row;
+
+/** Tests only: route every call of any size to the native kernels (true) or restore the thresholds. */
+export function setNativeStreamingAlwaysForTests(always: boolean): void {
+  minCheap = always ? 0 : NATIVE_MIN.cheap;
+  minTrans = always ? 0 : NATIVE_MIN.transcendental;
+  minRow = always ? 0 : NATIVE_MIN.row;
+}
+
+/** The float array of `dtype` behind h, or null. */
+function fa(h: Handle, dtype: DType): F | null {
+  if (!(h instanceof JsHandle)) return null;
+  const d = h.data;
+  if (dtype === 'float32') return d instanceof Float32Array ? d : null;
+  if (dtype === 'float64') return d instanceof Float64Array ? d : null;
+  return null;
+}
+
+function faOpt(h: Handle | null, dtype: DType): F | null | undefined {
+  return h === null ? null : (fa(h, dtype) ?? undefined); // undefined: not usable
+}
+
+const CHEAP_UNARY = new Set<string>(['neg', 'abs', 'sign', 'square', 'relu', 'clamp', 'add_scalar', 'mul_scalar', 'rsub_scalar']);
+
+export function unary(op: UnaryOp, x: Handle, out: Handle, n: number, dtype: DType, a: number, b: number): void {
+  const s = nativeStream();
+  if (s !== null && n >= (CHEAP_UNARY.has(op) ? minCheap : minTrans)) {
+    const code = s.unary.get(op);
+    const X = fa(x, dtype),
+      O = fa(out, dtype);
+    if (code !== undefined && X !== null && O !== null) return s.b.cpuUnary(code, X, O, n, a, b);
+  }
+  jsEw.unary(op, x, out, n, dtype, a, b);
+}
+
+export function unaryGrad(
+  op: UnaryGradOp,
+  x: Handle,
+  y: Handle,
+  dy: Handle,
+  dx: Handle,
+  n: number,
+  dtype: DType,
+  a: number,
+  b: number,
+): void {
+  const s = nativeStream();
+  if (s !== null && n >= minCheap) {
+    const code = s.unaryGrad.get(op);
+    const X = fa(x, dtype),
+      Y = fa(y, dtype),
+      G = fa(dy, dtype),
+      D = fa(dx, dtype);
+    if (code !== undefined && X !== null && Y !== null && G !== null && D !== null) return s.b.cpuUnaryGrad(code, X, Y, G, D, n, a, b);
+  }
+  jsEw.unaryGrad(op, x, y, dy, dx, n, dtype, a, b);
+}
+
+const dims = new Int32Array(48); // [shape, aStrides, bStrides], reused (the call is synchronous)
+
+export function binary(
+  op: BinaryOp,
+  a: Handle,
+  b: Handle,
+  out: Handle,
+  outShape: number[],
+  aStrides: number[],
+  bStrides: number[],
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  const nd = outShape.length;
+  if (s !== null && nd <= 16) {
+    let n = 1;
+    for (let d = 0; d < nd; d++) n *= outShape[d]!;
+    const code = n >= minCheap ? s.binary.get(op) : undefined;
+    const A = code !== undefined ? fa(a, dtype) : null,
+      B = A !== null ? fa(b, dtype) : null,
+      O = B !== null ? fa(out, dtype) : null;
+    if (O !== null && aStrides.length === nd && bStrides.length === nd) {
+      for (let d = 0; d < nd; d++) {
+        dims[d] = outShape[d]!;
+        dims[nd + d] = aStrides[d]!;
+        dims[2 * nd + d] = bStrides[d]!;
+      }
+      return s.b.cpuBinary(code!, A!, B!, O, nd, dims);
+    }
+  }
+  jsEw.binary(op, a, b, out, outShape, aStrides, bStrides, dtype);
+}
+
+export function addBiasAct(
+  x: Handle,
+  bias: Handle,
+  out: Handle,
+  outer: number,
+  c: number,
+  inner: number,
+  act: Activation,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && outer * c * inner >= (act === 'none' || act === 'relu' ? minCheap : minTrans)) {
+    const code = s.act.get(act);
+    const X = fa(x, dtype),
+      B = fa(bias, dtype),
+      O = fa(out, dtype);
+    if (code !== undefined && X !== null && B !== null && O !== null) return s.b.cpuAddBiasAct(X, B, O, outer, c, inner, code);
+  }
+  jsEw.addBiasAct(x, bias, out, outer, c, inner, act, dtype);
+}
+
+export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: number, inner: number, dtype: DType): void {
+  const s = nativeStream();
+  if (s !== null && outer * r * inner >= minCheap) {
+    const code = s.reduce.get(op);
+    const X = fa(x, dtype),
+      O = fa(out, dtype);
+    if (code !== undefined && X !== null && O !== null) return s.b.cpuReduce(code, X, O, outer, r, inner);
+  }
+  jsRed.reduce(op, x, out, outer, r, inner, dtype);
+}
+
+export function softmax(x: Handle, y: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const X = fa(x, dtype),
+      Y = fa(y, dtype);
+    if (X !== null && Y !== null) return s.b.cpuSoftmax(X, Y, rows, cols, log);
+  }
+  jsSm.softmax(x, y, rows, cols, log, dtype);
+}
+
+export function softmaxBackward(y: Handle, dy: Handle, dx: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const Y = fa(y, dtype),
+      G = fa(dy, dtype),
+      D = fa(dx, dtype);
+    if (Y !== null && G !== null && D !== null) return s.b.cpuSoftmaxBackward(Y, G, D, rows, cols, log);
+  }
+  jsSm.softmaxBackward(y, dy, dx, rows, cols, log, dtype);
+}
+
+/** Targets the native kernel takes: ints in [0, cols) or ignoreIndex (else the js kernel raises its error). */
+function targetsOk(t: Handle, rows: number, cols: number, ignoreIndex: number): Int32Array | null {
+  if (!(t instanceof JsHandle) || !(t.data instanceof Int32Array) || !Number.isInteger(ignoreIndex)) return null;
+  const T = t.data;
+  if (T.length < rows) return null;
+  for (let r = 0; r < rows; r++) {
+    const v = T[r]!;
+    if (v !== ignoreIndex && !(v >= 0 && v < cols)) return null;
+  }
+  return T;
+}
+
+export function crossEntropy(
+  logits: Handle,
+  targets: Handle,
+  loss: Handle,
+  rows: number,
+  cols: number,
+  labelSmoothing: number,
+  ignoreIndex: number,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const X = fa(logits, dtype),
+      L = fa(loss, dtype),
+      T = targetsOk(targets, rows, cols, ignoreIndex);
+    if (X !== null && L !== null && T !== null) return s.b.cpuCrossEntropy(X, T, L, rows, cols, labelSmoothing, ignoreIndex);
+  }
+  jsSm.crossEntropy(logits, targets, loss, rows, cols, labelSmoothing, ignoreIndex, dtype);
+}
+
+export function crossEntropyBackward(
+  logits: Handle,
+  targets: Handle,
+  dloss: Handle,
+  dlogits: Handle,
+  rows: number,
+  cols: number,
+  labelSmoothing: number,
+  ignoreIndex: number,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const X = fa(logits, dtype),
+      G = fa(dloss, dtype),
+      D = fa(dlogits, dtype),
+      T = targetsOk(targets, rows, cols, ignoreIndex);
+    // the kernel writes e^x into dlogits before it is done with the logits: never in place
+    if (X !== null && G !== null && D !== null && T !== null && D.buffer !== X.buffer)
+      return s.b.cpuCrossEntropyBackward(X, T, G, D, rows, cols, labelSmoothing, ignoreIndex);
+  }
+  jsSm.crossEntropyBackward(logits, targets, dloss, dlogits, rows, cols, labelSmoothing, ignoreIndex, dtype);
+}
+
+export function layerNorm(
+  x: Handle,
+  gamma: Handle | null,
+  beta: Handle | null,
+  y: Handle,
+  mean: Handle,
+  rstd: Handle,
+  rows: number,
+  cols: number,
+  eps: number,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const X = fa(x, dtype),
+      G = faOpt(gamma, dtype),
+      B = faOpt(beta, dtype),
+      Y = fa(y, dtype),
+      M = fa(mean, dtype),
+      R = fa(rstd, dtype);
+    if (X !== null && G !== undefined && B !== undefined && Y !== null && M !== null && R !== null)
+      return s.b.cpuLayerNorm(X, G, B, Y, M, R, rows, cols, eps);
+  }
+  jsNorm.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, eps, dtype);
+}
+
+export function layerNormBackward(
+  dy: Handle,
+  x: Handle,
+  gamma: Handle | null,
+  mean: Handle,
+  rstd: Handle,
+  dx: Handle,
+  dgamma: Handle | null,
+  dbeta: Handle | null,
+  rows: number,
+  cols: number,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && rows * cols >= minRow) {
+    const DY = fa(dy, dtype),
+      X = fa(x, dtype),
+      G = faOpt(gamma, dtype),
+      M = fa(mean, dtype),
+      R = fa(rstd, dtype),
+      DX = fa(dx, dtype),
+      DG = faOpt(dgamma, dtype),
+      DB = faOpt(dbeta, dtype);
+    if (DY !== null && X !== null && G !== undefined && M !== null && R !== null && DX !== null && DG !== undefined && DB !== undefined)
+      return s.b.cpuLayerNormBackward(DY, X, G, M, R, DX, DG, DB, rows, cols);
+  }
+  jsNorm.layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols, dtype);
+}
+
+export function batchNorm(
+  x: Handle,
+  gamma: Handle | null,
+  beta: Handle | null,
+  runningMean: Handle | null,
+  runningVar: Handle | null,
+  y: Handle,
+  saveMean: Handle,
+  saveInvStd: Handle,
+  n: number,
+  c: number,
+  hw: number,
+  training: boolean,
+  momentum: number,
+  eps: number,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && n * c * hw >= minRow) {
+    const X = fa(x, dtype),
+      G = faOpt(gamma, dtype),
+      B = faOpt(beta, dtype),
+      RM = faOpt(runningMean, dtype),
+      RV = faOpt(runningVar, dtype),
+      Y = fa(y, dtype),
+      SM = fa(saveMean, dtype),
+      SI = fa(saveInvStd, dtype);
+    if (
+      X !== null &&
+      G !== undefined &&
+      B !== undefined &&
+      RM !== undefined &&
+      RV !== undefined &&
+      Y !== null &&
+      SM !== null &&
+      SI !== null
+    )
+      return s.b.cpuBatchNorm(X, G, B, RM, RV, Y, SM, SI, n, c, hw, training, momentum, eps);
+  }
+  jsNorm.batchNorm(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, n, c, hw, training, momentum, eps, dtype);
+}
+
+export function batchNormBackward(
+  dy: Handle,
+  x: Handle,
+  gamma: Handle | null,
+  saveMean: Handle,
+  saveInvStd: Handle,
+  dx: Handle,
+  dgamma: Handle | null,
+  dbeta: Handle | null,
+  n: number,
+  c: number,
+  hw: number,
+  training: boolean,
+  dtype: DType,
+): void {
+  const s = nativeStream();
+  if (s !== null && n * c * hw >= minRow) {
+    const DY = fa(dy, dtype),
+      X = fa(x, dtype),
+      G = faOpt(gamma, dtype),
+      SM = fa(saveMean, dtype),
+      SI = fa(saveInvStd, dtype),
+      DX = fa(dx, dtype),
+      DG = faOpt(dgamma, dtype),
+      DB = faOpt(dbeta, dtype);
+    if (DY !== null && X !== null && G !== undefined && SM !== null && SI !== null && DX !== null && DG !== undefined && DB !== undefined)
+      return s.b.cpuBatchNormBackward(DY, X, G, SM, SI, DX, DG, DB, n, c, hw, training);
+  }
+  jsNorm.batchNormBackward(dy, x, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, n, c, hw, training, dtype);
+}
