@@ -7,6 +7,10 @@
 #include <atomic>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "conv2d.h"
 #include "pool.h"
 
@@ -75,6 +79,34 @@ inline void AvgDivisor(const PoolGeom& p, int64_t h0, int64_t w0, double* padded
 inline int64_t AdaptiveStart(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
 inline int64_t AdaptiveEnd(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
 
+// best, bi = v, q when v > best, or v is NaN and best is not (torch's rule: a NaN is the maximum,
+// the first NaN wins). Branch-free on x86-64: on random data that branch is a coin toss, and
+// compilers keep it a branch (the unordered compare sets the parity flag).
+#if defined(__SSE2__)
+inline void Take(float v, int64_t q, float& best, int64_t& bi) {
+  const __m128 V = _mm_set_ss(v), B = _mm_set_ss(best);
+  const __m128 m = _mm_or_ps(_mm_cmpgt_ss(V, B), _mm_and_ps(_mm_cmpunord_ss(V, V), _mm_cmpord_ss(B, B)));
+  const int64_t take = -int64_t(_mm_movemask_ps(m) & 1);
+  best = _mm_cvtss_f32(_mm_or_ps(_mm_and_ps(m, V), _mm_andnot_ps(m, B)));
+  bi = (q & take) | (bi & ~take);
+}
+inline void Take(double v, int64_t q, double& best, int64_t& bi) {
+  const __m128d V = _mm_set_sd(v), B = _mm_set_sd(best);
+  const __m128d m = _mm_or_pd(_mm_cmpgt_sd(V, B), _mm_and_pd(_mm_cmpunord_sd(V, V), _mm_cmpord_sd(B, B)));
+  const int64_t take = -int64_t(_mm_movemask_pd(m) & 1);
+  best = _mm_cvtsd_f64(_mm_or_pd(_mm_and_pd(m, V), _mm_andnot_pd(m, B)));
+  bi = (q & take) | (bi & ~take);
+}
+#else
+template <class T>
+inline void Take(T v, int64_t q, T& best, int64_t& bi) {
+  if (v > best || (v != v && best == best)) {
+    best = v;
+    bi = q;
+  }
+}
+#endif
+
 }  // namespace
 
 template <class T>
@@ -98,11 +130,7 @@ void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
             const int64_t row = (h0 + r * p.dilationH) * p.inW + w0;
             for (int64_t s = r == 0 ? 1 : 0; s < p.kW; s++) {
               const int64_t q = row + s * p.dilationW;
-              const T v = X[q];
-              if (v > best || (v != v && best == best)) {
-                best = v;
-                bi = q;
-              }
+              Take(X[q], q, best, bi);
             }
           }
         } else {
@@ -115,10 +143,11 @@ void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
             for (int64_t s = 0; s < p.kW; s++) {
               const int64_t iw = w0 + s * p.dilationW;
               if (iw < 0 || iw >= p.inW) continue;
-              const T v = X[ih * p.inW + iw];
-              if (bi < 0 || v > best || (v != v && best == best)) {
-                best = v;
+              if (bi < 0) {  // the first cell inside the image starts the window
+                best = X[ih * p.inW + iw];
                 bi = ih * p.inW + iw;
+              } else {
+                Take(X[ih * p.inW + iw], ih * p.inW + iw, best, bi);
               }
             }
           }
