@@ -63,6 +63,8 @@ export class DistributedDataParallel<In extends unknown[] = [Tensor], Out = Tens
   readonly broadcastBuffers: boolean;
   /** false inside noSync(): backward leaves gradients local */
   requireBackwardGradSync = true;
+  /** synchronised backwards so far, and how many bucket allReduces started while backward was still running (overlap) */
+  readonly stats = { syncs: 0, bucketsLaunched: 0, launchedDuringBackward: 0 };
   private readonly group: ProcessGroup;
   private readonly buckets: Bucket[] = [];
   private readonly bucketOf = new Map<Parameter, number>();
@@ -236,6 +238,7 @@ export class DistributedDataParallel<In extends unknown[] = [Tensor], Out = Tens
   }
 
   private launch(b: Bucket): void {
+    this.stats.bucketsLaunched++;
     if (b.flat) {
       b.work = allReduceArray('DistributedDataParallel', b.flat, 'avg', true);
       return;
@@ -260,12 +263,14 @@ export class DistributedDataParallel<In extends unknown[] = [Tensor], Out = Tens
       const b = this.buckets[this.nextLaunch]!;
       if (b.ready < b.params.length || b.flat === null) break; // device buckets go at the end (grads committed)
       this.launch(b);
+      this.stats.launchedDuringBackward++;
       this.nextLaunch++;
     }
   }
 
   /** After backward committed .grad: launch what is left, wait for everything, write the averages back. */
   private finishSync(): void {
+    this.stats.syncs++;
     try {
       for (const b of this.buckets) for (const p of b.params) if (!b.readySet.has(p) && b.flat) this.fill(b, p, null);
       while (this.nextLaunch < this.buckets.length) this.launch(this.buckets[this.nextLaunch++]!);

@@ -24,6 +24,7 @@ import { tensorDataLoader, tensorLoaders, type TensorData, type TensorFitOptions
 import { currentLr, modelDevice, type ModelLike, type OptimizerLike, type SchedulerLike } from './types.js';
 import { bool, checkOptions, func, nonNegativeInt, oneOf, positive, positiveInt, string, type OptionKeys } from '../options.js';
 import { checkCallbacks } from './callbacks.js';
+import { fitDistributed } from '../distributed/fit-support.js';
 import { fitAmp, type FitAmpOption } from '../amp/fit.js';
 
 export { resolveLoss } from './losses.js';
@@ -151,7 +152,9 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   const logInterval = positiveInt('fit', 'logInterval', o.logInterval, 20);
   const clip = o.clipGradNorm === null || o.clipGradNorm === undefined ? null : positive('fit', 'clipGradNorm', o.clipGradNorm);
   const unpack = (o.unpack === undefined ? defaultUnpack : func('fit', 'unpack', o.unpack)) as Unpack<unknown>;
-  const callbacks = checkCallbacks('fit', o.callbacks);
+  // under nn.DistributedDataParallel: logs, files and progress on rank 0, epoch results reduced over ranks
+  const dist = fitDistributed(model);
+  const callbacks = dist ? dist.callbacks(checkCallbacks('fit', o.callbacks)) : checkCallbacks('fit', o.callbacks);
   const scheduler = o.scheduler ?? null;
   if (scheduler !== null && typeof scheduler.step !== 'function')
     throw new TypeError('fit: scheduler must have step() (e.g. new optim.StepLR(optimizer, { stepSize: 10 }))');
@@ -174,7 +177,7 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
   const device = o.device ?? modelDevice(model);
   const params = [...model.parameters()];
   const metrics = (o.metrics ?? []).map(makeMetric);
-  const progress = o.verbose === false ? null : new Progress(typeof o.verbose === 'object' ? o.verbose : {});
+  const progress = o.verbose === false || (dist && !dist.isMain) ? null : new Progress(typeof o.verbose === 'object' ? o.verbose : {});
 
   let meter: EnergyMeter | null = null;
   let ownMeter = false;
@@ -215,14 +218,16 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
       state.epoch = epoch;
       await call('onEpochBegin', epoch, state);
       const log = await trainEpoch(epoch);
+      dist?.reduceTrain(log);
       if (o.validation) {
         const t0 = performance.now();
-        const v = await evaluate(model, o.validation, {
+        let v = await evaluate(model, o.validation, {
           loss: lossFn,
           metrics: (o.metrics ?? []).map((m) => (typeof m === 'string' ? m : cloneMetric(m))),
           device,
           unpack: o.unpack as Unpack<unknown> | undefined,
         });
+        if (dist) v = dist.reduceEval(v);
         log.valLoss = v.loss;
         log.valMetrics = v.metrics;
         log.valSeconds = (performance.now() - t0) / 1000;
@@ -238,10 +243,12 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
         break;
       }
     }
-    if (meter && meter.openWindows().includes(runName))
+    if (meter && meter.openWindows().includes(runName)) {
       history.energy = meter.end(runName, {
-        samples: history.epochs.slice(-(state.epoch - startEpoch)).reduce((a, e) => a + e.samples, 0),
+        samples: dist ? dist.localSamples : history.epochs.slice(-(state.epoch - startEpoch)).reduce((a, e) => a + e.samples, 0),
       });
+      if (dist) history.energy = dist.energy(history.energy);
+    }
     await call('onTrainEnd', state);
   } finally {
     if (meter) {
@@ -328,6 +335,7 @@ export async function fit<B = unknown>(model: ModelLike, o: FitOptions<B>): Prom
       const total = lossSum ? (await lossSum.data())[0]! : NaN;
       let energy: EnergyResult | undefined;
       if (meter) energy = meter.end(winName, { samples });
+      if (energy && dist) energy = dist.energy(energy);
       const seconds = (performance.now() - t0) / 1000;
       const mv: Record<string, number> = {};
       for (const m of metrics) mv[m.name] = await m.compute();

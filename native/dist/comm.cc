@@ -166,8 +166,7 @@ class Group {
       case kBarrier: rc = mpi->Ibarrier(0); break;
     }
     if (rc != 0) return std::string(name) + ": MPI error: " + mpi->ErrorString(rc);
-    // Poll: MPI progresses a non-blocking collective only inside MPI calls, so test often at
-    // first (yielding the core to the training threads), then back off to short sleeps.
+    // Poll: MPI progresses a non-blocking collective only inside MPI calls, so test often.
     auto t0 = std::chrono::steady_clock::now();
     int done = 0;
     for (long i = 0;; i++) {
@@ -194,9 +193,11 @@ class Group {
           return std::string(name) + ": the process is exiting while the collective was in flight";
         }
       }
-      if (ms < 2) sched_yield();
-      else if (ms < 100) std::this_thread::sleep_for(std::chrono::microseconds(20));
-      else std::this_thread::sleep_for(std::chrono::microseconds(500));
+      // a short spin catches the common fast completion; then sleep, so that on an oversubscribed
+      // machine the other ranks (and this rank's training threads) get the cores
+      if (ms < 0.05) sched_yield();
+      else if (ms < 20) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      else std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (op.avg) {
       size_t n = size_t(op.count);  // allReduce: the tensor; reduceScatter: this rank's block

@@ -1,7 +1,8 @@
 // Runs test/distributed/workers/*.ts as N MPI ranks: each worker is bundled (rolldown, which
 // vitest's vite brings) into <repo>/tmp/distributed-test/ so it imports lib/ from source, then
 // started with `mpirun -np N --oversubscribe [--allow-run-as-root] node worker.mjs`.
-// A worker prints one line `RESULT <json>` per rank; runRanks parses them by rank.
+// Each rank writes its result to $WATTGRAD_TEST_OUT/rank-<r>.json (workers/util.ts report());
+// runRanks reads them by rank. On timeout the whole job (mpirun and its ranks) is killed.
 //
 // Skips (with the reason) when mpirun is absent, when no MPI library loads, or when the native
 // addon (which dlopens libmpi) is not built: CI's first pass runs without an addon.
@@ -84,22 +85,31 @@ export async function runRanks(
     ...o.env,
   };
   const args = mpirunArgs(np, ['node', file, ...(o.args ?? [])], mpirun);
+  const resultDir = fs.mkdtempSync(path.join(outDir, `${worker}-out-`));
+  env.WATTGRAD_TEST_OUT = resultDir;
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(mpirun, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group, so a timeout kills mpirun and every rank together
+    const child = spawn(mpirun, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, o.timeoutMs ?? 60_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const results: Record<string, unknown>[] = [];
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('RESULT ')) continue;
-        const r = JSON.parse(line.slice(7)) as Record<string, unknown>;
+      for (const f of fs.readdirSync(resultDir)) {
+        const r = JSON.parse(fs.readFileSync(path.join(resultDir, f), 'utf8')) as Record<string, unknown>;
         results[r.rank as number] = r;
       }
+      fs.rmSync(resultDir, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr, results, ms: Date.now() - t0 });
     });
   });
