@@ -14,6 +14,8 @@ export const INTEGRATION = [
   'test/bench/**/*.test.ts',
   'test/serve/**/*.test.ts',
   'test/compress/**/*.test.ts', // distillation and pruning train small models
+  'test/optimize/cli.test.ts', // wattgrad optimize trains the baseline and every technique
+  'test/amp/mnist.test.ts', // bf16 autocast training of the MNIST CNN against float32
   'test/quantization/mnist.test.ts', // trains the MNIST MLP before quantizing it
   'test/native/pack.test.ts',
   'test/native/tc-emu.test.ts', // compiles and runs the host tensor-core emulation (g++)

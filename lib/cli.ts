@@ -43,6 +43,8 @@ commands:
                     .map(([k, d]) => `${k} (${d})`)
                     .join('\n                          ')}
   serve           serve a trained demo model over HTTP (wattgrad serve --help)
+  optimize <model>  quantize / prune / distill / mixed precision, one table of accuracy, size,
+                  latency and joules per 1,000 predictions (wattgrad optimize --help)
   info            version, backends found, the GPU, why CUDA is unavailable, the addon loaded
 
 train options:
@@ -139,8 +141,11 @@ export async function main(
     if (cmd === 'info') return info(rest, out);
     if (cmd === 'train') return await train(rest, io, out);
     if (cmd === 'serve') return await (await import('./serve/cli.js')).serveCommand(rest, io);
-    const near = nearest(cmd, ['train', 'serve', 'info']);
-    throw new UsageError(`unknown command '${cmd}' (expected 'train', 'serve' or 'info')${near ? ` — did you mean '${near}'?` : ''}`);
+    if (cmd === 'optimize') return await (await import('./optimize/cli.js')).optimizeCommand(rest, io);
+    const near = nearest(cmd, ['train', 'serve', 'info', 'optimize']);
+    throw new UsageError(
+      `unknown command '${cmd}' (expected 'train', 'serve', 'optimize' or 'info')${near ? ` — did you mean '${near}'?` : ''}`,
+    );
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`wattgrad: ${(e as Error).message}`);

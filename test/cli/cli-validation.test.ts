@@ -129,7 +129,7 @@ describe('CLI names', () => {
   it('misspelt commands and models say the nearest; prototype names are not models', async () => {
     let r = await run(['trian', 'mnist-mlp']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown command 'trian' \(expected 'train', 'serve' or 'info'\) — did you mean 'train'\?/);
+    expect(r.err).toMatch(/unknown command 'trian' \(expected 'train', 'serve', 'optimize' or 'info'\) — did you mean 'train'\?/);
     r = await run(['train', 'mnist-cn']);
     expect(r.err).toMatch(/unknown model 'mnist-cn' \(expected one of mnist-mlp, mnist-cnn, mnist-lstm\) — did you mean 'mnist-cnn'\?/);
     r = await run(['train', 'constructor']);

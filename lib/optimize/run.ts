@@ -1,0 +1,361 @@
+// runOptimize(): train a demo model on MNIST, apply each requested technique to it, and measure
+// every result the same way (measure.ts), baseline first. `wattgrad optimize` (cli.ts) prints and
+// writes what this returns.
+//
+// Techniques (each starts from the trained baseline unless said otherwise):
+//   quantize dynamic   quantizeDynamic(baseline): int8 Linear/LSTM/GRU weights, activations per batch
+//   quantize static    quantizeStatic(baseline, calibration batches): fuse, prepare, calibrate, convert
+//   quantize qat       prepareQat(fused copy) → fine-tune → convert
+//   prune X            global L1 magnitude pruning of every Linear/Conv2d weight to X, fine-tuned
+//                      with the masks kept, then prune.remove (the zeros stay; the file stays dense)
+//   prune-channels X   prune.pruneChannels(copy, X) (channels really removed, next layer rewired), fine-tuned
+//   distill-from T     a student MLP 784-64-10 trained with Distiller from teacher T (the baseline when
+//                      it is T, else T trained the same way), and the same student trained alone
+//   amp bf16|f16       the baseline architecture from the same initial weights trained with
+//                      fit({ amp }) and measured under autocast
+// static and qat need lib/quantization's prepare/calibrate/convert (quantizeStatic, prepareQat,
+// convert); where that API is absent they fail with "not available yet".
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { autocast } from '../amp/autocast.js';
+import { synchronize } from '../backend/registry.js';
+import { DataLoader } from '../data/loader.js';
+import { loadMnist } from '../data/mnist.js';
+import { EnergyMeter } from '../energy/meter.js';
+import type { Module } from '../nn/module.js';
+import { Distiller } from '../nn/distill.js';
+import { Flatten, Linear, ReLU, Sequential, Conv2d } from '../nn/layers/index.js';
+import * as prune from '../nn/prune.js';
+import { Adam } from '../optim/adam.js';
+import * as Q from '../quantization/index.js';
+import { cloneModule } from '../quantization/copy.js';
+import { manualSeed } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { fit } from '../train/fit.js';
+import { MODELS, type DemoModelName } from '../models/index.js';
+import { measureModel, type RowMeasurement } from './measure.js';
+
+export type QuantizeMode = 'dynamic' | 'static' | 'qat';
+export const QUANTIZE_MODES: readonly QuantizeMode[] = ['dynamic', 'static', 'qat'];
+
+export interface OptimizeOptions {
+  model: DemoModelName;
+  quantize?: QuantizeMode[];
+  /** unstructured sparsity in [0, 1) */
+  prune?: number;
+  /** fraction of channels in [0, 1) */
+  pruneChannels?: number;
+  /** the teacher's demo model */
+  distillFrom?: DemoModelName;
+  amp?: 'bf16' | 'f16';
+  /** baseline epochs (default: the model's) */
+  epochs?: number;
+  /** fine-tuning / student epochs (default: the baseline's) */
+  finetuneEpochs?: number;
+  /** first N training samples */
+  limit?: number;
+  /** first N test samples (default all) */
+  testLimit?: number;
+  /** predictions per timed batch (default 64) */
+  batchSize?: number;
+  /** timed batches per row, at least (default 20) */
+  minBatches?: number;
+  seed?: number;
+  /** the estimate's watts where no energy counter can be read (default 15) */
+  cpuWatts?: number;
+  /** model files go here (their sizes are the bytes on disk) */
+  outDir: string;
+  log?: (line: string) => void;
+}
+
+export interface OptimizeRow extends Partial<RowMeasurement> {
+  /** short key: 'baseline', 'dynamic', 'static', 'qat', 'prune', 'prune-channels', 'distill', 'student', 'amp' */
+  key: string;
+  technique: string;
+  /** seconds spent producing it (training, fine-tuning, calibration, conversion) */
+  prepareSeconds: number;
+  notes: string[];
+  /** set when the technique failed; the measurements are then absent */
+  error?: string;
+}
+
+export interface OptimizeResult {
+  model: DemoModelName;
+  description: string;
+  data: { source: string; train: number; test: number };
+  epochs: number;
+  finetuneEpochs: number;
+  seed: number;
+  machine: { platform: string; arch: string; cpus: number; node: string };
+  /** one line on how energy was obtained for every row */
+  energyNote: string;
+  rows: OptimizeRow[];
+}
+
+/** lib/quantization's static API as this file uses it; looked up at run time (see the header). */
+interface StaticApi {
+  quantizeStatic(model: Module, data: Iterable<unknown>, o: { batches?: number }): Module;
+  prepareQat(model: Module): Module;
+  convert(model: Module): Module;
+  fuseModules?(model: Module, groups: string[][], o: { inplace?: boolean }): Module;
+  fusableModules?(model: Module): string[][];
+}
+
+export class NotAvailableError extends Error {}
+
+/** Why --quantize static / qat cannot run in this build, or null when lib/quantization has the API. */
+export function staticApiMissing(mode: 'static' | 'qat'): string | null {
+  const q = Q as unknown as Partial<StaticApi>;
+  const need = mode === 'static' ? (['quantizeStatic'] as const) : (['prepareQat', 'convert'] as const);
+  const missing = need.filter((k) => typeof q[k] !== 'function');
+  return missing.length
+    ? `--quantize ${mode} is not available yet: lib/quantization does not export ${missing.join(', ')} in this build (dynamic is: --quantize dynamic)`
+    : null;
+}
+
+function staticApi(mode: 'static' | 'qat'): StaticApi {
+  const why = staticApiMissing(mode);
+  if (why) throw new NotAvailableError(why);
+  return Q as unknown as StaticApi;
+}
+
+/** The student of --distill-from: MLP 784-64-10 (the issue's target). */
+export function studentMlp(): Sequential {
+  return new Sequential(new Flatten(), new Linear(784, 64), new ReLU(), new Linear(64, 10));
+}
+
+export async function runOptimize(o: OptimizeOptions): Promise<OptimizeResult> {
+  const log = o.log ?? ((): void => {});
+  const spec = MODELS[o.model];
+  const epochs = o.epochs ?? spec.defaults.epochs;
+  const ftEpochs = o.finetuneEpochs ?? epochs;
+  const seed = o.seed ?? 0;
+  const batchSize = spec.defaults.batchSize;
+  fs.mkdirSync(path.join(o.outDir, 'models'), { recursive: true });
+
+  manualSeed(seed);
+  const data = loadMnist({ trainLimit: o.limit, testLimit: o.testLimit });
+  const [xTest, yTest] = data.test.tensors as [Tensor, Tensor];
+  const meter = new EnergyMeter({ synchronize, estimate: { cpuWatts: o.cpuWatts ?? 15 } });
+  const rows: OptimizeRow[] = [];
+  const loader = (s: number): DataLoader<unknown> =>
+    new DataLoader(data.train, { batchSize, shuffle: true, seed: s }) as DataLoader<unknown>;
+  const train = async (model: Module, n: number, extra: { lr?: number; amp?: 'bf16' | 'f16' } = {}): Promise<void> => {
+    await fit(model, {
+      train: loader(seed),
+      optimizer: new Adam(model.parameters(), { lr: extra.lr ?? spec.defaults.lr }),
+      epochs: n,
+      verbose: false,
+      ...(extra.amp ? { amp: extra.amp } : {}),
+      ...(o.model === 'mnist-lstm' ? { clipGradNorm: 1 } : {}),
+    });
+  };
+  const measure = async (
+    key: string,
+    technique: string,
+    model: Module,
+    prepareSeconds: number,
+    notes: string[] = [],
+    extra: { wrap?: <T>(fn: () => T) => T; int8Uncounted?: boolean } = {},
+  ): Promise<void> => {
+    log(`measuring ${technique} …`);
+    const m = await measureModel(key, model, xTest, yTest, {
+      batchSize: o.batchSize ?? 64,
+      minBatches: o.minBatches ?? 20,
+      meter,
+      file: path.join(o.outDir, 'models', `${key}.safetensors`),
+      ...extra,
+    });
+    if (m.flopsPerSample === null) notes.push('FLOPs: the static int8 kernels do not report to the op counter');
+    rows.push({ key, technique, prepareSeconds, ...m, notes: [...notes, ...m.notes] });
+  };
+  const timed = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
+    const t0 = performance.now();
+    const r = await fn();
+    return [r, (performance.now() - t0) / 1000];
+  };
+  const attempt = async (key: string, technique: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      const msg = (e as Error).message;
+      log(`${technique}: failed: ${msg}`);
+      rows.push({ key, technique, prepareSeconds: 0, notes: [], error: msg });
+    }
+  };
+
+  try {
+    // ---- baseline -----------------------------------------------------------------------------
+    log(`training the baseline ${o.model} (${spec.description}), ${epochs} epoch(s) on ${data.train.length} samples …`);
+    manualSeed(seed);
+    const baseline: Module = spec.build();
+    const init = cloneModule(baseline); // the amp row starts from the same weights
+    const [, tBase] = await timed(() => train(baseline, epochs));
+    await measure('baseline', `baseline fp32 (${o.model})`, baseline, tBase, [`${epochs} epoch(s), Adam lr ${spec.defaults.lr}`]);
+
+    // ---- quantization ---------------------------------------------------------------------------
+    for (const mode of o.quantize ?? []) {
+      if (mode === 'dynamic') {
+        await attempt('dynamic', 'dynamic int8', async () => {
+          const [q, t] = await timed(() => Q.quantizeDynamic(baseline) as Module);
+          await measure('dynamic', 'dynamic int8', q, t, [
+            'int8 weights per channel (Linear/LSTM/GRU), activations quantized per batch; Conv2d stays float32',
+          ]);
+        });
+      } else if (mode === 'static') {
+        await attempt('static', 'static int8', async () => {
+          const api = staticApi('static');
+          const [q, t] = await timed(() => api.quantizeStatic(baseline, loader(seed + 1), { batches: 8 }));
+          await measure(
+            'static',
+            'static int8',
+            q,
+            t,
+            ['fused, calibrated on 8 training batches, per-channel weights, per-tensor activations'],
+            {
+              int8Uncounted: true,
+            },
+          );
+        });
+      } else {
+        await attempt('qat', 'QAT int8', async () => {
+          const api = staticApi('qat');
+          const [q, t] = await timed(async () => {
+            let copy = cloneModule(baseline).eval();
+            if (api.fuseModules && api.fusableModules) copy = api.fuseModules(copy, api.fusableModules(copy), { inplace: true });
+            const prepared = api.prepareQat(copy);
+            await train(prepared, ftEpochs, { lr: spec.defaults.lr / 10 });
+            return api.convert(prepared.eval());
+          });
+          await measure(
+            'qat',
+            'QAT int8',
+            q,
+            t,
+            [`fake-quant fine-tuning ${ftEpochs} epoch(s) at lr ${spec.defaults.lr / 10}, then convert`],
+            {
+              int8Uncounted: true,
+            },
+          );
+        });
+      }
+    }
+
+    // ---- pruning --------------------------------------------------------------------------------
+    if (o.prune !== undefined) {
+      const amount = o.prune;
+      const technique = `pruned ${Math.round(amount * 100)}% (unstructured)`;
+      await attempt('prune', technique, async () => {
+        const [m, t] = await timed(async () => {
+          const m = cloneModule(baseline);
+          const targets = [...m.modules()].filter((l) => l instanceof Linear || l instanceof Conv2d).map((l) => [l, 'weight'] as const);
+          prune.globalUnstructured(targets, { amount });
+          await train(m, ftEpochs, { lr: spec.defaults.lr / 2 });
+          for (const [l, k] of targets) prune.remove(l, k);
+          return m;
+        });
+        await measure('prune', technique, m, t, [
+          `global L1 magnitude over every Linear/Conv2d weight, fine-tuned ${ftEpochs} epoch(s) with the masks kept`,
+          'stored dense (zeros on disk): the sparsity shows in nonzero parameters, not in bytes or latency',
+        ]);
+      });
+    }
+    if (o.pruneChannels !== undefined) {
+      const amount = o.pruneChannels;
+      const technique = `channels pruned ${Math.round(amount * 100)}%`;
+      await attempt('prune-channels', technique, async () => {
+        const [m, t] = await timed(async () => {
+          const m = cloneModule(baseline);
+          prune.pruneChannels(m, { amount });
+          await train(m, ftEpochs, { lr: spec.defaults.lr / 2 });
+          return m;
+        });
+        await measure('prune-channels', technique, m, t, [
+          `L1 filter norm, channels removed and the next layer rewired, fine-tuned ${ftEpochs} epoch(s)`,
+        ]);
+      });
+    }
+
+    // ---- distillation ---------------------------------------------------------------------------
+    if (o.distillFrom !== undefined) {
+      const tName = o.distillFrom;
+      await attempt('distill', `distilled MLP 784-64-10 ← ${tName}`, async () => {
+        let teacher: Module = baseline;
+        let tTeacher = 0;
+        if (tName !== o.model) {
+          log(`training the teacher ${tName}, ${epochs} epoch(s) …`);
+          manualSeed(seed + 7);
+          teacher = MODELS[tName].build();
+          [, tTeacher] = await timed(() => train(teacher, epochs));
+        }
+        const lr = 1e-3;
+        manualSeed(seed + 11);
+        const student = studentMlp();
+        const alone = cloneModule(student); // the same initial weights
+        const [, t] = await timed(() =>
+          fit(new Distiller({ student, teacher, temperature: 4, alpha: 0.1 }), {
+            train: loader(seed),
+            optimizer: new Adam(student.parameters(), { lr }),
+            epochs: ftEpochs,
+            verbose: false,
+          }),
+        );
+        await measure('distill', `distilled MLP 784-64-10 ← ${tName}`, student, t + tTeacher, [
+          `Distiller T=4, alpha=0.1, ${ftEpochs} epoch(s), Adam lr ${lr}${tName === o.model ? ' (teacher: the baseline)' : `; the teacher trained here in ${tTeacher.toFixed(1)} s (included)`}`,
+        ]);
+        const [, t2] = await timed(() =>
+          fit(alone, { train: loader(seed), optimizer: new Adam(alone.parameters(), { lr }), epochs: ftEpochs, verbose: false }),
+        );
+        await measure('student', 'MLP 784-64-10 trained alone', alone, t2, [
+          'the distilled student without the teacher: same initial weights, data, epochs, optimizer',
+        ]);
+      });
+    }
+
+    // ---- mixed precision ------------------------------------------------------------------------
+    if (o.amp !== undefined) {
+      const ampMode = o.amp;
+      const dtype = ampMode === 'bf16' ? 'bfloat16' : 'float16';
+      await attempt('amp', `amp ${ampMode}`, async () => {
+        const m = init;
+        const [, t] = await timed(() => train(m, epochs, { amp: ampMode }));
+        const onJs = xTest.backend.name === 'js';
+        await measure(
+          'amp',
+          `amp ${ampMode}`,
+          m,
+          t,
+          [
+            `trained with fit({ amp: '${ampMode}' })${ampMode === 'f16' ? ' (GradScaler)' : ''} from the baseline's initial weights, inferred under autocast`,
+            ...(onJs
+              ? ['js backend: bf16/f16 emulated by rounding float32 (exact values, no speed-up: the rounding passes cost time)']
+              : []),
+          ],
+          { wrap: <T>(fn: () => T): T => autocast({ dtype }, fn) },
+        );
+      });
+    }
+  } finally {
+    meter.close();
+    data.train.dispose();
+    data.test.dispose();
+  }
+
+  const measured = rows.filter((r) => r.energyMethod !== undefined);
+  const anyMeasured = measured.some((r) => r.energyMeasured);
+  const energyNote = anyMeasured
+    ? `energy measured by counter: ${[...new Set(measured.map((r) => r.energyMethod))].join('; ')}`
+    : `energy is an ESTIMATE (no readable energy counter: ${measured[0]?.energyMethod ?? 'no rows'}): ${o.cpuWatts ?? 15} W × the timed seconds, so J/1k predictions here is proportional to latency; pass --cpu-watts W for your CPU, or run where RAPL/NVML can be read`;
+  return {
+    model: o.model,
+    description: spec.description,
+    data: { source: data.source, train: data.train.length, test: data.test.length },
+    epochs,
+    finetuneEpochs: ftEpochs,
+    seed,
+    machine: { platform: process.platform, arch: process.arch, cpus: (await import('node:os')).cpus().length, node: process.version },
+    energyNote,
+    rows,
+  };
+}
