@@ -9,9 +9,11 @@
 // autograd, so backward runs through them to the float32 leaves.
 //
 // How the low dtype is carried, per backend:
-//   cuda: the inputs are cast to bfloat16/float16 tensors and the bf16/f16 tensor-core GEMM
-//         (mma.sync, fp32 accumulate, output rounded once) runs; its output is cast back to
-//         float32. Unverified until a GPU runs it (see the README's CUDA status).
+//   cuda: matmul/linear: the inputs are cast to bfloat16/float16 tensors and the bf16/f16
+//         tensor-core GEMM (mma.sync, fp32 accumulate, output rounded once) runs (linear's bias is
+//         then added by the bf16 addBiasAct: a second rounding, where js rounds once); the output is
+//         cast back to float32. conv2d (float32 only on cuda): as on js, with the rounding done by
+//         device cast pairs. Unverified until a GPU runs it (see the README's CUDA status).
 //   js:   the js backend stores no 2-byte floats, so inputs are float32 tensors holding the
 //         values rounded to nearest even (round.ts), the float32 kernel computes (the products of
 //         two low-precision values are exact in float32: fp32 accumulation), and the output is
@@ -84,17 +86,22 @@ function frameOf(where: string, o: AutocastOptions | undefined): AutocastFrame {
   return { dtype: autocastDType(where, o.dtype), enabled: o.enabled ?? true };
 }
 
+/** Ops a non-js backend runs on bfloat16/float16 tensors (its GEMM); the others compute in float32 on rounded values. */
+const NATIVE_LOW_OPS = new Set(['matmul', 'linear']);
+
 /** The cast-compute-cast of one listed op; installed into state.ts when a region is entered. */
-function castOp(_op: string, inputs: (Tensor | null | undefined)[], run: (...xs: (Tensor | null)[]) => Tensor): Tensor {
+function castOp(op: string, inputs: (Tensor | null | undefined)[], run: (...xs: (Tensor | null)[]) => Tensor): Tensor {
   const low = autocastFrame()!.dtype;
   const present = inputs.filter((t): t is Tensor => !!t);
   const eligible = present.every((t) => t.dtype === 'float32' || t.dtype === low);
   if (!eligible || !present.some((t) => t.dtype === 'float32')) return withoutAutocast(() => run(...inputs.map((t) => t ?? null)));
-  const onJs = present[0]!.backend.name === 'js';
+  // real 2-byte tensors where the backend has the op in bf16/f16 (cuda matmul/linear: the tensor-core
+  // GEMM); else (js, and cuda conv2d, which is float32 only) float32 holding rounded values
+  const emulate = present[0]!.backend.name === 'js' || !NATIVE_LOW_OPS.has(op);
   const made: Tensor[] = [];
   const xs = inputs.map((t) => {
     if (!t) return null;
-    if (onJs) {
+    if (emulate) {
       const r = roundTo(t, low);
       made.push(r);
       return r;
@@ -105,7 +112,7 @@ function castOp(_op: string, inputs: (Tensor | null | undefined)[], run: (...xs:
     return c;
   });
   const y = withoutAutocast(() => run(...xs));
-  const out = onJs ? roundTo(y, low) : cast(y, 'float32');
+  const out = emulate ? roundTo(y, low) : cast(y, 'float32');
   // the graph holds what backward needs (saved copies, node edges): the intermediates can go
   y.dispose();
   for (const t of made) t.dispose();

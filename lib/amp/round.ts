@@ -14,6 +14,7 @@
 
 import { needsGrad, record } from '../autograd/record.js';
 import { fromHost } from '../ops/creation.js';
+import { cast } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import type { AutocastDType } from './state.js';
 
@@ -73,12 +74,21 @@ export function roundValue(x: number, dtype: AutocastDType): number {
 }
 
 /**
- * A float32 copy of x with every value rounded to dtype (x on the js backend, float32).
+ * A float32 copy of x with every value rounded to dtype (on the js backend on the host; elsewhere by
+ * a device cast pair).
  * Differentiable like torch's cast pair x.to(low).float(): the gradient reaching the low-precision
  * tensor is itself low precision, so backward rounds g the same way.
  */
 export function roundTo(x: Tensor, dtype: AutocastDType): Tensor {
   if (x.dtype !== 'float32') throw new TypeError(`roundTo: expected a float32 tensor, got ${x.dtype} (autocast rounds float32 only)`);
+  if (x.backend.name !== 'js') {
+    // a backend with 2-byte storage (cuda) rounds on the device: float32 → low → float32, no readback;
+    // the casts' backward casts g the same way
+    const low = cast(x, dtype);
+    const y = cast(low, 'float32');
+    low.dispose();
+    return y;
+  }
   const host = x.dataSync() as Float32Array; // a copy: the js backend's read slices
   roundArray(host, dtype);
   const y = fromHost(host, [...x.shape], 'float32', x.device);
