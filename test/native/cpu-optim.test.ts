@@ -31,6 +31,7 @@ afterAll(() => {
 
 type DT = 'float32' | 'float64';
 const SIZES = [1, 3, 7, 16, 17, 1000, 16383, 16385, 40003];
+const NUMELS = Int32Array.from(SIZES); // the native entries take the counts as an Int32Array
 
 /** k independent copies of `count` random arrays per size (params, grads, states). */
 function group(dtype: DT, sizes: number[], seed: number, scale: number[]): F[][] {
@@ -81,7 +82,7 @@ function sgdRun(dtype: DT, h: Omit<SgdHyper, 'firstStep'>, seed: number, steps: 
   for (let s = 0; s < steps; s++) {
     const hh = { ...h, firstStep: s === 0 };
     if (native)
-      nat!.cpuSgdStep(P, G, bufs, SIZES, hh.lr, hh.momentum, hh.dampening, hh.nesterov, hh.weightDecay, hh.maximize, hh.firstStep);
+      nat!.cpuSgdStep(P, G, bufs, NUMELS, hh.lr, hh.momentum, hh.dampening, hh.nesterov, hh.weightDecay, hh.maximize, hh.firstStep);
     else jsSgd(H(P, dtype), H(G, dtype), bufs && H(bufs, dtype), SIZES, hh, dtype);
     // a fresh gradient each step (same on both sides: derived from the params)
     for (let t = 0; t < G.length; t++) for (let i = 0; i < G[t]!.length; i++) G[t]![i] = Math.sin(P[t]![i]! * 7 + s) * 0.1;
@@ -104,7 +105,7 @@ function adamRun(dtype: DT, h: Omit<AdamHyper, 'step'>, seed: number, steps: num
         M,
         V,
         vmax,
-        SIZES,
+        NUMELS,
         hh.lr,
         hh.beta1,
         hh.beta2,
@@ -201,7 +202,7 @@ describe.skipIf(!hasOptim)(
       const { s, h } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
       const [p, g, m, v] = s.map((a) => Float32Array.from(a));
       const vm = v.slice();
-      b.cpuAdamStep([p], [g], [m], [v], [vm], [p.length], h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.amsgrad, h.maximize,
+      b.cpuAdamStep([p], [g], [m], [v], [vm], new Int32Array([p.length]), h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.amsgrad, h.maximize,
         h.lr / (1 - Math.pow(h.beta1, h.step)), Math.sqrt(1 - Math.pow(h.beta2, h.step)));
       process.stdout.write(JSON.stringify({ isa: b.cpuInfo().isa, p: Array.from(p), vm: Array.from(vm) }));`;
       const input = JSON.stringify({ s: init.map((a) => Array.from(a)), h });
@@ -222,24 +223,31 @@ describe.skipIf(!hasOptim)(
     it('checks its arguments: list lengths, dtypes, sizes, missing state', () => {
       const f = (n: number): Float32Array => new Float32Array(n).fill(0.5);
       const args = (p: F[], g: F[], m: F[], v: F[], vm: F[] | null, numels: number[], amsgrad = false) =>
-        nat!.cpuAdamStep(p, g, m, v, vm, numels, 1e-3, 0.9, 0.999, 1e-8, 0, true, amsgrad, false, 1e-2, 0.03);
-      expect(() => args([f(4)], [f(4), f(4)], [f(4)], [f(4)], null, [4])).toThrow(/cpuAdamStep: grads has 2 tensors, params has 1/);
-      expect(() => args([f(4)], [f(3)], [f(4)], [f(4)], null, [4])).toThrow(/cpuAdamStep: grads\[0\] holds 3 elements, numels\[0\] is 4/);
+        nat!.cpuAdamStep(p, g, m, v, vm, Int32Array.from(numels), 1e-3, 0.9, 0.999, 1e-8, 0, true, amsgrad, false, 1e-2, 0.03);
+      expect(() => args([f(4)], [f(4), f(4)], [f(4)], [f(4)], null, [4])).toThrow(/cpuAdamStep: grads has 2 arrays, params has 1/);
+      expect(() => args([f(4)], [f(3)], [f(4)], [f(4)], null, [4])).toThrow(
+        /cpuAdamStep: grads\[0\] holds 3 elements, needs 4 \(params\[0\]\)/,
+      );
       expect(() => args([f(4)], [new Float64Array(4)], [f(4)], [f(4)], null, [4])).toThrow(
-        /grads\[0\] must be a Float32Array like params\[0\], got a Float64Array/,
+        /cpuAdamStep: params, grads, .* must have the same dtype/,
       );
-      expect(() => args([f(4)], [f(4)], [f(4)], [f(4)], null, [4, 1])).toThrow(/numels has 2 entries, params has 1/);
-      expect(() => args([f(4)], [f(4)], [f(4)], [f(4)], null, [4], true)).toThrow(/maxExpAvgSq must be an array/);
-      expect(() => nat!.cpuSgdStep([f(2)], [f(2)], null, [2], 0.1, 0.9, 0, false, 0, false, false)).toThrow(
-        /cpuSgdStep: bufs must be an array/,
+      expect(() => args([f(4), f(4)], [f(4), f(4)], [f(4), f(4)], [f(4), f(4)], null, [4])).toThrow(
+        /cpuAdamStep: numels holds 1 elements, needs 2/,
       );
-      expect(() => nat!.cpuSgdStep([new Int32Array(2) as unknown as F], [f(2)], null, [2], 0.1, 0, 0, false, 0, false, false)).toThrow(
-        /params\[0\] must be a Float32Array or Float64Array/,
+      expect(() => args([f(4)], [f(4)], [f(4)], [f(4)], null, [5])).toThrow(/cpuAdamStep: numels\[t\] exceeds the length of params\[t\]/);
+      expect(() => args([f(4)], [f(4)], [f(4)], [f(4)], null, [4], true)).toThrow(
+        /cpuAdamStep: amsgrad needs maxExpAvgSq for every parameter/,
       );
+      expect(() => nat!.cpuSgdStep([f(2)], [f(2)], null, new Int32Array([2]), 0.1, 0.9, 0, false, 0, false, false)).toThrow(
+        /cpuSgdStep: momentum needs one buffer per parameter/,
+      );
+      expect(() =>
+        nat!.cpuSgdStep([new Int32Array(2) as unknown as F], [f(2)], null, new Int32Array([2]), 0.1, 0, 0, false, 0, false, false),
+      ).toThrow(/params\[0\] must be a Float32Array or Float64Array/);
       // an empty group and empty tensors are fine and write nothing
-      nat!.cpuSgdStep([], [], null, [], 0.1, 0, 0, false, 0, false, false);
+      nat!.cpuSgdStep([], [], null, new Int32Array(0), 0.1, 0, 0, false, 0, false, false);
       const p = f(3);
-      nat!.cpuSgdStep([p], [f(3)], null, [0], 0.1, 0, 0, false, 0, false, false);
+      nat!.cpuSgdStep([p], [f(3)], null, new Int32Array([0]), 0.1, 0, 0, false, 0, false, false);
       expect(Array.from(p)).toEqual([0.5, 0.5, 0.5]);
     });
   },

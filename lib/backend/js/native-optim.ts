@@ -4,46 +4,15 @@
 // operation order, no FMA, state rounded on store), so both give the same bits; the addon adds
 // SIMD and the thread pool, over every tensor of the group in one call.
 
+import type { CpuKernelBinding } from '../../../binding.js';
 import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farr, floatDType, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import { adamStep as jsAdamStep, sgdStep as jsSgdStep } from './optim.js';
 
-/** The addon's optimizer entry points (native/cpu/napi_optim.cc). */
-export interface NativeOptimBinding {
-  cpuSgdStep(
-    params: FloatArray[],
-    grads: FloatArray[],
-    bufs: FloatArray[] | null,
-    numels: number[],
-    lr: number,
-    momentum: number,
-    dampening: number,
-    nesterov: boolean,
-    weightDecay: number,
-    maximize: boolean,
-    firstStep: boolean,
-  ): void;
-  cpuAdamStep(
-    params: FloatArray[],
-    grads: FloatArray[],
-    expAvg: FloatArray[],
-    expAvgSq: FloatArray[],
-    maxExpAvgSq: FloatArray[] | null,
-    numels: number[],
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    decoupled: boolean,
-    amsgrad: boolean,
-    maximize: boolean,
-    stepSize: number,
-    bc2Sqrt: number,
-  ): void;
-}
+/** The addon's optimizer entry points (generated from native/manifest/cpu/optim.mjs into binding.d.ts). */
+export type NativeOptimBinding = Pick<CpuKernelBinding, 'cpuSgdStep' | 'cpuAdamStep'>;
 
 /** The addon's optimizer kernels, or null (no addon, one without them, WATTGRAD_CPU_KERNELS=js). */
 export function nativeOptim(): NativeOptimBinding | null {
@@ -80,7 +49,7 @@ export function sgdStep(
     const M = useBuf && momentumBufs && momentumBufs.length === params.length ? arrays(momentumBufs, dt, 'sgdStep') : null;
     if (P && G && (!useBuf || M)) {
       const { lr, momentum, dampening, nesterov, weightDecay, maximize, firstStep } = h;
-      nat.cpuSgdStep(P, G, M, numels, lr, momentum, dampening, nesterov, weightDecay, maximize, firstStep);
+      nat.cpuSgdStep(P, G, M, Int32Array.from(numels), lr, momentum, dampening, nesterov, weightDecay, maximize, firstStep);
       return;
     }
   }
@@ -111,7 +80,24 @@ export function adamStep(
       // the js kernel's bias corrections, to the bit (Math.pow, not the C library's pow)
       const stepSize = lr / (1 - Math.pow(beta1, step));
       const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-      nat.cpuAdamStep(P, G, M, V, VM, numels, lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, maximize, stepSize, bc2Sqrt);
+      nat.cpuAdamStep(
+        P,
+        G,
+        M,
+        V,
+        VM,
+        Int32Array.from(numels),
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weightDecay,
+        decoupled,
+        amsgrad,
+        maximize,
+        stepSize,
+        bc2Sqrt,
+      );
       return;
     }
   }

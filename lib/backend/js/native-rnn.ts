@@ -8,6 +8,7 @@
 // GEMM and the fused gate kernel; the weight gradients as one GEMM each over all steps); this
 // file types it (nativeRnn()) for the callers that use it.
 
+import type { CpuKernelBinding } from '../../../binding.js';
 import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farr, floatDType, type FloatArray } from './handle.js';
@@ -22,80 +23,18 @@ import {
 /** cpuRnnForward / cpuRnnBackward modes. */
 export const RNN_MODE = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, GRU: 3 } as const;
 
-/** The addon's recurrent entry points (native/cpu/napi_rnn.cc). */
-export interface NativeRnnBinding {
-  cpuLstmCell(gates: FloatArray, cPrev: FloatArray, h: FloatArray, c: FloatArray, act: FloatArray, batch: number, hidden: number): void;
-  cpuLstmCellBackward(
-    act: FloatArray,
-    cPrev: FloatArray,
-    c: FloatArray,
-    dh: FloatArray,
-    dc: FloatArray | null,
-    dGates: FloatArray,
-    dcPrev: FloatArray,
-    batch: number,
-    hidden: number,
-  ): void;
-  cpuGruCell(xg: FloatArray, hg: FloatArray, hPrev: FloatArray, h: FloatArray, saved: FloatArray, batch: number, hidden: number): void;
-  cpuGruCellBackward(
-    saved: FloatArray,
-    hPrev: FloatArray,
-    dh: FloatArray,
-    dxg: FloatArray,
-    dhg: FloatArray,
-    dhPrev: FloatArray,
-    batch: number,
-    hidden: number,
-  ): void;
-  /**
-   * One layer and direction over T steps. x (T, B, I); h0, c0 (B, H) (c0 LSTM only); wIh (G·H, I);
-   * wHh (G·H, H); biases (G·H) or null. Writes hs (T, B, H), cs (T, B, H) (LSTM) and saved
-   * (T, B, 4H) (LSTM act, GRU [r, z, n, hn]; null for RNN, or when no backward follows).
-   */
-  cpuRnnForward(
-    mode: number,
-    x: FloatArray,
-    h0: FloatArray,
-    c0: FloatArray | null,
-    wIh: FloatArray,
-    wHh: FloatArray,
-    bIh: FloatArray | null,
-    bHh: FloatArray | null,
-    hs: FloatArray,
-    cs: FloatArray | null,
-    saved: FloatArray | null,
-    T: number,
-    B: number,
-    I: number,
-    H: number,
-  ): void;
-  /** Gradients of Σ dhs·hs + Σ dhN·h_T + Σ dcN·c_T (each may be null); overwrites every output given. */
-  cpuRnnBackward(
-    mode: number,
-    x: FloatArray,
-    h0: FloatArray,
-    c0: FloatArray | null,
-    wIh: FloatArray,
-    wHh: FloatArray,
-    hs: FloatArray,
-    cs: FloatArray | null,
-    saved: FloatArray | null,
-    dhs: FloatArray | null,
-    dhN: FloatArray | null,
-    dcN: FloatArray | null,
-    dx: FloatArray | null,
-    dh0: FloatArray,
-    dc0: FloatArray | null,
-    dWih: FloatArray,
-    dWhh: FloatArray,
-    dbIh: FloatArray | null,
-    dbHh: FloatArray | null,
-    T: number,
-    B: number,
-    I: number,
-    H: number,
-  ): void;
-}
+/**
+ * The addon's recurrent entry points (generated from native/manifest/cpu/rnn.mjs into binding.d.ts).
+ * cpuRnnForward(mode, x, h0, c0, wIh, wHh, bIh, bHh, hs, cs, saved, T, B, I, H): one layer and
+ * direction over T steps; x (T, B, I); h0, c0 (B, H) (c0 LSTM only); wIh (G·H, I); wHh (G·H, H);
+ * biases (G·H) or null; writes hs (T, B, H), cs (T, B, H) (LSTM) and saved (T, B, 4H) (LSTM act,
+ * GRU [r, z, n, hn]; null for RNN). cpuRnnBackward: the gradients of Σ dhs·hs + Σ dhN·h_T +
+ * Σ dcN·c_T (each may be null), overwriting every output given.
+ */
+export type NativeRnnBinding = Pick<
+  CpuKernelBinding,
+  'cpuLstmCell' | 'cpuLstmCellBackward' | 'cpuGruCell' | 'cpuGruCellBackward' | 'cpuRnnForward' | 'cpuRnnBackward'
+>;
 
 /** The addon's recurrent kernels, or null (no addon, one without them, WATTGRAD_CPU_KERNELS=js). */
 export function nativeRnn(): NativeRnnBinding | null {
