@@ -2,7 +2,7 @@
 //
 //   npm run bench -- [--backend js|cuda] [--op matmul,conv2d,lstm,gru,adamw,sgd,softmax,xent,mlp,cnn]
 //                    [--json out.json] [--write-results] [--quick] [--peer-json torch.json] [--no-peers]
-//                    [--budget-ms 1500]
+//                    [--budget-ms 1500] [--no-cpu-goals]
 //
 // `npm run bench` compiles bench/ and lib/ with tsconfig.bench.json into dist-bench/ and runs
 // dist-bench/bench/run.js (the entry the GPU bundle ships). Per op it prints: shape, median time,
@@ -48,6 +48,7 @@ import { softmaxCases } from './ops/softmax.js';
 import { runE2e, type E2eResult } from './e2e/train.js';
 import { e2eBatch, type ModelName } from './e2e/models.js';
 import { runCpuNative } from './lib/cpu-native.js';
+import { runCpuGoals } from './lib/cpu-goals.js';
 import { cpuKernelsInfo } from '../lib/backend/js/native-cpu.js';
 import { crossCheck, loadTfjs, tfjsConvFwd, tfjsMatmul, tfjsTrainStep, tfjsVersion } from './peers/tfjs.js';
 
@@ -73,6 +74,8 @@ export interface BenchOptions {
   peerJson: string | null;
   peers: boolean;
   budgetMs: number | null;
+  /** js backend: skip the CPU goal table vs PyTorch CPU at 1 and all threads (bench/lib/cpu-goals.ts) */
+  cpuGoals?: boolean;
   /** re-render a report written earlier with --json (e.g. bench.json from the GPU machine) instead of running */
   fromJson?: string | null;
   /** RESULTS.md path (default bench/RESULTS.md under the package root) */
@@ -136,6 +139,9 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--no-peers':
         o.peers = false;
         break;
+      case '--no-cpu-goals':
+        o.cpuGoals = false;
+        break;
       case '--budget-ms':
         o.budgetMs = Number(val());
         break;
@@ -145,7 +151,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--help':
       case '-h':
         process.stdout.write(
-          `usage: npm run bench -- [--backend js|cuda] [--op ${ALL_OPS.join(',')}] [--json out.json] [--write-results] [--quick] [--peer-json file] [--no-peers] [--budget-ms N] [--from-json bench.json --write-results]\n`,
+          `usage: npm run bench -- [--backend js|cuda] [--op ${ALL_OPS.join(',')}] [--json out.json] [--write-results] [--quick] [--peer-json file] [--no-peers] [--budget-ms N] [--no-cpu-goals] [--from-json bench.json --write-results]\n`,
         );
         process.exit(0);
         break;
@@ -547,6 +553,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const report: BenchReport = { meta, roofline, cases, e2e };
   if (o.backend === 'js' && o.ops.includes('matmul')) {
     report.cpuNative = runCpuNative(o.quick ? [256, 512] : [512, 1024, 2048], o.quick ? 200 : ctx.budgetMs, log);
+    // the issue-12 goal table: every CPU goal at 1 and all threads vs PyTorch CPU, same run
+    if (report.cpuNative && o.peers && o.cpuGoals !== false)
+      report.cpuNative.goals = runCpuGoals(ctx, report.cpuNative.rows, report.cpuNative.peakGflops);
   }
 
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 1));

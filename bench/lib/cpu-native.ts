@@ -14,6 +14,7 @@ import { nativeCpu } from '../../lib/backend/js/native-cpu.js';
 import { matmul } from '../../lib/ops/matmul.js';
 import { randn } from '../../lib/ops/creation.js';
 import { packageRoot } from '../../lib/native.js';
+import { peerEnv, peerPython, renderCpuGoals, type CpuGoalsReport } from './cpu-goals.js';
 
 export interface CpuNativeRow {
   n: number;
@@ -35,6 +36,8 @@ export interface CpuNativeReport {
   loadBefore: number[];
   loadAfter: number[];
   notes: string[];
+  /** the CPU goal table (bench/lib/cpu-goals.ts), when it ran */
+  goals?: CpuGoalsReport | null;
 }
 
 interface TorchCpuJson {
@@ -81,6 +84,7 @@ export function runCpuNative(sizes: number[], budgetMs: number, log: (l: string)
   const rows: CpuNativeRow[] = [];
   let torchInfo: string | null = null;
   const script = path.join(packageRoot(), 'bench', 'peers', 'torch_cpu_matmul.py');
+  const env = peerEnv(notes);
   for (const t of threadCounts) {
     cpu.cpuSetNumThreads(t);
     // peak: the best of many short register-loop runs, taken before and after the matmuls (the
@@ -92,13 +96,14 @@ export function runCpuNative(sizes: number[], budgetMs: number, log: (l: string)
     };
     let best = peak();
     let torch: TorchCpuJson | null = null;
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(t), '--sizes', sizes.join(','), '--budget-ms', String(budgetMs)], {
+    const r = spawnSync(peerPython(), [script, '--threads', String(t), '--sizes', sizes.join(','), '--budget-ms', String(budgetMs)], {
       encoding: 'utf8',
       timeout: 600_000,
+      env,
     });
     if (r.status === 0) {
       torch = JSON.parse(r.stdout) as TorchCpuJson;
-      torchInfo = `PyTorch ${torch.torch} CPU (${torch.blas}), torch.set_num_threads(t), same run`;
+      torchInfo = `PyTorch ${torch.torch} CPU (${torch.blas}), torch.set_num_threads(t) and openblas_set_num_threads(t), same run`;
     } else {
       notes.push(`torch CPU peer failed at ${t} thread(s): ${(r.stderr || r.error?.message || '').split('\n').slice(-3).join(' ')}`);
     }
@@ -152,5 +157,6 @@ export function renderCpuNative(r: CpuNativeReport): string {
     ),
     ...r.notes.map((n) => `- ${n}`),
   ];
+  if (r.goals) lines.push('', renderCpuGoals(r.goals));
   return lines.join('\n');
 }

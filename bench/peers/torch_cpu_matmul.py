@@ -4,9 +4,13 @@ count (torch.set_num_threads), medians of time.perf_counter() around single call
 
   python3 bench/peers/torch_cpu_matmul.py --threads N --sizes 512,1024,2048 [--budget-ms 1500]
 
-Prints one JSON object: {"torch", "threads", "blas" (torch.__config__ BLAS line), "cases":
-[{"n", "median_ms", "gflops"}]}. Debian's python3-torch uses OpenBLAS when libopenblas0-pthread is
-installed (else the reference BLAS: check "blas").
+Prints one JSON object: {"torch", "threads", "blas" (torch.__config__ BLAS line, the library file,
+OpenBLAS's config and the kernel core it runs), "cases": [{"n", "median_ms", "gflops"}]}. Debian's
+python3-torch uses OpenBLAS when libopenblas0-pthread is installed (else the reference BLAS: check
+"blas"). That OpenBLAS is the pthread build with its own pool, which ignores torch.set_num_threads
+and uses every core: --threads sets both (openblas_set_num_threads through ctypes). The core is
+OpenBLAS's run-time pick unless OPENBLAS_CORETYPE forces one (bench/lib/cpu-native.ts removes a
+forced core from this script's environment and says so).
 """
 import argparse
 import json
@@ -26,13 +30,23 @@ def main():
     ap.add_argument("--budget-ms", type=float, default=1500.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    ob = None
+    try:
+        import ctypes
+        ob = ctypes.CDLL("/usr/lib/%s-linux-gnu/libblas.so.3" % platform.machine())
+        ob.openblas_set_num_threads(a.threads)
+        ob.openblas_get_corename.restype = ctypes.c_char_p
+        ob.openblas_get_config.restype = ctypes.c_char_p
+    except (OSError, AttributeError):
+        ob = None
     cfg = torch.__config__.show()
     m = re.search(r"BLAS_INFO=([^,]*)", cfg)
     # Debian's torch links the generic libblas.so.3, which the alternatives system points at
     # OpenBLAS (pthread) when libopenblas0-pthread is installed: name the file it resolves to
     lib = "/usr/lib/%s-linux-gnu/libblas.so.3" % platform.machine()
     blas = "BLAS_INFO=%s, libblas.so.3 -> %s" % (m.group(1) if m else "?", os.path.realpath(lib) if os.path.exists(lib) else "missing")
-    so = None
+    if ob is not None:
+        blas += ", %s, core %s, %d OpenBLAS thread(s)" % (ob.openblas_get_config().decode(), ob.openblas_get_corename().decode(), ob.openblas_get_num_threads())
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "cases": []}
     g = torch.Generator().manual_seed(0)
     for n in [int(s) for s in a.sizes.split(",")]:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The GPU peer: PyTorch (cuBLAS / cuDNN / fused optimizers) on the same shapes as wattgrad's bench.
+"""The PyTorch peer: on the GPU (cuBLAS / cuDNN / fused optimizers), or on the CPU (--device cpu:
+OpenBLAS matmul, oneDNN conv, at a given thread count), on the same shapes as wattgrad's bench.
 
 Times, with CUDA events after warm-up, medians over many samples, inputs rotated when they fit in
 L2 (50 MB on H100):
@@ -19,10 +20,18 @@ Writes {"device": ..., "torch": ..., "cuda": ..., "cudnn": ..., "torch_device": 
 "copy_bytes_per_s": ..., ["errors": [...]], "cases": [{"id", "peer", "dtype", "median_ms", "note"?}]};
 median_ms is null (with a note) for a case skipped for memory.
 
---device cpu is a smoke mode for machines without a GPU (the script's code paths, not a peer worth
-reporting): shapes are those of the Node bench's js backend (its --backend js ids), timing is
-time.perf_counter() around batches of calls, no TF32 rows (a CUDA setting), no cuDNN settings, and
-AdamW / Adam use foreach=True instead of fused=True (noted per case).
+--device cpu is the CPU peer of the Node bench's js backend (its --backend js ids; bench/lib/cpu-goals.ts
+runs it at 1 thread and at all cores): timing is time.perf_counter() around batches of calls, no
+TF32 rows (a CUDA setting), no cuDNN settings, AdamW / Adam use foreach=True (this torch has no
+fused CPU optimizers; noted per case). --threads N sets torch.set_num_threads(N) and OpenBLAS's own
+pool (openblas_set_num_threads: Debian's torch calls a pthread OpenBLAS that otherwise uses every
+core whatever torch's setting); the JSON's "blas" names the library file, OpenBLAS's config and the
+kernel core it picked (OPENBLAS_CORETYPE in the environment forces one), "threads" both counts.
+--goals runs the CPU goal cases of issue 12 instead of --ops: matmul 512³–2048³, the small-CNN conv
+layers (fwd, grad-input, grad-weight), LSTM/GRU h128 b32 T28 fwd+bwd, AdamW 1e6 params, the MNIST
+CNN train step at batch 64, the bench MLP's and the 784-256-10 MLP's Adam step at batch 32.
+
+  python3 bench/peers/torch_ops.py --device cpu --threads 1 --goals --json cpu1.json
 """
 import argparse
 import json
@@ -246,11 +255,13 @@ def case_ids(ops, quick, backend):
 
 # ---- cases ------------------------------------------------------------------------------------
 
-def bench_matmul(quick, budget, out):
+def bench_matmul(quick, budget, out, shapes=None, fp32_only=False):
     variants = (("torch fp32", torch.float32, False), ("torch tf32", torch.float32, True), ("torch bf16", torch.bfloat16, False))
     if not on_cuda():
         variants = tuple(v for v in variants if not v[2])  # TF32 is a CUDA setting
-    for (m, n, k) in matmul_shapes(quick, shape_backend()):
+    if fp32_only:
+        variants = variants[:1]
+    for (m, n, k) in shapes or matmul_shapes(quick, shape_backend()):
         cid = matmul_id(m, n, k)
         for peer, dtype, tf32 in variants:
             set_tf32(tf32)
@@ -365,6 +376,8 @@ def bench_softmax(quick, budget, out, kinds):
 
 
 def mnist_model(name):
+    if name == MLP1:  # the issue's MLP step goal: one hidden layer
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
     if name == "mlp":
         return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     return nn.Sequential(
@@ -373,9 +386,12 @@ def mnist_model(name):
         nn.Flatten(), nn.Linear(1568, 10))
 
 
-def bench_train(quick, budget, out, models):
+MLP1 = "mlp784-256-10"
+
+
+def bench_train(quick, budget, out, models, batch=None):
     set_tf32(False)
-    batch = train_batch(quick, shape_backend())
+    batch = batch or train_batch(quick, shape_backend())
     for name in models:
         model = mnist_model(name).to(DEVICE)
         if on_cuda():
@@ -384,7 +400,7 @@ def bench_train(quick, budget, out, models):
         else:
             opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=True)
             note = "eager, Adam(foreach=True): cpu smoke, fused=True needs CUDA"
-        shape = (batch, 784) if name == "mlp" else (batch, 1, 28, 28)
+        shape = (batch, 1, 28, 28) if name == "cnn" else (batch, 784)
         data = [(torch.rand(*shape, device=DEVICE), torch.randint(0, 10, (batch,), device=DEVICE)) for _ in range(8)]
 
         def step(i):
@@ -433,6 +449,60 @@ def device_info(quick):
     return info
 
 
+def set_cpu_threads(n):
+    """torch's intra-op pool and OpenBLAS's own (ctypes on the libblas.so.3 torch already loaded)."""
+    torch.set_num_threads(n)
+    blas = openblas()
+    if blas is not None:
+        blas.openblas_set_num_threads(n)
+
+
+_OPENBLAS = []
+
+
+def openblas():
+    if not _OPENBLAS:
+        import ctypes
+        lib = None
+        for name in ("/usr/lib/%s-linux-gnu/libblas.so.3" % platform.machine(), "libopenblas.so.0"):
+            try:
+                cand = ctypes.CDLL(name)
+                cand.openblas_get_num_threads  # raises AttributeError when not OpenBLAS
+                lib = cand
+                break
+            except (OSError, AttributeError):
+                pass
+        if lib is not None:
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+        _OPENBLAS.append(lib)
+    return _OPENBLAS[0]
+
+
+def blas_info():
+    import re
+    m = re.search(r"BLAS_INFO=([^,\n]*)", torch.__config__.show())
+    lib = "/usr/lib/%s-linux-gnu/libblas.so.3" % platform.machine()
+    info = {"torch_blas_info": m.group(1) if m else None,
+            "libblas": os.path.realpath(lib) if os.path.exists(lib) else None,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    b = openblas()
+    if b is not None:
+        info["openblas_config"] = b.openblas_get_config().decode()
+        info["openblas_core"] = b.openblas_get_corename().decode()
+        info["openblas_threads"] = b.openblas_get_num_threads()
+    return info
+
+
+def bench_cpu_goals(budget, out):
+    bench_matmul(False, budget, out, shapes=[(s, s, s) for s in (512, 1024, 2048)], fp32_only=True)
+    bench_conv(False, budget, out)
+    bench_rnn(False, budget, out, ("lstm", "gru"))
+    bench_optim(False, budget, out, ("adamw",))
+    bench_train(False, budget, out, ("cnn",), batch=64)
+    bench_train(False, budget, out, ("mlp", MLP1), batch=32)
+
+
 def main():
     global DEVICE
     ap = argparse.ArgumentParser()
@@ -442,8 +512,14 @@ def main():
     ap.add_argument("--budget-ms", type=float, default=1500.0)
     ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: a smoke run of the script without a GPU")
     ap.add_argument("--list-ids", action="store_true", help="print the case ids a run would write (one a line) and exit")
+    ap.add_argument("--threads", type=int, help="cpu: torch and OpenBLAS threads (default: torch's default)")
+    ap.add_argument("--goals", action="store_true", help="cpu: the CPU goal cases (see the header) instead of --ops")
     a = ap.parse_args()
     DEVICE = a.device
+    if a.goals and on_cuda():
+        ap.error("--goals is for --device cpu")
+    if DEVICE == "cpu" and a.threads:
+        set_cpu_threads(a.threads)
     ops = {o.strip() for o in a.ops.split(",") if o.strip()}
     bad = sorted(ops - set(ALL_OPS))
     if bad:  # a family the Node bench has and this script not (yet): no peer rows for it, the rest still run
@@ -459,6 +535,9 @@ def main():
         sys.exit(2)
     budget = 200.0 if a.quick else a.budget_ms
     res = device_info(a.quick)
+    if not on_cuda():
+        res["threads"] = torch.get_num_threads()
+        res["blas"] = blas_info()
     cases = []
     pick = lambda kinds: [k for k in kinds if k in ops]
     steps = [
@@ -469,6 +548,8 @@ def main():
         ("softmax", lambda: bench_softmax(a.quick, budget, cases, pick(("softmax", "xent"))) if ops & {"softmax", "xent"} else None),
         ("train", lambda: bench_train(a.quick, budget, cases, pick(("mlp", "cnn")))),
     ]
+    if a.goals:
+        steps = [("goals", lambda: bench_cpu_goals(budget, cases))]
     for name, fn in steps:
         try:
             fn()
