@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 const exclude = ['**/node_modules/**', '.gpu-bundle/**', 'dist/**', 'build/**'];
 export const INTEGRATION = [
   'test/train/**/*.test.ts',
+  'test/distributed/mnist.test.ts', // trains the MNIST CNN on 1 and 2 ranks through the CLI
   'test/examples/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/gpu/**/*.test.ts',

@@ -19,6 +19,8 @@ import { TerminateOnNaN } from './train/callbacks.js';
 import { nearest, numberFlag, parseFlags } from './options.js';
 import { fmtDuration, type ProgressStream } from './train/progress.js';
 import type { DemoModelName, DemoSpec } from './models/index.js';
+import type { RankSetup } from './distributed/cli-support.js';
+import type { DistributedEnergy } from './distributed/fit-support.js';
 
 export interface CliIO {
   stdout: ProgressStream;
@@ -63,6 +65,8 @@ train options:
                       shown as "~" apart from measured energy, never in kWh/CO2e; implies --energy
   --gpu-watts W       the same for a GPU that cannot be measured (no NVML)
   --quiet             no progress output
+  --nproc N           data-parallel over N local processes: runs this command under the installed
+                      mpirun (Open MPI or MPICH); --batch-size is the global batch, split over ranks
   --no-terminate-on-nan  keep training when the loss turns NaN/Inf (default: stop, exit 1, save nothing)
   -h, --help          this help
 `;
@@ -243,6 +247,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       'gpu-watts': { type: 'string' },
       quiet: { type: 'boolean' },
       'no-terminate-on-nan': { type: 'boolean' },
+      nproc: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     { positionals: true },
@@ -271,6 +276,17 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const lr = numOpt('lr', values.lr) ?? spec.defaults.lr;
   const seed = intOpt('seed', values.seed, 0) ?? 0;
   const limit = intOpt('limit', values.limit);
+  // --nproc N: the parent runs N ranks of this command under mpirun; each rank trains a DDP model
+  const nproc = intOpt('nproc', values.nproc, 1) ?? 1;
+  let ranks: RankSetup | null = null;
+  let formatDistributedEnergy: (e: DistributedEnergy) => string = () => '';
+  if (nproc > 1) {
+    const d = await import('./distributed/cli-support.js');
+    formatDistributedEnergy = d.formatDistributedEnergy;
+    if (!d.underLauncher()) return await d.launchRanks(nproc, ['train', ...argv]);
+    ranks = d.setupRank(nproc, batchSize);
+    if (ranks.rank !== 0) out = () => {}; // rank 0 reports
+  }
   const device = (values.device as string | undefined) ?? 'cpu';
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
   const cpuWatts = numOpt('cpu-watts', values['cpu-watts']);
@@ -315,7 +331,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const run = spec.create({ lr, epochs, device });
   const { model, optimizer, scheduler } = run;
   const nParams = [...model.parameters()].reduce((a, p) => a + p.size, 0);
-  out(`wattgrad ${version()}: training ${name} (${nParams.toLocaleString('en-US')} parameters) on ${device}`);
+  out(
+    `wattgrad ${version()}: training ${name} (${nParams.toLocaleString('en-US')} parameters) on ${device}${ranks ? ` × ${ranks.worldSize} ranks (MPI, DistributedDataParallel)` : ''}`,
+  );
   out(`data: ${data.source}: ${train.length} train / ${test.length} test samples`);
   out(`epochs ${epochs}, batch size ${batchSize}, lr ${lr} (${spec.recipe}), seed ${seed}${energyOn ? ', energy on' : ''}`);
 
@@ -323,9 +341,9 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
   const meter = energyOn ? new EnergyMeter({ synchronize, estimate }) : null;
   const nanGuard = values['no-terminate-on-nan'] ? null : new TerminateOnNaN();
   try {
-    const trainLoader = new DataLoader(train, { batchSize, shuffle: true, seed });
-    const testLoader = new DataLoader(test, { batchSize: 500 });
-    const history = await fit(model, {
+    const trainLoader = ranks ? ranks.trainLoader(train, seed) : new DataLoader(train, { batchSize, shuffle: true, seed });
+    const testLoader = ranks ? ranks.testLoader(test) : new DataLoader(test, { batchSize: 500 });
+    const history = await fit(ranks ? ranks.wrap(model) : model, {
       train: trainLoader,
       validation: testLoader,
       optimizer,
@@ -344,7 +362,8 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       );
       return 1;
     }
-    const final = await evaluate(model, testLoader, { metrics: ['accuracy'] });
+    // every rank holds the same weights: the whole test split on each (no collectives here)
+    const final = await evaluate(model, ranks ? new DataLoader(test, { batchSize: 500 }) : testLoader, { metrics: ['accuracy'] });
     const trainSeconds = history.epochs.reduce((a, e) => a + e.seconds, 0);
     const samples = history.epochs.reduce((a, e) => a + e.samples, 0);
     out('');
@@ -358,8 +377,10 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       out('');
       out('energy:');
       out(formatEnergySummary(energyRows));
+      const de = (history.energy as { distributed?: DistributedEnergy } | undefined)?.distributed;
+      if (de) out(formatDistributedEnergy(de));
     }
-    if (savePath) {
+    if (savePath && (!ranks || ranks.rank === 0)) {
       saveCheckpoint(savePath, {
         model,
         optimizer,
@@ -370,7 +391,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
       });
       out(`saved checkpoint to ${savePath}`);
     }
-    if (reportPath) {
+    if (reportPath && (!ranks || ranks.rank === 0)) {
       const file = await writeHtmlReport(reportPath, {
         title: `wattgrad: ${name} on MNIST`,
         history: history.epochs.map((e) => ({
@@ -403,6 +424,7 @@ async function train(argv: string[], io: CliIO, out: (s: string) => void): Promi
     optimizer.dispose();
     model.dispose();
     setDefaultDevice('cpu');
+    ranks?.close();
   }
 }
 

@@ -47,7 +47,7 @@ export function bundle(worker: string): Promise<string> {
         input: path.join(here, 'workers', `${worker}.ts`),
         platform: 'node',
         logLevel: 'silent',
-        output: { file, format: 'esm' },
+        output: { file, format: 'esm', codeSplitting: false },
       });
       return file;
     })();

@@ -1,0 +1,2 @@
+// The wattgrad CLI as a bundle (lib/cli.ts runs main() itself when it is the script node started).
+import '../../../lib/cli.js';
