@@ -17,6 +17,8 @@ import type { DType } from '../../lib/dtype.js';
 import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types.js';
 import { allOf, compare, countedBy, disposeAll, randTensor, tolerance, toCpu } from '../lib/util.js';
+import os from 'node:os';
+import { nativeRnn, RNN_MODE } from '../../lib/backend/js/native-rnn.js';
 
 export type RnnKind = 'lstm' | 'gru';
 export interface RnnShape {
@@ -112,8 +114,10 @@ export function rnnCase(kind: RnnKind, s: RnnShape, dtype: DType): BenchCase {
           clearGrads(p);
         },
         validate(): Validation {
-          if (ctx.backend === 'js')
+          if (ctx.backend === 'js') {
+            if (nativeRnn() && dtype === 'float32') return nativeSequence(ctx, kind, s, p);
             return { ok: true, worst: 0, against: 'js is the reference backend (cells checked against torch fixtures in test/)' };
+          }
           // same weights and inputs, a reduced shape when the full one is slow on js
           const small = T * B * g * H * (I + H) > 3e8;
           const vs: RnnShape = small ? { hidden: 64, batch: 4, steps: 5, input: 64 } : s;
@@ -157,6 +161,90 @@ export function rnnCase(kind: RnnKind, s: RnnShape, dtype: DType): BenchCase {
       };
     },
   };
+}
+
+/**
+ * With the addon's CPU kernels: the whole-sequence kernel (cpuRnnForward + cpuRnnBackward, one
+ * native call each for the T steps) on the case's weights, checked against the op path above
+ * (loss, dW_hh, dX), and timed: the note gives its median beside the op path's, which is what the
+ * nn layers run today.
+ */
+function nativeSequence(ctx: BenchContext, kind: RnnKind, s: RnnShape, p: RnnParams): Validation {
+  const nat = nativeRnn()!;
+  const { steps: T, batch: B, hidden: H, input: I } = s;
+  const GH = (kind === 'lstm' ? 4 : 3) * H;
+  const lstm = kind === 'lstm';
+  const f = (t: Tensor): Float32Array => t.dataSync() as Float32Array;
+  const [x, wIh, wHh, bIh, bHh] = [f(p.x), f(p.wih), f(p.whh), f(p.bih), f(p.bhh)];
+  const z = (n: number): Float32Array => new Float32Array(n);
+  const h0 = z(B * H),
+    c0 = z(B * H),
+    hs = z(T * B * H),
+    cs = z(T * B * H),
+    saved = z(T * B * 4 * H),
+    dhs = z(T * B * H).fill(1); // loss = Σ_t Σ h_t
+  const dx = z(T * B * I),
+    dh0 = z(B * H),
+    dc0 = z(B * H),
+    dWih = z(GH * I),
+    dWhh = z(GH * H),
+    dbIh = z(GH),
+    dbHh = z(GH);
+  const mode = lstm ? RNN_MODE.LSTM : RNN_MODE.GRU;
+  const run = (): void => {
+    nat.cpuRnnForward(mode, x, h0, lstm ? c0 : null, wIh, wHh, bIh, bHh, hs, lstm ? cs : null, saved, T, B, I, H);
+    nat.cpuRnnBackward(
+      mode,
+      x,
+      h0,
+      lstm ? c0 : null,
+      wIh,
+      wHh,
+      hs,
+      lstm ? cs : null,
+      saved,
+      dhs,
+      null,
+      null,
+      dx,
+      dh0,
+      lstm ? dc0 : null,
+      dWih,
+      dWhh,
+      dbIh,
+      dbHh,
+      T,
+      B,
+      I,
+      H,
+    );
+  };
+  run();
+  const l = rnnStep(kind, s, p);
+  const tol = tolerance('float32', T * H);
+  let seqLoss = 0;
+  for (const v of hs) seqLoss += v;
+  const v = allOf([
+    compare(new Float64Array([seqLoss]), l.dataSync(), { atol: tol.atol * B * H, rtol: tol.rtol }, 'loss'),
+    compare(dWhh, p.whh.grad!.dataSync(), tol, 'dW_hh'),
+    compare(dx, p.x.grad!.dataSync(), tol, 'dX'),
+  ]);
+  v.against = 'the native whole-sequence kernel (cpuRnnForward/Backward) vs this op path (the js backend with native cells and matmul)';
+  l.dispose();
+  clearGrads(p);
+  const ts: number[] = [];
+  const end = performance.now() + Math.max(300, ctx.budgetMs / 2);
+  while (ts.length < 5 || (performance.now() < end && ts.length < 200)) {
+    const t0 = process.hrtime.bigint();
+    run();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ts.sort((a, b) => a - b);
+  v.note =
+    `native whole-sequence ${kind} kernel fwd+bwd: median ${ts[ts.length >> 1]!.toFixed(2)} ms (min ${ts[0]!.toFixed(2)}), ` +
+    `load ${os.loadavg()[0]!.toFixed(1)}; nn.${kind.toUpperCase()} does not call it yet (it runs the op path timed here)`;
+  ctx.log(`bench: ${v.note}`);
+  return v;
 }
 
 export function rnnCases(ctx: BenchContext, kind: RnnKind): BenchCase[] {
