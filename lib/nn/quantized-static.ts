@@ -24,7 +24,11 @@ import { Module } from './module.js';
 import type { Tensor } from '../tensor.js';
 import { QTensor } from '../quantization/qtensor.js';
 import { qgemm } from '../quantization/qgemm.js';
-import { qconv2d } from '../quantization/qconv.js';
+import { convOutSize, qconv2d } from '../quantization/qconv.js';
+import { nativeCpu } from '../backend/js/native-cpu.js';
+import { getBackend } from '../backend/registry.js';
+import { farr } from '../backend/js/handle.js';
+import { empty } from '../ops/util.js';
 import type { QDType } from '../quantization/qtensor.js';
 import { badInput } from './layers/util.js';
 import { fmtPair } from './module.js';
@@ -39,9 +43,12 @@ export interface InputQParams {
   quantMax: number;
 }
 
+const MAGIC = 6755399441055744; // 1.5 · 2^52: (t + MAGIC) − MAGIC rounds half to even for |t| < 2^51
+
 /**
- * q = clamp(round(x / scale) + zp, qmin, qmax) (half to even), written for the u8 × s8 kernel:
- * qint8 values are shifted by +128 (and so is the zero point the kernel gets).
+ * q = clamp(round(x / scale) + zp, qmin, qmax) (half to even, x · (1 / scale) in double), written
+ * for the u8 × s8 kernel: qint8 values are shifted by +128 (and so is the zero point the kernel
+ * gets). The addon's cpuQuantizeU8 does the same bit for bit when loaded (float32 input).
  */
 export function quantizeForKernel(
   v: ArrayLike<number>,
@@ -49,18 +56,28 @@ export function quantizeForKernel(
   out = new Uint8Array(v.length),
 ): { data: Uint8Array; zeroPoint: number } {
   const shift = p.dtype === 'qint8' ? 128 : 0;
-  const inv = 1 / p.scale,
-    zp = p.zeroPoint,
-    lo = p.quantMin,
-    hi = p.quantMax;
+  const zp = p.zeroPoint,
+    qmin = p.quantMin,
+    qmax = p.quantMax;
+  const nat = v instanceof Float32Array ? nativeCpu()?.cpuQuantizeU8 : undefined;
+  if (typeof nat === 'function') {
+    try {
+      nat(v as Float32Array, out, v.length, p.scale, zp, qmin, qmax, shift);
+    } catch (e) {
+      throw new RangeError(`int8 layer: ${(e as Error).message}`);
+    }
+    return { data: out, zeroPoint: zp + shift };
+  }
+  const inv = 1 / p.scale;
+  // clamp t first (so the rounding trick stays exact); anything below lo or above hi clamps anyway
+  const lo = qmin - zp - 1,
+    hi = qmax - zp + 1;
   for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (x !== x) throw new RangeError(`int8 layer: input element ${i} is NaN; it cannot be quantized`);
-    const t = x * inv;
-    let r = Math.round(t);
-    if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-    r += zp;
-    out[i] = (r < lo ? lo : r > hi ? hi : r) + shift;
+    let t = v[i]! * inv;
+    if (t !== t) throw new RangeError(`int8 layer: input element ${i} is NaN; it cannot be quantized`);
+    t = t < lo ? lo : t > hi ? hi : t;
+    const r = t + MAGIC - MAGIC + zp;
+    out[i] = (r < qmin ? qmin : r > qmax ? qmax : r) + shift;
   }
   return { data: out, zeroPoint: zp + shift };
 }
@@ -79,6 +96,15 @@ function checkInputParams(who: string, p: InputQParams): void {
 function channelParams(q: QTensor, n: number): { scale: Float32Array; zeroPoint: Int32Array } {
   if (q.axis === null) return { scale: new Float32Array(n).fill(q.scale[0]!), zeroPoint: new Int32Array(n).fill(q.zeroPoint[0]!) };
   return { scale: q.scale, zeroPoint: q.zeroPoint };
+}
+
+/**
+ * A float32 cpu tensor of `shape` whose storage the kernel writes into (the js backend's pooled
+ * storage: no fresh, page-faulting array per call, no copy); contents undefined until written.
+ */
+function cpuOutput(shape: number[], who: string): { y: Tensor; data: Float32Array } {
+  const y = empty(getBackend('cpu'), shape, 'float32', who);
+  return { y, data: farr(y.handle, 'float32', who) as Float32Array };
 }
 
 function floatInput(who: string, x: Tensor): void {
@@ -192,7 +218,7 @@ export class QuantizedLinear extends StaticQuantizedBase {
     floatInput(this.name, x);
     const m = x.size / k;
     const a = quantizeForKernel(x.dataSync() as ArrayLike<number>, this.inputQ);
-    const out = new Float32Array(m * n);
+    const { y, data: out } = cpuOutput([...x.shape.slice(0, -1), n], this.name);
     qgemm({
       m,
       n,
@@ -207,7 +233,6 @@ export class QuantizedLinear extends StaticQuantizedBase {
       relu: this.relu,
       out,
     });
-    const y = fromHost(out, [...x.shape.slice(0, -1), n], 'float32', 'cpu');
     inferenceOnly(this.name, y, x);
     return y;
   }
@@ -244,27 +269,40 @@ export class QuantizedConv2d extends StaticQuantizedBase {
     floatInput(this.name, x);
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const a = quantizeForKernel(x.dataSync() as ArrayLike<number>, this.inputQ);
-    const r = qconv2d({
-      x: a.data,
-      xScale: this.inputQ.scale,
-      xZeroPoint: a.zeroPoint,
-      w: this.qweight.data as Int8Array,
-      wScale: this.wScale,
-      wZeroPoint: this.wZero,
-      bias: this.biasHost,
-      n: N,
-      c: C,
+    const [oh, ow] = convOutSize({
       h: H,
       width: W,
-      k: this.outChannels,
       r: this.kernelSize[0],
       s: this.kernelSize[1],
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
-      relu: this.relu,
     });
-    const y = fromHost(r.out, r.shape, 'float32', 'cpu');
+    if (!(oh > 0 && ow > 0)) badInput(this.toString(), `(N, ${C}, H, W) at least as large as the dilated kernel`, x);
+    const { y, data } = cpuOutput([N, this.outChannels, oh, ow], this.name);
+    qconv2d(
+      {
+        x: a.data,
+        xScale: this.inputQ.scale,
+        xZeroPoint: a.zeroPoint,
+        w: this.qweight.data as Int8Array,
+        wScale: this.wScale,
+        wZeroPoint: this.wZero,
+        bias: this.biasHost,
+        n: N,
+        c: C,
+        h: H,
+        width: W,
+        k: this.outChannels,
+        r: this.kernelSize[0],
+        s: this.kernelSize[1],
+        stride: this.stride,
+        padding: this.padding,
+        dilation: this.dilation,
+        relu: this.relu,
+      },
+      { out: data },
+    );
     inferenceOnly(this.name, y, x);
     return y;
   }

@@ -7,10 +7,16 @@
 //   with ih = oh·stride − pad + r·dilation (padding reads zx: a real 0), then
 //   out = sx · sw[k] · acc + bias[k], ReLU'd when relu (float32, NCHW).
 //
+// Native: the addon's cpuQconv2dU8S8S32 (native/cpu/qgemm.cc: im2col straight into the int8 GEMM's
+// packed buffer, on the thread pool, NCHW output) when the loaded addon has it, no kernel was
+// installed with setQgemmKernel and no accumulators are asked for; it gives the same out bit for bit
+// (test/quantization/native-qgemm.test.ts).
+//
 // im2col: the patch of output pixel (n, oh, ow) is row n·OH·OW + oh·OW + ow of a (N·OH·OW, C·R·S)
 // uint8 matrix, in the weight's (c, r, s) order, so the weight (K, C·R·S) is qgemm's b as is.
 
-import { qgemm, qgemmJs, type QgemmArgs } from './qgemm.js';
+import { nativeCpu } from '../backend/js/native-cpu.js';
+import { qgemm, qgemmJs, qgemmOverridden, type QgemmArgs } from './qgemm.js';
 
 export interface QConv2dArgs {
   x: Uint8Array;
@@ -33,7 +39,7 @@ export interface QConv2dArgs {
   relu: boolean;
 }
 
-export function convOutSize(a: QConv2dArgs): [number, number] {
+export function convOutSize(a: Pick<QConv2dArgs, 'h' | 'width' | 'r' | 's' | 'stride' | 'padding' | 'dilation'>): [number, number] {
   const oh = Math.floor((a.h + 2 * a.padding[0] - a.dilation[0] * (a.r - 1) - 1) / a.stride[0]) + 1;
   const ow = Math.floor((a.width + 2 * a.padding[1] - a.dilation[1] * (a.s - 1) - 1) / a.stride[1]) + 1;
   return [oh, ow];
@@ -97,14 +103,48 @@ function toNchw(y: Float32Array | Int32Array, N: number, K: number, P: number, o
 }
 
 /**
- * int8 conv via im2col + qgemm (the native int8 GEMM when present; `js` forces qgemmJs).
+ * int8 conv: the addon's fused cpuQconv2dU8S8S32, else im2col + qgemm (the native int8 GEMM when
+ * present); `js` forces im2col + qgemmJs, `acc` returns the accumulators (im2col + qgemm).
  * Returns out (N, K, OH, OW) float32 and, when wanted, the int32 accumulators in the same layout.
  */
 export function qconv2d(
   a: QConv2dArgs,
-  o: { acc?: boolean; js?: boolean } = {},
+  o: { acc?: boolean; js?: boolean; out?: Float32Array } = {},
 ): { out: Float32Array; acc: Int32Array | null; shape: [number, number, number, number] } {
   const [oh, ow] = check(a);
+  if (o.out && o.out.length !== a.n * a.k * oh * ow)
+    throw new RangeError(`qconv2d: out holds ${o.out.length} values, (${a.n}, ${a.k}, ${oh}, ${ow}) needs ${a.n * a.k * oh * ow}`);
+  const nat = o.js || o.acc || qgemmOverridden() ? undefined : nativeCpu()?.cpuQconv2dU8S8S32;
+  if (typeof nat === 'function') {
+    const out = o.out ?? new Float32Array(a.n * a.k * oh * ow);
+    nat(
+      a.x,
+      a.w,
+      a.wScale,
+      a.wZeroPoint,
+      a.bias,
+      out,
+      a.n,
+      a.c,
+      a.h,
+      a.width,
+      a.k,
+      a.r,
+      a.s,
+      oh,
+      ow,
+      a.stride[0],
+      a.stride[1],
+      a.padding[0],
+      a.padding[1],
+      a.dilation[0],
+      a.dilation[1],
+      a.xScale,
+      a.xZeroPoint,
+      a.relu,
+    );
+    return { out, acc: null, shape: [a.n, a.k, oh, ow] };
+  }
   const P = oh * ow;
   const cols = im2colU8(a, oh, ow);
   const m = a.n * P,
@@ -126,7 +166,7 @@ export function qconv2d(
   if (o.acc) g.acc = new Int32Array(m * a.k);
   if (o.js) qgemmJs(g);
   else qgemm(g);
-  const out = new Float32Array(m * a.k);
+  const out = o.out ?? new Float32Array(m * a.k);
   toNchw(g.out, a.n, a.k, P, out);
   let acc: Int32Array | null = null;
   if (g.acc) {

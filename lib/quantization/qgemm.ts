@@ -228,6 +228,11 @@ export function setQgemmKernel(impl: QgemmKernel | null, name = impl ? impl.name
   return prev;
 }
 
+/** True when setQgemmKernel installed a kernel (then fused native paths such as the int8 conv step aside for it). */
+export function qgemmOverridden(): boolean {
+  return kernel !== null;
+}
+
 /** The name of the kernel qgemm() runs ('qgemm_js' unless a native one was installed or found). */
 export function qgemmKernelName(): string {
   if (!kernel && nativeQgemm()) return 'cpuQgemmU8S8S32 (native)';

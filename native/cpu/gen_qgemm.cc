@@ -91,4 +91,128 @@ Napi::Value Entry_cpuQgemmU8S8S32(const Napi::CallbackInfo& info) {
 }
 WGCPU_ENTRY("cpuQgemmU8S8S32", Entry_cpuQgemmU8S8S32, "qgemm_u8s8s32");
 
+// cpuQuantizeU8(x, out, n, scale, zeroPoint, quantMin, quantMax, shift) — makes 'quantize_u8' native
+// out[i] = clamp(round_half_even(x[i] · (1 / scale)) + zeroPoint, quantMin, quantMax) + shift, the product in double
+// (lib/nn/quantized-static.ts quantizeForKernel, bit for bit); shift 128 stores qint8 values as the kernel's u8.
+Napi::Value Entry_cpuQuantizeU8(const Napi::CallbackInfo& info) {
+  const char* fn = "cpuQuantizeU8";
+  Napi::Env env = info.Env();
+  ArgCount(info, 8, fn, "x, out, n, scale, zeroPoint, quantMin, quantMax, shift");
+  static const napi_typedarray_type kType_f32[] = {napi_float32_array};
+  static const napi_typedarray_type kType_u8[] = {napi_uint8_array};
+  const TypedArr arr_x = OneOf(info, 0, fn, "x", kType_f32, 1);
+  const TypedArr arr_out = OneOf(info, 1, fn, "out", kType_u8, 1);
+  const int64_t n = Size(info, 2, fn, "n");
+  const double scale = Num(info, 3, fn, "scale");
+  const int64_t zeroPoint = Integer(info, 4, fn, "zeroPoint");
+  const int64_t quantMin = Integer(info, 5, fn, "quantMin");
+  const int64_t quantMax = Integer(info, 6, fn, "quantMax");
+  const int64_t shift = Integer(info, 7, fn, "shift");
+  if (!(scale > 0) || !(scale < 1e300))
+    throw Napi::RangeError::New(env, std::string(fn) + ": " + "scale must be a positive finite number");
+  if ((shift != 0 && shift != 128) || quantMin > quantMax || quantMin + shift < 0 || quantMax + shift > 255)
+    throw Napi::RangeError::New(
+        env, std::string(fn) + ": " + "quantMin + shift .. quantMax + shift must lie in [0, 255] (shift 0 or 128)");
+  const double need_x = Prod(n);
+  const double need_out = Prod(n);
+  Need(env, fn, "x", arr_x, need_x);
+  Need(env, fn, "out", arr_out, need_out);
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_x.data,
+              size_t(need_x) * ElemBytes(arr_x.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps x (an input); pass a separate output array");
+  const char* err = nullptr;
+  {
+    err = wgcpu::CpuQuantizeU8(static_cast<const float*>(arr_x.data), static_cast<uint8_t*>(arr_out.data), n, scale,
+                               zeroPoint, quantMin, quantMax, shift);
+  }
+  if (err) throw Napi::Error::New(env, std::string(fn) + ": " + err);
+  return env.Undefined();
+}
+WGCPU_ENTRY("cpuQuantizeU8", Entry_cpuQuantizeU8, "quantize_u8");
+
+// cpuQconv2dU8S8S32(x, wt, wScale, wZeroPoint, bias, out, n, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
+// dilationH, dilationW, xScale, xZeroPoint, relu) — makes 'qconv2d_u8s8s32' native int8 conv2d (groups 1): x (n, c, h,
+// w) quint8, w (k, c, r, s) qint8 per output channel, out (n, k, oh, ow) float32 = float32(xScale · wScale[k]) · Σ (x −
+// xZeroPoint)(w − wZeroPoint[k]) + bias[k] (ReLU when relu); padding reads xZeroPoint. im2col straight into the int8
+// GEMM's packed buffer (qgemm.cc); equal to lib/quantization/qconv.ts qconv2d bit for bit.
+Napi::Value Entry_cpuQconv2dU8S8S32(const Napi::CallbackInfo& info) {
+  const char* fn = "cpuQconv2dU8S8S32";
+  Napi::Env env = info.Env();
+  ArgCount(info, 24, fn,
+           "x, wt, wScale, wZeroPoint, bias, out, n, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, "
+           "dilationH, dilationW, xScale, xZeroPoint, relu");
+  static const napi_typedarray_type kType_u8[] = {napi_uint8_array};
+  static const napi_typedarray_type kType_i8[] = {napi_int8_array};
+  static const napi_typedarray_type kType_f32[] = {napi_float32_array};
+  static const napi_typedarray_type kType_i32[] = {napi_int32_array};
+  const TypedArr arr_x = OneOf(info, 0, fn, "x", kType_u8, 1);
+  const TypedArr arr_wt = OneOf(info, 1, fn, "wt", kType_i8, 1);
+  const TypedArr arr_wScale = OneOf(info, 2, fn, "wScale", kType_f32, 1);
+  const TypedArr arr_wZeroPoint = OneOf(info, 3, fn, "wZeroPoint", kType_i32, 1);
+  const TypedArr arr_bias = OneOf(info, 4, fn, "bias", kType_f32, 1, true);
+  const TypedArr arr_out = OneOf(info, 5, fn, "out", kType_f32, 1);
+  const int64_t n = Size(info, 6, fn, "n");
+  const int64_t c = Size(info, 7, fn, "c");
+  const int64_t h = Size(info, 8, fn, "h");
+  const int64_t w = Size(info, 9, fn, "w");
+  const int64_t k = Size(info, 10, fn, "k");
+  const int64_t r = Size(info, 11, fn, "r");
+  const int64_t s = Size(info, 12, fn, "s");
+  const int64_t oh = Size(info, 13, fn, "oh");
+  const int64_t ow = Size(info, 14, fn, "ow");
+  const int64_t strideH = Size(info, 15, fn, "strideH");
+  const int64_t strideW = Size(info, 16, fn, "strideW");
+  const int64_t padH = Size(info, 17, fn, "padH");
+  const int64_t padW = Size(info, 18, fn, "padW");
+  const int64_t dilationH = Size(info, 19, fn, "dilationH");
+  const int64_t dilationW = Size(info, 20, fn, "dilationW");
+  const double xScale = Num(info, 21, fn, "xScale");
+  const int64_t xZeroPoint = Integer(info, 22, fn, "xZeroPoint");
+  const bool relu = Bool(info, 23);
+  if (strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || r < 1 || s < 1)
+    throw Napi::RangeError::New(env, std::string(fn) + ": " + "strides, dilations and the kernel size must be >= 1");
+  if (h + 2 * padH < dilationH * (r - 1) + 1 || w + 2 * padW < dilationW * (s - 1) + 1)
+    throw Napi::RangeError::New(env, std::string(fn) + ": " + "the input is smaller than the dilated kernel");
+  if (oh != (h + 2 * padH - dilationH * (r - 1) - 1) / strideH + 1 ||
+      ow != (w + 2 * padW - dilationW * (s - 1) - 1) / strideW + 1)
+    throw Napi::RangeError::New(
+        env, std::string(fn) + ": " + "oh / ow do not match the input, kernel, stride, padding and dilation");
+  if (double(c) * double(r) * double(s) * 255 * 255 >= 2147483648.0)
+    throw Napi::RangeError::New(
+        env, std::string(fn) + ": " + "c · r · s is too large for exact int32 accumulation (< 33025)");
+  if (!(xScale > 0) || !(xScale < 1e300))
+    throw Napi::RangeError::New(env, std::string(fn) + ": " + "xScale must be a positive finite number");
+  if (xZeroPoint < 0 || xZeroPoint > 255)
+    throw Napi::RangeError::New(env, std::string(fn) + ": " + "xZeroPoint must be an integer in [0, 255]");
+  const double need_x = Prod(n, c, h, w);
+  const double need_wt = Prod(k, c, r, s);
+  const double need_wScale = Prod(k);
+  const double need_wZeroPoint = Prod(k);
+  const double need_bias = Prod(k);
+  const double need_out = Prod(n, k, oh, ow);
+  Need(env, fn, "x", arr_x, need_x);
+  Need(env, fn, "wt", arr_wt, need_wt);
+  Need(env, fn, "wScale", arr_wScale, need_wScale);
+  Need(env, fn, "wZeroPoint", arr_wZeroPoint, need_wZeroPoint);
+  Need(env, fn, "bias", arr_bias, need_bias);
+  Need(env, fn, "out", arr_out, need_out);
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_x.data,
+              size_t(need_x) * ElemBytes(arr_x.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps x (an input); pass a separate output array");
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_wt.data,
+              size_t(need_wt) * ElemBytes(arr_wt.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps wt (an input); pass a separate output array");
+  const char* err = nullptr;
+  {
+    err = wgcpu::CpuQconv2dU8S8S32(
+        static_cast<const uint8_t*>(arr_x.data), static_cast<const int8_t*>(arr_wt.data),
+        static_cast<const float*>(arr_wScale.data), static_cast<const int32_t*>(arr_wZeroPoint.data),
+        static_cast<const float*>(arr_bias.data), static_cast<float*>(arr_out.data), n, c, h, w, k, r, s, oh, ow,
+        strideH, strideW, padH, padW, dilationH, dilationW, xScale, xZeroPoint, relu);
+  }
+  if (err) throw Napi::Error::New(env, std::string(fn) + ": " + err);
+  return env.Undefined();
+}
+WGCPU_ENTRY("cpuQconv2dU8S8S32", Entry_cpuQconv2dU8S8S32, "qconv2d_u8s8s32");
+
 }  // namespace

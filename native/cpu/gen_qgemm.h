@@ -21,4 +21,21 @@ const char* CpuQgemmU8S8S32(const uint8_t* a, const int8_t* b, const float* bSca
                             const float* bias, float* out, int32_t* acc, int64_t m, int64_t n, int64_t k, double aScale,
                             double aZeroPoint, bool relu);
 
+// cpuQuantizeU8(x, out, n, scale, zeroPoint, quantMin, quantMax, shift) — makes 'quantize_u8' native
+// out[i] = clamp(round_half_even(x[i] · (1 / scale)) + zeroPoint, quantMin, quantMax) + shift, the product in double
+// (lib/nn/quantized-static.ts quantizeForKernel, bit for bit); shift 128 stores qint8 values as the kernel's u8.
+const char* CpuQuantizeU8(const float* x, uint8_t* out, int64_t n, double scale, int64_t zeroPoint, int64_t quantMin,
+                          int64_t quantMax, int64_t shift);
+
+// cpuQconv2dU8S8S32(x, wt, wScale, wZeroPoint, bias, out, n, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
+// dilationH, dilationW, xScale, xZeroPoint, relu) — makes 'qconv2d_u8s8s32' native int8 conv2d (groups 1): x (n, c, h,
+// w) quint8, w (k, c, r, s) qint8 per output channel, out (n, k, oh, ow) float32 = float32(xScale · wScale[k]) · Σ (x −
+// xZeroPoint)(w − wZeroPoint[k]) + bias[k] (ReLU when relu); padding reads xZeroPoint. im2col straight into the int8
+// GEMM's packed buffer (qgemm.cc); equal to lib/quantization/qconv.ts qconv2d bit for bit.
+const char* CpuQconv2dU8S8S32(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                              const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                              int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                              int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale,
+                              int64_t xZeroPoint, bool relu);
+
 }  // namespace wgcpu

@@ -6,8 +6,13 @@
 // cpuid before any AVX code runs.
 
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>  // SSE2: the x86-64 baseline
+#endif
 #include <string.h>
 
+#include <atomic>
+#include <mutex>
 #include <memory>
 
 #include "cpu_kernels.h"
@@ -29,12 +34,49 @@ void QgemmDotScalar(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np,
   }
 }
 
+void QgemmEpilogueScalar(const QgemmRow& r) {
+  for (int64_t j = 0; j < r.n; j++) {
+    int64_t d = r.dot[j];
+    if (r.dotHi) d += 128 * int64_t(r.dotHi[j]);
+    const int64_t za = r.za, zb = r.bZero[j];
+    // the js reference: (dot − za·Σb − zb·Σa + k·za·zb) | 0
+    int32_t v = int32_t(uint32_t(uint64_t(d - za * r.bSum[j] - zb * r.aSum + int64_t(r.k) * za * zb)));
+    if (r.acc) r.acc[j] = v;
+    double y = double(r.scale[j]) * double(v) + (r.bias ? double(r.bias[j]) : 0.0);
+    if (r.relu && y < 0) y = 0;
+    r.out[j] = float(y);
+  }
+}
+
+// (t + 1.5 · 2^52) − 1.5 · 2^52 rounds half to even in the default rounding mode for |t| < 2^51
+// (t is clamped first); IEEE arithmetic: no -ffast-math on this file.
+bool QuantizeU8Scalar(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
+                      int32_t qmax, int32_t shift) {
+  const double magic = 6755399441055744.0;
+  const double lo = double(qmin - zeroPoint) - 1, hi = double(qmax - zeroPoint) + 1;
+  bool nan = false;
+  for (int64_t i = 0; i < n; i++) {
+    double t = double(x[i]) * inv;
+    if (t != t) {
+      nan = true;
+      t = 0;
+    }
+    t = t < lo ? lo : t > hi ? hi : t;
+    int64_t q = int64_t((t + magic) - magic) + zeroPoint;
+    q = q < qmin ? qmin : q > qmax ? qmax : q;
+    out[i] = uint8_t(q + shift);
+  }
+  return !nan;
+}
+
 namespace {
 
 struct Path {
   const char* name;
   QgemmDotFn fn;
   bool (*supported)();
+  QgemmEpilogueFn epilogue;
+  QuantizeU8Fn quantize;
 };
 
 bool TableIs(const char* n) { return strcmp(Kernels().name, n) == 0; }
@@ -54,10 +96,10 @@ bool Always() { return true; }
 
 const Path kPaths[] = {
 #if defined(__x86_64__)
-    {"vnni", QgemmDotVnni, HasVnni},
-    {"avx2", QgemmDotAvx2, HasAvx2},
+    {"vnni", QgemmDotVnni, HasVnni, QgemmEpilogueAvx512, QuantizeU8Avx512},
+    {"avx2", QgemmDotAvx2, HasAvx2, QgemmEpilogueAvx2, QuantizeU8Scalar},
 #endif
-    {"scalar", QgemmDotScalar, Always},
+    {"scalar", QgemmDotScalar, Always, QgemmEpilogueScalar, QuantizeU8Scalar},
 };
 constexpr int kPathCount = sizeof(kPaths) / sizeof(kPaths[0]);
 
@@ -76,6 +118,23 @@ struct FreeDeleter {
 template <class T>
 using Buf = std::unique_ptr<T, FreeDeleter>;
 
+// Grow-only buffers kept between calls (under g_mutex): large allocations are mmap'ed fresh by
+// malloc each time, and their page faults cost more than a small GEMM.
+struct Cached {
+  void* p = nullptr;
+  size_t bytes = 0;
+  void* Get(size_t want) {
+    want = (want + 63) / 64 * 64;
+    if (want <= bytes) return p;
+    free(p);
+    p = aligned_alloc(64, want ? want : 64);
+    bytes = p ? want : 0;
+    return p;
+  }
+};
+Cached g_cache[8];
+std::mutex g_mutex;
+
 template <class T>
 T* AllocAligned(size_t count) {
   size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
@@ -83,41 +142,189 @@ T* AllocAligned(size_t count) {
 }
 
 constexpr int64_t kRowBlock = 16;  // rows per pool task (a multiple of 4)
+constexpr int kScratchSlot = 6;    // pool.h Scratch slots 6 and 7: a convolution's output row
+
+// A convolution's geometry: row i of the GEMM is output pixel (i / (oh·ow), (i / ow) % oh, i % ow).
+struct ConvGeom {
+  const uint8_t* x;  // (n, c, h, w)
+  int64_t c, h, w, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW;
+};
 
 struct Ctx {
   const QgemmArgs* x;
   QgemmDotFn fn;
-  const uint8_t* a;     // packed (mp, kp)
-  const uint8_t* aHi;   // null, or the a >> 7 half of a split (avx2 with activations above 127)
+  QgemmEpilogueFn epilogue;
+  bool split;           // the AVX2 kernel: rows holding an activation above 127 are split (qgemm.h)
+  uint8_t* a;           // packed (mp, kp), filled by the tasks
+  uint8_t* aHi;         // (mp, kp) when split: the a >> 7 half
   const int8_t* b;      // packed (np, kp)
   int32_t* dot;         // (mp, np)
-  int32_t* dotHi;       // (mp, np) when aHi
-  const int32_t* aSum;  // (m)
+  int32_t* dotHi;       // (mp, np) when split
+  int32_t* aSum;        // (mp)
   const int32_t* bSum;  // (n)
   const float* scale;   // (n): float32(aScale · bScale[j]), as the js reference's Float32Array
   int64_t mp, np, kp;
+  const ConvGeom* conv;  // null: a is x.a (m, k) and out is (m, n); else im2col and out (N, n, oh, ow)
+  std::atomic<bool>* failed;
 };
+
+// Packs row i of a (zero-padded to kp).
+void PackRow(const Ctx& c, int64_t i) {
+  const QgemmArgs& x = *c.x;
+  uint8_t* dst = c.a + i * c.kp;
+  int64_t k = x.k;
+  if (i >= x.m) {
+    memset(dst, 0, size_t(c.kp));
+    return;
+  }
+  if (!c.conv) {
+    memcpy(dst, x.a + i * k, size_t(k));
+  } else {
+    const ConvGeom& g = *c.conv;
+    const int64_t P = g.oh * g.ow;
+    const int64_t img = i / P, yo = (i / g.ow) % g.oh, xo = i % g.ow;
+    const uint8_t pad = uint8_t(x.aZeroPoint);
+    const int64_t iw0 = xo * g.strideW - g.padW, ih0 = yo * g.strideH - g.padH;
+    const bool inside = iw0 >= 0 && iw0 + (g.s - 1) * g.dilationW < g.w;  // every column tap in the image
+    uint8_t* o = dst;
+    for (int64_t ch = 0; ch < g.c; ch++) {
+      const uint8_t* plane = g.x + (img * g.c + ch) * g.h * g.w;
+      for (int64_t r = 0; r < g.r; r++) {
+        const int64_t ih = ih0 + r * g.dilationH;
+        if (ih < 0 || ih >= g.h) {
+          memset(o, pad, size_t(g.s));
+        } else if (inside && g.dilationW == 1) {
+          const uint8_t* src = plane + ih * g.w + iw0;
+          for (int64_t s = 0; s < g.s; s++) o[s] = src[s];
+        } else {
+          const uint8_t* row = plane + ih * g.w;
+          for (int64_t s = 0; s < g.s; s++) {
+            const int64_t iw = iw0 + s * g.dilationW;
+            o[s] = iw < 0 || iw >= g.w ? pad : row[iw];
+          }
+        }
+        o += g.s;
+      }
+    }
+  }
+  memset(dst + k, 0, size_t(c.kp - k));
+}
+
+// aSum[i] and the largest value of packed row i (read after the whole block is packed: no
+// store-to-load forwarding stall on the bytes just written).
+uint8_t RowStats(const Ctx& c, int64_t i) {
+  const uint8_t* dst = c.a + i * c.kp;
+  const int64_t k = c.x->k;
+  (void)k;
+  // sum and max over the zero-padded row (the padding changes neither)
+#if defined(__x86_64__)
+  __m128i vs = _mm_setzero_si128(), vm = _mm_setzero_si128();
+  for (int64_t p = 0; p < c.kp; p += 16) {
+    __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(dst + p));
+    vs = _mm_add_epi64(vs, _mm_sad_epu8(v, _mm_setzero_si128()));
+    vm = _mm_max_epu8(vm, v);
+  }
+  int32_t sum = int32_t(_mm_cvtsi128_si64(vs) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(vs, vs)));
+  alignas(16) uint8_t m16[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(m16), vm);
+  uint8_t mx = 0;
+  for (int t = 0; t < 16; t++) mx = m16[t] > mx ? m16[t] : mx;
+#else
+  int32_t sum = 0;
+  uint8_t mx = 0;
+  for (int64_t p = 0; p < k; p++) {
+    sum += dst[p];
+    mx = dst[p] > mx ? dst[p] : mx;
+  }
+#endif
+  c.aSum[i] = sum;
+  return mx;
+}
 
 void Task(void* p, int64_t task, int) {
   const Ctx& c = *static_cast<const Ctx*>(p);
   const QgemmArgs& x = *c.x;
   int64_t i0 = task * kRowBlock, i1 = i0 + kRowBlock < c.mp ? i0 + kRowBlock : c.mp;
-  c.fn(c.a, c.b, c.dot, c.np, c.kp, i0, i1);
-  if (c.aHi) c.fn(c.aHi, c.b, c.dotHi, c.np, c.kp, i0, i1);
-  const int64_t za = x.aZeroPoint, k = x.k;
-  for (int64_t i = i0; i < i1 && i < x.m; i++) {
-    for (int64_t j = 0; j < x.n; j++) {
-      int64_t d = c.dot[i * c.np + j];
-      if (c.aHi) d += 128 * int64_t(c.dotHi[i * c.np + j]);
-      const int64_t zb = x.bZeroPoint[j];
-      // the js reference: (dot − za·Σb − zb·Σa + k·za·zb) | 0
-      int32_t v = int32_t(uint32_t(uint64_t(d - za * c.bSum[j] - zb * c.aSum[i] + k * za * zb)));
-      if (x.acc) x.acc[i * x.n + j] = v;
-      double y = double(c.scale[j]) * double(v) + (x.bias ? double(x.bias[j]) : 0.0);
-      if (x.relu && y < 0) y = 0;
-      x.out[i * x.n + j] = float(y);
-    }
+  uint8_t amax = 0;
+  for (int64_t i = i0; i < i1; i++) PackRow(c, i);
+  for (int64_t i = i0; i < i1; i++) {
+    uint8_t v = RowStats(c, i);
+    amax = v > amax ? v : amax;
   }
+  const bool split = c.split && amax > 127;
+  if (split) {
+    // vpmaddubsw would saturate: a = (a & 127) + 128 · (a >> 7), each half exact (qgemm.h)
+    for (int64_t t = i0 * c.kp; t < i1 * c.kp; t++) {
+      c.aHi[t] = c.a[t] >> 7;
+      c.a[t] &= 127;
+    }
+    c.fn(c.aHi, c.b, c.dotHi, c.np, c.kp, i0, i1);
+  }
+  c.fn(c.a, c.b, c.dot, c.np, c.kp, i0, i1);
+  const int64_t P = c.conv ? c.conv->oh * c.conv->ow : 0;
+  // a convolution's output row before the scatter (one small buffer per task; on failure ok = false)
+  Buf<float> rowOutBuf(P ? AllocAligned<float>(size_t(x.n)) : nullptr);
+  Buf<int32_t> rowAccBuf(P && x.acc ? AllocAligned<int32_t>(size_t(x.n)) : nullptr);
+  float* rowOut = rowOutBuf.get();
+  int32_t* rowAcc = rowAccBuf.get();
+  if ((P && !rowOut) || (P && x.acc && !rowAcc)) {
+    c.failed->store(true);
+    return;
+  }
+  QgemmRow r{nullptr, nullptr,      c.bSum, x.bZeroPoint, c.scale, x.bias, nullptr, nullptr,
+             x.n,     x.aZeroPoint, 0,      int32_t(x.k), x.relu};
+  for (int64_t i = i0; i < i1 && i < x.m; i++) {
+    r.dot = c.dot + i * c.np;
+    r.dotHi = split ? c.dotHi + i * c.np : nullptr;
+    r.aSum = c.aSum[i];
+    if (!P) {
+      r.out = x.out + i * x.n;
+      r.acc = x.acc ? x.acc + i * x.n : nullptr;
+      c.epilogue(r);
+      continue;
+    }
+    // a convolution: the row of pixel i, then scattered to NCHW (channel j at stride P)
+    r.out = rowOut;
+    r.acc = rowAcc;
+    c.epilogue(r);
+    const int64_t base = (i / P) * x.n * P + i % P;
+    for (int64_t j = 0; j < x.n; j++) x.out[base + j * P] = rowOut[j];
+    if (rowAcc)
+      for (int64_t j = 0; j < x.n; j++) x.acc[base + j * P] = rowAcc[j];
+  }
+}
+
+// The GEMM of x (a from x.a, or im2col of conv->x when conv): see Ctx.
+bool Run(const QgemmArgs& x, const ConvGeom* conv) {
+  const int64_t m = x.m, n = x.n, k = x.k;
+  if (m == 0 || n == 0) return true;
+  const Path& path = Current();
+  const int64_t kp = k > 0 ? (k + 63) / 64 * 64 : 64;
+  const int64_t mp = (m + 3) / 4 * 4, np = (n + 3) / 4 * 4;
+  const bool split = path.fn == QgemmDotAvx2;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint8_t* a = static_cast<uint8_t*>(g_cache[0].Get(size_t(mp * kp)));
+  int8_t* b = static_cast<int8_t*>(g_cache[1].Get(size_t(np * kp)));
+  int32_t* dot = static_cast<int32_t*>(g_cache[2].Get(size_t(mp * np) * 4));
+  int32_t* aSum = static_cast<int32_t*>(g_cache[3].Get(size_t(mp) * 4));
+  int32_t* bSum = static_cast<int32_t*>(g_cache[4].Get(size_t(n) * 4));
+  float* scale = static_cast<float*>(g_cache[5].Get(size_t(n) * 4));
+  uint8_t* hi = split ? static_cast<uint8_t*>(g_cache[6].Get(size_t(mp * kp))) : nullptr;
+  int32_t* dotHi = split ? static_cast<int32_t*>(g_cache[7].Get(size_t(mp * np) * 4)) : nullptr;
+  if (!a || !b || !dot || !aSum || !bSum || !scale || (split && (!hi || !dotHi))) return false;
+  memset(b, 0, size_t(np * kp));
+  for (int64_t j = 0; j < n; j++) {
+    const int8_t* src = x.b + j * k;
+    int32_t sum = 0;
+    for (int64_t p = 0; p < k; p++) sum += src[p];
+    memcpy(b + j * kp, src, size_t(k));
+    bSum[j] = sum;
+    scale[j] = float(x.aScale * double(x.bScale[j]));
+  }
+  std::atomic<bool> failed{false};
+  Ctx c{&x, path.fn, path.epilogue, split, a, hi, b, dot, dotHi, aSum, bSum, scale, mp, np, kp, conv, &failed};
+  ParallelFor((mp + kRowBlock - 1) / kRowBlock, Task, &c);
+  return !failed.load();
 }
 
 }  // namespace
@@ -145,62 +352,7 @@ bool QgemmSelectIsa(const char* name) {
   return false;
 }
 
-bool Qgemm(const QgemmArgs& x) {
-  const int64_t m = x.m, n = x.n, k = x.k;
-  if (m == 0 || n == 0) return true;
-  const Path& path = Current();
-  const int64_t kp = (k + 63) / 64 * 64 > 0 ? (k + 63) / 64 * 64 : 64;
-  const int64_t mp = (m + 3) / 4 * 4, np = (n + 3) / 4 * 4;
-  Buf<uint8_t> a(AllocAligned<uint8_t>(size_t(mp * kp)));
-  Buf<int8_t> b(AllocAligned<int8_t>(size_t(np * kp)));
-  Buf<int32_t> dot(AllocAligned<int32_t>(size_t(mp * np)));
-  Buf<int32_t> aSum(AllocAligned<int32_t>(size_t(m))), bSum(AllocAligned<int32_t>(size_t(n)));
-  Buf<float> scale(AllocAligned<float>(size_t(n)));
-  if (!a || !b || !dot || !aSum || !bSum || !scale) return false;
-  memset(a.get(), 0, size_t(mp * kp));
-  memset(b.get(), 0, size_t(np * kp));
-  uint8_t amax = 0;
-  for (int64_t i = 0; i < m; i++) {
-    const uint8_t* src = x.a + i * k;
-    uint8_t* dst = a.get() + i * kp;
-    int32_t s = 0;
-    for (int64_t p = 0; p < k; p++) {
-      dst[p] = src[p];
-      s += src[p];
-      amax = src[p] > amax ? src[p] : amax;
-    }
-    aSum.get()[i] = s;
-  }
-  for (int64_t j = 0; j < n; j++) {
-    const int8_t* src = x.b + j * k;
-    int8_t* dst = b.get() + j * kp;
-    int32_t s = 0;
-    for (int64_t p = 0; p < k; p++) {
-      dst[p] = src[p];
-      s += src[p];
-    }
-    bSum.get()[j] = s;
-    scale.get()[j] = float(x.aScale * double(x.bScale[j]));
-  }
-  Ctx c{&x, path.fn, a.get(), nullptr, b.get(), dot.get(), nullptr, aSum.get(), bSum.get(), scale.get(), mp, np, kp};
-  Buf<uint8_t> hi;
-  Buf<int32_t> dotHi;
-  if (path.fn == QgemmDotAvx2 && amax > 127) {
-    // vpmaddubsw would saturate: a = (a & 127) + 128 · (a >> 7), each half exact (qgemm.h)
-    hi.reset(AllocAligned<uint8_t>(size_t(mp * kp)));
-    dotHi.reset(AllocAligned<int32_t>(size_t(mp * np)));
-    if (!hi || !dotHi) return false;
-    uint8_t* lo = a.get();
-    for (int64_t t = 0; t < mp * kp; t++) {
-      hi.get()[t] = lo[t] >> 7;
-      lo[t] &= 127;
-    }
-    c.aHi = hi.get();
-    c.dotHi = dotHi.get();
-  }
-  ParallelFor((mp + kRowBlock - 1) / kRowBlock, Task, &c);
-  return true;
-}
+bool Qgemm(const QgemmArgs& x) { return Run(x, nullptr); }
 
 // The generated entry (gen_qgemm.cc) has checked the arrays' types and sizes, k, aScale and aZeroPoint.
 const char* CpuQgemmU8S8S32(const uint8_t* a, const int8_t* b, const float* bScale, const int32_t* bZeroPoint,
@@ -208,6 +360,24 @@ const char* CpuQgemmU8S8S32(const uint8_t* a, const int8_t* b, const float* bSca
                             double aZeroPoint, bool relu) {
   QgemmArgs x{a, b, bScale, bZeroPoint, bias, out, acc, m, n, k, aScale, int32_t(aZeroPoint), relu};
   return Qgemm(x) ? nullptr : "out of memory for the packing buffers";
+}
+
+const char* CpuQconv2dU8S8S32(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                              const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                              int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                              int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale,
+                              int64_t xZeroPoint, bool relu) {
+  ConvGeom g{x, c, h, w, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW};
+  QgemmArgs q{nullptr, wt,        wScale, wZeroPoint,          bias, out, nullptr, n * oh * ow,
+              k,       c * r * s, xScale, int32_t(xZeroPoint), relu};
+  return Run(q, &g) ? nullptr : "out of memory for the packing buffers";
+}
+
+const char* CpuQuantizeU8(const float* x, uint8_t* out, int64_t n, double scale, int64_t zeroPoint, int64_t quantMin,
+                          int64_t quantMax, int64_t shift) {
+  bool ok = Current().quantize(x, out, n, 1.0 / scale, int32_t(zeroPoint), int32_t(quantMin), int32_t(quantMax),
+                               int32_t(shift));
+  return ok ? nullptr : "the input holds a NaN; NaN cannot be quantized";
 }
 
 }  // namespace wgcpu

@@ -29,6 +29,38 @@ void QgemmDotScalar(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np,
 void QgemmDotAvx2(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0, int64_t i1);
 void QgemmDotVnni(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, int64_t kp, int64_t i0, int64_t i1);
 
+// One output row's epilogue (see qgemm.ts): for j < n,
+//   v = int32(dot[j] (+ 128 · dotHi[j]) − za · bSum[j] − bZero[j] · aSum + k · za · bZero[j])   (mod 2^32)
+//   acc[j] = v (when acc); y = double(scale[j]) · v + double(bias[j]) (0 without bias);
+//   out[j] = float(relu && y < 0 ? 0 : y)
+// exactly as the js reference computes it (the vector versions do the same operations in double).
+struct QgemmRow {
+  const int32_t* dot;
+  const int32_t* dotHi;  // or null
+  const int32_t* bSum;
+  const int32_t* bZero;
+  const float* scale;
+  const float* bias;  // or null
+  float* out;
+  int32_t* acc;  // or null
+  int64_t n;
+  int32_t za, aSum, k;
+  bool relu;
+};
+typedef void (*QgemmEpilogueFn)(const QgemmRow& r);
+void QgemmEpilogueScalar(const QgemmRow& r);
+void QgemmEpilogueAvx2(const QgemmRow& r);
+void QgemmEpilogueAvx512(const QgemmRow& r);
+
+// out[i] = clamp(round_half_even(x[i] · inv) + zeroPoint, qmin, qmax) + shift (product in double);
+// returns false when x holds a NaN (out is then unspecified).
+typedef bool (*QuantizeU8Fn)(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
+                             int32_t qmax, int32_t shift);
+bool QuantizeU8Scalar(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
+                      int32_t qmax, int32_t shift);
+bool QuantizeU8Avx512(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
+                      int32_t qmax, int32_t shift);
+
 // The full contract of cpuQgemmU8S8S32 (see qgemm.ts): acc (optional) and out (m, n).
 struct QgemmArgs {
   const uint8_t* a;  // (m, k)

@@ -45,4 +45,39 @@ void QgemmDotAvx2(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, i
   }
 }
 
+// The epilogue, 4 outputs per step in double (qgemm.h QgemmRow).
+void QgemmEpilogueAvx2(const QgemmRow& r) {
+  const __m128i za = _mm_set1_epi32(r.za), aSum = _mm_set1_epi32(r.aSum), kza = _mm_set1_epi32(r.k * r.za);
+  const __m256d zero = _mm256_setzero_pd();
+  int64_t j = 0;
+  for (; j + 4 <= r.n; j += 4) {
+    __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r.dot + j));
+    if (r.dotHi)
+      d = _mm_add_epi32(d, _mm_slli_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.dotHi + j)), 7));
+    __m128i bs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r.bSum + j));
+    __m128i zb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r.bZero + j));
+    __m128i v = _mm_sub_epi32(d, _mm_mullo_epi32(za, bs));
+    v = _mm_sub_epi32(v, _mm_mullo_epi32(zb, aSum));
+    v = _mm_add_epi32(v, _mm_mullo_epi32(kza, zb));
+    if (r.acc) _mm_storeu_si128(reinterpret_cast<__m128i*>(r.acc + j), v);
+    __m256d y = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(r.scale + j)), _mm256_cvtepi32_pd(v));
+    if (r.bias) y = _mm256_add_pd(y, _mm256_cvtps_pd(_mm_loadu_ps(r.bias + j)));
+    if (r.relu) y = _mm256_blendv_pd(y, zero, _mm256_cmp_pd(y, zero, _CMP_LT_OQ));
+    _mm_storeu_ps(r.out + j, _mm256_cvtpd_ps(y));
+  }
+  if (j < r.n) {
+    QgemmRow t = r;
+    t.dot += j;
+    if (t.dotHi) t.dotHi += j;
+    t.bSum += j;
+    t.bZero += j;
+    t.scale += j;
+    if (t.bias) t.bias += j;
+    t.out += j;
+    if (t.acc) t.acc += j;
+    t.n = r.n - j;
+    QgemmEpilogueScalar(t);
+  }
+}
+
 }  // namespace wgcpu

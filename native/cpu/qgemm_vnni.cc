@@ -47,4 +47,67 @@ void QgemmDotVnni(const uint8_t* a, const int8_t* b, int32_t* dot, int64_t np, i
   }
 }
 
+// The epilogue, 8 outputs per step in double (qgemm.h QgemmRow); compiled with AVX-512F (this file's
+// flags include it), called on the vnni path only.
+void QgemmEpilogueAvx512(const QgemmRow& r) {
+  const __m256i za = _mm256_set1_epi32(r.za), aSum = _mm256_set1_epi32(r.aSum), kza = _mm256_set1_epi32(r.k * r.za);
+  const __m512d zero = _mm512_setzero_pd();
+  int64_t j = 0;
+  for (; j + 8 <= r.n; j += 8) {
+    __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.dot + j));
+    if (r.dotHi)
+      d = _mm256_add_epi32(d, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.dotHi + j)), 7));
+    __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.bSum + j));
+    __m256i zb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.bZero + j));
+    // wrapping int32 arithmetic: the same low 32 bits as the reference's exact sum
+    __m256i v = _mm256_sub_epi32(d, _mm256_mullo_epi32(za, bs));
+    v = _mm256_sub_epi32(v, _mm256_mullo_epi32(zb, aSum));
+    v = _mm256_add_epi32(v, _mm256_mullo_epi32(kza, zb));
+    if (r.acc) _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.acc + j), v);
+    __m512d y = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(r.scale + j)), _mm512_cvtepi32_pd(v));
+    if (r.bias) y = _mm512_add_pd(y, _mm512_cvtps_pd(_mm256_loadu_ps(r.bias + j)));
+    if (r.relu) y = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(y, zero, _CMP_LT_OQ), y, zero);
+    _mm256_storeu_ps(r.out + j, _mm512_cvtpd_ps(y));
+  }
+  if (j < r.n) {
+    QgemmRow t = r;
+    t.dot += j;
+    if (t.dotHi) t.dotHi += j;
+    t.bSum += j;
+    t.bZero += j;
+    t.scale += j;
+    if (t.bias) t.bias += j;
+    t.out += j;
+    if (t.acc) t.acc += j;
+    t.n = r.n - j;
+    QgemmEpilogueScalar(t);
+  }
+}
+
+// 16 values per step: double product, round half to even (roundscale), clamp, + shift, narrow to u8.
+bool QuantizeU8Avx512(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
+                      int32_t qmax, int32_t shift) {
+  const __m512d vinv = _mm512_set1_pd(inv);
+  const __m512d lo = _mm512_set1_pd(double(qmin - zeroPoint) - 1), hi = _mm512_set1_pd(double(qmax - zeroPoint) + 1);
+  const __m512i zp = _mm512_set1_epi32(zeroPoint), qlo = _mm512_set1_epi32(qmin), qhi = _mm512_set1_epi32(qmax);
+  const __m512i sh = _mm512_set1_epi32(shift);
+  __mmask8 nan = 0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 f = _mm512_loadu_ps(x + i);
+    __m512d t0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(f)), vinv);
+    __m512d t1 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))), vinv);
+    nan |= _mm512_cmp_pd_mask(t0, t0, _CMP_UNORD_Q) | _mm512_cmp_pd_mask(t1, t1, _CMP_UNORD_Q);
+    t0 = _mm512_min_pd(_mm512_max_pd(t0, lo), hi);
+    t1 = _mm512_min_pd(_mm512_max_pd(t1, lo), hi);
+    t0 = _mm512_roundscale_pd(t0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    t1 = _mm512_roundscale_pd(t1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(t0)), _mm512_cvtpd_epi32(t1), 1);
+    q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), qlo), qhi), sh);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtepi32_epi8(q));
+  }
+  bool ok = QuantizeU8Scalar(x + i, out + i, n - i, inv, zeroPoint, qmin, qmax, shift);
+  return ok && !nan;
+}
+
 }  // namespace wgcpu

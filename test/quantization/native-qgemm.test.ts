@@ -11,6 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../lib/native.js';
 import { qgemmJs, type QgemmArgs } from '../../lib/quantization/qgemm.js';
+import { qconv2d, qconv2dDirect, type QConv2dArgs } from '../../lib/quantization/qconv.js';
+import { quantizeForKernel, type InputQParams } from '../../lib/nn/quantized-static.js';
+import { resetNativeCpuForTests } from '../../lib/backend/js/native-cpu.js';
 
 interface QBinding {
   cpuQgemmU8S8S32(
@@ -28,6 +31,17 @@ interface QBinding {
     aZeroPoint: number,
     relu: boolean,
   ): void;
+  cpuQuantizeU8(
+    x: Float32Array,
+    out: Uint8Array,
+    n: number,
+    scale: number,
+    zeroPoint: number,
+    quantMin: number,
+    quantMax: number,
+    shift: number,
+  ): void;
+  cpuQconv2dU8S8S32(...args: unknown[]): void;
   cpuQgemmInfo(): { isa: string; supportedIsas: string[] };
   cpuQgemmSelectIsa(name: string): boolean;
   cpuSetNumThreads(n: number): void;
@@ -167,6 +181,82 @@ describe.skipIf(!q)(`native int8 GEMM (cpuQgemmU8S8S32) vs the js reference${lab
       }
     });
   }
+
+  it('int8 conv2d (cpuQconv2dU8S8S32: im2col into the packed buffer, NCHW out) equals the direct js reference bit for bit, every path', () => {
+    const shapes = [
+      { n: 2, c: 3, h: 9, width: 8, k: 5, r: 3, s: 3, stride: [1, 1], padding: [1, 1], dilation: [1, 1] },
+      { n: 3, c: 1, h: 28, width: 28, k: 16, r: 5, s: 5, stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
+      { n: 1, c: 4, h: 11, width: 7, k: 3, r: 5, s: 2, stride: [2, 1], padding: [2, 0], dilation: [1, 2] },
+      { n: 2, c: 6, h: 10, width: 10, k: 33, r: 3, s: 3, stride: [3, 2], padding: [1, 2], dilation: [2, 1] },
+    ] as const;
+    for (const isa of isas) {
+      q!.cpuQgemmSelectIsa(isa);
+      let seed = SEED + 1000;
+      for (const sh of shapes)
+        for (const relu of [false, true]) {
+          const r = rng(++seed);
+          const a: QConv2dArgs = {
+            ...sh,
+            stride: [...sh.stride],
+            padding: [...sh.padding],
+            dilation: [...sh.dilation],
+            x: new Uint8Array(sh.n * sh.c * sh.h * sh.width).map(() => (r() < 0.3 ? 255 : Math.floor(r() * 256))),
+            xScale: 0.01 + r() * 0.1,
+            xZeroPoint: Math.floor(r() * 256),
+            w: new Int8Array(sh.k * sh.c * sh.r * sh.s).map(() => Math.floor(r() * 256) - 128),
+            wScale: new Float32Array(sh.k).map(() => 0.001 + r() * 0.01),
+            wZeroPoint: new Int32Array(sh.k).map(() => Math.floor(r() * 9) - 4),
+            bias: relu ? new Float32Array(sh.k).map(() => r() - 0.5) : null,
+            relu,
+          };
+          const ref = qconv2dDirect(a);
+          const got = qconv2d(a); // the fused native entry (no acc asked)
+          expect(got.acc).toBeNull();
+          const bad = got.out.findIndex((v, i) => !Object.is(v, ref.out[i]));
+          expect(bad, `seed ${seed}, isa ${isa}, ${JSON.stringify(sh)}: out[${bad}] ${got.out[bad]} vs ${ref.out[bad]}`).toBe(-1);
+        }
+    }
+    q!.cpuQgemmSelectIsa('auto');
+  });
+
+  it('cpuQuantizeU8 equals the js quantizeForKernel bit for bit (ties, clamps, qint8 shift, odd lengths), and refuses NaN', () => {
+    const r = rng(SEED + 5);
+    for (const isa of isas) {
+      q!.cpuQgemmSelectIsa(isa);
+      for (const p of [
+        { scale: 0.05, zeroPoint: 17, dtype: 'quint8', quantMin: 0, quantMax: 255 },
+        { scale: 0.25, zeroPoint: 3, dtype: 'quint8', quantMin: 0, quantMax: 127 },
+        { scale: 0.1, zeroPoint: 0, dtype: 'qint8', quantMin: -128, quantMax: 127 },
+      ] as InputQParams[]) {
+        const n = 1000 + Math.floor(r() * 37);
+        // halves (ties) of the grid, values far outside the range, ±0, infinities
+        const x = new Float32Array(n).map((_, i) =>
+          i % 7 === 0 ? (Math.floor(r() * 80) - 40 + 0.5) * p.scale : (r() - 0.5) * 300 * p.scale,
+        );
+        x[1] = Infinity;
+        x[2] = -Infinity;
+        x[3] = -0;
+        const js = new Uint8Array(n),
+          nat = new Uint8Array(n);
+        process.env.WATTGRAD_CPU_KERNELS = 'js';
+        resetNativeCpuForTests();
+        try {
+          quantizeForKernel(x, p, js);
+        } finally {
+          delete process.env.WATTGRAD_CPU_KERNELS;
+          resetNativeCpuForTests();
+        }
+        q!.cpuQuantizeU8(x, nat, n, p.scale, p.zeroPoint, p.quantMin, p.quantMax, p.dtype === 'qint8' ? 128 : 0);
+        const bad = nat.findIndex((v, i) => v !== js[i]);
+        expect(bad, `isa ${isa}, ${JSON.stringify(p)}: x[${bad}] = ${x[bad]} → ${nat[bad]} vs ${js[bad]}`).toBe(-1);
+        x[500] = NaN;
+        expect(() => q!.cpuQuantizeU8(x, nat, n, p.scale, p.zeroPoint, p.quantMin, p.quantMax, p.dtype === 'qint8' ? 128 : 0)).toThrow(
+          /cpuQuantizeU8: the input holds a NaN/,
+        );
+      }
+    }
+    q!.cpuQgemmSelectIsa('auto');
+  });
 
   it('k = 0: acc 0 and out = bias; m or n = 0 writes nothing', () => {
     for (const isa of isas) {
