@@ -115,6 +115,7 @@ export * as quantization from './quantization/index.js';
 export * as amp from './amp/index.js';
 export { autocast, GradScaler } from './amp/index.js';
 export * as data from './data/index.js';
+export * as distributed from './distributed/index.js';
 export {
   fit,
   evaluate,

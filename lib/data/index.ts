@@ -15,3 +15,6 @@ export type { IdxArray, IdxType, IdxData } from './idx.js';
 export { SeededRandom, permutation, deriveSeed } from './shuffle.js';
 export { tokenize, Vocabulary, padSequences } from './text.js';
 export type { Tokenizer, TokenizeOptions, VocabularyOptions, FromTextsOptions, PadOptions, PadSide, EncodeBatchOptions, VocabularyJSON } from './text.js';
+// each rank's shard for data-parallel training: lib/distributed/sampler.ts
+export { DistributedSampler } from '../distributed/sampler.js';
+export type { DistributedSamplerOptions } from '../distributed/sampler.js';

@@ -16,3 +16,6 @@ export * as quantized from './quantized.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
 export * as F from './functional.js';
+// data parallel over processes (MPI / NCCL): lib/distributed/ddp.ts
+export { DistributedDataParallel } from '../distributed/ddp.js';
+export type { DistributedDataParallelOptions } from '../distributed/ddp.js';

@@ -90,6 +90,9 @@ class Group {
   int rank = 0, size = 1, provided = 0;
   std::string version;
   double timeoutMs = 0;
+  // how long a collective is polled with sched_yield only before short sleeps between polls
+  // (WATTGRAD_DIST_SPIN_MS; default 0.05 ms: sleeping leaves the cores to the training threads)
+  double spinMs = 0.05;
   bool broken = false;
   std::string brokenReason;
   bool finalized = false;
@@ -195,7 +198,7 @@ class Group {
       }
       // a short spin catches the common fast completion; then sleep, so that on an oversubscribed
       // machine the other ranks (and this rank's training threads) get the cores
-      if (ms < 0.05) sched_yield();
+      if (ms < spinMs) sched_yield();
       else if (ms < 20) std::this_thread::sleep_for(std::chrono::microseconds(20));
       else std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
@@ -307,6 +310,7 @@ Napi::Value DistInit(const Napi::CallbackInfo& info) {
   }
   Group& g = *g_group;
   g.timeoutMs = timeoutMs;
+  if (const char* sp = std::getenv("WATTGRAD_DIST_SPIN_MS"); sp && *sp) g.spinMs = std::atof(sp);
   if (g.haveTsfn) {
     g.tsfn.Release();
     g.haveTsfn = false;
