@@ -118,7 +118,10 @@ export function accuracyEnergyChart(res: OptimizeResult, width = 640, height = 3
       `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${p.energyMeasured ? c : 'white'}" stroke="${c}" stroke-width="2"><title>${escapeHtml(
         `${p.technique}: ${(p.accuracy * 100).toFixed(2)}%, ${p.energyMeasured ? '' : '~'}${p.joulesPer1k.toPrecision(3)} J/1k`,
       )}</title></circle>`,
-      `<text x="${(x + 8).toFixed(1)}" y="${(y - 6).toFixed(1)}" font-size="11" fill="${c}">${escapeHtml(p.technique)}</text>`,
+      // labels right of the point, or left of it in the right half (so they stay inside the frame)
+      x > m.l + W / 2
+        ? `<text x="${(x - 8).toFixed(1)}" y="${(y - 6).toFixed(1)}" font-size="11" text-anchor="end" fill="${c}">${escapeHtml(p.technique)}</text>`
+        : `<text x="${(x + 8).toFixed(1)}" y="${(y - 6).toFixed(1)}" font-size="11" fill="${c}">${escapeHtml(p.technique)}</text>`,
     );
   });
   parts.push(
