@@ -493,7 +493,7 @@ export interface BackendMemory {
   allocated: number;
   /** high-water mark of `allocated` */
   peak: number;
-  /** bytes cached for reuse by the allocator (cuda), 0 on js */
+  /** bytes cached for reuse by the allocator (cuda: its pool; js: freed arrays kept by size) */
   cached: number;
   /** allocator cap in bytes, or null when none */
   limit: number | null;

@@ -103,9 +103,21 @@ function readCopy(h: Handle, numel: number): TypedArray {
   return d.slice(0, numel);
 }
 
+// Freed storage is kept for reuse, by (dtype, length), up to POOL_BYTES: a training step allocates
+// the same sizes every iteration, and a fresh typed array costs a zeroed allocation (page faults
+// for large ones) plus the GC pressure of its external backing store (measured: ~28% of an MLP
+// 784-256-10 Adam step with native CPU kernels). Contents of alloc() are undefined (Backend), as on
+// cuda, whose pool reuses memory the same way. Arrays of 64 bytes or less live on V8's heap and are
+// cheap: not pooled.
+const POOL_BYTES = 64 * 1024 * 1024;
+const POOL_MIN_BYTES = 64;
+const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
+
 export function createJsBackend(): Backend {
   let allocated = 0;
   let peak = 0;
+  const pool = new Map<number, JsHandle[]>(); // key: length·4 + dtype code
+  let cached = 0;
   return {
     name: 'js',
     device: 'cpu',
@@ -118,13 +130,25 @@ export function createJsBackend(): Backend {
       }
       const hd = hostDType(dtype, 'js backend alloc');
       if (!Number.isInteger(numel) || numel < 0) throw new RangeError(`js backend: cannot allocate ${numel} elements`);
-      const h = new JsHandle(hostArray(hd, numel), hd);
+      const free = pool.get(numel * 4 + DTYPE_CODE[hd]);
+      let h = free !== undefined ? free.pop() : undefined;
+      if (h !== undefined) cached -= h.byteLength;
+      else h = new JsHandle(hostArray(hd, numel), hd);
       allocated += h.byteLength;
       if (allocated > peak) peak = allocated;
       return h;
     },
     free(h: Handle): void {
-      allocated -= asJs(h, 'free').byteLength;
+      const j = asJs(h, 'free');
+      const bytes = j.byteLength;
+      allocated -= bytes;
+      if (bytes > POOL_MIN_BYTES && cached + bytes <= POOL_BYTES) {
+        const key = j.data.length * 4 + DTYPE_CODE[j.dtype];
+        let list = pool.get(key);
+        if (list === undefined) pool.set(key, (list = []));
+        list.push(j);
+        cached += bytes;
+      }
     },
     upload(h: Handle, data: TypedArray, _dtype: DType): void {
       const d = asJs(h, 'upload').data;
@@ -143,7 +167,7 @@ export function createJsBackend(): Backend {
     },
     synchronize(): void {},
     memory(): BackendMemory {
-      return { allocated, peak, cached: 0, limit: null };
+      return { allocated, peak, cached, limit: null };
     },
   };
 }
