@@ -18,6 +18,7 @@ export const INTEGRATION = [
   'test/optimize/cli.test.ts', // wattgrad optimize trains the baseline and every technique
   'test/amp/mnist.test.ts', // bf16 autocast training of the MNIST CNN against float32
   'test/quantization/mnist.test.ts', // trains the MNIST MLP before quantizing it
+  'test/quantization/static-mnist.test.ts', // trains the MNIST MLP (and, slow, the CNN) for static int8 and QAT
   'test/native/pack.test.ts',
   'test/native/tc-emu.test.ts', // compiles and runs the host tensor-core emulation (g++)
   'test/native/tc-emu.test.ts',

@@ -12,6 +12,19 @@
 //   "wattgrad.quantization": "dynamic int8"
 //   "wattgrad.quantized_layers": JSON { "<name>": { "type": "DynamicQuantizedLinear",
 //                                  "qscheme": "per_channel_symmetric", "reduce_range": true } }
+//
+// Static int8 layers (quantization.convert: nn.quantized Linear / Conv2d, fused ReLU) write the same
+// three weight tensors ('<name>.weight' is (out, in) or (out, in, kh, kw)), their float bias, and the
+// calibrated input parameters as buffers of the state dict:
+//   <name>.input_scale        F32  (1)
+//   <name>.input_zero_point   I32  (1)       in the layer's input dtype (quint8, or qint8 for symmetric)
+// "wattgrad.quantization" is then "static int8", and each layer's metadata entry adds
+// { "relu", "input_dtype", "input_quant_min", "input_quant_max" } and, for Conv2d, { "stride",
+// "padding", "dilation" }; a converted QuantStub is { "type": "Quantize", "scale", "zero_point",
+// "dtype", "quant_min", "quant_max" }, a DeQuantStub { "type": "DeQuantize" }; and
+//   "wattgrad.identity_modules": JSON [names of the nn.Identity modules (what fusion left)]
+// so that loadQuantized can rebuild the int8 model from a fresh float model of the same architecture.
+//
 // The names follow ONNX Runtime's QuantizeLinear initializers (weight_quantized / _scale /
 // _zero_point) rather than torch's state dict, whose '<name>._packed_params._packed_params' holds
 // an opaque fbgemm-packed object and '<name>.scale' / '<name>.zero_point' the (unused, for dynamic
@@ -21,22 +34,29 @@
 import { SafetensorsError, readSafetensors, rawToTensor, save, type RawTensor, type TensorMap } from '../io/safetensors.js';
 import { nullProto } from '../io/json.js';
 import type { AnyModule } from '../nn/module.js';
+import { Module } from '../nn/module.js';
 import { DynamicQuantizedLinear, DynamicQuantizedRNN } from '../nn/quantized.js';
+import { DeQuantize, Quantize, QuantizedConv2d, QuantizedLinear, type InputQParams } from '../nn/quantized-static.js';
+import { Identity } from '../nn/layers/linear.js';
+import { fromHost } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
 import { QTensor } from './qtensor.js';
 
 export const QUANTIZATION_METADATA_KEY = 'wattgrad.quantization';
 export const QUANTIZED_LAYERS_METADATA_KEY = 'wattgrad.quantized_layers';
+export const IDENTITY_MODULES_METADATA_KEY = 'wattgrad.identity_modules';
 
 const bytesOf = (a: Int8Array | Float32Array | Int32Array): Uint8Array =>
   new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 const key = (prefix: string, k: string): string => (prefix ? `${prefix}.${k}` : k);
 
-type QLayer = DynamicQuantizedLinear | DynamicQuantizedRNN;
+type QLayer = DynamicQuantizedLinear | DynamicQuantizedRNN | QuantizedLinear | QuantizedConv2d;
+
+const isStatic = (m: unknown): m is QuantizedLinear | QuantizedConv2d => m instanceof QuantizedLinear || m instanceof QuantizedConv2d;
 
 function quantizedLayers(model: AnyModule): [string, QLayer][] {
   return [...model.namedModules()].filter(
-    (e): e is [string, QLayer] => e[1] instanceof DynamicQuantizedLinear || e[1] instanceof DynamicQuantizedRNN,
+    (e): e is [string, QLayer] => e[1] instanceof DynamicQuantizedLinear || e[1] instanceof DynamicQuantizedRNN || isStatic(e[1]),
   );
 }
 
@@ -62,15 +82,43 @@ export function quantizedStateDict(model: AnyModule): Record<string, Tensor | Ra
 /** The __metadata__ describing a quantized model's int8 layers. */
 export function quantizationMetadata(model: AnyModule): Record<string, string> {
   const layers: Record<string, unknown> = {};
+  let anyStatic = false;
   for (const [prefix, m] of quantizedLayers(model)) {
     const first = Object.values(m.quantizedTensors())[0]!;
-    layers[prefix] = {
-      type: m.name,
+    const e: Record<string, unknown> = {
+      type: m instanceof QuantizedLinear || m instanceof QuantizedConv2d ? m.constructor.name : m.name,
       qscheme: first.axis === null ? 'per_tensor_symmetric' : 'per_channel_symmetric',
       reduce_range: m.reduceRange,
     };
+    if (isStatic(m)) {
+      anyStatic = true;
+      const ip = m.inputQParams;
+      Object.assign(e, { relu: m.relu, input_dtype: ip.dtype, input_quant_min: ip.quantMin, input_quant_max: ip.quantMax });
+      if (m instanceof QuantizedConv2d) Object.assign(e, { stride: m.stride, padding: m.padding, dilation: m.dilation });
+    }
+    layers[prefix] = e;
   }
-  return { [QUANTIZATION_METADATA_KEY]: 'dynamic int8', [QUANTIZED_LAYERS_METADATA_KEY]: JSON.stringify(layers) };
+  const identities: string[] = [];
+  for (const [name, m] of model.namedModules()) {
+    if (m instanceof Quantize) {
+      const p = m.qparams;
+      layers[name] = {
+        type: 'Quantize',
+        scale: p.scale,
+        zero_point: p.zeroPoint,
+        dtype: p.dtype,
+        quant_min: p.quantMin,
+        quant_max: p.quantMax,
+      };
+    } else if (m instanceof DeQuantize) layers[name] = { type: 'DeQuantize' };
+    else if (m instanceof Identity && name) identities.push(name);
+  }
+  const md: Record<string, string> = {
+    [QUANTIZATION_METADATA_KEY]: anyStatic ? 'static int8' : 'dynamic int8',
+    [QUANTIZED_LAYERS_METADATA_KEY]: JSON.stringify(layers),
+  };
+  if (anyStatic) md[IDENTITY_MODULES_METADATA_KEY] = JSON.stringify(identities);
+  return md;
 }
 
 /** Writes a quantized model to a .safetensors file (layout in the header of this file). */
@@ -98,9 +146,119 @@ function decodeTyped(
   return want === 'I8' ? new Int8Array(copy.buffer) : want === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
 }
 
+function childSlot(root: AnyModule, name: string, path: string): [Record<string, unknown>, string, AnyModule] {
+  const parts = name.split('.');
+  let parent: AnyModule = root;
+  for (const p of parts.slice(0, -1)) {
+    const next = (parent as unknown as Record<string, unknown>)[p];
+    if (!(next instanceof Module))
+      throw new SafetensorsError(`loadQuantized: ${path} has int8 layer '${name}', but ${root.name} has no module '${p}' on that path`);
+    parent = next;
+  }
+  const k = parts[parts.length - 1]!;
+  const m = (parent as unknown as Record<string, unknown>)[k];
+  if (!(m instanceof Module))
+    throw new SafetensorsError(`loadQuantized: ${path} has int8 layer '${name}', but ${root.name} has no module there`);
+  return [parent as unknown as Record<string, unknown>, k, m];
+}
+
+/** A float model of the right architecture becomes the static int8 model the file describes. */
+function rebuildStatic(model: AnyModule, c: ReturnType<typeof readSafetensors>, path: string): void {
+  let layers: Record<string, Record<string, unknown>>;
+  let identities: string[];
+  try {
+    layers = JSON.parse(c.metadata[QUANTIZED_LAYERS_METADATA_KEY] ?? '{}') as typeof layers;
+    identities = JSON.parse(c.metadata[IDENTITY_MODULES_METADATA_KEY] ?? '[]') as string[];
+  } catch {
+    throw new SafetensorsError(`loadQuantized: ${path} has unreadable '${QUANTIZED_LAYERS_METADATA_KEY}' metadata`);
+  }
+  if (Object.prototype.hasOwnProperty.call(layers, ''))
+    throw new SafetensorsError(
+      `loadQuantized: ${path} quantizes the root module itself; convert a model that contains the layer and load into that`,
+    );
+  const plan: [Record<string, unknown>, string, AnyModule][] = [];
+  for (const [name, e] of Object.entries(layers)) {
+    const [parent, k] = childSlot(model, name, path);
+    const raw = (n: string): RawTensor => {
+      const r = c.tensors.get(`${name}.${n}`);
+      if (!r) throw new SafetensorsError(`loadQuantized: ${path} has no '${name}.${n}' for the int8 layer '${name}'`);
+      return r;
+    };
+    let m: AnyModule;
+    if (e.type === 'Quantize') {
+      m = new Quantize({
+        scale: e.scale as number,
+        zeroPoint: e.zero_point as number,
+        dtype: e.dtype as InputQParams['dtype'],
+        quantMin: e.quant_min as number,
+        quantMax: e.quant_max as number,
+      });
+    } else if (e.type === 'DeQuantize') {
+      m = new DeQuantize();
+    } else if (e.type === 'QuantizedLinear' || e.type === 'QuantizedConv2d') {
+      const w = raw('weight');
+      const shape = [...w.shape];
+      const ch = raw('weight_scale').shape[0] ?? 0;
+      const perTensor = ch === 1 && shape[0] !== 1;
+      const q = new QTensor(
+        'qint8',
+        shape,
+        decodeTyped(w, 'I8', `${name}.weight`, shape, path) as Int8Array,
+        decodeTyped(raw('weight_scale'), 'F32', `${name}.weight_scale`, [ch], path) as Float32Array,
+        decodeTyped(raw('weight_zero_point'), 'I32', `${name}.weight_zero_point`, [ch], path) as Int32Array,
+        perTensor ? null : 0,
+      );
+      const b = c.tensors.get(`${name}.bias`);
+      const bias = b
+        ? fromHost(decodeTyped(b, 'F32', `${name}.bias`, [shape[0]!], path) as Float32Array, [shape[0]!], 'float32', 'cpu')
+        : null;
+      const input: InputQParams = {
+        scale: (decodeTyped(raw('input_scale'), 'F32', `${name}.input_scale`, [1], path) as Float32Array)[0]!,
+        zeroPoint: (decodeTyped(raw('input_zero_point'), 'I32', `${name}.input_zero_point`, [1], path) as Int32Array)[0]!,
+        dtype: e.input_dtype as InputQParams['dtype'],
+        quantMin: e.input_quant_min as number,
+        quantMax: e.input_quant_max as number,
+      };
+      try {
+        m =
+          e.type === 'QuantizedLinear'
+            ? new QuantizedLinear(shape[1]!, shape[0]!, q, bias, input, e.relu === true)
+            : new QuantizedConv2d(
+                shape[1]!,
+                q,
+                bias,
+                input,
+                e.stride as [number, number],
+                e.padding as [number, number],
+                e.dilation as [number, number],
+                e.relu === true,
+              );
+      } catch (err) {
+        throw new SafetensorsError(`loadQuantized: ${path}, layer '${name}': ${(err as Error).message}`);
+      }
+    } else {
+      throw new SafetensorsError(
+        `loadQuantized: ${path}: layer '${name}' has type ${String(e.type)}, which a static int8 model cannot hold; quantize the model first, then load`,
+      );
+    }
+    plan.push([parent, k, m]);
+  }
+  for (const name of identities)
+    plan.push([...childSlot(model, name, path).slice(0, 2), new Identity()] as [Record<string, unknown>, string, AnyModule]);
+  for (const [parent, k, m] of plan) {
+    const old = parent[k] as AnyModule;
+    parent[k] = m;
+    old.dispose();
+  }
+  model.eval(); // an int8 model is for inference (as convert's result)
+}
+
 /**
  * Loads an int8 checkpoint written by saveQuantized into a quantized model of the same
- * architecture (quantizeDynamic(model) first). Everything is checked before anything changes.
+ * architecture (quantizeDynamic(model) first), or, for a static int8 file, into a float model of
+ * the same architecture (its layers are replaced by the int8 ones the file describes, and it is put
+ * in eval mode). Everything
+ * is checked before anything changes (a static rebuild: before the model's layers are replaced).
  */
 export function loadQuantized(
   model: AnyModule,
@@ -113,6 +271,10 @@ export function loadQuantized(
     throw new Error(
       `loadQuantized: ${path} is a float checkpoint (no '${QUANTIZATION_METADATA_KEY}' metadata): load it into the float model and quantize after — model.loadStateDict(io.load('${path}')), then quantization.quantizeDynamic(model)`,
     );
+  }
+  if (!layers.length && c.metadata[QUANTIZATION_METADATA_KEY] === 'static int8') {
+    rebuildStatic(model, c, path);
+    layers.push(...quantizedLayers(model));
   }
   if (!layers.length) {
     throw new Error(
@@ -131,14 +293,15 @@ export function loadQuantized(
         throw new SafetensorsError(
           `loadQuantized: ${path} has no ${absent.join(', ')} for the int8 layer '${prefix}' (${m.toString().split('\n')[0]})`,
         );
-      const [out, inn] = cur.shape as [number, number];
-      const data = decodeTyped(raws[0]!, 'I8', names[0]!, [out, inn], path) as Int8Array;
+      const shape = [...cur.shape];
+      const out = shape[0]!;
+      const data = decodeTyped(raws[0]!, 'I8', names[0]!, shape, path) as Int8Array;
       const perTensor = raws[1]!.shape[0] === 1 && out !== 1;
       const ch = perTensor ? 1 : out;
       const scale = decodeTyped(raws[1]!, 'F32', names[1]!, [ch], path) as Float32Array;
       const zp = decodeTyped(raws[2]!, 'I32', names[2]!, [ch], path) as Int32Array;
       try {
-        loaded[qname] = new QTensor('qint8', [out, inn], data, scale, zp, perTensor ? null : 0);
+        loaded[qname] = new QTensor('qint8', shape, data, scale, zp, perTensor ? null : 0);
       } catch (e) {
         throw new SafetensorsError(`loadQuantized: ${path}, layer '${prefix}': ${(e as Error).message}`);
       }
