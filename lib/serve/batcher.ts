@@ -1,6 +1,9 @@
 // Dynamic batching, as Triton's dynamic batcher and TorchServe do it: requests wait in a bounded
 // queue and run together once `maxBatch` rows are waiting or the oldest has waited `maxDelayMs`.
-// One batch runs at a time per engine; while it runs, the next one fills. A request larger than
+// The engine runs one batch at a time; up to PIPELINE_DEPTH batches are handed to it at once, so
+// the next batch is already queued in the engine (the worker's message queue) while one runs:
+// the inference thread never idles through a batch's replies, the clients' next requests and the
+// batching delay, and the HTTP thread answers one batch while the next computes. A request larger than
 // maxBatch runs as a batch of its own. Past `maxQueue` waiting rows a request is refused at once
 // (the server answers 503 with Retry-After): the queue never grows without bound.
 
@@ -56,10 +59,14 @@ export interface BatchObserver {
   onQueueDepth?(rows: number): void;
 }
 
+/** Batches handed to the engine at once (it runs them one after another, in order). */
+export const PIPELINE_DEPTH = 2;
+
 export class DynamicBatcher {
   private queue: Pending[] = [];
   private queuedRows = 0;
-  private running = false;
+  /** batches handed to the engine and not yet settled */
+  private inFlight = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleWaiters: Array<() => void> = [];
 
@@ -88,12 +95,12 @@ export class DynamicBatcher {
 
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.inFlight >= PIPELINE_DEPTH || this.queue.length === 0) return;
     if (this.queuedRows >= this.o.maxBatch || this.o.maxDelayMs <= 0) {
       this.flush();
       return;
@@ -125,7 +132,7 @@ export class DynamicBatcher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running) return;
+    if (this.inFlight >= PIPELINE_DEPTH) return;
     this.expire(performance.now());
     if (this.queue.length === 0) {
       this.observer.onQueueDepth?.(this.queuedRows);
@@ -142,9 +149,9 @@ export class DynamicBatcher {
     }
     this.queuedRows -= rows;
     this.observer.onQueueDepth?.(this.queuedRows);
-    this.running = true;
+    this.inFlight++;
     void this.runBatch(batch, rows).finally(() => {
-      this.running = false;
+      this.inFlight--;
       if (this.queue.length > 0) this.schedule();
       else this.settleIdle();
     });
@@ -184,7 +191,7 @@ export class DynamicBatcher {
   }
 
   private settleIdle(): void {
-    if (this.running || this.queue.length > 0) return;
+    if (this.inFlight > 0 || this.queue.length > 0) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
