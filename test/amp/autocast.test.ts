@@ -165,6 +165,8 @@ describe('autocast op policy', () => {
     const x = wg.randn([3, 7]);
     const xi = wg.randn([1, 2, 5, 5]);
     const xs = wg.randn([4, 2, 5]);
+    const viaMethod = amp.autocast(() => x.matmul(wg.randn([7, 2])));
+    Array.from(viaMethod.dataSync()).forEach((v) => expect(bf(v)).toBe(v));
     const y = amp.autocast(() => lin.forward(x));
     Array.from(y.dataSync()).forEach((v) => expect(bf(v)).toBe(v));
     const yc = amp.autocast(() => conv.forward(xi));

@@ -102,6 +102,31 @@ describe('fit({ amp })', () => {
     expect(s2.getGrowthTracker()).toBe(0);
   });
 
+  it('with clipGradNorm the scaler unscales first: the clip sees the true gradients', async () => {
+    wg.manualSeed(9);
+    const m = new nn.Linear(6, 1);
+    const w0 = Array.from(m.weight.dataSync());
+    const x = wg.randn([16, 6]);
+    const y = wg.randn([16, 1]).mul(10); // the true gradient norm is far above 0.5
+    await fit(m, {
+      x,
+      y,
+      batchSize: 16,
+      epochs: 1,
+      loss: 'mse',
+      optimizer: new optim.SGD(m.parameters(), { lr: 1 }),
+      verbose: false,
+      amp: { dtype: 'f16', scaler: { initScale: 64 } },
+      clipGradNorm: 0.5,
+    });
+    // one SGD step of lr 1 on gradients clipped to norm 0.5 (weight and bias together): the step's norm
+    // is at most 0.5 and, clipped, close to it (clipping the scaled gradients would give ~0.5 / 64)
+    const dw = Array.from(m.weight.dataSync(), (v, i) => v - w0[i]!);
+    const n = Math.hypot(...dw);
+    expect(n).toBeLessThanOrEqual(0.5 * 1.001);
+    expect(n).toBeGreaterThan(0.05);
+  });
+
   it('bad amp options say what to pass', async () => {
     const { x, y } = data(6);
     const m = model(7);
