@@ -121,12 +121,16 @@ int main(int argc, char** argv) {
   for (size_t pos = 0; pos < sizes.size();) {
     size_t e = sizes.find(',', pos);
     if (e == std::string::npos) e = sizes.size();
-    int64_t n = atoll(sizes.substr(pos, e - pos).c_str());
+    // "n" (n³) or "MxNxK" or "MxNxKt" (B transposed: x·Wᵀ of a linear layer)
+    std::string spec = sizes.substr(pos, e - pos);
     pos = e + 1;
-    std::vector<float> a(n * n), b(n * n), c(n * n);
+    long m = 0, n = 0, k = 0;
+    char t = 0;
+    if (sscanf(spec.c_str(), "%ldx%ldx%ld%c", &m, &n, &k, &t) < 3) m = n = k = atol(spec.c_str());
+    std::vector<float> a(m * k), b(k * n), c(m * n);
     for (auto& x : a) x = float(rand()) / RAND_MAX - 0.5f;
     for (auto& x : b) x = float(rand()) / RAND_MAX - 0.5f;
-    wgcpu::GemmArgs<float> g{a.data(), b.data(), c.data(), 1, n, n, n, 0, 0, false, false};
+    wgcpu::GemmArgs<float> g{a.data(), b.data(), c.data(), 1, m, n, k, 0, 0, false, t == 't'};
     for (int w = 0; w < 2; w++) wgcpu::Kernels().sgemm(g);
     std::vector<double> ts, cs;
     double end = Now() + budget;
@@ -139,9 +143,10 @@ int main(int argc, char** argv) {
     std::sort(ts.begin(), ts.end());
     std::sort(cs.begin(), cs.end());
     double med = ts[ts.size() / 2], best = ts[0], cmed = cs[cs.size() / 2];
-    double gf = 2.0 * n * n * n / med / 1e9, gfb = 2.0 * n * n * n / best / 1e9, gfc = 2.0 * n * n * n / cmed / 1e9;
-    printf("n %ld: median %.1f GFLOP/s (%.0f%% of peak), best %.1f (%.0f%%), by CPU time %.1f (%.0f%%)\n", long(n), gf,
-           100 * gf / pk, gfb, 100 * gfb / pk, gfc, 100 * gfc / pk);
+    double fl = 2.0 * m * n * k;
+    double gf = fl / med / 1e9, gfb = fl / best / 1e9, gfc = fl / cmed / 1e9;
+    printf("%s (%.3f ms): median %.1f GFLOP/s (%.0f%% of peak), best %.1f (%.0f%%), by CPU time %.1f (%.0f%%)\n",
+           spec.c_str(), med * 1e3, gf, 100 * gf / pk, gfb, 100 * gfb / pk, gfc, 100 * gfc / pk);
   }
   return 0;
 }
