@@ -244,6 +244,13 @@ describe.skipIf(!hasOptim)(
       expect(() =>
         nat!.cpuSgdStep([new Int32Array(2) as unknown as F], [f(2)], null, new Int32Array([2]), 0.1, 0, 0, false, 0, false, false),
       ).toThrow(/params\[0\] must be a Float32Array or Float64Array/);
+      const probe = (cpu as unknown as { cpuMemBandwidth: (mib: number, reps: number) => unknown }).cpuMemBandwidth;
+      expect(() => probe(0, 1)).toThrow(/cpuMemBandwidth: mib must be 1..4096 and reps at least 1/);
+      // the bandwidth probe the AdamW bench divides by: both STREAM figures and the pool size
+      const bw = probe(4, 1) as { copy: number; triad: number; threads: number };
+      expect(bw.copy).toBeGreaterThan(0);
+      expect(bw.triad).toBeGreaterThan(0);
+      expect(bw.threads).toBe(cpu!.cpuGetNumThreads());
       // an empty group and empty tensors are fine and write nothing
       nat!.cpuSgdStep([], [], null, new Int32Array(0), 0.1, 0, 0, false, 0, false, false);
       const p = f(3);

@@ -330,6 +330,7 @@ const SEQS: Omit<Seq, 'mode' | 'bias'>[] = [
   { T: 1, B: 4, I: 3, H: 17 },
   { T: 6, B: 1, I: 6, H: 33 },
   { T: 4, B: 5, I: 9, H: 16 },
+  { T: 3, B: 9, I: 20, H: 40 }, // every GEMM of the loop above the no-packing threshold (packed path)
 ];
 const MODES: Mode[] = ['RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU'];
 
