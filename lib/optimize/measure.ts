@@ -2,13 +2,14 @@
 // predictions of a model on the MNIST test split.
 //
 // Latency: the test images cut into batches of `batchSize` once (outside the timed region), two
-// warm-up batches, then whole passes over the batches until at least `minBatches` were timed; each
-// batch is one forward under noGrad with its output read back (so on cuda the time includes the
-// device work), timed with performance.now. p50 / p95 are over those per-batch times; samples/s is
-// predictions / the summed batch time.
-// Energy: an EnergyMeter window around exactly that timed loop: joules are the counter difference
-// (RAPL for the CPU, NVML for a GPU) where one can be read, else the meter's estimate (watts × seconds,
-// `cpuWatts`), and the row says which. J / 1k predictions = joules / predictions × 1000.
+// warm-up batches per model, then rounds (timeModels): each round one pass over the batches per
+// model, the models' order rotating, until each has at least `minBatches` timed; each batch is one
+// forward under noGrad with its output read back (so on cuda the time includes the device work),
+// timed with performance.now. p50 / p95 are over those per-batch times; samples/s is predictions /
+// the summed batch time.
+// Energy: an EnergyMeter window around exactly each timed pass, summed per model: joules are the
+// counter difference (RAPL for the CPU, NVML for a GPU) where one can be read, else the meter's
+// estimate (watts × seconds, `cpuWatts`), and the row says which. J / 1k = joules / predictions × 1000.
 // Size: parameters (int8 layers counted by their elements), nonzero parameters (pruning masks or
 // exact zeros after prune.remove), the bytes of the file the model saves to (safetensors; int8 layers
 // through saveQuantized), FLOPs per sample from the op counter over one forward of a single image.
@@ -114,8 +115,23 @@ function energyOf(r: EnergyResult): { joules: number | null; method: string; mea
 }
 
 /** Measures `model` (eval mode) on the test images x and labels y. */
-export async function measureModel(name: string, model: Module, x: Tensor, y: Tensor, o: MeasureOptions): Promise<RowMeasurement> {
-  const wrap = o.wrap ?? (<T>(fn: () => T): T => fn());
+/** What does not depend on the machine's load: accuracy, size, FLOPs (timing comes from timeModels). */
+export type ModelDescription = Pick<RowMeasurement, 'notes' | 'accuracy' | 'params' | 'nonzeroParams' | 'bytesOnDisk' | 'flopsPerSample'>;
+export type ModelTiming = Pick<
+  RowMeasurement,
+  'latencyMs' | 'samplesPerSecond' | 'joules' | 'joulesPer1k' | 'energyMethod' | 'energyMeasured'
+>;
+
+const plain = <T>(fn: () => T): T => fn();
+
+/** Accuracy, parameters, bytes on disk (writes o.file) and FLOPs of `model` (put in eval mode). */
+export function describeModel(
+  model: Module,
+  x: Tensor,
+  y: Tensor,
+  o: Pick<MeasureOptions, 'file' | 'wrap' | 'int8Uncounted'>,
+): ModelDescription {
+  const wrap = o.wrap ?? plain;
   model.eval();
   const fwd = model as unknown as { forward(x: Tensor): Tensor };
   const accuracy = accuracyOf(fwd, x, y, wrap);
@@ -143,44 +159,92 @@ export async function measureModel(name: string, model: Module, x: Tensor, y: Te
     );
     bytesOnDisk += totals.quantizedBytes!;
   }
+  return { notes, accuracy, params, nonzeroParams: nonzero, bytesOnDisk, flopsPerSample };
+}
 
+export interface TimedModel {
+  key: string;
+  model: Module;
+  wrap?: <T>(fn: () => T) => T;
+}
+
+/**
+ * Latency, throughput and energy of several models over the same batches, in rounds: each round
+ * times one pass over the batches per model (the order rotating), with its own energy window, until
+ * every model has at least minBatches timed. On a machine whose load changes (other processes), every
+ * model sees the same mix of quiet and busy moments, so the ratios between rows hold better than with
+ * one model measured after the other.
+ */
+export function timeModels(
+  models: TimedModel[],
+  x: Tensor,
+  o: Pick<MeasureOptions, 'batchSize' | 'minBatches' | 'meter'>,
+): Map<string, ModelTiming> {
   const n = x.shape[0]!;
   const batches: Tensor[] = [];
   for (let i = 0; i < n; i += o.batchSize) batches.push(x.slice(0, i, Math.min(n, i + o.batchSize)));
-  const runBatch = (b: Tensor): void => noGrad(() => tidy(() => void wrap(() => fwd.forward(b)).dataSync()));
+  const state = models.map((m) => ({
+    ...m,
+    fwd: m.model as unknown as { forward(x: Tensor): Tensor },
+    wrapFn: m.wrap ?? plain,
+    times: [] as number[],
+    predictions: 0,
+    joules: 0,
+    measured: true,
+    method: '',
+    none: false,
+  }));
   try {
-    for (let w = 0; w < Math.min(2, batches.length); w++) runBatch(batches[w]!);
+    for (const s of state) {
+      s.model.eval();
+      for (let w = 0; w < Math.min(2, batches.length); w++)
+        noGrad(() => tidy(() => void s.wrapFn(() => s.fwd.forward(batches[w]!)).dataSync()));
+    }
     synchronize();
-    const times: number[] = [];
-    let predictions = 0;
-    o.meter.begin(name);
-    while (times.length < o.minBatches) {
-      for (const b of batches) {
-        const t0 = performance.now();
-        runBatch(b);
-        times.push(performance.now() - t0);
-        predictions += b.shape[0]!;
+    const rounds = Math.max(1, Math.ceil(o.minBatches / Math.max(1, batches.length)));
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < state.length; k++) {
+        const s = state[(k + r) % state.length]!;
+        const win = `${s.key} round ${r}`;
+        let predictions = 0;
+        o.meter.begin(win);
+        for (const b of batches) {
+          const t0 = performance.now();
+          noGrad(() => tidy(() => void s.wrapFn(() => s.fwd.forward(b)).dataSync()));
+          s.times.push(performance.now() - t0);
+          predictions += b.shape[0]!;
+        }
+        const e = energyOf(o.meter.end(win, { samples: predictions }));
+        s.predictions += predictions;
+        if (e.joules === null) s.none = true;
+        else s.joules += e.joules;
+        s.measured &&= e.measured;
+        if (!s.method) s.method = e.method;
       }
     }
-    const r = o.meter.end(name, { samples: predictions });
-    const total = times.reduce((a, t) => a + t, 0);
-    const sorted = [...times].sort((a, b) => a - b);
-    const e = energyOf(r);
-    return {
-      notes,
-      accuracy,
-      params,
-      nonzeroParams: nonzero,
-      bytesOnDisk,
-      flopsPerSample,
-      latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), batches: times.length, batchSize: o.batchSize },
-      samplesPerSecond: predictions / (total / 1000),
-      joules: e.joules,
-      joulesPer1k: e.joules === null ? null : (e.joules / predictions) * 1000,
-      energyMethod: e.method,
-      energyMeasured: e.measured,
-    };
   } finally {
     for (const b of batches) b.dispose();
   }
+  const out = new Map<string, ModelTiming>();
+  for (const s of state) {
+    const total = s.times.reduce((a, t) => a + t, 0);
+    const sorted = [...s.times].sort((a, b) => a - b);
+    const joules = s.none ? null : s.joules;
+    out.set(s.key, {
+      latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), batches: s.times.length, batchSize: o.batchSize },
+      samplesPerSecond: s.predictions / (total / 1000),
+      joules,
+      joulesPer1k: joules === null ? null : (joules / s.predictions) * 1000,
+      energyMethod: s.method,
+      energyMeasured: s.measured && joules !== null,
+    });
+  }
+  return out;
+}
+
+/** describeModel + timeModels for one model. */
+export function measureModel(name: string, model: Module, x: Tensor, y: Tensor, o: MeasureOptions): RowMeasurement {
+  const d = describeModel(model, x, y, o);
+  const t = timeModels([{ key: name, model, wrap: o.wrap }], x, o).get(name)!;
+  return { ...d, ...t };
 }

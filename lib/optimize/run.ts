@@ -34,7 +34,7 @@ import { manualSeed } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { fit } from '../train/fit.js';
 import { MODELS, type DemoModelName } from '../models/index.js';
-import { measureModel, type RowMeasurement } from './measure.js';
+import { describeModel, timeModels, type RowMeasurement, type TimedModel } from './measure.js';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'qat';
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['dynamic', 'static', 'qat'];
@@ -139,6 +139,7 @@ export async function runOptimize(o: OptimizeOptions): Promise<OptimizeResult> {
   const [xTest, yTest] = data.test.tensors as [Tensor, Tensor];
   const meter = new EnergyMeter({ synchronize, estimate: { cpuWatts: o.cpuWatts ?? 15 } });
   const rows: OptimizeRow[] = [];
+  const toTime: TimedModel[] = []; // timed together at the end, in rounds (measure.ts: timeModels)
   const loader = (s: number): DataLoader<unknown> =>
     new DataLoader(data.train, { batchSize, shuffle: true, seed: s }) as DataLoader<unknown>;
   const train = async (model: Module, n: number, extra: { lr?: number; amp?: 'bf16' | 'f16' } = {}): Promise<void> => {
@@ -159,16 +160,11 @@ export async function runOptimize(o: OptimizeOptions): Promise<OptimizeResult> {
     notes: string[] = [],
     extra: { wrap?: <T>(fn: () => T) => T; int8Uncounted?: boolean } = {},
   ): Promise<void> => {
-    log(`measuring ${technique} …`);
-    const m = await measureModel(key, model, xTest, yTest, {
-      batchSize: o.batchSize ?? 64,
-      minBatches: o.minBatches ?? 20,
-      meter,
-      file: path.join(o.outDir, 'models', `${key}.safetensors`),
-      ...extra,
-    });
+    log(`measuring ${technique} (accuracy, size) …`);
+    const m = describeModel(model, xTest, yTest, { file: path.join(o.outDir, 'models', `${key}.safetensors`), ...extra });
     if (m.flopsPerSample === null) notes.push('FLOPs: the static int8 kernels do not report to the op counter');
     rows.push({ key, technique, prepareSeconds, ...m, notes: [...notes, ...m.notes] });
+    toTime.push({ key, model, wrap: extra.wrap });
   };
   const timed = async <T>(fn: () => Promise<T> | T): Promise<[T, number]> => {
     const t0 = performance.now();
@@ -336,6 +332,10 @@ export async function runOptimize(o: OptimizeOptions): Promise<OptimizeResult> {
         );
       });
     }
+    // ---- latency and energy, every model in the same rounds ------------------------------------
+    log(`timing ${toTime.length} model(s) in rounds …`);
+    const timings = timeModels(toTime, xTest, { batchSize: o.batchSize ?? 64, minBatches: o.minBatches ?? 20, meter });
+    for (const r of rows) Object.assign(r, timings.get(r.key) ?? {});
   } finally {
     meter.close();
     data.train.dispose();
