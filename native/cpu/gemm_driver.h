@@ -340,7 +340,38 @@ static void GemmSmallCols(const Problem& pr, int64_t j0, int64_t j1) {
   // rows are too (W partial sums, reduced in a fixed order, then the tail)
   for (int64_t i = 0; i < m; i++) {
     const T* a = pr.A + i * pr.ars;
-    for (int64_t j = j0; j < j1; j++) {
+    int64_t j = j0;
+    if (pr.acs == 1) {
+      // four columns at a time: 8 independent FMA chains (2 would wait on the FMA latency), A's
+      // row loaded once for four dots; each dot sums in exactly the order of the one-column loop
+      for (; j + 4 <= j1; j += 4) {
+        const T* b = pr.B + j * pr.bcs;
+        const int64_t bs = pr.bcs;
+        typename V::R r[4][2];
+        for (int q = 0; q < 4; q++) r[q][0] = r[q][1] = V::zero();
+        int64_t p = 0;
+        for (; p + 2 * V::W <= k; p += 2 * V::W) {
+          typename V::R a0 = V::load(a + p), a1 = V::load(a + p + V::W);
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; q++) {
+            r[q][0] = V::fma(a0, V::load(b + q * bs + p), r[q][0]);
+            r[q][1] = V::fma(a1, V::load(b + q * bs + p + V::W), r[q][1]);
+          }
+        }
+        int64_t p1 = p;
+        if (p + V::W <= k) {
+          typename V::R a0 = V::load(a + p);
+          for (int q = 0; q < 4; q++) r[q][0] = V::fma(a0, V::load(b + q * bs + p), r[q][0]);
+          p1 = p + V::W;
+        }
+        for (int q = 0; q < 4; q++) {
+          T s = V::hsum(V::add(r[q][0], r[q][1]));
+          for (int64_t pp = p1; pp < k; pp++) s = V::fmas(a[pp], b[q * bs + pp], s);
+          pr.C[i * n + j + q] = s;
+        }
+      }
+    }
+    for (; j < j1; j++) {
       const T* b = pr.B + j * pr.bcs;
       T s;
       int64_t p = 0;
@@ -380,7 +411,10 @@ static bool GemmOne(const Problem& pr, bool parallel, int thread) {
     for (int64_t i = 0; i < pr.m * pr.n; i++) pr.C[i] = 0;
     return true;
   }
-  if (IsSmall(pr.m, pr.n, pr.k)) {
+  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) wastes most of an NR-wide panel and its
+  // packing; the dot-product path reads both operands in place
+  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1;
+  if (IsSmall(pr.m, pr.n, pr.k) || narrowDots) {
     SmallJob s{&pr, pr.n};
     // wide GEMV-like problems: column chunks over the threads (multiple of 4W: same vector path)
     if (parallel && pr.m * pr.n * pr.k >= (int64_t(1) << 20) && wgcpu::NumThreads() > 1) {

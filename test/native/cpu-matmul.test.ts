@@ -40,6 +40,9 @@ const SHAPES: MM[] = [
   mm(6, 4100, 40),
   mm(29, 4099, 35),
   mm(230, 150, 1030),
+  // narrow x·Wᵀ (n ≤ NR/2 with B transposed: the dot-product path, four columns at a time)
+  mm(40, 10, 300),
+  mm(64, 13, 1570),
 ];
 
 function runNative(dtype: 'float32' | 'float64', A: F, B: F, s: MM): F {
