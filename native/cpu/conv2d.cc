@@ -41,8 +41,8 @@ inline int64_t CeilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b :
 
 // Per-calling-thread buffers, grown on demand and kept (freed when the thread exits).
 struct TlBufs {
-  void* p[3] = {nullptr, nullptr, nullptr};
-  size_t bytes[3] = {0, 0, 0};
+  void* p[4] = {nullptr, nullptr, nullptr, nullptr};
+  size_t bytes[4] = {0, 0, 0, 0};
   ~TlBufs() {
     for (void* q : p) free(q);
   }
@@ -203,6 +203,31 @@ void GatherTask(void* ctx, int64_t i, int) {
     memcpy(j->dyg + k * j->ld + i * j->L, j->dy + (n * g.outC + j->gi * j->kg + k) * j->L, size_t(j->L) * sizeof(T));
 }
 
+// tmp[i] (rows, cols) -> dst + i*dstStride as (cols, rows): one task per matrix.
+template <class T>
+struct TransposeJob {
+  const T* src;
+  T* dst;
+  int64_t rows, cols, dstStride;
+};
+
+template <class T>
+void TransposeTask(void* ctx, int64_t i, int) {
+  auto* j = static_cast<TransposeJob<T>*>(ctx);
+  const T* s = j->src + i * j->rows * j->cols;
+  T* d = j->dst + i * j->dstStride;
+  // blocks of 16 rows keep both sides in cache lines
+  for (int64_t r0 = 0; r0 < j->rows; r0 += 16) {
+    const int64_t r1 = Min(j->rows, r0 + 16);
+    for (int64_t c = 0; c < j->cols; c++)
+      for (int64_t r = r0; r < r1; r++) d[c * j->rows + r] = s[r * j->cols + c];
+  }
+}
+
+// Output channels per group worth putting on the GEMM's column side (n): then the long side (output
+// pixels, or the patch) fills the micro-tile's rows and the channels fill whole NR-wide panels.
+inline bool ChannelsAsColumns(int64_t kg) { return kg >= 32; }
+
 }  // namespace
 
 template <class T>
@@ -221,11 +246,20 @@ bool Conv2dForward(const ConvGeom& g, const T* x, const T* w, T* y) {
   const int64_t cs = ChunkImages(g, perImage, sizeof(T));
   T* col = Buf<T>(0, cs * perImage);
   if (!col) return false;
+  // measured on the small CNN (Zen 5, 1 thread): 8% faster at L = 196, 9% slower at L = 64
+  const bool transposed = g.groups == 1 && ChannelsAsColumns(kg) && L >= 128;
+  T* tmp = transposed ? Buf<T>(1, cs * L * kg) : nullptr;
+  if (transposed && !tmp) return false;
   for (int64_t n0 = 0; n0 < g.batch; n0 += cs) {
     const int64_t c = Min(cs, g.batch - n0);
     Im2colJob<T> j{&g, x, col, n0, cg, P, L};
     ParallelFor(c * g.groups, Im2colTask<T>, &j);
-    if (g.groups == 1) {
+    if (transposed) {
+      // yᵀ[n] (L, Kg) = col[n]ᵀ (L, P) · wᵀ (P, Kg), then transposed into y[n] (Kg, L)
+      if (!Mm<T>(c, L, kg, P, col, P * L, true, w, 0, true, tmp)) return false;
+      TransposeJob<T> t{tmp, y + n0 * g.outC * L, L, kg, g.outC * L};
+      ParallelFor(c, TransposeTask<T>, &t);
+    } else if (g.groups == 1) {
       if (!Mm<T>(c, kg, L, P, w, 0, false, col, P * L, false, y + n0 * g.outC * L)) return false;
     } else {
       for (int64_t i = 0; i < c; i++)
@@ -286,17 +320,28 @@ bool Conv2dGradWeight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   T* col = Buf<T>(0, P * cs * L);
   T* dyg = Buf<T>(1, kg * cs * L);
   T* part = Buf<T>(2, kg * P);
-  if (!col || !dyg || !part) return false;
+  const bool transposed = ChannelsAsColumns(kg);
+  T* acc = transposed ? Buf<T>(3, kg * P) : nullptr;
+  if (!col || !dyg || !part || (transposed && !acc)) return false;
   for (int64_t gi = 0; gi < g.groups; gi++) {
     T* dwg = dw + gi * kg * P;
+    // transposed: dwᵀ[g] (P, Kg) = col (P, c·L) · dy[chunk, g]ᵀ (c·L, Kg), summed in acc
+    T* sum = transposed ? acc : dwg;
     for (int64_t n0 = 0; n0 < g.batch; n0 += cs) {
       const int64_t c = Min(cs, g.batch - n0), ld = c * L;
       GatherJob<T> j{&g, x, dy, col, dyg, n0, gi, cg, kg, L, ld};
       ParallelFor(c, GatherTask<T>, &j);
       const bool first = n0 == 0;
-      if (!Mm<T>(1, kg, P, ld, dyg, 0, false, col, 0, true, first ? dwg : part)) return false;
+      T* out = first ? sum : part;
+      const bool ok = transposed ? Mm<T>(1, P, kg, ld, col, 0, false, dyg, 0, true, out)
+                                 : Mm<T>(1, kg, P, ld, dyg, 0, false, col, 0, true, out);
+      if (!ok) return false;
       if (!first)
-        for (int64_t e = 0; e < kg * P; e++) dwg[e] += part[e];
+        for (int64_t e = 0; e < kg * P; e++) sum[e] += part[e];
+    }
+    if (transposed) {
+      TransposeJob<T> t{acc, dwg, P, kg, 0};
+      TransposeTask<T>(&t, 0, 0);
     }
   }
   return true;
