@@ -1,6 +1,7 @@
-// Helpers shared by the kernel entry points (ops_*.cc): argument unpacking and checks.
-// Every entry point: check the argument count, unwrap handles with wg::Ptr (naming the argument),
-// read plain numbers, check every handle holds the bytes the kernel will touch (Holds, computed
+// Helpers shared by the kernel entry points: argument unpacking and checks. The entry points are
+// generated (native/src/ops_gen_<family>.cc, from native/manifest/cuda/<family>.mjs by
+// scripts/gen-boundary.mjs) and call these. Every entry point: check the argument count, unwrap handles with wg::Ptr
+// (naming the argument), read plain numbers, check every handle holds the bytes the kernel will touch (Holds, computed
 // from the shape arguments), launch on wg::Stream(), wg::CheckLaunch right after. A dtype a kernel
 // does not implement throws "cuda: <dtype> not supported for <kernel>"; a handle too small throws
 // RangeError "<kernel>: <argument> holds N bytes, needs M" before anything is launched, so a
@@ -14,6 +15,7 @@
 #include <initializer_list>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "../kernels/kernels.h"
 #include "runtime.h"
@@ -157,6 +159,13 @@ inline bool StridedExtent(Napi::Env env, const k::Strided& d, int op, int64_t of
   return true;
 }
 
+// The element count of the index space of a Strided (its shape's product), saturating.
+inline uint64_t ShapeElems(const k::Strided& d) {
+  uint64_t n = 1;
+  for (int i = 0; i < d.ndim; ++i) n = MulSat(n, static_cast<uint64_t>(d.shape[i]));
+  return n;
+}
+
 // True when an exception is pending after unwrapping (runtime's Ptr may report instead of throwing).
 inline bool Pending(Napi::Env env) { return env.IsExceptionPending(); }
 
@@ -209,6 +218,92 @@ inline bool ReadU64(const Napi::CallbackInfo& info, size_t i, const char* kernel
   if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v)
     return Fail(info.Env(), std::string(kernel) + ": " + what + " must be an integer in [0, 2^53)");
   *out = static_cast<uint64_t>(v);
+  return true;
+}
+
+// ---- structured arguments of the generated entry points (manifest kinds conv, pool, numels, bufList) ----
+
+// params: Float64Array [batch, inC, inH, inW, outC, kH, kW, outH, outW, strideH, strideW, padH, padW,
+// dilationH, dilationW, groups] (the order of Conv2dParams in lib/backend/kernels.ts)
+inline bool ReadConv(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k::Conv2d* p) {
+  const double* v = ReadParams(info, arg, 16, kernel);
+  if (v == nullptr) return false;
+  int* f[16] = {&p->batch, &p->inC,     &p->inH,     &p->inW,  &p->outC, &p->kH,        &p->kW,        &p->outH,
+                &p->outW,  &p->strideH, &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW, &p->groups};
+  for (int i = 0; i < 16; ++i) {
+    if (!(v[i] >= 0) || v[i] > 2147483647.0) return Fail(info.Env(), std::string(kernel) + ": bad conv parameter");
+    *f[i] = static_cast<int>(v[i]);
+  }
+  if (p->groups < 1 || p->strideH < 1 || p->strideW < 1 || p->dilationH < 1 || p->dilationW < 1 ||
+      p->inC % p->groups != 0 || p->outC % p->groups != 0)
+    return Fail(info.Env(), std::string(kernel) + ": groups must divide inC and outC; strides and dilations >= 1");
+  const int64_t big = 0x7fffffff;
+  if (int64_t(p->batch) * p->inC * p->inH * p->inW > big || int64_t(p->batch) * p->outC * p->outH * p->outW > big)
+    return Fail(info.Env(), std::string(kernel) + ": tensors over 2^31 elements are not supported");
+  return true;
+}
+
+// x is (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW).
+inline uint64_t ConvX(const k::Conv2d& p) { return Elems({p.batch, p.inC, p.inH, p.inW}); }
+inline uint64_t ConvW(const k::Conv2d& p) { return Elems({p.outC, p.inC / p.groups, p.kH, p.kW}); }
+inline uint64_t ConvY(const k::Conv2d& p) { return Elems({p.batch, p.outC, p.outH, p.outW}); }
+
+// params: Float64Array [batch, channels, inH, inW, outH, outW, kH, kW, strideH, strideW, padH, padW,
+// dilationH, dilationW, countIncludePad (0/1)] (the order of Pool2dParams in lib/backend/kernels.ts)
+inline bool ReadPool(const Napi::CallbackInfo& info, size_t arg, const char* kernel, k::Pool2d* p) {
+  const double* v = ReadParams(info, arg, 15, kernel);
+  if (v == nullptr) return false;
+  int* f[14] = {&p->batch, &p->channels, &p->inH,     &p->inW,  &p->outH, &p->outW,      &p->kH,
+                &p->kW,    &p->strideH,  &p->strideW, &p->padH, &p->padW, &p->dilationH, &p->dilationW};
+  for (int i = 0; i < 14; ++i) {
+    if (!(v[i] >= 0) || v[i] > 2147483647.0) return Fail(info.Env(), std::string(kernel) + ": bad pool parameter");
+    *f[i] = static_cast<int>(v[i]);
+  }
+  p->countIncludePad = v[14] != 0;
+  if (p->strideH < 1 || p->strideW < 1 || p->dilationH < 1 || p->dilationW < 1)
+    return Fail(info.Env(), std::string(kernel) + ": strides and dilations must be >= 1");
+  return true;
+}
+
+// x, dx are (batch, channels, inH, inW); y, dy, argmax are (batch, channels, outH, outW).
+inline uint64_t PoolIn(const k::Pool2d& p) { return Elems({p.batch, p.channels, p.inH, p.inW}); }
+inline uint64_t PoolOut(const k::Pool2d& p) { return Elems({p.batch, p.channels, p.outH, p.outW}); }
+
+// Saved statistics (mean/rstd, saveMean/saveInvStd) are float32 for float32/bfloat16/float16 inputs
+// and float64 for float64 (PyTorch keeps them in the accumulation type, not the 16-bit dtype).
+inline int StatsDType(int dtype) { return dtype == k::kF64 ? k::kF64 : k::kF32; }
+
+// Unwraps a JS array of handles, one per numel, into ptrs (no list when the value is
+// null/undefined: *present false); each must hold numels[i] elements of `dtype` ("adamStep: grads[3] holds N bytes,
+// needs M").
+inline bool ReadList(const Napi::CallbackInfo& info, size_t arg, const char* what, const std::vector<int64_t>& numels,
+                     int dtype, std::vector<void*>* ptrs, bool* present) {
+  const size_t count = numels.size();
+  Napi::Value v = info[arg];
+  *present = !(v.IsNull() || v.IsUndefined());
+  if (!*present) return true;
+  if (!v.IsArray()) return Fail(info.Env(), std::string(what) + " must be an array of tensors", true);
+  Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() != count) return Fail(info.Env(), std::string(what) + ": list length differs from params");
+  ptrs->resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    (*ptrs)[i] = Ptr(a.Get(i), what);
+    if (info.Env().IsExceptionPending()) return false;
+    if ((*ptrs)[i] == nullptr) return Fail(info.Env(), std::string(what) + ": null tensor in list", true);
+    const std::string name = std::string(what) + "[" + std::to_string(i) + "]";
+    if (!Holds(info.Env(), a.Get(i), name.c_str(), static_cast<uint64_t>(numels[i]), dtype)) return false;
+  }
+  return true;
+}
+
+inline bool ReadNumels(const Napi::CallbackInfo& info, size_t arg, const char* kernel, std::vector<int64_t>* numels) {
+  if (!info[arg].IsArray()) return Fail(info.Env(), std::string(kernel) + ": numels must be an array", true);
+  Napi::Array a = info[arg].As<Napi::Array>();
+  numels->resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    (*numels)[i] = a.Get(i).As<Napi::Number>().Int64Value();
+    if ((*numels)[i] < 0) return Fail(info.Env(), std::string(kernel) + ": negative numel");
+  }
   return true;
 }
 

@@ -1,21 +1,24 @@
-// RegisterKernels (runtime.h): every kernel entry point, plus kernelEnums() so the TS wrapper can
-// check that its code tables match kernels.h.
+// RegisterKernels (runtime.h): every kernel entry point (generated from native/manifest/cuda/*.mjs
+// into ops_gen_<family>.cc, see native/manifest/README.md), plus the hand-written utilities:
+// setAllowTf32 / getAllowTf32 and kernelEnums() so the TS wrapper can check that its code tables
+// match kernels.h.
 #include "ops_common.h"
 
 namespace wg {
 namespace ops {
-void RegisterElementwiseOps(Napi::Env env, Napi::Object exports);
-void RegisterReduceOps(Napi::Env env, Napi::Object exports);
-void RegisterMatmulOps(Napi::Env env, Napi::Object exports);
-void RegisterPoolOps(Napi::Env env, Napi::Object exports);
-void RegisterIndexOps(Napi::Env env, Napi::Object exports);
-void RegisterSoftmaxOps(Napi::Env env, Napi::Object exports);
-void RegisterNormOps(Napi::Env env, Napi::Object exports);
-void RegisterRnnOps(Napi::Env env, Napi::Object exports);
-void RegisterRandomOps(Napi::Env env, Napi::Object exports);
-void RegisterOptimOps(Napi::Env env, Napi::Object exports);
+void RegisterGeneratedOps(Napi::Env env, Napi::Object exports);  // ops_gen_register.cc (generated)
 
 namespace {
+
+// setAllowTf32(allow): float32 matmul may use TF32 tensor cores (10-bit mantissa inputs, fp32 accumulate).
+Napi::Value SetAllowTf32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ArgCount(info, 1, "setAllowTf32")) return env.Undefined();
+  k::SetAllowTf32(Bool(info, 0));
+  return env.Undefined();
+}
+
+Napi::Value GetAllowTf32(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), k::AllowTf32()); }
 
 Napi::Array Names(Napi::Env env, std::initializer_list<const char*> names) {
   Napi::Array a = Napi::Array::New(env, names.size());
@@ -46,15 +49,8 @@ Napi::Value KernelEnums(const Napi::CallbackInfo& info) {
 
 void RegisterKernels(Napi::Env env, Napi::Object exports) {
   using namespace wg::ops;
-  RegisterElementwiseOps(env, exports);
-  RegisterReduceOps(env, exports);
-  RegisterMatmulOps(env, exports);
-  RegisterPoolOps(env, exports);
-  RegisterIndexOps(env, exports);
-  RegisterSoftmaxOps(env, exports);
-  RegisterNormOps(env, exports);
-  RegisterRnnOps(env, exports);
-  RegisterRandomOps(env, exports);
-  RegisterOptimOps(env, exports);
+  RegisterGeneratedOps(env, exports);
+  exports.Set("setAllowTf32", Napi::Function::New(env, SetAllowTf32, "setAllowTf32"));
+  exports.Set("getAllowTf32", Napi::Function::New(env, GetAllowTf32, "getAllowTf32"));
   exports.Set("kernelEnums", Napi::Function::New(env, KernelEnums, "kernelEnums"));
 }

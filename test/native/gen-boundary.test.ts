@@ -124,6 +124,51 @@ describe.skipIf(!hasClangFormat)(`gen-boundary${hasClangFormat ? '' : ' [skipped
     fs.rmSync(path.join(scratch, 'native', 'manifest', 'cpu', 'bad.mjs'));
   });
 
+  it('refuses a bad CUDA manifest entry, naming the file, the entry and the argument', () => {
+    fs.mkdirSync(path.join(scratch, 'native', 'manifest', 'cuda'), { recursive: true });
+    const cuda = (text: string): void => fs.writeFileSync(path.join(scratch, 'native', 'manifest', 'cuda', 'bad.mjs'), text);
+    cuda(`export const entries = [{ name: 'fill', args: [{ name: 'out', kind: 'buf' }] }];\n`);
+    expect(gen(scratch, '--check').out).toContain('native/manifest/cuda/bad.mjs: entry fill, argument out: a buf needs `holds`');
+    cuda(`export const entries = [{ name: 'fill', args: [{ name: 'dims', kind: 'strided', ops: 2 }] }];\n`);
+    expect(gen(scratch, '--check').out).toContain('a strided argument follows its ndim argument');
+    cuda(`export const entries = [{ name: 'fill', launchArgs: ['x'], args: [] }];\n`);
+    expect(gen(scratch, '--check').out).toContain('the launcher is always k::Launch<Name>');
+    fs.rmSync(path.join(scratch, 'native', 'manifest', 'cuda'), { recursive: true });
+  });
+
+  // the generated CUDA entry points against ops_common.h and launch.gen.h, where the CUDA headers are
+  const cudaInclude = ['/usr/local/cuda/include', '/usr/include'].find((d) => fs.existsSync(path.join(d, 'cuda_runtime.h')));
+  it.skipIf(!cxx || !cudaInclude)('the committed CUDA entry points compile (host compiler, -fsyntax-only)', () => {
+    const files = fs.readdirSync(path.join(root, 'native', 'src')).filter((f) => /^ops_gen_.*\.cc$/.test(f));
+    expect(files.length).toBeGreaterThan(5);
+    // one translation unit including them all (entry names are unique across families): one parse of the headers
+    const unit = path.join(scratch, 'all_ops_gen.cc');
+    fs.writeFileSync(unit, files.map((f) => `#include "${path.join(root, 'native', 'src', f)}"\n`).join(''));
+    const r = spawnSync(
+      cxx!,
+      [
+        '-std=c++17',
+        '-fsyntax-only',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-Wno-unused-parameter',
+        '-DWG_HAVE_CUDA',
+        '-DNAPI_CPP_EXCEPTIONS',
+        '-DNAPI_VERSION=8',
+        `-I${path.join(root, 'node_modules', 'node-addon-api')}`,
+        `-I${path.join(root, 'node_modules', 'node-api-headers', 'include')}`,
+        `-I${cudaInclude}`,
+        `-I${path.join(root, 'native', 'src')}`,
+        `-I${path.join(root, 'native', 'kernels')}`,
+        unit,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it.skipIf(!cxx)('the C++ generated for every argument kind compiles against napi_util.h', () => {
     manifest('demo', DEMO);
     expect(gen(scratch).status).toBe(0);
