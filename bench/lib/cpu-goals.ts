@@ -158,6 +158,27 @@ function fromBench(goal: string, c: BenchCase, ctx: BenchContext): Case {
   return { goal, id: c.id, make: () => c.prepare(ctx) };
 }
 
+/** The goal cases other than matmul (full js-backend shapes whatever ctx.quick says). */
+function goalCases(ctxIn: BenchContext): Case[] {
+  const ctx: BenchContext = { ...ctxIn, backend: 'js', device: 'cpu', quick: false };
+  return [
+    ...convCases(ctx).map((c) => fromBench(G.conv, c, ctx)),
+    { goal: G.cnn, id: 'train cnn b64', make: () => trainCase(ctx, 'cnn', 64) },
+    ...rnnCases(ctx, 'lstm').map((c) => fromBench(G.rnn, c, ctx)),
+    ...rnnCases(ctx, 'gru').map((c) => fromBench(G.rnn, c, ctx)),
+    { goal: G.mlp, id: `train ${MLP1} b32`, make: () => trainCase(ctx, MLP1, 32) },
+    { goal: G.mlp, id: 'train mlp b32', make: () => trainCase(ctx, 'mlp', 32) },
+    ...optimCases(ctx, 'adamw').map((c) => fromBench(G.adamw, c, ctx)),
+  ];
+}
+
+/** Every case id of the goal table (torch_ops.py --goals --list-ids prints the same set). */
+export function goalCaseIds(ctx: BenchContext): string[] {
+  const mm = [512, 1024, 2048].map((n) => `matmul ${n}x${n}x${n}`);
+  const rest = goalCases(ctx).map((c) => c.id);
+  return [...mm, ...rest];
+}
+
 /** Runs the goal table, or returns null (reason logged) without native CPU kernels. */
 export function runCpuGoals(ctxIn: BenchContext, matmulRows: CpuNativeRow[], peakGflops: Record<number, number>): CpuGoalsReport | null {
   const log = ctxIn.log;
@@ -175,15 +196,7 @@ export function runCpuGoals(ctxIn: BenchContext, matmulRows: CpuNativeRow[], pea
   const threadCounts = all > 1 ? [1, all] : [1];
   const notes: string[] = [];
   const env = peerEnv(notes);
-  const cases: Case[] = [
-    ...convCases(ctx).map((c) => fromBench(G.conv, c, ctx)),
-    { goal: G.cnn, id: 'train cnn b64', make: () => trainCase(ctx, 'cnn', 64) },
-    ...rnnCases(ctx, 'lstm').map((c) => fromBench(G.rnn, c, ctx)),
-    ...rnnCases(ctx, 'gru').map((c) => fromBench(G.rnn, c, ctx)),
-    { goal: G.mlp, id: `train ${MLP1} b32`, make: () => trainCase(ctx, MLP1, 32) },
-    { goal: G.mlp, id: 'train mlp b32', make: () => trainCase(ctx, 'mlp', 32) },
-    ...optimCases(ctx, 'adamw').map((c) => fromBench(G.adamw, c, ctx)),
-  ];
+  const cases = goalCases(ctx);
   const probe = (cpu as unknown as { cpuMemBandwidth?: (mib: number, reps: number) => { triad: number; copy: number; threads: number } })
     .cpuMemBandwidth;
   const peers: Record<number, string> = {};
@@ -286,15 +299,19 @@ const ms = (x: number | null): string => (x === null ? '–' : x < 1 ? x.toFixed
 /** Markdown lines of the goal table. */
 export function renderCpuGoals(r: CpuGoalsReport): string {
   const lines = [
-    `CPU goals vs PyTorch CPU, same run (ratio = PyTorch median / ours; ≥ 1.0× is the goal), at ${r.threadCounts.join(' and ')} thread(s)`,
-    `native CPU kernels when it ran: ${r.native.join(', ') || 'none'} (${r.isa ?? '–'}); everything else pure JS`,
-    ...r.threadCounts.map((t) => `peer at ${t} thread(s): ${r.peers[t] ?? '–'}`),
+    `### CPU goals vs PyTorch CPU, same run, at ${r.threadCounts.join(' and ')} thread(s)`,
+    '',
+    '- ratio = PyTorch median ÷ ours (≥ 1.0× is the goal); "goal figure": the goal\'s own measure where it is not the ratio',
+    `- native CPU kernels when it ran: ${r.native.join(', ') || 'none'} (${r.isa ?? '–'}); everything else pure JS`,
+    ...r.threadCounts.map((t) => `- peer at ${t} thread(s): ${r.peers[t] ?? '–'}`),
+    '',
     '| goal | case | threads | ours ms | PyTorch ms | ours vs PyTorch | goal figure | met |',
     '|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
         `| ${x.goal} | ${x.id} | ${x.threads} | ${ms(x.oursMs)} | ${ms(x.torchMs)} | ${x.ratio !== null ? `${x.ratio.toFixed(2)}×` : '–'} | ${x.figure ?? ''} | ${x.met === null ? '–' : x.met ? 'yes' : 'no'}${x.error ? ` (error: ${x.error.split('\n')[0]})` : ''} |`,
     ),
+    '',
     ...r.notes.map((n) => `- ${n}`),
   ];
   return lines.join('\n');

@@ -147,14 +147,17 @@ export function runCpuNative(sizes: number[], budgetMs: number, log: (l: string)
 /** Console / markdown lines of the section. */
 export function renderCpuNative(r: CpuNativeReport): string {
   const lines = [
-    `native CPU matmul (fp32, ${r.isa}, micro-tile ${r.sgemmTile}; ISAs here: ${r.supportedIsas.join(', ')})`,
-    `peer: ${r.torch ?? 'none'}`,
+    `### native CPU matmul vs FMA peak and PyTorch CPU (fp32, ${r.isa}, micro-tile ${r.sgemmTile}; ISAs here: ${r.supportedIsas.join(', ')})`,
+    '',
+    `- peer: ${r.torch ?? 'none'}`,
+    '',
     '| n³ | threads | native GFLOP/s | % of FMA peak (peak GFLOP/s) | PyTorch GFLOP/s | native / PyTorch |',
     '|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
         `| ${x.n} | ${x.threads} | ${x.nativeGflops.toFixed(1)} | ${x.pctPeak.toFixed(0)}% (${r.peakGflops[x.threads]!.toFixed(0)}) | ${x.torchGflops?.toFixed(1) ?? '–'} | ${x.ratio ? `${x.ratio.toFixed(2)}×` : '–'} |`,
     ),
+    '',
     ...r.notes.map((n) => `- ${n}`),
   ];
   if (r.goals) lines.push('', renderCpuGoals(r.goals));

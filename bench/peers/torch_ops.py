@@ -494,6 +494,16 @@ def blas_info():
     return info
 
 
+def goal_ids():
+    """The ids bench_cpu_goals writes, in order (bench/lib/cpu-goals.ts goalCaseIds matches them)."""
+    ids = [matmul_id(s, s, s) for s in (512, 1024, 2048)]
+    ids += [conv_id(p, *s) for s in conv_shapes(False, "js") for p in CONV_PASSES]
+    ids += [rnn_id(kind, *s) for kind in ("lstm", "gru") for s in rnn_shapes(False, "js")]
+    ids += [optim_id("adamw", *s) for s in optim_shapes(False, "js")]
+    ids += [train_id("cnn", 64), train_id("mlp", 32), train_id(MLP1, 32)]
+    return ids
+
+
 def bench_cpu_goals(budget, out):
     bench_matmul(False, budget, out, shapes=[(s, s, s) for s in (512, 1024, 2048)], fp32_only=True)
     bench_conv(False, budget, out)
@@ -525,7 +535,7 @@ def main():
     if bad:  # a family the Node bench has and this script not (yet): no peer rows for it, the rest still run
         print(f"torch_ops.py: no torch peer for op(s) {', '.join(bad)} (known: {', '.join(ALL_OPS)})", file=sys.stderr)
     if a.list_ids:
-        for cid in case_ids(ops, a.quick, shape_backend()):
+        for cid in goal_ids() if a.goals else case_ids(ops, a.quick, shape_backend()):
             print(cid)
         return
     if not a.json:

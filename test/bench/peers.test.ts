@@ -12,6 +12,7 @@ import { E2E_MODELS, OP_FAMILIES } from '../../bench/run.js';
 import { e2eId } from '../../bench/e2e/train.js';
 import { e2eBatch } from '../../bench/e2e/models.js';
 import type { BenchContext } from '../../bench/lib/types.js';
+import { goalCaseIds } from '../../bench/lib/cpu-goals.js';
 
 const PY = process.env.WATTGRAD_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = path.resolve(__dirname, '../../bench/peers/torch_ops.py');
@@ -72,5 +73,36 @@ describe.skipIf(!hasTorch)('torch peer script (python3 + torch, no GPU)', () => 
       if ('note' in c) expect(typeof c.note).toBe('string');
     }
     expect(j.cases.map((c) => c.id).sort()).toEqual(nodeIds('js', true, ['softmax', 'xent']));
+  }, 60_000);
+
+  it('--goals --list-ids prints the ids of the CPU goal table (bench/lib/cpu-goals.ts)', () => {
+    const ids = py(['--list-ids', '--device', 'cpu', '--goals']).split('\n').filter(Boolean);
+    const ctx: BenchContext = {
+      backend: 'js',
+      device: 'cpu',
+      quick: false,
+      memoryBytes: null,
+      cacheBytes: 32 << 20,
+      budgetMs: 1,
+      log: () => {},
+    };
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(goalCaseIds(ctx).sort());
+  });
+
+  it('--device cpu --threads 1 sets torch and OpenBLAS to one thread and names the BLAS', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wg-torch-peer-')), 'torch.json');
+    py(['--device', 'cpu', '--quick', '--threads', '1', '--ops', 'softmax', '--json', file]);
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { threads: number; blas: Record<string, unknown>; cases: unknown[] };
+    expect(j.threads).toBe(1);
+    expect(j.blas).toHaveProperty('libblas');
+    expect(j.blas).toHaveProperty('torch_blas_info');
+    // Debian's torch calls libblas.so.3: with libopenblas0-pthread installed it is OpenBLAS, whose
+    // own pool must follow --threads (it ignores torch.set_num_threads)
+    if (j.blas['openblas_config'] !== undefined) {
+      expect(j.blas['openblas_threads']).toBe(1);
+      expect(typeof j.blas['openblas_core']).toBe('string');
+    }
+    expect(j.cases.length).toBeGreaterThan(0);
   }, 60_000);
 });
