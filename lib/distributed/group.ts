@@ -103,6 +103,7 @@ export function initProcessGroup(options: InitProcessGroupOptions = {}): Process
   const load = binding.distMpiLoad();
   if (!load.ok) throw new Error(`initProcessGroup({ backend: '${backend}' }): ${load.error}`);
   const info = binding.distInit(timeoutMs, onDone);
+  abortOnFailure(binding);
   if (launch.worldSize !== null && launch.worldSize !== info.size) {
     throw new Error(
       `initProcessGroup: the environment says world size ${launch.worldSize} (${launch.source}), but MPI started ${info.size} process${info.size === 1 ? '' : 'es'}: ` +
@@ -124,6 +125,21 @@ export function initProcessGroup(options: InitProcessGroupOptions = {}): Process
   if (backend === 'nccl') initNccl(g);
   group = g;
   return g;
+}
+
+let exitHook = false;
+/**
+ * A rank that exits with a failure (an uncaught error, process.exit(1)) aborts the whole job
+ * (MPI_Abort: mpirun ends every rank and names this one). Without this the failing rank would
+ * wait in MPI_Finalize for ranks that wait in a collective for it, until their timeout.
+ * A clean exit (code 0) finalizes MPI normally (the addon's atexit).
+ */
+function abortOnFailure(binding: DistBinding): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', (code) => {
+    if (code !== 0) binding.distAbort(code);
+  });
 }
 
 function initNccl(g: ProcessGroup): void {

@@ -14,6 +14,11 @@
 //   distState() -> { initialized, broken, pending }
 // Check: npx vitest run test/distributed/
 //
+// Hand-written WGCPU_ENTRY registrations, not the generated boundary (native/manifest/): these
+// entries return objects and ids, take a JS callback or storage handles, and take typed arrays of
+// a dtype chosen at run time, which the manifest's argument kinds do not express. Their TS types
+// are DistBinding in lib/distributed/native.ts.
+//
 // Why a thread of our own (not the libuv pool): a collective may wait a long time for the other
 // ranks; on the pool it would block fs/crypto work, and several collectives could run on
 // different pool threads at once, in an order that differs between ranks (MPI needs the same

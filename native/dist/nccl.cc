@@ -14,6 +14,11 @@
 // been stable since 2.4); no header or library is needed to build.
 // UNVERIFIED: this file compiles in the CUDA build and its loading is tested (a clear error when
 // libnccl is absent), but no collective has run on GPUs yet.
+//
+// Hand-written WGCPU_ENTRY registrations, not the generated boundary (native/manifest/): these
+// entries return objects and ids, take a JS callback or storage handles, and take typed arrays of
+// a dtype chosen at run time, which the manifest's argument kinds do not express. Their TS types
+// are DistBinding in lib/distributed/native.ts.
 #include <napi.h>
 
 #include <dlfcn.h>

@@ -95,19 +95,32 @@ export async function runRanks(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
+    // too long: SIGTERM to mpirun (it ends its ranks), SIGKILL to its group 5 s later
+    const kill = (sig: NodeJS.Signals): void => {
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        process.kill(-child.pid!, sig);
       } catch {
         /* gone */
       }
+    };
+    let hard: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      kill('SIGTERM');
+      hard = setTimeout(() => kill('SIGKILL'), 5000);
     }, o.timeoutMs ?? 60_000);
-    child.on('close', (code, signal) => {
+    // 'exit', not 'close': a rank orphaned by a killed mpirun may hold the pipes open
+    child.on('exit', (code, signal) => {
+      clearTimeout(hard);
       clearTimeout(timer);
       const results: Record<string, unknown>[] = [];
       for (const f of fs.readdirSync(resultDir)) {
-        const r = JSON.parse(fs.readFileSync(path.join(resultDir, f), 'utf8')) as Record<string, unknown>;
-        results[r.rank as number] = r;
+        if (!/^rank-\d+\.json$/.test(f)) continue; // a worker may write other files there (checkpoints)
+        try {
+          const r = JSON.parse(fs.readFileSync(path.join(resultDir, f), 'utf8')) as Record<string, unknown>;
+          results[r.rank as number] = r;
+        } catch (e) {
+          stderr += `\nharness: ${f}: ${(e as Error).message}`;
+        }
       }
       fs.rmSync(resultDir, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr, results, ms: Date.now() - t0 });
