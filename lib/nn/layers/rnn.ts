@@ -22,6 +22,7 @@ import { uniform_ } from '../init.js';
 import { checkOptions, type OptionKeys } from '../../options.js';
 import { bool, layerOptions, newParam, positiveInt, probability, type FactoryOptions } from './util.js';
 import { unbind0 } from './unbind.js';
+import { rnnLayer, rnnLayerApplies } from '../../ops/rnn-layer.js';
 
 export type RnnMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
@@ -204,6 +205,29 @@ export abstract class RNNBase<S> extends Module<[Tensor, (S | null)?, RnnForward
       const dirOuts: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const w = this.weights(l, d);
+        // the whole layer as one native op when the js backend has the addon's CPU kernels (no
+        // lengths; the reverse direction runs on the time-reversed input); else the per-step ops below
+        if (!lengths && rnnLayerApplies(layerIn)) {
+          const rev =
+            d === 1
+              ? ops.tensor(
+                  Int32Array.from({ length: T }, (_, i) => T - 1 - i),
+                  { dtype: 'int32', device: x.device },
+                )
+              : null;
+          const xin = rev ? ops.indexSelect(layerIn, 0, rev) : layerIn;
+          const one = rnnLayer(this.mode, xin, h0s[l * D + d]!, c0s ? c0s[l * D + d]! : null, w.wIh, w.wHh, w.bIh, w.bHh);
+          if (xin !== layerIn) xin.dispose();
+          if (one) {
+            dirOuts.push(rev ? ops.indexSelect(one.out, 0, rev) : one.out);
+            if (rev) one.out.dispose();
+            hN.push(one.hN);
+            if (one.cN) cN.push(one.cN);
+            rev?.dispose();
+            continue;
+          }
+          rev?.dispose();
+        }
         // one projection of every time step: (T·B, in) → (T, B, G·H)
         const flat = ops.reshape(layerIn, [T * B, layerIn.shape[2]!]);
         const proj = ops.linear(flat, w.wIh, w.bIh);
