@@ -113,8 +113,8 @@ inline double RowSum(const T* x, int64_t n) {
   return HsumD(a0 + a1);
 }
 
-inline vf Narrow(vfd v) { return __builtin_convertvector(v, vf); }
-inline vd Narrow(vd v) { return v; }
+WG_INL vf Narrow(vfd v) { return __builtin_convertvector(v, vf); }
+WG_INL vd Narrow(vd v) { return v; }
 
 // ---- softmax / log-softmax -----------------------------------------------------------------
 
@@ -691,7 +691,7 @@ inline double UnaryGradS(UnaryGradOp op, double x, double y, double a, double b)
 
 // The vectorised unary ops; false for the ops that go through UnaryS.
 template <class V>
-inline bool UnaryV(UnaryOp op, V x, V av, V bv, V* out) {
+WG_INL bool UnaryV(UnaryOp op, V x, V av, V bv, V* out) {
   typedef typename ElemOf<V>::T T;
   const V zero = Set<V>(T(0)), one = Set<V>(T(1));
   switch (op) {
@@ -814,7 +814,7 @@ void UnaryT(const UnaryArgs& a) {
 // ---- unary grad ----------------------------------------------------------------------------
 
 template <class V>
-inline bool UnaryGradV(UnaryGradOp op, V x, V y, V g, V av, V bv, V* out) {
+WG_INL bool UnaryGradV(UnaryGradOp op, V x, V y, V g, V av, V bv, V* out) {
   typedef typename ElemOf<V>::T T;
   const V zero = Set<V>(T(0)), one = Set<V>(T(1));
   switch (op) {
@@ -901,7 +901,7 @@ void UnaryGradT(const UnaryArgs& a) {
 // ---- bias + activation ---------------------------------------------------------------------
 
 template <class V>
-inline V ActV(Act act, V v) {
+WG_INL V ActV(Act act, V v) {
   typedef typename ElemOf<V>::T T;
   switch (act) {
     case Act::relu: return v < Set<V>(T(0)) ? Set<V>(T(0)) : v;
@@ -977,7 +977,7 @@ void BiasActT(const BiasActArgs& a) {
 // ---- broadcasting binary -------------------------------------------------------------------
 
 template <class V>
-inline V BinaryV(BinaryOp op, V x, V y) {
+WG_INL V BinaryV(BinaryOp op, V x, V y) {
   switch (op) {
     case BinaryOp::add: return x + y;
     case BinaryOp::sub: return x - y;
@@ -1119,7 +1119,7 @@ void BinaryT(const BinaryArgs& a) {
 
 // max/min with sticky NaN (the js rule: `if (v > a || v !== v) a = v`).
 template <class V>
-inline V RedStep(ReduceOp op, V acc, V v) {
+WG_INL V RedStep(ReduceOp op, V acc, V v) {
   switch (op) {
     case ReduceOp::max: return ((v > acc) | (v != v)) ? v : acc;
     case ReduceOp::min: return ((v < acc) | (v != v)) ? v : acc;

@@ -16,6 +16,9 @@
 #endif
 // vfd (twice the register width) crosses no ABI boundary: every function here is inline.
 #pragma GCC diagnostic ignored "-Wpsabi"
+// Every helper is force-inlined: no function taking or returning a vector exists out of line (so
+// no ABI question, and GCC has nothing to warn about in the SSE2 unit).
+#define WG_INL inline __attribute__((always_inline))
 
 typedef float vf __attribute__((vector_size(WG_VBYTES)));
 typedef double vd __attribute__((vector_size(WG_VBYTES)));
@@ -39,28 +42,28 @@ struct VT<double> {
 };
 
 template <class V, class T>
-inline V Load(const T* p) {
+WG_INL V Load(const T* p) {
   V v;
   __builtin_memcpy(&v, p, sizeof v);
   return v;
 }
 template <class V, class T>
-inline void Store(T* p, V v) {
+WG_INL void Store(T* p, V v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 // The first n (< W) lanes from p, the rest `fill`.
 template <class V, class T>
-inline V LoadPart(const T* p, int64_t n, T fill) {
+WG_INL V LoadPart(const T* p, int64_t n, T fill) {
   V v;
   for (int i = 0; i < int(sizeof(V) / sizeof(T)); i++) v[i] = i < n ? p[i] : fill;
   return v;
 }
 template <class V, class T>
-inline void StorePart(T* p, V v, int64_t n) {
+WG_INL void StorePart(T* p, V v, int64_t n) {
   for (int64_t i = 0; i < n; i++) p[i] = v[i];
 }
 template <class V, class T>
-inline V Set(T x) {
+WG_INL V Set(T x) {
   V v;
   for (int i = 0; i < int(sizeof(V) / sizeof(T)); i++) v[i] = x;
   return v;
@@ -82,31 +85,31 @@ struct ElemOf<vd> {
 
 // Math.max / Math.min lane-wise: NaN if either is NaN, max(+0, -0) = +0, min(+0, -0) = -0.
 template <class V>
-inline V MaxJs(V a, V b) {
+WG_INL V MaxJs(V a, V b) {
   typedef typename ElemOf<V>::I I;
   V eqv = (V)((I)a & (I)b);  // equal values (the zeros: +0 unless both are -0)
   return a > b ? a : (b > a ? b : (a == b ? eqv : a + b));
 }
 template <class V>
-inline V MinJs(V a, V b) {
+WG_INL V MinJs(V a, V b) {
   typedef typename ElemOf<V>::I I;
   V eqv = (V)((I)a | (I)b);
   return a < b ? a : (b < a ? b : (a == b ? eqv : a + b));
 }
 
 template <class V>
-inline V Abs(V x) {
+WG_INL V Abs(V x) {
   typedef typename ElemOf<V>::I I;
   return (V)((I)x & ~(I)Set<V>(typename ElemOf<V>::T(-0.0)));
 }
 
 // 1 or 0 in the float type from an integer mask.
 template <class V, class I>
-inline V OneIf(I m) {
+WG_INL V OneIf(I m) {
   return (V)(m & (I)Set<V>(typename ElemOf<V>::T(1)));
 }
 
-inline vf Exp(vf x) {
+WG_INL vf Exp(vf x) {
   const vf hiC = Set<vf>(89.0f), loC = Set<vf>(-104.0f);
   x = x > hiC ? hiC : x;  // comparisons are false for NaN: it passes through
   x = x < loC ? loC : x;
@@ -128,7 +131,7 @@ inline vf Exp(vf x) {
   return y * s1 * s2;
 }
 
-inline vd Exp(vd x) {
+WG_INL vd Exp(vd x) {
   const vd hiC = Set<vd>(710.0), loC = Set<vd>(-746.0);
   x = x > hiC ? hiC : x;
   x = x < loC ? loC : x;
@@ -153,7 +156,7 @@ inline vd Exp(vd x) {
   return y * s1 * s2;
 }
 
-inline vf Tanh(vf x) {
+WG_INL vf Tanh(vf x) {
   vf ax = Abs(x);
   vf z = x * x;
   vf p = Set<vf>(-5.70498872745E-3f);
@@ -168,7 +171,7 @@ inline vf Tanh(vf x) {
   return ax < Set<vf>(0.625f) ? small : big;
 }
 
-inline vd Tanh(vd x) {
+WG_INL vd Tanh(vd x) {
   vd ax = Abs(x);
   vd z = x * x;
   vd num = (Set<vd>(-0.9643991794250523) * z + Set<vd>(-99.28772310019185)) * z + Set<vd>(-1614.6876844170845);
@@ -182,14 +185,14 @@ inline vd Tanh(vd x) {
 }
 
 template <class V>
-inline V Sigmoid(V x) {
+WG_INL V Sigmoid(V x) {
   typedef typename ElemOf<V>::T T;
   return Set<V>(T(1)) / (Set<V>(T(1)) + Exp(-x));
 }
 
 // Σ of the lanes in a fixed order (pairwise), in double.
 template <class V>
-inline double HsumD(V v) {
+WG_INL double HsumD(V v) {
   const int W = int(sizeof(V) / sizeof(v[0]));
   double t[W];
   for (int i = 0; i < W; i++) t[i] = double(v[i]);
@@ -199,8 +202,8 @@ inline double HsumD(V v) {
 }
 
 // x widened to double lanes (float: vfd; double: itself).
-inline vfd Wide(vf x) { return __builtin_convertvector(x, vfd); }
-inline vd Wide(vd x) { return x; }
+WG_INL vfd Wide(vf x) { return __builtin_convertvector(x, vfd); }
+WG_INL vd Wide(vd x) { return x; }
 template <class T>
 struct WideT;
 template <>

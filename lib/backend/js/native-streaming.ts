@@ -7,8 +7,7 @@
 // The pure-JS kernel runs instead (exactly as without an addon) when: WATTGRAD_CPU_KERNELS=js;
 // the addon lacks these entries; the dtype is int32 (the js integer semantics stay in JS); a
 // handle is not a float array of `dtype`; the call is one the native kernel does not take (a bad
-// cross-entropy target: the js kernel raises its own error); or the call is small (below
-// NATIVE_MIN elements the N-API call costs more than the JS loop; see bench/ops/softmax.ts).
+// cross-entropy target: the js kernel raises its own error); or the call is tiny (NATIVE_MIN).
 //
 // Results: float64 computes in float64 like the js kernels (sums in other orders); float32 runs
 // exp/tanh/sigmoid in float32 SIMD (≤ 1 ulp exp, elementwise_simd.h) and every sum in float64.
@@ -87,19 +86,23 @@ export function nativeStream(): Stream | null {
 }
 
 /**
- * Below these element counts the js kernel runs (an N-API call with its argument checks costs
- * ~0.3–1 µs; the JS loop of a cheap op ~1 ns an element, of an exp-based one ~5–15 ns).
+ * Below these element counts the js kernel runs. Measured per call (CPU time, 1 thread, float32):
+ * the generated N-API entry costs ~0.15–0.2 µs, while the js kernels' own set-up is 0.1–0.7 µs
+ * (binary: 0.66 µs at 64 elements against 0.21 native; relu 0.38 vs 0.31; softmax rows of 16:
+ * 1.07 vs 0.37), so native wins from a few dozen elements; a plain sum only from a few hundred.
  */
-const NATIVE_MIN = { cheap: 512, transcendental: 64, row: 64 };
-let minCheap = NATIVE_MIN.cheap;
+const NATIVE_MIN = { elementwise: 32, transcendental: 16, row: 16, reduce: 256 };
+let minCheap = NATIVE_MIN.elementwise;
 let minTrans = NATIVE_MIN.transcendental;
 let minRow = NATIVE_MIN.row;
+let minReduce = NATIVE_MIN.reduce;
 
 /** Tests only: route every call of any size to the native kernels (true) or restore the thresholds. */
 export function setNativeStreamingAlwaysForTests(always: boolean): void {
-  minCheap = always ? 0 : NATIVE_MIN.cheap;
+  minCheap = always ? 0 : NATIVE_MIN.elementwise;
   minTrans = always ? 0 : NATIVE_MIN.transcendental;
   minRow = always ? 0 : NATIVE_MIN.row;
+  minReduce = always ? 0 : NATIVE_MIN.reduce;
 }
 
 /** The float array of `dtype` behind h, or null. */
@@ -207,7 +210,7 @@ export function addBiasAct(
 
 export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: number, inner: number, dtype: DType): void {
   const s = nativeStream();
-  if (s !== null && outer * r * inner >= minCheap) {
+  if (s !== null && outer * r * inner >= minReduce) {
     const code = s.reduce.get(op);
     const X = fa(x, dtype),
       O = fa(out, dtype);
