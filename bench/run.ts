@@ -1,6 +1,6 @@
 // wattgrad benchmark entry.
 //
-//   npm run bench -- [--backend js|cuda] [--op matmul,conv2d,lstm,gru,adamw,sgd,softmax,xent,mlp,cnn]
+//   npm run bench -- [--backend js|cuda] [--op matmul,conv2d,lstm,gru,adamw,sgd,softmax,xent,int8,mlp,cnn]
 //                    [--json out.json] [--write-results] [--quick] [--peer-json torch.json] [--no-peers]
 //                    [--budget-ms 1500] [--no-cpu-goals]
 //
@@ -45,6 +45,7 @@ import { convCases, convId, convShapes } from './ops/conv2d.js';
 import { rnnCases } from './ops/rnn.js';
 import { optimCases } from './ops/optim.js';
 import { softmaxCases } from './ops/softmax.js';
+import { int8Cases } from './quant/cases.js';
 import { runE2e, type E2eResult } from './e2e/train.js';
 import { e2eBatch, type ModelName } from './e2e/models.js';
 import { runCpuNative } from './lib/cpu-native.js';
@@ -61,6 +62,7 @@ export const OP_FAMILIES: Record<string, (ctx: BenchContext) => BenchCase[]> = {
   sgd: (ctx) => optimCases(ctx, 'sgd'),
   softmax: (ctx) => softmaxCases(ctx, 'softmax'),
   xent: (ctx) => softmaxCases(ctx, 'xent'),
+  int8: int8Cases,
 };
 export const E2E_MODELS: ModelName[] = ['mlp', 'cnn'];
 export const ALL_OPS = [...Object.keys(OP_FAMILIES), ...E2E_MODELS];

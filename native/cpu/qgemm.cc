@@ -185,6 +185,8 @@ void PackRow(const Ctx& c, int64_t i) {
     const int64_t img = i / P, yo = (i / g.ow) % g.oh, xo = i % g.ow;
     const uint8_t pad = uint8_t(x.aZeroPoint);
     const int64_t iw0 = xo * g.strideW - g.padW, ih0 = yo * g.strideH - g.padH;
+    const uint8_t* xEnd = g.x + (x.m / P) * g.c * g.h * g.w;              // one past the input (N images)
+    const uint8_t* dstEnd = dst + c.kp;                                   // one past this row of the packed buffer
     const bool inside = iw0 >= 0 && iw0 + (g.s - 1) * g.dilationW < g.w;  // every column tap in the image
     uint8_t* o = dst;
     for (int64_t ch = 0; ch < g.c; ch++) {
@@ -195,7 +197,14 @@ void PackRow(const Ctx& c, int64_t i) {
           memset(o, pad, size_t(g.s));
         } else if (inside && g.dilationW == 1) {
           const uint8_t* src = plane + ih * g.w + iw0;
-          for (int64_t s = 0; s < g.s; s++) o[s] = src[s];
+          if (g.s <= 8 && src + 8 <= xEnd && o + 8 <= dstEnd) {
+            // 8 bytes at once; the bytes past s are overwritten by the next tap row or the padding
+            uint64_t v;
+            memcpy(&v, src, 8);
+            memcpy(o, &v, 8);
+          } else {
+            for (int64_t s = 0; s < g.s; s++) o[s] = src[s];
+          }
         } else {
           const uint8_t* row = plane + ih * g.w;
           for (int64_t s = 0; s < g.s; s++) {
@@ -225,10 +234,11 @@ uint8_t RowStats(const Ctx& c, int64_t i) {
     vm = _mm_max_epu8(vm, v);
   }
   int32_t sum = int32_t(_mm_cvtsi128_si64(vs) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(vs, vs)));
-  alignas(16) uint8_t m16[16];
-  _mm_store_si128(reinterpret_cast<__m128i*>(m16), vm);
-  uint8_t mx = 0;
-  for (int t = 0; t < 16; t++) mx = m16[t] > mx ? m16[t] : mx;
+  vm = _mm_max_epu8(vm, _mm_srli_si128(vm, 8));
+  vm = _mm_max_epu8(vm, _mm_srli_si128(vm, 4));
+  vm = _mm_max_epu8(vm, _mm_srli_si128(vm, 2));
+  vm = _mm_max_epu8(vm, _mm_srli_si128(vm, 1));
+  const uint8_t mx = uint8_t(_mm_cvtsi128_si32(vm) & 0xff);
 #else
   int32_t sum = 0;
   uint8_t mx = 0;
