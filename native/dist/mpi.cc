@@ -166,7 +166,7 @@ std::unique_ptr<Mpi> Mpich(void* lib, std::string* missing) {
 std::unique_ptr<Mpi> LoadMpi(std::string* error) {
   std::vector<std::string> names;
   if (const char* env = std::getenv("WATTGRAD_MPI_LIB"); env && *env) names.push_back(env);
-  else names = {"libmpi.so.40", "libmpi.so.12", "libmpi.so"};
+  else names = {"libmpi.so.40", "libmpi.so.12", "libmpich.so.12", "libmpi.so"};  // Debian names MPICH's libmpich.so.12
   std::string tried;
   for (const auto& n : names) {
     // RTLD_GLOBAL: Open MPI's components (mca_*.so), which it dlopens itself, resolve their

@@ -6,9 +6,11 @@
 //     predefined ones are the addresses of global objects (ompi_mpi_comm_world, ompi_mpi_float,
 //     ompi_mpi_op_sum, ...) found with dlsym; MPI_IN_PLACE is (void*)1, MPI_STATUS_IGNORE is 0.
 //     Verified here (Debian's Open MPI 4.1, 2 and 3 ranks).
-//   MPICH ABI (libmpi.so.12: MPICH, Intel MPI, MVAPICH): the handles are ints with fixed values
-//     from MPICH's mpi.h (MPI_COMM_WORLD 0x44000000, MPI_FLOAT 0x4c00040a, ...); MPI_IN_PLACE is
-//     (void*)-1, MPI_STATUS_IGNORE is (MPI_Status*)1. Written from MPICH's header, unverified.
+//   MPICH ABI (libmpi.so.12 / libmpich.so.12: MPICH, Intel MPI, MVAPICH): the handles are ints
+//     with fixed values from MPICH's mpi.h (MPI_COMM_WORLD 0x44000000, MPI_FLOAT 0x4c00040a, ...);
+//     MPI_IN_PLACE is (void*)-1, MPI_STATUS_IGNORE is (MPI_Status*)1. Verified with Debian's MPICH
+//     4.0.2 (mpiexec.hydra, 2 and 3 ranks; tests run it when it is installed). Intel MPI and
+//     MVAPICH share the ABI but were not run.
 // Both are reached through one interface (class Mpi), with the handle type as a template
 // parameter, so each call goes through a function pointer of the exact C signature.
 #pragma once
@@ -48,7 +50,7 @@ class Mpi {
   std::string implementation;  // "Open MPI" or "MPICH"
 };
 
-// Opens libmpi (WATTGRAD_MPI_LIB, else libmpi.so.40, libmpi.so.12, libmpi.so) and resolves every
+// Opens libmpi (WATTGRAD_MPI_LIB, else libmpi.so.40, libmpi.so.12, libmpich.so.12, libmpi.so) and resolves every
 // symbol. On failure returns null and sets *error to what was tried and what to install.
 std::unique_ptr<Mpi> LoadMpi(std::string* error);
 

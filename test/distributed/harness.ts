@@ -56,6 +56,27 @@ export function bundle(worker: string): Promise<string> {
   return p;
 }
 
+/** An MPI implementation to launch with: Open MPI's mpirun (the default) or MPICH's mpiexec.hydra. */
+export type Impl = 'openmpi' | 'mpich';
+
+/** Why `impl` cannot run here, or null (MPICH: Debian's mpich package, libmpich.so.12 + mpiexec.hydra). */
+export function implSkipReason(impl: Impl): string | null {
+  const base = skipReason();
+  if (base || impl === 'openmpi') return base;
+  const hydra = findMpirun({ PATH: process.env.PATH, WATTGRAD_MPIRUN: '/usr/bin/mpiexec.hydra' });
+  if (!hydra) return 'MPICH not installed (apt-get install mpich: mpiexec.hydra, libmpich.so.12)';
+  const b = loadNative().binding as unknown as { distMpiLoad(): { ok: boolean; implementation?: string } };
+  const saved = process.env.WATTGRAD_MPI_LIB;
+  process.env.WATTGRAD_MPI_LIB = 'libmpich.so.12';
+  try {
+    const m = b.distMpiLoad();
+    return m.ok && m.implementation === 'MPICH' ? null : 'MPICH not installed (libmpich.so.12 does not load)';
+  } finally {
+    if (saved === undefined) delete process.env.WATTGRAD_MPI_LIB;
+    else process.env.WATTGRAD_MPI_LIB = saved;
+  }
+}
+
 export interface RankRun {
   code: number | null;
   signal: string | null;
@@ -71,10 +92,11 @@ export interface RankRun {
 export async function runRanks(
   np: number,
   worker: string,
-  o: { env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {},
+  o: { env?: Record<string, string>; args?: string[]; timeoutMs?: number; impl?: Impl } = {},
 ): Promise<RankRun> {
   const file = await bundle(worker);
-  const mpirun = findMpirun()!;
+  const mpich = o.impl === 'mpich';
+  const mpirun = mpich ? '/usr/bin/mpiexec.hydra' : findMpirun()!;
   const native = loadNative().path!;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -82,9 +104,10 @@ export async function runRanks(
     WATTGRAD_NUM_THREADS: '1',
     WATTGRAD_QUIET: '1',
     OMPI_MCA_rmaps_base_oversubscribe: '1',
+    ...(mpich ? { WATTGRAD_MPI_LIB: 'libmpich.so.12' } : {}),
     ...o.env,
   };
-  const args = mpirunArgs(np, ['node', file, ...(o.args ?? [])], mpirun);
+  const args = mpich ? ['-n', String(np), 'node', file, ...(o.args ?? [])] : mpirunArgs(np, ['node', file, ...(o.args ?? [])], mpirun);
   const resultDir = fs.mkdtempSync(path.join(outDir, `${worker}-out-`));
   env.WATTGRAD_TEST_OUT = resultDir;
   const t0 = Date.now();
