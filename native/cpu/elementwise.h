@@ -17,18 +17,19 @@ namespace wgcpu {
 
 // Op codes: the index into the name lists below (exported to JS by cpuStreamOps, so the JS side
 // never restates them).
-#define WG_UNARY_OPS(X)                                                                                           \
-  X(neg)                                                                                                          \
-  X(abs)                                                                                                          \
-  X(sign) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(rsqrt) X(square) X(reciprocal) X(sin) X(cos) X(floor) X(ceil) \
-      X(round) X(tanh) X(sigmoid) X(relu) X(gelu) X(gelu_tanh) X(silu) X(softplus) X(leaky_relu) X(elu) X(clamp)  \
-          X(add_scalar) X(mul_scalar) X(rsub_scalar) X(rdiv_scalar) X(pow_scalar) X(rpow_scalar) X(gt_scalar)     \
-              X(lt_scalar) X(ge_scalar) X(le_scalar) X(eq_scalar) X(ne_scalar)
+// clang-format off
+#define WG_UNARY_OPS(X)                                                                               \
+  X(neg) X(abs) X(sign) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(rsqrt) X(square) X(reciprocal)      \
+  X(sin) X(cos) X(floor) X(ceil) X(round) X(tanh) X(sigmoid) X(relu) X(gelu) X(gelu_tanh) X(silu)     \
+  X(softplus) X(leaky_relu) X(elu) X(clamp) X(add_scalar) X(mul_scalar) X(rsub_scalar)                \
+  X(rdiv_scalar) X(pow_scalar) X(rpow_scalar) X(gt_scalar) X(lt_scalar) X(ge_scalar) X(le_scalar)     \
+  X(eq_scalar) X(ne_scalar)
 #define WG_UNARY_GRAD_OPS(X) \
   X(relu) X(gelu) X(gelu_tanh) X(silu) X(tanh) X(sigmoid) X(softplus) X(leaky_relu) X(elu) X(clamp) X(abs)
 #define WG_BINARY_OPS(X) X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(eq) X(ne) X(lt) X(le) X(gt) X(ge)
 #define WG_REDUCE_OPS(X) X(sum) X(max) X(min) X(prod)
 #define WG_ACTIVATIONS(X) X(none) X(relu) X(gelu) X(tanh) X(sigmoid)
+// clang-format on
 
 #define WG_ENUM_ITEM(name) name,
 enum class UnaryOp { WG_UNARY_OPS(WG_ENUM_ITEM) kCount };
