@@ -114,6 +114,8 @@ describe.skipIf(!cpu)(`native CPU matmul vs the js kernel${noCpuLabel}`, () => {
       mm(350, 70, 300),
       mm(40, 700, 300),
       mm(3, 5000, 300),
+      // no-packing dot products split by columns (four at a time) over the threads
+      mm(3, 5000, 300, { tb: true }),
       mm(600, 20, 700),
       // ic blocks sized per thread count (m over MC, and over 2 and 3 threads), k over 2 KC blocks
       mm(470, 140, 1100),
