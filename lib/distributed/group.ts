@@ -102,6 +102,7 @@ export function initProcessGroup(options: InitProcessGroupOptions = {}): Process
   const binding = distBinding('initProcessGroup');
   const load = binding.distMpiLoad();
   if (!load.ok) throw new Error(`initProcessGroup({ backend: '${backend}' }): ${load.error}`);
+  if (backend === 'nccl') ncclPreflight(binding); // before MPI starts: a missing NCCL fails cleanly
   const info = binding.distInit(timeoutMs, onDone);
   abortOnFailure(binding);
   if (launch.worldSize !== null && launch.worldSize !== info.size) {
@@ -142,8 +143,7 @@ function abortOnFailure(binding: DistBinding): void {
   });
 }
 
-function initNccl(g: ProcessGroup): void {
-  const b = g.binding;
+function ncclPreflight(b: DistBinding): void {
   const nl = b.distNcclLoad();
   if (!nl.cuda || !b.distNcclUniqueId || !b.distNcclInit) {
     throw new Error(
@@ -151,6 +151,11 @@ function initNccl(g: ProcessGroup): void {
     );
   }
   if (!nl.ok) throw new Error(`initProcessGroup({ backend: 'nccl' }): ${nl.error}`);
+}
+
+function initNccl(g: ProcessGroup): void {
+  const b = g.binding;
+  if (!b.distNcclUniqueId || !b.distNcclInit) throw new Error("initProcessGroup({ backend: 'nccl' }): no NCCL entry points");
   // rank 0 makes the unique id, MPI broadcasts it, every rank joins the communicator
   const id = g.rank === 0 ? b.distNcclUniqueId() : new Uint8Array(128);
   b.distWait(b.distSubmit(1, null, id, id.length, 3, 0, 0, false));

@@ -88,5 +88,10 @@ describe.skipIf(noAddon)('loading MPI and NCCL', () => {
       /could not load NCCL \(\/nonexistent\/libnccl\.so\.2: .*\)\. Install NCCL 2 \(Debian\/Ubuntu with NVIDIA's CUDA repository: apt-get install libnccl2/,
     );
     expect(dist.isNcclAvailable()).toBe(false);
+    // checked before MPI starts, so this process stays without MPI
+    expect(() => dist.initProcessGroup({ backend: 'nccl' })).toThrow(
+      /initProcessGroup\(\{ backend: 'nccl' \}\): (this addon was built without CUDA; build it with nvcc present|could not load NCCL \(\/nonexistent\/libnccl\.so\.2)/,
+    );
+    expect(dist.isInitialized()).toBe(false);
   });
 });
