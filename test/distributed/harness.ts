@@ -1,5 +1,5 @@
 // Runs test/distributed/workers/*.ts as N MPI ranks: each worker is bundled (rolldown, which
-// vitest's vite brings) into <repo>/tmp/distributed-test/ so it imports lib/ from source, then
+// vitest's vite brings) into <repo>/build/distributed-test/ so it imports lib/ from source, then
 // started with `mpirun -np N --oversubscribe [--allow-run-as-root] node worker.mjs`.
 // Each rank writes its result to $WATTGRAD_TEST_OUT/rank-<r>.json (workers/util.ts report());
 // runRanks reads them by rank. On timeout the whole job (mpirun and its ranks) is killed.
@@ -16,7 +16,7 @@ import { findMpirun, mpirunArgs } from '../../lib/distributed/launch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '..', '..');
-const outDir = path.join(repo, 'tmp', 'distributed-test');
+const outDir = path.join(repo, 'build', 'distributed-test'); // ignored by git, eslint and prettier
 
 /** Why the distributed tests cannot run here, or null when they can. */
 export function skipReason(): string | null {
@@ -32,6 +32,10 @@ export function skipReason(): string | null {
 }
 
 const bundles = new Map<string, Promise<string>>();
+const made: string[] = [];
+process.on('exit', () => {
+  for (const f of made) fs.rmSync(f, { force: true });
+});
 
 /** The worker bundled to an .mjs (once per test process). */
 export function bundle(worker: string): Promise<string> {
@@ -43,6 +47,7 @@ export function bundle(worker: string): Promise<string> {
       };
       fs.mkdirSync(outDir, { recursive: true });
       const file = path.join(outDir, `${worker}-${process.pid}.mjs`);
+      made.push(file);
       await build({
         input: path.join(here, 'workers', `${worker}.ts`),
         platform: 'node',
