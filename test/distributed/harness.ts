@@ -32,7 +32,7 @@ export function skipReason(): string | null {
 }
 
 const bundles = new Map<string, Promise<string>>();
-const made: string[] = [];
+const made: string[] = []; // best effort: a worker killed by vitest leaves its bundle in build/ (ignored)
 process.on('exit', () => {
   for (const f of made) fs.rmSync(f, { force: true });
 });
