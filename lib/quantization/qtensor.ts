@@ -21,6 +21,8 @@
 //     2 · 127 · 127 < 32767.
 //   - rounding: half to even (torch's nearbyint), then clamp.
 
+import { nativeCpu } from '../backend/js/native-cpu.js';
+
 export type QDType = 'qint8' | 'quint8';
 
 /** Rounds half to even (2.5 → 2, 3.5 → 4), as C's nearbyint in the default mode. */
@@ -146,9 +148,21 @@ export function quantizeActivations(x: ArrayLike<number>, reduceRange = true): {
     throw new RangeError('quantizeActivations: the input holds an infinity; it cannot be quantized');
   const { scale, zeroPoint, qmin, qmax } = activationParams(lo, hi, reduceRange);
   const data = new Uint8Array(x.length);
+  // the addon's cpuQuantizeU8 when loaded (the same rounding bit for bit), else the loop below
+  const nat = x instanceof Float32Array ? nativeCpu()?.cpuQuantizeU8 : undefined;
+  if (typeof nat === 'function') {
+    nat(x as Float32Array, data, x.length, scale, zeroPoint, qmin, qmax, 0);
+    return { data, scale, zeroPoint };
+  }
   const inv = 1 / scale;
+  // (t + 1.5·2^52) − 1.5·2^52 rounds half to even for |t| < 2^51 (= roundHalfEven); t clamped first
+  const MAGIC = 6755399441055744;
+  const tlo = qmin - zeroPoint - 1,
+    thi = qmax - zeroPoint + 1;
   for (let i = 0; i < x.length; i++) {
-    const q = roundHalfEven(x[i]! * inv) + zeroPoint;
+    let t = x[i]! * inv;
+    t = t < tlo ? tlo : t > thi ? thi : t;
+    const q = t + MAGIC - MAGIC + zeroPoint;
     data[i] = q < qmin ? qmin : q > qmax ? qmax : q;
   }
   return { data, scale, zeroPoint };

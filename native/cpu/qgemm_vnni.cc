@@ -1,6 +1,8 @@
 // int8 dot kernel with AVX-512 VNNI (vpdpbusd): see qgemm.h. Compiled with -mavx512vnni (CMake,
 // by the _vnni.cc suffix); qgemm.cc calls it only when cpuid reports avx512_vnni.
 
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_epi32 in the unpack intrinsics)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "qgemm.h"
