@@ -27,7 +27,12 @@ type DT = 'float32' | 'float64';
 type Native = NonNullable<ReturnType<typeof route.nativeStream>>['b'];
 const stream = cpu && typeof (cpu as unknown as { cpuStreamOps?: unknown }).cpuStreamOps === 'function' ? route.nativeStream() : null;
 const nat = stream?.b as Native;
-const label = cpu && !stream ? ' [skipped: the loaded addon has no streaming kernels (rebuild it)]' : noCpuLabel;
+const label =
+  cpu && !stream
+    ? process.env.WATTGRAD_CPU_KERNELS === 'js'
+      ? ' [skipped: WATTGRAD_CPU_KERNELS=js]'
+      : ' [skipped: the loaded addon has no streaming kernels (rebuild it: npm run build:native)]'
+    : noCpuLabel;
 const isas = cpu ? cpu.cpuInfo().supportedIsas : [];
 const initial = cpu ? { isa: cpu.cpuInfo().isa, threads: cpu.cpuGetNumThreads() } : null;
 afterAll(() => {
