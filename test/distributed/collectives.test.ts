@@ -80,6 +80,17 @@ describe.each([
           Array.from({ length: W }, (_, q) => values(q, 1000, 'float64', k)[999]!).reduce((a, b) => a + b, 0),
         );
         expect(o.manyAsync).toEqual(want);
+        // rank 0's event loop turned while its allReduceAsync waited for the busy ranks
+        if (r === 0) {
+          expect(o.asyncTicks![0]).toBeGreaterThan(0);
+          expect(o.asyncTicks![1]).toBe(1);
+        }
+        expect(o.late).toEqual(
+          reduce(
+            Array.from({ length: W }, (_, k) => values(k, N, 'float64')),
+            'sum',
+          ),
+        );
         const e = res.errors;
         expect(e.dtype).toMatch(/allGatherIntoTensor: output is float64 but input is float32/);
         expect(e.shape).toMatch(/allGatherIntoTensor: output \(\d+,\) must hold worldSize/);

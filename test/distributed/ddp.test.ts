@@ -54,6 +54,17 @@ describe.skipIf(reason !== null)('DistributedDataParallel', () => {
     }, 120_000);
   }
 
+  it('WATTGRAD_DIST_DEBUG=1: a collective called with another shape or dtype on one rank fails on every rank, naming it', async () => {
+    const run = await runRanks(2, 'mismatch', { args: ['collective'], env: { WATTGRAD_DIST_DEBUG: '1' }, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect((run.results[0] as { error: string }).error).toMatch(
+      /allReduce: rank 1 called allReduce of float64 \[4\] while rank 0 called allReduce of float32 \[3\] \(WATTGRAD_DIST_DEBUG\)/,
+    );
+    expect((run.results[1] as { error: string }).error).toMatch(
+      /allReduce: rank 0 called allReduce of float32 \[3\] while rank 1 called allReduce of float64 \[4\] \(WATTGRAD_DIST_DEBUG\)/,
+    );
+  }, 90_000);
+
   it.each(['shape', 'name'])(
     'mismatched models (%s) fail at construction on every rank, naming the first difference',
     async (how) => {

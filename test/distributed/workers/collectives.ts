@@ -64,6 +64,25 @@ await Promise.all(works.map((w) => w.wait()));
 out.manyAsync = many.map((t) => arr(t)[999]!);
 dist.barrier();
 await dist.barrierAsync().wait();
+// the async form runs off the JS thread: rank 0 starts it while the others are still busy for
+// 300 ms, and its event loop keeps turning until the others join
+const late = tensor(values(r, N, 'float64'), { dtype: 'float64' });
+let ticks = 0;
+if (r === 0) {
+  const w = dist.allReduceAsync(late, 'sum');
+  const pendingAtStart = !w.isCompleted();
+  while (!w.isCompleted()) {
+    await new Promise((res) => setImmediate(res));
+    ticks++;
+  }
+  await w.wait();
+  out.asyncTicks = [ticks, pendingAtStart ? 1 : 0];
+} else {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 300);
+  dist.allReduce(late, 'sum');
+}
+out.late = arr(late);
 // local mismatch errors
 const catchMsg = (k: string, f: () => unknown): void => {
   try {
