@@ -7,6 +7,7 @@
 // WATTGRAD_CPU_KERNELS=js), and the caller runs the steps.
 // x (T, B, I), h0 / c0 (B, H), wIh (G·H, I), wHh (G·H, H), biases (G·H) → out (T, B, H), hN, cN (B, H).
 
+import { autocastActive } from '../amp/state.js';
 import { needsGrad, record, save } from '../autograd/record.js';
 import { nativeRnn, RNN_MODE } from '../backend/js/native-rnn.js';
 import { farr } from '../backend/js/handle.js';
@@ -22,6 +23,8 @@ const GATES: Record<RnnLayerMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4,
 
 /** Whether rnnLayer runs natively for an input on this backend and dtype (else it returns null). */
 export function rnnLayerApplies(x: Tensor): boolean {
+  // under autocast the per-step path runs: its projections go through linear, which autocast rounds
+  if (autocastActive()) return false;
   return x.backend.name === 'js' && (x.dtype === 'float32' || x.dtype === 'float64') && nativeRnn() !== null;
 }
 
