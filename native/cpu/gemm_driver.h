@@ -255,7 +255,9 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread) {
   for (int64_t jc = 0; jc < pr.n; jc += NC) {
     int64_t nc = Min64(NC, pr.n - jc);
     int64_t nPanels = (nc + NR - 1) / NR;
-    T* bp = static_cast<T*>(wgcpu::Scratch(parallel ? 0 : thread, 1, sizeof(T) * KC * nPanels * NR));
+    // the calling thread's buffer (per OS thread: a GEMM nested in a pool task, or one on a second
+    // JS thread, has its own), shared read-only with the workers during the BlockTask job
+    T* bp = static_cast<T*>(wgcpu::Scratch(thread, 1, sizeof(T) * KC * nPanels * NR));
     if (!bp) return false;
     for (int64_t pc = 0; pc < pr.k; pc += KC) {
       BlockJob j;

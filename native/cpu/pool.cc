@@ -29,7 +29,19 @@ struct ScratchBuf {
   void* p = nullptr;
   size_t bytes = 0;
 };
-ScratchBuf g_scratch[kMaxThreads][kSlots];
+// Scratch belongs to the OS thread that asks for it, not to a pool index: "thread 0" is whichever
+// JS thread (main or a worker_thread) called ParallelFor, and a GEMM run inside a task on worker t
+// takes its packed-B buffer as well as its A block there. With one table indexed by pool thread,
+// two JS threads shared thread 0's buffers (the second overwrote the first's packed B between its
+// two ParallelFor jobs) and a nested GEMM used thread 0's packed-B buffer from worker t. Freed when
+// the thread exits (worker_threads come and go).
+struct ThreadScratch {
+  ScratchBuf s[kSlots];
+  ~ThreadScratch() {
+    for (ScratchBuf& b : s) free(b.p);
+  }
+};
+thread_local ThreadScratch tl_scratch;
 
 // The pool thread index of the calling thread while it runs tasks (-1 outside).
 thread_local int tl_thread = -1;
@@ -38,14 +50,14 @@ class Pool {
  public:
   explicit Pool(int n) { Resize(n); }
 
-  int size() const { return size_; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void Resize(int n) {
     if (n < 1) n = 1;
     if (n > kMaxThreads) n = kMaxThreads;
     std::lock_guard<std::mutex> busy(run_mu_);
     Stop();
-    size_ = n;
+    size_.store(n, std::memory_order_relaxed);
     stop_ = false;
     // The generation is read here, under run_mu_ (no job in flight), not by the new thread: a thread
     // that started late would read the generation of a job posted after this Resize, take it as
@@ -61,7 +73,7 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> busy(run_mu_);  // a second JS thread waits for the job in flight
-    if (size_ == 1 || ntasks == 1 || ntasks >= (int64_t(1) << 31)) {
+    if (size_.load(std::memory_order_relaxed) == 1 || ntasks == 1 || ntasks >= (int64_t(1) << 31)) {
       tl_thread = 0;
       for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
       tl_thread = -1;
@@ -166,7 +178,7 @@ class Pool {
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t ntasks_ = 0;
-  int size_ = 1;
+  std::atomic<int> size_{1};  // read by NumThreads() on any thread while another resizes
 };
 
 // Never destroyed: worker threads parked in a condition variable at process exit are fine, a
@@ -221,7 +233,7 @@ int MaxThreads() { return kMaxThreads; }
 
 void* Scratch(int thread, int slot, size_t bytes) {
   if (thread < 0 || thread >= kMaxThreads || slot < 0 || slot >= kSlots) return nullptr;
-  ScratchBuf& s = g_scratch[thread][slot];
+  ScratchBuf& s = tl_scratch.s[slot];
   if (s.bytes >= bytes && s.p) return s.p;
   free(s.p);
   size_t want = (bytes + 63) & ~size_t(63);

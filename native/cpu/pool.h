@@ -28,8 +28,11 @@ int DefaultNumThreads();
 // Largest thread index a task can see plus one (scratch arrays are sized by it).
 int MaxThreads();
 
-// 64-byte aligned scratch owned by (thread, slot), grown on demand and kept: after the first
-// calls of a given size the hot path allocates nothing. Returns null on allocation failure.
+// 64-byte aligned scratch owned by the calling OS thread and slot, grown on demand and kept: after
+// the first calls of a given size the hot path allocates nothing. `thread` (the task's pool index)
+// is only range-checked: buffers are per OS thread, so two JS threads (main and a worker_thread,
+// each "thread 0" of its own ParallelFor calls) and a kernel nested in a task never share one.
+// Freed when the thread exits. Returns null on allocation failure.
 void* Scratch(int thread, int slot, size_t bytes);
 
 }  // namespace wgcpu
