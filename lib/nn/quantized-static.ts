@@ -27,7 +27,7 @@ import { qgemm } from '../quantization/qgemm.js';
 import { convOutSize, qconv2d } from '../quantization/qconv.js';
 import { nativeCpu } from '../backend/js/native-cpu.js';
 import { getBackend } from '../backend/registry.js';
-import { farr } from '../backend/js/handle.js';
+import { JsHandle, farr } from '../backend/js/handle.js';
 import { empty } from '../ops/util.js';
 import type { QDType } from '../quantization/qtensor.js';
 import { badInput } from './layers/util.js';
@@ -105,6 +105,13 @@ function channelParams(q: QTensor, n: number): { scale: Float32Array; zeroPoint:
 function cpuOutput(shape: number[], who: string): { y: Tensor; data: Float32Array } {
   const y = empty(getBackend('cpu'), shape, 'float32', who);
   return { y, data: farr(y.handle, 'float32', who) as Float32Array };
+}
+
+/** The float32 values of a cpu tensor without a copy (the js backend's storage, read only). */
+export function hostValues(x: Tensor): Float32Array {
+  const h = x.handle;
+  if (h instanceof JsHandle && h.data instanceof Float32Array) return h.data.length === x.size ? h.data : h.data.subarray(0, x.size);
+  return x.dataSync() as Float32Array;
 }
 
 function floatInput(who: string, x: Tensor): void {
@@ -217,7 +224,7 @@ export class QuantizedLinear extends StaticQuantizedBase {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== k) badInput(this.toString(), `(…, ${k}) float32`, x);
     floatInput(this.name, x);
     const m = x.size / k;
-    const a = quantizeForKernel(x.dataSync() as ArrayLike<number>, this.inputQ);
+    const a = quantizeForKernel(hostValues(x), this.inputQ);
     const { y, data: out } = cpuOutput([...x.shape.slice(0, -1), n], this.name);
     qgemm({
       m,
@@ -268,7 +275,7 @@ export class QuantizedConv2d extends StaticQuantizedBase {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) badInput(this.toString(), `(N, ${this.inChannels}, H, W) float32`, x);
     floatInput(this.name, x);
     const [N, C, H, W] = x.shape as [number, number, number, number];
-    const a = quantizeForKernel(x.dataSync() as ArrayLike<number>, this.inputQ);
+    const a = quantizeForKernel(hostValues(x), this.inputQ);
     const [oh, ow] = convOutSize({
       h: H,
       width: W,
@@ -326,7 +333,7 @@ export class Quantize extends Module {
   forward(x: Tensor): Tensor {
     floatInput('Quantize', x);
     const p = this.qparams;
-    const q = quantizeForKernel(x.dataSync() as ArrayLike<number>, p);
+    const q = quantizeForKernel(hostValues(x), p);
     const out = new Float32Array(q.data.length);
     for (let i = 0; i < out.length; i++) out[i] = p.scale * (q.data[i]! - q.zeroPoint);
     const y = fromHost(out, [...x.shape], 'float32', 'cpu');

@@ -22,6 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { QTensor, quantizeWeightPerChannel } from '../quantization/qtensor.js';
 import { badInput } from './layers/util.js';
 import { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU, dynamicLinearHost } from './quantized-rnn.js';
+import { hostValues } from './quantized-static.js';
 
 /** What a quantized layer stores, for model.summary() and size reports (duck-typed by them). */
 export interface QuantizedStorage {
@@ -130,7 +131,7 @@ export class DynamicQuantizedLinear extends Module {
       );
     const m = x.size / k;
     const bias = this.bias ? (this.bias.dataSync() as Float32Array) : null;
-    const out = dynamicLinearHost(x.dataSync() as ArrayLike<number>, m, this.qweight, bias, this.reduceRange, this.relu);
+    const out = dynamicLinearHost(hostValues(x), m, this.qweight, bias, this.reduceRange, this.relu); // zero-copy read
     const y = fromHost(out, [...x.shape.slice(0, -1), n], 'float32', 'cpu');
     if (needsGrad(x)) {
       record('quantized.dynamic.Linear', [y], [x], () => {

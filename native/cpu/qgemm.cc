@@ -325,10 +325,22 @@ bool Run(const QgemmArgs& x, const ConvGeom* conv) {
   memset(b, 0, size_t(np * kp));
   for (int64_t j = 0; j < n; j++) {
     const int8_t* src = x.b + j * k;
+    int8_t* row = b + j * kp;
+    memcpy(row, src, size_t(k));
+#if defined(__x86_64__)
+    // Σ s8 = Σ (byte ^ 0x80, as u8) − 128 · kp over the zero-padded row (SSE2 psadbw)
+    const __m128i flip = _mm_set1_epi8(char(0x80));
+    __m128i vs = _mm_setzero_si128();
+    for (int64_t p = 0; p < kp; p += 16)
+      vs =
+          _mm_add_epi64(vs, _mm_sad_epu8(_mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(row + p)), flip),
+                                         _mm_setzero_si128()));
+    bSum[j] = int32_t(_mm_cvtsi128_si64(vs) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(vs, vs)) - 128 * kp);
+#else
     int32_t sum = 0;
     for (int64_t p = 0; p < k; p++) sum += src[p];
-    memcpy(b + j * kp, src, size_t(k));
     bSum[j] = sum;
+#endif
     scale[j] = float(x.aScale * double(x.bScale[j]));
   }
   std::atomic<bool> failed{false};
