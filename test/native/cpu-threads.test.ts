@@ -91,7 +91,7 @@ describe(`native CPU kernels from several JS threads at once (seed ${SEED})${noC
     const serial = sets.map((jobs) => jobs.map((j) => runJob(b, j)));
     for (const set of serial) for (const out of set) expect(out.some(Number.isNaN)).toBe(false);
 
-    const rounds = 5;
+    const rounds = 12;
     const gate = new SharedArrayBuffer(8);
     const flag = new Int32Array(gate);
     const addon = path.resolve(addonPath!);
@@ -110,18 +110,20 @@ describe(`native CPU kernels from several JS threads at once (seed ${SEED})${noC
       Atomics.store(flag, 0, 1);
       Atomics.notify(flag, 0);
       const mine: Arr[][] = [];
-      for (let k = 0; k < rounds; k++) mine.push(sets[2].map((j) => runJob(b, j)));
+      for (let k = 0; k < rounds; k++) mine.push(sets[2]!.map((j) => runJob(b, j)));
       const all = [...(await Promise.all(done)), mine];
-      for (let p = 0; p < 3; p++) {
-        for (let k = 0; k < rounds; k++) {
-          all[p][k].forEach((out, ji) => {
-            const want = serial[p][ji];
+      all.forEach((perRound, p) => {
+        expect(perRound.length).toBe(rounds);
+        perRound.forEach((outs, k) => {
+          outs.forEach((out, ji) => {
+            const want = serial[p]![ji]!;
+            const job = sets[p]![ji]!;
             let bad = -1;
             for (let e = 0; e < want.length && bad < 0; e++) if (!Object.is(out[e], want[e])) bad = e;
-            expect(bad, `participant ${p} round ${k} job ${ji} (${sets[p][ji].kind} ${sets[p][ji].dims}) element ${bad}: ${out[bad]} vs ${want[bad]}`).toBe(-1);
+            expect(bad, `participant ${p} round ${k} job ${ji} (${job.kind} ${job.dims}) element ${bad}: ${out[bad]} vs ${want[bad]}`).toBe(-1);
           });
-        }
-      }
+        });
+      });
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
