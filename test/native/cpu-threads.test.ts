@@ -78,54 +78,65 @@ afterAll(() => {
 });
 
 describe(`native CPU kernels from several JS threads at once (seed ${SEED})${noCpuLabel}`, () => {
-  it.skipIf(!cpu)('two worker_threads and the main thread computing concurrently get the serial results', async () => {
-    const b = cpu!;
-    b.cpuSetNumThreads(3); // the pool is shared by all JS threads of the process
-    const r = rng(SEED);
-    // each participant its own shapes (so the per-thread buffers differ in size) and data
-    const sets: Job[][] = [
-      [mmJob(r, 'float32', 1, 190, 530, 700), mmJob(r, 'float32', 12, 40, 50, 60), ...convJobs(r, 8, 16, 14, 32, 3, 1)],
-      [mmJob(r, 'float64', 1, 200, 300, 520, true, false), mmJob(r, 'float32', 1, 150, 610, 600, false, true), ...convJobs(r, 6, 1, 28, 16, 5, 2)],
-      [mmJob(r, 'float32', 1, 230, 450, 900, true, true), mmJob(r, 'float64', 10, 30, 60, 50), ...convJobs(r, 5, 16, 14, 32, 3, 1)],
-    ];
-    const serial = sets.map((jobs) => jobs.map((j) => runJob(b, j)));
-    for (const set of serial) for (const out of set) expect(out.some(Number.isNaN)).toBe(false);
+  it.skipIf(!cpu)(
+    'two worker_threads and the main thread computing concurrently get the serial results',
+    async () => {
+      const b = cpu!;
+      b.cpuSetNumThreads(3); // the pool is shared by all JS threads of the process
+      const r = rng(SEED);
+      // each participant its own shapes (so the per-thread buffers differ in size) and data
+      const sets: Job[][] = [
+        [mmJob(r, 'float32', 1, 190, 530, 700), mmJob(r, 'float32', 12, 40, 50, 60), ...convJobs(r, 8, 16, 14, 32, 3, 1)],
+        [
+          mmJob(r, 'float64', 1, 200, 300, 520, true, false),
+          mmJob(r, 'float32', 1, 150, 610, 600, false, true),
+          ...convJobs(r, 6, 1, 28, 16, 5, 2),
+        ],
+        [mmJob(r, 'float32', 1, 230, 450, 900, true, true), mmJob(r, 'float64', 10, 30, 60, 50), ...convJobs(r, 5, 16, 14, 32, 3, 1)],
+      ];
+      const serial = sets.map((jobs) => jobs.map((j) => runJob(b, j)));
+      for (const set of serial) for (const out of set) expect(out.some(Number.isNaN)).toBe(false);
 
-    const rounds = 12;
-    const gate = new SharedArrayBuffer(8);
-    const flag = new Int32Array(gate);
-    const addon = path.resolve(addonPath!);
-    const workers = [0, 1].map((i) => new Worker(WORKER_SRC, { eval: true, workerData: { addon, gate, rounds, jobs: sets[i] } }));
-    const done = workers.map(
-      (w) =>
-        new Promise<Arr[][]>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
-          w.once('exit', (code) => reject(new Error(`worker exited with ${code} before replying`)));
-        }),
-    );
-    try {
-      // wait (without blocking the event loop for long) until both workers are at the gate
-      while (Atomics.load(flag, 1) < 2) await new Promise((res) => setTimeout(res, 5));
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-      const mine: Arr[][] = [];
-      for (let k = 0; k < rounds; k++) mine.push(sets[2]!.map((j) => runJob(b, j)));
-      const all = [...(await Promise.all(done)), mine];
-      all.forEach((perRound, p) => {
-        expect(perRound.length).toBe(rounds);
-        perRound.forEach((outs, k) => {
-          outs.forEach((out, ji) => {
-            const want = serial[p]![ji]!;
-            const job = sets[p]![ji]!;
-            let bad = -1;
-            for (let e = 0; e < want.length && bad < 0; e++) if (!Object.is(out[e], want[e])) bad = e;
-            expect(bad, `participant ${p} round ${k} job ${ji} (${job.kind} ${job.dims}) element ${bad}: ${out[bad]} vs ${want[bad]}`).toBe(-1);
+      const rounds = 12;
+      const gate = new SharedArrayBuffer(8);
+      const flag = new Int32Array(gate);
+      const addon = path.resolve(addonPath!);
+      const workers = [0, 1].map((i) => new Worker(WORKER_SRC, { eval: true, workerData: { addon, gate, rounds, jobs: sets[i] } }));
+      const done = workers.map(
+        (w) =>
+          new Promise<Arr[][]>((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.once('exit', (code) => reject(new Error(`worker exited with ${code} before replying`)));
+          }),
+      );
+      try {
+        // wait (without blocking the event loop for long) until both workers are at the gate
+        while (Atomics.load(flag, 1) < 2) await new Promise((res) => setTimeout(res, 5));
+        Atomics.store(flag, 0, 1);
+        Atomics.notify(flag, 0);
+        const mine: Arr[][] = [];
+        for (let k = 0; k < rounds; k++) mine.push(sets[2]!.map((j) => runJob(b, j)));
+        const all = [...(await Promise.all(done)), mine];
+        all.forEach((perRound, p) => {
+          expect(perRound.length).toBe(rounds);
+          perRound.forEach((outs, k) => {
+            outs.forEach((out, ji) => {
+              const want = serial[p]![ji]!;
+              const job = sets[p]![ji]!;
+              let bad = -1;
+              for (let e = 0; e < want.length && bad < 0; e++) if (!Object.is(out[e], want[e])) bad = e;
+              expect(
+                bad,
+                `participant ${p} round ${k} job ${ji} (${job.kind} ${job.dims}) element ${bad}: ${out[bad]} vs ${want[bad]}`,
+              ).toBe(-1);
+            });
           });
         });
-      });
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
-  }, 120_000);
+      } finally {
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+    },
+    120_000,
+  );
 });
