@@ -354,4 +354,43 @@ describe('quantization-aware training', () => {
     });
     expect(() => q8.prepareQat(smallMlp(), q8.getDefaultQconfig())).toThrow(/must return a FakeQuantize/);
   });
+
+  it('prepareQat on a CNN (Conv2d+BatchNorm folded, ConvReLU2d): gradients reach the conv weight through both fake quants, convert gives QuantizedConv2d close to the QAT model', () => {
+    manualSeed(8);
+    const m = new nn.Sequential(
+      new nn.Conv2d(1, 4, 3, { padding: 1 }),
+      new nn.BatchNorm2d(4),
+      new nn.ReLU(),
+      new nn.Flatten(),
+      new nn.Linear(4 * 6 * 6, 3),
+    ).eval();
+    const p = q8.prepareQat(q8.fuseModules(m, q8.fusableModules(m)));
+    const c0 = at(p, 0) as Q.ObservedConv2d;
+    expect(c0).toBeInstanceOf(q8.ObservedConv2d);
+    expect(c0.relu).toBe(true);
+    const x = rand([16, 1, 6, 6]),
+      t = randn([16, 3]);
+    const params = p.parameters();
+    const losses: number[] = [];
+    for (let step = 0; step < 20; step++)
+      tidy(() => {
+        const loss = mse(p.forward(x) as Tensor, t);
+        losses.push(loss.item());
+        for (const q of params) q.grad = null;
+        loss.backward();
+        noGrad(() => {
+          for (const q of params) q.sub_(q.grad!.mul(0.05));
+        });
+      });
+    expect(arr(c0.weight.grad!).some((v) => v !== 0)).toBe(true);
+    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
+    p.eval();
+    const q = q8.convert(p);
+    expect(at(q, 0)).toBeInstanceOf(q8.QuantizedConv2d);
+    noGrad(() => {
+      const a = arr(p.forward(x)),
+        b = arr(q.forward(x));
+      expect(maxAbsDiff(a, b)).toBeLessThan(0.05 * maxAbs(a));
+    });
+  });
 });
