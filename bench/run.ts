@@ -64,6 +64,8 @@ export const OP_FAMILIES: Record<string, (ctx: BenchContext) => BenchCase[]> = {
   xent: (ctx) => softmaxCases(ctx, 'xent'),
   int8: int8Cases,
 };
+/** Families whose cases have no PyTorch counterpart in bench/peers/torch_ops.py (int8: ours against our own fp32 baseline). */
+export const NO_TORCH_PEER: ReadonlySet<string> = new Set(['int8']);
 export const E2E_MODELS: ModelName[] = ['mlp', 'cnn'];
 export const ALL_OPS = [...Object.keys(OP_FAMILIES), ...E2E_MODELS];
 

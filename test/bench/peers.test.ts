@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { E2E_MODELS, OP_FAMILIES } from '../../bench/run.js';
+import { E2E_MODELS, NO_TORCH_PEER, OP_FAMILIES } from '../../bench/run.js';
 import { e2eId } from '../../bench/e2e/train.js';
 import { e2eBatch } from '../../bench/e2e/models.js';
 import type { BenchContext } from '../../bench/lib/types.js';
@@ -40,7 +40,8 @@ function nodeIds(backend: 'js' | 'cuda', quick: boolean, ops: string[]): string[
   return [...new Set(ids)].sort();
 }
 
-const ALL = [...Object.keys(OP_FAMILIES), ...E2E_MODELS];
+// every family with a torch counterpart (int8 is timed against our own fp32 baseline, no peer)
+const ALL = [...Object.keys(OP_FAMILIES).filter((f) => !NO_TORCH_PEER.has(f)), ...E2E_MODELS];
 
 describe.skipIf(!hasTorch)('torch peer script (python3 + torch, no GPU)', () => {
   it.each([
