@@ -30,6 +30,16 @@ struct IsaKernels {
   // threads (1 = the caller only); returns the float32 FLOPs executed per thread.
   double (*fmaPeakFlops)(int64_t iters);
   int sgemmMR, sgemmNR;  // micro-tile, for info
+  // Pre-packed B, for an operand reused by many products (an RNN's W_hh over its steps): packedSize
+  // = elements of the packed op(B) for that shape, 0 when it would not be packed (then just call
+  // sgemm); packB writes it; gemmPrepacked(g, packed) (batch 1, g.b still valid) = sgemm(g), bit for
+  // bit, without packing B. The layout is this table's own: pack and multiply with the same one.
+  int64_t (*sgemmPackedSize)(int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+  void (*sgemmPackB)(const float* b, int64_t n, int64_t k, bool transB, float* packed);
+  bool (*sgemmPrepacked)(const GemmArgs<float>&, const float* packed);
+  int64_t (*dgemmPackedSize)(int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+  void (*dgemmPackB)(const double* b, int64_t n, int64_t k, bool transB, double* packed);
+  bool (*dgemmPrepacked)(const GemmArgs<double>&, const double* packed);
 };
 
 extern const IsaKernels kAvx512Kernels;

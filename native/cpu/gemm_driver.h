@@ -249,16 +249,24 @@ static void BlockTask(void* vctx, int64_t t, int thread) {
   }
 }
 
-// One matrix, packed path. `parallel`: split over the pool; else all on `thread`.
-static bool GemmPacked(const Problem& pr, bool parallel, int thread) {
+// Pre-packed B (PackBAll): every (jc, pc) block's panels as PackB writes them, the jc blocks in
+// order (each full one PanelsOf(NC) panels wide), within one the pc blocks in order.
+static int64_t PanelsOf(int64_t nc) { return (nc + NR - 1) / NR; }
+static int64_t PackedBOffset(int64_t jc, int64_t pc, int64_t nc, int64_t k) {
+  return (jc / NC) * PanelsOf(NC) * NR * k + pc * PanelsOf(nc) * NR;
+}
+
+// One matrix, packed path. `parallel`: split over the pool; else all on `thread`. `pre`: op(B)
+// already packed by PackBAll (no packing here; the arithmetic is the same).
+static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pre = nullptr) {
   int threads = parallel ? wgcpu::NumThreads() : 1;
   for (int64_t jc = 0; jc < pr.n; jc += NC) {
     int64_t nc = Min64(NC, pr.n - jc);
     int64_t nPanels = (nc + NR - 1) / NR;
     // the calling thread's buffer (per OS thread: a GEMM nested in a pool task, or one on a second
     // JS thread, has its own), shared read-only with the workers during the BlockTask job
-    T* bp = static_cast<T*>(wgcpu::Scratch(thread, 1, sizeof(T) * KC * nPanels * NR));
-    if (!bp) return false;
+    T* bp = pre ? nullptr : static_cast<T*>(wgcpu::Scratch(thread, 1, sizeof(T) * KC * nPanels * NR));
+    if (!pre && !bp) return false;
     for (int64_t pc = 0; pc < pr.k; pc += KC) {
       BlockJob j;
       j.pr = &pr;
@@ -280,10 +288,14 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread) {
       if (threads > 1 && j.nIc < 2 * threads) chunks = Min64(nPanels, (2 * threads + j.nIc - 1) / j.nIc);
       j.panelsPerChunk = (nPanels + chunks - 1) / chunks;
       j.nChunks = (nPanels + j.panelsPerChunk - 1) / j.panelsPerChunk;
-      j.bp = bp;
+      j.bp = pre ? const_cast<T*>(pre) + PackedBOffset(jc, pc, nc, pr.k) : bp;
       j.acc = pc > 0;
       j.oom = false;
-      if (parallel) {
+      if (pre) {
+        if (parallel) wgcpu::ParallelFor(j.nIc * j.nChunks, BlockTask, &j);
+        else
+          for (int64_t t = 0; t < j.nIc * j.nChunks; t++) BlockTask(&j, t, thread);
+      } else if (parallel) {
         BlockJob pj = j;
         int64_t packChunks = Min64(nPanels, threads);
         pj.panelsPerChunk = (nPanels + packChunks - 1) / packChunks;
@@ -407,16 +419,21 @@ static void SmallTask(void* vctx, int64_t t, int thread) {
 
 static bool IsSmall(int64_t m, int64_t n, int64_t k) { return m * n * k <= kSmallWork || m < 4; }
 
+// Whether a product with m, n, k > 0 takes the packed path (else the small one, no packing).
+static bool TakesPacked(const Problem& pr) {
+  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) wastes most of an NR-wide panel and its
+  // packing; the dot-product path reads both operands in place
+  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1;
+  return !(IsSmall(pr.m, pr.n, pr.k) || narrowDots);
+}
+
 static bool GemmOne(const Problem& pr, bool parallel, int thread) {
   if (pr.m == 0 || pr.n == 0) return true;
   if (pr.k == 0) {
     for (int64_t i = 0; i < pr.m * pr.n; i++) pr.C[i] = 0;
     return true;
   }
-  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) wastes most of an NR-wide panel and its
-  // packing; the dot-product path reads both operands in place
-  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1;
-  if (IsSmall(pr.m, pr.n, pr.k) || narrowDots) {
+  if (!TakesPacked(pr)) {
     SmallJob s{&pr, pr.n};
     // wide GEMV-like problems: column chunks over the threads (multiple of 4W: same vector path)
     if (parallel && pr.m * pr.n * pr.k >= (int64_t(1) << 20) && wgcpu::NumThreads() > 1) {
@@ -471,4 +488,34 @@ static bool Gemm(const wgcpu::GemmArgs<T>& g) {
     if (!GemmOne(ProblemOf(g, b), true, 0)) return false;
   }
   return true;
+}
+
+// ---- pre-packed B: one operand reused by many products (W_hh over an RNN's steps) ----
+
+// Elements of the packed op(B) (k×n) for out = op(A)·op(B) of this shape, or 0 when the product
+// does not take the packed path (then call Gemm; GemmPrepacked falls back to it too).
+static int64_t PackedBSize(int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  wgcpu::GemmArgs<T> g{nullptr, nullptr, nullptr, 1, m, n, k, 0, 0, transA, transB};
+  if (!TakesPacked(ProblemOf(g, 0))) return 0;
+  return ((n / NC) * PanelsOf(NC) + PanelsOf(n % NC)) * NR * k;
+}
+
+// packed[0, PackedBSize) = op(B) in the panels GemmPacked reads (the same PackB, same content)
+static void PackBAll(const T* B, int64_t n, int64_t k, bool transB, T* packed) {
+  const int64_t brs = transB ? 1 : n, bcs = transB ? k : 1;
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = Min64(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += KC)
+      PackB(B + pc * brs + jc * bcs, brs, bcs, nc, Min64(KC, k - pc), 0, PanelsOf(nc),
+            packed + PackedBOffset(jc, pc, nc, k));
+  }
+}
+
+// out = op(a)·op(b), batch 1, with op(b) from PackBAll (same transB, n, k): bit-identical to Gemm(g).
+// g.b must still point at B: shapes that do not take the packed path run Gemm(g).
+static bool GemmPrepacked(const wgcpu::GemmArgs<T>& g, const T* packed) {
+  Problem pr = ProblemOf(g, 0);
+  if (g.batch != 1 || !packed || pr.m == 0 || pr.n == 0 || pr.k == 0 || !TakesPacked(pr)) return Gemm(g);
+  return GemmPacked(pr, true, 0, packed);
 }

@@ -62,6 +62,16 @@ static const int64_t KC = 256, MC = 6 * 12, NC = 2048;
 
 static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
 static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+static int64_t SPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedBSize(m, n, k, ta, tb);
+}
+static void SPackB(const float* b, int64_t n, int64_t k, bool tb, float* p) { f32::PackBAll(b, n, k, tb, p); }
+static bool SPrepacked(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepacked(g, p); }
+static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedBSize(m, n, k, ta, tb);
+}
+static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
+static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
 
 static double FmaPeak(int64_t iters) {
   __m256 x[12];
@@ -80,7 +90,18 @@ static double FmaPeak(int64_t iters) {
 
 }  // namespace isa_avx2
 
-const IsaKernels kAvx2Kernels = {"avx2", isa_avx2::Sgemm, isa_avx2::Dgemm, isa_avx2::FmaPeak, 6, 16};
+const IsaKernels kAvx2Kernels = {"avx2",
+                                 isa_avx2::Sgemm,
+                                 isa_avx2::Dgemm,
+                                 isa_avx2::FmaPeak,
+                                 6,
+                                 16,
+                                 isa_avx2::SPackedSize,
+                                 isa_avx2::SPackB,
+                                 isa_avx2::SPrepacked,
+                                 isa_avx2::DPackedSize,
+                                 isa_avx2::DPackB,
+                                 isa_avx2::DPrepacked};
 
 }  // namespace wgcpu
 #endif

@@ -66,6 +66,16 @@ static const int64_t KC = 256, MC = 14 * 12, NC = 2048;
 
 static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
 static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+static int64_t SPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedBSize(m, n, k, ta, tb);
+}
+static void SPackB(const float* b, int64_t n, int64_t k, bool tb, float* p) { f32::PackBAll(b, n, k, tb, p); }
+static bool SPrepacked(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepacked(g, p); }
+static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedBSize(m, n, k, ta, tb);
+}
+static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
+static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
 
 // 16 independent FMA chains (≥ latency × pipes on current cores), registers only.
 static double FmaPeak(int64_t iters) {
@@ -85,7 +95,18 @@ static double FmaPeak(int64_t iters) {
 
 }  // namespace isa_avx512
 
-const IsaKernels kAvx512Kernels = {"avx512", isa_avx512::Sgemm, isa_avx512::Dgemm, isa_avx512::FmaPeak, 14, 32};
+const IsaKernels kAvx512Kernels = {"avx512",
+                                   isa_avx512::Sgemm,
+                                   isa_avx512::Dgemm,
+                                   isa_avx512::FmaPeak,
+                                   14,
+                                   32,
+                                   isa_avx512::SPackedSize,
+                                   isa_avx512::SPackB,
+                                   isa_avx512::SPrepacked,
+                                   isa_avx512::DPackedSize,
+                                   isa_avx512::DPackB,
+                                   isa_avx512::DPrepacked};
 
 }  // namespace wgcpu
 #endif

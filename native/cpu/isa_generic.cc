@@ -40,6 +40,16 @@ static const int64_t KC = 256, MC = 64, NC = 1024;
 
 static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
 static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+static int64_t SPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedBSize(m, n, k, ta, tb);
+}
+static void SPackB(const float* b, int64_t n, int64_t k, bool tb, float* p) { f32::PackBAll(b, n, k, tb, p); }
+static bool SPrepacked(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepacked(g, p); }
+static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedBSize(m, n, k, ta, tb);
+}
+static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
+static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
 
 static double FmaPeak(int64_t iters) {
   float x[16];
@@ -55,7 +65,18 @@ static double FmaPeak(int64_t iters) {
 
 }  // namespace isa_generic
 
-const IsaKernels kGenericKernels = {"generic", isa_generic::Sgemm, isa_generic::Dgemm, isa_generic::FmaPeak, 4, 8};
+const IsaKernels kGenericKernels = {"generic",
+                                    isa_generic::Sgemm,
+                                    isa_generic::Dgemm,
+                                    isa_generic::FmaPeak,
+                                    4,
+                                    8,
+                                    isa_generic::SPackedSize,
+                                    isa_generic::SPackB,
+                                    isa_generic::SPrepacked,
+                                    isa_generic::DPackedSize,
+                                    isa_generic::DPackB,
+                                    isa_generic::DPrepacked};
 
 }  // namespace wgcpu
 #endif

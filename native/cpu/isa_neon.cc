@@ -60,6 +60,16 @@ static const int64_t KC = 256, MC = 8 * 12, NC = 2048;
 
 static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
 static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+static int64_t SPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedBSize(m, n, k, ta, tb);
+}
+static void SPackB(const float* b, int64_t n, int64_t k, bool tb, float* p) { f32::PackBAll(b, n, k, tb, p); }
+static bool SPrepacked(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepacked(g, p); }
+static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedBSize(m, n, k, ta, tb);
+}
+static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
+static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
 
 // 16 independent FMA chains (latency 4 × up to 4 pipes), registers only.
 static double FmaPeak(int64_t iters) {
@@ -79,7 +89,18 @@ static double FmaPeak(int64_t iters) {
 
 }  // namespace isa_neon
 
-const IsaKernels kNeonKernels = {"neon", isa_neon::Sgemm, isa_neon::Dgemm, isa_neon::FmaPeak, 8, 12};
+const IsaKernels kNeonKernels = {"neon",
+                                 isa_neon::Sgemm,
+                                 isa_neon::Dgemm,
+                                 isa_neon::FmaPeak,
+                                 8,
+                                 12,
+                                 isa_neon::SPackedSize,
+                                 isa_neon::SPackB,
+                                 isa_neon::SPrepacked,
+                                 isa_neon::DPackedSize,
+                                 isa_neon::DPackB,
+                                 isa_neon::DPrepacked};
 
 }  // namespace wgcpu
 #endif

@@ -57,6 +57,16 @@ static const int64_t KC = 256, MC = 6 * 8, NC = 2048;
 
 static bool Sgemm(const GemmArgs<float>& g) { return f32::Gemm(g); }
 static bool Dgemm(const GemmArgs<double>& g) { return f64::Gemm(g); }
+static int64_t SPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedBSize(m, n, k, ta, tb);
+}
+static void SPackB(const float* b, int64_t n, int64_t k, bool tb, float* p) { f32::PackBAll(b, n, k, tb, p); }
+static bool SPrepacked(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepacked(g, p); }
+static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedBSize(m, n, k, ta, tb);
+}
+static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
+static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
 
 // mul and add in separate chains' worth of independent work; counts 2 FLOPs per lane per pair
 static double FmaPeak(int64_t iters) {
@@ -76,7 +86,18 @@ static double FmaPeak(int64_t iters) {
 
 }  // namespace isa_sse2
 
-const IsaKernels kSse2Kernels = {"sse2", isa_sse2::Sgemm, isa_sse2::Dgemm, isa_sse2::FmaPeak, 6, 8};
+const IsaKernels kSse2Kernels = {"sse2",
+                                 isa_sse2::Sgemm,
+                                 isa_sse2::Dgemm,
+                                 isa_sse2::FmaPeak,
+                                 6,
+                                 8,
+                                 isa_sse2::SPackedSize,
+                                 isa_sse2::SPackB,
+                                 isa_sse2::SPrepacked,
+                                 isa_sse2::DPackedSize,
+                                 isa_sse2::DPackB,
+                                 isa_sse2::DPrepacked};
 
 }  // namespace wgcpu
 #endif
