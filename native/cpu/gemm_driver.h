@@ -51,13 +51,13 @@ static void PackA(const T* A, int64_t ars, int64_t acs, int64_t mc, int64_t kc, 
         for (int i = 0; i < MR; i++) ap[p * MR + i] = src[i * ars + p];
       }
     } else if (acs == 1) {
-      // A row-major: each row is contiguous in p; write it with stride MR
-      for (int64_t i = 0; i < h; i++) {
-        const T* r = src + i * ars;
-        for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = r[p];
+      // A row-major, an edge panel (h < MR rows): as the full panels, the h rows side by side and
+      // the panel written once in order, the rows past h zero
+      for (int64_t p = 0; p < kc; p++) {
+        int64_t i = 0;
+        for (; i < h; i++) ap[p * MR + i] = src[i * ars + p];
+        for (; i < MR; i++) ap[p * MR + i] = 0;
       }
-      for (int64_t i = h; i < MR; i++)
-        for (int64_t p = 0; p < kc; p++) ap[p * MR + i] = 0;
     } else {
       for (int64_t p = 0; p < kc; p++) {
         const T* c = src + p * acs;
@@ -96,8 +96,17 @@ static void PackB(const T* B, int64_t brs, int64_t bcs, int64_t nc, int64_t kc, 
 #pragma GCC unroll 64
         for (int64_t jj = 0; jj < NR; jj++) dst[p * NR + jj] = src[jj * bcs + p];
       }
+    } else if (brs == 1) {
+      // B transposed, an edge panel (w < NR columns): the w columns side by side, the panel written
+      // once in order (column by column, every store hit another line: conv grad-weight's
+      // 16x25x20384 product, one 25-wide panel, spent most of its time here)
+      for (int64_t p = 0; p < kc; p++) {
+        int64_t jj = 0;
+        for (; jj < w; jj++) dst[p * NR + jj] = src[jj * bcs + p];
+        for (; jj < NR; jj++) dst[p * NR + jj] = 0;
+      }
     } else {
-      // B transposed: column j of op(B) is contiguous in p
+      // general strides: column j of op(B) walked in p
       for (int64_t jj = 0; jj < w; jj++) {
         const T* c = src + jj * bcs;
         for (int64_t p = 0; p < kc; p++) dst[p * NR + jj] = c[p * brs];
