@@ -921,6 +921,27 @@ export interface CpuKernelBinding {
     relu: boolean,
   ): void;
   /**
+   * native/manifest/cpu/qgemm.mjs; makes 'qlinear_dynamic' native
+   * dynamic int8 Linear in one call: x (m, k) float32 → its min/max → quint8 parameters (scale, zeroPoint) as
+   * lib/quantization/qtensor.ts activationParams → quantized straight into the packed GEMM buffer → int8 GEMM with b (n, k)
+   * qint8 → out (m, n) float32 as cpuQgemmU8S8S32 (bias, ReLU); qparams (optional) receives [scale, zeroPoint].
+   * Bit for bit quantizeActivations + qgemm of lib/nn/quantized-rnn.ts dynamicLinearHost.
+   */
+  cpuQlinearDynamicF32(
+    x: Float32Array,
+    b: Int8Array,
+    bScale: Float32Array,
+    bZeroPoint: Int32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    qparams: Float64Array | null,
+    m: number,
+    n: number,
+    k: number,
+    reduceRange: boolean,
+    relu: boolean,
+  ): void;
+  /**
    * native/manifest/cpu/reduce.mjs; makes 'reduce' native
    * x (outer, r, inner) -> out (outer, inner): op = cpuStreamOps().reduce.indexOf(name). Tasks split by the
    * shape and partials combined in a fixed order: results independent of the thread count.

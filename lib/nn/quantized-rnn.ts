@@ -18,7 +18,8 @@ import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { quantizeActivations, quantizeWeightPerChannel, type QTensor } from '../quantization/qtensor.js';
-import { qgemm } from '../quantization/qgemm.js';
+import { qgemm, qgemmOverridden } from '../quantization/qgemm.js';
+import { nativeCpu } from '../backend/js/native-cpu.js';
 
 /** What quantizeDynamic reads from a float nn.LSTM / nn.GRU. */
 interface FloatRnn {
@@ -32,7 +33,50 @@ interface FloatRnn {
   param(name: string): Tensor;
 }
 
-/** y (m, n) = dequant(qint8(x) · qᵀ) + bias: the dynamic int8 linear on host arrays. */
+type NativeQlinearDynamic = (
+  x: Float32Array,
+  b: Int8Array,
+  bScale: Float32Array,
+  bZeroPoint: Int32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  qparams: Float64Array | null,
+  m: number,
+  n: number,
+  k: number,
+  reduceRange: boolean,
+  relu: boolean,
+) => void;
+let nativeDynamic: NativeQlinearDynamic | null | undefined;
+
+/** The addon's fused dynamic int8 Linear (cpuQlinearDynamicF32) when the loaded addon has it; looked up once. */
+function nativeQlinearDynamic(): NativeQlinearDynamic | null {
+  if (nativeDynamic !== undefined) return nativeDynamic;
+  const b = nativeCpu() as unknown as { cpuQlinearDynamicF32?: NativeQlinearDynamic } | null;
+  const f = b?.cpuQlinearDynamicF32;
+  nativeDynamic = typeof f === 'function' ? (f.bind(b) as NativeQlinearDynamic) : null;
+  return nativeDynamic;
+}
+
+const perTensorParams = new WeakMap<QTensor, { scale: Float32Array; zeroPoint: Int32Array }>();
+/** Per-output-channel scales and zero points (a per-tensor weight's one repeated, made once per weight). */
+function channelParams(q: QTensor, n: number): { scale: Float32Array; zeroPoint: Int32Array } {
+  if (q.axis !== null) return { scale: q.scale, zeroPoint: q.zeroPoint };
+  let p = perTensorParams.get(q);
+  if (!p || p.scale.length !== n || p.scale[0] !== q.scale[0] || p.zeroPoint[0] !== q.zeroPoint[0]) {
+    p = { scale: new Float32Array(n).fill(q.scale[0]!), zeroPoint: new Int32Array(n).fill(q.zeroPoint[0]!) };
+    perTensorParams.set(q, p);
+  }
+  return p;
+}
+
+/**
+ * y (m, n) = dequant(qint8(x) · qᵀ) + bias: the dynamic int8 linear on host arrays, into `out`
+ * when given (else a new array). With the addon loaded (and no qgemm kernel installed by
+ * setQgemmKernel) one native call does the min/max, the quantization straight into the GEMM's
+ * packed buffer, the GEMM and the dequantization (cpuQlinearDynamicF32, bit for bit the js path
+ * below); a NaN or infinity in x falls back to the js path, which names it.
+ */
 export function dynamicLinearHost(
   x: ArrayLike<number>,
   m: number,
@@ -40,25 +84,37 @@ export function dynamicLinearHost(
   bias: Float32Array | null,
   reduceRange: boolean,
   relu = false,
+  out: Float32Array = new Float32Array(m * (q.shape[0] as number)),
 ): Float32Array {
   const [n, k] = q.shape as [number, number];
-  const a = quantizeActivations(x, reduceRange);
-  const out = new Float32Array(m * n);
-  const perTensor = q.axis === null;
-  qgemm({
-    m,
-    n,
-    k,
-    a: a.data,
-    aScale: a.scale,
-    aZeroPoint: a.zeroPoint,
-    b: q.data as Int8Array,
-    bScale: perTensor ? new Float32Array(n).fill(q.scale[0]!) : q.scale,
-    bZeroPoint: perTensor ? new Int32Array(n).fill(q.zeroPoint[0]!) : q.zeroPoint,
-    bias,
-    relu,
-    out,
-  });
+  const { scale: bScale, zeroPoint: bZeroPoint } = channelParams(q, n);
+  const nat = x instanceof Float32Array && !qgemmOverridden() ? nativeQlinearDynamic() : null;
+  let done = false;
+  if (nat) {
+    try {
+      nat(x as Float32Array, q.data as Int8Array, bScale, bZeroPoint, bias, out, null, m, n, k, reduceRange, relu);
+      done = true;
+    } catch {
+      done = false; // NaN / infinity (or out of memory): the js path below reports it
+    }
+  }
+  if (!done) {
+    const a = quantizeActivations(x, reduceRange);
+    qgemm({
+      m,
+      n,
+      k,
+      a: a.data,
+      aScale: a.scale,
+      aZeroPoint: a.zeroPoint,
+      b: q.data as Int8Array,
+      bScale,
+      bZeroPoint,
+      bias,
+      relu,
+      out,
+    });
+  }
   recordCost('qgemm', 2 * m * n * k, m * k + n * k + 4 * m * n);
   return out;
 }

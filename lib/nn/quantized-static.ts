@@ -102,7 +102,7 @@ function channelParams(q: QTensor, n: number): { scale: Float32Array; zeroPoint:
  * A float32 cpu tensor of `shape` whose storage the kernel writes into (the js backend's pooled
  * storage: no fresh, page-faulting array per call, no copy); contents undefined until written.
  */
-function cpuOutput(shape: number[], who: string): { y: Tensor; data: Float32Array } {
+export function cpuOutput(shape: number[], who: string): { y: Tensor; data: Float32Array } {
   const y = empty(getBackend('cpu'), shape, 'float32', who);
   return { y, data: farr(y.handle, 'float32', who) as Float32Array };
 }

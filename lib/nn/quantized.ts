@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { QTensor, quantizeWeightPerChannel } from '../quantization/qtensor.js';
 import { badInput } from './layers/util.js';
 import { DynamicQuantizedRNN, DynamicQuantizedLSTM, DynamicQuantizedGRU, dynamicLinearHost } from './quantized-rnn.js';
-import { hostValues } from './quantized-static.js';
+import { cpuOutput, hostValues } from './quantized-static.js';
 
 /** What a quantized layer stores, for model.summary() and size reports (duck-typed by them). */
 export interface QuantizedStorage {
@@ -130,9 +130,9 @@ export class DynamicQuantizedLinear extends Module {
         `${this.name}: input is on ${x.device}, but int8 layers run on the cpu only (the int8 kernel is the js reference; no CUDA int8 kernel yet): move the model's input to 'cpu'`,
       );
     const m = x.size / k;
-    const bias = this.bias ? (this.bias.dataSync() as Float32Array) : null;
-    const out = dynamicLinearHost(hostValues(x), m, this.qweight, bias, this.reduceRange, this.relu); // zero-copy read
-    const y = fromHost(out, [...x.shape.slice(0, -1), n], 'float32', 'cpu');
+    const bias = this.bias ? hostValues(this.bias) : null; // zero-copy reads; the output is pooled storage
+    const { y, data: out } = cpuOutput([...x.shape.slice(0, -1), n], this.name);
+    dynamicLinearHost(hostValues(x), m, this.qweight, bias, this.reduceRange, this.relu, out);
     if (needsGrad(x)) {
       record('quantized.dynamic.Linear', [y], [x], () => {
         throw new Error(

@@ -215,4 +215,68 @@ Napi::Value Entry_cpuQconv2dU8S8S32(const Napi::CallbackInfo& info) {
 }
 WGCPU_ENTRY("cpuQconv2dU8S8S32", Entry_cpuQconv2dU8S8S32, "qconv2d_u8s8s32");
 
+// cpuQlinearDynamicF32(x, b, bScale, bZeroPoint, bias, out, qparams, m, n, k, reduceRange, relu) — makes
+// 'qlinear_dynamic' native dynamic int8 Linear in one call: x (m, k) float32 → its min/max → quint8 parameters (scale,
+// zeroPoint) as lib/quantization/qtensor.ts activationParams → quantized straight into the packed GEMM buffer → int8
+// GEMM with b (n, k) qint8 → out (m, n) float32 as cpuQgemmU8S8S32 (bias, ReLU); qparams (optional) receives [scale,
+// zeroPoint]. Bit for bit quantizeActivations + qgemm of lib/nn/quantized-rnn.ts dynamicLinearHost.
+Napi::Value Entry_cpuQlinearDynamicF32(const Napi::CallbackInfo& info) {
+  const char* fn = "cpuQlinearDynamicF32";
+  Napi::Env env = info.Env();
+  ArgCount(info, 12, fn, "x, b, bScale, bZeroPoint, bias, out, qparams, m, n, k, reduceRange, relu");
+  static const napi_typedarray_type kType_f32[] = {napi_float32_array};
+  static const napi_typedarray_type kType_i8[] = {napi_int8_array};
+  static const napi_typedarray_type kType_i32[] = {napi_int32_array};
+  static const napi_typedarray_type kType_f64[] = {napi_float64_array};
+  const TypedArr arr_x = OneOf(info, 0, fn, "x", kType_f32, 1);
+  const TypedArr arr_b = OneOf(info, 1, fn, "b", kType_i8, 1);
+  const TypedArr arr_bScale = OneOf(info, 2, fn, "bScale", kType_f32, 1);
+  const TypedArr arr_bZeroPoint = OneOf(info, 3, fn, "bZeroPoint", kType_i32, 1);
+  const TypedArr arr_bias = OneOf(info, 4, fn, "bias", kType_f32, 1, true);
+  const TypedArr arr_out = OneOf(info, 5, fn, "out", kType_f32, 1);
+  const TypedArr arr_qparams = OneOf(info, 6, fn, "qparams", kType_f64, 1, true);
+  const int64_t m = Size(info, 7, fn, "m");
+  const int64_t n = Size(info, 8, fn, "n");
+  const int64_t k = Size(info, 9, fn, "k");
+  const bool reduceRange = Bool(info, 10);
+  const bool relu = Bool(info, 11);
+  if (double(k) * 255 * 255 >= 2147483648.0)
+    throw Napi::RangeError::New(env,
+                                std::string(fn) + ": " + "k is too large for exact int32 accumulation (k < 33025)");
+  const double need_x = Prod(m, k);
+  const double need_b = Prod(n, k);
+  const double need_bScale = Prod(n);
+  const double need_bZeroPoint = Prod(n);
+  const double need_bias = Prod(n);
+  const double need_out = Prod(m, n);
+  const double need_qparams = 2;
+  Need(env, fn, "x", arr_x, need_x);
+  Need(env, fn, "b", arr_b, need_b);
+  Need(env, fn, "bScale", arr_bScale, need_bScale);
+  Need(env, fn, "bZeroPoint", arr_bZeroPoint, need_bZeroPoint);
+  Need(env, fn, "bias", arr_bias, need_bias);
+  Need(env, fn, "out", arr_out, need_out);
+  Need(env, fn, "qparams", arr_qparams, need_qparams);
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_x.data,
+              size_t(need_x) * ElemBytes(arr_x.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps x (an input); pass a separate output array");
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_b.data,
+              size_t(need_b) * ElemBytes(arr_b.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps b (an input); pass a separate output array");
+  if (Overlap(arr_out.data, size_t(need_out) * ElemBytes(arr_out.type), arr_bias.data,
+              size_t(need_bias) * ElemBytes(arr_bias.type)))
+    throw Napi::RangeError::New(env, std::string(fn) + ": out overlaps bias (an input); pass a separate output array");
+  const char* err = nullptr;
+  {
+    err = wgcpu::CpuQlinearDynamicF32(static_cast<const float*>(arr_x.data), static_cast<const int8_t*>(arr_b.data),
+                                      static_cast<const float*>(arr_bScale.data),
+                                      static_cast<const int32_t*>(arr_bZeroPoint.data),
+                                      static_cast<const float*>(arr_bias.data), static_cast<float*>(arr_out.data),
+                                      static_cast<double*>(arr_qparams.data), m, n, k, reduceRange, relu);
+  }
+  if (err) throw Napi::Error::New(env, std::string(fn) + ": " + err);
+  return env.Undefined();
+}
+WGCPU_ENTRY("cpuQlinearDynamicF32", Entry_cpuQlinearDynamicF32, "qlinear_dynamic");
+
 }  // namespace

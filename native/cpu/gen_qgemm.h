@@ -38,4 +38,13 @@ const char* CpuQconv2dU8S8S32(const uint8_t* x, const int8_t* wt, const float* w
                               int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale,
                               int64_t xZeroPoint, bool relu);
 
+// cpuQlinearDynamicF32(x, b, bScale, bZeroPoint, bias, out, qparams, m, n, k, reduceRange, relu) — makes
+// 'qlinear_dynamic' native dynamic int8 Linear in one call: x (m, k) float32 → its min/max → quint8 parameters (scale,
+// zeroPoint) as lib/quantization/qtensor.ts activationParams → quantized straight into the packed GEMM buffer → int8
+// GEMM with b (n, k) qint8 → out (m, n) float32 as cpuQgemmU8S8S32 (bias, ReLU); qparams (optional) receives [scale,
+// zeroPoint]. Bit for bit quantizeActivations + qgemm of lib/nn/quantized-rnn.ts dynamicLinearHost.
+const char* CpuQlinearDynamicF32(const float* x, const int8_t* b, const float* bScale, const int32_t* bZeroPoint,
+                                 const float* bias, float* out, double* qparams, int64_t m, int64_t n, int64_t k,
+                                 bool reduceRange, bool relu);
+
 }  // namespace wgcpu

@@ -5,6 +5,7 @@
 // js kernel bit for bit, not only acc. Built with the baseline flags: the dispatch below checks
 // cpuid before any AVX code runs.
 
+#include <math.h>
 #include <stdlib.h>
 #if defined(__x86_64__)
 #include <emmintrin.h>  // SSE2: the x86-64 baseline
@@ -144,6 +145,14 @@ T* AllocAligned(size_t count) {
 constexpr int64_t kRowBlock = 16;  // rows per pool task (a multiple of 4)
 constexpr int kScratchSlot = 6;    // pool.h Scratch slots 6 and 7: a convolution's output row
 
+// Float activations quantized row by row into the packed buffer (cpuQlinearDynamicF32).
+struct FloatA {
+  const float* x;  // (m, k)
+  QuantizeU8Fn quantize;
+  double inv;
+  int32_t zeroPoint, qmin, qmax;
+};
+
 // A convolution's geometry: row i of the GEMM is output pixel (i / (oh·ow), (i / ow) % oh, i % ow).
 struct ConvGeom {
   const uint8_t* x;  // (n, c, h, w)
@@ -166,6 +175,7 @@ struct Ctx {
   int64_t mp, np, kp;
   const ConvGeom* conv;  // null: a is x.a (m, k) and out is (m, n); else im2col and out (N, n, oh, ow)
   std::atomic<bool>* failed;
+  const FloatA* fa;  // not null: a is quantized from fa->x (m, k) float32 while packing (dynamic Linear)
 };
 
 // Packs row i of a (zero-padded to kp).
@@ -177,7 +187,10 @@ void PackRow(const Ctx& c, int64_t i) {
     memset(dst, 0, size_t(c.kp));
     return;
   }
-  if (!c.conv) {
+  if (c.fa) {
+    const FloatA& f = *c.fa;
+    f.quantize(f.x + i * k, dst, k, f.inv, f.zeroPoint, f.qmin, f.qmax, 0);  // no NaN: checked before
+  } else if (!c.conv) {
     memcpy(dst, x.a + i * k, size_t(k));
   } else {
     const ConvGeom& g = *c.conv;
@@ -305,7 +318,7 @@ void Task(void* p, int64_t task, int) {
 }
 
 // The GEMM of x (a from x.a, or im2col of conv->x when conv): see Ctx.
-bool Run(const QgemmArgs& x, const ConvGeom* conv) {
+bool Run(const QgemmArgs& x, const ConvGeom* conv, const FloatA* fa = nullptr) {
   const int64_t m = x.m, n = x.n, k = x.k;
   if (m == 0 || n == 0) return true;
   const Path& path = Current();
@@ -344,7 +357,7 @@ bool Run(const QgemmArgs& x, const ConvGeom* conv) {
     scale[j] = float(x.aScale * double(x.bScale[j]));
   }
   std::atomic<bool> failed{false};
-  Ctx c{&x, path.fn, path.epilogue, split, a, hi, b, dot, dotHi, aSum, bSum, scale, mp, np, kp, conv, &failed};
+  Ctx c{&x, path.fn, path.epilogue, split, a, hi, b, dot, dotHi, aSum, bSum, scale, mp, np, kp, conv, &failed, fa};
   ParallelFor((mp + kRowBlock - 1) / kRowBlock, Task, &c);
   return !failed.load();
 }
@@ -400,6 +413,69 @@ const char* CpuQuantizeU8(const float* x, uint8_t* out, int64_t n, double scale,
   bool ok = Current().quantize(x, out, n, 1.0 / scale, int32_t(zeroPoint), int32_t(quantMin), int32_t(quantMax),
                                int32_t(shift));
   return ok ? nullptr : "the input holds a NaN; NaN cannot be quantized";
+}
+
+// min and max of x[0, n) (0, 0 when n is 0); false when x holds a NaN. SSE2 minps/maxps (x86-64
+// baseline); exact, as every float compare is.
+static bool MinMaxF32(const float* x, int64_t n, float* lo, float* hi) {
+  float mn = n ? x[0] : 0.0f, mx = mn;
+  bool nan = false;
+  int64_t i = 0;
+#if defined(__x86_64__)
+  if (n >= 16) {
+    __m128 vmn0 = _mm_loadu_ps(x), vmx0 = vmn0, vmn1 = vmn0, vmx1 = vmn0, vnan = _mm_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+      const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+      vnan = _mm_or_ps(vnan, _mm_or_ps(_mm_cmpunord_ps(a, a), _mm_cmpunord_ps(b, b)));
+      vmn0 = _mm_min_ps(vmn0, a);
+      vmx0 = _mm_max_ps(vmx0, a);
+      vmn1 = _mm_min_ps(vmn1, b);
+      vmx1 = _mm_max_ps(vmx1, b);
+    }
+    if (_mm_movemask_ps(vnan)) nan = true;
+    alignas(16) float t0[4], t1[4];
+    _mm_store_ps(t0, _mm_min_ps(vmn0, vmn1));
+    _mm_store_ps(t1, _mm_max_ps(vmx0, vmx1));
+    mn = t0[0];
+    mx = t1[0];
+    for (int q = 1; q < 4; q++) {
+      mn = t0[q] < mn ? t0[q] : mn;
+      mx = t1[q] > mx ? t1[q] : mx;
+    }
+  }
+#endif
+  for (; i < n; i++) {
+    const float v = x[i];
+    if (v != v) nan = true;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  *lo = mn;
+  *hi = mx;
+  return !nan;
+}
+
+const char* CpuQlinearDynamicF32(const float* x, const int8_t* b, const float* bScale, const int32_t* bZeroPoint,
+                                 const float* bias, float* out, double* qparams, int64_t m, int64_t n, int64_t k,
+                                 bool reduceRange, bool relu) {
+  float lo, hi;
+  if (!MinMaxF32(x, m * k, &lo, &hi)) return "the input holds a NaN; NaN cannot be quantized";
+  if (!(lo - lo == 0) || !(hi - hi == 0)) return "the input holds an infinity; it cannot be quantized";
+  // lib/quantization/qtensor.ts activationParams, in the same double arithmetic
+  const int32_t qmin = 0, qmax = reduceRange ? 127 : 255;
+  const double mn = double(lo) < 0 ? double(lo) : 0.0, mx = double(hi) > 0 ? double(hi) : 0.0;
+  float scale = float((mx - mn) / double(qmax - qmin));
+  const double eps = 2.220446049250313e-16;  // Number.EPSILON
+  if (!(double(scale) > eps)) scale = float(eps);
+  const double zr = double(qmin) - nearbyint(mn / double(scale));  // default rounding mode: half to even
+  const int32_t zp = int32_t(zr < qmin ? qmin : zr > qmax ? qmax : zr);
+  if (qparams) {
+    qparams[0] = double(scale);
+    qparams[1] = double(zp);
+  }
+  FloatA fa{x, Current().quantize, 1.0 / double(scale), zp, qmin, qmax};
+  QgemmArgs q{nullptr, b, bScale, bZeroPoint, bias, out, nullptr, m, n, k, double(scale), zp, relu};
+  return Run(q, nullptr, &fa) ? nullptr : "out of memory for the packing buffers";
 }
 
 }  // namespace wgcpu

@@ -115,4 +115,37 @@ export const entries = [
       ['out', 'wt'],
     ],
   },
+  {
+    name: 'cpuQlinearDynamicF32',
+    kernel: 'qlinear_dynamic',
+    fn: 'CpuQlinearDynamicF32',
+    doc: [
+      'dynamic int8 Linear in one call: x (m, k) float32 → its min/max → quint8 parameters (scale, zeroPoint) as',
+      'lib/quantization/qtensor.ts activationParams → quantized straight into the packed GEMM buffer → int8 GEMM with b (n, k)',
+      'qint8 → out (m, n) float32 as cpuQgemmU8S8S32 (bias, ReLU); qparams (optional) receives [scale, zeroPoint].',
+      'Bit for bit quantizeActivations + qgemm of lib/nn/quantized-rnn.ts dynamicLinearHost.',
+    ].join('\n'),
+    args: [
+      { name: 'x', kind: 'array', type: 'f32', need: 'Prod(m, k)' },
+      { name: 'b', kind: 'array', type: 'i8', need: 'Prod(n, k)' },
+      { name: 'bScale', kind: 'array', type: 'f32', need: 'Prod(n)' },
+      { name: 'bZeroPoint', kind: 'array', type: 'i32', need: 'Prod(n)' },
+      { name: 'bias', kind: 'array', type: 'f32', nullable: true, need: 'Prod(n)' },
+      { name: 'out', kind: 'array', type: 'f32', out: true, need: 'Prod(m, n)' },
+      { name: 'qparams', kind: 'array', type: 'f64', out: true, nullable: true, need: '2' },
+      { name: 'm', kind: 'size' },
+      { name: 'n', kind: 'size' },
+      { name: 'k', kind: 'size' },
+      { name: 'reduceRange', kind: 'bool' },
+      { name: 'relu', kind: 'bool' },
+    ],
+    checks: [
+      { if: 'double(k) * 255 * 255 >= 2147483648.0', msg: 'k is too large for exact int32 accumulation (k < 33025)', error: 'RangeError' },
+    ],
+    noOverlap: [
+      ['out', 'x'],
+      ['out', 'b'],
+      ['out', 'bias'],
+    ],
+  },
 ];
