@@ -18,7 +18,8 @@ Case ids match bench/ops/*.ts and bench/e2e/train.ts exactly; the Node report ma
 
 Writes {"device": ..., "torch": ..., "cuda": ..., "cudnn": ..., "torch_device": "cuda"|"cpu", "timing": ...,
 "copy_bytes_per_s": ..., ["errors": [...]], "cases": [{"id", "peer", "dtype", "median_ms", "note"?}]};
-median_ms is null (with a note) for a case skipped for memory.
+median_ms is null (with a note) for a case skipped for memory. On cpu, cases timed by time_cuda also
+carry "cpu_ms": the median process CPU time per call (robust to other load at 1 thread).
 
 --device cpu is the CPU peer of the Node bench's js backend (its --backend js ids; bench/lib/cpu-goals.ts
 runs it at 1 thread and at all cores): timing is time.perf_counter() around batches of calls, no
@@ -76,6 +77,12 @@ def median(xs):
     return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
+class Ms(float):
+    """A median in ms; on cpu it also carries cpu_ms, the median process CPU time per call (what a
+    loaded machine disturbs least at 1 thread; main() writes it as the case's "cpu_ms")."""
+    cpu_ms = None
+
+
 def time_cuda(fn, budget_ms=1500.0, min_samples=5, max_samples=200, warmup=3, min_sample_ms=1.0):
     """Median ms of one fn(i) call, CUDA events around a batch of calls per sample
     (on cpu: time.perf_counter() around the batch)."""
@@ -93,15 +100,18 @@ def time_cuda(fn, budget_ms=1500.0, min_samples=5, max_samples=200, warmup=3, mi
         k += 1
     iters = max(1, min(1000, math.ceil(min_sample_ms / max(one, 1e-4))))
     if not on_cuda():
-        samples = []
+        samples, cpu = [], []
         start = time.perf_counter()
         while len(samples) < max_samples and (len(samples) < min_samples or (time.perf_counter() - start) * 1000 < budget_ms):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(iters):
                 fn(i)
                 i += 1
             samples.append((time.perf_counter() - t) * 1000 / iters)
-        return median(samples)
+            cpu.append((time.process_time() - c) * 1000 / iters)
+        r = Ms(median(samples))
+        r.cpu_ms = median(cpu)
+        return r
     a = torch.cuda.Event(enable_timing=True)
     b = torch.cuda.Event(enable_timing=True)
     samples = []
@@ -566,6 +576,9 @@ def main():
         except Exception as e:  # keep the other families
             res.setdefault("errors", []).append(f"{name}: {type(e).__name__}: {e}")
         empty_cache()
+    for c in cases:
+        if getattr(c.get("median_ms"), "cpu_ms", None) is not None:
+            c["cpu_ms"] = c["median_ms"].cpu_ms
     res["cases"] = cases
     with open(a.json, "w") as f:
         json.dump(res, f, indent=1)
