@@ -18,6 +18,7 @@
 
 #include "conv2d.h"
 #include "cpu_kernels.h"
+#include "gemm_shared.h"
 #include "pool.h"
 
 namespace wgcpu {
@@ -250,13 +251,17 @@ bool Conv2dForward(const ConvGeom& g, const T* x, const T* w, T* y) {
   const bool transposed = g.groups == 1 && ChannelsAsColumns(kg) && L >= 128;
   T* tmp = transposed ? Buf<T>(1, cs * L * kg) : nullptr;
   if (transposed && !tmp) return false;
+  // transposed: wᵀ (P, Kg) is every image's B; packed once, not once per image
+  SharedB<T> wt;
+  if (transposed && !wt.Init(w, L, kg, P, true, true)) return false;
   for (int64_t n0 = 0; n0 < g.batch; n0 += cs) {
     const int64_t c = Min(cs, g.batch - n0);
     Im2colJob<T> j{&g, x, col, n0, cg, P, L};
     ParallelFor(c * g.groups, Im2colTask<T>, &j);
     if (transposed) {
       // yᵀ[n] (L, Kg) = col[n]ᵀ (L, P) · wᵀ (P, Kg), then transposed into y[n] (Kg, L)
-      if (!Mm<T>(c, L, kg, P, col, P * L, true, w, 0, true, tmp)) return false;
+      for (int64_t i = 0; i < c; i++)
+        if (!wt.Mul(col + i * P * L, tmp + i * L * kg)) return false;
       TransposeJob<T> t{tmp, y + n0 * g.outC * L, L, kg, g.outC * L};
       ParallelFor(c, TransposeTask<T>, &t);
     } else if (g.groups == 1) {

@@ -13,15 +13,12 @@
 
 #include <string.h>
 
-#include <stdlib.h>
-
 #include <algorithm>
-#include <memory>
 #include <new>
-#include <type_traits>
 #include <vector>
 
 #include "cpu_kernels.h"
+#include "gemm_shared.h"
 #include "pool.h"
 
 #if defined(__x86_64__)
@@ -90,43 +87,6 @@ bool Gemm(const double* a, const double* b, double* out, int64_t m, int64_t n, i
   return Kernels().dgemm(GemmArgs<double>{a, b, out, 1, m, n, k, m * k, k * n, ta, tb});
 }
 
-// A GEMM operand shared by the T per-step products (W_hh), packed once per sequence into the
-// panels each product would otherwise pack again (the whole 128×512 W_hh every step: ~12 of the
-// ~32 µs of a 32×512×128 step). Mul(a, out) = Gemm(a, b, out, m, n, k, ta, tb) bit for bit; shapes
-// the GEMM would not pack (small products) run it unpacked as before.
-template <class T>
-class SharedB {
- public:
-  bool Init(const T* b, int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
-    k_ = &Kernels();
-    b_ = b, m_ = m, n_ = n, kk_ = k, ta_ = ta, tb_ = tb;
-    int64_t elems =
-        std::is_same<T, float>::value ? k_->sgemmPackedSize(m, n, k, ta, tb) : k_->dgemmPackedSize(m, n, k, ta, tb);
-    if (elems <= 0) return true;
-    size_t bytes = (size_t(elems) * sizeof(T) + 63) & ~size_t(63);
-    packed_.reset(static_cast<T*>(aligned_alloc(64, bytes)));
-    if (!packed_) return false;
-    if constexpr (std::is_same<T, float>::value) k_->sgemmPackB(b, n, k, tb, packed_.get());
-    else k_->dgemmPackB(b, n, k, tb, packed_.get());
-    return true;
-  }
-  bool Mul(const T* a, T* out) const {
-    GemmArgs<T> g{a, b_, out, 1, m_, n_, kk_, m_ * kk_, kk_ * n_, ta_, tb_};
-    if constexpr (std::is_same<T, float>::value) return packed_ ? k_->sgemmPrepacked(g, packed_.get()) : k_->sgemm(g);
-    else return packed_ ? k_->dgemmPrepacked(g, packed_.get()) : k_->dgemm(g);
-  }
-
- private:
-  struct FreeDel {
-    void operator()(T* p) const { free(p); }
-  };
-  const IsaKernels* k_ = nullptr;  // the layout is this table's: pack and multiply with the same one
-  const T* b_ = nullptr;
-  int64_t m_ = 0, n_ = 0, kk_ = 0;
-  bool ta_ = false, tb_ = false;
-  std::unique_ptr<T, FreeDel> packed_;
-};
-
 // f(r0, r1) over row blocks on the pool (inline when the work is below a few µs)
 template <class F>
 void Rows(int64_t rows, int64_t perRow, const F& f) {
@@ -182,7 +142,7 @@ bool FwdImpl(const SeqFwd<T>& a) {
   if (TB == 0 || H == 0) return true;
   if (!Gemm(a.x, a.wIh, xg.data(), TB, GH, I, false, true)) return false;  // X·W_ihᵀ
   AddRowBias(xg.data(), a.bIh, TB, GH);
-  SharedB<T> whh;  // W_hhᵀ packed once for the T steps
+  SharedB<T> whh;  // W_hhᵀ packed once for the T steps (it repacked the whole 128×512 W_hh every step)
   if (!whh.Init(a.wHh, B, GH, H, false, true)) return false;
   for (int64_t t = 0; t < T_; t++) {
     const T* hp = t ? a.hs + (t - 1) * B * H : a.h0;
