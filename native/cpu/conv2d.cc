@@ -296,9 +296,17 @@ bool Conv2dGradInput(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const int64_t cs = ChunkImages(g, perImage, sizeof(T));
   T* dcol = Buf<T>(0, cs * perImage);
   if (!dcol) return false;
+  // wᵀ (P, Kg) is every image's A: packed once, not once per image, where the batched GEMM would run
+  // the images one after another anyway (else it splits them over the threads: kept)
+  const bool sharedW = g.groups == 1 && (NumThreads() == 1 || double(P) * double(L) * double(kg) >= 64.0 * 64 * 64 * 8);
+  SharedA<T> wt;
+  if (sharedW && !wt.Init(w, P, L, kg, true, false)) return false;
   for (int64_t n0 = 0; n0 < g.batch; n0 += cs) {
     const int64_t c = Min(cs, g.batch - n0);
-    if (g.groups == 1) {
+    if (g.groups == 1 && sharedW) {
+      for (int64_t i = 0; i < c; i++)
+        if (!wt.Mul(dy + (n0 + i) * g.outC * L, dcol + i * P * L)) return false;
+    } else if (g.groups == 1) {
       if (!Mm<T>(c, P, L, kg, w, 0, true, dy + n0 * g.outC * L, g.outC * L, false, dcol)) return false;
     } else {
       for (int64_t i = 0; i < c; i++)

@@ -40,6 +40,13 @@ struct IsaKernels {
   int64_t (*dgemmPackedSize)(int64_t m, int64_t n, int64_t k, bool transA, bool transB);
   void (*dgemmPackB)(const double* b, int64_t n, int64_t k, bool transB, double* packed);
   bool (*dgemmPrepacked)(const GemmArgs<double>&, const double* packed);
+  // The same for a shared A operand (op(A), m×k): packedASize, packA, gemmPrepackedA.
+  int64_t (*sgemmPackedASize)(int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+  void (*sgemmPackA)(const float* a, int64_t m, int64_t k, bool transA, float* packed);
+  bool (*sgemmPrepackedA)(const GemmArgs<float>&, const float* packed);
+  int64_t (*dgemmPackedASize)(int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+  void (*dgemmPackA)(const double* a, int64_t m, int64_t k, bool transA, double* packed);
+  bool (*dgemmPrepackedA)(const GemmArgs<double>&, const double* packed);
 };
 
 extern const IsaKernels kAvx512Kernels;

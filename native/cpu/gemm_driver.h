@@ -215,6 +215,7 @@ struct BlockJob {
   int64_t jc, nc, pc, kc;
   int64_t nIc, strips, panelsPerChunk, nChunks, nPanels;
   T* bp;
+  const T* preA;  // this pc block's A strips packed by PackAAll, or null (each task packs its block)
   bool acc;
   bool oom;
 };
@@ -232,12 +233,17 @@ static void BlockTask(void* vctx, int64_t t, int thread) {
   int64_t icb = t / j->nChunks, chunk = t % j->nChunks;
   // block icb: MR-row strips [icb·strips/nIc, (icb+1)·strips/nIc), sizes within one strip
   int64_t ic = icb * j->strips / j->nIc * MR, mc = Min64((icb + 1) * j->strips / j->nIc * MR, pr.m) - ic;
-  T* ap = static_cast<T*>(wgcpu::Scratch(thread, 0, sizeof(T) * MC * KC));
-  if (!ap) {
-    j->oom = true;
-    return;
+  T* ap;
+  if (j->preA) {
+    ap = const_cast<T*>(j->preA) + (ic / MR) * j->kc * MR;  // the strips PackA would write here
+  } else {
+    ap = static_cast<T*>(wgcpu::Scratch(thread, 0, sizeof(T) * MC * KC));
+    if (!ap) {
+      j->oom = true;
+      return;
+    }
+    PackA(pr.A + ic * pr.ars + j->pc * pr.acs, pr.ars, pr.acs, mc, j->kc, ap);
   }
-  PackA(pr.A + ic * pr.ars + j->pc * pr.acs, pr.ars, pr.acs, mc, j->kc, ap);
   int64_t jp0 = chunk * j->panelsPerChunk, jp1 = Min64(j->nPanels, jp0 + j->panelsPerChunk);
   for (int64_t jq = jp0; jq < jp1; jq += L2P) {
     int64_t jq1 = Min64(jp1, jq + L2P);
@@ -267,7 +273,7 @@ static int64_t PackedBOffset(int64_t jc, int64_t pc, int64_t nc, int64_t k) {
 
 // One matrix, packed path. `parallel`: split over the pool; else all on `thread`. `pre`: op(B)
 // already packed by PackBAll (no packing here; the arithmetic is the same).
-static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pre = nullptr) {
+static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pre = nullptr, const T* preA = nullptr) {
   int threads = parallel ? wgcpu::NumThreads() : 1;
   for (int64_t jc = 0; jc < pr.n; jc += NC) {
     int64_t nc = Min64(NC, pr.n - jc);
@@ -298,6 +304,7 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pr
       j.panelsPerChunk = (nPanels + chunks - 1) / chunks;
       j.nChunks = (nPanels + j.panelsPerChunk - 1) / j.panelsPerChunk;
       j.bp = pre ? const_cast<T*>(pre) + PackedBOffset(jc, pc, nc, pr.k) : bp;
+      j.preA = preA ? preA + pc * strips * MR : nullptr;
       j.acc = pc > 0;
       j.oom = false;
       if (pre) {
@@ -527,4 +534,26 @@ static bool GemmPrepacked(const wgcpu::GemmArgs<T>& g, const T* packed) {
   Problem pr = ProblemOf(g, 0);
   if (g.batch != 1 || !packed || pr.m == 0 || pr.n == 0 || pr.k == 0 || !TakesPacked(pr)) return Gemm(g);
   return GemmPacked(pr, true, 0, packed);
+}
+
+// ---- pre-packed A: the same for op(A) (a convolution's weights over the images of a batch) ----
+// Layout: per pc block (in order), all ceil(m/MR) strips as PackA writes them.
+
+static int64_t PackedASize(int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  wgcpu::GemmArgs<T> g{nullptr, nullptr, nullptr, 1, m, n, k, 0, 0, transA, transB};
+  if (!TakesPacked(ProblemOf(g, 0))) return 0;
+  return (m + MR - 1) / MR * MR * k;
+}
+
+static void PackAAll(const T* A, int64_t m, int64_t k, bool transA, T* packed) {
+  const int64_t ars = transA ? 1 : k, acs = transA ? m : 1, strips = (m + MR - 1) / MR;
+  for (int64_t pc = 0; pc < k; pc += KC) PackA(A + pc * acs, ars, acs, m, Min64(KC, k - pc), packed + pc * strips * MR);
+}
+
+// out = op(a)·op(b), batch 1, with op(a) from PackAAll (same transA, m, k): bit-identical to Gemm(g).
+static bool GemmPrepackedA(const wgcpu::GemmArgs<T>& g, const T* packedA) {
+  Problem pr = ProblemOf(g, 0);
+  if (g.batch != 1 || !packedA || pr.m == 0 || pr.n == 0 || pr.k == 0 || !TakesPacked(pr)) return Gemm(g);
+  return GemmPacked(pr, true, 0, nullptr, packedA);
 }

@@ -72,6 +72,16 @@ static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
 }
 static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
 static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
+static int64_t SPackedASize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedASize(m, n, k, ta, tb);
+}
+static void SPackA(const float* a, int64_t m, int64_t k, bool ta, float* p) { f32::PackAAll(a, m, k, ta, p); }
+static bool SPrepackedA(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepackedA(g, p); }
+static int64_t DPackedASize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedASize(m, n, k, ta, tb);
+}
+static void DPackA(const double* a, int64_t m, int64_t k, bool ta, double* p) { f64::PackAAll(a, m, k, ta, p); }
+static bool DPrepackedA(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepackedA(g, p); }
 
 static double FmaPeak(int64_t iters) {
   __m256 x[12];
@@ -101,7 +111,13 @@ const IsaKernels kAvx2Kernels = {"avx2",
                                  isa_avx2::SPrepacked,
                                  isa_avx2::DPackedSize,
                                  isa_avx2::DPackB,
-                                 isa_avx2::DPrepacked};
+                                 isa_avx2::DPrepacked,
+                                 isa_avx2::SPackedASize,
+                                 isa_avx2::SPackA,
+                                 isa_avx2::SPrepackedA,
+                                 isa_avx2::DPackedASize,
+                                 isa_avx2::DPackA,
+                                 isa_avx2::DPrepackedA};
 
 }  // namespace wgcpu
 #endif

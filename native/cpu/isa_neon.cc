@@ -70,6 +70,16 @@ static int64_t DPackedSize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
 }
 static void DPackB(const double* b, int64_t n, int64_t k, bool tb, double* p) { f64::PackBAll(b, n, k, tb, p); }
 static bool DPrepacked(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepacked(g, p); }
+static int64_t SPackedASize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f32::PackedASize(m, n, k, ta, tb);
+}
+static void SPackA(const float* a, int64_t m, int64_t k, bool ta, float* p) { f32::PackAAll(a, m, k, ta, p); }
+static bool SPrepackedA(const GemmArgs<float>& g, const float* p) { return f32::GemmPrepackedA(g, p); }
+static int64_t DPackedASize(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+  return f64::PackedASize(m, n, k, ta, tb);
+}
+static void DPackA(const double* a, int64_t m, int64_t k, bool ta, double* p) { f64::PackAAll(a, m, k, ta, p); }
+static bool DPrepackedA(const GemmArgs<double>& g, const double* p) { return f64::GemmPrepackedA(g, p); }
 
 // 16 independent FMA chains (latency 4 × up to 4 pipes), registers only.
 static double FmaPeak(int64_t iters) {
@@ -100,7 +110,13 @@ const IsaKernels kNeonKernels = {"neon",
                                  isa_neon::SPrepacked,
                                  isa_neon::DPackedSize,
                                  isa_neon::DPackB,
-                                 isa_neon::DPrepacked};
+                                 isa_neon::DPrepacked,
+                                 isa_neon::SPackedASize,
+                                 isa_neon::SPackA,
+                                 isa_neon::SPrepackedA,
+                                 isa_neon::DPackedASize,
+                                 isa_neon::DPackA,
+                                 isa_neon::DPrepackedA};
 
 }  // namespace wgcpu
 #endif
