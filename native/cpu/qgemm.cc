@@ -397,11 +397,59 @@ const char* CpuQgemmU8S8S32(const uint8_t* a, const int8_t* b, const float* bSca
   return Qgemm(x) ? nullptr : "out of memory for the packing buffers";
 }
 
+namespace {
+// Up to this many taps per output (c · r · s) the vnni path convolves directly (qgemm_conv_vnni.cc)
+// instead of im2col + GEMM, whose k block is 64 bytes.
+constexpr int64_t kDirectTaps = 64;
+
+struct DirectCtx {
+  const QconvDirectArgs* a;
+  std::atomic<bool>* failed;
+};
+void DirectTask(void* p, int64_t img, int) {
+  const DirectCtx& c = *static_cast<const DirectCtx*>(p);
+  if (!QconvDirectVnni(*c.a, img)) c.failed->store(true);
+}
+
+const char* QconvDirect(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                        const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r,
+                        int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
+                        int64_t dilationH, int64_t dilationW, double xScale, int64_t xZeroPoint, bool relu) {
+  if (n == 0 || k == 0) return nullptr;
+  const int64_t crs = c * r * s, G = (crs + 3) / 4;
+  Buf<int32_t> wqBuf(AllocAligned<int32_t>(size_t(k * G)));
+  Buf<int32_t> sumBuf(AllocAligned<int32_t>(size_t(k)));
+  Buf<float> scBuf(AllocAligned<float>(size_t(k)));
+  if (!wqBuf || !sumBuf || !scBuf) return "out of memory for the packing buffers";
+  int8_t* wq = reinterpret_cast<int8_t*>(wqBuf.get());
+  memset(wq, 0, size_t(k * G * 4));
+  for (int64_t j = 0; j < k; j++) {
+    int32_t sum = 0;
+    for (int64_t p = 0; p < crs; p++) {
+      wq[j * G * 4 + p] = wt[j * crs + p];
+      sum += wt[j * crs + p];
+    }
+    sumBuf.get()[j] = sum;
+    scBuf.get()[j] = float(xScale * double(wScale[j]));  // as the js reference's Float32Array of aScale · bScale[j]
+  }
+  QconvDirectArgs a{x,       wqBuf.get(), sumBuf.get(), wZeroPoint, scBuf.get(), bias,      out,       c,
+                    h,       w,           k,            r,          s,           oh,        ow,        strideH,
+                    strideW, padH,        padW,         dilationH,  dilationW,   int32_t(xZeroPoint), relu};
+  std::atomic<bool> failed{false};
+  DirectCtx ctx{&a, &failed};
+  ParallelFor(n, DirectTask, &ctx);
+  return failed.load() ? "out of memory for the direct convolution's buffers" : nullptr;
+}
+}  // namespace
+
 const char* CpuQconv2dU8S8S32(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
                               const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
                               int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
                               int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale,
                               int64_t xZeroPoint, bool relu) {
+  if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
+    return QconvDirect(x, wt, wScale, wZeroPoint, bias, out, n, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
+                       dilationH, dilationW, xScale, xZeroPoint, relu);
   ConvGeom g{x, c, h, w, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW};
   QgemmArgs q{nullptr, wt,        wScale, wZeroPoint,          bias, out, nullptr, n * oh * ow,
               k,       c * r * s, xScale, int32_t(xZeroPoint), relu};

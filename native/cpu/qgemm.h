@@ -61,6 +61,23 @@ bool QuantizeU8Scalar(const float* x, uint8_t* out, int64_t n, double inv, int32
 bool QuantizeU8Avx512(const float* x, uint8_t* out, int64_t n, double inv, int32_t zeroPoint, int32_t qmin,
                       int32_t qmax, int32_t shift);
 
+// The direct int8 convolution of one image for few taps (qgemm_conv_vnni.cc): x (n, c, h, w)
+// quint8; wq (k, ⌈c·r·s / 4⌉) the weights as 4-byte groups (zero-padded); wSum[k] = Σ w[k];
+// scale[k] = float32(xScale · wScale[k]); out (n, k, oh, ow) float32. False when out of memory.
+struct QconvDirectArgs {
+  const uint8_t* x;
+  const int32_t* wq;
+  const int32_t* wSum;
+  const int32_t* wZero;
+  const float* scale;
+  const float* bias;  // or null
+  float* out;
+  int64_t c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW;
+  int32_t za;
+  bool relu;
+};
+bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img);
+
 // The full contract of cpuQgemmU8S8S32 (see qgemm.ts): acc (optional) and out (m, n).
 struct QgemmArgs {
   const uint8_t* a;  // (m, k)
