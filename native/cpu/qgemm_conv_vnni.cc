@@ -30,31 +30,45 @@ bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img) {
     free(aSum);
     return false;
   }
-  memset(T, 0, size_t(G * OW16 * 4));  // the taps past c·r·s stay 0 (their weights are 0 too)
   const uint8_t za = uint8_t(a.za);
   const __m512i ones = _mm512_set1_epi8(1);
+  int32_t* Tw = reinterpret_cast<int32_t*>(T);
   for (int64_t oy = 0; oy < a.oh; oy++) {
-    // gather: T[(g · OW16 + ox) · 4 + b] = tap 4g + b of output pixel ox
+    // gather: byte b of T32[g · OW16 + ox] = tap 4g + b of output pixel ox (the taps past c·r·s stay 0:
+    // their weights are 0 too)
+    memset(T, 0, size_t(G * OW16 * 4));
     int64_t t = 0;
     for (int64_t ch = 0; ch < a.c; ch++) {
       const uint8_t* plane = a.x + (img * a.c + ch) * a.h * a.w;
       for (int64_t rr = 0; rr < a.r; rr++) {
         const int64_t iy = oy * a.strideH - a.padH + rr * a.dilationH;
         for (int64_t ss = 0; ss < a.s; ss++, t++) {
+          int32_t* dst32 = Tw + (t >> 2) * OW16;
+          const int sh = int(8 * (t & 3));
           uint8_t* dst = T + (t >> 2) * OW16 * 4 + (t & 3);
           const int64_t ix0 = -a.padW + ss * a.dilationW;
           if (iy < 0 || iy >= a.h) {
-            for (int64_t ox = 0; ox < ow; ox++) dst[ox * 4] = za;
+            const __m512i v = _mm512_set1_epi32(int32_t(uint32_t(za) << sh));
+            for (int64_t tl = 0; tl < tiles; tl++)
+              _mm512_store_si512(dst32 + tl * 16, _mm512_or_si512(_mm512_load_si512(dst32 + tl * 16), v));
             continue;
           }
           const uint8_t* row = plane + iy * a.w;
           const int64_t sw = a.strideW;
           if (ix0 >= 0 && ix0 + (ow - 1) * sw < a.w) {
             const uint8_t* src = row + ix0;
-            if (sw == 1)
-              for (int64_t ox = 0; ox < ow; ox++) dst[ox * 4] = src[ox];
-            else
+            if (sw == 1) {
+              // 16 source bytes widened to the lanes' byte b (masked loads: no read past the row's last tap)
+              for (int64_t tl = 0; tl < tiles; tl++) {
+                const int64_t left = ow - tl * 16;
+                const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+                const __m512i v = _mm512_sll_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, src + tl * 16)),
+                                                   _mm_cvtsi32_si128(sh));
+                _mm512_store_si512(dst32 + tl * 16, _mm512_or_si512(_mm512_load_si512(dst32 + tl * 16), v));
+              }
+            } else {
               for (int64_t ox = 0; ox < ow; ox++) dst[ox * 4] = src[ox * sw];
+            }
           } else {
             for (int64_t ox = 0; ox < ow; ox++) {
               const int64_t ix = ix0 + ox * sw;
