@@ -145,6 +145,12 @@ abstract class StaticQuantizedBase extends Module {
   protected wScale: Float32Array;
   protected wZero: Int32Array;
   protected biasHost: Float32Array | null;
+  /** the quantized input, reused between calls (a fresh zero-filled array per call costs page faults); forward only */
+  private qScratch: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  protected inputScratch(n: number): Uint8Array<ArrayBuffer> {
+    if (this.qScratch.length < n) this.qScratch = new Uint8Array(n);
+    return this.qScratch.length === n ? this.qScratch : this.qScratch.subarray(0, n);
+  }
 
   constructor(qweight: QTensor, bias: Tensor | null, input: InputQParams, relu: boolean) {
     super();
@@ -224,7 +230,7 @@ export class QuantizedLinear extends StaticQuantizedBase {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== k) badInput(this.toString(), `(…, ${k}) float32`, x);
     floatInput(this.name, x);
     const m = x.size / k;
-    const a = quantizeForKernel(hostValues(x), this.inputQ);
+    const a = quantizeForKernel(hostValues(x), this.inputQ, this.inputScratch(x.size));
     const { y, data: out } = cpuOutput([...x.shape.slice(0, -1), n], this.name);
     qgemm({
       m,
@@ -275,7 +281,7 @@ export class QuantizedConv2d extends StaticQuantizedBase {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) badInput(this.toString(), `(N, ${this.inChannels}, H, W) float32`, x);
     floatInput(this.name, x);
     const [N, C, H, W] = x.shape as [number, number, number, number];
-    const a = quantizeForKernel(hostValues(x), this.inputQ);
+    const a = quantizeForKernel(hostValues(x), this.inputQ, this.inputScratch(x.size));
     const [oh, ow] = convOutSize({
       h: H,
       width: W,
