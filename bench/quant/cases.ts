@@ -11,6 +11,8 @@ import { conv2d } from '../../lib/ops/conv.js';
 import { transpose } from '../../lib/ops/index.js';
 import { qgemm, qgemmJs, qgemmKernelName, type QgemmArgs } from '../../lib/quantization/qgemm.js';
 import { qconv2d, qconv2dDirect, type QConv2dArgs } from '../../lib/quantization/qconv.js';
+import { quantizeActivations, quantizeWeightPerChannel } from '../../lib/quantization/qtensor.js';
+import { dynamicLinearHost } from '../../lib/nn/quantized-rnn.js';
 import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types.js';
 import { disposeAll, randomArray } from '../lib/util.js';
@@ -106,6 +108,40 @@ function gemmCases(m: number, n: number, k: number): BenchCase[] {
     },
   };
   return [int8, fp32];
+}
+
+/** Dynamic int8 Linear on float input (per-batch min/max, quantize, GEMM, dequant: one native call when loaded). */
+function dynamicCase(m: number, n: number, k: number): BenchCase {
+  return {
+    op: 'int8',
+    id: `int8 dynamic linear ${m}x${n}x${k}`,
+    shape: `${m}×${k} f32 → u8 · (${n}×${k} s8)ᵀ → f32`,
+    dtype: 'int8',
+    flops: 2 * m * n * k,
+    bytes: 4 * m * k + n * k + 4 * m * n,
+    inputBytes: 4 * m * k + n * k,
+    kernels: [],
+    prepare(): Prepared {
+      const x = randomArray(m * k, 19);
+      const qw = quantizeWeightPerChannel(randomArray(n * k, 21, -0.1, 0.1), n, k);
+      const bias = new Float32Array(n).fill(0.05);
+      const out = new Float32Array(m * n);
+      return {
+        run: () => void dynamicLinearHost(x, m, qw, bias, true, false, out),
+        validate() {
+          const got = dynamicLinearHost(x, m, qw, bias, true, false);
+          const a = quantizeActivations(x, true);
+          const ref = new Float32Array(m * n);
+          qgemmJs({ m, n, k, a: a.data, aScale: a.scale, aZeroPoint: a.zeroPoint, b: qw.data as Int8Array, bScale: qw.scale, bZeroPoint: qw.zeroPoint, bias, relu: false, out: ref });
+          let bad = 0;
+          for (let i = 0; i < ref.length; i++) if (!Object.is(got[i], ref[i])) bad++;
+          return { ok: bad === 0, worst: bad, against: 'quantizeActivations + qgemmJs (identical float32 out)' };
+        },
+        counted: () => null,
+        dispose() {},
+      };
+    },
+  };
 }
 
 function convCases(n: number, c: number, h: number, kOut: number, r: number): BenchCase[] {
@@ -204,6 +240,6 @@ function convCases(n: number, c: number, h: number, kOut: number, r: number): Be
 /** The int8 family: cpu only (the int8 layers run on the cpu); nothing for --backend cuda. */
 export function int8Cases(ctx: BenchContext): BenchCase[] {
   if (ctx.backend !== 'js') return [];
-  if (ctx.quick) return [...gemmCases(64, 256, 784)];
-  return [...gemmCases(64, 256, 784), ...gemmCases(256, 256, 784), ...convCases(64, 1, 28, 16, 5), ...convCases(64, 16, 12, 32, 5)];
+  if (ctx.quick) return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784)];
+  return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784), ...gemmCases(256, 256, 784), dynamicCase(256, 256, 784), ...convCases(64, 1, 28, 16, 5), ...convCases(64, 16, 12, 32, 5)];
 }

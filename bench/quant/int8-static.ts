@@ -10,16 +10,24 @@
 // models are interleaved so machine noise hits all alike; the load average is printed with the
 // figures (the machine is shared). Prints p50 / p95 ms and the fp32 / int8 ratio of the p50s.
 //
-// Measured 2026-12-01 13:22 UTC, AMD EPYC (AVX-512 VNNI), 2 cores shared with ~8 other jobs (load
-// average 9.3-9.6), addon built from this tree, p50 of 80 calls, two runs (speedup = fp32 / int8):
-//   MLP  batch 64:  static int8 2.32x / 1.91x, dynamic int8 0.50x / 0.96x
-//   MLP  batch 256: static int8 1.54x / 1.60x, dynamic int8 0.10x / 0.95x (p95s show the noise)
-//   CNN  batch 64:  static int8 1.01x / 0.93x; with conv1 left float 1.25x / 1.12x
-//   CNN  batch 256: static int8 0.89x / 0.92x; with conv1 left float 1.23x / 1.27x
-// The kernels alone (npm run bench -- --op int8, same machine, load 8.9): qgemm 64x256x784 55.5 µs
-// vs fp32 153.5 µs (2.8x), 256x256x784 196.6 µs vs 547.5 µs (2.8x); conv 16->32 k5 on 12x12 0.84 ms
-// vs 1.97 ms (2.3x); conv 1->16 k5 on 28x28 2.34 ms vs 0.37 ms (0.16x: k = 25 and 16 outputs per
-// pixel leave the int8 path bound by im2col, packing and the epilogue, where fp32 runs a direct conv).
+// Measured 2026-12-01 ~13:42 UTC, AMD EPYC (AVX-512 VNNI), 2 cores shared with ~8 other jobs (load
+// average 6.8-7.4), p50 of 40 calls, before (commit cf028e7^ with its addon) and after (helper M's
+// fused dynamic entry, direct int8 conv for few taps, reused input buffers) run alternately, twice
+// (speedup = fp32 / int8, same run):
+//                    before (two runs)            after (two runs)
+//   MLP  batch 64:   static 1.67x / 2.21x         static 2.22x / 2.21x
+//                    dynamic 0.87x / 0.54x        dynamic 2.10x / 2.00x
+//   MLP  batch 256:  static 1.69x / 1.53x         static 2.16x / 2.15x
+//                    dynamic 0.78x / 0.28x        dynamic 1.98x / 1.96x
+//   CNN  batch 64:   static 1.02x / 1.17x         static 1.26x / 1.25x
+//   CNN  batch 256:  static 0.98x / 1.00x         static 1.43x / 1.43x
+// The CNN is still short of 1.5x: perf shows the float MaxPool2d between the int8 convs (~22% of
+// the int8 forward, shared with fp32) and the thread pool's wait (~22%) ahead of the int8 kernels
+// (conv2's GEMM packing ~11%, conv1 direct ~10%, the VNNI dot ~4%).
+// The kernels alone (npm run bench -- --op int8, same machine): qgemm 64x256x784 50.8 µs vs fp32
+// 139.3 µs (2.7x), dynamic Linear incl. min/max + quantize 60.8 µs (2.3x); conv 16->32 k5 on 12x12
+// 0.79 ms vs 1.17 ms (1.5x); conv 1->16 k5 on 28x28 0.43-0.65 ms vs 0.33 ms (0.5-0.8x, was 0.16x: it
+// runs direct now, 16 output pixels per vpdpbusd lane group, see native/cpu/qgemm_conv_vnni.cc).
 
 import os from 'node:os';
 import { manualSeed, noGrad, randn, tidy, quantization, type Tensor } from '../../lib/index.js';
