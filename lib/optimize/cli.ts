@@ -34,7 +34,9 @@ techniques (any combination):
 
 options:
   --epochs N            baseline epochs (default: the model's)
-  --finetune-epochs N   fine-tuning / student epochs (default: --epochs)
+  --finetune-epochs N   fine-tuning epochs (default: --epochs)
+  --student-limit N     --distill-from: both students learn from the first N training samples (default 300)
+  --student-epochs N    --distill-from: epochs of both students (default 30)
   --limit N             train on the first N training samples
   --test-limit N        measure on the first N test samples (default all)
   --batch-size N        images per timed inference batch (default 64)
@@ -77,6 +79,8 @@ export async function optimizeCommand(argv: string[], io: OptimizeIO): Promise<n
       amp: { type: 'string' },
       epochs: { type: 'string' },
       'finetune-epochs': { type: 'string' },
+      'student-limit': { type: 'string' },
+      'student-epochs': { type: 'string' },
       limit: { type: 'string' },
       'test-limit': { type: 'string' },
       'batch-size': { type: 'string' },
@@ -121,6 +125,8 @@ export async function optimizeCommand(argv: string[], io: OptimizeIO): Promise<n
     amp: amp as 'bf16' | 'f16' | undefined,
     epochs: count('epochs', values.epochs),
     finetuneEpochs: count('finetune-epochs', values['finetune-epochs']),
+    studentLimit: count('student-limit', values['student-limit']),
+    studentEpochs: count('student-epochs', values['student-epochs']),
     limit: count('limit', values.limit),
     testLimit: count('test-limit', values['test-limit']),
     batchSize: count('batch-size', values['batch-size']),

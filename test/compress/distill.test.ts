@@ -216,26 +216,36 @@ describe('Distiller', () => {
     for (const t of [x, y]) t.dispose();
   });
 
-  it('MNIST: an MLP 784-64-10 distilled from the CNN beats the same MLP trained alone (same data, epochs, seed)', async () => {
-    // small so it runs in seconds on js: the CNN teacher learns from 2,000 digits (2 epochs); both
-    // students see the same 300 of them for 30 epochs (same seed, same batches); 1,000 test digits.
-    // Measured (js, 2 cores): teacher 91.1%, MLP alone 84.1%, distilled (T 4, alpha 0.5) 86.3%;
-    // alpha 0.1 (Keras' default) 85.7%, T 2 85.7%.
+  // The recipe of the target, one seed: the CNN teacher learns from 2,000 digits (2 epochs); both
+  // students start from the same weights and see the same 300 of them in the same batches for 30
+  // epochs (Adam lr 1e-3); 1,000 test digits. Distillation pays where the student alone overfits
+  // few labels; on thousands of digits for 1-2 epochs it does not, in torch either (lib/optimize/run.ts,
+  // test/compress/distill_torch.py). Re-measure across seeds: WATTGRAD_DISTILL_SEEDS=0,1,2,3 npx vitest run test/compress/distill.test.ts
+  const target = async (seed: number) => {
     const data = loadMnist({ trainLimit: 2000, testLimit: 1000 });
     const [xAll, yAll] = data.train.tensors as [Tensor, Tensor];
     const xTrain = xAll.slice(0, 0, 300);
     const yTrain = yAll.slice(0, 0, 300);
     const [xTest, yTest] = data.test.tensors as [Tensor, Tensor];
     const mlp = (): nn.Sequential => {
-      manualSeed(42);
+      manualSeed(42 + seed);
       return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 64), new nn.ReLU(), new nn.Linear(64, 10));
     };
     const accuracy = async (m: nn.AnyModule): Promise<number> =>
       (await evaluate(m, { x: xTest, y: yTest, batchSize: 500 }, { metrics: ['accuracy'] })).metrics.accuracy!;
     const train = (m: nn.AnyModule, params: nn.Parameter[], epochs: number, x = xTrain, y = yTrain) =>
-      fit(m, { x, y, batchSize: 50, shuffle: true, seed: 7, epochs, optimizer: new optim.Adam(params, { lr: 1e-3 }), verbose: false });
+      fit(m, {
+        x,
+        y,
+        batchSize: 50,
+        shuffle: true,
+        seed: 7 + seed,
+        epochs,
+        optimizer: new optim.Adam(params, { lr: 1e-3 }),
+        verbose: false,
+      });
 
-    manualSeed(1);
+    manualSeed(1 + seed);
     const teacher = mnistCnn();
     await train(teacher, teacher.parameters(), 2, xAll, yAll);
     const teacherAcc = await accuracy(teacher);
@@ -249,11 +259,21 @@ describe('Distiller', () => {
     await train(d, d.parameters(), 30);
     const distilledAcc = await accuracy(student);
     console.log(
-      `distillation (MNIST, students on 300 digits x 30 epochs, 1,000 test digits): CNN teacher ${(100 * teacherAcc).toFixed(1)}%, MLP alone ${(100 * aloneAcc).toFixed(1)}%, MLP distilled ${(100 * distilledAcc).toFixed(1)}%`,
+      `distillation seed ${seed} (MNIST, students on 300 digits x 30 epochs, 1,000 test digits): CNN teacher ${(100 * teacherAcc).toFixed(2)}%, MLP alone ${(100 * aloneAcc).toFixed(2)}%, MLP distilled ${(100 * distilledAcc).toFixed(2)}%`,
     );
-    expect(teacherAcc).toBeGreaterThan(aloneAcc);
-    expect(distilledAcc).toBeGreaterThan(aloneAcc);
     for (const m of [teacher, alone, student]) m.dispose();
     for (const t of [xAll, yAll, xTrain, yTrain, xTest, yTest]) t.dispose();
-  }, 120_000);
+    return { teacherAcc, aloneAcc, distilledAcc };
+  };
+
+  const seeds = (process.env.WATTGRAD_DISTILL_SEEDS ?? '0').split(',').map(Number);
+  for (const seed of seeds) {
+    it(`MNIST: an MLP 784-64-10 distilled from the CNN beats the same MLP trained alone (same data, epochs, seed ${seed})`, async () => {
+      // Measured (js, 2 shared cores), seeds 0-3: teacher 91.1/90.0/91.0/90.5%, MLP alone
+      // 84.1/84.3/84.1/83.1%, distilled (T 4, alpha 0.5) 86.3/85.4/86.7/87.4%: +2.2/+1.1/+2.6/+4.3 points
+      const { teacherAcc, aloneAcc, distilledAcc } = await target(seed);
+      expect(teacherAcc).toBeGreaterThan(aloneAcc);
+      expect(distilledAcc - aloneAcc).toBeGreaterThanOrEqual(0.005); // half a point: the smallest gain measured was 1.1
+    }, 180_000);
+  }
 });

@@ -31,6 +31,10 @@ describe('wattgrad optimize', () => {
         '0.5',
         '--distill-from',
         'cnn',
+        '--student-limit',
+        '200',
+        '--student-epochs',
+        '3',
         '--amp',
         'bf16',
         '--epochs',
@@ -85,6 +89,8 @@ describe('wattgrad optimize', () => {
     expect(row('prune-channels').flopsPerSample!).toBeLessThan(0.6 * base.flopsPerSample!);
     expect(row('distill').params).toBe(784 * 64 + 64 + 64 * 10 + 10);
     expect(row('student').params).toBe(row('distill').params);
+    // both students: the same labelled subset and epochs, said in the notes
+    for (const k of ['distill', 'student']) expect(row(k).notes.join(' ')).toMatch(/200 training digits × 3 epoch\(s\)/);
     expect(row('amp').params).toBe(base.params);
     // the table: a header, then the rows in the same order
     const lines = stdout.split('\n');

@@ -24,7 +24,18 @@ describe('wattgrad optimize flags', () => {
   it('--help lists every technique', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    for (const f of ['--quantize', '--prune', '--prune-channels', '--distill-from', '--amp', '--epochs', '--limit', '--out'])
+    for (const f of [
+      '--quantize',
+      '--prune',
+      '--prune-channels',
+      '--distill-from',
+      '--student-limit',
+      '--student-epochs',
+      '--amp',
+      '--epochs',
+      '--limit',
+      '--out',
+    ])
       expect(r.out).toContain(f);
   });
   const cases: [string[], RegExp][] = [
@@ -39,6 +50,8 @@ describe('wattgrad optimize flags', () => {
     [['cnn', '--distill-from', 'resnet'], /unknown --distill-from teacher 'resnet'/],
     [['cnn', '--epochs', '0'], /--epochs/],
     [['cnn', '--limit', '2.5'], /--limit/],
+    [['cnn', '--distill-from', 'cnn', '--student-limit', '0'], /--student-limit/],
+    [['cnn', '--distill-from', 'cnn', '--student-epochs', '1.5'], /--student-epochs/],
     [['lstm', '--prune-channels', '0.5'], /--prune-channels needs a Sequential/],
     [['cnn', '--prunee', '0.5'], /unknown option '--prunee'.*did you mean '--prune'/],
   ];
