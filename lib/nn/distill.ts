@@ -10,6 +10,11 @@
 //   the T² keeps the soft term's gradients the same size as T changes (Hinton §2).
 //   alpha weighs the HARD-label loss, as in the Keras Distiller (keras.io "Knowledge Distillation":
 //   `loss = alpha * student_loss + (1 - alpha) * distillation_loss`, alpha = 0.1, temperature = 3).
+//   When it pays (measured on MNIST, js and torch alike, test/compress/distill_torch.py): a student
+//   that learns from few labels for many epochs (300 digits x 30: MLP 784-64-10 alone ~84%,
+//   distilled from the CNN at T 4, alpha 0.5 ~86-87%); on thousands of digits for one or two
+//   epochs the student underfits and the soft term, close to logit matching at T 4, learns more
+//   slowly than the hard CE (4,000 x 2: alone 90.7%, distilled 88.95%). More data shrinks the gain.
 //
 // Distiller: a model that wraps a student and a teacher. forward() is the student's, so metrics,
 // evaluate() and predict() see the student; during fit() its computeLoss() (the hook Keras 3 calls
