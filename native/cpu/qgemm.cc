@@ -507,7 +507,9 @@ const char* CpuQlinearDynamicF32(const float* x, const int8_t* b, const float* b
                                  const float* bias, float* out, double* qparams, int64_t m, int64_t n, int64_t k,
                                  bool reduceRange, bool relu) {
   float lo, hi;
-  if (!MinMaxF32(x, m * k, &lo, &hi)) return "the input holds a NaN; NaN cannot be quantized";
+  const bool finite = m * k > 0 && Current().fn == QgemmDotVnni ? MinMaxF32Avx512(x, m * k, &lo, &hi)
+                                                                : MinMaxF32(x, m * k, &lo, &hi);
+  if (!finite) return "the input holds a NaN; NaN cannot be quantized";
   if (!(lo - lo == 0) || !(hi - hi == 0)) return "the input holds an infinity; it cannot be quantized";
   // lib/quantization/qtensor.ts activationParams, in the same double arithmetic
   const int32_t qmin = 0, qmax = reduceRange ? 127 : 255;

@@ -78,6 +78,9 @@ struct QconvDirectArgs {
 };
 bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img);
 
+// min / max of x (n >= 1, AVX-512: the vnni path); false when x holds a NaN.
+bool MinMaxF32Avx512(const float* x, int64_t n, float* lo, float* hi);
+
 // The full contract of cpuQgemmU8S8S32 (see qgemm.ts): acc (optional) and out (m, n).
 struct QgemmArgs {
   const uint8_t* a;  // (m, k)

@@ -112,4 +112,36 @@ bool QuantizeU8Avx512(const float* x, uint8_t* out, int64_t n, double inv, int32
   return ok && !nan;
 }
 
+// min and max of x[0, n) for n >= 1 (exact, as float compares are); false when x holds a NaN.
+bool MinMaxF32Avx512(const float* x, int64_t n, float* lo, float* hi) {
+  __m512 mn0 = _mm512_set1_ps(x[0]), mx0 = mn0, mn1 = mn0, mx1 = mn0;
+  __mmask16 nan = 0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    nan |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+    mn0 = _mm512_min_ps(mn0, a);
+    mx0 = _mm512_max_ps(mx0, a);
+    mn1 = _mm512_min_ps(mn1, b);
+    mx1 = _mm512_max_ps(mx1, b);
+  }
+  if (i < n) {
+    const __mmask16 m0 = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+    const __m512 a = _mm512_mask_loadu_ps(mn0, m0, x + i);  // lanes past n repeat a value already seen
+    nan |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+    mn0 = _mm512_min_ps(mn0, a);
+    mx0 = _mm512_max_ps(mx0, _mm512_mask_loadu_ps(mx0, m0, x + i));
+    if (n - i > 16) {
+      const __mmask16 m1 = __mmask16((1u << (n - i - 16)) - 1);
+      const __m512 b = _mm512_mask_loadu_ps(mn1, m1, x + i + 16);
+      nan |= _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+      mn1 = _mm512_min_ps(mn1, b);
+      mx1 = _mm512_max_ps(mx1, _mm512_mask_loadu_ps(mx1, m1, x + i + 16));
+    }
+  }
+  *lo = _mm512_reduce_min_ps(_mm512_min_ps(mn0, mn1));
+  *hi = _mm512_reduce_max_ps(_mm512_max_ps(mx0, mx1));
+  return nan == 0;
+}
+
 }  // namespace wgcpu

@@ -120,6 +120,9 @@ describe.skipIf(!q)(`native fused dynamic int8 Linear (cpuQlinearDynamicF32) vs 
     const nan = x.slice();
     nan[37] = Number.NaN;
     expect(run(nan)).toThrow(/cpuQlinearDynamicF32: .*NaN/);
+    const nanTail = x.slice();
+    nanTail[79] = Number.NaN; // the last element: the masked tail of the AVX-512 min/max
+    expect(run(nanTail)).toThrow(/cpuQlinearDynamicF32: .*NaN/);
     const inf = x.slice();
     inf[3] = -Infinity;
     expect(run(inf)).toThrow(/cpuQlinearDynamicF32: .*infinity/);
