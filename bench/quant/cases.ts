@@ -132,7 +132,20 @@ function dynamicCase(m: number, n: number, k: number): BenchCase {
           const got = dynamicLinearHost(x, m, qw, bias, true, false);
           const a = quantizeActivations(x, true);
           const ref = new Float32Array(m * n);
-          qgemmJs({ m, n, k, a: a.data, aScale: a.scale, aZeroPoint: a.zeroPoint, b: qw.data as Int8Array, bScale: qw.scale, bZeroPoint: qw.zeroPoint, bias, relu: false, out: ref });
+          qgemmJs({
+            m,
+            n,
+            k,
+            a: a.data,
+            aScale: a.scale,
+            aZeroPoint: a.zeroPoint,
+            b: qw.data as Int8Array,
+            bScale: qw.scale,
+            bZeroPoint: qw.zeroPoint,
+            bias,
+            relu: false,
+            out: ref,
+          });
           let bad = 0;
           for (let i = 0; i < ref.length; i++) if (!Object.is(got[i], ref[i])) bad++;
           return { ok: bad === 0, worst: bad, against: 'quantizeActivations + qgemmJs (identical float32 out)' };
@@ -241,5 +254,12 @@ function convCases(n: number, c: number, h: number, kOut: number, r: number): Be
 export function int8Cases(ctx: BenchContext): BenchCase[] {
   if (ctx.backend !== 'js') return [];
   if (ctx.quick) return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784)];
-  return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784), ...gemmCases(256, 256, 784), dynamicCase(256, 256, 784), ...convCases(64, 1, 28, 16, 5), ...convCases(64, 16, 12, 32, 5)];
+  return [
+    ...gemmCases(64, 256, 784),
+    dynamicCase(64, 256, 784),
+    ...gemmCases(256, 256, 784),
+    dynamicCase(256, 256, 784),
+    ...convCases(64, 1, 28, 16, 5),
+    ...convCases(64, 16, 12, 32, 5),
+  ];
 }

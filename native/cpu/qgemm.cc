@@ -432,9 +432,29 @@ const char* QconvDirect(const uint8_t* x, const int8_t* wt, const float* wScale,
     sumBuf.get()[j] = sum;
     scBuf.get()[j] = float(xScale * double(wScale[j]));  // as the js reference's Float32Array of aScale · bScale[j]
   }
-  QconvDirectArgs a{x,       wqBuf.get(), sumBuf.get(), wZeroPoint, scBuf.get(), bias,      out,       c,
-                    h,       w,           k,            r,          s,           oh,        ow,        strideH,
-                    strideW, padH,        padW,         dilationH,  dilationW,   int32_t(xZeroPoint), relu};
+  QconvDirectArgs a{x,
+                    wqBuf.get(),
+                    sumBuf.get(),
+                    wZeroPoint,
+                    scBuf.get(),
+                    bias,
+                    out,
+                    c,
+                    h,
+                    w,
+                    k,
+                    r,
+                    s,
+                    oh,
+                    ow,
+                    strideH,
+                    strideW,
+                    padH,
+                    padW,
+                    dilationH,
+                    dilationW,
+                    int32_t(xZeroPoint),
+                    relu};
   std::atomic<bool> failed{false};
   DirectCtx ctx{&a, &failed};
   ParallelFor(n, DirectTask, &ctx);
@@ -507,8 +527,8 @@ const char* CpuQlinearDynamicF32(const float* x, const int8_t* b, const float* b
                                  const float* bias, float* out, double* qparams, int64_t m, int64_t n, int64_t k,
                                  bool reduceRange, bool relu) {
   float lo, hi;
-  const bool finite = m * k > 0 && Current().fn == QgemmDotVnni ? MinMaxF32Avx512(x, m * k, &lo, &hi)
-                                                                : MinMaxF32(x, m * k, &lo, &hi);
+  const bool finite =
+      m * k > 0 && Current().fn == QgemmDotVnni ? MinMaxF32Avx512(x, m * k, &lo, &hi) : MinMaxF32(x, m * k, &lo, &hi);
   if (!finite) return "the input holds a NaN; NaN cannot be quantized";
   if (!(lo - lo == 0) || !(hi - hi == 0)) return "the input holds an infinity; it cannot be quantized";
   // lib/quantization/qtensor.ts activationParams, in the same double arithmetic

@@ -80,7 +80,10 @@ describe.skipIf(!q)(`native int8 conv for few taps (direct on the vnni path) vs 
           const ref = qconv2dDirect(a);
           const got = qconv2d(a);
           const bad = got.out.findIndex((v, i) => !Object.is(v, ref.out[i]));
-          expect(bad, `seed ${seed}, isa ${isa}, ${JSON.stringify(sh)} relu=${relu} bias=${withBias}: out[${bad}] ${got.out[bad]} vs ${ref.out[bad]}`).toBe(-1);
+          expect(
+            bad,
+            `seed ${seed}, isa ${isa}, ${JSON.stringify(sh)} relu=${relu} bias=${withBias}: out[${bad}] ${got.out[bad]} vs ${ref.out[bad]}`,
+          ).toBe(-1);
           expect(ref.out.some((v) => v !== 0)).toBe(true);
         }
     }

@@ -70,10 +70,32 @@ function makeCase(m: number, n: number, k: number, kind: Kind, r: () => number) 
   return { x, qw, bias };
 }
 
-function reference(x: Float32Array, m: number, n: number, k: number, qw: ReturnType<typeof quantizeWeightPerChannel>, bias: Float32Array | null, rr: boolean, relu: boolean) {
+function reference(
+  x: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  qw: ReturnType<typeof quantizeWeightPerChannel>,
+  bias: Float32Array | null,
+  rr: boolean,
+  relu: boolean,
+) {
   const a = quantizeActivations(x, rr);
   const out = new Float32Array(m * n);
-  qgemmJs({ m, n, k, a: a.data, aScale: a.scale, aZeroPoint: a.zeroPoint, b: qw.data as Int8Array, bScale: qw.scale, bZeroPoint: qw.zeroPoint, bias, relu, out });
+  qgemmJs({
+    m,
+    n,
+    k,
+    a: a.data,
+    aScale: a.scale,
+    aZeroPoint: a.zeroPoint,
+    b: qw.data as Int8Array,
+    bScale: qw.scale,
+    bZeroPoint: qw.zeroPoint,
+    bias,
+    relu,
+    out,
+  });
   return { out, scale: a.scale, zeroPoint: a.zeroPoint };
 }
 

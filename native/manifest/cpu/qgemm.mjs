@@ -49,7 +49,7 @@ export const entries = [
     fn: 'CpuQuantizeU8',
     doc: [
       'out[i] = clamp(round_half_even(x[i] · (1 / scale)) + zeroPoint, quantMin, quantMax) + shift, the product in double',
-      '(lib/nn/quantized-static.ts quantizeForKernel, bit for bit); shift 128 stores qint8 values as the kernel\'s u8.',
+      "(lib/nn/quantized-static.ts quantizeForKernel, bit for bit); shift 128 stores qint8 values as the kernel's u8.",
     ].join('\n'),
     args: [
       { name: 'x', kind: 'array', type: 'f32', need: 'Prod(n)' },
@@ -63,7 +63,11 @@ export const entries = [
     ],
     checks: [
       { if: '!(scale > 0) || !(scale < 1e300)', msg: 'scale must be a positive finite number', error: 'RangeError' },
-      { if: '(shift != 0 && shift != 128) || quantMin > quantMax || quantMin + shift < 0 || quantMax + shift > 255', msg: 'quantMin + shift .. quantMax + shift must lie in [0, 255] (shift 0 or 128)', error: 'RangeError' },
+      {
+        if: '(shift != 0 && shift != 128) || quantMin > quantMax || quantMin + shift < 0 || quantMax + shift > 255',
+        msg: 'quantMin + shift .. quantMax + shift must lie in [0, 255] (shift 0 or 128)',
+        error: 'RangeError',
+      },
     ],
     noOverlap: [['out', 'x']],
   },
@@ -74,7 +78,7 @@ export const entries = [
     doc: [
       'int8 conv2d (groups 1): x (n, c, h, w) quint8, w (k, c, r, s) qint8 per output channel, out (n, k, oh, ow) float32 =',
       'float32(xScale · wScale[k]) · Σ (x − xZeroPoint)(w − wZeroPoint[k]) + bias[k] (ReLU when relu); padding reads xZeroPoint.',
-      'im2col straight into the int8 GEMM\'s packed buffer (qgemm.cc); equal to lib/quantization/qconv.ts qconv2d bit for bit.',
+      "im2col straight into the int8 GEMM's packed buffer (qgemm.cc); equal to lib/quantization/qconv.ts qconv2d bit for bit.",
     ].join('\n'),
     args: [
       { name: 'x', kind: 'array', type: 'u8', need: 'Prod(n, c, h, w)' },
@@ -103,10 +107,26 @@ export const entries = [
       { name: 'relu', kind: 'bool' },
     ],
     checks: [
-      { if: 'strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || r < 1 || s < 1', msg: 'strides, dilations and the kernel size must be >= 1', error: 'RangeError' },
-      { if: 'h + 2 * padH < dilationH * (r - 1) + 1 || w + 2 * padW < dilationW * (s - 1) + 1', msg: 'the input is smaller than the dilated kernel', error: 'RangeError' },
-      { if: 'oh != (h + 2 * padH - dilationH * (r - 1) - 1) / strideH + 1 || ow != (w + 2 * padW - dilationW * (s - 1) - 1) / strideW + 1', msg: 'oh / ow do not match the input, kernel, stride, padding and dilation', error: 'RangeError' },
-      { if: 'double(c) * double(r) * double(s) * 255 * 255 >= 2147483648.0', msg: 'c · r · s is too large for exact int32 accumulation (< 33025)', error: 'RangeError' },
+      {
+        if: 'strideH < 1 || strideW < 1 || dilationH < 1 || dilationW < 1 || r < 1 || s < 1',
+        msg: 'strides, dilations and the kernel size must be >= 1',
+        error: 'RangeError',
+      },
+      {
+        if: 'h + 2 * padH < dilationH * (r - 1) + 1 || w + 2 * padW < dilationW * (s - 1) + 1',
+        msg: 'the input is smaller than the dilated kernel',
+        error: 'RangeError',
+      },
+      {
+        if: 'oh != (h + 2 * padH - dilationH * (r - 1) - 1) / strideH + 1 || ow != (w + 2 * padW - dilationW * (s - 1) - 1) / strideW + 1',
+        msg: 'oh / ow do not match the input, kernel, stride, padding and dilation',
+        error: 'RangeError',
+      },
+      {
+        if: 'double(c) * double(r) * double(s) * 255 * 255 >= 2147483648.0',
+        msg: 'c · r · s is too large for exact int32 accumulation (< 33025)',
+        error: 'RangeError',
+      },
       { if: '!(xScale > 0) || !(xScale < 1e300)', msg: 'xScale must be a positive finite number', error: 'RangeError' },
       { if: 'xZeroPoint < 0 || xZeroPoint > 255', msg: 'xZeroPoint must be an integer in [0, 255]', error: 'RangeError' },
     ],
