@@ -53,6 +53,7 @@ describe.skipIf(!q)(`native int8 conv for few taps (direct on the vnni path) vs 
   it(`equals qconv2dDirect bit for bit on every path, every shape and option (seed ${SEED})`, () => {
     expect(isas.length).toBeGreaterThan(0);
     let seed = SEED;
+    const nonzero = new Set<string>();
     for (const isa of isas) {
       expect(q!.cpuQgemmSelectIsa(isa)).toBe(true);
       for (const sh of shapes)
@@ -84,9 +85,10 @@ describe.skipIf(!q)(`native int8 conv for few taps (direct on the vnni path) vs 
             bad,
             `seed ${seed}, isa ${isa}, ${JSON.stringify(sh)} relu=${relu} bias=${withBias}: out[${bad}] ${got.out[bad]} vs ${ref.out[bad]}`,
           ).toBe(-1);
-          expect(ref.out.some((v) => v !== 0)).toBe(true);
+          if (ref.out.some((v) => v !== 0)) nonzero.add(JSON.stringify(sh)); // (ReLU may zero a small case)
         }
     }
     q!.cpuQgemmSelectIsa('auto');
+    expect(nonzero.size, 'every shape produced nonzero outputs in some case (not a test on zeros)').toBe(shapes.length);
   });
 });
