@@ -4,7 +4,7 @@
 export { TensorDataset, Subset, ConcatDataset, randomSplit, hasGetBatch } from './dataset.js';
 export type { Dataset, BatchDataset } from './dataset.js';
 export { DataLoader, defaultCollate, batchTensors } from './loader.js';
-export type { DataLoaderOptions, Collate } from './loader.js';
+export type { DataLoaderOptions, Collate, Sampler } from './loader.js';
 export {
   loadMnist, embeddedMnist, embeddedMnistRaw, readMnistDir, readMnistPair, mnistTensors,
   MNIST_MEAN, MNIST_STD, MNIST_FILES, EMBEDDED_SPLIT,

@@ -22,6 +22,17 @@ import { bool, checkOptions, finite, func, positiveInt, string, type OptionKeys 
 
 export type Collate<T, B> = (samples: T[]) => B;
 
+/**
+ * Which dataset indices an epoch visits, in order (torch's `sampler=`): e.g. data.DistributedSampler.
+ * `length` is the number of indices per epoch; `indices(epoch)` must return exactly that many, each
+ * in [0, dataset.length).
+ */
+export interface Sampler {
+  readonly length: number;
+  indices(epoch: number): Int32Array;
+  setEpoch?(epoch: number): void;
+}
+
 export interface DataLoaderOptions<T = unknown, B = unknown> {
   /** samples per batch (default 32) */
   batchSize?: number;
@@ -42,9 +53,11 @@ export interface DataLoaderOptions<T = unknown, B = unknown> {
   device?: string;
   /** dispose each batch when the next is requested and at the end of the loop (default true) */
   autoDispose?: boolean;
+  /** the indices of each epoch (e.g. a DistributedSampler); excludes shuffle, as in torch */
+  sampler?: Sampler;
 }
 
-const LOADER_KEYS: OptionKeys<DataLoaderOptions> = { batchSize: true, shuffle: true, seed: true, dropLast: true, collate: true, device: true, autoDispose: true };
+const LOADER_KEYS: OptionKeys<DataLoaderOptions> = { batchSize: true, shuffle: true, seed: true, dropLast: true, collate: true, device: true, autoDispose: true, sampler: true };
 
 /** A dataset's length, checked: a non-negative integer (NaN, -1 or 2.5 would loop or mis-batch). */
 export function datasetLength(where: string, ds: { length: unknown }): number {
@@ -163,6 +176,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
   readonly device: string | undefined;
   readonly autoDispose: boolean;
   private readonly collate: Collate<unknown, B> | null;
+  readonly sampler: Sampler | null;
   private epoch = 0;
 
   // options take any sample type: a constructor cannot be generic in the dataset's sample type, and a
@@ -184,28 +198,44 @@ export class DataLoader<B = Tensor[]> implements Iterable<B> {
     this.device = options.device === undefined ? undefined : string('DataLoader', 'device', options.device);
     this.autoDispose = bool('DataLoader', 'autoDispose', options.autoDispose, true);
     this.collate = options.collate === undefined ? null : func<Collate<unknown, B>>('DataLoader', 'collate', options.collate);
+    const sm = options.sampler;
+    if (sm === undefined) this.sampler = null;
+    else {
+      if (sm === null || typeof sm !== 'object' || typeof sm.indices !== 'function' || !Number.isInteger(sm.length) || sm.length < 0)
+        throw new TypeError('DataLoader: sampler must have a length (a non-negative integer) and indices(epoch) (e.g. a DistributedSampler)');
+      if (this.shuffle) throw new RangeError('DataLoader: sampler and shuffle cannot both be set (the sampler decides the order; shuffle it there)');
+      this.sampler = sm;
+    }
   }
 
   /** Batches per epoch. */
   get length(): number {
-    const n = datasetLength('DataLoader', this.dataset);
+    const n = this.sampler ? this.sampler.length : datasetLength('DataLoader', this.dataset);
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** Samples per epoch (after dropLast). */
   get numSamples(): number {
-    return this.dropLast ? this.length * this.batchSize : datasetLength('DataLoader', this.dataset);
+    return this.dropLast ? this.length * this.batchSize : this.sampler ? this.sampler.length : datasetLength('DataLoader', this.dataset);
   }
 
   /** Fixes which epoch's order the next iteration uses (fit calls this; also for resuming). */
   setEpoch(epoch: number): void {
     if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`DataLoader.setEpoch: epoch must be a non-negative integer, got ${epoch}`);
     this.epoch = epoch;
+    this.sampler?.setEpoch?.(epoch);
   }
 
   /** The sample order of the epoch the next iteration will use. */
   order(epoch = this.epoch): Int32Array {
     const n = datasetLength('DataLoader', this.dataset);
+    if (this.sampler) {
+      const idx = this.sampler.indices(epoch);
+      if (idx.length !== this.sampler.length)
+        throw new RangeError(`DataLoader: sampler.indices(${epoch}) returned ${idx.length} indices, its length says ${this.sampler.length}`);
+      for (const i of idx) if (!(i >= 0 && i < n)) throw new RangeError(`DataLoader: sampler index ${i} is outside the dataset (length ${n})`);
+      return idx;
+    }
     if (this.shuffle) return permutation(n, deriveSeed(this.seed, epoch));
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;

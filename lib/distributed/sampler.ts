@@ -6,8 +6,8 @@
 // of equal size, and together cover the dataset once per epoch (plus the few padded repeats).
 // setEpoch(e) before each epoch gives a new shuffle (fit calls it through the loader).
 //
-// The DataLoader takes it through sampler.loader(options) (a DataLoader whose order is this
-// rank's shard), or use indices(epoch) with your own batching.
+// The DataLoader takes it as torch's does, new DataLoader(ds, { sampler }), or through
+// sampler.loader(options) (the same), or use indices(epoch) with your own batching.
 
 import type { Dataset } from '../data/dataset.js';
 import type { Tensor } from '../tensor.js';
@@ -106,30 +106,6 @@ export class DistributedSampler implements Iterable<number> {
     const ds = this.dataset as Dataset<unknown>;
     if (typeof (ds as { get?: unknown }).get !== 'function')
       throw new TypeError('DistributedSampler.loader: the dataset must have get(index) (e.g. a TensorDataset)');
-    return new ShardLoader<B>(this, ds, options);
-  }
-}
-
-class ShardLoader<B> extends DataLoader<B> {
-  constructor(
-    private readonly sampler: DistributedSampler,
-    ds: Dataset<unknown>,
-    options: DataLoaderOptions<unknown, B>,
-  ) {
-    super(ds, { ...options, shuffle: false });
-  }
-  override get length(): number {
-    const n = this.sampler.length;
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
-  }
-  override get numSamples(): number {
-    return this.dropLast ? this.length * this.batchSize : this.sampler.length;
-  }
-  override setEpoch(epoch: number): void {
-    super.setEpoch(epoch);
-    this.sampler.setEpoch(epoch);
-  }
-  override order(epoch?: number): Int32Array {
-    return this.sampler.indices(epoch);
+    return new DataLoader<B>(ds, { ...options, sampler: this });
   }
 }

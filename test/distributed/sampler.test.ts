@@ -71,6 +71,26 @@ describe('DistributedSampler', () => {
     }
   });
 
+  it("new DataLoader(ds, { sampler }) as in torch: the rank's shard per epoch, dropLast over the shard, sampler and shuffle exclusive", () => {
+    const ds = new data.TensorDataset(arange(11).reshape([11, 1]), arange(11));
+    const s = new DistributedSampler(ds, { numReplicas: 3, rank: 2, seed: 4 });
+    const loader = new data.DataLoader(ds, { batchSize: 3, sampler: s });
+    expect(loader.length).toBe(2); // 4 samples on this rank
+    expect(loader.numSamples).toBe(4);
+    for (const epoch of [0, 2]) {
+      loader.setEpoch(epoch);
+      const seen: number[] = [];
+      for (const [, y] of loader) seen.push(...Array.from(y!.dataSync() as ArrayLike<number>));
+      expect(seen).toEqual(Array.from(s.indices(epoch)));
+    }
+    const dl = new data.DataLoader(ds, { batchSize: 3, sampler: s, dropLast: true });
+    expect([dl.length, dl.numSamples]).toEqual([1, 3]);
+    expect(() => new data.DataLoader(ds, { sampler: s, shuffle: true })).toThrow(/sampler and shuffle cannot both be set/);
+    expect(() => new data.DataLoader(ds, { sampler: { length: 2 } as never })).toThrow(/sampler must have a length/);
+    const bad = { length: 2, indices: () => Int32Array.from([0, 99]) };
+    expect(() => [...new data.DataLoader(ds, { sampler: bad })]).toThrow(/sampler index 99 is outside the dataset \(length 11\)/);
+  });
+
   it('checks its options', () => {
     expect(() => new DistributedSampler({ length: 4 }, { numReplicas: 2, rank: 2 })).toThrow(/rank 2 is not below numReplicas 2/);
     expect(() => new DistributedSampler({ length: 4 }, { numReplicas: 2, rank: 0, shufle: true } as never)).toThrow(/shufle/);
