@@ -3,6 +3,7 @@
 
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_epi32 in the unpack intrinsics)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "qgemm.h"
