@@ -17,12 +17,39 @@
 #include <string.h>
 
 #include "conv2d.h"
+#include "conv_direct.h"
 #include "cpu_kernels.h"
 #include "gemm_shared.h"
 #include "pool.h"
 
 namespace wgcpu {
 namespace {
+
+// The direct kernels of conv_direct.h for the ISA in use: 1 done, 0 not for this shape (or not
+// this ISA, or float64), -1 out of memory.
+enum class Pass { kForward, kGradInput, kGradWeight };
+template <class T>
+int Direct(Pass, const ConvGeom&, const T*, const T*, T*) {
+  return 0;
+}
+template <>
+int Direct<float>(Pass pass, const ConvGeom& g, const float* a, const float* b, float* out) {
+#if defined(__x86_64__)
+  const char* isa = Kernels().name;
+  if (strcmp(isa, "avx512") == 0) {
+    if (pass == Pass::kForward) return convdirect::avx512::Forward(g, a, b, out);
+    if (pass == Pass::kGradInput) return convdirect::avx512::GradInput(g, a, b, out);
+    return convdirect::avx512::GradWeight(g, a, b, out);
+  }
+  if (strcmp(isa, "avx2") == 0) {
+    if (pass == Pass::kForward) return convdirect::avx2::Forward(g, a, b, out);
+    if (pass == Pass::kGradInput) return convdirect::avx2::GradInput(g, a, b, out);
+    return convdirect::avx2::GradWeight(g, a, b, out);
+  }
+#endif
+  (void)pass, (void)g, (void)a, (void)b, (void)out;
+  return 0;
+}
 
 inline bool RunGemm(const GemmArgs<float>& a) { return Kernels().sgemm(a); }
 inline bool RunGemm(const GemmArgs<double>& a) { return Kernels().dgemm(a); }
@@ -136,7 +163,7 @@ void Col2im(const ConvGeom& g, const T* dcol, int64_t ld, int64_t cg, T* dx) {
 }
 
 // A 1×1 kernel, stride 1, no padding, same size out as in: the image is its own column matrix.
-bool Direct(const ConvGeom& g) {
+bool OneByOne(const ConvGeom& g) {
   return g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0 && g.outH == g.inH &&
          g.outW == g.inW;
 }
@@ -236,13 +263,14 @@ bool Conv2dForward(const ConvGeom& g, const T* x, const T* w, T* y) {
   const int64_t cg = g.inC / g.groups, kg = g.outC / g.groups;
   const int64_t P = cg * g.kH * g.kW, L = g.outH * g.outW;
   if (g.batch == 0 || g.outC == 0 || L == 0) return true;
-  if (Direct(g)) {
+  if (OneByOne(g)) {
     if (g.groups == 1) return Mm<T>(g.batch, kg, L, P, w, 0, false, x, g.inC * L, false, y);
     for (int64_t n = 0; n < g.batch; n++)
       if (!Mm<T>(g.groups, kg, L, cg, w, kg * P, false, x + n * g.inC * L, cg * L, false, y + n * g.outC * L))
         return false;
     return true;
   }
+  if (const int d = Direct<T>(Pass::kForward, g, x, w, y)) return d > 0;
   const int64_t perImage = g.groups * P * L;
   const int64_t cs = ChunkImages(g, perImage, sizeof(T));
   T* col = Buf<T>(0, cs * perImage);
@@ -285,13 +313,14 @@ bool Conv2dGradInput(const ConvGeom& g, const T* dy, const T* w, T* dx) {
     for (int64_t e = 0; e < g.batch * xImage; e++) dx[e] = 0;
     return true;
   }
-  if (Direct(g)) {
+  if (OneByOne(g)) {
     if (g.groups == 1) return Mm<T>(g.batch, P, L, kg, w, 0, true, dy, g.outC * L, false, dx);
     for (int64_t n = 0; n < g.batch; n++)
       if (!Mm<T>(g.groups, cg, L, kg, w, kg * P, true, dy + n * g.outC * L, kg * L, false, dx + n * xImage))
         return false;
     return true;
   }
+  if (const int d = Direct<T>(Pass::kGradInput, g, dy, w, dx)) return d > 0;
   const int64_t perImage = g.groups * P * L;
   const int64_t cs = ChunkImages(g, perImage, sizeof(T));
   T* dcol = Buf<T>(0, cs * perImage);
@@ -328,6 +357,7 @@ bool Conv2dGradWeight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
     for (int64_t e = 0; e < g.outC * P; e++) dw[e] = 0;
     return true;
   }
+  if (const int d = Direct<T>(Pass::kGradWeight, g, x, dy, dw)) return d > 0;
   // images per chunk from the shapes alone (the chunks fix the summation order): ~512 Ki column elements
   const int64_t cs = Max(1, Min(g.batch, (int64_t(1) << 19) / (P * L)));
   T* col = Buf<T>(0, P * cs * L);

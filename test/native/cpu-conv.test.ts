@@ -117,6 +117,11 @@ const CONV: CS[] = [
   { n: 1, c: 16, hw: [28, 28], k: 33, r: [5, 5], p: [2, 2] },
   { n: 5, c: 8, hw: [40, 40], k: 10, r: [5, 5], p: [2, 2] }, // several chunks (forward, grad-weight)
   { n: 64, c: 4, hw: [6, 7], k: 5, r: [2, 2], s: [2, 2] }, // many small images
+  // the direct kernels (conv_direct.h: stride 1, one group, rows of at least half a vector):
+  { n: 3, c: 16, hw: [14, 14], k: 32, r: [5, 5], p: [2, 2] }, // the small CNN's conv2: masked row tails
+  { n: 2, c: 3, hw: [19, 17], k: 7, r: [3, 3], p: [1, 1] }, // channel tail of the tile, a 1-lane segment
+  { n: 2, c: 4, hw: [9, 12], k: 8, r: [3, 3], p: [3, 2] }, // padding > kernel - 1: grad-input falls back
+  { n: 17, c: 2, hw: [11, 33], k: 12, r: [2, 4], p: [0, 1], d: [3, 1] }, // 33-wide rows, dilation, odd taps
 ];
 
 type Pass = 'fwd' | 'gi' | 'gw';
@@ -287,8 +292,42 @@ describe.skipIf(!conv)(`native CPU conv2d vs the js kernels${label}`, () => {
     }
   }
 
+  it('inf and NaN in the input reach exactly the outputs they touch, on every ISA (the direct kernels read past row ends)', () => {
+    // column 0 and the last column of a row: the lanes past the end of one row read the next one
+    const shapes = [CONV[14]!, CONV[15]!, CONV[17]!, CONV[2]!];
+    for (const isa of isas) {
+      cpu!.cpuSelectIsa(isa);
+      shapes.forEach((s, si) => {
+        const p = cp(s);
+        const d = convData('float32', p, SEED + 57 * si);
+        const plane = p.inH * p.inW;
+        const at = (n: number, c: number, hh: number, ww: number): number => (n * p.inC + c) * plane + hh * p.inW + ww;
+        d.x[at(0, 0, 1, 0)] = Infinity;
+        d.x[at(p.batch - 1, p.inC - 1, p.inH - 2, p.inW - 1)] = -Infinity;
+        d.x[at(0, p.inC - 1, Math.floor(p.inH / 2), p.inW - 1)] = NaN;
+        d.dy[((p.batch - 1) * p.outC + 0) * p.outH * p.outW + p.outW] = Infinity; // row 1, column 0 of dy
+        for (const pass of ['fwd', 'gi', 'gw'] as const) {
+          const got = nativeConv('float32', p, d, pass);
+          const ref = jsConvPass('float32', p, d, pass);
+          let nonFinite = 0;
+          for (let i = 0; i < ref.length; i++) {
+            const r = ref[i]!,
+              g = got[i]!;
+            const where = `${isa} ${pass} ${JSON.stringify(s)} element ${i}: native ${g}, js ${r}`;
+            if (Number.isNaN(r) || !Number.isFinite(r)) {
+              nonFinite++;
+              expect(Object.is(g, r) || (Number.isNaN(g) && Number.isNaN(r)), where).toBe(true);
+            } else expect(Math.abs(g - r) <= 1e-4 * (1 + Math.abs(r)), where).toBe(true);
+          }
+          expect(nonFinite, `${isa} ${pass}: the inf/NaN inputs reach some outputs`).toBeGreaterThan(0);
+        }
+      });
+    }
+    cpu!.cpuSelectIsa(initial!.isa);
+  });
+
   it('results are identical for 1, 2 and 3 threads and run to run, on every ISA', () => {
-    const shapes = [CONV[2]!, CONV[4]!, CONV[11]!, CONV[12]!, CONV[13]!];
+    const shapes = [CONV[2]!, CONV[4]!, CONV[11]!, CONV[12]!, CONV[13]!, CONV[14]!, CONV[15]!, CONV[17]!];
     for (const isa of isas) {
       cpu!.cpuSelectIsa(isa);
       for (const dtype of ['float32', 'float64'] as const) {
