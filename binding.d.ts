@@ -471,6 +471,52 @@ export interface CpuRuntimeBinding {
  */
 export interface CpuKernelBinding {
   /**
+   * native/manifest/cpu/basic.mjs; makes 'fill' native
+   * out[i] = value for i < n, stored as the js typed array stores it (float32 rounds; int32 wraps: ToInt32).
+   */
+  cpuFill(out: Float32Array | Float64Array | Int32Array, n: number, value: number): void;
+  /**
+   * native/manifest/cpu/basic.mjs; makes 'cast' native
+   * out[i] = x[i] converted, i < n, into the one output given (outF32, outF64 or outI32): float -> int32
+   * truncates toward zero then wraps modulo 2^32 (NaN, ±inf -> 0), as Math.trunc stored into an Int32Array.
+   */
+  cpuCast(
+    x: Float32Array | Float64Array | Int32Array,
+    outF32: Float32Array | null,
+    outF64: Float64Array | null,
+    outI32: Int32Array | null,
+    n: number,
+  ): void;
+  /**
+   * native/manifest/cpu/basic.mjs; makes 'where' native
+   * out = cond != 0 ? a : b, broadcast over an nd-dim index space: dims = [shape(nd), condStrides(nd),
+   * aStrides(nd), bStrides(nd)] (elements, 0 on broadcast dims), out contiguous; cond is the one of condF32,
+   * condF64, condI32 given (NaN counts as true). The extents cond, a, b and out must hold are checked from dims.
+   */
+  cpuWhere(
+    condF32: Float32Array | null,
+    condF64: Float64Array | null,
+    condI32: Int32Array | null,
+    a: Float32Array | Float64Array | Int32Array,
+    b: Float32Array | Float64Array | Int32Array,
+    out: Float32Array | Float64Array | Int32Array,
+    nd: number,
+    dims: Int32Array,
+  ): void;
+  /**
+   * native/manifest/cpu/basic.mjs; makes 'argReduce' native
+   * out[o, i] = the index j of the max (argmin: min) of x[o, j, i] over the middle axis of (outer, r, inner):
+   * the first one, and the first NaN if there is one (torch); 0 when r is 0. Identical for any thread count.
+   */
+  cpuArgReduce(
+    argmin: boolean,
+    x: Float32Array | Float64Array | Int32Array,
+    out: Int32Array,
+    outer: number,
+    r: number,
+    inner: number,
+  ): void;
+  /**
    * native/manifest/cpu/conv.mjs; makes 'conv2d' native
    * y = conv2d(x, w) (no bias): im2col + the packed GEMM.
    * x (batch, inC, inH, inW), w (outC, inC/groups, kH, kW), y (batch, outC, outH, outW), NCHW; the output is
@@ -940,6 +986,80 @@ export interface CpuKernelBinding {
     k: number,
     reduceRange: boolean,
     relu: boolean,
+  ): void;
+  /**
+   * native/manifest/cpu/qpool.mjs
+   * y = max over each dilated window of x (padding never wins; a NaN does, the first one), like cpuMaxPool2d but without
+   * the argmax (inference: no backward will read it). x (batch, channels, inH, inW), y (batch, channels, outH, outW);
+   * y is bit for bit what cpuMaxPool2d and lib/backend/js/pool.ts write.
+   */
+  cpuMaxPool2dValues(
+    x: Float32Array | Float64Array,
+    y: Float32Array | Float64Array,
+    batch: number,
+    channels: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kH: number,
+    kW: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+  ): void;
+  /**
+   * native/manifest/cpu/qpool.mjs; makes 'qconv2d_maxpool' native
+   * conv → requantize → max-pool of a static int8 model: c = cpuQconv2dU8S8S32(x, wt, …) (n, k, oh, ow) float32, then
+   * m = max-pool(c) (pool window over (oh, ow), padding never wins) (n, k, ph, pw), q = cpuQuantizeU8(m, outScale, outZeroPoint,
+   * quantMin, quantMax, shift) and out = float32(outScale · (q − outZeroPoint − shift)) (the grid values the next int8 layer
+   * re-quantizes to exactly q); codes (optional) receives q. Quantizing is monotone, so q is also the max-pool of the codes
+   * of c. A NaN in c is an error (as quantizing it is). lib/quantization/qpool.ts qconv2dMaxPool bit for bit.
+   */
+  cpuQconv2dMaxPool(
+    x: Uint8Array,
+    wt: Int8Array,
+    wScale: Float32Array,
+    wZeroPoint: Int32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    codes: Uint8Array | null,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    k: number,
+    r: number,
+    s: number,
+    oh: number,
+    ow: number,
+    strideH: number,
+    strideW: number,
+    padH: number,
+    padW: number,
+    dilationH: number,
+    dilationW: number,
+    xScale: number,
+    xZeroPoint: number,
+    relu: boolean,
+    poolKH: number,
+    poolKW: number,
+    poolStrideH: number,
+    poolStrideW: number,
+    poolPadH: number,
+    poolPadW: number,
+    poolDilationH: number,
+    poolDilationW: number,
+    ph: number,
+    pw: number,
+    outScale: number,
+    outZeroPoint: number,
+    quantMin: number,
+    quantMax: number,
+    shift: number,
   ): void;
   /**
    * native/manifest/cpu/reduce.mjs; makes 'reduce' native

@@ -4,8 +4,8 @@
 import type { Backend, BackendMemory, Handle, Kernels } from '../kernels.js';
 import { hostArray, type DType, type TypedArray } from '../../dtype.js';
 import { JsHandle, hostDType } from './handle.js';
-import { cast, fill, where } from './elementwise.js';
-import { argReduce } from './reduce.js';
+// fill, cast, where, argReduce: the addon's CPU kernels when loaded, else ./elementwise.js and ./reduce.js
+import { argReduce, cast, fill, where } from './native-basic.js';
 // the streaming kernels: the addon's CPU kernels when loaded (and the call is large enough), else ./elementwise.js, ./reduce.js, ./softmax.js, ./norm.js
 import {
   addBiasAct,
