@@ -107,10 +107,85 @@ inline void Take(T v, int64_t q, T& best, int64_t& bi) {
 }
 #endif
 
+// 2×2 windows, stride 2, inside the image (the common CNN pool), float32: four outputs per step
+// with the scan order and rule of Take (row 0: columns 0, 1; row 1: columns 0, 1), bit for bit.
+bool Pool2x2(const PoolGeom& p) {
+  return WindowsInside(p) && p.kH == 2 && p.kW == 2 && p.strideH == 2 && p.strideW == 2 && p.dilationH == 1 &&
+         p.dilationW == 1;
+}
+
+#if defined(__SSE2__)
+inline __m128 TakeMask4(__m128 v, __m128 best) {
+  return _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_and_ps(_mm_cmpunord_ps(v, v), _mm_cmpord_ps(best, best)));
+}
+
+void MaxPool2x2Plane(const PoolGeom& p, const float* X, float* Y, int32_t* A) {
+  const int64_t inW = p.inW;
+  for (int64_t oh = 0; oh < p.outH; oh++) {
+    const int64_t base = 2 * oh * inW;
+    const float* r0 = X + base;
+    const float* r1 = r0 + inW;
+    float* y = Y + oh * p.outW;
+    int32_t* a = A + oh * p.outW;
+    int64_t ow = 0;
+    for (; ow + 4 <= p.outW; ow += 4) {
+      const __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+      const __m128 b0 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+      const __m128 v00 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                   v01 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128 v10 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                   v11 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128i i00 = _mm_add_epi32(_mm_set1_epi32(int32_t(base + 2 * ow)), _mm_setr_epi32(0, 2, 4, 6));
+      __m128 best = v00;
+      __m128i bi = i00;
+      const __m128 c[3] = {v01, v10, v11};
+      const int32_t d[3] = {1, int32_t(inW), int32_t(inW + 1)};
+      for (int k = 0; k < 3; k++) {
+        const __m128 m = TakeMask4(c[k], best);
+        const __m128i mi = _mm_castps_si128(m);
+        best = _mm_or_ps(_mm_and_ps(m, c[k]), _mm_andnot_ps(m, best));
+        bi = _mm_or_si128(_mm_and_si128(mi, _mm_add_epi32(i00, _mm_set1_epi32(d[k]))), _mm_andnot_si128(mi, bi));
+      }
+      _mm_storeu_ps(y + ow, best);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(a + ow), bi);
+    }
+    for (; ow < p.outW; ow++) {
+      const int64_t q0 = base + 2 * ow;
+      float best = X[q0];
+      int64_t bi = q0;
+      Take(X[q0 + 1], q0 + 1, best, bi);
+      Take(X[q0 + inW], q0 + inW, best, bi);
+      Take(X[q0 + inW + 1], q0 + inW + 1, best, bi);
+      y[ow] = best;
+      a[ow] = int32_t(bi);
+    }
+  }
+}
+#endif
+
+template <class T>
+bool MaxPool2x2(const PoolGeom&, const T*, T*, int32_t*) {
+  return false;
+}
+template <>
+bool MaxPool2x2<float>(const PoolGeom& p, const float* x, float* y, int32_t* argmax) {
+#if defined(__SSE2__)
+  if (!Pool2x2(p)) return false;
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane * 4,
+            [&](int64_t pl) { MaxPool2x2Plane(p, x + pl * inPlane, y + pl * outPlane, argmax + pl * outPlane); });
+  return true;
+#else
+  (void)p, (void)x, (void)y, (void)argmax;
+  return false;
+#endif
+}
+
 }  // namespace
 
 template <class T>
 void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
+  if (MaxPool2x2<T>(p, x, y, argmax)) return;
   const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
   const bool inside = WindowsInside(p);
   ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW, [&](int64_t pl) {

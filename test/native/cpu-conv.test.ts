@@ -261,6 +261,7 @@ const POOL: PS[] = [
   { n: 1, c: 4, hw: [15, 14], k: [3, 2], s: [2, 3], d: [2, 2], p: [1, 0] },
   { n: 3, c: 17, hw: [7, 7], k: [7, 7], s: [1, 1] }, // global
   { n: 64, c: 8, hw: [12, 12], k: [2, 2] }, // many planes over the threads
+  { n: 3, c: 5, hw: [9, 23], k: [2, 2] }, // the 2×2/2 float32 fast path: odd sizes, a scalar tail of 3
 ];
 
 /** Inputs with ties, ±0 and a few NaN (max pooling's rule for them is checked too). */
