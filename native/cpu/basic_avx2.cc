@@ -11,7 +11,9 @@ namespace basic {
 namespace avx2 {
 #define WG_BVBYTES 32
 #define WG_BANY(m) (_mm256_movemask_epi8((__m256i)(m)) != 0)
+#define WG_BANY16(m) (_mm_movemask_epi8((__m128i)(m)) != 0)
 #include "basic_body.h"
+#undef WG_BANY16
 #undef WG_BANY
 #undef WG_BVBYTES
 }  // namespace avx2

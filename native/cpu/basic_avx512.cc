@@ -11,7 +11,9 @@ namespace basic {
 namespace avx512 {
 #define WG_BVBYTES 64
 #define WG_BANY(m) (_mm512_test_epi32_mask((__m512i)(m), (__m512i)(m)) != 0)
+#define WG_BANY16(m) (_mm_movemask_epi8((__m128i)(m)) != 0)
 #include "basic_body.h"
+#undef WG_BANY16
 #undef WG_BANY
 #undef WG_BVBYTES
 }  // namespace avx512

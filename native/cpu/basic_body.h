@@ -1,8 +1,8 @@
 // The row functions of the 'basic' kernels (basic.h), written once with GCC/Clang vector
 // extensions and included inside a per-ISA namespace with WG_BVBYTES = the register width in bytes
-// (16 SSE2 / NEON, 32 AVX2, 64 AVX-512) and WG_BANY(mask) = "some lane of this integer mask vector
-// is set"; the including file's -m flags decide the instructions. Everything is static or a
-// template inside that namespace, so no AVX-compiled copy can stand in for baseline code.
+// (16 SSE2 / NEON, 32 AVX2, 64 AVX-512), WG_BANY(mask) = "some lane of this integer mask vector
+// is set" and, above 16 bytes, WG_BANY16 for 16-byte masks; the including file's -m flags decide the instructions.
+// Everything is static or a template inside that namespace, so no AVX-compiled copy can stand in for baseline code.
 //
 // Semantics are the js kernels' (lib/backend/js/elementwise.ts, reduce.ts) to the bit:
 //   argmax / argmin: the first index of the extremum; a NaN counts as the extremum, so the first
@@ -42,6 +42,38 @@ struct BV<int32_t> {
   typedef int32_t I;
 };
 
+// 16-byte vectors beside the full width, for rows too short for it (the SSE2 unit has only these)
+#if WG_BVBYTES > 16
+typedef float bhf __attribute__((vector_size(16)));
+typedef double bhd __attribute__((vector_size(16)));
+typedef int32_t bhi __attribute__((vector_size(16)));
+typedef int64_t bhl __attribute__((vector_size(16)));
+template <class T>
+struct BH;
+template <>
+struct BH<float> {
+  typedef bhf V;
+  typedef bhi M;
+};
+template <>
+struct BH<double> {
+  typedef bhd V;
+  typedef bhl M;
+};
+template <>
+struct BH<int32_t> {
+  typedef bhi V;
+  typedef bhi M;
+};
+static WG_BINL bool AnyMask(bhi m) { return WG_BANY16(m); }
+static WG_BINL bool AnyMask(bhl m) { return WG_BANY16(m); }
+#else
+template <class T>
+struct BH : BV<T> {};
+#endif
+static WG_BINL bool AnyMask(bvi m) { return WG_BANY(m); }
+static WG_BINL bool AnyMask(bvl m) { return WG_BANY(m); }
+
 template <class V, class T>
 static WG_BINL V BLoad(const T* p) {
   V v;
@@ -78,12 +110,12 @@ static int64_t ArgRowScalar(const T* x, int64_t n, int64_t stride = 1) {
 
 // Two passes over a contiguous row: the extremum (and whether there is a NaN) with vectors, then
 // the first index holding it (or the first NaN), which exits early.
-template <bool Min, class T>
+template <bool Min, class T, class Tr = BV<T>>
 static int64_t ArgRowT(const T* x, int64_t n) {
-  typedef typename BV<T>::V V;
-  typedef typename BV<T>::M M;
+  typedef typename Tr::V V;
+  typedef typename Tr::M M;
   const int W = int(sizeof(V) / sizeof(T));
-  if (n < 4 * W) return ArgRowScalar<Min>(x, n);
+  if (n < 2 * W) return ArgRowScalar<Min>(x, n);
   V m0 = BLoad<V>(x), m1 = BLoad<V>(x + W);
   M nan = (m0 != m0) | (m1 != m1);
   int64_t j = 2 * W;
@@ -93,7 +125,13 @@ static int64_t ArgRowT(const T* x, int64_t n) {
     m0 = Min ? (v0 < m0 ? v0 : m0) : (v0 > m0 ? v0 : m0);
     m1 = Min ? (v1 < m1 ? v1 : m1) : (v1 > m1 ? v1 : m1);
   }
-  bool hasNan = WG_BANY(nan);
+  if (j + W <= n) {
+    const V v0 = BLoad<V>(x + j);
+    nan |= v0 != v0;
+    m0 = Min ? (v0 < m0 ? v0 : m0) : (v0 > m0 ? v0 : m0);
+    j += W;
+  }
+  bool hasNan = AnyMask(nan);
   T best = m0[0];
   for (int k = 0; k < W; k++) {
     const T a = m0[k], b = m1[k];
@@ -112,7 +150,7 @@ static int64_t ArgRowT(const T* x, int64_t n) {
   const V bv = V{} + best;  // broadcast
   int64_t i = 0;
   for (; i + W <= n; i += W) {
-    if (WG_BANY(BLoad<V>(x + i) == bv)) break;
+    if (AnyMask(BLoad<V>(x + i) == bv)) break;
   }
   for (;; i++)
     if (x[i] == best) return i;
@@ -131,7 +169,13 @@ static void ArgRowsT(const T* x, int32_t* out, int64_t rows, int64_t r) {
   typedef typename BV<T>::V V;
   const int W = int(sizeof(V) / sizeof(T));
   int64_t o = 0;
-  if (r < 4 * W) {
+#if WG_BVBYTES > 16
+  if (r < 2 * W && r >= int64_t(32 / sizeof(T))) {  // two 16-byte vectors fit
+    for (; o < rows; o++) out[o] = int32_t(ArgRowT<Min, T, BH<T>>(x + o * r, r));
+    return;
+  }
+#endif
+  if (r < 2 * W) {
     for (; o + 4 <= rows; o += 4) {
       const T* x0 = x + o * r;
       const T* x1 = x0 + r;
