@@ -37,6 +37,24 @@ export function farr(h: Handle, dtype: DType, kernel: string): FloatArray {
   return d;
 }
 
+/**
+ * The float array of `dtype` behind h, or null when it holds the other float type: for the native
+ * fast paths, which run the js kernel on null. With `kernel`, what farr refuses throws as farr does
+ * (not a js handle, int32 storage, a dtype other than float32 / float64); without it, those give
+ * null too (and the js kernel raises its own error).
+ */
+export function farrOf(h: Handle, dtype: DType, kernel?: string): FloatArray | null {
+  if (kernel !== undefined) {
+    const d = farr(h, dtype, kernel);
+    return (dtype === 'float32' ? d instanceof Float32Array : d instanceof Float64Array) ? d : null;
+  }
+  if (!(h instanceof JsHandle)) return null;
+  const d = h.data;
+  if (dtype === 'float32') return d instanceof Float32Array ? d : null;
+  if (dtype === 'float64') return d instanceof Float64Array ? d : null;
+  return null;
+}
+
 /** The int32 index array behind h. */
 export function iarr(h: Handle, kernel: string): Int32Array {
   const d = handleOf(h, kernel).data;

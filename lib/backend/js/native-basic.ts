@@ -13,7 +13,7 @@
 import type { CpuKernelBinding } from '../../../binding.js';
 import type { ArgReduceOp, Handle, KernelFns } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { JsHandle, type AnyArray } from './handle.js';
+import { farrOf, JsHandle, type AnyArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import { cast as jsCast, fill as jsFill, where as jsWhere } from './elementwise.js';
 import { argReduce as jsArgReduce } from './reduce.js';
@@ -43,18 +43,8 @@ export function setNativeBasicAlwaysForTests(always: boolean): void {
 
 /** The typed array behind h when it is a js handle holding exactly `dtype`, else null. */
 function hostArr(h: Handle, dtype: DType): AnyArray | null {
-  if (!(h instanceof JsHandle)) return null;
-  const d = h.data;
-  switch (dtype) {
-    case 'float32':
-      return d instanceof Float32Array ? d : null;
-    case 'float64':
-      return d instanceof Float64Array ? d : null;
-    case 'int32':
-      return d instanceof Int32Array ? d : null;
-    default:
-      return null;
-  }
+  if (dtype !== 'int32') return farrOf(h, dtype);
+  return h instanceof JsHandle && h.data instanceof Int32Array ? h.data : null;
 }
 
 export const fill: KernelFns['fill'] = (out, n, value, dtype) => {

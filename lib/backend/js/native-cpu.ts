@@ -11,7 +11,7 @@ import type { CpuInfo, CpuKernelBinding, CpuRuntimeBinding } from '../../../bind
 import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { loadNative } from '../../native.js';
-import { farr, floatDType } from './handle.js';
+import { farrOf, floatDType } from './handle.js';
 import { matmul as jsMatmul } from './matmul.js';
 
 /** What `cpuInfo()` of the addon reports (binding.d.ts). */
@@ -111,12 +111,11 @@ export function matmul(
   const nat = nativeCpu();
   if (nat) {
     floatDType(dtype, 'matmul');
-    const A = farr(a, dtype, 'matmul'),
-      B = farr(b, dtype, 'matmul'),
-      C = farr(out, dtype, 'matmul');
-    const T = dtype === 'float32' ? Float32Array : Float64Array;
+    const A = farrOf(a, dtype, 'matmul'),
+      B = farrOf(b, dtype, 'matmul'),
+      C = farrOf(out, dtype, 'matmul');
     // the native kernel never reads out, so out must not share memory with an input (then: JS)
-    if (A instanceof T && B instanceof T && C instanceof T && C.buffer !== A.buffer && C.buffer !== B.buffer) {
+    if (A !== null && B !== null && C !== null && C.buffer !== A.buffer && C.buffer !== B.buffer) {
       nat.cpuMatmul(A, B, C, batch, m, n, k, transA, transB, aBatchStride, bBatchStride);
       return;
     }

@@ -7,7 +7,7 @@
 import type { CpuKernelBinding } from '../../../binding.js';
 import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { farr, floatDType, type FloatArray } from './handle.js';
+import { farrOf, floatDType, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import { adamStep as jsAdamStep, sgdStep as jsSgdStep } from './optim.js';
 
@@ -22,11 +22,10 @@ export function nativeOptim(): NativeOptimBinding | null {
 
 /** The typed arrays of a list, all of the dtype's class, or null (then the js kernel runs). */
 function arrays(hs: Handle[], dtype: 'float32' | 'float64', kernel: string): FloatArray[] | null {
-  const T = dtype === 'float32' ? Float32Array : Float64Array;
   const out: FloatArray[] = new Array<FloatArray>(hs.length);
   for (let i = 0; i < hs.length; i++) {
-    const a = farr(hs[i]!, dtype, kernel);
-    if (!(a instanceof T)) return null;
+    const a = farrOf(hs[i]!, dtype, kernel);
+    if (a === null) return null;
     out[i] = a;
   }
   return out;

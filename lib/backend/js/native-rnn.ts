@@ -11,7 +11,7 @@
 import type { CpuKernelBinding } from '../../../binding.js';
 import type { Handle } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { farr, floatDType, type FloatArray } from './handle.js';
+import { farrOf, floatDType, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import {
   gruCell as jsGruCell,
@@ -45,15 +45,14 @@ export function nativeRnn(): NativeRnnBinding | null {
 /** The float arrays of handles when all are of the dtype's class, else null (then the js kernel runs). */
 function arrays(hs: (Handle | null)[], dtype: DType, kernel: string): (FloatArray | null)[] | null {
   const dt = floatDType(dtype, kernel);
-  const T = dt === 'float32' ? Float32Array : Float64Array;
   const out: (FloatArray | null)[] = [];
   for (const h of hs) {
     if (h === null) {
       out.push(null);
       continue;
     }
-    const a = farr(h, dt, kernel);
-    if (!(a instanceof T)) return null;
+    const a = farrOf(h, dt, kernel);
+    if (a === null) return null;
     out.push(a);
   }
   return out;

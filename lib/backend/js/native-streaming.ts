@@ -16,14 +16,12 @@
 import type { CpuKernelBinding } from '../../../binding.js';
 import type { Activation, BinaryOp, Handle, ReduceOp, UnaryGradOp, UnaryOp } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { JsHandle } from './handle.js';
+import { farrOf, JsHandle, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import * as jsEw from './elementwise.js';
 import * as jsRed from './reduce.js';
 import * as jsSm from './softmax.js';
 import * as jsNorm from './norm.js';
-
-type F = Float32Array | Float64Array;
 
 /** The op-name lists whose indexes are the native op codes (native/cpu/napi_elementwise.cc). */
 export interface StreamOps {
@@ -105,17 +103,9 @@ export function setNativeStreamingAlwaysForTests(always: boolean): void {
   minReduce = always ? 0 : NATIVE_MIN.reduce;
 }
 
-/** The float array of `dtype` behind h, or null. */
-function fa(h: Handle, dtype: DType): F | null {
-  if (!(h instanceof JsHandle)) return null;
-  const d = h.data;
-  if (dtype === 'float32') return d instanceof Float32Array ? d : null;
-  if (dtype === 'float64') return d instanceof Float64Array ? d : null;
-  return null;
-}
-
-function faOpt(h: Handle | null, dtype: DType): F | null | undefined {
-  return h === null ? null : (fa(h, dtype) ?? undefined); // undefined: not usable
+/** An optional handle's float array: null for no handle, undefined when it is not usable (then: js). */
+function faOpt(h: Handle | null, dtype: DType): FloatArray | null | undefined {
+  return h === null ? null : (farrOf(h, dtype) ?? undefined);
 }
 
 const CHEAP_UNARY = new Set<string>(['neg', 'abs', 'sign', 'square', 'relu', 'clamp', 'add_scalar', 'mul_scalar', 'rsub_scalar']);
@@ -124,8 +114,8 @@ export function unary(op: UnaryOp, x: Handle, out: Handle, n: number, dtype: DTy
   const s = nativeStream();
   if (s !== null && n >= (CHEAP_UNARY.has(op) ? minCheap : minTrans)) {
     const code = s.unary.get(op);
-    const X = fa(x, dtype),
-      O = fa(out, dtype);
+    const X = farrOf(x, dtype),
+      O = farrOf(out, dtype);
     if (code !== undefined && X !== null && O !== null) return s.b.cpuUnary(code, X, O, n, a, b);
   }
   jsEw.unary(op, x, out, n, dtype, a, b);
@@ -145,10 +135,10 @@ export function unaryGrad(
   const s = nativeStream();
   if (s !== null && n >= minCheap) {
     const code = s.unaryGrad.get(op);
-    const X = fa(x, dtype),
-      Y = fa(y, dtype),
-      G = fa(dy, dtype),
-      D = fa(dx, dtype);
+    const X = farrOf(x, dtype),
+      Y = farrOf(y, dtype),
+      G = farrOf(dy, dtype),
+      D = farrOf(dx, dtype);
     if (code !== undefined && X !== null && Y !== null && G !== null && D !== null) return s.b.cpuUnaryGrad(code, X, Y, G, D, n, a, b);
   }
   jsEw.unaryGrad(op, x, y, dy, dx, n, dtype, a, b);
@@ -172,9 +162,9 @@ export function binary(
     let n = 1;
     for (let d = 0; d < nd; d++) n *= outShape[d]!;
     const code = n >= minCheap ? s.binary.get(op) : undefined;
-    const A = code !== undefined ? fa(a, dtype) : null,
-      B = A !== null ? fa(b, dtype) : null,
-      O = B !== null ? fa(out, dtype) : null;
+    const A = code !== undefined ? farrOf(a, dtype) : null,
+      B = A !== null ? farrOf(b, dtype) : null,
+      O = B !== null ? farrOf(out, dtype) : null;
     if (O !== null && aStrides.length === nd && bStrides.length === nd) {
       for (let d = 0; d < nd; d++) {
         dims[d] = outShape[d]!;
@@ -200,9 +190,9 @@ export function addBiasAct(
   const s = nativeStream();
   if (s !== null && outer * c * inner >= (act === 'none' || act === 'relu' ? minCheap : minTrans)) {
     const code = s.act.get(act);
-    const X = fa(x, dtype),
-      B = fa(bias, dtype),
-      O = fa(out, dtype);
+    const X = farrOf(x, dtype),
+      B = farrOf(bias, dtype),
+      O = farrOf(out, dtype);
     if (code !== undefined && X !== null && B !== null && O !== null) return s.b.cpuAddBiasAct(X, B, O, outer, c, inner, code);
   }
   jsEw.addBiasAct(x, bias, out, outer, c, inner, act, dtype);
@@ -212,8 +202,8 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
   const s = nativeStream();
   if (s !== null && outer * r * inner >= minReduce) {
     const code = s.reduce.get(op);
-    const X = fa(x, dtype),
-      O = fa(out, dtype);
+    const X = farrOf(x, dtype),
+      O = farrOf(out, dtype);
     if (code !== undefined && X !== null && O !== null) return s.b.cpuReduce(code, X, O, outer, r, inner);
   }
   jsRed.reduce(op, x, out, outer, r, inner, dtype);
@@ -222,8 +212,8 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
 export function softmax(x: Handle, y: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const X = fa(x, dtype),
-      Y = fa(y, dtype);
+    const X = farrOf(x, dtype),
+      Y = farrOf(y, dtype);
     if (X !== null && Y !== null) return s.b.cpuSoftmax(X, Y, rows, cols, log);
   }
   jsSm.softmax(x, y, rows, cols, log, dtype);
@@ -232,9 +222,9 @@ export function softmax(x: Handle, y: Handle, rows: number, cols: number, log: b
 export function softmaxBackward(y: Handle, dy: Handle, dx: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const Y = fa(y, dtype),
-      G = fa(dy, dtype),
-      D = fa(dx, dtype);
+    const Y = farrOf(y, dtype),
+      G = farrOf(dy, dtype),
+      D = farrOf(dx, dtype);
     if (Y !== null && G !== null && D !== null) return s.b.cpuSoftmaxBackward(Y, G, D, rows, cols, log);
   }
   jsSm.softmaxBackward(y, dy, dx, rows, cols, log, dtype);
@@ -264,8 +254,8 @@ export function crossEntropy(
 ): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const X = fa(logits, dtype),
-      L = fa(loss, dtype),
+    const X = farrOf(logits, dtype),
+      L = farrOf(loss, dtype),
       T = targetsOk(targets, rows, cols, ignoreIndex);
     if (X !== null && L !== null && T !== null) return s.b.cpuCrossEntropy(X, T, L, rows, cols, labelSmoothing, ignoreIndex);
   }
@@ -285,9 +275,9 @@ export function crossEntropyBackward(
 ): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const X = fa(logits, dtype),
-      G = fa(dloss, dtype),
-      D = fa(dlogits, dtype),
+    const X = farrOf(logits, dtype),
+      G = farrOf(dloss, dtype),
+      D = farrOf(dlogits, dtype),
       T = targetsOk(targets, rows, cols, ignoreIndex);
     // the kernel writes e^x into dlogits before it is done with the logits: never in place
     if (X !== null && G !== null && D !== null && T !== null && D.buffer !== X.buffer)
@@ -310,12 +300,12 @@ export function layerNorm(
 ): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const X = fa(x, dtype),
+    const X = farrOf(x, dtype),
       G = faOpt(gamma, dtype),
       B = faOpt(beta, dtype),
-      Y = fa(y, dtype),
-      M = fa(mean, dtype),
-      R = fa(rstd, dtype);
+      Y = farrOf(y, dtype),
+      M = farrOf(mean, dtype),
+      R = farrOf(rstd, dtype);
     if (X !== null && G !== undefined && B !== undefined && Y !== null && M !== null && R !== null)
       return s.b.cpuLayerNorm(X, G, B, Y, M, R, rows, cols, eps);
   }
@@ -337,12 +327,12 @@ export function layerNormBackward(
 ): void {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
-    const DY = fa(dy, dtype),
-      X = fa(x, dtype),
+    const DY = farrOf(dy, dtype),
+      X = farrOf(x, dtype),
       G = faOpt(gamma, dtype),
-      M = fa(mean, dtype),
-      R = fa(rstd, dtype),
-      DX = fa(dx, dtype),
+      M = farrOf(mean, dtype),
+      R = farrOf(rstd, dtype),
+      DX = farrOf(dx, dtype),
       DG = faOpt(dgamma, dtype),
       DB = faOpt(dbeta, dtype);
     if (DY !== null && X !== null && G !== undefined && M !== null && R !== null && DX !== null && DG !== undefined && DB !== undefined)
@@ -370,14 +360,14 @@ export function batchNorm(
 ): void {
   const s = nativeStream();
   if (s !== null && n * c * hw >= minRow) {
-    const X = fa(x, dtype),
+    const X = farrOf(x, dtype),
       G = faOpt(gamma, dtype),
       B = faOpt(beta, dtype),
       RM = faOpt(runningMean, dtype),
       RV = faOpt(runningVar, dtype),
-      Y = fa(y, dtype),
-      SM = fa(saveMean, dtype),
-      SI = fa(saveInvStd, dtype);
+      Y = farrOf(y, dtype),
+      SM = farrOf(saveMean, dtype),
+      SI = farrOf(saveInvStd, dtype);
     if (
       X !== null &&
       G !== undefined &&
@@ -410,12 +400,12 @@ export function batchNormBackward(
 ): void {
   const s = nativeStream();
   if (s !== null && n * c * hw >= minRow) {
-    const DY = fa(dy, dtype),
-      X = fa(x, dtype),
+    const DY = farrOf(dy, dtype),
+      X = farrOf(x, dtype),
       G = faOpt(gamma, dtype),
-      SM = fa(saveMean, dtype),
-      SI = fa(saveInvStd, dtype),
-      DX = fa(dx, dtype),
+      SM = farrOf(saveMean, dtype),
+      SI = farrOf(saveInvStd, dtype),
+      DX = farrOf(dx, dtype),
       DG = faOpt(dgamma, dtype),
       DB = faOpt(dbeta, dtype);
     if (DY !== null && X !== null && G !== undefined && SM !== null && SI !== null && DX !== null && DG !== undefined && DB !== undefined)
