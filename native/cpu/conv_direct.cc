@@ -7,7 +7,7 @@ namespace wgcpu {
 namespace convdirect {
 namespace {
 
-constexpr int kSlots = 4;
+constexpr int kSlots = 5;
 struct TlBufs {
   void* p[kSlots] = {};
   size_t bytes[kSlots] = {};

@@ -11,7 +11,9 @@ namespace {
 
 typedef V::R R;
 constexpr int W = V::W;
-constexpr int kPadSlot = 0, kPackSlot = 1, kOffSlot = 2, kFlipSlot = 3;  // Buf slots
+constexpr int kPadSlot = 0, kPackSlot = 1, kOffSlot = 2, kFlipSlot = 3, kAccSlot = 4;  // Buf slots
+// grad-weight's segments per block (16 KiB of packed dy on AVX-512)
+constexpr int64_t kSegBlock = 64;
 // above this many floats of padded input the im2col path (chunked buffers) is used
 constexpr double kMaxPadFloats = 64.0 * 1024 * 1024;
 static_assert(kNV == 3, "FwdTiles dispatches 1..3 segments");
@@ -188,7 +190,9 @@ struct GwJob {
   float* dyp;  // dy packed per channel tile: [kt][segment][kMK][W], 0 in the lanes past a row's end
   float* dw;
   int64_t K, P, L, S, KT, PT, pw, segsPer;
-  bool finite;  // every element of x is finite
+  bool finite;          // every element of x is finite
+  float* acc;           // the tasks' accumulators between segment blocks
+  int64_t groups, tpg;  // tap-tile groups per channel tile, tap tiles per group
 };
 
 // No inf or NaN in p[0, n): x·0 is 0 for every element.
@@ -216,19 +220,23 @@ void GwPackTask(void* ctx, int64_t t, int) {
 
 // One tile: kMK output channels × MP taps, each accumulator a vector over the lanes of every
 // segment (all images and rows), summed across its lanes at the end.
+// One tile over segments [s0, s1): kMK output channels × MP taps, each accumulator a vector over
+// the lanes of the segments, carried between segment blocks in mem (kMK·MP vectors; first: start
+// from 0) and summed across its lanes after the last block. The blocks change no arithmetic: each
+// lane still adds its products in segment order.
 template <int MP, bool Masked>
-void GwTile(const GwJob& j, int64_t kt, int64_t p0) {
+void GwTile(const GwJob& j, int64_t kt, int64_t p0, int64_t s0, int64_t s1, float* mem, bool first, bool last) {
   R acc[kMK][MP];
 #pragma GCC unroll 8
   for (int i = 0; i < kMK; i++)
 #pragma GCC unroll 8
-    for (int q = 0; q < MP; q++) acc[i][q] = V::zero();
+    for (int q = 0; q < MP; q++) acc[i][q] = first ? V::zero() : V::ld(mem + (i * MP + q) * W);
   const float* xb[MP];
 #pragma GCC unroll 8
   for (int q = 0; q < MP; q++) xb[q] = j.xp + j.off[p0 + q];
-  const float* d = j.dyp + kt * j.S * kMK * W;
+  const float* d = j.dyp + (kt * j.S + s0) * kMK * W;
   const GwSeg* seg = j.seg;
-  for (int64_t s = 0; s < j.S; s++, d += kMK * W) {
+  for (int64_t s = s0; s < s1; s++, d += kMK * W) {
     const int64_t ix = seg[s].ix;
     // unmasked: every x is finite (checked) and dy is 0 in the lanes past the row, so those lanes
     // add exactly ±0; masked loads cost a third of the time here (Zen 5)
@@ -243,6 +251,13 @@ void GwTile(const GwJob& j, int64_t kt, int64_t p0) {
       for (int i = 0; i < kMK; i++) acc[i][q] = V::fma(dv[i], xv, acc[i][q]);
     }
   }
+  if (!last) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kMK; i++)
+#pragma GCC unroll 8
+      for (int q = 0; q < MP; q++) V::st(mem + (i * MP + q) * W, acc[i][q]);
+    return;
+  }
   const int64_t k0 = kt * kMK;
   const int kvalid = int(Min(kMK, j.K - k0));
   // constant indices only (a runtime index would keep acc in memory)
@@ -256,18 +271,27 @@ void GwTile(const GwJob& j, int64_t kt, int64_t p0) {
 
 // GwTile<kMP>, or the narrower tile of the last taps
 template <int MP>
-void GwDispatch(const GwJob& j, int64_t kt, int64_t p0, int mp) {
+void GwDispatch(const GwJob& j, int64_t kt, int64_t p0, int mp, int64_t s0, int64_t s1, float* mem) {
   if constexpr (MP > 1) {
-    if (mp < MP) return GwDispatch<MP - 1>(j, kt, p0, mp);
+    if (mp < MP) return GwDispatch<MP - 1>(j, kt, p0, mp, s0, s1, mem);
   }
-  if (j.finite) GwTile<MP, false>(j, kt, p0);
-  else GwTile<MP, true>(j, kt, p0);
+  if (j.finite) GwTile<MP, false>(j, kt, p0, s0, s1, mem, s0 == 0, s1 == j.S);
+  else GwTile<MP, true>(j, kt, p0, s0, s1, mem, s0 == 0, s1 == j.S);
 }
 
+// A task: channel tile kt, tap tiles [g·tpg, (g+1)·tpg), over blocks of segments: each block's
+// dy (kSegBlock · kMK vectors) and x rows stay in L1 while the task's tap tiles pass over them.
 void GwTask(void* ctx, int64_t t, int) {
   const GwJob& j = *static_cast<GwJob*>(ctx);
-  const int64_t kt = t / j.PT, p0 = (t % j.PT) * j.pw;
-  GwDispatch<kMP>(j, kt, p0, int(Min(j.pw, j.P - p0)));
+  const int64_t kt = t / j.groups, pt0 = (t % j.groups) * j.tpg, pt1 = Min(j.PT, pt0 + j.tpg);
+  float* mem = j.acc + t * j.tpg * (kMK * kMP * W);
+  for (int64_t s0 = 0; s0 < j.S; s0 += kSegBlock) {
+    const int64_t s1 = Min(j.S, s0 + kSegBlock);
+    for (int64_t pt = pt0; pt < pt1; pt++) {
+      const int64_t p0 = pt * j.pw;
+      GwDispatch<kMP>(j, kt, p0, int(Min(j.pw, j.P - p0)), s0, s1, mem + (pt - pt0) * (kMK * kMP * W));
+    }
+  }
 }
 
 }  // namespace
@@ -316,22 +340,16 @@ int GradWeight(const ConvGeom& g, const float* x, const float* dy, float* dw) {
         seg[s] = GwSeg{n * K * L + oh * g.outW + ow0, n * C * Hp * Wp + oh * Wp + ow0, Min(W, g.outW - ow0)};
   // taps per tile: P split into equal tiles of at most kMP
   const int64_t ntp = CeilDiv(P, kMP), pw = CeilDiv(P, ntp), PT = CeilDiv(P, pw);
-  GwJob j{xp,
-          dy,
-          off,
-          seg,
-          dyp,
-          dw,
-          K,
-          P,
-          L,
-          S,
-          KT,
-          PT,
-          pw,
-          Max(1, 2048 / (kMK * W)),
-          AllFinite(x, g.batch * C * g.inH * g.inW)};
+  // about four tasks per thread
+  const int64_t groups = Min(PT, Max(1, CeilDiv(int64_t(NumThreads()) * 4, KT))), tpg = CeilDiv(PT, groups);
+  float* acc = Buf(kAccSlot, KT * groups * tpg * kMK * kMP * W);
+  if (!acc) return -1;
+  GwJob j;
+  j.xp = xp, j.dy = dy, j.off = off, j.seg = seg, j.dyp = dyp, j.dw = dw, j.acc = acc;
+  j.K = K, j.P = P, j.L = L, j.S = S, j.KT = KT, j.PT = PT, j.pw = pw, j.groups = groups, j.tpg = tpg;
+  j.segsPer = Max(1, 2048 / (kMK * W));
+  j.finite = AllFinite(x, g.batch * C * g.inH * g.inW);
   ParallelFor(KT * CeilDiv(S, j.segsPer), GwPackTask, &j);
-  ParallelFor(KT * PT, GwTask, &j);
+  ParallelFor(KT * groups, GwTask, &j);
   return 1;
 }
