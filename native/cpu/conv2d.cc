@@ -11,6 +11,8 @@
 // exact copies / a fixed-order scatter, and grad-weight's chunks depend on the shapes only (their
 // partial sums are added in chunk order): results are identical for any thread count.
 // 1×1 kernels with stride 1 and no padding skip im2col (the image is the column matrix).
+// float32 with stride 1 and one group on AVX-512 / AVX2 goes to the direct kernels of conv_direct.h
+// instead (no column matrix; about 2x faster on the small CNN) when the rows fill half a vector.
 // Buffers are per calling thread (JS main thread or a worker) and kept between calls.
 
 #include <stdlib.h>
