@@ -24,7 +24,8 @@ import { Module } from './module.js';
 import type { Tensor } from '../tensor.js';
 import { QTensor } from '../quantization/qtensor.js';
 import { qgemm } from '../quantization/qgemm.js';
-import { convOutSize, qconv2d } from '../quantization/qconv.js';
+import { convOutSize, qconv2d, type QConv2dArgs } from '../quantization/qconv.js';
+import { qconv2dMaxPool, qconvPoolShape, type PoolWindow } from '../quantization/qpool.js';
 import { nativeCpu } from '../backend/js/native-cpu.js';
 import { getBackend } from '../backend/registry.js';
 import { JsHandle, farr } from '../backend/js/handle.js';
@@ -277,6 +278,15 @@ export class QuantizedConv2d extends StaticQuantizedBase {
   override get name(): string {
     return this.relu ? 'QuantizedConvReLU2d' : 'QuantizedConv2d';
   }
+  /**
+   * The MaxPool2d fused after this conv and the int8 layer it feeds (quantization.convert does it,
+   * see lib/quantization/qpool.ts): forward then returns the pooled output on the grid of that
+   * layer's input parameters (read at each call: a loaded state dict changes them), bit for bit
+   * what the unfused conv → pool → quantize gives there. A pair, not an object: cloneModule copies
+   * arrays element by element, so a copy's pair points at the copy's next layer.
+   */
+  fusedPool: [window: PoolWindow, next: StaticQuantizedBase] | null = null;
+
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) badInput(this.toString(), `(N, ${this.inChannels}, H, W) float32`, x);
     floatInput(this.name, x);
@@ -292,30 +302,38 @@ export class QuantizedConv2d extends StaticQuantizedBase {
       dilation: this.dilation,
     });
     if (!(oh > 0 && ow > 0)) badInput(this.toString(), `(N, ${C}, H, W) at least as large as the dilated kernel`, x);
+    const args: QConv2dArgs = {
+      x: a.data,
+      xScale: this.inputQ.scale,
+      xZeroPoint: a.zeroPoint,
+      w: this.qweight.data as Int8Array,
+      wScale: this.wScale,
+      wZeroPoint: this.wZero,
+      bias: this.biasHost,
+      n: N,
+      c: C,
+      h: H,
+      width: W,
+      k: this.outChannels,
+      r: this.kernelSize[0],
+      s: this.kernelSize[1],
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      relu: this.relu,
+    };
+    if (this.fusedPool) {
+      const [window, next] = this.fusedPool;
+      const shape = qconvPoolShape(args, oh, ow, window);
+      if (!(shape[2] > 0 && shape[3] > 0))
+        badInput(this.toString(), `(N, ${C}, H, W) whose conv output is at least the fused pool kernel ${window.kernel.join('×')}`, x);
+      const { y, data } = cpuOutput(shape, this.name);
+      qconv2dMaxPool(args, { oh, ow }, window, next.inputQParams, { out: data });
+      inferenceOnly(this.name, y, x);
+      return y;
+    }
     const { y, data } = cpuOutput([N, this.outChannels, oh, ow], this.name);
-    qconv2d(
-      {
-        x: a.data,
-        xScale: this.inputQ.scale,
-        xZeroPoint: a.zeroPoint,
-        w: this.qweight.data as Int8Array,
-        wScale: this.wScale,
-        wZeroPoint: this.wZero,
-        bias: this.biasHost,
-        n: N,
-        c: C,
-        h: H,
-        width: W,
-        k: this.outChannels,
-        r: this.kernelSize[0],
-        s: this.kernelSize[1],
-        stride: this.stride,
-        padding: this.padding,
-        dilation: this.dilation,
-        relu: this.relu,
-      },
-      { out: data },
-    );
+    qconv2d(args, { out: data });
     inferenceOnly(this.name, y, x);
     return y;
   }
@@ -323,7 +341,9 @@ export class QuantizedConv2d extends StaticQuantizedBase {
     let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${fmtPair(this.kernelSize)}, stride=${fmtPair(this.stride)}`;
     if (this.padding[0] || this.padding[1]) s += `, padding=${fmtPair(this.padding)}`;
     if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${fmtPair(this.dilation)}`;
-    return `${s}, ${this.qRepr()}`;
+    const p = this.fusedPool?.[0];
+    const pool = p ? `, max_pool=(kernel_size=${fmtPair(p.kernel)}, stride=${fmtPair(p.stride)}, padding=${fmtPair(p.padding)})` : '';
+    return `${s}, ${this.qRepr()}${pool}`;
   }
 }
 

@@ -50,9 +50,13 @@ export {
   ConvReLU2d,
   ObservedLinear,
   ObservedConv2d,
+  fuseInt8MaxPools,
+  PoolFusedIdentity,
 } from './static.js';
-export type { QConfig, QBackend, PrepareOptions, CalibrationData } from './static.js';
+export type { QConfig, QBackend, PrepareOptions, CalibrationData, ConvertOptions } from './static.js';
 export { qconv2d, qconv2dDirect, im2colU8 } from './qconv.js';
 export type { QConv2dArgs } from './qconv.js';
+export { qconv2dMaxPool, maxPool2dU8, maxPoolPlanes, poolOutSize } from './qpool.js';
+export type { PoolWindow } from './qpool.js';
 export { QuantizedLinear, QuantizedConv2d, Quantize, DeQuantize, quantizeForKernel } from '../nn/quantized-static.js';
 export type { InputQParams } from '../nn/quantized-static.js';

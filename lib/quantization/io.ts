@@ -38,6 +38,7 @@ import { Module } from '../nn/module.js';
 import { DynamicQuantizedLinear, DynamicQuantizedRNN } from '../nn/quantized.js';
 import { DeQuantize, Quantize, QuantizedConv2d, QuantizedLinear, type InputQParams } from '../nn/quantized-static.js';
 import { Identity } from '../nn/layers/linear.js';
+import { PoolFusedIdentity, fuseInt8MaxPools } from './static.js';
 import { fromHost } from '../ops/creation.js';
 import type { Tensor } from '../tensor.js';
 import { QTensor } from './qtensor.js';
@@ -111,7 +112,7 @@ export function quantizationMetadata(model: AnyModule): Record<string, string> {
         quant_max: p.quantMax,
       };
     } else if (m instanceof DeQuantize) layers[name] = { type: 'DeQuantize' };
-    else if (m instanceof Identity && name) identities.push(name);
+    else if (m instanceof Identity && !(m instanceof PoolFusedIdentity) && name) identities.push(name); // a fused pool is re-fused on load
   }
   const md: Record<string, string> = {
     [QUANTIZATION_METADATA_KEY]: anyStatic ? 'static int8' : 'dynamic int8',
@@ -250,6 +251,7 @@ function rebuildStatic(model: AnyModule, c: ReturnType<typeof readSafetensors>, 
     parent[k] = m;
     old.dispose();
   }
+  fuseInt8MaxPools(model); // as convert did (the file keeps the float MaxPool2d's place)
   model.eval(); // an int8 model is for inference (as convert's result)
 }
 

@@ -19,7 +19,10 @@
 // DeQuantStub with DeQuantize; it refuses an observer that has seen no data (convert before
 // calibrate). Differences from torch, by design: observers sit at each int8 layer's input rather
 // than its output (activations travel as float32 between layers: nn/quantized-static.ts), so a
-// model needs no QuantStub/DeQuantStub (they are accepted and honoured).
+// model needs no QuantStub/DeQuantStub (they are accepted and honoured). Where an int8 conv is
+// followed by a MaxPool2d and then another int8 layer, convert fuses the pool into the conv, which
+// pools on the next layer's int8 grid (torch pools the quint8 tensor; same outputs bit for bit:
+// fuseInt8MaxPools, quantization/qpool.ts).
 
 import { noGrad } from '../autograd/mode.js';
 import { tidy } from '../memory.js';
@@ -28,7 +31,8 @@ import { Linear } from '../nn/layers/linear.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { ReLU } from '../nn/layers/activation.js';
 import { BatchNorm2d } from '../nn/layers/norm.js';
-import { Sequential } from '../nn/layers/container.js';
+import { Flatten, Sequential } from '../nn/layers/container.js';
+import { MaxPool2d } from '../nn/layers/pool.js';
 import { Identity } from '../nn/layers/linear.js';
 import { Parameter } from '../nn/parameter.js';
 import { conv2d } from '../ops/conv.js';
@@ -563,14 +567,77 @@ function hostBias(b: Parameter | null): Tensor | null {
   return b ? fromHost(Float32Array.from(b.dataSync() as ArrayLike<number>), [b.shape[0]!], 'float32', 'cpu') : null;
 }
 
+/** What stands where convert() fused a MaxPool2d into the int8 conv before it (an Identity; saveQuantized does not list it). */
+export class PoolFusedIdentity extends Identity {
+  override get name(): string {
+    return 'Identity';
+  }
+  override extraRepr(): string {
+    return 'MaxPool2d fused into the int8 conv before it';
+  }
+}
+
+/**
+ * In every Sequential of a converted model, a QuantizedConv2d (or ConvReLU2d) followed by a
+ * MaxPool2d (Identity modules between them allowed) and then by another int8 layer (after
+ * Identity / Flatten modules) becomes one int8 conv → max-pool → requantize step: the conv pools
+ * its output and puts it on the grid of that layer's input parameters (lib/quantization/qpool.ts:
+ * max commutes with the monotone quantization, so the model's outputs are bit for bit the unfused
+ * ones), and the MaxPool2d's place holds an Identity, as fuse_modules leaves. Returns how many
+ * pools were fused. convert() runs it (fuseMaxPool: false leaves the pools float), and so does
+ * loadQuantized.
+ */
+export function fuseInt8MaxPools(root: AnyModule): number {
+  let fused = 0;
+  for (const [, seq] of [...root.namedModules()]) {
+    if (!(seq instanceof Sequential)) continue;
+    const kids = [...seq.namedChildren()];
+    for (let i = 0; i < kids.length; i++) {
+      const conv = kids[i]![1];
+      if (!(conv instanceof QuantizedConv2d) || conv.fusedPool) continue;
+      let j = i + 1;
+      while (j < kids.length && kids[j]![1].constructor === Identity) j++;
+      const pool = kids[j]?.[1];
+      if (!(pool instanceof MaxPool2d) || pool.constructor !== MaxPool2d) continue;
+      let k = j + 1;
+      while (k < kids.length && (kids[k]![1] instanceof Identity || kids[k]![1].constructor === Flatten)) k++;
+      const next = kids[k]?.[1];
+      if (!(next instanceof QuantizedConv2d || next instanceof QuantizedLinear)) continue;
+      conv.fusedPool = [
+        {
+          kernel: [...pool.kernelSize],
+          stride: [...pool.stride],
+          padding: [...pool.padding],
+          dilation: [...pool.dilation],
+          ceilMode: pool.ceilMode,
+        },
+        next,
+      ];
+      const slot = new PoolFusedIdentity();
+      (seq as unknown as Record<string, unknown>)[kids[j]![0]] = slot;
+      kids[j] = [kids[j]![0], slot];
+      fused++;
+    }
+  }
+  return fused;
+}
+
+export interface ConvertOptions {
+  /** change `model` itself (default false: a copy, as torch) */
+  inplace?: boolean;
+  /** fuse each MaxPool2d between two int8 layers into the conv before it (default true; outputs unchanged, see fuseInt8MaxPools) */
+  fuseMaxPool?: boolean;
+}
+
 /** torch.ao.quantization.convert: see the header. The result is in eval mode, for inference. */
-export function convert<M extends AnyModule>(model: M, o: { inplace?: boolean } = {}): M {
+export function convert<M extends AnyModule>(model: M, o: ConvertOptions = {}): M {
   return convertImpl(model, o, !o.inplace);
 }
 
-function convertImpl<M extends AnyModule>(model: M, o: { inplace?: boolean }, free: boolean): M {
+function convertImpl<M extends AnyModule>(model: M, o: ConvertOptions, free: boolean): M {
   if (!(model instanceof Module)) throw new TypeError(`convert: expected a Module, got ${model === null ? 'null' : typeof model}`);
-  checkOptions('convert', o, ['inplace']);
+  checkOptions('convert', o, ['inplace', 'fuseMaxPool']);
+  const fusePools = bool('convert', 'fuseMaxPool', o.fuseMaxPool, true);
   const mods = [...model.modules()];
   if (!mods.some((m) => m instanceof ObservedLinear || m instanceof ObservedConv2d || (m instanceof QuantStub && m.activationPostProcess)))
     throw new Error(`convert: ${model.name} has no observed layers; prepare it (quantization.prepare(model, qconfig)) and calibrate first`);
@@ -628,6 +695,7 @@ function convertImpl<M extends AnyModule>(model: M, o: { inplace?: boolean }, fr
     const live = new Set<unknown>([...out.parameters(), ...out.buffers()]);
     for (const m of replaced) for (const [, p] of m.namedOwnParameters()) if (!live.has(p)) p.dispose();
   }
+  if (fusePools) fuseInt8MaxPools(out);
   out.eval();
   return out as M;
 }
@@ -635,19 +703,19 @@ function convertImpl<M extends AnyModule>(model: M, o: { inplace?: boolean }, fr
 /**
  * fuse (every fusableModules group, eval mode) → prepare → calibrate → convert in one call; the
  * model itself is not changed. Options: qconfig (default getDefaultQconfig('x86')), batches
- * (default 32), fuse (default true), exclude, layers.
+ * (default 32), fuse (default true), fuseMaxPool (convert's, default true), exclude, layers.
  */
 export function quantizeStatic<M extends AnyModule>(
   model: M,
   data: CalibrationData,
-  o: { qconfig?: QConfig; batches?: number; fuse?: boolean; exclude?: string[]; layers?: ModuleClass[] } = {},
+  o: { qconfig?: QConfig; batches?: number; fuse?: boolean; fuseMaxPool?: boolean; exclude?: string[]; layers?: ModuleClass[] } = {},
 ): M {
-  checkOptions('quantizeStatic', o, ['qconfig', 'batches', 'fuse', 'exclude', 'layers']);
+  checkOptions('quantizeStatic', o, ['qconfig', 'batches', 'fuse', 'fuseMaxPool', 'exclude', 'layers']);
   const wasTraining = model.training;
   const copy = cloneModule(model).eval();
   if (wasTraining) model.train();
   const fused = bool('quantizeStatic', 'fuse', o.fuse, true) ? fuseModules(copy, fusableModules(copy), { inplace: true }) : copy;
   const p = prepare(fused, o.qconfig ?? getDefaultQconfig(), { inplace: true, exclude: o.exclude, layers: o.layers });
   calibrate(p, data, { batches: o.batches ?? 32 });
-  return convertImpl(p, { inplace: true }, true);
+  return convertImpl(p, { inplace: true, fuseMaxPool: o.fuseMaxPool }, true);
 }

@@ -402,74 +402,158 @@ namespace {
 // instead of im2col + GEMM, whose k block is 64 bytes.
 constexpr int64_t kDirectTaps = 64;
 
-struct DirectCtx {
-  const QconvDirectArgs* a;
-  std::atomic<bool>* failed;
-};
-void DirectTask(void* p, int64_t img, int) {
-  const DirectCtx& c = *static_cast<const DirectCtx*>(p);
-  if (!QconvDirectVnni(*c.a, img)) c.failed->store(true);
+bool WideApplies(const int32_t* wZeroPoint, int64_t k, int64_t s, int64_t dilationW) {
+  if (s > 8 || dilationW != 1 || Current().fn != QgemmDotVnni) return false;
+  for (int64_t j = 0; j < k; j++)
+    if (wZeroPoint[j] != 0) return false;
+  return true;
 }
 
-const char* QconvDirect(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
-                        const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r,
-                        int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW,
-                        int64_t dilationH, int64_t dilationW, double xScale, int64_t xZeroPoint, bool relu) {
-  if (n == 0 || k == 0) return nullptr;
+// The pixel-lane direct conv's weights: (k, ⌈c·r·s / 4⌉) 4-byte groups, Σw, float32(xScale · wScale).
+bool PrepareDirect(QconvImagePlan* pl, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                   const float* bias, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t oh,
+                   int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW, int64_t dilationH,
+                   int64_t dilationW, double xScale, int64_t xZeroPoint, bool relu) {
   const int64_t crs = c * r * s, G = (crs + 3) / 4;
-  Buf<int32_t> wqBuf(AllocAligned<int32_t>(size_t(k * G)));
-  Buf<int32_t> sumBuf(AllocAligned<int32_t>(size_t(k)));
-  Buf<float> scBuf(AllocAligned<float>(size_t(k)));
-  if (!wqBuf || !sumBuf || !scBuf) return "out of memory for the packing buffers";
-  int8_t* wq = reinterpret_cast<int8_t*>(wqBuf.get());
+  int32_t* wq32 = AllocAligned<int32_t>(size_t(k * G));
+  int32_t* sum = AllocAligned<int32_t>(size_t(k));
+  float* sc = AllocAligned<float>(size_t(k));
+  pl->mem[0] = wq32;
+  pl->mem[1] = sum;
+  pl->mem[2] = sc;
+  if (!wq32 || !sum || !sc) return false;
+  int8_t* wq = reinterpret_cast<int8_t*>(wq32);
   memset(wq, 0, size_t(k * G * 4));
   for (int64_t j = 0; j < k; j++) {
-    int32_t sum = 0;
+    int32_t t = 0;
     for (int64_t p = 0; p < crs; p++) {
       wq[j * G * 4 + p] = wt[j * crs + p];
-      sum += wt[j * crs + p];
+      t += wt[j * crs + p];
     }
-    sumBuf.get()[j] = sum;
-    scBuf.get()[j] = float(xScale * double(wScale[j]));  // as the js reference's Float32Array of aScale · bScale[j]
+    sum[j] = t;
+    sc[j] = float(xScale * double(wScale[j]));  // as the js reference's Float32Array of aScale · bScale[j]
   }
-  QconvDirectArgs a{x,
-                    wqBuf.get(),
-                    sumBuf.get(),
-                    wZeroPoint,
-                    scBuf.get(),
-                    bias,
-                    out,
-                    c,
-                    h,
-                    w,
-                    k,
-                    r,
-                    s,
-                    oh,
-                    ow,
-                    strideH,
-                    strideW,
-                    padH,
-                    padW,
-                    dilationH,
-                    dilationW,
-                    int32_t(xZeroPoint),
-                    relu};
-  std::atomic<bool> failed{false};
-  DirectCtx ctx{&a, &failed};
-  ParallelFor(n, DirectTask, &ctx);
-  return failed.load() ? "out of memory for the direct convolution's buffers" : nullptr;
+  pl->kind = 2;
+  pl->direct = QconvDirectArgs{
+      nullptr, wq32, sum, wZeroPoint, sc,      bias,    nullptr, c,    h,         w,         k,
+      r,       s,    oh,  ow,         strideH, strideW, padH,    padW, dilationH, dilationW, int32_t(xZeroPoint),
+      relu};
+  return true;
+}
+
+// The channel-lane direct conv's weights (qgemm.h QconvWideArgs): packed blocks, za·Σw, scales, biases.
+bool PrepareWide(QconvImagePlan* pl, const int8_t* wt, const float* wScale, const float* bias, int64_t c, int64_t h,
+                 int64_t w, int64_t k, int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
+                 int64_t padH, int64_t padW, int64_t dilationH, double xScale, int64_t xZeroPoint, bool relu) {
+  const int64_t sp = s <= 4 ? 4 : 8, G = sp / 4, KB = (k + 15) / 16, kp = KB * 16;
+  int8_t* wp = AllocAligned<int8_t>(size_t(KB * c * r * G * 64));
+  int32_t* corr = AllocAligned<int32_t>(size_t(kp));
+  float* sc = AllocAligned<float>(size_t(kp));
+  float* bi = AllocAligned<float>(size_t(kp));
+  pl->mem[0] = wp;
+  pl->mem[1] = corr;
+  pl->mem[2] = sc;
+  pl->mem[3] = bi;
+  if (!wp || !corr || !sc || !bi) return false;
+  memset(wp, 0, size_t(KB * c * r * G * 64));
+  for (int64_t j = 0; j < kp; j++) {
+    int32_t sum = 0;
+    if (j < k)
+      for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t rr = 0; rr < r; rr++)
+          for (int64_t ss = 0; ss < s; ss++) {
+            const int8_t v = wt[((j * c + ch) * r + rr) * s + ss];
+            // block j / 16, (ch, rr), group ss / 4: 16 channels × 4 taps, channel j % 16 at bytes 4·(j % 16)
+            wp[((((j / 16) * c + ch) * r + rr) * G + ss / 4) * 64 + (j % 16) * 4 + ss % 4] = v;
+            sum += v;
+          }
+    corr[j] = int32_t(uint32_t(int64_t(xZeroPoint) * sum));  // za · Σw, wrapping as the GEMM's formula
+    sc[j] = j < k ? float(xScale * double(wScale[j])) : 0.0f;
+    bi[j] = j < k && bias ? bias[j] : 0.0f;
+  }
+  pl->kind = 1;
+  pl->wide = QconvWideArgs{nullptr, wp, corr, sc, bi, bias,    nullptr, c,    h,    w,         k,
+                           r,       s,  sp,   oh, ow, strideH, strideW, padH, padW, dilationH, int32_t(xZeroPoint),
+                           relu};
+  return true;
+}
+
+struct PlanCtx {
+  const QconvImagePlan* plan;
+  const uint8_t* x;
+  float* out;
+  int64_t inImage, outImage;
+  std::atomic<bool>* failed;
+};
+void PlanTask(void* p, int64_t img, int) {
+  const PlanCtx& c = *static_cast<const PlanCtx*>(p);
+  if (!QconvPlanRun(*c.plan, c.x + img * c.inImage, c.out + img * c.outImage)) c.failed->store(true);
 }
 }  // namespace
+
+// The direct kernels first (no im2col): channels as lanes where the weights are symmetric and a
+// kernel row is at most 8 contiguous columns (faster than the pixel-lane kernel on the MNIST conv1
+// too: 0.30 -> 0.24 ms fused with its pool, batch 64, shared 2-core EPYC), else pixels as lanes
+// for few taps.
+int QconvPlanImages(QconvImagePlan* pl, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                    const float* bias, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t oh,
+                    int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW, int64_t dilationH,
+                    int64_t dilationW, double xScale, int64_t xZeroPoint, bool relu) {
+  *pl = QconvImagePlan{};
+  if (k == 0) return 0;
+  bool ok;
+  if (WideApplies(wZeroPoint, k, s, dilationW))
+    ok = PrepareWide(pl, wt, wScale, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, xScale,
+                     xZeroPoint, relu);
+  else if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
+    ok = PrepareDirect(pl, wt, wScale, wZeroPoint, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
+                       dilationH, dilationW, xScale, xZeroPoint, relu);
+  else return 0;
+  if (!ok) {
+    QconvPlanFree(pl);
+    return -1;
+  }
+  return 1;
+}
+
+bool QconvPlanRun(const QconvImagePlan& pl, const uint8_t* xImage, float* outImage) {
+  if (pl.kind == 1) {
+    QconvWideArgs a = pl.wide;
+    a.x = xImage;
+    a.out = outImage;
+    return QconvWideVnni(a, 0);
+  }
+  QconvDirectArgs a = pl.direct;
+  a.x = xImage;
+  a.out = outImage;
+  return QconvDirectVnni(a, 0);
+}
+
+void QconvPlanFree(QconvImagePlan* pl) {
+  for (void*& m : pl->mem) {
+    free(m);
+    m = nullptr;
+  }
+  pl->kind = 0;
+}
 
 const char* CpuQconv2dU8S8S32(const uint8_t* x, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
                               const float* bias, float* out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
                               int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
                               int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale,
                               int64_t xZeroPoint, bool relu) {
-  if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
-    return QconvDirect(x, wt, wScale, wZeroPoint, bias, out, n, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
-                       dilationH, dilationW, xScale, xZeroPoint, relu);
+  if (n == 0 || k == 0) return nullptr;
+  QconvImagePlan plan;
+  const int planned = QconvPlanImages(&plan, wt, wScale, wZeroPoint, bias, c, h, w, k, r, s, oh, ow, strideH, strideW,
+                                      padH, padW, dilationH, dilationW, xScale, xZeroPoint, relu);
+  if (planned < 0) return "out of memory for the packing buffers";
+  if (planned > 0) {
+    std::atomic<bool> failed{false};
+    PlanCtx ctx{&plan, x, out, c * h * w, k * oh * ow, &failed};
+    ParallelFor(n, PlanTask, &ctx);
+    QconvPlanFree(&plan);
+    return failed.load() ? "out of memory for the direct convolution's buffers" : nullptr;
+  }
   ConvGeom g{x, c, h, w, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW};
   QgemmArgs q{nullptr, wt,        wScale, wZeroPoint,          bias, out, nullptr, n * oh * ow,
               k,       c * r * s, xScale, int32_t(xZeroPoint), relu};

@@ -78,6 +78,42 @@ struct QconvDirectArgs {
 };
 bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img);
 
+// The direct int8 convolution of one image with output channels as lanes (qconv_wide_vnni.cc), for
+// dilationW 1, s <= 8 and weight zero points 0: x (n, c, h, w) quint8; wp the weights packed as
+// [k / 16 blocks][c][r][sp / 4 groups] of 64 bytes (16 channels × 4 taps, zero past s and k),
+// 64-byte aligned; corr[j] = za · Σ w[j] (wrapped), scale[j] = float32(xScale · wScale[j]) and
+// biasp[j] (0 without bias), each padded to a multiple of 16; out (n, k, oh, ow) float32.
+struct QconvWideArgs {
+  const uint8_t* x;
+  const int8_t* wp;
+  const int32_t* corr;
+  const float* scale;
+  const float* biasp;
+  const float* bias;  // null: no bias (biasp is 0)
+  float* out;
+  int64_t c, h, w, k, r, s, sp, oh, ow, strideH, strideW, padH, padW, dilationH;
+  int32_t za;
+  bool relu;
+};
+bool QconvWideVnni(const QconvWideArgs& a, int64_t img);
+
+// A direct convolution prepared once (weights packed) and run image by image, e.g. inside a
+// caller's pool tasks (qpool.cc): QconvPlanImages returns 1 (planned), 0 (the shape takes the
+// im2col GEMM: use CpuQconv2dU8S8S32) or -1 (out of memory); QconvPlanRun writes one image's
+// (k, oh, ow) output from its (c, h, w) input, false when out of memory; QconvPlanFree releases it.
+struct QconvImagePlan {
+  int kind;  // 1: channel lanes (wide), 2: pixel lanes (direct)
+  QconvWideArgs wide;
+  QconvDirectArgs direct;
+  void* mem[4];
+};
+int QconvPlanImages(QconvImagePlan* plan, const int8_t* wt, const float* wScale, const int32_t* wZeroPoint,
+                    const float* bias, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t oh,
+                    int64_t ow, int64_t strideH, int64_t strideW, int64_t padH, int64_t padW, int64_t dilationH,
+                    int64_t dilationW, double xScale, int64_t xZeroPoint, bool relu);
+bool QconvPlanRun(const QconvImagePlan& plan, const uint8_t* xImage, float* outImage);
+void QconvPlanFree(QconvImagePlan* plan);
+
 // min / max of x (n >= 1, AVX-512: the vnni path); false when x holds a NaN.
 bool MinMaxF32Avx512(const float* x, int64_t n, float* lo, float* hi);
 
