@@ -26,7 +26,7 @@ import {
 } from './engine.js';
 import { ServeMetrics } from './metrics.js';
 import { checkOptions, nonNegative, nonNegativeInt, positiveInt, type OptionKeys } from '../options.js';
-import { parseBinaryBody, parseJsonBody } from './parse.js';
+import { parseBinaryBody, parseJsonBody, parseJsonBytes } from './parse.js';
 import { nest } from '../tensor.js';
 import type { ModelLike } from '../train/types.js';
 
@@ -169,13 +169,18 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
     bodyLimit,
     requestTimeout: requestTimeoutMs,
     logger: false,
-    return503OnClosing: true,
+    // while closing, requests still arriving on open connections reach the predict route, which answers
+    // 503 + Retry-After itself (and counts and logs it); fastify's own closing 503 skips the hooks: no
+    // metrics, no log line, no Retry-After
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   let ready = true;
   let draining = false;
 
-  app.removeContentTypeParser(['text/plain']); // JSON or binary only: anything else is 415
+  app.removeContentTypeParser(['text/plain', 'application/json']); // JSON or binary only: anything else is 415
+  // JSON bodies stay bytes: parseJsonBytes reads the usual predict body straight into a Float32Array
+  app.addContentTypeParser(['application/json'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
   app.addContentTypeParser(['application/octet-stream'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: FastifyError | Error, _req, reply) => {
@@ -290,7 +295,9 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
           info.inputDtype,
           maxInstances,
         )
-      : parseJsonBody(req.body, info.inputShape, info.inputDtype, maxInstances);
+      : Buffer.isBuffer(req.body)
+        ? parseJsonBytes(req.body, info.inputShape, info.inputDtype, maxInstances)
+        : parseJsonBody(req.body, info.inputShape, info.inputDtype, maxInstances); // no body at all
     metrics.inflight.inc(labels);
     let r: RequestResult;
     try {

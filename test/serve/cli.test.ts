@@ -134,8 +134,11 @@ describe.skipIf(!built)('wattgrad serve (the built CLI; needs npm run build)', (
     for (let i = 0; i < 64; i++) {
       if (out.statuses[i] === 0) expect(out.errors[i]).toMatch(/ECONNREFUSED|ECONNRESET|EPIPE/);
       else expect([200, 503]).toContain(out.statuses[i]);
+      // the server's own 503 while draining (fastify's closing 503 had no Retry-After, and no log line)
+      if (out.statuses[i] === 503) expect(out.retryAfter[i]).toBe('1');
     }
-    // the JSON request log: one line per request, and every 200 the server sent arrived
+    // the JSON request log: one line per response, 503s of requests read while draining included, and
+    // every 200 the server sent arrived
     const lines = s
       .stdout()
       .trim()

@@ -2,7 +2,10 @@
 // run in-process, requests over real HTTP (fetch).
 
 import fs from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
 import os from 'node:os';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../lib/index.js';
@@ -356,6 +359,50 @@ describe('serve: overload and limits', () => {
     expect(counted).toBe(served);
     expect((await server.metrics.inflight.get()).values.every((v) => v.value === 0)).toBe(true);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    model.dispose();
+  });
+
+  it('a request that arrives while close() drains gets our 503 with Retry-After, counted in /metrics and logged', async () => {
+    const model = new nn.Linear(4, 2);
+    const lines: { url: string; status: number }[] = [];
+    const log = new Writable({
+      write(chunk: Buffer, _enc, cb): void {
+        for (const l of chunk.toString().trim().split('\n')) lines.push(JSON.parse(l) as { url: string; status: number });
+        cb();
+      },
+    });
+    const server = await serve(model, { inputShape: [4], port: 0, logRequests: log });
+    // a connection that has begun its request (headers unfinished) before close(): not idle, so it stays open
+    const sock = net.connect(server.port, '127.0.0.1');
+    await once(sock, 'connect');
+    sock.write('POST /v1/models/model:predict HTTP/1.1\r\nHost: localhost\r\n');
+    await new Promise((r) => setTimeout(r, 50)); // the server has read the first bytes
+    const closed = server.close();
+    // the listener is gone only after the routes are marked closing: from then on the request is "late"
+    for (;;) {
+      const probe = net.connect(server.port, '127.0.0.1');
+      const refused = await new Promise<boolean>((resolve) => {
+        probe.once('error', () => resolve(true));
+        probe.once('connect', () => resolve(false));
+      });
+      probe.destroy();
+      if (refused) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const body = JSON.stringify({ instances: [[1, 2, 3, 4]] });
+    let text = '';
+    sock.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    sock.write(`content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    await Promise.all([once(sock, 'close'), closed]);
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(text).toMatch(/"error":"the server is shutting down"/);
+    const counted = (await server.metrics.requests.get()).values.filter((v) => v.labels.status === '503');
+    expect(counted.reduce((a, v) => a + v.value, 0)).toBe(1);
+    expect(lines.filter((l) => l.url.endsWith(':predict')).map((l) => l.status)).toEqual([503]);
     model.dispose();
   });
 
