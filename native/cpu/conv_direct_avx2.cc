@@ -24,6 +24,10 @@ struct V {
   typedef __m256i Mask;
   static Mask maskOf(int n) { return mask(n); }
   static R ldk(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  // no span segments on AVX2: three blend masks would take registers the tile needs
+  static Mask maskFrom(int) { return _mm256_setzero_si256(); }
+  static R blend(Mask, R a, R) { return a; }
+  static constexpr bool kCanSpan = false;
   static void st(float* p, R v) { _mm256_storeu_ps(p, v); }
   static void stm(float* p, int n, R v) { _mm256_maskstore_ps(p, mask(n), v); }
   static R set1(float x) { return _mm256_set1_ps(x); }

@@ -24,6 +24,10 @@ struct V {
   typedef __mmask16 Mask;
   static Mask maskOf(int n) { return __mmask16((1u << n) - 1u); }
   static R ldk(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  // lanes >= a set: the blend mask of a segment whose first a lanes are on one row
+  static Mask maskFrom(int a) { return __mmask16(~((1u << a) - 1u)); }
+  static R blend(Mask m, R a, R b) { return _mm512_mask_blend_ps(m, a, b); }
+  static constexpr bool kCanSpan = true;
   static void st(float* p, R v) { _mm512_storeu_ps(p, v); }
   static void stm(float* p, int n, R v) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static R set1(float x) { return _mm512_set1_ps(x); }

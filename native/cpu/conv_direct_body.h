@@ -73,23 +73,34 @@ void Offsets(const ConvGeom& g, int64_t C, int64_t Hp, int64_t Wp, int64_t* off)
 
 // ---- forward ----
 
-// kMR output channels (weights wt: [P][kMR]) × NV row segments; y rows of the tile L apart.
-template <int NV>
+// kMR output channels (weights wt: [P][kMR]) × NV segments of W pixels; y rows of the tile L
+// apart. Span: a segment's lanes continue on the next output row, read from xs2 (lanes set in bm).
+template <int NV, bool Span>
 inline void FwdTile(const float* __restrict wt, const int64_t* __restrict off, int64_t P, const float* const* xs,
-                    float* const* ys, const int* cnt, int64_t L, int kvalid) {
+                    const float* const* xs2, const V::Mask* bm, float* const* ys, const int* cnt, int64_t L,
+                    int kvalid) {
   R acc[kMR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; i++)
 #pragma GCC unroll 4
     for (int q = 0; q < NV; q++) acc[i][q] = V::zero();
   const float* xl[NV];
+  const float* xl2[NV];
+  V::Mask ml[NV];
 #pragma GCC unroll 4
-  for (int q = 0; q < NV; q++) xl[q] = xs[q];
+  for (int q = 0; q < NV; q++) {
+    xl[q] = xs[q];
+    xl2[q] = Span ? xs2[q] : xs[q];
+    ml[q] = Span ? bm[q] : V::maskOf(0);
+  }
   for (int64_t p = 0; p < P; p++) {
     const int64_t o = off[p];
     R xv[NV];
 #pragma GCC unroll 4
-    for (int q = 0; q < NV; q++) xv[q] = V::ld(xl[q] + o);
+    for (int q = 0; q < NV; q++) {
+      if constexpr (Span) xv[q] = V::blend(ml[q], V::ld(xl[q] + o), V::ld(xl2[q] + o));
+      else xv[q] = V::ld(xl[q] + o);
+    }
     const float* wr = wt + p * kMR;
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; i++) {
@@ -110,13 +121,40 @@ inline void FwdTile(const float* __restrict wt, const int64_t* __restrict off, i
   }
 }
 
+template <bool Span>
+inline void FwdTiles(int nv, const float* wt, const int64_t* off, int64_t P, const float* const* xs,
+                     const float* const* xs2, const V::Mask* bm, float* const* ys, const int* cnt, int64_t L,
+                     int kvalid) {
+  if (nv == 3) FwdTile<3, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
+  else if (nv == 2) FwdTile<2, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
+  else FwdTile<1, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
+}
+
 struct FwdJob {
   const float* xp;
   const float* wp;
   const int64_t* off;
   float* y;
   int64_t P, K, KT, L, outH, outW, cpr, S, imgStride, Wp, tilesPer, ntiles;
+  // span: segments are W consecutive pixels of the flattened output plane (cpr = segments per
+  // image), crossing into the next row; else W pixels of one row (cpr = segments per row)
+  bool span;
 };
+
+// Segment s of a span job: where its lanes read (xs, and xs2 for the lanes in bm, which are on
+// the next row), where it writes, and how many lanes it writes.
+inline void SpanSegment(const FwdJob& j, int64_t s, const float** xs, const float** xs2, V::Mask* bm, float** ys,
+                        int* cnt) {
+  const int64_t n = s / j.cpr, q0 = (s % j.cpr) * W, oh = q0 / j.outW, ow0 = q0 % j.outW;
+  const int64_t a = Min(W, j.outW - ow0);  // lanes on row oh
+  const float* img = j.xp + n * j.imgStride;
+  *xs = img + oh * j.Wp + ow0;
+  const bool next = a < W && oh + 1 < j.outH;
+  *xs2 = next ? img + (oh + 1) * j.Wp - a : *xs;  // lane i >= a reads column i - a of row oh + 1
+  *bm = V::maskFrom(next ? int(a) : W);
+  *ys = j.y + n * j.K * j.L + q0;
+  *cnt = int(Min(W, j.L - q0));
+}
 
 void FwdTask(void* ctx, int64_t t, int) {
   const FwdJob& j = *static_cast<FwdJob*>(ctx);
@@ -125,10 +163,17 @@ void FwdTask(void* ctx, int64_t t, int) {
     const int64_t s0 = tile * kNV;
     const int nv = int(Min(kNV, j.S - s0));
     const float* xs[kNV];
+    const float* xs2[kNV];
+    V::Mask bm[kNV];
     float* ys[kNV];
     int cnt[kNV];
     for (int q = 0; q < nv; q++) {
-      const int64_t s = s0 + q, row = s / j.cpr, ow0 = (s % j.cpr) * W;  // row = n·outH + oh
+      const int64_t s = s0 + q;
+      if (j.span) {
+        SpanSegment(j, s, &xs[q], &xs2[q], &bm[q], &ys[q], &cnt[q]);
+        continue;
+      }
+      const int64_t row = s / j.cpr, ow0 = (s % j.cpr) * W;  // row = n·outH + oh
       const int64_t n = row / j.outH, oh = row % j.outH;
       xs[q] = j.xp + n * j.imgStride + oh * j.Wp + ow0;
       ys[q] = j.y + n * j.K * j.L + oh * j.outW + ow0;
@@ -139,11 +184,22 @@ void FwdTask(void* ctx, int64_t t, int) {
       const float* wt = j.wp + kt * j.P * kMR;
       float* yk[kNV];
       for (int q = 0; q < nv; q++) yk[q] = ys[q] + kt * kMR * j.L;
-      if (nv == 3) FwdTile<3>(wt, j.off, j.P, xs, yk, cnt, j.L, kvalid);
-      else if (nv == 2) FwdTile<2>(wt, j.off, j.P, xs, yk, cnt, j.L, kvalid);
-      else FwdTile<1>(wt, j.off, j.P, xs, yk, cnt, j.L, kvalid);
+      if (j.span) FwdTiles<V::kCanSpan>(nv, wt, j.off, j.P, xs, xs2, bm, yk, cnt, j.L, kvalid);
+      else FwdTiles<false>(nv, wt, j.off, j.P, xs, xs2, bm, yk, cnt, j.L, kvalid);
     }
   }
+}
+
+// Segments of W consecutive pixels of the flattened plane span at most two output rows
+// (then each reads two row pieces), and the rows are not already a multiple of the vector.
+bool SpanFits(int64_t outH, int64_t outW) {
+  if (!V::kCanSpan || outW % W == 0) return false;
+  const int64_t L = outH * outW;
+  for (int64_t q0 = 0; q0 < L; q0 += W) {
+    const int64_t last = Min(q0 + W, L) - 1;  // the last lane written
+    if (last / outW > q0 / outW + 1) return false;
+  }
+  return true;
 }
 
 // The forward with weights read as w[k·P + p] (p = (c·kH + r)·kW + s).
@@ -155,7 +211,9 @@ int ForwardImpl(const ConvGeom& g, const float* x, const float* w, float* y) {
   const double padN = double(g.batch) * double(C) * double(Hp) * double(Wp) + W;
   if (padN > kMaxPadFloats) return 0;
   const int64_t KT = CeilDiv(K, kMR);
-  float* xp = Buf(kPadSlot, int64_t(padN));
+  // W floats before the image as well: a span segment's second piece may start before row 1
+  float* xp0 = Buf(kPadSlot, int64_t(padN) + W);
+  float* xp = xp0 ? xp0 + W : nullptr;
   float* wp = Buf(kPackSlot, KT * P * kMR);
   int64_t* off = reinterpret_cast<int64_t*>(Buf(kOffSlot, 2 * P));
   if (!xp || !wp || !off) return -1;
@@ -167,10 +225,12 @@ int ForwardImpl(const ConvGeom& g, const float* x, const float* w, float* y) {
         wp[(kt * P + p) * kMR + i] = k < K ? w[k * P + p] : 0.0f;
       }
   Offsets(g, C, Hp, Wp, off);
-  const int64_t cpr = CeilDiv(g.outW, W), S = g.batch * g.outH * cpr, ntiles = CeilDiv(S, kNV);
+  const bool span = SpanFits(g.outH, g.outW);
+  const int64_t cpr = span ? CeilDiv(L, W) : CeilDiv(g.outW, W);
+  const int64_t S = span ? g.batch * cpr : g.batch * g.outH * cpr, ntiles = CeilDiv(S, kNV);
   // about 8 tasks per thread (any grouping gives the same results)
   const int64_t tilesPer = Max(1, ntiles / (int64_t(NumThreads()) * 8));
-  FwdJob j{xp, wp, off, y, P, K, KT, L, g.outH, g.outW, cpr, S, C * Hp * Wp, Wp, tilesPer, ntiles};
+  FwdJob j{xp, wp, off, y, P, K, KT, L, g.outH, g.outW, cpr, S, C * Hp * Wp, Wp, tilesPer, ntiles, span};
   ParallelFor(CeilDiv(ntiles, tilesPer), FwdTask, &j);
   return 1;
 }
