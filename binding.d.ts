@@ -352,7 +352,7 @@ export interface KernelEntryBinding {
     maximize: boolean,
     dtype: number,
   ): void;
-  maxPool2d(x: Buf, y: Buf, argmax: Buf, params: Float64Array, dtype: number): void;
+  maxPool2d(x: Buf, y: Buf, argmax: Buf | null, params: Float64Array, dtype: number): void;
   maxPool2dBackward(dy: Buf, argmax: Buf, dx: Buf, params: Float64Array, dtype: number): void;
   avgPool2d(x: Buf, y: Buf, params: Float64Array, dtype: number): void;
   avgPool2dBackward(dy: Buf, dx: Buf, params: Float64Array, dtype: number): void;

@@ -242,8 +242,11 @@ export interface KernelFns {
   /** dw = ∂L/∂w given x and dy. */
   conv2dGradWeight(x: Handle, dy: Handle, dw: Handle, p: Conv2dParams, dtype: DType): void;
 
-  /** Max pooling; argmax (int32, same shape as y) holds the flat index into the (inH*inW) plane of each max. Padding never wins. */
-  maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams, dtype: DType): void;
+  /**
+   * Max pooling; argmax (int32, same shape as y) holds the flat index into the (inH*inW) plane of each max. Padding never wins.
+   * argmax null: the values only (inference, no backward will read the indices; torch's max_pool2d without indices).
+   */
+  maxPool2d(x: Handle, y: Handle, argmax: Handle | null, p: Pool2dParams, dtype: DType): void;
   maxPool2dBackward(dy: Handle, argmax: Handle, dx: Handle, p: Pool2dParams, dtype: DType): void;
   avgPool2d(x: Handle, y: Handle, p: Pool2dParams, dtype: DType): void;
   avgPool2dBackward(dy: Handle, dx: Handle, p: Pool2dParams, dtype: DType): void;

@@ -215,19 +215,20 @@ export function maxPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tenso
   const be = x.backend;
   const shape = [p.batch, p.channels, p.outH, p.outW];
   const y = empty(be, shape, x.dtype);
-  const idx = empty(be, shape, 'int32');
+  // the argmax only when a backward will read it (torch: max_pool2d computes no indices without grad)
+  const idx = needsGrad(x) ? empty(be, shape, 'int32') : null;
   launch(
     be,
     'maxPool2d',
     y.size * p.kH * p.kW,
-    nbytes(x.size + y.size, x.dtype) + nbytes(y.size, 'int32'),
+    nbytes(x.size + y.size, x.dtype) + (idx ? nbytes(y.size, 'int32') : 0),
     x.handle,
     y.handle,
-    idx.handle,
+    idx ? idx.handle : null,
     p,
     x.dtype,
   );
-  if (needsGrad(x)) {
+  if (idx) {
     record(
       'maxPool2d',
       [y],
@@ -239,7 +240,7 @@ export function maxPool2d(x: Tensor, kernel: Pair, o: Pool2dOptions = {}): Tenso
       },
       [idx],
     );
-  } else idx.dispose();
+  }
   return y;
 }
 

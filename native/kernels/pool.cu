@@ -2,6 +2,7 @@
 // reads input (oh·strideH − padH + i·dilationH, ow·strideW − padW + j·dilationW).
 //   maxPool2d: y = max over in-bounds cells (padding never wins; the first max wins), argmax (int32)
 //              = flat index h·W + w in the (H, W) plane (−1 and −inf if a window has no cell).
+//              argmax may be null: the values only (inference).
 //   avgPool2d: y = Σ in-bounds / divisor; divisor = countIncludePad ? cells inside the padded
 //              input [−pad, size+pad) : in-bounds cells (torch's count_include_pad).
 //   adaptiveAvgPool2d: window rows [floor(i·H/outH), ceil((i+1)·H/outH)), likewise columns.
@@ -38,7 +39,7 @@ __global__ void MaxPoolKernel(const T* x, T* y, int* argmax, Pool2d p, int64_t n
       }
     }
     y[i] = FromF<T>(best);
-    argmax[i] = bi;
+    if (argmax) argmax[i] = bi;  // null: values only (inference)
   }
 }
 

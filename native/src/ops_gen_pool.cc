@@ -25,7 +25,7 @@ Napi::Value Entry_maxPool2d(const Napi::CallbackInfo& info) {
   if (Pending(env) || !ReadPool(info, 3, "maxPool2d", &params)) return env.Undefined();
   if (!Holds(env, info[0], "maxPool2d: x", PoolIn(params), dtype) ||
       !Holds(env, info[1], "maxPool2d: y", PoolOut(params), dtype) ||
-      !Holds(env, info[2], "maxPool2d: argmax", PoolOut(params), k::kI32))
+      !Holds(env, info[2], "maxPool2d: argmax", PoolOut(params), k::kI32, true))
     return env.Undefined();
   const int st = k::LaunchMaxPool2d(x, y, argmax, params, dtype, Stream());
   Done(env, st, dtype, "maxPool2d");

@@ -139,7 +139,7 @@ export function cudaKernelTable(addon: KernelBinding): Kernels {
         h.maximize,
         DT[dtype],
       ),
-    maxPool2d: (x, y, argmax, p, dtype) => addon.maxPool2d(B(x), B(y), B(argmax), packPool(p), DT[dtype]),
+    maxPool2d: (x, y, argmax, p, dtype) => addon.maxPool2d(B(x), B(y), Bn(argmax), packPool(p), DT[dtype]),
     maxPool2dBackward: (dy, argmax, dx, p, dtype) => addon.maxPool2dBackward(B(dy), B(argmax), B(dx), packPool(p), DT[dtype]),
     avgPool2d: (x, y, p, dtype) => addon.avgPool2d(B(x), B(y), packPool(p), DT[dtype]),
     avgPool2dBackward: (dy, dx, p, dtype) => addon.avgPool2dBackward(B(dy), B(dx), packPool(p), DT[dtype]),

@@ -33,9 +33,9 @@ import {
   conv2d,
   conv2dGradInput,
   conv2dGradWeight,
-  maxPool2d,
   maxPool2dBackward,
 } from './native-conv.js';
+import { maxPool2d } from './native-pool.js'; // values only (no argmax) when no backward will read it
 import { gather, gatherBackward, indexSelect, indexSelectBackward } from './indexing.js';
 import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './native-rnn.js'; // the addon's CPU kernels when loaded, else ./rnn.js
 import { dropoutMask, randNormal, randUniform } from './random.js';

@@ -10,11 +10,11 @@ import { farr, floatDType, iarr } from './handle.js';
  * Max over the dilated window; padding never wins (cells outside the image are skipped).
  * A NaN counts as the maximum, like torch. argmax is the flat index ih·W + iw in the plane.
  */
-export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams, dtype: DType): void {
+export function maxPool2d(x: Handle, y: Handle, argmax: Handle | null, p: Pool2dParams, dtype: DType): void {
   floatDType(dtype, 'maxPool2d');
   const X = farr(x, dtype, 'maxPool2d');
   const Y = farr(y, dtype, 'maxPool2d');
-  const A = iarr(argmax, 'maxPool2d');
+  const A = argmax ? iarr(argmax, 'maxPool2d') : null; // null: values only (inference)
   const { batch, channels, inH, inW, outH, outW, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW } = p;
   const inPlane = inH * inW;
   let o = 0;
@@ -40,7 +40,7 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
             }
           }
           Y[o] = best;
-          A[o] = bi;
+          if (A) A[o] = bi;
         }
       }
     }
@@ -68,7 +68,7 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle, p: Pool2dParams,
           }
         }
         Y[o] = best;
-        A[o] = bi;
+        if (A) A[o] = bi;
       }
     }
   }

@@ -19,7 +19,8 @@ export const entries = [
     args: [
       { name: 'x', kind: 'buf', holds: 'PoolIn(params)' },
       { name: 'y', kind: 'buf', out: true, holds: 'PoolOut(params)' },
-      { name: 'argmax', kind: 'buf', out: true, elem: 'int', holds: 'PoolOut(params)', holdsDtype: 'k::kI32' },
+      // null: the values only (inference; lib/ops/conv.ts maxPool2d passes it when no backward will run)
+      { name: 'argmax', kind: 'buf', out: true, nullable: true, elem: 'int', holds: 'PoolOut(params)', holdsDtype: 'k::kI32' },
       { name: 'params', kind: 'pool' },
       { name: 'dtype', kind: 'dtype' },
     ],
