@@ -16,7 +16,6 @@ constexpr int kPadSlot = 0, kPackSlot = 1, kOffSlot = 2, kFlipSlot = 3, kAccSlot
 constexpr int64_t kSegBlock = 64;
 // above this many floats of padded input the im2col path (chunked buffers) is used
 constexpr double kMaxPadFloats = 64.0 * 1024 * 1024;
-static_assert(kNV == 3, "FwdTiles dispatches 1..3 segments");
 
 inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -121,13 +120,15 @@ inline void FwdTile(const float* __restrict wt, const int64_t* __restrict off, i
   }
 }
 
-template <bool Span>
+// FwdTile<kNV>, or the narrower tile of the last segments
+template <bool Span, int NV = kNV>
 inline void FwdTiles(int nv, const float* wt, const int64_t* off, int64_t P, const float* const* xs,
                      const float* const* xs2, const V::Mask* bm, float* const* ys, const int* cnt, int64_t L,
                      int kvalid) {
-  if (nv == 3) FwdTile<3, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
-  else if (nv == 2) FwdTile<2, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
-  else FwdTile<1, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
+  if constexpr (NV > 1) {
+    if (nv < NV) return FwdTiles<Span, NV - 1>(nv, wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
+  }
+  FwdTile<NV, Span>(wt, off, P, xs, xs2, bm, ys, cnt, L, kvalid);
 }
 
 struct FwdJob {
