@@ -10,12 +10,16 @@
 // test split each, as a client would send them. --rounds N interleaves N such pairs and reports the
 // pair with the median ratio.
 //
-// Extra rows, each one run after the goal pairs (same clients, same server flags):
+// Extra rows (same clients, same server flags):
 //   ceiling  the same server with a no-op stand-in for the model (bench/serve/noop-model.ts: same
-//            shapes, forward = a view of the input; BENCH ONLY), batched and unbatched, JSON and
-//            binary bodies: what serving costs with inference free, i.e. the most any batching can reach
-//   binary   the MNIST CNN with raw float32 bodies (x-wattgrad-shape), unbatched and batched
-//   lstm     the MNIST row LSTM (mnist-lstm: 28 sequential steps, where batch 1 is many tiny products)
+//            shapes, forward = a view of the input; BENCH ONLY): what serving costs with inference
+//            free, i.e. the most any batching can reach. Its batched JSON run follows each goal pair
+//            in the same round (the ratio to that round's unbatched run is the one that decides);
+//            unbatched JSON and both binary runs come once after the rounds
+//   binary   the MNIST CNN with raw float32 bodies (x-wattgrad-shape), unbatched and batched, once
+//   lstm     the MNIST row LSTM (mnist-lstm: 28 sequential steps, where batch 1 is many tiny products), once
+// After the table the bench prints the argument with this run's figures: the ceiling against 3× the
+// unbatched throughput, the CPU per request of each part, and the bounds they put on batching.
 //
 // Throughput counts 2xx responses only. Per run: requests/s, latency p50/p99 (autocannon's HDR
 // histogram), non-2xx responses, mean batch size (the server's /metrics), the server's resident
@@ -220,10 +224,17 @@ const BATCHED = ['--max-batch', '64', '--max-delay-ms', '5', '--max-queue', '409
 const cnn = (label: string, flags: string[], body: Body): Case => ({ label, server: 'cli', model: 'mnist-cnn', flags, body });
 const GOAL_U = cnn('MNIST CNN, unbatched (max-batch 1)', UNBATCHED, 'json');
 const GOAL_B = cnn('MNIST CNN, dynamic batching (max-batch 64, max-delay 5 ms)', BATCHED, 'json');
+/** the ceiling's main row, run in every round beside the goal pair (its ratio to the unbatched run of the same round) */
+const CEILING_JSON: Case = {
+  label: 'no-op model (bench only), dynamic batching',
+  server: 'noop',
+  model: 'mnist-cnn',
+  flags: BATCHED,
+  body: 'json',
+};
 const EXTRAS: Record<string, Case[]> = {
   ceiling: [
     { label: 'no-op model (bench only), unbatched', server: 'noop', model: 'mnist-cnn', flags: UNBATCHED, body: 'json' },
-    { label: 'no-op model (bench only), dynamic batching', server: 'noop', model: 'mnist-cnn', flags: BATCHED, body: 'json' },
     { label: 'no-op model (bench only), unbatched', server: 'noop', model: 'mnist-cnn', flags: UNBATCHED, body: 'binary' },
     { label: 'no-op model (bench only), dynamic batching', server: 'noop', model: 'mnist-cnn', flags: BATCHED, body: 'binary' },
   ],
@@ -250,6 +261,7 @@ function row(r: RunResult): string {
 /** The argument, with this run's figures, for why the goal is or is not reachable here. */
 function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[]): string[] {
   const lines: string[] = [];
+  // the best no-op row per body (the JSON batched one comes from the goal pair's own round)
   const noop = (body: Body): RunResult | undefined =>
     extra.filter((r) => r.server === 'noop' && r.body === body).sort((x, y) => y.requestsPerSecond - x.requestsPerSecond)[0];
   const nj = noop('json');
@@ -273,6 +285,21 @@ function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[]): string[] 
       `batched ${f3(b.cpu.http)} + ${f3(b.cpu.model)} + ${f3(b.cpu.client)} = ${f3(cpuSum(b))} ms. The cores are saturated, so throughput goes as 1 / that sum: ` +
       `batching can give about ${f2(cpuSum(u) / cpuSum(b))}× here, and even batched inference made free at most ${f2(cpuSum(u) / (b.cpu.http + b.cpu.client))}× ` +
       `(the unbatched sum over the batched HTTP thread + client).`,
+  );
+  lines.push(
+    `Inference alone: the server's model threads spend ${f3(u.cpu.model)} ms per request at batch 1 and ${f3(b.cpu.model)} ms batched (mean batch ${f1(b.meanBatch)}): ` +
+      `${f2(u.cpu.model / b.cpu.model)}×, about the most batching could give this model on a CPU-bound machine even if HTTP, parsing and the client cost nothing.`,
+  );
+  // with a core for every thread (and the client elsewhere) each mode is bound by its busiest thread
+  const bound = (r: RunResult): number => 1000 / Math.max(r.cpu.http, r.cpu.model);
+  const binU = extra.find((r) => r.server === 'cli' && r.model === 'mnist-cnn' && r.body === 'binary' && r.flags === UNBATCHED);
+  const binB = extra.find((r) => r.server === 'cli' && r.model === 'mnist-cnn' && r.body === 'binary' && r.flags === BATCHED);
+  lines.push(
+    `With a core for every thread and the client elsewhere, each mode would be bound by its busiest thread (one HTTP thread, one model thread): ` +
+      `JSON unbatched ≤ ${f0(bound(u))}/s, batched ≤ ${f0(bound(b))}/s (${f2(bound(b) / bound(u))}×)` +
+      (binU && binB
+        ? `; binary unbatched ≤ ${f0(bound(binU))}/s, batched ≤ ${f0(bound(binB))}/s (${f2(bound(binB) / bound(binU))}×).`
+        : '.'),
   );
   const pair = (pred: (r: RunResult) => boolean, what: string): void => {
     const ru = extra.find((r) => pred(r) && r.flags === UNBATCHED);
@@ -309,13 +336,16 @@ async function main(): Promise<void> {
   // --rounds N: N interleaved (unbatched, batched) pairs; on a shared machine the load moves
   // between runs, so the pair with the median ratio is reported, with every pair's ratio
   const rounds = Math.max(1, Math.floor(arg('rounds', 1)));
-  const pairs: [RunResult, RunResult][] = [];
+  const withCeiling = cases.includes('ceiling');
+  const pairs: [RunResult, RunResult, RunResult | null][] = [];
   for (let i = 0; i < rounds; i++) {
     const u = await run(GOAL_U, weights, bodies, connections, seconds);
     const bt = await run(GOAL_B, weights, bodies, connections, seconds);
-    pairs.push([u, bt]);
+    const c = withCeiling ? await run(CEILING_JSON, weights, bodies, connections, seconds) : null;
+    pairs.push([u, bt, c]);
     console.log(
-      `round ${i + 1}: ${f2(bt.requestsPerSecond / u.requestsPerSecond)}x (${f0(u.requestsPerSecond)} vs ${f0(bt.requestsPerSecond)} 2xx/s), load ${f1((u.load + bt.load) / 2)}`,
+      `round ${i + 1}: ${f2(bt.requestsPerSecond / u.requestsPerSecond)}x (${f0(u.requestsPerSecond)} vs ${f0(bt.requestsPerSecond)} 2xx/s), load ${f1((u.load + bt.load) / 2)}` +
+        (c ? `; no-op ceiling ${f0(c.requestsPerSecond)} 2xx/s = ${f2(c.requestsPerSecond / u.requestsPerSecond)}x unbatched` : ''),
     );
   }
   const extra: RunResult[] = [];
@@ -325,9 +355,10 @@ async function main(): Promise<void> {
     extra.push(r);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const ratioOf = (q: [RunResult, RunResult]): number => q[1].requestsPerSecond / q[0].requestsPerSecond;
+  const ratioOf = (q: [RunResult, RunResult, RunResult | null]): number => q[1].requestsPerSecond / q[0].requestsPerSecond;
   const sorted = [...pairs].sort((x, y) => ratioOf(x) - ratioOf(y));
-  const [a, b] = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const [a, b, ceiling] = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  if (ceiling) extra.unshift(ceiling);
   const lines = [
     `| server | body | 2xx/s | p50 ms | p99 ms | non-2xx | errors | mean batch | CPU ms / request: server HTTP thread | server model threads | client | load | server RSS MiB start → warm → end |`,
     `|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|`,
@@ -344,6 +375,11 @@ async function main(): Promise<void> {
         ? ` (pairs: ${pairs.map((q) => f2((q[0].cpu.http + q[0].cpu.model) / (q[1].cpu.http + q[1].cpu.model))).join(', ')}).`
         : '.'),
     ...ceilingLines(a, b, extra),
+    ...(withCeiling && rounds > 1
+      ? [
+          `No-op ceiling / unbatched MNIST CNN in each round: ${pairs.map((q) => f2(q[2]!.requestsPerSecond / q[0].requestsPerSecond)).join(', ')}.`,
+        ]
+      : []),
   ];
   const meta =
     `${connections} connections, ${seconds} s per run after a warm-up, autocannon in the bench process, server = node dist/cli.js serve (model in a worker thread; ` +

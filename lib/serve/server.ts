@@ -13,7 +13,7 @@
 // x-wattgrad-energy: measured | estimated | unavailable).
 
 import type { Writable } from 'node:stream';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DynamicBatcher, QueueFullError, QueueTimeoutError, type RequestResult } from './batcher.js';
 import {
   InProcessEngine,
@@ -204,15 +204,15 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
     void reply.code(500).send({ error: err.message });
   });
 
-  const t0 = new WeakMap<FastifyRequest, number>();
-  app.addHook('onRequest', async (req) => {
-    t0.set(req, performance.now());
-  });
-  app.addHook('onResponse', async (req, reply) => {
+  // hooks in callback form (no promise per request); the latency is fastify's own clock (reply.elapsedTime:
+  // from routing to the response's 'finish')
+  const predictLatency = metrics.latency.labels(name);
+  app.addHook('onResponse', (req, reply, done) => {
     const isPredict = req.url.endsWith(':predict');
+    const ms = reply.elapsedTime;
     if (isPredict) {
       metrics.requests.inc({ model: name, status: String(reply.statusCode) });
-      metrics.latency.observe(labels, (performance.now() - (t0.get(req) ?? performance.now())) / 1000);
+      predictLatency.observe(ms / 1000);
     }
     if (logStream) {
       const line = {
@@ -220,18 +220,20 @@ export async function serve(model: ModelLike | DemoModelName | ModelSpec, option
         method: req.method,
         url: req.url,
         status: reply.statusCode,
-        ms: Number((performance.now() - (t0.get(req) ?? performance.now())).toFixed(3)),
+        ms: Number(ms.toFixed(3)),
         instances: reply.getHeader('x-wattgrad-instances') === undefined ? undefined : Number(reply.getHeader('x-wattgrad-instances')),
         batchSize: reply.getHeader('x-wattgrad-batch-size') === undefined ? undefined : Number(reply.getHeader('x-wattgrad-batch-size')),
         joules: reply.getHeader('x-wattgrad-joules'),
       };
       logStream.write(JSON.stringify(line) + '\n');
     }
+    done();
   });
 
   // while draining, every response closes its connection, so keep-alive clients don't hold close() up
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (draining) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   const unknown = (reply: FastifyReply, got: string): FastifyReply =>
