@@ -47,7 +47,8 @@ export class Tensor {
   outputIndex = 0;
   /** keep .grad on a non-leaf */
   retainsGrad = false;
-  private readonly token = {};
+  /** registered with the GC safety net (finalizer): only while outside every tidy scope (memory.ts) */
+  private _armed = false;
 
   /** @internal use the creation functions (tensor, zeros, ...). Takes ownership of one storage reference. */
   constructor(storage: Storage, shape: Shape, dtype: DType) {
@@ -55,8 +56,14 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this._dtype = dtype;
     countTensor(1);
-    track(this);
-    finalizer.register(this, { storage }, this.token);
+    if (!track(this)) this._escaped();
+  }
+
+  /** @internal arms the GC safety net: this tensor now lives outside every tidy scope (memory.ts) */
+  _escaped(): void {
+    if (this._armed || this._storage === null) return;
+    this._armed = true;
+    finalizer.register(this, this._storage, this);
   }
 
   // ---- identity -----------------------------------------------------------------------------
@@ -161,7 +168,10 @@ export class Tensor {
       this.grad = null;
       g.dispose();
     }
-    finalizer.unregister(this.token);
+    if (this._armed) {
+      this._armed = false;
+      finalizer.unregister(this);
+    }
     countTensor(-1);
     s.release();
     const n = this._gradFn;
@@ -185,10 +195,12 @@ export class Tensor {
       throw new TypeError(`_replaceStorage: a tensor that requires grad cannot become ${src.dtype}`);
     const next = src.storage.retain();
     const old = this.storage;
-    finalizer.unregister(this.token);
     this._storage = next;
     this._dtype = src.dtype;
-    finalizer.register(this, { storage: next }, this.token);
+    if (this._armed) {
+      finalizer.unregister(this);
+      finalizer.register(this, next, this);
+    }
     old.release();
   }
   [Symbol.dispose](): void {
