@@ -8,8 +8,7 @@
 // setNumThreads at run time). The pure-JS kernels always run on the calling thread.
 
 import type { CpuInfo, CpuKernelBinding, CpuRuntimeBinding } from '../../../binding.js';
-import type { Handle } from '../kernels.js';
-import type { DType } from '../../dtype.js';
+import type { KernelFns } from '../kernels.js';
 import { loadNative } from '../../native.js';
 import { farrOf, floatDType } from './handle.js';
 import { matmul as jsMatmul } from './matmul.js';
@@ -94,20 +93,7 @@ export function resetNativeCpuForTests(): void {
 }
 
 /** The js backend's matmul kernel: native when available and the arrays allow it, else pure JS. */
-export function matmul(
-  a: Handle,
-  b: Handle,
-  out: Handle,
-  batch: number,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-  aBatchStride: number,
-  bBatchStride: number,
-  dtype: DType,
-): void {
+export const matmul: KernelFns['matmul'] = (a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, dtype) => {
   const nat = nativeCpu();
   if (nat) {
     floatDType(dtype, 'matmul');
@@ -121,4 +107,4 @@ export function matmul(
     }
   }
   jsMatmul(a, b, out, batch, m, n, k, transA, transB, aBatchStride, bBatchStride, dtype);
-}
+};

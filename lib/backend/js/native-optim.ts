@@ -5,8 +5,7 @@
 // SIMD and the thread pool, over every tensor of the group in one call.
 
 import type { CpuKernelBinding } from '../../../binding.js';
-import type { AdamHyper, Handle, SgdHyper } from '../kernels.js';
-import type { DType } from '../../dtype.js';
+import type { Handle, KernelFns } from '../kernels.js';
 import { farrOf, floatDType, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import { adamStep as jsAdamStep, sgdStep as jsSgdStep } from './optim.js';
@@ -31,14 +30,7 @@ function arrays(hs: Handle[], dtype: 'float32' | 'float64', kernel: string): Flo
   return out;
 }
 
-export function sgdStep(
-  params: Handle[],
-  grads: Handle[],
-  momentumBufs: Handle[] | null,
-  numels: number[],
-  h: SgdHyper,
-  dtype: DType,
-): void {
+export const sgdStep: KernelFns['sgdStep'] = (params, grads, momentumBufs, numels, h, dtype) => {
   const nat = nativeOptim();
   if (nat && params.length === grads.length && params.length === numels.length) {
     const dt = floatDType(dtype, 'sgdStep');
@@ -53,18 +45,9 @@ export function sgdStep(
     }
   }
   jsSgdStep(params, grads, momentumBufs, numels, h, dtype); // also raises the js kernel's errors
-}
+};
 
-export function adamStep(
-  params: Handle[],
-  grads: Handle[],
-  expAvg: Handle[],
-  expAvgSq: Handle[],
-  maxExpAvgSq: Handle[] | null,
-  numels: number[],
-  h: AdamHyper,
-  dtype: DType,
-): void {
+export const adamStep: KernelFns['adamStep'] = (params, grads, expAvg, expAvgSq, maxExpAvgSq, numels, h, dtype) => {
   const nat = nativeOptim();
   const nT = params.length;
   if (nat && grads.length === nT && expAvg.length === nT && expAvgSq.length === nT && numels.length === nT) {
@@ -101,4 +84,4 @@ export function adamStep(
     }
   }
   jsAdamStep(params, grads, expAvg, expAvgSq, maxExpAvgSq, numels, h, dtype);
-}
+};

@@ -9,7 +9,7 @@
 // file types it (nativeRnn()) for the callers that use it.
 
 import type { CpuKernelBinding } from '../../../binding.js';
-import type { Handle } from '../kernels.js';
+import type { Handle, KernelFns } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farrOf, floatDType, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
@@ -58,69 +58,30 @@ function arrays(hs: (Handle | null)[], dtype: DType, kernel: string): (FloatArra
   return out;
 }
 
-export function lstmCell(
-  gates: Handle,
-  cPrev: Handle,
-  h: Handle,
-  c: Handle,
-  act: Handle,
-  batch: number,
-  hidden: number,
-  dtype: DType,
-): void {
+export const lstmCell: KernelFns['lstmCell'] = (gates, cPrev, h, c, act, batch, hidden, dtype) => {
   const nat = nativeRnn();
   const a = nat && arrays([gates, cPrev, h, c, act], dtype, 'lstmCell');
   if (a) return nat!.cpuLstmCell(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, batch, hidden);
   jsLstmCell(gates, cPrev, h, c, act, batch, hidden, dtype);
-}
+};
 
-export function lstmCellBackward(
-  act: Handle,
-  cPrev: Handle,
-  c: Handle,
-  dh: Handle,
-  dc: Handle | null,
-  dGates: Handle,
-  dcPrev: Handle,
-  batch: number,
-  hidden: number,
-  dtype: DType,
-): void {
+export const lstmCellBackward: KernelFns['lstmCellBackward'] = (act, cPrev, c, dh, dc, dGates, dcPrev, batch, hidden, dtype) => {
   const nat = nativeRnn();
   const a = nat && arrays([act, cPrev, c, dh, dc, dGates, dcPrev], dtype, 'lstmCellBackward');
   if (a) return nat!.cpuLstmCellBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, batch, hidden);
   jsLstmCellBackward(act, cPrev, c, dh, dc, dGates, dcPrev, batch, hidden, dtype);
-}
+};
 
-export function gruCell(
-  xg: Handle,
-  hg: Handle,
-  hPrev: Handle,
-  h: Handle,
-  saved: Handle,
-  batch: number,
-  hidden: number,
-  dtype: DType,
-): void {
+export const gruCell: KernelFns['gruCell'] = (xg, hg, hPrev, h, saved, batch, hidden, dtype) => {
   const nat = nativeRnn();
   const a = nat && arrays([xg, hg, hPrev, h, saved], dtype, 'gruCell');
   if (a) return nat!.cpuGruCell(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, batch, hidden);
   jsGruCell(xg, hg, hPrev, h, saved, batch, hidden, dtype);
-}
+};
 
-export function gruCellBackward(
-  saved: Handle,
-  hPrev: Handle,
-  dh: Handle,
-  dxg: Handle,
-  dhg: Handle,
-  dhPrev: Handle,
-  batch: number,
-  hidden: number,
-  dtype: DType,
-): void {
+export const gruCellBackward: KernelFns['gruCellBackward'] = (saved, hPrev, dh, dxg, dhg, dhPrev, batch, hidden, dtype) => {
   const nat = nativeRnn();
   const a = nat && arrays([saved, hPrev, dh, dxg, dhg, dhPrev], dtype, 'gruCellBackward');
   if (a) return nat!.cpuGruCellBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, batch, hidden);
   jsGruCellBackward(saved, hPrev, dh, dxg, dhg, dhPrev, batch, hidden, dtype);
-}
+};

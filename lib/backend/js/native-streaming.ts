@@ -14,7 +14,7 @@
 // Identical run to run and for any thread count.
 
 import type { CpuKernelBinding } from '../../../binding.js';
-import type { Activation, BinaryOp, Handle, ReduceOp, UnaryGradOp, UnaryOp } from '../kernels.js';
+import type { Handle, KernelFns } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { farrOf, JsHandle, type FloatArray } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
@@ -110,7 +110,7 @@ function faOpt(h: Handle | null, dtype: DType): FloatArray | null | undefined {
 
 const CHEAP_UNARY = new Set<string>(['neg', 'abs', 'sign', 'square', 'relu', 'clamp', 'add_scalar', 'mul_scalar', 'rsub_scalar']);
 
-export function unary(op: UnaryOp, x: Handle, out: Handle, n: number, dtype: DType, a: number, b: number): void {
+export const unary: KernelFns['unary'] = (op, x, out, n, dtype, a, b) => {
   const s = nativeStream();
   if (s !== null && n >= (CHEAP_UNARY.has(op) ? minCheap : minTrans)) {
     const code = s.unary.get(op);
@@ -119,19 +119,9 @@ export function unary(op: UnaryOp, x: Handle, out: Handle, n: number, dtype: DTy
     if (code !== undefined && X !== null && O !== null) return s.b.cpuUnary(code, X, O, n, a, b);
   }
   jsEw.unary(op, x, out, n, dtype, a, b);
-}
+};
 
-export function unaryGrad(
-  op: UnaryGradOp,
-  x: Handle,
-  y: Handle,
-  dy: Handle,
-  dx: Handle,
-  n: number,
-  dtype: DType,
-  a: number,
-  b: number,
-): void {
+export const unaryGrad: KernelFns['unaryGrad'] = (op, x, y, dy, dx, n, dtype, a, b) => {
   const s = nativeStream();
   if (s !== null && n >= minCheap) {
     const code = s.unaryGrad.get(op);
@@ -142,20 +132,11 @@ export function unaryGrad(
     if (code !== undefined && X !== null && Y !== null && G !== null && D !== null) return s.b.cpuUnaryGrad(code, X, Y, G, D, n, a, b);
   }
   jsEw.unaryGrad(op, x, y, dy, dx, n, dtype, a, b);
-}
+};
 
 const dims = new Int32Array(48); // [shape, aStrides, bStrides], reused (the call is synchronous)
 
-export function binary(
-  op: BinaryOp,
-  a: Handle,
-  b: Handle,
-  out: Handle,
-  outShape: number[],
-  aStrides: number[],
-  bStrides: number[],
-  dtype: DType,
-): void {
+export const binary: KernelFns['binary'] = (op, a, b, out, outShape, aStrides, bStrides, dtype) => {
   const s = nativeStream();
   const nd = outShape.length;
   if (s !== null && nd <= 16) {
@@ -175,18 +156,9 @@ export function binary(
     }
   }
   jsEw.binary(op, a, b, out, outShape, aStrides, bStrides, dtype);
-}
+};
 
-export function addBiasAct(
-  x: Handle,
-  bias: Handle,
-  out: Handle,
-  outer: number,
-  c: number,
-  inner: number,
-  act: Activation,
-  dtype: DType,
-): void {
+export const addBiasAct: KernelFns['addBiasAct'] = (x, bias, out, outer, c, inner, act, dtype) => {
   const s = nativeStream();
   if (s !== null && outer * c * inner >= (act === 'none' || act === 'relu' ? minCheap : minTrans)) {
     const code = s.act.get(act);
@@ -196,9 +168,9 @@ export function addBiasAct(
     if (code !== undefined && X !== null && B !== null && O !== null) return s.b.cpuAddBiasAct(X, B, O, outer, c, inner, code);
   }
   jsEw.addBiasAct(x, bias, out, outer, c, inner, act, dtype);
-}
+};
 
-export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: number, inner: number, dtype: DType): void {
+export const reduce: KernelFns['reduce'] = (op, x, out, outer, r, inner, dtype) => {
   const s = nativeStream();
   if (s !== null && outer * r * inner >= minReduce) {
     const code = s.reduce.get(op);
@@ -207,9 +179,9 @@ export function reduce(op: ReduceOp, x: Handle, out: Handle, outer: number, r: n
     if (code !== undefined && X !== null && O !== null) return s.b.cpuReduce(code, X, O, outer, r, inner);
   }
   jsRed.reduce(op, x, out, outer, r, inner, dtype);
-}
+};
 
-export function softmax(x: Handle, y: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
+export const softmax: KernelFns['softmax'] = (x, y, rows, cols, log, dtype) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const X = farrOf(x, dtype),
@@ -217,9 +189,9 @@ export function softmax(x: Handle, y: Handle, rows: number, cols: number, log: b
     if (X !== null && Y !== null) return s.b.cpuSoftmax(X, Y, rows, cols, log);
   }
   jsSm.softmax(x, y, rows, cols, log, dtype);
-}
+};
 
-export function softmaxBackward(y: Handle, dy: Handle, dx: Handle, rows: number, cols: number, log: boolean, dtype: DType): void {
+export const softmaxBackward: KernelFns['softmaxBackward'] = (y, dy, dx, rows, cols, log, dtype) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const Y = farrOf(y, dtype),
@@ -228,7 +200,7 @@ export function softmaxBackward(y: Handle, dy: Handle, dx: Handle, rows: number,
     if (Y !== null && G !== null && D !== null) return s.b.cpuSoftmaxBackward(Y, G, D, rows, cols, log);
   }
   jsSm.softmaxBackward(y, dy, dx, rows, cols, log, dtype);
-}
+};
 
 /** Targets the native kernel takes: ints in [0, cols) or ignoreIndex (else the js kernel raises its error). */
 function targetsOk(t: Handle, rows: number, cols: number, ignoreIndex: number): Int32Array | null {
@@ -242,16 +214,7 @@ function targetsOk(t: Handle, rows: number, cols: number, ignoreIndex: number): 
   return T;
 }
 
-export function crossEntropy(
-  logits: Handle,
-  targets: Handle,
-  loss: Handle,
-  rows: number,
-  cols: number,
-  labelSmoothing: number,
-  ignoreIndex: number,
-  dtype: DType,
-): void {
+export const crossEntropy: KernelFns['crossEntropy'] = (logits, targets, loss, rows, cols, labelSmoothing, ignoreIndex, dtype) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const X = farrOf(logits, dtype),
@@ -260,19 +223,19 @@ export function crossEntropy(
     if (X !== null && L !== null && T !== null) return s.b.cpuCrossEntropy(X, T, L, rows, cols, labelSmoothing, ignoreIndex);
   }
   jsSm.crossEntropy(logits, targets, loss, rows, cols, labelSmoothing, ignoreIndex, dtype);
-}
+};
 
-export function crossEntropyBackward(
-  logits: Handle,
-  targets: Handle,
-  dloss: Handle,
-  dlogits: Handle,
-  rows: number,
-  cols: number,
-  labelSmoothing: number,
-  ignoreIndex: number,
-  dtype: DType,
-): void {
+export const crossEntropyBackward: KernelFns['crossEntropyBackward'] = (
+  logits,
+  targets,
+  dloss,
+  dlogits,
+  rows,
+  cols,
+  labelSmoothing,
+  ignoreIndex,
+  dtype,
+) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const X = farrOf(logits, dtype),
@@ -284,20 +247,9 @@ export function crossEntropyBackward(
       return s.b.cpuCrossEntropyBackward(X, T, G, D, rows, cols, labelSmoothing, ignoreIndex);
   }
   jsSm.crossEntropyBackward(logits, targets, dloss, dlogits, rows, cols, labelSmoothing, ignoreIndex, dtype);
-}
+};
 
-export function layerNorm(
-  x: Handle,
-  gamma: Handle | null,
-  beta: Handle | null,
-  y: Handle,
-  mean: Handle,
-  rstd: Handle,
-  rows: number,
-  cols: number,
-  eps: number,
-  dtype: DType,
-): void {
+export const layerNorm: KernelFns['layerNorm'] = (x, gamma, beta, y, mean, rstd, rows, cols, eps, dtype) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const X = farrOf(x, dtype),
@@ -310,21 +262,9 @@ export function layerNorm(
       return s.b.cpuLayerNorm(X, G, B, Y, M, R, rows, cols, eps);
   }
   jsNorm.layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, eps, dtype);
-}
+};
 
-export function layerNormBackward(
-  dy: Handle,
-  x: Handle,
-  gamma: Handle | null,
-  mean: Handle,
-  rstd: Handle,
-  dx: Handle,
-  dgamma: Handle | null,
-  dbeta: Handle | null,
-  rows: number,
-  cols: number,
-  dtype: DType,
-): void {
+export const layerNormBackward: KernelFns['layerNormBackward'] = (dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols, dtype) => {
   const s = nativeStream();
   if (s !== null && rows * cols >= minRow) {
     const DY = farrOf(dy, dtype),
@@ -339,25 +279,25 @@ export function layerNormBackward(
       return s.b.cpuLayerNormBackward(DY, X, G, M, R, DX, DG, DB, rows, cols);
   }
   jsNorm.layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols, dtype);
-}
+};
 
-export function batchNorm(
-  x: Handle,
-  gamma: Handle | null,
-  beta: Handle | null,
-  runningMean: Handle | null,
-  runningVar: Handle | null,
-  y: Handle,
-  saveMean: Handle,
-  saveInvStd: Handle,
-  n: number,
-  c: number,
-  hw: number,
-  training: boolean,
-  momentum: number,
-  eps: number,
-  dtype: DType,
-): void {
+export const batchNorm: KernelFns['batchNorm'] = (
+  x,
+  gamma,
+  beta,
+  runningMean,
+  runningVar,
+  y,
+  saveMean,
+  saveInvStd,
+  n,
+  c,
+  hw,
+  training,
+  momentum,
+  eps,
+  dtype,
+) => {
   const s = nativeStream();
   if (s !== null && n * c * hw >= minRow) {
     const X = farrOf(x, dtype),
@@ -381,23 +321,23 @@ export function batchNorm(
       return s.b.cpuBatchNorm(X, G, B, RM, RV, Y, SM, SI, n, c, hw, training, momentum, eps);
   }
   jsNorm.batchNorm(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, n, c, hw, training, momentum, eps, dtype);
-}
+};
 
-export function batchNormBackward(
-  dy: Handle,
-  x: Handle,
-  gamma: Handle | null,
-  saveMean: Handle,
-  saveInvStd: Handle,
-  dx: Handle,
-  dgamma: Handle | null,
-  dbeta: Handle | null,
-  n: number,
-  c: number,
-  hw: number,
-  training: boolean,
-  dtype: DType,
-): void {
+export const batchNormBackward: KernelFns['batchNormBackward'] = (
+  dy,
+  x,
+  gamma,
+  saveMean,
+  saveInvStd,
+  dx,
+  dgamma,
+  dbeta,
+  n,
+  c,
+  hw,
+  training,
+  dtype,
+) => {
   const s = nativeStream();
   if (s !== null && n * c * hw >= minRow) {
     const DY = farrOf(dy, dtype),
@@ -412,4 +352,4 @@ export function batchNormBackward(
       return s.b.cpuBatchNormBackward(DY, X, G, SM, SI, DX, DG, DB, n, c, hw, training);
   }
   jsNorm.batchNormBackward(dy, x, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, n, c, hw, training, dtype);
-}
+};
