@@ -97,6 +97,18 @@ struct QconvWideArgs {
 };
 bool QconvWideVnni(const QconvWideArgs& a, int64_t img);
 
+// The max pool over a conv output (oh, ow) and the requantization of qpool.cc's chain: window,
+// pooled size (ph, pw), inv = 1 / scale (double), zero point, clamp range and shift (0, or 128 for
+// qint8 stored as u8), as cpuQuantizeU8 takes them.
+struct QconvPoolArgs {
+  int64_t kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ph, pw;
+  double scale, inv;
+  int32_t zeroPoint, qmin, qmax, shift;
+};
+// One image (a.x is its (c, h, w) input): conv, pool, quantize; outImage (k, ph, pw) the grid values,
+// codesImage (or null) the codes. 0 ok, 1 out of memory, 2 a NaN in a pool window.
+int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* outImage, uint8_t* codesImage);
+
 // A direct convolution prepared once (weights packed) and run image by image, e.g. inside a
 // caller's pool tasks (qpool.cc): QconvPlanImages returns 1 (planned), 0 (the shape takes the
 // im2col GEMM: use CpuQconv2dU8S8S32) or -1 (out of memory); QconvPlanRun writes one image's

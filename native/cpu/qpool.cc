@@ -159,6 +159,7 @@ struct Chain {
   uint8_t* codes;              // or null
   const float* convAll;        // the whole batch's conv output when it ran before the tasks, else null
   const QconvImagePlan* plan;  // else the direct conv, run by each task on its image
+  QconvPoolArgs pa;            // the pool and requantization, for the channel-lane kernel's fused path
   std::atomic<int>* error;     // 1: out of memory, 2: NaN
 };
 
@@ -192,12 +193,17 @@ void ChainTask(void* p, int64_t img, int thread) {
     PoolQuantize(ch, img, ch.convAll + img * convN, thread);
     return;
   }
-  float* conv = static_cast<float*>(Scratch(thread, 0, size_t(convN) * 4));
-  if (!conv) {
-    ch.error->store(1);
+  if (ch.plan->kind == 1) {
+    // channels as lanes: conv, pool and quantize fused in the vnni unit (channel-last inside)
+    QconvWideArgs a = ch.plan->wide;
+    a.x = ch.x + img * ch.c * ch.h * ch.w;
+    const int64_t n = ch.k * ch.pool.outH * ch.pool.outW;
+    const int e = QconvWidePoolVnni(a, ch.pa, ch.out + img * n, ch.codes ? ch.codes + img * n : nullptr);
+    if (e) ch.error->store(e);
     return;
   }
-  if (!QconvPlanRun(*ch.plan, ch.x + img * ch.c * ch.h * ch.w, conv)) {
+  float* conv = static_cast<float*>(Scratch(thread, 0, size_t(convN) * 4));
+  if (!conv || !QconvPlanRun(*ch.plan, ch.x + img * ch.c * ch.h * ch.w, conv)) {
     ch.error->store(1);
     return;
   }
@@ -263,6 +269,9 @@ const char* CpuQconv2dMaxPool(const uint8_t* x, const int8_t* wt, const float* w
       codes,
       nullptr,
       nullptr,
+      QconvPoolArgs{poolKH, poolKW, poolStrideH, poolStrideW, poolPadH, poolPadW, poolDilationH, poolDilationW, ph, pw,
+                    outScale, 1.0 / outScale, int32_t(outZeroPoint), int32_t(quantMin), int32_t(quantMax),
+                    int32_t(shift)},
       &error};
   // Where qgemm.cc convolves directly (the vnni kernels: per image, no shared buffers) each task
   // convolves its image itself; the im2col GEMM (shared packing buffers, its own row-block tasks)

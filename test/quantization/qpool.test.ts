@@ -92,7 +92,7 @@ const cases: [string, ConvShape, PoolWindow][] = [
   ],
 ];
 
-function makeArgs(sh: ConvShape, r: () => number, relu: boolean, withBias: boolean): QConv2dArgs {
+function makeArgs(sh: ConvShape, r: () => number, relu: boolean, withBias: boolean, zw = false): QConv2dArgs {
   return {
     ...sh,
     x: new Uint8Array(sh.n * sh.c * sh.h * sh.width).map(() => Math.floor(r() * 256)),
@@ -100,7 +100,7 @@ function makeArgs(sh: ConvShape, r: () => number, relu: boolean, withBias: boole
     xZeroPoint: Math.floor(r() * 256),
     w: new Int8Array(sh.k * sh.c * sh.r * sh.s).map(() => Math.floor(r() * 256) - 128),
     wScale: new Float32Array(sh.k).map(() => 0.001 + r() * 0.01),
-    wZeroPoint: new Int32Array(sh.k),
+    wZeroPoint: new Int32Array(sh.k).map(() => (zw ? Math.floor(r() * 7) - 3 : 0)), // nonzero: the kernels for asymmetric weights
     bias: withBias ? new Float32Array(sh.k).map(() => r() - 0.5) : null,
     relu,
   };
@@ -208,13 +208,14 @@ describe.skipIf(!q)(`native cpuQconv2dMaxPool vs the js composition${label}`, ()
         expect(q!.cpuQgemmSelectIsa(isa)).toBe(true);
         q!.cpuSetNumThreads(threads);
         for (const [what, sh, w] of cases)
-          for (const [relu, withBias, dtype] of [
-            [true, true, 'quint8'],
-            [false, true, 'qint8'],
-            [false, false, 'quint8'],
+          for (const [relu, withBias, dtype, zw] of [
+            [true, true, 'quint8', false],
+            [false, true, 'qint8', false],
+            [false, false, 'quint8', false],
+            [true, true, 'quint8', true], // asymmetric weights: the pixel-lane / GEMM conv, then the separate pool pass
           ] as const) {
             const r = rng(++seed);
-            const a = makeArgs(sh, r, relu, withBias);
+            const a = makeArgs(sh, r, relu, withBias, zw);
             const [oh, ow] = convOutSize(a);
             const next = nextParams(qconv2d(a, { js: true }).out, r, dtype);
             const want = qconv2dMaxPool(a, { oh, ow }, w, next, { js: true });
@@ -222,7 +223,7 @@ describe.skipIf(!q)(`native cpuQconv2dMaxPool vs the js composition${label}`, ()
             const out = new Float32Array(size).fill(NaN);
             const codes = new Uint8Array(size).fill(77);
             const got = qconv2dMaxPool(a, { oh, ow }, w, next, { out, codes });
-            const tag = `${what}, ${isa}, ${threads} threads, relu ${relu}, bias ${withBias}, ${dtype}`;
+            const tag = `${what}, ${isa}, ${threads} threads, relu ${relu}, bias ${withBias}, ${dtype}, zw ${zw}`;
             expect(got.shape, tag).toEqual(want.shape);
             expect(bits(out), tag).toEqual(bits(want.out));
             const jsCodes = new Uint8Array(size);
