@@ -19,6 +19,15 @@ thread_local TlBufs tl_bufs;
 
 }  // namespace
 
+int64_t ChunkFloats(int64_t dflt) {
+  static const int64_t v = [] {
+    const char* e = getenv("WATTGRAD_CONV_CHUNK_FLOATS");
+    const long long n = e ? atoll(e) : 0;
+    return n > 0 ? int64_t(n) : int64_t(0);
+  }();
+  return v > 0 ? v : dflt;
+}
+
 float* Buf(int slot, int64_t elems) {
   if (slot < 0 || slot >= kSlots || elems < 0) return nullptr;
   size_t want = (size_t(elems) * sizeof(float) + 63) & ~size_t(63);

@@ -20,6 +20,9 @@ namespace convdirect {
 
 // 64-byte aligned buffers of the calling OS thread, kept between calls (conv_direct.cc).
 float* Buf(int slot, int64_t elems);
+// Floats of padded input (and of packed dy) per chunk of images: dflt, or WATTGRAD_CONV_CHUNK_FLOATS
+// when set (read once; tests use it to split small batches into several chunks).
+int64_t ChunkFloats(int64_t dflt);
 
 // Each returns 1 when it computed the result, 0 when the shape is not for it (nothing written),
 // -1 when a buffer could not be allocated.

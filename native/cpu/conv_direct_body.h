@@ -14,8 +14,9 @@ constexpr int W = V::W;
 constexpr int kPadSlot = 0, kPackSlot = 1, kOffSlot = 2, kFlipSlot = 3, kAccSlot = 4;  // Buf slots
 // grad-weight's segments per block (16 KiB of packed dy on AVX-512)
 constexpr int64_t kSegBlock = 64;
-// above this many floats of padded input the im2col path (chunked buffers) is used
-constexpr double kMaxPadFloats = 64.0 * 1024 * 1024;
+// images per chunk of a call: about this many floats of padded input (16 MiB), and of packed dy,
+// so the per-thread buffers stay bounded whatever the batch (at least one image per chunk)
+constexpr int64_t kChunkFloats = int64_t(4) << 20;
 
 inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -209,16 +210,14 @@ int ForwardImpl(const ConvGeom& g, const float* x, const float* w, float* y) {
   const int64_t C = g.inC, K = g.outC, P = C * g.kH * g.kW, L = g.outH * g.outW;
   const int64_t Hp = g.inH + 2 * g.padH, Wp = g.inW + 2 * g.padW;
   if (g.outH - 1 + g.dilationH * (g.kH - 1) >= Hp || g.outW - 1 + g.dilationW * (g.kW - 1) >= Wp) return 0;
-  const double padN = double(g.batch) * double(C) * double(Hp) * double(Wp) + W;
-  if (padN > kMaxPadFloats) return 0;
+  const int64_t img = C * Hp * Wp, nb = Min(g.batch, Max(1, ChunkFloats(kChunkFloats) / img));
   const int64_t KT = CeilDiv(K, kMR);
-  // W floats before the image as well: a span segment's second piece may start before row 1
-  float* xp0 = Buf(kPadSlot, int64_t(padN) + W);
+  // W floats before the images as well: a span segment's second piece may start before row 1
+  float* xp0 = Buf(kPadSlot, nb * img + 2 * W);
   float* xp = xp0 ? xp0 + W : nullptr;
   float* wp = Buf(kPackSlot, KT * P * kMR);
   int64_t* off = reinterpret_cast<int64_t*>(Buf(kOffSlot, 2 * P));
   if (!xp || !wp || !off) return -1;
-  Pad(x, g.batch * C, g.inH, g.inW, g.padH, g.padW, xp);
   for (int64_t kt = 0; kt < KT; kt++)
     for (int64_t p = 0; p < P; p++)
       for (int i = 0; i < kMR; i++) {
@@ -228,11 +227,15 @@ int ForwardImpl(const ConvGeom& g, const float* x, const float* w, float* y) {
   Offsets(g, C, Hp, Wp, off);
   const bool span = SpanFits(g.outH, g.outW);
   const int64_t cpr = span ? CeilDiv(L, W) : CeilDiv(g.outW, W);
-  const int64_t S = span ? g.batch * cpr : g.batch * g.outH * cpr, ntiles = CeilDiv(S, kNV);
-  // about 8 tasks per thread (any grouping gives the same results)
-  const int64_t tilesPer = Max(1, ntiles / (int64_t(NumThreads()) * 8));
-  FwdJob j{xp, wp, off, y, P, K, KT, L, g.outH, g.outW, cpr, S, C * Hp * Wp, Wp, tilesPer, ntiles, span};
-  ParallelFor(CeilDiv(ntiles, tilesPer), FwdTask, &j);
+  for (int64_t n0 = 0; n0 < g.batch; n0 += nb) {
+    const int64_t n = Min(nb, g.batch - n0);
+    Pad(x + n0 * C * g.inH * g.inW, n * C, g.inH, g.inW, g.padH, g.padW, xp);
+    const int64_t S = span ? n * cpr : n * g.outH * cpr, ntiles = CeilDiv(S, kNV);
+    // about 8 tasks per thread (any grouping gives the same results)
+    const int64_t tilesPer = Max(1, ntiles / (int64_t(NumThreads()) * 8));
+    FwdJob j{xp, wp, off, y + n0 * K * L, P, K, KT, L, g.outH, g.outW, cpr, S, img, Wp, tilesPer, ntiles, span};
+    ParallelFor(CeilDiv(ntiles, tilesPer), FwdTask, &j);
+  }
   return 1;
 }
 
@@ -251,9 +254,10 @@ struct GwJob {
   float* dyp;  // dy packed per channel tile: [kt][segment][kMK][W], 0 in the lanes past a row's end
   float* dw;
   int64_t K, P, L, S, KT, PT, pw, segsPer;
-  bool finite;          // every element of x is finite
-  float* acc;           // the tasks' accumulators between segment blocks
-  int64_t groups, tpg;  // tap-tile groups per channel tile, tap tiles per group
+  bool finite;                 // every element of x is finite
+  float* acc;                  // the tasks' accumulators between segment blocks
+  int64_t groups, tpg;         // tap-tile groups per channel tile, tap tiles per group
+  bool firstChunk, lastChunk;  // of the call's image chunks: start the sums, finish them
 };
 
 // No inf or NaN in p[0, n): x·0 is 0 for every element.
@@ -336,8 +340,8 @@ void GwDispatch(const GwJob& j, int64_t kt, int64_t p0, int mp, int64_t s0, int6
   if constexpr (MP > 1) {
     if (mp < MP) return GwDispatch<MP - 1>(j, kt, p0, mp, s0, s1, mem);
   }
-  if (j.finite) GwTile<MP, false>(j, kt, p0, s0, s1, mem, s0 == 0, s1 == j.S);
-  else GwTile<MP, true>(j, kt, p0, s0, s1, mem, s0 == 0, s1 == j.S);
+  if (j.finite) GwTile<MP, false>(j, kt, p0, s0, s1, mem, j.firstChunk && s0 == 0, j.lastChunk && s1 == j.S);
+  else GwTile<MP, true>(j, kt, p0, s0, s1, mem, j.firstChunk && s0 == 0, j.lastChunk && s1 == j.S);
 }
 
 // A task: channel tile kt, tap tiles [g·tpg, (g+1)·tpg), over blocks of segments: each block's
@@ -383,34 +387,38 @@ int GradWeight(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   const int64_t C = g.inC, K = g.outC, P = C * g.kH * g.kW, L = g.outH * g.outW;
   const int64_t Hp = g.inH + 2 * g.padH, Wp = g.inW + 2 * g.padW;
   if (g.outH - 1 + g.dilationH * (g.kH - 1) >= Hp || g.outW - 1 + g.dilationW * (g.kW - 1) >= Wp) return 0;
-  const double padN = double(g.batch) * double(C) * double(Hp) * double(Wp) + W;
-  if (padN > kMaxPadFloats) return 0;
-  float* xp = Buf(kPadSlot, int64_t(padN));
+  const int64_t img = C * Hp * Wp, cpr = CeilDiv(g.outW, W), KT = CeilDiv(K, kMK);
+  const int64_t dyImg = KT * g.outH * cpr * kMK * W;  // packed dy floats per image
+  const int64_t nb = Min(g.batch, Max(1, ChunkFloats(kChunkFloats) / Max(img, dyImg)));
+  float* xp = Buf(kPadSlot, nb * img + W);
   int64_t* off = reinterpret_cast<int64_t*>(Buf(kOffSlot, 2 * P));
-  if (!xp || !off) return -1;
-  const int64_t cpr = CeilDiv(g.outW, W), S = g.batch * g.outH * cpr;
-  const int64_t KT = CeilDiv(K, kMK);
-  GwSeg* seg = reinterpret_cast<GwSeg*>(Buf(kPackSlot, S * int64_t(sizeof(GwSeg) / sizeof(float))));
-  float* dyp = Buf(kFlipSlot, KT * S * kMK * W);
-  if (!seg || !dyp) return -1;
-  Pad(x, g.batch * C, g.inH, g.inW, g.padH, g.padW, xp);
-  Offsets(g, C, Hp, Wp, off);
-  for (int64_t n = 0, s = 0; n < g.batch; n++)
-    for (int64_t oh = 0; oh < g.outH; oh++)
-      for (int64_t ow0 = 0; ow0 < g.outW; ow0 += W, s++)
-        seg[s] = GwSeg{n * K * L + oh * g.outW + ow0, n * C * Hp * Wp + oh * Wp + ow0, Min(W, g.outW - ow0)};
+  GwSeg* seg = reinterpret_cast<GwSeg*>(Buf(kPackSlot, nb * g.outH * cpr * int64_t(sizeof(GwSeg) / sizeof(float))));
+  float* dyp = Buf(kFlipSlot, nb * dyImg);
   // taps per tile: P split into equal tiles of at most kMP
   const int64_t ntp = CeilDiv(P, kMP), pw = CeilDiv(P, ntp), PT = CeilDiv(P, pw);
   // about four tasks per thread
   const int64_t groups = Min(PT, Max(1, CeilDiv(int64_t(NumThreads()) * 4, KT))), tpg = CeilDiv(PT, groups);
   float* acc = Buf(kAccSlot, KT * groups * tpg * kMK * kMP * W);
-  if (!acc) return -1;
+  if (!xp || !off || !seg || !dyp || !acc) return -1;
+  Offsets(g, C, Hp, Wp, off);
   GwJob j;
-  j.xp = xp, j.dy = dy, j.off = off, j.seg = seg, j.dyp = dyp, j.dw = dw, j.acc = acc;
-  j.K = K, j.P = P, j.L = L, j.S = S, j.KT = KT, j.PT = PT, j.pw = pw, j.groups = groups, j.tpg = tpg;
+  j.xp = xp, j.off = off, j.seg = seg, j.dyp = dyp, j.dw = dw, j.acc = acc;
+  j.K = K, j.P = P, j.L = L, j.KT = KT, j.PT = PT, j.pw = pw, j.groups = groups, j.tpg = tpg;
   j.segsPer = Max(1, 2048 / (kMK * W));
-  j.finite = AllFinite(x, g.batch * C * g.inH * g.inW);
-  ParallelFor(KT * CeilDiv(S, j.segsPer), GwPackTask, &j);
-  ParallelFor(KT * groups, GwTask, &j);
+  // each chunk continues every lane's sum where the last one stopped: the order of one chunk
+  for (int64_t n0 = 0; n0 < g.batch; n0 += nb) {
+    const int64_t n = Min(nb, g.batch - n0);
+    Pad(x + n0 * C * g.inH * g.inW, n * C, g.inH, g.inW, g.padH, g.padW, xp);
+    int64_t s = 0;
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t oh = 0; oh < g.outH; oh++)
+        for (int64_t ow0 = 0; ow0 < g.outW; ow0 += W, s++)
+          seg[s] = GwSeg{i * K * L + oh * g.outW + ow0, i * img + oh * Wp + ow0, Min(W, g.outW - ow0)};
+    j.dy = dy + n0 * K * L, j.S = s;
+    j.firstChunk = n0 == 0, j.lastChunk = n0 + n == g.batch;
+    j.finite = AllFinite(x + n0 * C * g.inH * g.inW, n * C * g.inH * g.inW);
+    ParallelFor(KT * CeilDiv(s, j.segsPer), GwPackTask, &j);
+    ParallelFor(KT * groups, GwTask, &j);
+  }
   return 1;
 }

@@ -354,6 +354,47 @@ describe.skipIf(!conv)(`native CPU conv2d vs the js kernels${label}`, () => {
     cpu!.cpuSelectIsa(initial!.isa);
   });
 
+  it('the direct kernels split a batch into chunks of images with the same results, bit for bit (WATTGRAD_CONV_CHUNK_FLOATS, child process)', () => {
+    // chunks of 1-2 images instead of 16 MiB: forward and grad-input per chunk, grad-weight's sums carried across
+    const shapes = [CONV[14]!, CONV[15]!, CONV[17]!];
+    for (const isa of isas) {
+      shapes.forEach((s, si) => {
+        const p = cp(s);
+        const d = convData('float32', p, SEED + 91 * si);
+        const script = `
+          const b = require(${JSON.stringify(addonPath)});
+          const { x, w, dy, g } = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+          const out = (n) => new Float32Array(n).fill(NaN);
+          const y = out(${outLen(p, 'fwd')}), dx = out(${outLen(p, 'gi')}), dw = out(${outLen(p, 'gw')});
+          b.cpuConv2d(Float32Array.from(x), Float32Array.from(w), y, ...g);
+          b.cpuConv2dGradInput(Float32Array.from(dy), Float32Array.from(w), dx, ...g);
+          b.cpuConv2dGradWeight(Float32Array.from(x), Float32Array.from(dy), dw, ...g);
+          process.stdout.write(JSON.stringify({ y: Array.from(y), dx: Array.from(dx), dw: Array.from(dw) }));`;
+        const input = JSON.stringify({ x: Array.from(d.x), w: Array.from(d.w), dy: Array.from(d.dy), g: geom(p) });
+        const plane = p.inC * (p.inH + 2 * p.padH) * (p.inW + 2 * p.padW);
+        const r = JSON.parse(
+          execFileSync(process.execPath, ['-e', script], {
+            input,
+            env: { ...process.env, WATTGRAD_CPU_ISA: isa, WATTGRAD_NUM_THREADS: '2', WATTGRAD_CONV_CHUNK_FLOATS: String(plane + 1) },
+            encoding: 'utf8',
+            maxBuffer: 1 << 26,
+          }),
+        ) as { y: number[]; dx: number[]; dw: number[] };
+        cpu!.cpuSelectIsa(isa);
+        for (const [pass, got] of [
+          ['fwd', r.y],
+          ['gi', r.dx],
+          ['gw', r.dw],
+        ] as const)
+          expect(
+            same(Float32Array.from(got), nativeConv('float32', p, d, pass)),
+            `${isa} ${pass} ${JSON.stringify(s)}: chunked differs`,
+          ).toBe(true);
+      });
+    }
+    cpu!.cpuSelectIsa(initial!.isa);
+  });
+
   it('WATTGRAD_CPU_ISA picks each supported ISA at load (child process) and conv2d matches the reference', () => {
     const p = cp(CONV[2]!);
     const d = convData('float32', p, SEED + 77);
