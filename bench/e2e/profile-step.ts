@@ -11,8 +11,18 @@ const model = makeModel(ctx, name as 'cnn' | 'mlp');
 const trainer = makeTrainer(model);
 const shape = model.inputShape(batch);
 const n = shape.reduce((a, b) => a * b, 1);
-const x = fromHost(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5 + 0.5), shape, 'float32', 'cpu');
-const y = fromHost(Int32Array.from({ length: batch }, (_, i) => (i * 7) % 10), [batch], 'int32', 'cpu');
+const x = fromHost(
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5 + 0.5),
+  shape,
+  'float32',
+  'cpu',
+);
+const y = fromHost(
+  Int32Array.from({ length: batch }, (_, i) => (i * 7) % 10),
+  [batch],
+  'int32',
+  'cpu',
+);
 for (let i = 0; i < 10; i++) trainer.step(x, y);
 const ts: number[] = [];
 for (let i = 0; i < steps; i++) {
