@@ -1,6 +1,6 @@
 // wattgrad benchmark entry.
 //
-//   npm run bench -- [--backend js|cuda] [--op matmul,conv2d,lstm,gru,adamw,sgd,softmax,xent,int8,mlp,cnn]
+//   npm run bench -- [--backend js|cuda] [--op matmul,conv2d,lstm,gru,adamw,sgd,softmax,xent,int8,basic,mlp,cnn]
 //                    [--json out.json] [--write-results] [--quick] [--peer-json torch.json] [--no-peers]
 //                    [--budget-ms 1500] [--no-cpu-goals]
 //
@@ -46,6 +46,7 @@ import { rnnCases } from './ops/rnn.js';
 import { optimCases } from './ops/optim.js';
 import { softmaxCases } from './ops/softmax.js';
 import { int8Cases } from './quant/cases.js';
+import { basicCases } from './ops/basic.js';
 import { runE2e, type E2eResult } from './e2e/train.js';
 import { e2eBatch, type ModelName } from './e2e/models.js';
 import { runCpuNative } from './lib/cpu-native.js';
@@ -63,9 +64,10 @@ export const OP_FAMILIES: Record<string, (ctx: BenchContext) => BenchCase[]> = {
   softmax: (ctx) => softmaxCases(ctx, 'softmax'),
   xent: (ctx) => softmaxCases(ctx, 'xent'),
   int8: int8Cases,
+  basic: basicCases,
 };
-/** Families whose cases have no PyTorch counterpart in bench/peers/torch_ops.py (int8: ours against our own fp32 baseline). */
-export const NO_TORCH_PEER: ReadonlySet<string> = new Set(['int8']);
+/** Families whose cases have no PyTorch counterpart in bench/peers/torch_ops.py (int8: ours against our own fp32 baseline; basic: native against the pure-JS kernels). */
+export const NO_TORCH_PEER: ReadonlySet<string> = new Set(['int8', 'basic']);
 export const E2E_MODELS: ModelName[] = ['mlp', 'cnn'];
 export const ALL_OPS = [...Object.keys(OP_FAMILIES), ...E2E_MODELS];
 
