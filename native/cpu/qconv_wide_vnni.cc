@@ -12,6 +12,10 @@
 // is up to 8 pixels of one output row × 32 channels (16 accumulators); no im2col, no packing per
 // pixel. Weights must have zero points 0 (symmetric, what the observers give); qgemm.cc checks it.
 //
+// When c is a multiple of 4 the groups are 4 input channels of one tap instead (the image copy is
+// channel-last, (h, w, c)): c·r·s / 4 groups with no zero padding of s (MNIST conv2: 100 groups per
+// pixel instead of 160), any s and dilationW.
+//
 // Exactness (qconv2d bit for bit): with zw = 0 the GEMM's int32 value is v = Σ x·w − za·Σw
 // (wrapping like it), and the epilogue is the GEMM's: double(scale[j]) · v (+ double(bias[j])),
 // ReLU, one rounding to float32 (double(scale) · v is exact: |v| < 2^25, 24 + 25 bits < 53).
@@ -34,53 +38,106 @@ inline int32_t Load32(const uint8_t* p) {
   return v;
 }
 
+// The GEMM's epilogue for 16 channels j0 .. j0 + 15 of one pixel: v = dot − za·Σw (int32), y =
+// double(scale) · v (+ double(bias)), ReLU, one rounding to float32.
+inline __m512 Epilogue16(const QconvWideArgs& a, int64_t j0, __m512i v) {
+  const __m512d zero = _mm512_setzero_pd();
+  const __m512 scf = _mm512_load_ps(a.scale + j0);
+  const __m512 bif = _mm512_load_ps(a.biasp + j0);
+  __m256 f[2];
+  for (int h = 0; h < 2; h++) {
+    const __m256i vh = h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v);
+    const __m512d sc = _mm512_cvtps_pd(h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(scf), 1))
+                                         : _mm512_castps512_ps256(scf));
+    __m512d y = _mm512_mul_pd(sc, _mm512_cvtepi32_pd(vh));
+    if (a.bias)
+      y = _mm512_add_pd(y, _mm512_cvtps_pd(h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bif), 1))
+                                             : _mm512_castps512_ps256(bif)));
+    if (a.relu) y = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(y, zero, _CMP_LT_OQ), y, zero);
+    f[h] = _mm512_cvtpd_ps(y);
+  }
+  return _mm512_castpd_ps(
+      _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f[0])), _mm256_castps_pd(f[1]), 1));
+}
+
 // acc[p][b] for pixels ox0 .. ox0 + PX of output row oy, channel blocks kb0 .. kb0 + NB; then the
 // epilogue into out (NCHW).
 // nhwc null: NCHW into a.out; else channel-last rows nhwc[(oy·ow + ox)·kp + j] (kp = 16 · blocks), no transposition.
+// vnhwc (not null): the int32 values v = dot − za·Σw channel-last instead, no epilogue (qpool's chain pools them).
 template <int PX, int NB>
 void Tile(const QconvWideArgs& a, const uint8_t* xp, int64_t Hp, int64_t Wp, int64_t img, int64_t oy, int64_t ox0,
-          int64_t kb0, float* nhwc) {
+          int64_t kb0, float* nhwc, int32_t* vnhwc) {
   __m512i acc[PX][NB];
+#pragma GCC unroll 16
   for (int p = 0; p < PX; p++)
+#pragma GCC unroll 16
     for (int b = 0; b < NB; b++) acc[p][b] = _mm512_setzero_si512();
-  const int64_t G = a.sp / 4, CR = a.c * a.r;
   const __m512i* W = reinterpret_cast<const __m512i*>(a.wp);
-  for (int64_t ch = 0; ch < a.c; ch++)
-    for (int64_t rr = 0; rr < a.r; rr++) {
-      const uint8_t* row = xp + (ch * Hp + oy * a.strideH + rr * a.dilationH) * Wp + ox0 * a.strideW;
-      for (int64_t g = 0; g < G; g++) {
-        __m512i w[NB];
-        for (int b = 0; b < NB; b++) w[b] = _mm512_load_si512(W + ((kb0 + b) * CR + ch * a.r + rr) * G + g);
-        for (int p = 0; p < PX; p++) {
-          const __m512i xb = _mm512_set1_epi32(Load32(row + p * a.strideW + 4 * g));
-          for (int b = 0; b < NB; b++) acc[p][b] = _mm512_dpbusd_epi32(acc[p][b], xb, w[b]);
+  if (a.cg) {
+    // channel groups: xp is (Hp, Wp, c); group g of tap (rr, ss) = input channels 4g .. 4g + 3
+    const int64_t Cg = a.c / 4, RS = a.r * a.s, pstep = a.strideW * a.c;
+    (void)Hp;
+    for (int64_t rr = 0; rr < a.r; rr++)
+      for (int64_t ss = 0; ss < a.s; ss++) {
+        const uint8_t* px = xp + ((oy * a.strideH + rr * a.dilationH) * Wp + ox0 * a.strideW + ss * a.dilationW) * a.c;
+        const __m512i* wt = W + (rr * a.s + ss) * Cg;
+        for (int64_t g = 0; g < Cg; g++) {
+          __m512i w[NB];
+#pragma GCC unroll 16
+          for (int b = 0; b < NB; b++) w[b] = _mm512_load_si512(wt + (kb0 + b) * RS * Cg + g);
+#pragma GCC unroll 16
+          for (int p = 0; p < PX; p++) {
+            const __m512i xb = _mm512_set1_epi32(Load32(px + p * pstep + 4 * g));
+#pragma GCC unroll 16
+            for (int b = 0; b < NB; b++) acc[p][b] = _mm512_dpbusd_epi32(acc[p][b], xb, w[b]);
+          }
         }
       }
+  } else {
+    const int64_t G = a.sp / 4, CR = a.c * a.r;
+    for (int64_t ch = 0; ch < a.c; ch++)
+      for (int64_t rr = 0; rr < a.r; rr++) {
+        const uint8_t* row = xp + (ch * Hp + oy * a.strideH + rr * a.dilationH) * Wp + ox0 * a.strideW;
+        for (int64_t g = 0; g < G; g++) {
+          __m512i w[NB];
+#pragma GCC unroll 16
+          for (int b = 0; b < NB; b++) w[b] = _mm512_load_si512(W + ((kb0 + b) * CR + ch * a.r + rr) * G + g);
+#pragma GCC unroll 16
+          for (int p = 0; p < PX; p++) {
+            const __m512i xb = _mm512_set1_epi32(Load32(row + p * a.strideW + 4 * g));
+#pragma GCC unroll 16
+            for (int b = 0; b < NB; b++) acc[p][b] = _mm512_dpbusd_epi32(acc[p][b], xb, w[b]);
+          }
+        }
+      }
+  }
+  const int64_t kp = (a.k + 15) / 16 * 16;
+  if (vnhwc) {
+#pragma GCC unroll 16
+    for (int b = 0; b < NB; b++) {
+      const __m512i corr = _mm512_load_si512(a.corr + (kb0 + b) * 16);
+#pragma GCC unroll 16
+      for (int p = 0; p < PX; p++)
+        _mm512_store_si512(vnhwc + (oy * a.ow + ox0 + p) * kp + (kb0 + b) * 16, _mm512_sub_epi32(acc[p][b], corr));
     }
+    return;
+  }
   alignas(64) float tmp[NB * 16][PX];
-  const __m512d zero = _mm512_setzero_pd();
+#pragma GCC unroll 16
   for (int b = 0; b < NB; b++) {
     const int64_t j0 = (kb0 + b) * 16;
     const __m512i corr = _mm512_load_si512(a.corr + j0);
-    const __m512 scf = _mm512_load_ps(a.scale + j0);
-    const __m512 bif = _mm512_load_ps(a.biasp + j0);
-    const __m512d sc[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(scf)),
-                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(scf), 1)))};
-    const __m512d bi[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(bif)),
-                           _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bif), 1)))};
+#pragma GCC unroll 16
     for (int p = 0; p < PX; p++) {
       const __m512i v = _mm512_sub_epi32(acc[p][b], corr);  // dot − za·Σw, wrapping
-      alignas(64) float lane[16];
-      float* dst = nhwc ? nhwc + (oy * a.ow + ox0 + p) * ((a.k + 15) / 16 * 16) + j0 : lane;
-      for (int h = 0; h < 2; h++) {
-        const __m256i vh = h ? _mm512_extracti64x4_epi64(v, 1) : _mm512_castsi512_si256(v);
-        __m512d y = _mm512_mul_pd(sc[h], _mm512_cvtepi32_pd(vh));
-        if (a.bias) y = _mm512_add_pd(y, bi[h]);
-        if (a.relu) y = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(y, zero, _CMP_LT_OQ), y, zero);
-        _mm256_store_ps(dst + 8 * h, _mm512_cvtpd_ps(y));
-      }
-      if (!nhwc)
+      const __m512 y = Epilogue16(a, j0, v);
+      if (nhwc) {
+        _mm512_store_ps(nhwc + (oy * a.ow + ox0 + p) * kp + j0, y);
+      } else {
+        alignas(64) float lane[16];
+        _mm512_store_ps(lane, y);
         for (int l = 0; l < 16; l++) tmp[b * 16 + l][p] = lane[l];
+      }
     }
   }
   if (nhwc) return;
@@ -96,37 +153,48 @@ void Tile(const QconvWideArgs& a, const uint8_t* xp, int64_t Hp, int64_t Wp, int
 
 template <int NB>
 void Row(const QconvWideArgs& a, const uint8_t* xp, int64_t Hp, int64_t Wp, int64_t img, int64_t oy, int64_t kb0,
-         float* nhwc) {
+         float* nhwc, int32_t* vnhwc) {
   int64_t ox = 0;
-  for (; ox + 8 <= a.ow; ox += 8) Tile<8, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
+  for (; ox + 8 <= a.ow; ox += 8) Tile<8, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
   switch (a.ow - ox) {
-    case 7: return Tile<7, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 6: return Tile<6, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 5: return Tile<5, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 4: return Tile<4, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 3: return Tile<3, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 2: return Tile<2, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
-    case 1: return Tile<1, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc);
+    case 7: return Tile<7, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 6: return Tile<6, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 5: return Tile<5, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 4: return Tile<4, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 3: return Tile<3, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 2: return Tile<2, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
+    case 1: return Tile<1, NB>(a, xp, Hp, Wp, img, oy, ox, kb0, nhwc, vnhwc);
     default: return;
   }
 }
 
 // The conv of image img: NCHW into a.out, or channel-last into nhwc (oh, ow, kp). False: out of memory.
-bool Conv(const QconvWideArgs& a, int64_t img, float* nhwc) {
-  // the zero-point-padded image: (c, h + 2·padH, w + 2·padW + 8)
-  const int64_t Hp = a.h + 2 * a.padH, Wp = a.w + 2 * a.padW + 8;
+bool Conv(const QconvWideArgs& a, int64_t img, float* nhwc, int32_t* vnhwc = nullptr) {
+  // the zero-point-padded image: (c, h + 2·padH, w + 2·padW + 8), or channel-last (h + 2·padH, w + 2·padW, c)
+  const int64_t Hp = a.h + 2 * a.padH, Wp = a.w + 2 * a.padW + (a.cg ? 0 : 8);
   // pool.h scratch of this OS thread, slot 2 (qpool.cc's chain holds slots 0 and 1 around this call)
   uint8_t* xp = static_cast<uint8_t*>(Scratch(0, 2, size_t(a.c * Hp * Wp)));
   if (!xp) return false;
   memset(xp, a.za, size_t(a.c * Hp * Wp));
-  for (int64_t ch = 0; ch < a.c; ch++)
-    for (int64_t y = 0; y < a.h; y++)
-      memcpy(xp + (ch * Hp + y + a.padH) * Wp + a.padW, a.x + ((img * a.c + ch) * a.h + y) * a.w, size_t(a.w));
+  // locals: the byte stores below may alias anything, so fields of `a` would be reloaded per byte
+  const int64_t C = a.c, H = a.h, W = a.w, pH = a.padH, pW = a.padW;
+  const uint8_t* xi = a.x + img * C * H * W;
+  if (a.cg) {
+    for (int64_t y = 0; y < H; y++)
+      for (int64_t ch = 0; ch < C; ch++) {
+        const uint8_t* src = xi + (ch * H + y) * W;
+        uint8_t* dst = xp + ((y + pH) * Wp + pW) * C + ch;
+        for (int64_t x = 0; x < W; x++) dst[x * C] = src[x];
+      }
+  } else {
+    for (int64_t ch = 0; ch < C; ch++)
+      for (int64_t y = 0; y < H; y++) memcpy(xp + (ch * Hp + y + pH) * Wp + pW, xi + (ch * H + y) * W, size_t(W));
+  }
   const int64_t KB = (a.k + 15) / 16;
   for (int64_t oy = 0; oy < a.oh; oy++) {
     int64_t kb = 0;
-    for (; kb + 2 <= KB; kb += 2) Row<2>(a, xp, Hp, Wp, img, oy, kb, nhwc);
-    if (kb < KB) Row<1>(a, xp, Hp, Wp, img, oy, kb, nhwc);
+    for (; kb + 2 <= KB; kb += 2) Row<2>(a, xp, Hp, Wp, img, oy, kb, nhwc, vnhwc);
+    if (kb < KB) Row<1>(a, xp, Hp, Wp, img, oy, kb, nhwc, vnhwc);
   }
   return true;
 }
@@ -143,10 +211,17 @@ bool QconvWideVnni(const QconvWideArgs& a, int64_t img) { return Conv(a, img, nu
 // the codes and their grid values (a 256-entry table of float32(scale · (q − zp))) are written NCHW.
 int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* outImage, uint8_t* codesImage) {
   const int64_t kp = (a.k + 15) / 16 * 16, KB = kp / 16, PP = p.ph * p.pw;
+  // With every scale > 0 the epilogue y(v) (scale · v + bias, ReLU, rounding) is non-decreasing in
+  // the int32 value v, so the max of a window's outputs is y(max v): pool the int32 values, then run
+  // the epilogue on the pooled ones only (a quarter of them for 2 × 2). Else pool the float outputs.
+  bool increasing = true;
+  for (int64_t j = 0; j < a.k; j++) increasing = increasing && a.scale[j] > 0;
   // grow-only scratch of this OS thread (pool.h), slots 0 and 1; Conv takes slot 2
-  float* C = static_cast<float*>(Scratch(0, 0, size_t(a.oh * a.ow * kp) * 4));
+  void* C = Scratch(0, 0, size_t(a.oh * a.ow * kp) * 4);
   uint8_t* Q = static_cast<uint8_t*>(Scratch(0, 1, size_t(PP * kp)));
-  if (!C || !Q || !Conv(a, 0, C)) return 1;
+  float* Cf = increasing ? nullptr : static_cast<float*>(C);
+  int32_t* Ci = increasing ? static_cast<int32_t*>(C) : nullptr;
+  if (!C || !Q || !Conv(a, 0, Cf, Ci)) return 1;
   const __m512d vinv = _mm512_set1_pd(p.inv);
   const __m512d lo = _mm512_set1_pd(double(p.qmin - p.zeroPoint) - 1),
                 hi = _mm512_set1_pd(double(p.qmax - p.zeroPoint) + 1);
@@ -157,7 +232,8 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
     for (int64_t px = 0; px < p.pw; px++) {
       const int64_t h0 = py * p.strideH - p.padH, w0 = px * p.strideW - p.padW;
       for (int64_t kb = 0; kb < KB; kb++) {
-        __m512 best = _mm512_set1_ps(-__builtin_inff());
+        __m512 best = _mm512_set1_ps(-__builtin_inff());  // an empty window (no cell inside) stays -inf
+        __m512i vbest = _mm512_setzero_si512();
         bool first = true;
         for (int64_t r = 0; r < p.kH; r++) {
           const int64_t ih = h0 + r * p.dilationH;
@@ -165,11 +241,21 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
           for (int64_t s = 0; s < p.kW; s++) {
             const int64_t iw = w0 + s * p.dilationW;
             if (iw < 0 || iw >= a.ow) continue;
-            const __m512 v = _mm512_load_ps(C + (ih * a.ow + iw) * kp + kb * 16);
-            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-            best = first ? v : _mm512_max_ps(v, best);
+            const int64_t at = (ih * a.ow + iw) * kp + kb * 16;
+            if (increasing) {
+              const __m512i v = _mm512_load_si512(Ci + at);
+              vbest = first ? v : _mm512_max_epi32(v, vbest);
+            } else {
+              const __m512 v = _mm512_load_ps(Cf + at);
+              nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+              best = first ? v : _mm512_max_ps(v, best);
+            }
             first = false;
           }
+        }
+        if (increasing && !first) {
+          best = Epilogue16(a, kb * 16, vbest);
+          nan |= _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);  // a NaN bias
         }
         // quantize 16 values: double product, clamp, round half to even, + zp, clamp, + shift
         __m512d t0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(best)), vinv);
@@ -185,16 +271,31 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
       }
     }
   if (nan) return 2;
-  float lut[256];
-  const int32_t zq = p.zeroPoint + p.shift;
-  for (int v = 0; v < 256; v++) lut[v] = float(p.scale * double(v - zq));
-  for (int64_t j = 0; j < a.k; j++) {
-    float* o = outImage + j * PP;
-    uint8_t* oc = codesImage ? codesImage + j * PP : nullptr;
-    for (int64_t i = 0; i < PP; i++) {
-      const uint8_t v = Q[i * kp + j];
-      o[i] = lut[v];
-      if (oc) oc[i] = v;
+  // codes (pp, kp) channel-last → NCHW: 16 positions × 16 channels at a time, transposed through a
+  // byte table, then each channel's 16 grid values float32(scale · (q − zp)) in double (exact
+  // product, one rounding) and, when asked, its 16 codes
+  const double scale = p.scale;
+  const __m512d vsc = _mm512_set1_pd(scale);
+  const __m512i vzq = _mm512_set1_epi32(p.zeroPoint + p.shift);
+  alignas(64) uint8_t tr[16][16];
+  for (int64_t i0 = 0; i0 < PP; i0 += 16) {
+    const int64_t n = PP - i0 < 16 ? PP - i0 : 16;
+    for (int64_t kb = 0; kb < KB; kb++) {
+      for (int64_t t = 0; t < n; t++)
+        for (int l = 0; l < 16; l++) tr[l][t] = Q[(i0 + t) * kp + kb * 16 + l];
+      const __mmask16 m = n == 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+      for (int l = 0; l < 16; l++) {
+        const int64_t j = kb * 16 + l;
+        if (j >= a.k) break;
+        const __m128i codes = _mm_load_si128(reinterpret_cast<const __m128i*>(tr[l]));
+        const __m512i d = _mm512_sub_epi32(_mm512_cvtepu8_epi32(codes), vzq);
+        const __m256 f0 = _mm512_cvtpd_ps(_mm512_mul_pd(vsc, _mm512_cvtepi32_pd(_mm512_castsi512_si256(d))));
+        const __m256 f1 = _mm512_cvtpd_ps(_mm512_mul_pd(vsc, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1))));
+        const __m512 f =
+            _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1));
+        _mm512_mask_storeu_ps(outImage + j * PP + i0, m, f);
+        if (codesImage) _mm_mask_storeu_epi8(codesImage + j * PP + i0, m, codes);
+      }
     }
   }
   return 0;

@@ -402,8 +402,8 @@ namespace {
 // instead of im2col + GEMM, whose k block is 64 bytes.
 constexpr int64_t kDirectTaps = 64;
 
-bool WideApplies(const int32_t* wZeroPoint, int64_t k, int64_t s, int64_t dilationW) {
-  if (s > 8 || dilationW != 1 || Current().fn != QgemmDotVnni) return false;
+bool WideApplies(const int32_t* wZeroPoint, int64_t c, int64_t k, int64_t s, int64_t dilationW) {
+  if ((c % 4 != 0 && (s > 8 || dilationW != 1)) || Current().fn != QgemmDotVnni) return false;
   for (int64_t j = 0; j < k; j++)
     if (wZeroPoint[j] != 0) return false;
   return true;
@@ -444,9 +444,12 @@ bool PrepareDirect(QconvImagePlan* pl, const int8_t* wt, const float* wScale, co
 // The channel-lane direct conv's weights (qgemm.h QconvWideArgs): packed blocks, za·Σw, scales, biases.
 bool PrepareWide(QconvImagePlan* pl, const int8_t* wt, const float* wScale, const float* bias, int64_t c, int64_t h,
                  int64_t w, int64_t k, int64_t r, int64_t s, int64_t oh, int64_t ow, int64_t strideH, int64_t strideW,
-                 int64_t padH, int64_t padW, int64_t dilationH, double xScale, int64_t xZeroPoint, bool relu) {
+                 int64_t padH, int64_t padW, int64_t dilationH, int64_t dilationW, double xScale, int64_t xZeroPoint,
+                 bool relu) {
+  const bool cg = c % 4 == 0;  // groups of 4 input channels (fewer groups than 4 taps of a row padded to sp)
   const int64_t sp = s <= 4 ? 4 : 8, G = sp / 4, KB = (k + 15) / 16, kp = KB * 16;
-  int8_t* wp = AllocAligned<int8_t>(size_t(KB * c * r * G * 64));
+  const int64_t wpBytes = cg ? KB * r * s * (c / 4) * 64 : KB * c * r * G * 64;
+  int8_t* wp = AllocAligned<int8_t>(size_t(wpBytes));
   int32_t* corr = AllocAligned<int32_t>(size_t(kp));
   float* sc = AllocAligned<float>(size_t(kp));
   float* bi = AllocAligned<float>(size_t(kp));
@@ -455,7 +458,7 @@ bool PrepareWide(QconvImagePlan* pl, const int8_t* wt, const float* wScale, cons
   pl->mem[2] = sc;
   pl->mem[3] = bi;
   if (!wp || !corr || !sc || !bi) return false;
-  memset(wp, 0, size_t(KB * c * r * G * 64));
+  memset(wp, 0, size_t(wpBytes));
   for (int64_t j = 0; j < kp; j++) {
     int32_t sum = 0;
     if (j < k)
@@ -463,8 +466,11 @@ bool PrepareWide(QconvImagePlan* pl, const int8_t* wt, const float* wScale, cons
         for (int64_t rr = 0; rr < r; rr++)
           for (int64_t ss = 0; ss < s; ss++) {
             const int8_t v = wt[((j * c + ch) * r + rr) * s + ss];
-            // block j / 16, (ch, rr), group ss / 4: 16 channels × 4 taps, channel j % 16 at bytes 4·(j % 16)
-            wp[((((j / 16) * c + ch) * r + rr) * G + ss / 4) * 64 + (j % 16) * 4 + ss % 4] = v;
+            // block j / 16, then (ch, rr) and group ss / 4 (16 channels × 4 taps), or with channel groups
+            // (rr, ss) and group ch / 4 (16 channels × 4 input channels); channel j % 16 at bytes 4·(j % 16)
+            const int64_t at = cg ? ((((j / 16) * r + rr) * s + ss) * (c / 4) + ch / 4) * 64 + (j % 16) * 4 + ch % 4
+                                  : ((((j / 16) * c + ch) * r + rr) * G + ss / 4) * 64 + (j % 16) * 4 + ss % 4;
+            wp[at] = v;
             sum += v;
           }
     corr[j] = int32_t(uint32_t(int64_t(xZeroPoint) * sum));  // za · Σw, wrapping as the GEMM's formula
@@ -472,9 +478,31 @@ bool PrepareWide(QconvImagePlan* pl, const int8_t* wt, const float* wScale, cons
     bi[j] = j < k && bias ? bias[j] : 0.0f;
   }
   pl->kind = 1;
-  pl->wide = QconvWideArgs{nullptr, wp, corr, sc, bi, bias,    nullptr, c,    h,    w,         k,
-                           r,       s,  sp,   oh, ow, strideH, strideW, padH, padW, dilationH, int32_t(xZeroPoint),
-                           relu};
+  pl->wide = QconvWideArgs{nullptr,
+                           wp,
+                           corr,
+                           sc,
+                           bi,
+                           bias,
+                           nullptr,
+                           c,
+                           h,
+                           w,
+                           k,
+                           r,
+                           s,
+                           sp,
+                           oh,
+                           ow,
+                           strideH,
+                           strideW,
+                           padH,
+                           padW,
+                           dilationH,
+                           dilationW,
+                           int32_t(xZeroPoint),
+                           relu,
+                           cg};
   return true;
 }
 
@@ -502,9 +530,9 @@ int QconvPlanImages(QconvImagePlan* pl, const int8_t* wt, const float* wScale, c
   *pl = QconvImagePlan{};
   if (k == 0) return 0;
   bool ok;
-  if (WideApplies(wZeroPoint, k, s, dilationW))
-    ok = PrepareWide(pl, wt, wScale, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, xScale,
-                     xZeroPoint, relu);
+  if (WideApplies(wZeroPoint, c, k, s, dilationW))
+    ok = PrepareWide(pl, wt, wScale, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW,
+                     xScale, xZeroPoint, relu);
   else if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
     ok = PrepareDirect(pl, wt, wScale, wZeroPoint, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
                        dilationH, dilationW, xScale, xZeroPoint, relu);

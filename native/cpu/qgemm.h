@@ -79,10 +79,10 @@ struct QconvDirectArgs {
 bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img);
 
 // The direct int8 convolution of one image with output channels as lanes (qconv_wide_vnni.cc), for
-// dilationW 1, s <= 8 and weight zero points 0: x (n, c, h, w) quint8; wp the weights packed as
-// [k / 16 blocks][c][r][sp / 4 groups] of 64 bytes (16 channels × 4 taps, zero past s and k),
-// 64-byte aligned; corr[j] = za · Σ w[j] (wrapped), scale[j] = float32(xScale · wScale[j]) and
-// biasp[j] (0 without bias), each padded to a multiple of 16; out (n, k, oh, ow) float32.
+// weight zero points 0 and either c % 4 == 0 (cg) or dilationW 1 and s <= 8: x (n, c, h, w) quint8; wp the weights
+// packed as [k / 16 blocks][c][r][sp / 4 groups] of 64 bytes (16 channels × 4 taps, zero past s and k), 64-byte
+// aligned; corr[j] = za · Σ w[j] (wrapped), scale[j] = float32(xScale · wScale[j]) and biasp[j] (0 without bias), each
+// padded to a multiple of 16; out (n, k, oh, ow) float32.
 struct QconvWideArgs {
   const uint8_t* x;
   const int8_t* wp;
@@ -91,9 +91,10 @@ struct QconvWideArgs {
   const float* biasp;
   const float* bias;  // null: no bias (biasp is 0)
   float* out;
-  int64_t c, h, w, k, r, s, sp, oh, ow, strideH, strideW, padH, padW, dilationH;
+  int64_t c, h, w, k, r, s, sp, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW;
   int32_t za;
   bool relu;
+  bool cg;  // c % 4 == 0: groups of 4 input channels, wp packed [k / 16][r][s][c / 4] (any s, dilationW)
 };
 bool QconvWideVnni(const QconvWideArgs& a, int64_t img);
 

@@ -1,5 +1,6 @@
 // The vnni path's direct int8 convolution with output channels as lanes (native/cpu/qconv_wide_vnni.cc:
-// symmetric weights, kernel rows of s ≤ 8 columns, dilationW 1) against the direct js reference
+// symmetric weights; c a multiple of 4 (groups of 4 input channels, any s, dilationW) or kernel rows of
+// s ≤ 8 columns with dilationW 1 (groups of 4 taps)) against the direct js reference
 // qconv2dDirect, bit for bit: channel counts that fill two 16-lane blocks, one, and a partial one
 // (k = 5, 16, 33, 48), output widths 1 … 13 (every 8-pixel tile tail), s = 1 … 8 (one and two 4-byte
 // groups), strides, padding, dilationH, c · r · s below and above 64; with nonzero weight zero points
@@ -63,6 +64,8 @@ const shapes: Shape[] = [
   sh(2, 2, 6, 4, 7, 3, 4, { stride: [1, 3], padding: [1, 1] }), // ow 2, stride 3, s 4
   sh(1, 7, 5, 12, 9, 1, 7, { padding: [0, 3] }), // one kernel row, s 7, ow 12
   sh(1, 3, 6, 3, 20, 2, 3, {}), // ow 1
+  sh(2, 8, 9, 30, 20, 2, 9, { dilation: [1, 2], padding: [1, 4] }), // channel groups: s 9 > 8, dilationW 2
+  sh(1, 12, 7, 11, 24, 3, 3, { stride: [2, 2] }), // channel groups, 3 groups of 4 per tap, strides
 ];
 
 describe.skipIf(!q)(`native int8 conv with channel lanes (vnni) vs the js reference${label}`, () => {
