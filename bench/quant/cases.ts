@@ -1,7 +1,8 @@
 // `npm run bench -- --op int8`: the int8 kernels of the quantized layers as bench cases, on the cpu
 // (js backend: the addon's cpuQgemmU8S8S32 / cpuQconv2dU8S8S32 when loaded, else the js references),
 // at the MNIST models' shapes, each beside the fp32 kernel of the same shape so the report shows both
-// medians in the same run (the int8 / fp32 ratio of a model is in bench/quant/int8-static.ts).
+// medians in the same run; and the MNIST CNN forward, static int8 beside fp32 (model-cases.ts; the
+// MLP and more variants are in bench/quant/int8-static.ts).
 // FLOPs count 2 per multiply-add, int8 or not. Validation: the int8 accumulators against the js
 // reference exactly (qgemmJs / qconv2dDirect), the fp32 outputs against a float64 product of samples.
 
@@ -15,6 +16,7 @@ import { quantizeActivations, quantizeWeightPerChannel } from '../../lib/quantiz
 import { dynamicLinearHost } from '../../lib/nn/quantized-rnn.js';
 import type { Tensor } from '../../lib/tensor.js';
 import type { BenchCase, BenchContext, Prepared, Validation } from '../lib/types.js';
+import { int8ModelCases } from './model-cases.js';
 import { disposeAll, randomArray } from '../lib/util.js';
 
 function bytesU8(n: number, seed: number, hi: number): Uint8Array {
@@ -253,8 +255,9 @@ function convCases(n: number, c: number, h: number, kOut: number, r: number): Be
 /** The int8 family: cpu only (the int8 layers run on the cpu); nothing for --backend cuda. */
 export function int8Cases(ctx: BenchContext): BenchCase[] {
   if (ctx.backend !== 'js') return [];
-  if (ctx.quick) return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784)];
+  if (ctx.quick) return [...gemmCases(64, 256, 784), dynamicCase(64, 256, 784), ...int8ModelCases(ctx)];
   return [
+    ...int8ModelCases(ctx),
     ...gemmCases(64, 256, 784),
     dynamicCase(64, 256, 784),
     ...gemmCases(256, 256, 784),

@@ -233,6 +233,21 @@ describe.skipIf(!q)(`native cpuQconv2dMaxPool vs the js composition${label}`, ()
       }
   });
 
+  it('a channel with a negative scale (the epilogue then decreases in the accumulator) pools the float outputs: still bit for bit', () => {
+    let seed = SEED + 5000;
+    for (const [what, sh, w] of cases) {
+      const r = rng(++seed);
+      const a = makeArgs(sh, r, false, true);
+      a.wScale[1] = -a.wScale[1]!;
+      const [oh, ow] = convOutSize(a);
+      const next = nextParams(qconv2d(a, { js: true }).out, r, 'quint8');
+      const want = qconv2dMaxPool(a, { oh, ow }, w, next, { js: true });
+      const out = new Float32Array(want.out.length).fill(NaN);
+      qconv2dMaxPool(a, { oh, ow }, w, next, { out });
+      expect(bits(out), what).toEqual(bits(want.out));
+    }
+  });
+
   it('refuses a conv output holding a NaN (a NaN bias), as quantizing it at the next layer does', () => {
     const r = rng(SEED + 7);
     const a = makeArgs(cases[0]![1], r, true, true);
