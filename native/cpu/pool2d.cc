@@ -163,6 +163,58 @@ void MaxPool2x2Plane(const PoolGeom& p, const float* X, float* Y, int32_t* A) {
 }
 #endif
 
+#if defined(__SSE2__)
+// The backward of a 2×2/2 plane written densely (each dx cell once: dy + 0 where the window's
+// argmax points, else 0), four windows per SSE2 step. False, with nothing assumed written, when an
+// argmax is neither -1 nor one of its own window's cells (dx then partly written): the generic path
+// redoes the plane.
+bool MaxPool2x2BackwardPlane(const PoolGeom& p, const float* DY, const int32_t* A, float* DX) {
+  const int64_t inW = p.inW;
+  const __m128 zero = _mm_setzero_ps();
+  for (int64_t oh = 0; oh < p.outH; oh++) {
+    const int64_t base = 2 * oh * inW;
+    float* r0 = DX + base;
+    float* r1 = r0 + inW;
+    const float* dy = DY + oh * p.outW;
+    const int32_t* a = A + oh * p.outW;
+    int64_t ow = 0;
+    for (; ow + 4 <= p.outW; ow += 4) {
+      const __m128i av = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + ow));
+      const __m128i q = _mm_add_epi32(_mm_set1_epi32(int32_t(base + 2 * ow)), _mm_setr_epi32(0, 2, 4, 6));
+      const __m128 m00 = _mm_castsi128_ps(_mm_cmpeq_epi32(av, q));
+      const __m128 m01 = _mm_castsi128_ps(_mm_cmpeq_epi32(av, _mm_add_epi32(q, _mm_set1_epi32(1))));
+      const __m128 m10 = _mm_castsi128_ps(_mm_cmpeq_epi32(av, _mm_add_epi32(q, _mm_set1_epi32(int32_t(inW)))));
+      const __m128 m11 = _mm_castsi128_ps(_mm_cmpeq_epi32(av, _mm_add_epi32(q, _mm_set1_epi32(int32_t(inW + 1)))));
+      const __m128 none = _mm_castsi128_ps(_mm_cmpeq_epi32(av, _mm_set1_epi32(-1)));
+      const __m128 ok = _mm_or_ps(_mm_or_ps(_mm_or_ps(m00, m01), _mm_or_ps(m10, m11)), none);
+      if (_mm_movemask_ps(ok) != 0xF) return false;
+      const __m128 g = _mm_add_ps(_mm_loadu_ps(dy + ow), zero);  // -0 becomes +0, as 0 + dy
+      const __m128 v00 = _mm_and_ps(m00, g), v01 = _mm_and_ps(m01, g);
+      const __m128 v10 = _mm_and_ps(m10, g), v11 = _mm_and_ps(m11, g);
+      _mm_storeu_ps(r0 + 2 * ow, _mm_unpacklo_ps(v00, v01));
+      _mm_storeu_ps(r0 + 2 * ow + 4, _mm_unpackhi_ps(v00, v01));
+      _mm_storeu_ps(r1 + 2 * ow, _mm_unpacklo_ps(v10, v11));
+      _mm_storeu_ps(r1 + 2 * ow + 4, _mm_unpackhi_ps(v10, v11));
+    }
+    for (; ow < p.outW; ow++) {
+      const int64_t q0 = base + 2 * ow, av = a[ow];
+      if (av != -1 && av != q0 && av != q0 + 1 && av != q0 + inW && av != q0 + inW + 1) return false;
+      const float g = dy[ow] + 0.0f;
+      r0[2 * ow] = av == q0 ? g : 0.0f;
+      r0[2 * ow + 1] = av == q0 + 1 ? g : 0.0f;
+      r1[2 * ow] = av == q0 + inW ? g : 0.0f;
+      r1[2 * ow + 1] = av == q0 + inW + 1 ? g : 0.0f;
+    }
+    // an odd last column is in no window
+    if (inW > 2 * p.outW) r0[inW - 1] = r1[inW - 1] = 0.0f;
+  }
+  // odd last rows are in no window
+  for (int64_t e = 2 * p.outH * inW; e < p.inH * inW; e++) DX[e] = 0.0f;
+  return true;
+}
+
+#endif
+
 template <class T>
 bool MaxPool2x2(const PoolGeom&, const T*, T*, int32_t*) {
   return false;
@@ -248,6 +300,12 @@ int64_t MaxPool2dBackward(const PoolGeom& p, const T* dy, const int32_t* argmax,
     const T* DY = dy + pl * outPlane;
     const int32_t* A = argmax + pl * outPlane;
     T* DX = dx + pl * inPlane;
+#if defined(__SSE2__)
+    if constexpr (sizeof(T) == 4) {
+      if (Pool2x2(p) && MaxPool2x2BackwardPlane(p, reinterpret_cast<const float*>(DY), A, reinterpret_cast<float*>(DX)))
+        return;
+    }
+#endif
     if (disjoint) {
       // each dx cell receives at most one dy: 0 + dy, written directly (-0 becomes +0)
       for (int64_t i = 0; i < inPlane; i++) DX[i] = 0;

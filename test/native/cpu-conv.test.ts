@@ -554,6 +554,25 @@ describe.skipIf(!conv)(`native CPU pooling vs the js kernels, bit for bit${label
     expect(same(y1, y3) && same(a1, a3)).toBe(true);
   });
 
+  it('maxPool2dBackward on 2×2/2 windows: -1 and an argmax outside its own window (in range) scatter as in the js kernel', () => {
+    const p = pp({ n: 2, c: 3, hw: [9, 11], k: [2, 2] }); // odd sizes: a last row and column in no window
+    const n = p.batch * p.channels * p.outH * p.outW;
+    const x = poolInput('float32', p.batch * p.channels * p.inH * p.inW, SEED + 5, true) as Float32Array;
+    const y = new Float32Array(n),
+      am = new Int32Array(n);
+    conv!.cpuMaxPool2d(x, y, am, ...qgeom(p));
+    const dy = randArray('float32', n, rng(SEED + 6)) as Float32Array;
+    dy[3] = -0;
+    for (const edit of [(a: Int32Array) => a, (a: Int32Array) => ((a[2] = -1), a), (a: Int32Array) => ((a[p.outH * p.outW + 7] = 0), a)]) {
+      const a = edit(Int32Array.from(am));
+      const dx = new Float32Array(x.length).fill(NaN),
+        dxr = new Float32Array(x.length).fill(NaN);
+      conv!.cpuMaxPool2dBackward(dy, a, dx, ...qgeom(p));
+      jsPool.maxPool2dBackward(h(dy, 'float32'), h(a, 'int32'), h(dxr, 'float32'), p, 'float32');
+      expect(same(dx, dxr)).toBe(true);
+    }
+  });
+
   it('maxPool2dBackward refuses an argmax out of range, like the js kernel', () => {
     const p = pp({ n: 1, c: 2, hw: [4, 4], k: [2, 2] });
     const am = new Int32Array(8);
