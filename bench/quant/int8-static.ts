@@ -21,9 +21,26 @@
 //                    dynamic 0.78x / 0.28x        dynamic 1.98x / 1.96x
 //   CNN  batch 64:   static 1.02x / 1.17x         static 1.26x / 1.25x
 //   CNN  batch 256:  static 0.98x / 1.00x         static 1.43x / 1.43x
-// The CNN is still short of 1.5x: perf shows the float MaxPool2d between the int8 convs (~22% of
+// The CNN was then short of 1.5x: perf showed the float MaxPool2d between the int8 convs (~22% of
 // the int8 forward, shared with fp32) and the thread pool's wait (~22%) ahead of the int8 kernels
 // (conv2's GEMM packing ~11%, conv1 direct ~10%, the VNNI dot ~4%).
+//
+// Measured 2026-12-01 ~15:37 UTC, same machine (load average 4-6), after: convert fuses each
+// MaxPool2d between two int8 layers into the conv before it (conv → pool → requantize per image in
+// cache, lib/quantization/qpool.ts), int8 convs with output channels as lanes and no im2col
+// (native/cpu/qconv_wide_vnni.cc), maxPool2d without argmax under noGrad. Meanwhile the fp32 conv
+// got much faster (direct kernels), so the "before" ratio fell from 1.26-1.43x to ~0.95x. Median
+// per-forward process CPU time (less disturbed by the load than wall time), fp32 and int8
+// interleaved in one process, before = tree at 110f88f with its addon, after = this tree, CNN only:
+//                        before               after
+//   batch 64,  1 thread:  0.92x (1.56/1.70 ms)  1.73x (1.05/0.61 ms)
+//   batch 64,  2 threads: 0.91x                 1.69x wall, 2.59x CPU
+//   batch 256, 1 thread:  0.93x (6.86/7.37 ms)  1.61x (4.64/2.89 ms)
+//   batch 256, 2 threads: 0.99x                 1.70x wall, 1.92x CPU
+// and in npm run bench -- --op int8 (bench/quant/model-cases.ts, 2 threads): 1.67x at b64, 1.71x at
+// b256. Left: the idle workers' spin after each job is now ~8% of the samples (was ~19%: three
+// ParallelFor calls per forward instead of ~8); on this loaded box 2 threads are sometimes slower than
+// 1 in wall time (a descheduled worker holds its claimed task), for fp32 as well.
 // The kernels alone (npm run bench -- --op int8, same machine): qgemm 64x256x784 50.8 µs vs fp32
 // 139.3 µs (2.7x), dynamic Linear incl. min/max + quantize 60.8 µs (2.3x); conv 16->32 k5 on 12x12
 // 0.79 ms vs 1.17 ms (1.5x); conv 1->16 k5 on 28x28 0.43-0.65 ms vs 0.33 ms (0.5-0.8x, was 0.16x: it
