@@ -109,7 +109,7 @@ inline void Take(T v, int64_t q, T& best, int64_t& bi) {
 
 // 2×2 windows, stride 2, inside the image (the common CNN pool), float32: four outputs per step
 // with the scan order and rule of Take (row 0: columns 0, 1; row 1: columns 0, 1), bit for bit.
-bool Pool2x2(const PoolGeom& p) {
+[[maybe_unused]] bool Pool2x2(const PoolGeom& p) {
   return WindowsInside(p) && p.kH == 2 && p.kW == 2 && p.strideH == 2 && p.strideW == 2 && p.dilationH == 1 &&
          p.dilationW == 1;
 }
