@@ -122,17 +122,26 @@ void Tile(const QconvWideArgs& a, const uint8_t* xp, int64_t Hp, int64_t Wp, int
     }
     return;
   }
+  const int64_t P = a.oh * a.ow;
+  // NCHW: channel j of a pixel is P floats after channel j - 1, so each pixel's 16 channels are one
+  // masked scatter (lanes past k left out) when 16 · P fits the int32 indices, else through tmp
+  const bool scatter = !nhwc && 16 * P < (int64_t(1) << 31);
+  const __m512i lanesP = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(int32_t(scatter ? P : 0)));
   alignas(64) float tmp[NB * 16][PX];
 #pragma GCC unroll 16
   for (int b = 0; b < NB; b++) {
     const int64_t j0 = (kb0 + b) * 16;
     const __m512i corr = _mm512_load_si512(a.corr + j0);
+    const __mmask16 live = a.k - j0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (a.k - j0)) - 1);
 #pragma GCC unroll 16
     for (int p = 0; p < PX; p++) {
       const __m512i v = _mm512_sub_epi32(acc[p][b], corr);  // dot − za·Σw, wrapping
       const __m512 y = Epilogue16(a, j0, v);
       if (nhwc) {
         _mm512_store_ps(nhwc + (oy * a.ow + ox0 + p) * kp + j0, y);
+      } else if (scatter) {
+        _mm512_mask_i32scatter_ps(a.out + (img * a.k + j0) * P + oy * a.ow + ox0 + p, live, lanesP, y, 4);
       } else {
         alignas(64) float lane[16];
         _mm512_store_ps(lane, y);
@@ -140,8 +149,7 @@ void Tile(const QconvWideArgs& a, const uint8_t* xp, int64_t Hp, int64_t Wp, int
       }
     }
   }
-  if (nhwc) return;
-  const int64_t P = a.oh * a.ow;
+  if (nhwc || scatter) return;
   for (int b = 0; b < NB; b++)
     for (int l = 0; l < 16; l++) {
       const int64_t j = (kb0 + b) * 16 + l;
@@ -179,7 +187,38 @@ bool Conv(const QconvWideArgs& a, int64_t img, float* nhwc, int32_t* vnhwc = nul
   // locals: the byte stores below may alias anything, so fields of `a` would be reloaded per byte
   const int64_t C = a.c, H = a.h, W = a.w, pH = a.padH, pW = a.padW;
   const uint8_t* xi = a.x + img * C * H * W;
-  if (a.cg) {
+  if (a.cg && C % 16 == 0) {
+    // 16 channels × 16 columns at a time: a byte transpose in registers (unpack 8 → 16 → 32 → 64
+    // bits), each pixel's 16 channel bytes one store; masked at the row's end
+    for (int64_t y = 0; y < H; y++)
+      for (int64_t c0 = 0; c0 < C; c0 += 16)
+        for (int64_t x0 = 0; x0 < W; x0 += 16) {
+          const int64_t n = W - x0 < 16 ? W - x0 : 16;
+          const __mmask16 m = n == 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+          __m128i r[16], t[16];
+          for (int i = 0; i < 16; i++) r[i] = _mm_maskz_loadu_epi8(m, xi + ((c0 + i) * H + y) * W + x0);
+          for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+          }
+          for (int i = 0; i < 4; i++)
+            for (int h = 0; h < 2; h++) {
+              r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+              r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+            }
+          for (int i = 0; i < 2; i++)
+            for (int h = 0; h < 4; h++) {
+              t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+              t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+            }
+          for (int h = 0; h < 8; h++) {
+            r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+            r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+          }
+          uint8_t* dst = xp + ((y + pH) * Wp + pW + x0) * C + c0;
+          for (int64_t x = 0; x < n; x++) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + x * C), r[x]);
+        }
+  } else if (a.cg) {
     for (int64_t y = 0; y < H; y++)
       for (int64_t ch = 0; ch < C; ch++) {
         const uint8_t* src = xi + (ch * H + y) * W;

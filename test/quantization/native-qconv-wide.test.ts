@@ -66,6 +66,7 @@ const shapes: Shape[] = [
   sh(1, 3, 6, 3, 20, 2, 3, {}), // ow 1
   sh(2, 8, 9, 30, 20, 2, 9, { dilation: [1, 2], padding: [1, 4] }), // channel groups: s 9 > 8, dilationW 2
   sh(1, 12, 7, 11, 24, 3, 3, { stride: [2, 2] }), // channel groups, 3 groups of 4 per tap, strides
+  sh(1, 32, 5, 37, 16, 2, 3, { padding: [1, 1] }), // c 32: the 16 × 16 byte transpose of the image copy, row of 37 (16 + 16 + 5)
 ];
 
 describe.skipIf(!q)(`native int8 conv with channel lanes (vnni) vs the js reference${label}`, () => {
