@@ -32,6 +32,29 @@
 namespace wgcpu {
 namespace {
 
+// r[i] (16 bytes each) → column j of the 16 × 16 byte matrix in r[j] (unpack 8 → 16 → 32 → 64 bits).
+inline void Transpose16x16(__m128i r[16]) {
+  __m128i t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++)
+    for (int h = 0; h < 2; h++) {
+      r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+      r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
+    }
+  for (int i = 0; i < 2; i++)
+    for (int h = 0; h < 4; h++) {
+      t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+      t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
+    }
+  for (int h = 0; h < 8; h++) {
+    r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
+    r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
+  }
+}
+
 inline int32_t Load32(const uint8_t* p) {
   int32_t v;
   memcpy(&v, p, 4);
@@ -195,26 +218,9 @@ bool Conv(const QconvWideArgs& a, int64_t img, float* nhwc, int32_t* vnhwc = nul
         for (int64_t x0 = 0; x0 < W; x0 += 16) {
           const int64_t n = W - x0 < 16 ? W - x0 : 16;
           const __mmask16 m = n == 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
-          __m128i r[16], t[16];
+          __m128i r[16];
           for (int i = 0; i < 16; i++) r[i] = _mm_maskz_loadu_epi8(m, xi + ((c0 + i) * H + y) * W + x0);
-          for (int i = 0; i < 8; i++) {
-            t[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
-            t[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
-          }
-          for (int i = 0; i < 4; i++)
-            for (int h = 0; h < 2; h++) {
-              r[4 * i + 2 * h] = _mm_unpacklo_epi16(t[4 * i + h], t[4 * i + 2 + h]);
-              r[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(t[4 * i + h], t[4 * i + 2 + h]);
-            }
-          for (int i = 0; i < 2; i++)
-            for (int h = 0; h < 4; h++) {
-              t[8 * i + 2 * h] = _mm_unpacklo_epi32(r[8 * i + h], r[8 * i + 4 + h]);
-              t[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(r[8 * i + h], r[8 * i + 4 + h]);
-            }
-          for (int h = 0; h < 8; h++) {
-            r[2 * h] = _mm_unpacklo_epi64(t[h], t[8 + h]);
-            r[2 * h + 1] = _mm_unpackhi_epi64(t[h], t[8 + h]);
-          }
+          Transpose16x16(r);
           uint8_t* dst = xp + ((y + pH) * Wp + pW + x0) * C + c0;
           for (int64_t x = 0; x < n; x++) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + x * C), r[x]);
         }
@@ -249,14 +255,18 @@ bool QconvWideVnni(const QconvWideArgs& a, int64_t img) { return Conv(a, img, nu
 // rule would pick is), the pooled vectors are quantized with QuantizeU8Avx512's operations, and
 // the codes and their grid values (a 256-entry table of float32(scale · (q − zp))) are written NCHW.
 int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* outImage, uint8_t* codesImage) {
-  const int64_t kp = (a.k + 15) / 16 * 16, KB = kp / 16, PP = p.ph * p.pw;
+  // locals: the stores below (bytes, floats) may alias the argument structs' fields
+  const int64_t K = a.k, kp = (K + 15) / 16 * 16, KB = kp / 16, OH = a.oh, OW = a.ow, PH = p.ph, PW = p.pw,
+                PP = PH * PW;
+  const int64_t kH = p.kH, kW = p.kW, sH = p.strideH, sW = p.strideW, pH = p.padH, pW = p.padW, dH = p.dilationH,
+                dW = p.dilationW;
   // With every scale > 0 the epilogue y(v) (scale · v + bias, ReLU, rounding) is non-decreasing in
   // the int32 value v, so the max of a window's outputs is y(max v): pool the int32 values, then run
   // the epilogue on the pooled ones only (a quarter of them for 2 × 2). Else pool the float outputs.
   bool increasing = true;
-  for (int64_t j = 0; j < a.k; j++) increasing = increasing && a.scale[j] > 0;
+  for (int64_t j = 0; j < K; j++) increasing = increasing && a.scale[j] > 0;
   // grow-only scratch of this OS thread (pool.h), slots 0 and 1; Conv takes slot 2
-  void* C = Scratch(0, 0, size_t(a.oh * a.ow * kp) * 4);
+  void* C = Scratch(0, 0, size_t(OH * OW * kp) * 4);
   uint8_t* Q = static_cast<uint8_t*>(Scratch(0, 1, size_t(PP * kp)));
   float* Cf = increasing ? nullptr : static_cast<float*>(C);
   int32_t* Ci = increasing ? static_cast<int32_t*>(C) : nullptr;
@@ -266,33 +276,54 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
                 hi = _mm512_set1_pd(double(p.qmax - p.zeroPoint) + 1);
   const __m512i zp = _mm512_set1_epi32(p.zeroPoint), qlo = _mm512_set1_epi32(p.qmin), qhi = _mm512_set1_epi32(p.qmax);
   const __m512i sh = _mm512_set1_epi32(p.shift);
+  // 2 × 2 windows at stride 2 inside the conv output (every CNN's pool): four cells, no bounds checks
+  const bool quad = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1 &&
+                    2 * PH <= OH && 2 * PW <= OW;
   __mmask16 nan = 0;
-  for (int64_t py = 0; py < p.ph; py++)
-    for (int64_t px = 0; px < p.pw; px++) {
-      const int64_t h0 = py * p.strideH - p.padH, w0 = px * p.strideW - p.padW;
+  for (int64_t py = 0; py < PH; py++)
+    for (int64_t px = 0; px < PW; px++) {
+      const int64_t h0 = py * sH - pH, w0 = px * sW - pW;
       for (int64_t kb = 0; kb < KB; kb++) {
         __m512 best = _mm512_set1_ps(-__builtin_inff());  // an empty window (no cell inside) stays -inf
         __m512i vbest = _mm512_setzero_si512();
-        bool first = true;
-        for (int64_t r = 0; r < p.kH; r++) {
-          const int64_t ih = h0 + r * p.dilationH;
-          if (ih < 0 || ih >= a.oh) continue;
-          for (int64_t s = 0; s < p.kW; s++) {
-            const int64_t iw = w0 + s * p.dilationW;
-            if (iw < 0 || iw >= a.ow) continue;
-            const int64_t at = (ih * a.ow + iw) * kp + kb * 16;
-            if (increasing) {
-              const __m512i v = _mm512_load_si512(Ci + at);
-              vbest = first ? v : _mm512_max_epi32(v, vbest);
-            } else {
-              const __m512 v = _mm512_load_ps(Cf + at);
-              nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-              best = first ? v : _mm512_max_ps(v, best);
+        bool any = false;
+        if (quad) {
+          // scan order (0, 0), (0, 1), (1, 0), (1, 1): best = max(v, best) keeps the first of equals
+          const int64_t at = (h0 * OW + w0) * kp + kb * 16, down = OW * kp;
+          any = true;
+          if (increasing) {
+            vbest = _mm512_load_si512(Ci + at);
+            vbest = _mm512_max_epi32(_mm512_load_si512(Ci + at + kp), vbest);
+            vbest = _mm512_max_epi32(_mm512_load_si512(Ci + at + down), vbest);
+            vbest = _mm512_max_epi32(_mm512_load_si512(Ci + at + down + kp), vbest);
+          } else {
+            const __m512 v0 = _mm512_load_ps(Cf + at), v1 = _mm512_load_ps(Cf + at + kp);
+            const __m512 v2 = _mm512_load_ps(Cf + at + down), v3 = _mm512_load_ps(Cf + at + down + kp);
+            nan |= _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q) |
+                   _mm512_cmp_ps_mask(v2, v2, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v3, v3, _CMP_UNORD_Q);
+            best = _mm512_max_ps(v3, _mm512_max_ps(v2, _mm512_max_ps(v1, v0)));
+          }
+        } else {
+          for (int64_t r = 0; r < kH; r++) {
+            const int64_t ih = h0 + r * dH;
+            if (ih < 0 || ih >= OH) continue;
+            for (int64_t s = 0; s < kW; s++) {
+              const int64_t iw = w0 + s * dW;
+              if (iw < 0 || iw >= OW) continue;
+              const int64_t at = (ih * OW + iw) * kp + kb * 16;
+              if (increasing) {
+                const __m512i v = _mm512_load_si512(Ci + at);
+                vbest = any ? _mm512_max_epi32(v, vbest) : v;
+              } else {
+                const __m512 v = _mm512_load_ps(Cf + at);
+                nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                best = any ? _mm512_max_ps(v, best) : v;
+              }
+              any = true;
             }
-            first = false;
           }
         }
-        if (increasing && !first) {
+        if (increasing && any) {
           best = Epilogue16(a, kb * 16, vbest);
           nan |= _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);  // a NaN bias
         }
@@ -306,34 +337,34 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
         t1 = _mm512_roundscale_pd(t1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(t0)), _mm512_cvtpd_epi32(t1), 1);
         q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), qlo), qhi), sh);
-        _mm_store_si128(reinterpret_cast<__m128i*>(Q + (py * p.pw + px) * kp + kb * 16), _mm512_cvtepi32_epi8(q));
+        _mm_store_si128(reinterpret_cast<__m128i*>(Q + (py * PW + px) * kp + kb * 16), _mm512_cvtepi32_epi8(q));
       }
     }
   if (nan) return 2;
-  // codes (pp, kp) channel-last → NCHW: 16 positions × 16 channels at a time, transposed through a
-  // byte table, then each channel's 16 grid values float32(scale · (q − zp)) in double (exact
-  // product, one rounding) and, when asked, its 16 codes
-  const double scale = p.scale;
-  const __m512d vsc = _mm512_set1_pd(scale);
+  // codes (pp, kp) channel-last → NCHW: 16 positions × 16 channels at a time, transposed in registers,
+  // then each channel's 16 grid values float32(scale · (q − zp)) in double (exact product, one
+  // rounding) and, when asked, its 16 codes
+  const __m512d vsc = _mm512_set1_pd(p.scale);
   const __m512i vzq = _mm512_set1_epi32(p.zeroPoint + p.shift);
-  alignas(64) uint8_t tr[16][16];
   for (int64_t i0 = 0; i0 < PP; i0 += 16) {
     const int64_t n = PP - i0 < 16 ? PP - i0 : 16;
+    const __mmask16 m = n == 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
     for (int64_t kb = 0; kb < KB; kb++) {
-      for (int64_t t = 0; t < n; t++)
-        for (int l = 0; l < 16; l++) tr[l][t] = Q[(i0 + t) * kp + kb * 16 + l];
-      const __mmask16 m = n == 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+      __m128i r[16];
+      for (int64_t t = 0; t < 16; t++)
+        r[t] =
+            t < n ? _mm_load_si128(reinterpret_cast<const __m128i*>(Q + (i0 + t) * kp + kb * 16)) : _mm_setzero_si128();
+      Transpose16x16(r);
       for (int l = 0; l < 16; l++) {
         const int64_t j = kb * 16 + l;
-        if (j >= a.k) break;
-        const __m128i codes = _mm_load_si128(reinterpret_cast<const __m128i*>(tr[l]));
-        const __m512i d = _mm512_sub_epi32(_mm512_cvtepu8_epi32(codes), vzq);
+        if (j >= K) break;
+        const __m512i d = _mm512_sub_epi32(_mm512_cvtepu8_epi32(r[l]), vzq);
         const __m256 f0 = _mm512_cvtpd_ps(_mm512_mul_pd(vsc, _mm512_cvtepi32_pd(_mm512_castsi512_si256(d))));
         const __m256 f1 = _mm512_cvtpd_ps(_mm512_mul_pd(vsc, _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1))));
         const __m512 f =
             _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(f0)), _mm256_castps_pd(f1), 1));
         _mm512_mask_storeu_ps(outImage + j * PP + i0, m, f);
-        if (codesImage) _mm_mask_storeu_epi8(codesImage + j * PP + i0, m, codes);
+        if (codesImage) _mm_mask_storeu_epi8(codesImage + j * PP + i0, m, r[l]);
       }
     }
   }
