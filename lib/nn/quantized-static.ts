@@ -12,7 +12,11 @@
 // (MaxPool2d, Flatten, ReLU, Dropout in eval) need no int8 versions; each int8 layer quantizes what
 // it receives with its own calibrated parameters. Where torch would hand the next layer the
 // integers of a requantized output, this hands it the float output and quantizes once at the next
-// layer's input: one rounding per layer in both. Inference only (backward is an error).
+// layer's input: one rounding per layer in both. Where convert() fused a MaxPool2d into a conv
+// (fusedPool: the pool sat between this conv and another int8 layer), the conv returns the pooled
+// output already on that layer's int8 grid (lib/quantization/qpool.ts), as torch's quantized
+// max_pool2d pools quint8 tensors: the model's outputs are unchanged bit for bit. Inference only
+// (backward is an error).
 //
 // State: the bias is the float32 buffer 'bias', the input parameters the buffers 'input_scale'
 // (F32 [1]) and 'input_zero_point' (I32 [1]); the int8 weight, its scales and zero points are
