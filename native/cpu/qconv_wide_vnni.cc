@@ -1,8 +1,11 @@
 // Direct int8 convolution with output channels as the lanes, AVX-512 VNNI (this file's suffix
-// gives the flags; qgemm.cc calls it on the vnni path only): for convolutions with many taps
-// (c · r · s > 64, e.g. the second conv of an image model, 16 → 32 channels, 5 × 5), where the
-// im2col + GEMM route spends most of its time packing one GEMM row per output pixel and
-// scattering each row to NCHW.
+// gives the flags; qgemm.cc calls it on the vnni path only, for symmetric weights): instead of the
+// im2col + GEMM route, which spends most of its time packing one GEMM row per output pixel and
+// scattering each row to NCHW (MNIST conv2, 16 → 32 channels, 5 × 5), and of the pixel-lane direct
+// kernel for few taps (qgemm_conv_vnni.cc; slower on MNIST conv1). QconvWidePoolVnni is the fused
+// conv → max-pool → requantize of qpool.cc's chain (cpuQconv2dMaxPool).
+//   check: WATTGRAD_NATIVE=$PWD/build/<out>/Release/wattgrad.node npx vitest run
+//            test/quantization/native-qconv-wide.test.ts test/quantization/qpool.test.ts
 //
 // Each image is first copied into a zero-point-padded buffer (padding cells read the zero point,
 // as the GEMM's packed rows do; 8 spare columns on the right). A kernel row's s ≤ 8 taps of output
@@ -18,7 +21,9 @@
 //
 // Exactness (qconv2d bit for bit): with zw = 0 the GEMM's int32 value is v = Σ x·w − za·Σw
 // (wrapping like it), and the epilogue is the GEMM's: double(scale[j]) · v (+ double(bias[j])),
-// ReLU, one rounding to float32 (double(scale) · v is exact: |v| < 2^25, 24 + 25 bits < 53).
+// ReLU, one rounding to float32. double(scale) · v is exact (|v| ≤ c·r·s · 255 · 128 < 2^29 for
+// c·r·s ≤ 16384, which qgemm.cc requires here; 24 + 29 bits ≤ 53), so the sum rounds once whether
+// or not the compiler fuses the multiply and the add (it does: -mfma, GCC's default fp-contract).
 // GCC 12 warns inside its own avx512fintrin.h, as in qgemm_vnni.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"

@@ -411,8 +411,9 @@ namespace {
 // instead of im2col + GEMM, whose k block is 64 bytes.
 constexpr int64_t kDirectTaps = 64;
 
-bool WideApplies(const int32_t* wZeroPoint, int64_t c, int64_t k, int64_t s, int64_t dilationW) {
-  if ((c % 4 != 0 && (s > 8 || dilationW != 1)) || Current().fn != QgemmDotVnni) return false;
+// (c·r·s ≤ 16384 keeps |v| < 2^29, so the epilogue's double product is exact: qconv_wide_vnni.cc)
+bool WideApplies(const int32_t* wZeroPoint, int64_t c, int64_t r, int64_t k, int64_t s, int64_t dilationW) {
+  if ((c % 4 != 0 && (s > 8 || dilationW != 1)) || c * r * s > 16384 || Current().fn != QgemmDotVnni) return false;
   for (int64_t j = 0; j < k; j++)
     if (wZeroPoint[j] != 0) return false;
   return true;
@@ -539,7 +540,7 @@ int QconvPlanImages(QconvImagePlan* pl, const int8_t* wt, const float* wScale, c
   *pl = QconvImagePlan{};
   if (k == 0) return 0;
   bool ok;
-  if (WideApplies(wZeroPoint, c, k, s, dilationW))
+  if (WideApplies(wZeroPoint, c, r, k, s, dilationW))
     ok = PrepareWide(pl, wt, wScale, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW,
                      xScale, xZeroPoint, relu);
   else if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
