@@ -2,7 +2,7 @@
 // a worker thread), driven by autocannon from this process over localhost.
 //
 //   npm run bench:serve -- [--seconds 10] [--connections 64] [--rounds 1] [--threads N] [--write-results]
-//                          [--cases goal,ceiling,binary,lstm] [--dist DIR]
+//                          [--cases goal,ceiling,binary,lstm,inference] [--dist DIR]
 //
 // The goal pair (cases 'goal'): the same clients against unbatched serving (--max-batch 1) and dynamic
 // batching (--max-batch 64 --max-delay-ms 5), both with a queue long enough for every client
@@ -18,6 +18,8 @@
 //            unbatched JSON and both binary runs come once after the rounds
 //   binary   the MNIST CNN with raw float32 bodies (x-wattgrad-shape), unbatched and batched, once
 //   lstm     the MNIST row LSTM (mnist-lstm: 28 sequential steps, where batch 1 is many tiny products), once
+//   inference  no HTTP at all: the models' forward alone, CPU time per sample at batch 1 … 64
+//            (bench/serve/inference.ts, its own process with the server's threads)
 // After the table the bench prints the argument with this run's figures: the ceiling against 3× the
 // unbatched throughput, the CPU per request of each part, and the bounds they put on batching.
 //
@@ -30,7 +32,7 @@
 // machine the client shares the cores with the server, so throughput is bounded by the sum of the
 // three. Timing is wall clock on a shared machine: compare runs of one invocation, not machines.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,8 +289,8 @@ function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[]): string[] 
       `(the unbatched sum over the batched HTTP thread + client).`,
   );
   lines.push(
-    `Inference alone: the server's model threads spend ${f3(u.cpu.model)} ms per request at batch 1 and ${f3(b.cpu.model)} ms batched (mean batch ${f1(b.meanBatch)}): ` +
-      `${f2(u.cpu.model / b.cpu.model)}×, about the most batching could give this model on a CPU-bound machine even if HTTP, parsing and the client cost nothing.`,
+    `Inference in the server: its model threads (the worker, the kernel pool and V8's helpers) spend ${f3(u.cpu.model)} ms per request at batch 1 and ${f3(b.cpu.model)} ms batched (mean batch ${f1(b.meanBatch)}): ` +
+      `${f2(u.cpu.model / b.cpu.model)}×, about the most batching could give on a CPU-bound machine even if HTTP, parsing and the client cost nothing.`,
   );
   // with a core for every thread (and the client elsewhere) each mode is bound by its busiest thread
   const bound = (r: RunResult): number => 1000 / Math.max(r.cpu.http, r.cpu.model);
@@ -315,12 +317,54 @@ function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[]): string[] 
   return lines;
 }
 
+type Inference = Record<string, Record<string, number>>;
+
+/** bench/serve/inference.ts in its own process with the server's threads: CPU ms per sample by batch size */
+function inferenceAlone(): Inference {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'inference.js');
+  const r = spawnSync(process.execPath, [script], {
+    env: { ...process.env, WATTGRAD_NUM_THREADS: String(threads) },
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench:serve: ${script} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Inference;
+}
+
+function inferenceLines(inf: Inference): string[] {
+  const sizes = Object.keys(Object.values(inf)[0] ?? {});
+  const lines = [
+    '',
+    `Inference alone (no HTTP: the model's forward as the server runs it, in its own process with the same ${threads} thread(s)), CPU ms per sample:`,
+    '',
+    `| model | ${sizes.map((b) => `batch ${b}`).join(' | ')} | batch 1 / best |`,
+    `|---|${sizes.map(() => '---:').join('|')}|---:|`,
+  ];
+  for (const [model, by] of Object.entries(inf)) {
+    const best = Math.min(...Object.values(by));
+    lines.push(`| ${model} | ${sizes.map((b) => f3(by[b]!)).join(' | ')} | ${f2(by['1']! / best)}× |`);
+  }
+  const cnn = inf['mnist-cnn'];
+  if (cnn) {
+    const r = cnn['1']! / Math.min(...Object.values(cnn));
+    lines.push(
+      '',
+      `The MNIST CNN's forward is ${f2(r)}× cheaper per sample batched than at batch 1: ` +
+        (r < 3
+          ? `below 3×, so on a CPU-bound machine no batching can triple its throughput even if HTTP, parsing and the client cost nothing (they only lower the ratio).`
+          : `3× or more, so the per-request work outside the model decides whether the goal is reachable.`),
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const seconds = arg('seconds', 10);
   const connections = arg('connections', 64);
-  const cases = strArg('cases', 'goal,ceiling,binary,lstm').split(',');
+  const cases = strArg('cases', 'goal,ceiling,binary,lstm,inference').split(',');
   for (const c of cases)
-    if (c !== 'goal' && !(c in EXTRAS)) throw new Error(`bench:serve: unknown case '${c}' (goal, ${Object.keys(EXTRAS).join(', ')})`);
+    if (c !== 'goal' && c !== 'inference' && !(c in EXTRAS))
+      throw new Error(`bench:serve: unknown case '${c}' (goal, inference, ${Object.keys(EXTRAS).join(', ')})`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-serve-'));
   const weights = { 'mnist-cnn': path.join(tmp, 'cnn.safetensors'), 'mnist-lstm': path.join(tmp, 'lstm.safetensors') };
   manualSeed(0);
@@ -349,12 +393,13 @@ async function main(): Promise<void> {
     );
   }
   const extra: RunResult[] = [];
-  for (const c of cases.filter((k) => k !== 'goal').flatMap((k) => EXTRAS[k]!)) {
+  for (const c of cases.filter((k) => k in EXTRAS).flatMap((k) => EXTRAS[k]!)) {
     const r = await run(c, weights, bodies, connections, seconds);
     console.log(`${r.label}, ${r.body}: ${f0(r.requestsPerSecond)} 2xx/s, load ${f1(r.load)}`);
     extra.push(r);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
+  const inference = cases.includes('inference') ? inferenceAlone() : null;
   const ratioOf = (q: [RunResult, RunResult, RunResult | null]): number => q[1].requestsPerSecond / q[0].requestsPerSecond;
   const sorted = [...pairs].sort((x, y) => ratioOf(x) - ratioOf(y));
   const [a, b, ceiling] = sorted[Math.floor((sorted.length - 1) / 2)]!;
@@ -375,6 +420,7 @@ async function main(): Promise<void> {
         ? ` (pairs: ${pairs.map((q) => f2((q[0].cpu.http + q[0].cpu.model) / (q[1].cpu.http + q[1].cpu.model))).join(', ')}).`
         : '.'),
     ...ceilingLines(a, b, extra),
+    ...(inference ? inferenceLines(inference) : []),
     ...(withCeiling && rounds > 1
       ? [
           `No-op ceiling / unbatched MNIST CNN in each round: ${pairs.map((q) => f2(q[2]!.requestsPerSecond / q[0].requestsPerSecond)).join(', ')}.`,
