@@ -4,7 +4,7 @@
 // (native/cpu/qpool.cc), which writes only the values, bit for bit what the indices path writes
 // there; else, or with WATTGRAD_CPU_KERNELS=js, ./pool.js with a null argmax (values only too).
 
-import type { Handle, Pool2dParams } from '../kernels.js';
+import type { Handle, KernelFns } from '../kernels.js';
 import type { DType } from '../../dtype.js';
 import { JsHandle } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
@@ -21,7 +21,7 @@ function floatsOf(h: Handle, dtype: DType): Float32Array | Float64Array | null {
 
 const isSize = (v: number): boolean => Number.isInteger(v) && v >= 0;
 
-export function maxPool2d(x: Handle, y: Handle, argmax: Handle | null, p: Pool2dParams, dtype: DType): void {
+export const maxPool2d: KernelFns['maxPool2d'] = (x, y, argmax, p, dtype) => {
   if (argmax) return withIndices(x, y, argmax, p, dtype);
   const nat = nativeCpu()?.cpuMaxPool2dValues;
   const X = floatsOf(x, dtype),
@@ -60,4 +60,4 @@ export function maxPool2d(x: Handle, y: Handle, argmax: Handle | null, p: Pool2d
   )
     return nat(X, Y, ...g);
   jsPool.maxPool2d(x, y, null, p, dtype);
-}
+};
