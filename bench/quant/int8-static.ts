@@ -25,22 +25,24 @@
 // the int8 forward, shared with fp32) and the thread pool's wait (~22%) ahead of the int8 kernels
 // (conv2's GEMM packing ~11%, conv1 direct ~10%, the VNNI dot ~4%).
 //
-// Measured 2026-12-01 ~15:37 UTC, same machine (load average 4-6), after: convert fuses each
+// Measured 2026-12-01 ~15:48 UTC, same machine (load average 4.9-5.1), after: convert fuses each
 // MaxPool2d between two int8 layers into the conv before it (conv → pool → requantize per image in
 // cache, lib/quantization/qpool.ts), int8 convs with output channels as lanes and no im2col
-// (native/cpu/qconv_wide_vnni.cc), maxPool2d without argmax under noGrad. Meanwhile the fp32 conv
-// got much faster (direct kernels), so the "before" ratio fell from 1.26-1.43x to ~0.95x. Median
-// per-forward process CPU time (less disturbed by the load than wall time), fp32 and int8
-// interleaved in one process, before = tree at 110f88f with its addon, after = this tree, CNN only:
-//                        before               after
-//   batch 64,  1 thread:  0.92x (1.56/1.70 ms)  1.73x (1.05/0.61 ms)
-//   batch 64,  2 threads: 0.91x                 1.69x wall, 2.59x CPU
-//   batch 256, 1 thread:  0.93x (6.86/7.37 ms)  1.61x (4.64/2.89 ms)
-//   batch 256, 2 threads: 0.99x                 1.70x wall, 1.92x CPU
-// and in npm run bench -- --op int8 (bench/quant/model-cases.ts, 2 threads): 1.67x at b64, 1.71x at
-// b256. Left: the idle workers' spin after each job is now ~8% of the samples (was ~19%: three
-// ParallelFor calls per forward instead of ~8); on this loaded box 2 threads are sometimes slower than
-// 1 in wall time (a descheduled worker holds its claimed task), for fp32 as well.
+// (native/cpu/qconv_wide_vnni.cc), maxPool2d without argmax under noGrad, the int8 head GEMM on the
+// calling thread. Meanwhile the fp32 conv got much faster (direct kernels), so the "before" ratio
+// fell from 1.26-1.43x to ~0.9-1.0x. Median per-forward process CPU time and wall time, fp32 and
+// int8 interleaved in one process (fp32 / int8 ms), before = tree at 110f88f with its addon, after =
+// tree at 09cb719, CNN only:
+//                        before                      after
+//   batch 64,  1 thread:  0.97x (1.38 / 1.42 CPU)     1.99x (0.92 / 0.46 CPU)
+//   batch 64,  2 threads: 1.00x wall, 0.88x CPU        2.04x wall (0.84 / 0.41), 2.17x CPU
+//   batch 256, 1 thread:  0.94x (6.67 / 7.08 CPU)     2.23x (4.35 / 1.95 CPU)
+//   batch 256, 2 threads: 1.05x wall, 1.03x CPU        2.52x wall (6.27 / 2.49), 2.43x CPU
+// This script at 09cb719^ (2 threads, wall p50): 2.01x at b64, 2.90x at b256; npm run bench -- --op
+// int8 (bench/quant/model-cases.ts): 1.67x / 1.71x in a noisier run. The pool threads: two
+// ParallelFor calls per int8 forward now (the conv chains; the head runs inline), the idle workers'
+// spin after each job ~8% of the samples (was ~19%); on this loaded box 2 threads are at times slower
+// than 1 in wall time (a descheduled worker holds its claimed task), for fp32 as well.
 // The kernels alone (npm run bench -- --op int8, same machine): qgemm 64x256x784 50.8 µs vs fp32
 // 139.3 µs (2.7x), dynamic Linear incl. min/max + quantize 60.8 µs (2.3x); conv 16->32 k5 on 12x12
 // 0.79 ms vs 1.17 ms (1.5x); conv 1->16 k5 on 28x28 0.43-0.65 ms vs 0.33 ms (0.5-0.8x, was 0.16x: it
