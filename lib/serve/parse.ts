@@ -113,8 +113,6 @@ export function parseJsonBody(body: unknown, shape: readonly number[], dtype: In
 /** 10^0 … 10^22: the powers of ten a double holds exactly */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 const TWO53 = 2 ** 53;
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
 
 /** where the last number() ended */
 let pos = 0;
@@ -177,14 +175,10 @@ function number(b: Uint8Array, i: number): number {
   if (e >= 0 && e <= 44) d = e <= 22 ? m * POW10[e]! : m * 1e22 * POW10[e - 22]!;
   else if (e < 0 && e >= -44) d = e >= -22 ? m / POW10[-e]! : m / 1e22 / POW10[-e - 22]!;
   else return Math.fround(Number(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1')));
-  F32[0] = d;
-  const f = F32[0]!;
-  if (f !== d && Number.isFinite(f)) {
-    U32[0] = U32[0]! + (d > f ? 1 : -1); // the float32 neighbour on d's side (d > 0 here)
-    const mid = (f + F32[0]!) / 2; // exact: 25 significant bits
-    if (Math.abs(d - mid) <= mid * (digits + 8) * 2 ** -52)
-      return Math.fround(Number(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1')));
-  }
+  // fround is monotone: if both ends of d's error interval round to the same float32, so does the value
+  const t = d * (digits + 8) * 2 ** -52;
+  const f = Math.fround(d - t);
+  if (f !== Math.fround(d + t)) return Math.fround(Number(Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1')));
   return neg ? -f : f;
 }
 
