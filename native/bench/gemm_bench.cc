@@ -3,6 +3,7 @@
 // and checks the result against a double-precision reference first.
 //
 //   bash native/bench/build.sh && build/gemm-bench/gemm_bench [--isa avx512] [--threads 1] [--sizes 512,1024,2048]
+//   (--sizes also takes MxNxK shapes with flags t / a for a transposed B / A: 32x256x784t,256x784x32a)
 //
 // Not part of the addon (CMake globs native/cpu/ only).
 #include <math.h>
@@ -43,9 +44,10 @@ static double Peak(int threads) {
   for (int r = 0; r < 15; r++) {
     PeakJob j;
     j.iters = 4000000;
-    double t0 = Now();
+    // by CPU time per thread (the machine may be shared: wall time counts other processes' turns)
+    double t0 = CpuNow();
     wgcpu::ParallelFor(threads, PeakTask, &j);
-    double s = Now() - t0, tot = 0;
+    double s = (CpuNow() - t0) / threads, tot = 0;
     for (int i = 0; i < threads; i++) tot += j.flops[i];
     best = std::max(best, tot / s / 1e9);
   }
@@ -75,6 +77,33 @@ static bool Check(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
     }
   double tol = (sizeof(T) == 4 ? 1e-4 : 1e-12) * sqrt(double(k)) + (sizeof(T) == 4 ? 1e-5 : 1e-13);
   bool ok = maxerr <= tol;
+  if (sizeof(T) == 4) {
+    // the pre-packed-B path (GemmPacked on B packed once) must equal sgemm bit for bit, whichever
+    // path sgemm took for the shape (x·Wᵀ with few rows: GemmRowsB, W read in place)
+    const auto& K = wgcpu::Kernels();
+    int64_t sz = K.sgemmPackedSize(m, n, k, ta, tb);
+    if (sz > 0) {
+      std::vector<float> packed(sz), c2(m * n, NAN);
+      K.sgemmPackB(reinterpret_cast<const float*>(b.data()), n, k, tb, packed.data());
+      wgcpu::GemmArgs<float> g2{reinterpret_cast<const float*>(a.data()),
+                                reinterpret_cast<const float*>(b.data()),
+                                c2.data(),
+                                1,
+                                m,
+                                n,
+                                k,
+                                0,
+                                0,
+                                ta,
+                                tb};
+      K.sgemmPrepacked(g2, packed.data());
+      if (memcmp(c2.data(), c.data(), sizeof(float) * m * n) != 0) {
+        printf("CHECK FAIL f32 m=%ld n=%ld k=%ld ta=%d tb=%d: sgemm != pre-packed path\n", long(m), long(n), long(k),
+               ta, tb);
+        ok = false;
+      }
+    }
+  }
   if (!ok)
     printf("CHECK FAIL %s m=%ld n=%ld k=%ld ta=%d tb=%d maxerr=%g\n", sizeof(T) == 4 ? "f32" : "f64", long(m), long(n),
            long(k), ta, tb, maxerr);
@@ -104,8 +133,23 @@ int main(int argc, char** argv) {
   if (check) {
     bool ok = true;
     // below/above the no-packing threshold, vector tails, KC=256/512 and MC block edges
-    const int64_t shapes[][3] = {{1, 1, 1},       {3, 5, 7},       {17, 33, 65},   {100, 37, 300},
-                                 {129, 257, 131}, {255, 300, 513}, {64, 1000, 70}, {230, 140, 1030}};
+    const int64_t shapes[][3] = {{1, 1, 1},
+                                 {3, 5, 7},
+                                 {17, 33, 65},
+                                 {100, 37, 300},
+                                 {129, 257, 131},
+                                 {255, 300, 513},
+                                 {64, 1000, 70},
+                                 {230, 140, 1030},
+                                 // few rows (x·Wᵀ reads W in place up to two NR panels of rows)
+                                 {32, 256, 784},
+                                 {31, 250, 1030},
+                                 {33, 45, 77},
+                                 {64, 29, 300},
+                                 {65, 100, 40},
+                                 {8, 600, 33},
+                                 {4, 17, 520},
+                                 {96, 70, 129}};
     for (auto& s : shapes)
       for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
@@ -121,29 +165,38 @@ int main(int argc, char** argv) {
   for (size_t pos = 0; pos < sizes.size();) {
     size_t e = sizes.find(',', pos);
     if (e == std::string::npos) e = sizes.size();
-    // "n" (n³) or "MxNxK" or "MxNxKt" (B transposed: x·Wᵀ of a linear layer)
+    // "n" (n³) or "MxNxK" followed by flags: t (B transposed: x·Wᵀ of a linear layer), a (A
+    // transposed: dW = dYᵀ·X), e.g. 32x256x784t, 256x784x32a
     std::string spec = sizes.substr(pos, e - pos);
     pos = e + 1;
     long m = 0, n = 0, k = 0;
-    char t = 0;
-    if (sscanf(spec.c_str(), "%ldx%ldx%ld%c", &m, &n, &k, &t) < 3) m = n = k = atol(spec.c_str());
+    int used = 0;
+    if (sscanf(spec.c_str(), "%ldx%ldx%ld%n", &m, &n, &k, &used) < 3) m = n = k = atol(spec.c_str()), used = 0;
+    bool ta = false, tb = false;
+    for (size_t q = used; q < spec.size(); q++) {
+      if (spec[q] == 't') tb = true;
+      else if (spec[q] == 'a') ta = true;
+    }
     std::vector<float> a(m * k), b(k * n), c(m * n);
     for (auto& x : a) x = float(rand()) / RAND_MAX - 0.5f;
     for (auto& x : b) x = float(rand()) / RAND_MAX - 0.5f;
-    wgcpu::GemmArgs<float> g{a.data(), b.data(), c.data(), 1, m, n, k, 0, 0, false, t == 't'};
-    for (int w = 0; w < 2; w++) wgcpu::Kernels().sgemm(g);
+    wgcpu::GemmArgs<float> g{a.data(), b.data(), c.data(), 1, m, n, k, 0, 0, ta, tb};
+    double fl = 2.0 * m * n * k;
+    // calls per sample: at least ~200 us of work each (small shapes take a few us a call)
+    int64_t reps = std::max<int64_t>(1, int64_t(2e-4 * pk * 1e9 / fl));
+    for (int w = 0; w < 2; w++)
+      for (int64_t r = 0; r < reps; r++) wgcpu::Kernels().sgemm(g);
     std::vector<double> ts, cs;
     double end = Now() + budget;
-    while (ts.size() < 5 || (Now() < end && ts.size() < 200)) {
+    while (ts.size() < 5 || (Now() < end && ts.size() < 2000)) {
       double t0 = Now(), c0 = CpuNow();
-      wgcpu::Kernels().sgemm(g);
-      cs.push_back((CpuNow() - c0) / threads);
-      ts.push_back(Now() - t0);
+      for (int64_t r = 0; r < reps; r++) wgcpu::Kernels().sgemm(g);
+      cs.push_back((CpuNow() - c0) / threads / reps);
+      ts.push_back((Now() - t0) / reps);
     }
     std::sort(ts.begin(), ts.end());
     std::sort(cs.begin(), cs.end());
     double med = ts[ts.size() / 2], best = ts[0], cmed = cs[cs.size() / 2];
-    double fl = 2.0 * m * n * k;
     double gf = fl / med / 1e9, gfb = fl / best / 1e9, gfc = fl / cmed / 1e9;
     printf("%s (%.3f ms): median %.1f GFLOP/s (%.0f%% of peak), best %.1f (%.0f%%), by CPU time %.1f (%.0f%%)\n",
            spec.c_str(), med * 1e3, gf, 100 * gf / pk, gfb, 100 * gfb / pk, gfc, 100 * gfc / pk);

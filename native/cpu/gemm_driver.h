@@ -22,7 +22,9 @@
 // n over tasks and threads never changes an element's arithmetic, so results do not depend on
 // the thread count (KC is a constant of the ISA, never derived from the thread count).
 // Small problems (m*n*k below kSmallWork, or m < 4) skip packing: vector axpy rows (B not
-// transposed) or vector dot products (B transposed).
+// transposed) or vector dot products (B transposed). x·Wᵀ with few rows (B transposed, m ≤ 2·NR:
+// a linear layer at a small batch) takes GemmRowsB: W read in place, only op(A) packed, the same
+// per-element arithmetic as the packed path (bit-identical).
 //
 // Requires before inclusion: T, V (W lanes; zero, load, store, set1, fma, add, hsum),
 // MR, NV (NR = NV*W), KC, MC (the largest ic block), NC constants, and these names unused.
@@ -327,6 +329,124 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pr
   return true;
 }
 
+// ---- x·Wᵀ with few rows (a linear layer at a small batch): Cᵀ = W·op(A)ᵀ, W read in place ----
+// op(B) = Wᵀ, W (n×k) row-major (brs = 1): GemmPacked packs all n×k of W (a transposing gather,
+// most of a 32×256×784 product's time) for only m rows of output. Here W's rows are the
+// micro-kernel's A rows, read where they lie (broadcasts from H row streams), op(A)ᵀ (k×m, m×k
+// elements) is packed into NR-column panels by PackB, and each tile is written to C transposed.
+// Every element is summed exactly as GemmPacked sums it (pc blocks of KC in order, one FMA chain
+// from zero per block, added to C after the first), so the two paths are bit-identical and
+// GemmPrepacked (a pre-packed W) still equals Gemm.
+
+// tile[i*NR + v*W + l] = Σ_p w[i*lda + p] · bp[p*NR + v*W + l] over kc, i < H (H rows of W)
+template <int H>
+static inline void MicroRowsT(int64_t kc, const T* __restrict w, int64_t lda, const T* __restrict bp, T* tile) {
+  typename V::R r[H][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < H; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) r[i][v] = V::zero();
+  for (int64_t p = 0; p < kc; p++) {
+    typename V::R b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = V::load(bp + v * V::W);
+#pragma GCC unroll 32
+    for (int i = 0; i < H; i++) {
+      typename V::R a = V::set1(w[i * lda + p]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) r[i][v] = V::fma(a, b[v], r[i][v]);
+    }
+    bp += NR;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < H; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) V::store(tile + i * NR + v * V::W, r[i][v]);
+}
+
+typedef void (*MicroRowsFn)(int64_t, const T*, int64_t, const T*, T*);
+template <int H>
+struct RowsTable {
+  static void Fill(MicroRowsFn* t) {
+    t[H] = MicroRowsT<H>;
+    RowsTable<H - 1>::Fill(t);
+  }
+};
+template <>
+struct RowsTable<0> {
+  static void Fill(MicroRowsFn*) {}
+};
+struct RowsFnTable {
+  MicroRowsFn fn[MR + 1];
+  RowsFnTable() : fn() { RowsTable<MR>::Fill(fn); }
+};
+static const MicroRowsFn* RowsFns() {
+  static const RowsFnTable table;
+  return table.fn;
+}
+
+struct RowsJob {
+  const Problem* pr;
+  int64_t pc, kc, nPanels, stripsPerTask, strips;
+  const T* bp;  // op(A)ᵀ[pc:pc+kc, :] in NR-column panels
+  bool acc;
+};
+
+// strips [t·stripsPerTask, …) of MR rows of W (MR columns of C), all of C's rows
+static void RowsTask(void* vctx, int64_t t, int thread) {
+  RowsJob* j = static_cast<RowsJob*>(vctx);
+  const Problem& pr = *j->pr;
+  const MicroRowsFn* fns = RowsFns();
+  alignas(64) T tile[MR * NR];
+  int64_t s1 = Min64(j->strips, (t + 1) * j->stripsPerTask);
+  for (int64_t s = t * j->stripsPerTask; s < s1; s++) {
+    int64_t j0 = s * MR, h = Min64(MR, pr.n - j0);
+    const T* w = pr.B + j0 * pr.bcs + j->pc;
+    for (int64_t q = 0; q < j->nPanels; q++) {
+      fns[h](j->kc, w, pr.bcs, j->bp + q * j->kc * NR, tile);
+      int64_t i0 = q * NR, wi = Min64(NR, pr.m - i0);
+      for (int64_t i = 0; i < wi; i++) {
+        T* c = pr.C + (i0 + i) * pr.n + j0;
+        if (j->acc)
+          for (int64_t jj = 0; jj < h; jj++) c[jj] = c[jj] + tile[jj * NR + i];
+        else
+          for (int64_t jj = 0; jj < h; jj++) c[jj] = tile[jj * NR + i];
+      }
+    }
+  }
+}
+
+// Whether a packed-path product takes GemmRowsB: B transposed, few rows (at most two panels of
+// op(A)ᵀ: W's rows are then read once or twice, from L1/L2 while they are hot).
+static bool TakesRowsB(const Problem& pr) { return pr.brs == 1 && pr.bcs != 1 && pr.m <= 2 * NR; }
+
+static bool GemmRowsB(const Problem& pr, bool parallel, int thread) {
+  const int64_t nPanels = (pr.m + NR - 1) / NR, strips = (pr.n + MR - 1) / MR;
+  T* bp = static_cast<T*>(wgcpu::Scratch(thread, 1, sizeof(T) * KC * nPanels * NR));
+  if (!bp) return false;
+  int threads = parallel ? wgcpu::NumThreads() : 1;
+  for (int64_t pc = 0; pc < pr.k; pc += KC) {
+    RowsJob j;
+    j.pr = &pr;
+    j.pc = pc;
+    j.kc = Min64(KC, pr.k - pc);
+    j.nPanels = nPanels;
+    j.strips = strips;
+    j.bp = bp;
+    j.acc = pc > 0;
+    // op(A)ᵀ as op(B') with B' = A: op(B')(p, i) = op(A)(i, p)
+    PackB(pr.A + pc * pr.acs, pr.acs, pr.ars, pr.m, j.kc, 0, nPanels, bp);
+    // a few strips per task, at least two tasks per thread when there are enough strips
+    int64_t tasks = threads > 1 ? Min64(strips, 2 * threads) : 1;
+    j.stripsPerTask = (strips + tasks - 1) / tasks;
+    tasks = (strips + j.stripsPerTask - 1) / j.stripsPerTask;
+    if (threads > 1 && tasks > 1) wgcpu::ParallelFor(tasks, RowsTask, &j);
+    else
+      for (int64_t t = 0; t < tasks; t++) RowsTask(&j, t, thread);
+  }
+  return true;
+}
+
 // Small problems: no packing. Columns [j0, j1) of rows [0, m).
 static void GemmSmallCols(const Problem& pr, int64_t j0, int64_t j1) {
   const int64_t m = pr.m, n = pr.n, k = pr.k;
@@ -462,6 +582,7 @@ static bool GemmOne(const Problem& pr, bool parallel, int thread) {
     }
     return true;
   }
+  if (TakesRowsB(pr)) return GemmRowsB(pr, parallel, thread);
   return GemmPacked(pr, parallel, thread);
 }
 
