@@ -24,6 +24,7 @@
 // ReLU, one rounding to float32. double(scale) · v is exact (|v| ≤ c·r·s · 255 · 128 < 2^29 for
 // c·r·s ≤ 16384, which qgemm.cc requires here; 24 + 29 bits ≤ 53), so the sum rounds once whether
 // or not the compiler fuses the multiply and the add (it does: -mfma, GCC's default fp-contract).
+#if defined(__x86_64__)  // an x86 ISA unit: compiles to nothing elsewhere (qgemm.cc names it on x86 only)
 // GCC 12 warns inside its own avx512fintrin.h, as in qgemm_vnni.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -377,3 +378,4 @@ int QconvWidePoolVnni(const QconvWideArgs& a, const QconvPoolArgs& p, float* out
 }
 
 }  // namespace wgcpu
+#endif  // __x86_64__

@@ -80,8 +80,8 @@ struct Path {
   QuantizeU8Fn quantize;
 };
 
-bool TableIs(const char* n) { return strcmp(Kernels().name, n) == 0; }
 #if defined(__x86_64__)
+bool TableIs(const char* n) { return strcmp(Kernels().name, n) == 0; }
 // The CPU kernel table (WATTGRAD_CPU_ISA, cpuSelectIsa) caps the int8 path: avx512 allows VNNI,
 // avx2 allows AVX2, sse2 leaves the scalar kernel.
 bool HasVnni() {
@@ -105,6 +105,24 @@ const Path kPaths[] = {
 constexpr int kPathCount = sizeof(kPaths) / sizeof(kPaths[0]);
 
 const Path* g_forced = nullptr;
+
+// Which kernel a path runs (the x86 units exist on x86 only).
+bool OnVnni(const Path& p) {
+#if defined(__x86_64__)
+  return p.fn == QgemmDotVnni;
+#else
+  (void)p;
+  return false;
+#endif
+}
+bool OnAvx2(const Path& p) {
+#if defined(__x86_64__)
+  return p.fn == QgemmDotAvx2;
+#else
+  (void)p;
+  return false;
+#endif
+}
 
 const Path& Current() {
   if (g_forced && g_forced->supported()) return *g_forced;
@@ -324,7 +342,7 @@ bool Run(const QgemmArgs& x, const ConvGeom* conv, const FloatA* fa = nullptr) {
   const Path& path = Current();
   const int64_t kp = k > 0 ? (k + 63) / 64 * 64 : 64;
   const int64_t mp = (m + 3) / 4 * 4, np = (n + 3) / 4 * 4;
-  const bool split = path.fn == QgemmDotAvx2;
+  const bool split = OnAvx2(path);
   std::lock_guard<std::mutex> lock(g_mutex);
   uint8_t* a = static_cast<uint8_t*>(g_cache[0].Get(size_t(mp * kp)));
   int8_t* b = static_cast<int8_t*>(g_cache[1].Get(size_t(np * kp)));
@@ -413,7 +431,7 @@ constexpr int64_t kDirectTaps = 64;
 
 // (c·r·s ≤ 16384 keeps |v| < 2^29, so the epilogue's double product is exact: qconv_wide_vnni.cc)
 bool WideApplies(const int32_t* wZeroPoint, int64_t c, int64_t r, int64_t k, int64_t s, int64_t dilationW) {
-  if ((c % 4 != 0 && (s > 8 || dilationW != 1)) || c * r * s > 16384 || Current().fn != QgemmDotVnni) return false;
+  if ((c % 4 != 0 && (s > 8 || dilationW != 1)) || c * r * s > 16384 || !OnVnni(Current())) return false;
   for (int64_t j = 0; j < k; j++)
     if (wZeroPoint[j] != 0) return false;
   return true;
@@ -543,7 +561,7 @@ int QconvPlanImages(QconvImagePlan* pl, const int8_t* wt, const float* wScale, c
   if (WideApplies(wZeroPoint, c, r, k, s, dilationW))
     ok = PrepareWide(pl, wt, wScale, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW,
                      xScale, xZeroPoint, relu);
-  else if (c * r * s <= kDirectTaps && ow >= 8 && Current().fn == QgemmDotVnni)
+  else if (c * r * s <= kDirectTaps && ow >= 8 && OnVnni(Current()))
     ok = PrepareDirect(pl, wt, wScale, wZeroPoint, bias, c, h, w, k, r, s, oh, ow, strideH, strideW, padH, padW,
                        dilationH, dilationW, xScale, xZeroPoint, relu);
   else return 0;
@@ -555,6 +573,10 @@ int QconvPlanImages(QconvImagePlan* pl, const int8_t* wt, const float* wScale, c
 }
 
 bool QconvPlanRun(const QconvImagePlan& pl, const uint8_t* xImage, float* outImage) {
+#if !defined(__x86_64__)
+  (void)pl, (void)xImage, (void)outImage;
+  return false;  // never planned here: the direct kernels are x86 (QconvPlanImages returns 0)
+#else
   if (pl.kind == 1) {
     QconvWideArgs a = pl.wide;
     a.x = xImage;
@@ -565,6 +587,7 @@ bool QconvPlanRun(const QconvImagePlan& pl, const uint8_t* xImage, float* outIma
   a.x = xImage;
   a.out = outImage;
   return QconvDirectVnni(a, 0);
+#endif
 }
 
 void QconvPlanFree(QconvImagePlan* pl) {
@@ -650,7 +673,10 @@ const char* CpuQlinearDynamicF32(const float* x, const int8_t* b, const float* b
                                  bool reduceRange, bool relu) {
   float lo, hi;
   const bool finite =
-      m * k > 0 && Current().fn == QgemmDotVnni ? MinMaxF32Avx512(x, m * k, &lo, &hi) : MinMaxF32(x, m * k, &lo, &hi);
+#if defined(__x86_64__)
+      m * k > 0 && OnVnni(Current()) ? MinMaxF32Avx512(x, m * k, &lo, &hi) :
+#endif
+                                     MinMaxF32(x, m * k, &lo, &hi);
   if (!finite) return "the input holds a NaN; NaN cannot be quantized";
   if (!(lo - lo == 0) || !(hi - hi == 0)) return "the input holds an infinity; it cannot be quantized";
   // lib/quantization/qtensor.ts activationParams, in the same double arithmetic

@@ -2,6 +2,7 @@
 // (vpmaddubsw's int16 saturation) and how qgemm.cc meets it for every input. Compiled with -mavx2
 // (CMake, by the _avx2.cc suffix); qgemm.cc calls it only when the CPU has AVX2.
 
+#if defined(__x86_64__)  // an x86 ISA unit: compiles to nothing elsewhere (qgemm.cc names it on x86 only)
 #include <immintrin.h>
 
 #include "qgemm.h"
@@ -81,3 +82,4 @@ void QgemmEpilogueAvx2(const QgemmRow& r) {
 }
 
 }  // namespace wgcpu
+#endif  // __x86_64__

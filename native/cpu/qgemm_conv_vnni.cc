@@ -12,6 +12,7 @@
 // epilogue is QgemmEpilogueAvx512's arithmetic (double(scale) · v, + bias, ReLU, one rounding to
 // float32), and double(scale) · v is exact (|v| < 64 · 255 · 255 < 2^22, 24 + 22 bits < 53), so
 // the sum rounds once whether or not the compiler fuses it.
+#if defined(__x86_64__)  // an x86 ISA unit: compiles to nothing elsewhere (qgemm.cc names it on x86 only)
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_cvtepu8_epi32 / _mm512_sll_epi32), as in qgemm_vnni.cc
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -123,3 +124,4 @@ bool QconvDirectVnni(const QconvDirectArgs& a, int64_t img) {
 }
 
 }  // namespace wgcpu
+#endif  // __x86_64__

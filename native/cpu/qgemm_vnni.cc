@@ -1,6 +1,7 @@
 // int8 dot kernel with AVX-512 VNNI (vpdpbusd): see qgemm.h. Compiled with -mavx512vnni (CMake,
 // by the _vnni.cc suffix); qgemm.cc calls it only when cpuid reports avx512_vnni.
 
+#if defined(__x86_64__)  // an x86 ISA unit: compiles to nothing elsewhere (qgemm.cc names it on x86 only)
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_epi32 in the unpack intrinsics)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -146,3 +147,4 @@ bool MinMaxF32Avx512(const float* x, int64_t n, float* lo, float* hi) {
 }
 
 }  // namespace wgcpu
+#endif  // __x86_64__

@@ -193,6 +193,7 @@ void ChainTask(void* p, int64_t img, int thread) {
     PoolQuantize(ch, img, ch.convAll + img * convN, thread);
     return;
   }
+#if defined(__x86_64__)  // (plans exist on x86 only: the direct kernels are its ISA units)
   if (ch.plan->kind == 1) {
     // channels as lanes: conv, pool and quantize fused in the vnni unit (channel-last inside)
     QconvWideArgs a = ch.plan->wide;
@@ -202,6 +203,7 @@ void ChainTask(void* p, int64_t img, int thread) {
     if (e) ch.error->store(e);
     return;
   }
+#endif
   float* conv = static_cast<float*>(Scratch(thread, 0, size_t(convN) * 4));
   if (!conv || !QconvPlanRun(*ch.plan, ch.x + img * ch.c * ch.h * ch.w, conv)) {
     ch.error->store(1);
