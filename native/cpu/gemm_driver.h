@@ -93,8 +93,14 @@ static void PackB(const T* B, int64_t brs, int64_t bcs, int64_t nc, int64_t kc, 
       }
     } else if (w == NR && brs == 1) {
       // B transposed (x·Wᵀ of a linear layer), a full panel: NR columns side by side, the panel
-      // written once in order (as PackA's full panels)
-      for (int64_t p = 0; p < kc; p++) {
+      // written once in order (as PackA's full panels); an ISA may transpose blocks in registers
+      // first (WG_GEMM_PACK_T: PackTFull returns the p it reached)
+#ifdef WG_GEMM_PACK_T
+      const int64_t pt = PackTFull(src, bcs, kc, dst);
+#else
+      const int64_t pt = 0;
+#endif
+      for (int64_t p = pt; p < kc; p++) {
 #pragma GCC unroll 64
         for (int64_t jj = 0; jj < NR; jj++) dst[p * NR + jj] = src[jj * bcs + p];
       }
@@ -339,48 +345,55 @@ static bool GemmPacked(const Problem& pr, bool parallel, int thread, const T* pr
 // GemmPrepacked (a pre-packed W) still equals Gemm.
 
 // tile[i*NR + v*W + l] = Σ_p w[i*lda + p] · bp[p*NR + v*W + l] over kc, i < H (H rows of W)
-template <int H>
+// U ≤ NV: only the first U vectors of each row (the last panel of an m that is no multiple of NR;
+// the lanes computed are computed as in a full tile).
+template <int H, int U>
 static inline void MicroRowsT(int64_t kc, const T* __restrict w, int64_t lda, const T* __restrict bp, T* tile) {
-  typename V::R r[H][NV];
+  typename V::R r[H][U];
 #pragma GCC unroll 32
   for (int i = 0; i < H; i++)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) r[i][v] = V::zero();
+    for (int v = 0; v < U; v++) r[i][v] = V::zero();
   for (int64_t p = 0; p < kc; p++) {
-    typename V::R b[NV];
+    typename V::R b[U];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) b[v] = V::load(bp + v * V::W);
+    for (int v = 0; v < U; v++) b[v] = V::load(bp + v * V::W);
 #pragma GCC unroll 32
     for (int i = 0; i < H; i++) {
       typename V::R a = V::set1(w[i * lda + p]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) r[i][v] = V::fma(a, b[v], r[i][v]);
+      for (int v = 0; v < U; v++) r[i][v] = V::fma(a, b[v], r[i][v]);
     }
     bp += NR;
   }
 #pragma GCC unroll 32
   for (int i = 0; i < H; i++)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) V::store(tile + i * NR + v * V::W, r[i][v]);
+    for (int v = 0; v < U; v++) V::store(tile + i * NR + v * V::W, r[i][v]);
 }
 
 typedef void (*MicroRowsFn)(int64_t, const T*, int64_t, const T*, T*);
-template <int H>
+// fn[h][u]: MicroRowsT<h, u> for 1 ≤ h ≤ MR, 1 ≤ u ≤ NV
+template <int H, int U>
 struct RowsTable {
-  static void Fill(MicroRowsFn* t) {
-    t[H] = MicroRowsT<H>;
-    RowsTable<H - 1>::Fill(t);
+  static void Fill(MicroRowsFn (*t)[NV + 1]) {
+    t[H][U] = MicroRowsT<H, U>;
+    RowsTable<H, U - 1>::Fill(t);
   }
 };
-template <>
-struct RowsTable<0> {
-  static void Fill(MicroRowsFn*) {}
+template <int H>
+struct RowsTable<H, 0> {
+  static void Fill(MicroRowsFn (*t)[NV + 1]) { RowsTable<H - 1, NV>::Fill(t); }
+};
+template <int U>
+struct RowsTable<0, U> {
+  static void Fill(MicroRowsFn (*)[NV + 1]) {}
 };
 struct RowsFnTable {
-  MicroRowsFn fn[MR + 1];
-  RowsFnTable() : fn() { RowsTable<MR>::Fill(fn); }
+  MicroRowsFn fn[MR + 1][NV + 1];
+  RowsFnTable() : fn() { RowsTable<MR, NV>::Fill(fn); }
 };
-static const MicroRowsFn* RowsFns() {
+static const MicroRowsFn (*RowsFns())[NV + 1] {
   static const RowsFnTable table;
   return table.fn;
 }
@@ -396,15 +409,15 @@ struct RowsJob {
 static void RowsTask(void* vctx, int64_t t, int thread) {
   RowsJob* j = static_cast<RowsJob*>(vctx);
   const Problem& pr = *j->pr;
-  const MicroRowsFn* fns = RowsFns();
+  const MicroRowsFn(*fns)[NV + 1] = RowsFns();
   alignas(64) T tile[MR * NR];
   int64_t s1 = Min64(j->strips, (t + 1) * j->stripsPerTask);
   for (int64_t s = t * j->stripsPerTask; s < s1; s++) {
     int64_t j0 = s * MR, h = Min64(MR, pr.n - j0);
     const T* w = pr.B + j0 * pr.bcs + j->pc;
     for (int64_t q = 0; q < j->nPanels; q++) {
-      fns[h](j->kc, w, pr.bcs, j->bp + q * j->kc * NR, tile);
       int64_t i0 = q * NR, wi = Min64(NR, pr.m - i0);
+      fns[h][(wi + V::W - 1) / V::W](j->kc, w, pr.bcs, j->bp + q * j->kc * NR, tile);
       for (int64_t i = 0; i < wi; i++) {
         T* c = pr.C + (i0 + i) * pr.n + j0;
         if (j->acc)
@@ -416,9 +429,12 @@ static void RowsTask(void* vctx, int64_t t, int thread) {
   }
 }
 
-// Whether a packed-path product takes GemmRowsB: B transposed, few rows (at most two panels of
-// op(A)ᵀ: W's rows are then read once or twice, from L1/L2 while they are hot).
-static bool TakesRowsB(const Problem& pr) { return pr.brs == 1 && pr.bcs != 1 && pr.m <= 2 * NR; }
+// Whether a packed-path product takes GemmRowsB: B transposed, few rows (at most four panels of
+// op(A)ᵀ, 256 KiB of them per KC block on AVX-512; each MR-row strip of W is read from memory
+// once and from L1 for the other panels). On a Zen 5 core (AVX-512, 1 thread) it beat GemmPacked
+// up to m = 8·NR: 64×1024×1024 87% vs 69% of the FMA peak, 128×1024×1024 86% vs 74%,
+// 256×1024×784 86% vs 80%; the bound stays at 4·NR (the op(A)ᵀ panels' L2 share).
+static bool TakesRowsB(const Problem& pr) { return pr.brs == 1 && pr.bcs != 1 && pr.m <= 4 * NR; }
 
 static bool GemmRowsB(const Problem& pr, bool parallel, int thread) {
   const int64_t nPanels = (pr.m + NR - 1) / NR, strips = (pr.n + MR - 1) / MR;
@@ -557,9 +573,10 @@ static bool IsSmall(int64_t m, int64_t n, int64_t k) { return m * n * k <= kSmal
 
 // Whether a product with m, n, k > 0 takes the packed path (else the small one, no packing).
 static bool TakesPacked(const Problem& pr) {
-  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) wastes most of an NR-wide panel and its
-  // packing; the dot-product path reads both operands in place
-  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1;
+  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) at many rows wastes most of an NR-wide
+  // panel and its packing; the dot-product path reads both operands in place. At few rows
+  // GemmRowsB packs no W panel and beats it (32×10×256: 122 vs 52 GFLOP/s, AVX-512)
+  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1 && !TakesRowsB(pr);
   return !(IsSmall(pr.m, pr.n, pr.k) || narrowDots);
 }
 

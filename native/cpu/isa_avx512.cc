@@ -53,7 +53,55 @@ typedef float T;
 typedef VF V;
 static const int MR = 14, NV = 2;
 static const int64_t KC = 512, MC = 14 * 16, NC = 4096;
+
+// PackB's full transposed panel (op(B) = Wᵀ, W row-major: dst[p*32 + j] = src[j*ld + p], 32 columns)
+// by 16×16 in-register transposes, p in steps of 16; returns the p it reached (the rest is the
+// driver's scalar loop). A copy: the packed values, hence the products, are the same bits.
+// (GCC 12 warns about the _mm512_undefined_* inside its own shuffle intrinsics: a false positive.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+static int64_t PackTFull(const float* src, int64_t ld, int64_t kc, float* dst) {
+  int64_t p = 0;
+  for (; p + 16 <= kc; p += 16) {
+    for (int h = 0; h < 2; h++) {
+      const float* s = src + h * 16 * ld + p;
+      __m512 r[16], t[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * ld);
+        // 32-bit, then 64-bit interleaves within 128-bit lanes, then the 128-bit lanes
+#pragma GCC unroll 8
+      for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+      }
+      // r[4q + c] holds, in 128-bit lane L, rows 4q..4q+3 of column 4L + c
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) {
+        __m512 a = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        __m512 d = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), e = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+        // a: (rows 0-3 | 4-7) of columns c and 8 + c, b: of 4 + c and 12 + c; d, e: rows 8-15
+        t[c] = _mm512_shuffle_f32x4(a, d, 0x88);       // column c
+        t[8 + c] = _mm512_shuffle_f32x4(a, d, 0xDD);   // column 8 + c
+        t[4 + c] = _mm512_shuffle_f32x4(b, e, 0x88);   // column 4 + c
+        t[12 + c] = _mm512_shuffle_f32x4(b, e, 0xDD);  // column 12 + c
+      }
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + (p + i) * 32 + h * 16, t[i]);
+    }
+  }
+  return p;
+}
+#pragma GCC diagnostic pop
+#define WG_GEMM_PACK_T 1
 #include "gemm_driver.h"
+#undef WG_GEMM_PACK_T
 }  // namespace f32
 
 namespace f64 {

@@ -1,8 +1,9 @@
 // The CPU matmul's x·Wᵀ path for few rows (native/cpu/gemm_driver.h GemmRowsB: B transposed and
-// m ≤ 2·NR, W's rows read in place, op(A)ᵀ packed, tiles written transposed) against the js
-// kernel: m around one and two NR-wide panels, n around the strip height MR and the narrow-head
-// threshold (n ≤ NR/2 takes the dot-product path instead), k around the KC block (512 float32 /
-// 256 float64 on AVX-512), both transposes of A, poisoned outputs, every ISA this CPU supports.
+// m ≤ 4·NR, W's rows read in place, op(A)ᵀ packed, tiles written transposed) against the js
+// kernel: m around one, two and four NR-wide panels, n around the strip height MR and the
+// narrow-head width (n ≤ NR/2 takes the dot-product path above 4·NR rows, this one below), k
+// around the KC block (512 float32 / 256 float64 on AVX-512) and AVX-512's 16-step transposing
+// pack of op(A), both transposes of A, poisoned outputs, every ISA this CPU supports.
 // The path sums each element exactly as the packed path does, so a short product equals the same
 // rows of a tall one (which takes the packed path) bit for bit; and 1, 2, 3 threads agree.
 //   WATTGRAD_NATIVE=build/cpu-dev/Release/wattgrad.node npx vitest run test/native/cpu-matmul-rows.test.ts
@@ -48,13 +49,13 @@ const same = (a: F, b: F): boolean =>
 describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, () => {
   for (const isa of isas) {
     for (const dtype of ['float32', 'float64'] as const) {
-      it(`${isa} ${dtype}: m around 1 and 2 panels, n around MR and NR/2, k around KC, vs the js kernel`, () => {
+      it(`${isa} ${dtype}: m around 1, 2 and 4 panels, n around MR and NR/2, k around KC, vs the js kernel`, () => {
         expect(cpu!.cpuSelectIsa(isa)).toBe(true);
         const [MR, NR] = tile(dtype);
         const kc = dtype === 'float32' ? 512 : 256;
         let seed = SEED;
-        const ms = [4, 5, NR - 1, NR, NR + 1, 2 * NR - 1, 2 * NR, 2 * NR + 1];
-        const ns = [NR / 2 + 1, 3 * MR + 1, 2 * MR, 67];
+        const ms = [4, 5, NR - 1, NR, NR + 1, 2 * NR + 1, 4 * NR, 4 * NR + 1];
+        const ns = [10, NR / 2 + 1, 3 * MR + 1, 2 * MR, 67];
         const ks = [37, kc - 1, kc + 3];
         for (const m of ms)
           for (const n of ns)
@@ -77,7 +78,7 @@ describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, (
             [3 * MR + 5, 2 * kc + 9],
             [NR + 3, 1500],
           ] as const) {
-            const tall = 2 * NR + 7;
+            const tall = 4 * NR + 7;
             const st = mm(tall, n, k, ta);
             const r = rng(SEED + n + k);
             // A stored k×m when transposed: build the tall A, then each short one from its rows
@@ -85,7 +86,7 @@ describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, (
             const B = randArray(dtype, k * n, r);
             const big = run(dtype, At, B, st);
             // (m ≥ 4 and m·n·k over 32³: not the unpacked small path)
-            for (const m of [5, NR - 1, NR, 2 * NR].filter((v) => v >= 4)) {
+            for (const m of [5, NR - 1, NR, 2 * NR + 3, 4 * NR].filter((v) => v >= 4)) {
               const A = dtype === 'float32' ? new Float32Array(m * k) : new Float64Array(m * k);
               for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) A[ta ? p * m + i : i * k + p] = At[ta ? p * tall + i : i * k + p]!;
               const small = run(dtype, A, B, mm(m, n, k, ta));
