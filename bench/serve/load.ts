@@ -274,7 +274,7 @@ function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[], roundRatio
     const ratio =
       sortedRatios.length > 0 ? sortedRatios[Math.floor((sortedRatios.length - 1) / 2)]! : nj.requestsPerSecond / u.requestsPerSecond;
     lines.push(
-      `Ceiling: the same server with the model's forward made free (no-op stand-in, bench only) serves ${f0(nj.requestsPerSecond)} 2xx/s with JSON bodies` +
+      `Ceiling: the same server with the model's forward made free (no-op stand-in, bench only) serves ${f0(nj.requestsPerSecond)} 2xx/s with JSON bodies in the reported pair's round` +
         (nb ? ` and ${f0(nb.requestsPerSecond)} with binary ones` : '') +
         ` (best of its unbatched/batched rows), ${f2(ratio)}× the unbatched MNIST CNN` +
         (roundRatios.length > 1 ? ` (median over the rounds, each ratio within one round: ${roundRatios.map(f2).join(', ')})` : '') +
@@ -289,7 +289,7 @@ function ceilingLines(u: RunResult, b: RunResult, extra: RunResult[], roundRatio
   }
   lines.push(
     `CPU per request, all of it (server HTTP thread + server model threads + client): unbatched ${f3(u.cpu.http)} + ${f3(u.cpu.model)} + ${f3(u.cpu.client)} = ${f3(cpuSum(u))} ms, ` +
-      `batched ${f3(b.cpu.http)} + ${f3(b.cpu.model)} + ${f3(b.cpu.client)} = ${f3(cpuSum(b))} ms. The cores are saturated, so throughput goes as 1 / that sum: ` +
+      `batched ${f3(b.cpu.http)} + ${f3(b.cpu.model)} + ${f3(b.cpu.client)} = ${f3(cpuSum(b))} ms. Where the cores are saturated, throughput goes as 1 / that sum: ` +
       `batching can give about ${f2(cpuSum(u) / cpuSum(b))}× here, and even batched inference made free at most ${f2(cpuSum(u) / (b.cpu.http + b.cpu.client))}× ` +
       `(the unbatched sum over the batched HTTP thread + client).`,
   );
