@@ -6,6 +6,8 @@
 // pack of op(A), both transposes of A, poisoned outputs, every ISA this CPU supports.
 // The path sums each element exactly as the packed path does, so a short product equals the same
 // rows of a tall one (which takes the packed path) bit for bit; and 1, 2, 3 threads agree.
+// Also the packed path's B read in place (B not transposed, A of at most 8 MR-row strips: full
+// NR-wide panels unpacked, the edge panel packed): the same checks around 1, 3 and 8 strips.
 //   WATTGRAD_NATIVE=build/cpu-dev/Release/wattgrad.node npx vitest run test/native/cpu-matmul-rows.test.ts
 import { afterAll, describe, expect, it } from 'vitest';
 import { absScale, cpu, firstBad, jsRef, noCpuLabel, randArray, rng, SEED, type F, type MM } from './cpu-util.js';
@@ -27,8 +29,8 @@ function tile(dtype: D): [number, number] {
   return dtype === 'float32' ? [mr, nr] : [mr, nr / 2];
 }
 
-function mm(m: number, n: number, k: number, ta: boolean): MM {
-  return { batch: 1, m, n, k, ta, tb: true, aBS: m * k, bBS: k * n };
+function mm(m: number, n: number, k: number, ta: boolean, tb = true): MM {
+  return { batch: 1, m, n, k, ta, tb, aBS: m * k, bBS: k * n };
 }
 
 function run(dtype: D, A: F, B: F, s: MM): F {
@@ -104,6 +106,77 @@ describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, (
         const [MR, NR] = tile(dtype);
         [mm(NR, 40 * MR + 3, 700, false), mm(2 * NR - 3, 9 * MR, 300, true), mm(7, 5 * MR + 1, 1100, false)].forEach((s, si) => {
           const [A, B] = inputs(dtype, s, SEED + 11 * si);
+          cpu!.cpuSetNumThreads(1);
+          const one = run(dtype, A, B, s);
+          for (const t of [2, 3]) {
+            cpu!.cpuSetNumThreads(t);
+            expect(same(run(dtype, A, B, s), one), `${isa} ${dtype} ${JSON.stringify(s)}: ${t} threads differ from 1`).toBe(true);
+          }
+          expect(same(run(dtype, A, B, s), one), `${isa} ${dtype} ${JSON.stringify(s)}: run to run`).toBe(true);
+          expect(firstBad(one, jsRef(dtype, A, B, s), absScale(A, B, s), s.k, dtype)).toBeNull();
+        });
+      }
+    }
+    cpu!.cpuSetNumThreads(initial!.threads);
+  });
+});
+
+describe.skipIf(!cpu)(`native CPU matmul, B not transposed read in place at few rows${noCpuLabel}`, () => {
+  for (const isa of isas) {
+    for (const dtype of ['float32', 'float64'] as const) {
+      it(`${isa} ${dtype}: m around 1, 3 and 8 strips, n around NR, k around KC, vs the js kernel`, () => {
+        expect(cpu!.cpuSelectIsa(isa)).toBe(true);
+        const [MR, NR] = tile(dtype);
+        const kc = dtype === 'float32' ? 512 : 256;
+        let seed = SEED + 5000;
+        for (const m of [4, MR - 1, MR + 1, 3 * MR, 8 * MR, 8 * MR + 1])
+          for (const n of [10, NR + 1, 2 * NR, 3 * NR + 5])
+            for (const k of [37, kc + 3])
+              for (const ta of [false, true]) {
+                const s = mm(m, n, k, ta, false);
+                const [A, B] = inputs(dtype, s, seed++);
+                const got = run(dtype, A, B, s);
+                const bad = firstBad(got, jsRef(dtype, A, B, s), absScale(A, B, s), s.k, dtype);
+                expect(bad, `${isa} ${dtype} ${JSON.stringify(s)} seed ${seed - 1}: ${bad}`).toBeNull();
+              }
+      });
+
+      it(`${isa} ${dtype}: a short product equals the same rows of a tall one (B packed) bit for bit`, () => {
+        cpu!.cpuSelectIsa(isa);
+        const [MR, NR] = tile(dtype);
+        const kc = dtype === 'float32' ? 512 : 256;
+        for (const ta of [false, true])
+          for (const [n, k] of [
+            [3 * NR + 5, 2 * kc + 9],
+            [NR + 3, 1500],
+          ] as const) {
+            const tall = 8 * MR + 9;
+            const r = rng(SEED + 3 * n + k);
+            const At = randArray(dtype, tall * k, r);
+            const B = randArray(dtype, k * n, r);
+            const big = run(dtype, At, B, mm(tall, n, k, ta, false));
+            for (const m of [5, MR, 3 * MR - 2, 8 * MR]) {
+              const A = dtype === 'float32' ? new Float32Array(m * k) : new Float64Array(m * k);
+              for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) A[ta ? p * m + i : i * k + p] = At[ta ? p * tall + i : i * k + p]!;
+              const small = run(dtype, A, B, mm(m, n, k, ta, false));
+              expect(same(small, big.subarray(0, m * n)), `${isa} ${dtype} m ${m} of ${tall}, n ${n}, k ${k}, ta ${ta}`).toBe(true);
+            }
+          }
+      });
+    }
+  }
+
+  it('results are identical for 1, 2 and 3 threads and run to run, on every ISA', () => {
+    for (const isa of isas) {
+      cpu!.cpuSelectIsa(isa);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [MR, NR] = tile(dtype);
+        [
+          mm(3 * MR + 2, 9 * NR + 3, 700, false, false),
+          mm(8 * MR, 5 * NR, 300, true, false),
+          mm(6, 40 * NR + 1, 1100, false, false),
+        ].forEach((s, si) => {
+          const [A, B] = inputs(dtype, s, SEED + 13 * si);
           cpu!.cpuSetNumThreads(1);
           const one = run(dtype, A, B, s);
           for (const t of [2, 3]) {
