@@ -133,23 +133,28 @@ int main(int argc, char** argv) {
   if (check) {
     bool ok = true;
     // below/above the no-packing threshold, vector tails, KC=256/512 and MC block edges
-    const int64_t shapes[][3] = {{1, 1, 1},
-                                 {3, 5, 7},
-                                 {17, 33, 65},
-                                 {100, 37, 300},
-                                 {129, 257, 131},
-                                 {255, 300, 513},
-                                 {64, 1000, 70},
-                                 {230, 140, 1030},
-                                 // few rows (x·Wᵀ reads W in place up to two NR panels of rows)
-                                 {32, 256, 784},
-                                 {31, 250, 1030},
-                                 {33, 45, 77},
-                                 {64, 29, 300},
-                                 {65, 100, 40},
-                                 {8, 600, 33},
-                                 {4, 17, 520},
-                                 {96, 70, 129}};
+    const int64_t shapes[][3] = {
+        {1, 1, 1},
+        {3, 5, 7},
+        {17, 33, 65},
+        {100, 37, 300},
+        {129, 257, 131},
+        {255, 300, 513},
+        {64, 1000, 70},
+        {230, 140, 1030},
+        // few rows (x·Wᵀ reads W in place up to four NR panels of rows; B read in place up to 8 strips)
+        {32, 256, 784},
+        {31, 250, 1030},
+        {33, 45, 77},
+        {64, 29, 300},
+        {65, 100, 40},
+        {8, 600, 33},
+        {4, 17, 520},
+        {96, 70, 129},
+        // narrow heads (n <= NR/2) at many rows: GemmRowsB in row chunks
+        {300, 10, 600},
+        {129, 7, 1030},
+        {1000, 3, 40}};
     for (auto& s : shapes)
       for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {

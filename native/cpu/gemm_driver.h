@@ -465,9 +465,40 @@ static void RowsTask(void* vctx, int64_t t, int thread) {
 // once and from L1 for the other panels). On a Zen 5 core (AVX-512, 1 thread) it beat GemmPacked
 // up to m = 8·NR: 64×1024×1024 87% vs 69% of the FMA peak, 128×1024×1024 86% vs 74%,
 // 256×1024×784 86% vs 80%; the bound stays at 4·NR (the op(A)ᵀ panels' L2 share).
-static bool TakesRowsB(const Problem& pr) { return pr.brs == 1 && pr.bcs != 1 && pr.m <= 4 * NR; }
+// Narrow outputs (n ≤ NR/2: a classifier head) take it at any m, in chunks of 4·NR rows (C's
+// rows depend on A's rows only; W, a few rows, is read again per chunk), the chunks over the
+// threads (the dot-product path took them on one): 256×10×256 54 -> 125 GFLOP/s, 512×10×784
+// 72 -> 110, 1024×10×1024 73 -> 87, 4096×10×512 67 -> 110 (1 thread, AVX-512)
+static const int64_t kRowsBRows = 4 * NR;
+static bool TakesRowsB(const Problem& pr) {
+  return pr.brs == 1 && pr.bcs != 1 && (pr.m <= kRowsBRows || pr.n * 2 <= NR);
+}
+
+static bool GemmRowsB(const Problem& pr, bool parallel, int thread);
+
+struct RowsChunkJob {
+  const Problem* pr;
+  bool oom;
+};
+
+static void RowsChunkTask(void* vctx, int64_t t, int thread) {
+  RowsChunkJob* j = static_cast<RowsChunkJob*>(vctx);
+  Problem sub = *j->pr;
+  sub.A = sub.A + t * kRowsBRows * sub.ars;
+  sub.C = sub.C + t * kRowsBRows * sub.n;
+  sub.m = Min64(kRowsBRows, j->pr->m - t * kRowsBRows);
+  if (!GemmRowsB(sub, false, thread)) j->oom = true;
+}
 
 static bool GemmRowsB(const Problem& pr, bool parallel, int thread) {
+  if (pr.m > kRowsBRows) {
+    RowsChunkJob cj{&pr, false};
+    const int64_t chunks = (pr.m + kRowsBRows - 1) / kRowsBRows;
+    if (parallel && wgcpu::NumThreads() > 1) wgcpu::ParallelFor(chunks, RowsChunkTask, &cj);
+    else
+      for (int64_t t = 0; t < chunks; t++) RowsChunkTask(&cj, t, thread);
+    return !cj.oom;
+  }
   const int64_t nPanels = (pr.m + NR - 1) / NR, strips = (pr.n + MR - 1) / MR;
   T* bp = static_cast<T*>(wgcpu::Scratch(thread, 1, sizeof(T) * KC * nPanels * NR));
   if (!bp) return false;
@@ -604,11 +635,9 @@ static bool IsSmall(int64_t m, int64_t n, int64_t k) { return m * n * k <= kSmal
 
 // Whether a product with m, n, k > 0 takes the packed path (else the small one, no packing).
 static bool TakesPacked(const Problem& pr) {
-  // a narrow x·Wᵀ (a classifier head: n = 10 outputs) at many rows wastes most of an NR-wide
-  // panel and its packing; the dot-product path reads both operands in place. At few rows
-  // GemmRowsB packs no W panel and beats it (32×10×256: 122 vs 52 GFLOP/s, AVX-512)
-  bool narrowDots = pr.n * 2 <= NR && pr.bcs != 1 && pr.acs == 1 && !TakesRowsB(pr);
-  return !(IsSmall(pr.m, pr.n, pr.k) || narrowDots);
+  // (a narrow x·Wᵀ, n = 10 outputs, took the dot-product path here; GemmRowsB, which packs no W
+  // panel, beat it: 32×10×256 122 vs 52 GFLOP/s, 256×10×256 125 vs 54, AVX-512)
+  return !IsSmall(pr.m, pr.n, pr.k);
 }
 
 static bool GemmOne(const Problem& pr, bool parallel, int thread) {

@@ -1,7 +1,7 @@
 // The CPU matmul's x·Wᵀ path for few rows (native/cpu/gemm_driver.h GemmRowsB: B transposed and
 // m ≤ 4·NR, W's rows read in place, op(A)ᵀ packed, tiles written transposed) against the js
 // kernel: m around one, two and four NR-wide panels, n around the strip height MR and the
-// narrow-head width (n ≤ NR/2 takes the dot-product path above 4·NR rows, this one below), k
+// narrow-head width (n ≤ NR/2 takes this path at any m, in chunks of 4·NR rows), k
 // around the KC block (512 float32 / 256 float64 on AVX-512) and AVX-512's 16-step transposing
 // pack of op(A), both transposes of A, poisoned outputs, every ISA this CPU supports.
 // The path sums each element exactly as the packed path does, so a short product equals the same
@@ -56,7 +56,7 @@ describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, (
         const [MR, NR] = tile(dtype);
         const kc = dtype === 'float32' ? 512 : 256;
         let seed = SEED;
-        const ms = [4, 5, NR - 1, NR, NR + 1, 2 * NR + 1, 4 * NR, 4 * NR + 1];
+        const ms = [4, 5, NR - 1, NR, NR + 1, 2 * NR + 1, 4 * NR, 4 * NR + 1, 9 * NR + 3];
         const ns = [10, NR / 2 + 1, 3 * MR + 1, 2 * MR, 67];
         const ks = [37, kc - 1, kc + 3];
         for (const m of ms)
@@ -104,7 +104,13 @@ describe.skipIf(!cpu)(`native CPU matmul, x·Wᵀ with few rows${noCpuLabel}`, (
       cpu!.cpuSelectIsa(isa);
       for (const dtype of ['float32', 'float64'] as const) {
         const [MR, NR] = tile(dtype);
-        [mm(NR, 40 * MR + 3, 700, false), mm(2 * NR - 3, 9 * MR, 300, true), mm(7, 5 * MR + 1, 1100, false)].forEach((s, si) => {
+        [
+          mm(NR, 40 * MR + 3, 700, false),
+          mm(2 * NR - 3, 9 * MR, 300, true),
+          mm(7, 5 * MR + 1, 1100, false),
+          // a narrow head in row chunks over the threads
+          mm(9 * NR + 3, 10, 700, false),
+        ].forEach((s, si) => {
           const [A, B] = inputs(dtype, s, SEED + 11 * si);
           cpu!.cpuSetNumThreads(1);
           const one = run(dtype, A, B, s);

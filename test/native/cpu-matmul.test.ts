@@ -40,8 +40,8 @@ const SHAPES: MM[] = [
   mm(6, 4100, 40),
   mm(29, 4099, 35),
   mm(230, 150, 1030),
-  // narrow x·Wᵀ (n ≤ NR/2 with B transposed: the dot-product path, four columns at a time, above
-  // 4·NR rows; GemmRowsB below: cpu-matmul-rows.test.ts)
+  // narrow x·Wᵀ (n ≤ NR/2 with B transposed: GemmRowsB, in chunks of 4·NR rows above that;
+  // cpu-matmul-rows.test.ts)
   mm(40, 10, 300),
   mm(64, 13, 1570),
   mm(150, 10, 301),
