@@ -3,7 +3,9 @@
 // and checks the result against a double-precision reference first.
 //
 //   bash native/bench/build.sh && build/gemm-bench/gemm_bench [--isa avx512] [--threads 1] [--sizes 512,1024,2048]
-//   (--sizes also takes MxNxK shapes with flags t / a for a transposed B / A: 32x256x784t,256x784x32a)
+//   (--sizes also takes MxNxK shapes with flags t / a for a transposed B / A: 32x256x784t,256x784x32a;
+//   the MLP 784-256-10 step at batch 32: 32x256x784t,32x10x256t,32x256x10,10x256x32a,256x784x32a;
+//   bench/peers/torch_gemm_shapes.py times PyTorch on the same specs)
 //
 // Not part of the addon (CMake globs native/cpu/ only).
 #include <math.h>
