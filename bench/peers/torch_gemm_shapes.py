@@ -22,7 +22,8 @@ import torch  # noqa: E402
 def parse(spec):
     body = spec.rstrip("at")
     flags = spec[len(body):]
-    m, n, k = (int(x) for x in body.split("x"))
+    dims = [int(x) for x in body.split("x")]
+    m, n, k = dims if len(dims) == 3 else dims * 3  # "512": 512³, as gemm_bench
     return m, n, k, "a" in flags, "t" in flags
 
 
