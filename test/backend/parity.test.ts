@@ -545,6 +545,12 @@ describe.skipIf(!run)('cuda kernels match js', () => {
         outputs: [out(ny), out(ny, 'int32')],
         call: (k, i, o) => k.maxPool2d(i[0]!, o[0]!, o[1]!, p, 'float32'),
       });
+      // values only (no argmax: the op's path under noGrad)
+      parity(`maxPool2d values only ${tag}`, {
+        inputs: [f32(x)],
+        outputs: [out(ny)],
+        call: (k, i, o) => k.maxPool2d(i[0]!, o[0]!, null, p, 'float32'),
+      });
       // argmax from js so both backward passes read the same indices
       const am = runOn(
         js,
