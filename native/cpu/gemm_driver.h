@@ -21,11 +21,12 @@
 // k in one order (pc blocks of KC in sequence, p within) whatever the split: the split of m and
 // n over tasks and threads never changes an element's arithmetic, so results do not depend on
 // the thread count (KC is a constant of the ISA, never derived from the thread count).
-// Small problems (m*n*k below kSmallWork, or m < 4) skip packing: vector axpy rows (B not
-// transposed) or vector dot products (B transposed). x·Wᵀ with few rows (B transposed, m ≤ 2·NR:
-// a linear layer at a small batch) takes GemmRowsB: W read in place, only op(A) packed, the same
-// per-element arithmetic as the packed path (bit-identical). Likewise a B that is not transposed
-// is read in place for A of at most kBInPlaceStrips strips (dX = dY·W, dW = dYᵀ·X at few rows).
+// Small problems (m*n*k up to kSmallWork, m < 4, a few shapes up to 32³: IsSmall) skip packing:
+// vector axpy rows (B not transposed) or vector dot products (B transposed). x·Wᵀ with few rows
+// (B transposed, m ≤ 4·NR: a linear layer at a small batch; narrow heads at any m, in row chunks)
+// takes GemmRowsB: W read in place, only op(A) packed, the same per-element arithmetic as the
+// packed path (bit-identical). Likewise a B that is not transposed is read in place for A of at
+// most kBInPlaceStrips strips (dX = dY·W, dW = dYᵀ·X at few rows).
 //
 // Requires before inclusion: T, V (W lanes; zero, load, store, set1, fma, add, hsum),
 // MR, NV (NR = NV*W), KC, MC (the largest ic block), NC constants, and these names unused.
@@ -36,7 +37,11 @@ static const int64_t NR = NV * V::W;
 static const int64_t L2P = (256 * 1024) / (KC * NR * int64_t(sizeof(T))) > 0
                                ? (256 * 1024) / (KC * NR * int64_t(sizeof(T)))
                                : 1;
-static const int64_t kSmallWork = 32 * 32 * 32;
+// Work (m·n·k) up to which every product takes the unpacked small path. It was 32³: the packed
+// path beat it 2-10x above 8192 (Zen 5, AVX-512, 1 thread: 32×32×32 Bᵀ 13 -> 131 GFLOP/s,
+// 24³ 13 -> 54, 12×64×40 Bᵀ 11 -> 79, 32×8×128 3 -> 26, 8×128×32 115 -> 169), except the
+// shapes IsSmall keeps on it up to 32³.
+static const int64_t kSmallWork = 8192;
 // GemmPacked reads B (not transposed) in place when A has at most this many MR-row strips: a
 // B panel is then read by few strips, and copying it cost more than it saved (Zen 5, AVX-512,
 // 1 thread, CPU time: 32×784×256 64% -> 88% of the FMA peak, 10×256×32 (Aᵀ) 40% -> 82%,
@@ -631,13 +636,21 @@ static void SmallTask(void* vctx, int64_t t, int thread) {
   GemmSmallCols(*s->pr, j0, Min64(s->pr->n, j0 + s->cols));
 }
 
-static bool IsSmall(int64_t m, int64_t n, int64_t k) { return m * n * k <= kSmallWork || m < 4; }
+static bool IsSmall(const Problem& pr) {
+  const int64_t work = pr.m * pr.n * pr.k;
+  if (pr.m < 4 || work <= kSmallWork) return true;
+  if (work > 32 * 32 * 32) return false;
+  // up to 32³ the small path still won: k ≤ 8 (4×2000×4 87 vs 83), B rows of exactly whole vectors
+  // narrower than a panel (16×16×64: 68 vs 35), and long dot products (10×10×300 Bᵀ: 41 vs 28)
+  return pr.k <= 8 || (pr.bcs == 1 && pr.n % V::W == 0 && pr.n < NR) ||
+         (pr.bcs != 1 && pr.acs == 1 && pr.k >= 16 * V::W);
+}
 
 // Whether a product with m, n, k > 0 takes the packed path (else the small one, no packing).
 static bool TakesPacked(const Problem& pr) {
   // (a narrow x·Wᵀ, n = 10 outputs, took the dot-product path here; GemmRowsB, which packs no W
   // panel, beat it: 32×10×256 122 vs 52 GFLOP/s, 256×10×256 125 vs 54, AVX-512)
-  return !IsSmall(pr.m, pr.n, pr.k);
+  return !IsSmall(pr);
 }
 
 static bool GemmOne(const Problem& pr, bool parallel, int thread) {

@@ -25,10 +25,18 @@ function mm(m: number, n: number, k: number, o: Partial<MM> = {}): MM {
   return { batch: 1, m, n, k, ta: false, tb: false, aBS: m * k, bBS: k * n, ...o };
 }
 
-// shapes: below and above the no-packing threshold (32³, m < 4), vector tails, block edges
+// shapes: below and above the no-packing thresholds (m·n·k 8192, m < 4, and up to 32³: k ≤ 8,
+// whole-vector B rows narrower than a panel, long dot products), vector tails, block edges
 const SHAPES: MM[] = [
   mm(1, 1, 1),
   mm(3, 5, 7),
+  mm(20, 20, 20),
+  mm(21, 20, 20),
+  mm(16, 16, 64),
+  mm(4, 2000, 4),
+  mm(10, 10, 300),
+  mm(32, 32, 32),
+  mm(33, 32, 32),
   mm(2, 67, 45),
   mm(1, 300, 257),
   mm(13, 31, 17),
