@@ -109,15 +109,35 @@ function readCopy(h: Handle, numel: number): TypedArray {
 // 784-256-10 Adam step with native CPU kernels). Contents of alloc() are undefined (Backend), as on
 // cuda, whose pool reuses memory the same way. Arrays of 64 bytes or less live on V8's heap and are
 // cheap: not pooled.
+// A size class not allocated for POOL_STALE allocations (a few training steps) is evicted when the
+// pool is full and another size is freed: without it the sizes of an earlier phase (another model,
+// batch size or benchmark) held the pool for good and every storage of the current phase was a
+// fresh allocation again (measured: +32% on the MNIST CNN train step at 2 threads, from GC work).
+// Sizes still in use are never evicted for a new one, so a working set larger than the pool keeps
+// the part it has (no LRU thrash).
 const POOL_BYTES = 64 * 1024 * 1024;
 const POOL_MIN_BYTES = 64;
+const POOL_STALE = 4096;
 const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
 
 export function createJsBackend(): Backend {
   let allocated = 0;
   let peak = 0;
   const pool = new Map<number, JsHandle[]>(); // key: length·4 + dtype code
+  const lastUse = new Map<number, number>(); // pooled key -> alloc count when last allocated or freed
+  let allocs = 0;
   let cached = 0;
+  // frees stale size classes (other than keep) until `need` bytes fit; false when they cannot
+  const evictStale = (need: number, keep: number): boolean => {
+    for (const [key, list] of pool) {
+      if (cached + need <= POOL_BYTES) break;
+      if (key === keep || allocs - (lastUse.get(key) ?? 0) <= POOL_STALE) continue;
+      for (const h of list) cached -= h.byteLength;
+      pool.delete(key);
+      lastUse.delete(key);
+    }
+    return cached + need <= POOL_BYTES;
+  };
   return {
     name: 'js',
     device: 'cpu',
@@ -130,7 +150,10 @@ export function createJsBackend(): Backend {
       }
       const hd = hostDType(dtype, 'js backend alloc');
       if (!Number.isInteger(numel) || numel < 0) throw new RangeError(`js backend: cannot allocate ${numel} elements`);
-      const free = pool.get(numel * 4 + DTYPE_CODE[hd]);
+      const key = numel * 4 + DTYPE_CODE[hd];
+      const free = pool.get(key);
+      allocs++;
+      if (free !== undefined) lastUse.set(key, allocs);
       let h = free !== undefined ? free.pop() : undefined;
       if (h !== undefined) cached -= h.byteLength;
       else h = new JsHandle(hostArray(hd, numel), hd);
@@ -142,11 +165,12 @@ export function createJsBackend(): Backend {
       const j = asJs(h, 'free');
       const bytes = j.byteLength;
       allocated -= bytes;
-      if (bytes > POOL_MIN_BYTES && cached + bytes <= POOL_BYTES) {
-        const key = j.data.length * 4 + DTYPE_CODE[j.dtype];
+      const key = j.data.length * 4 + DTYPE_CODE[j.dtype];
+      if (bytes > POOL_MIN_BYTES && bytes <= POOL_BYTES && (cached + bytes <= POOL_BYTES || evictStale(bytes, key))) {
         let list = pool.get(key);
         if (list === undefined) pool.set(key, (list = []));
         list.push(j);
+        lastUse.set(key, allocs);
         cached += bytes;
       }
     },

@@ -28,6 +28,29 @@ describe('js backend object', () => {
     expect(be.memory().allocated).toBe(0);
   });
 
+  it('reuses freed storage by size, and evicts a size class that went stale for a newer one when the pool is full', () => {
+    const be = createJsBackend();
+    const MiB = 1 << 20;
+    // an earlier phase fills the 64 MiB pool with one size
+    const old = Array.from({ length: 16 }, () => be.alloc(MiB, 'float32'));
+    for (const h of old) be.free(h);
+    expect(be.memory().cached).toBe(64 * MiB);
+    const again = be.alloc(MiB, 'float32');
+    expect(old).toContain(again); // reused, not a fresh array
+    be.free(again);
+    // a new size while the old one is still in use: not cached (the old class keeps its place)
+    const b = be.alloc(MiB / 4, 'float32');
+    be.free(b);
+    expect(be.memory().cached).toBe(64 * MiB);
+    // thousands of allocations later the old size is stale: freeing the new size evicts it
+    for (let i = 0; i < 5000; i++) be.free(be.alloc(100, 'float32'));
+    const b2 = be.alloc(MiB / 4, 'float32');
+    be.free(b2);
+    expect(be.memory().cached).toBe(MiB + 400);
+    expect(be.alloc(MiB / 4, 'float32')).toBe(b2);
+    expect(be.memory().allocated).toBe(MiB);
+  });
+
   it('refuses the GPU-only dtypes with a TypeError', () => {
     const be = createJsBackend();
     expect(() => be.alloc(4, 'bfloat16')).toThrow(TypeError);
