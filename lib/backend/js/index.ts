@@ -117,7 +117,7 @@ function readCopy(h: Handle, numel: number): TypedArray {
 // the part it has (no LRU thrash).
 const POOL_BYTES = 64 * 1024 * 1024;
 const POOL_MIN_BYTES = 64;
-const POOL_STALE = 4096;
+const POOL_STALE = 1024;
 const DTYPE_CODE = { float32: 0, float64: 1, int32: 2 } as const;
 
 export function createJsBackend(): Backend {
