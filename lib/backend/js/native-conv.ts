@@ -13,7 +13,7 @@
 import type { CpuKernelBinding } from '../../../binding.js';
 import type { Conv2dParams, Handle, Pool2dParams } from '../kernels.js';
 import type { DType } from '../../dtype.js';
-import { JsHandle } from './handle.js';
+import { farrOf, JsHandle } from './handle.js';
 import { nativeCpu } from './native-cpu.js';
 import * as js from './conv2d.js';
 import * as jsPool from './pool.js';
@@ -52,15 +52,14 @@ export function nativeConv(): NativeConvBinding | null {
 /** The float arrays behind hs when all hold `dtype` and the last (the output) shares no buffer with the others. */
 function floats(dtype: DType, out: Handle, ...ins: Handle[]): F[] | null {
   if (dtype !== 'float32' && dtype !== 'float64') return null;
-  const T = dtype === 'float32' ? Float32Array : Float64Array;
   const res: F[] = [];
   for (const h of ins) {
-    const d = h instanceof JsHandle ? h.data : null;
-    if (!(d instanceof T)) return null;
+    const d = farrOf(h, dtype);
+    if (!d) return null;
     res.push(d);
   }
-  const o = out instanceof JsHandle ? out.data : null;
-  if (!(o instanceof T)) return null;
+  const o = farrOf(out, dtype);
+  if (!o) return null;
   for (const d of res) if (d.buffer === o.buffer) return null;
   res.push(o);
   return res;
@@ -93,7 +92,8 @@ function convGeom(p: Conv2dParams): G | null {
   return v;
 }
 
-function poolGeom(p: Pool2dParams): Q | null {
+/** The pooling geometry as the native entry points take it, or null when it is not well formed for them. */
+export function poolGeom(p: Pool2dParams): Q | null {
   const v: Q = [
     p.batch,
     p.channels,
