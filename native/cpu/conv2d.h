@@ -32,8 +32,12 @@ struct PoolGeom {
   bool countIncludePad;
 };
 
+// argmax may be null (inference: the values only, the same ones). One plane (batch and channels
+// unused): x (inH, inW) -> y (outH, outW), argmax as y or null, on the calling thread.
 template <class T>
 void MaxPool2d(const PoolGeom& g, const T* x, T* y, int32_t* argmax);
+template <class T>
+void MaxPool2dPlane(const PoolGeom& g, const T* x, T* y, int32_t* argmax);
 // Returns -1, or the position in argmax of an index outside [-1, inH*inW) (dx is then partly written).
 template <class T>
 int64_t MaxPool2dBackward(const PoolGeom& g, const T* dy, const int32_t* argmax, T* dx);

@@ -126,7 +126,7 @@ void MaxPool2x2Plane(const PoolGeom& p, const float* X, float* Y, int32_t* A) {
     const float* r0 = X + base;
     const float* r1 = r0 + inW;
     float* y = Y + oh * p.outW;
-    int32_t* a = A + oh * p.outW;
+    int32_t* a = A ? A + oh * p.outW : nullptr;
     int64_t ow = 0;
     for (; ow + 4 <= p.outW; ow += 4) {
       const __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
@@ -147,7 +147,7 @@ void MaxPool2x2Plane(const PoolGeom& p, const float* X, float* Y, int32_t* A) {
         bi = _mm_or_si128(_mm_and_si128(mi, _mm_add_epi32(i00, _mm_set1_epi32(d[k]))), _mm_andnot_si128(mi, bi));
       }
       _mm_storeu_ps(y + ow, best);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(a + ow), bi);
+      if (A) _mm_storeu_si128(reinterpret_cast<__m128i*>(a + ow), bi);
     }
     for (; ow < p.outW; ow++) {
       const int64_t q0 = base + 2 * ow;
@@ -157,7 +157,7 @@ void MaxPool2x2Plane(const PoolGeom& p, const float* X, float* Y, int32_t* A) {
       Take(X[q0 + inW], q0 + inW, best, bi);
       Take(X[q0 + inW + 1], q0 + inW + 1, best, bi);
       y[ow] = best;
-      a[ow] = int32_t(bi);
+      if (A) a[ow] = int32_t(bi);
     }
   }
 }
@@ -215,74 +215,62 @@ bool MaxPool2x2BackwardPlane(const PoolGeom& p, const float* DY, const int32_t* 
 
 #endif
 
-template <class T>
-bool MaxPool2x2(const PoolGeom&, const T*, T*, int32_t*) {
-  return false;
-}
-template <>
-bool MaxPool2x2<float>(const PoolGeom& p, const float* x, float* y, int32_t* argmax) {
-#if defined(__SSE2__)
-  if (!Pool2x2(p)) return false;
-  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
-  ForPlanes(p.batch * p.channels, outPlane * 4,
-            [&](int64_t pl) { MaxPool2x2Plane(p, x + pl * inPlane, y + pl * outPlane, argmax + pl * outPlane); });
-  return true;
-#else
-  (void)p, (void)x, (void)y, (void)argmax;
-  return false;
-#endif
-}
-
 }  // namespace
 
 template <class T>
-void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
-  if (MaxPool2x2<T>(p, x, y, argmax)) return;
-  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+void MaxPool2dPlane(const PoolGeom& p, const T* X, T* Y, int32_t* A) {
+#if defined(__SSE2__)
+  if constexpr (sizeof(T) == 4) {
+    if (Pool2x2(p)) return MaxPool2x2Plane(p, reinterpret_cast<const float*>(X), reinterpret_cast<float*>(Y), A);
+  }
+#endif
   const bool inside = WindowsInside(p);
-  ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW, [&](int64_t pl) {
-    const T* X = x + pl * inPlane;
-    T* Y = y + pl * outPlane;
-    int32_t* A = argmax + pl * outPlane;
-    int64_t o = 0;
-    for (int64_t oh = 0; oh < p.outH; oh++) {
-      for (int64_t ow = 0; ow < p.outW; ow++, o++) {
-        T best;
-        int64_t bi;
-        if (inside) {
-          const int64_t h0 = oh * p.strideH, w0 = ow * p.strideW;
-          bi = h0 * p.inW + w0;
-          best = X[bi];
-          for (int64_t r = 0; r < p.kH; r++) {
-            const int64_t row = (h0 + r * p.dilationH) * p.inW + w0;
-            for (int64_t s = r == 0 ? 1 : 0; s < p.kW; s++) {
-              const int64_t q = row + s * p.dilationW;
-              Take(X[q], q, best, bi);
-            }
+  int64_t o = 0;
+  for (int64_t oh = 0; oh < p.outH; oh++) {
+    for (int64_t ow = 0; ow < p.outW; ow++, o++) {
+      T best;
+      int64_t bi;
+      if (inside) {
+        const int64_t h0 = oh * p.strideH, w0 = ow * p.strideW;
+        bi = h0 * p.inW + w0;
+        best = X[bi];
+        for (int64_t r = 0; r < p.kH; r++) {
+          const int64_t row = (h0 + r * p.dilationH) * p.inW + w0;
+          for (int64_t s = r == 0 ? 1 : 0; s < p.kW; s++) {
+            const int64_t q = row + s * p.dilationW;
+            Take(X[q], q, best, bi);
           }
-        } else {
-          const int64_t h0 = oh * p.strideH - p.padH, w0 = ow * p.strideW - p.padW;
-          best = -__builtin_inf();
-          bi = -1;
-          for (int64_t r = 0; r < p.kH; r++) {
-            const int64_t ih = h0 + r * p.dilationH;
-            if (ih < 0 || ih >= p.inH) continue;
-            for (int64_t s = 0; s < p.kW; s++) {
-              const int64_t iw = w0 + s * p.dilationW;
-              if (iw < 0 || iw >= p.inW) continue;
-              if (bi < 0) {  // the first cell inside the image starts the window
-                best = X[ih * p.inW + iw];
-                bi = ih * p.inW + iw;
-              } else {
-                Take(X[ih * p.inW + iw], ih * p.inW + iw, best, bi);
-              }
+        }
+      } else {
+        const int64_t h0 = oh * p.strideH - p.padH, w0 = ow * p.strideW - p.padW;
+        best = -__builtin_inf();
+        bi = -1;
+        for (int64_t r = 0; r < p.kH; r++) {
+          const int64_t ih = h0 + r * p.dilationH;
+          if (ih < 0 || ih >= p.inH) continue;
+          for (int64_t s = 0; s < p.kW; s++) {
+            const int64_t iw = w0 + s * p.dilationW;
+            if (iw < 0 || iw >= p.inW) continue;
+            if (bi < 0) {  // the first cell inside the image starts the window
+              best = X[ih * p.inW + iw];
+              bi = ih * p.inW + iw;
+            } else {
+              Take(X[ih * p.inW + iw], ih * p.inW + iw, best, bi);
             }
           }
         }
-        Y[o] = best;
-        A[o] = int32_t(bi);
       }
+      Y[o] = best;
+      if (A) A[o] = int32_t(bi);
     }
+  }
+}
+
+template <class T>
+void MaxPool2d(const PoolGeom& p, const T* x, T* y, int32_t* argmax) {
+  const int64_t inPlane = p.inH * p.inW, outPlane = p.outH * p.outW;
+  ForPlanes(p.batch * p.channels, outPlane * p.kH * p.kW, [&](int64_t pl) {
+    MaxPool2dPlane(p, x + pl * inPlane, y + pl * outPlane, argmax ? argmax + pl * outPlane : nullptr);
   });
 }
 
@@ -429,6 +417,7 @@ void AdaptiveAvgPool2dBackward(const PoolGeom& p, const T* dy, T* dx) {
 }
 
 #define WG_POOL_INST(T)                                                                 \
+  template void MaxPool2dPlane<T>(const PoolGeom&, const T*, T*, int32_t*);             \
   template void MaxPool2d<T>(const PoolGeom&, const T*, T*, int32_t*);                  \
   template int64_t MaxPool2dBackward<T>(const PoolGeom&, const T*, const int32_t*, T*); \
   template void AvgPool2d<T>(const PoolGeom&, const T*, T*);                            \
