@@ -18,7 +18,6 @@
 //
 // Check: WATTGRAD_NATIVE=$PWD/build/<out>/Release/wattgrad.node npx vitest run test/quantization/qpool.test.ts
 
-
 #include <atomic>
 
 #include "conv2d.h"
