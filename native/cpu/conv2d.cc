@@ -69,26 +69,11 @@ inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
 // ceil(a / b) for b > 0 and any sign of a
 inline int64_t CeilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// Per-calling-thread buffers, grown on demand and kept (freed when the thread exits).
-struct TlBufs {
-  void* p[4] = {nullptr, nullptr, nullptr, nullptr};
-  size_t bytes[4] = {0, 0, 0, 0};
-  ~TlBufs() {
-    for (void* q : p) free(q);
-  }
-};
-thread_local TlBufs tl_bufs;
-
+// The calling OS thread's buffers (pool.h's Scratch slots 4-7), grown on demand and kept; held
+// while the GEMM runs, which packs in slots 0-1.
 template <class T>
 T* Buf(int slot, int64_t elems) {
-  size_t want = (size_t(elems) * sizeof(T) + 63) & ~size_t(63);
-  if (want == 0) want = 64;
-  if (tl_bufs.bytes[slot] < want) {
-    free(tl_bufs.p[slot]);
-    tl_bufs.p[slot] = aligned_alloc(64, want);
-    tl_bufs.bytes[slot] = tl_bufs.p[slot] ? want : 0;
-  }
-  return static_cast<T*>(tl_bufs.p[slot]);
+  return static_cast<T*>(Scratch(0, 4 + slot, size_t(elems) * sizeof(T)));
 }
 
 // The output columns ow whose input column iw0 + ow·stride lies in [0, inW): [lo, hi).

@@ -1,21 +1,15 @@
-// The per-thread buffers of the direct conv2d kernels (conv_direct.h); baseline code, no ISA flags.
+// The direct conv2d kernels' per-thread buffers (pool.h's Scratch) and chunk knob (conv_direct.h);
+// baseline code, no ISA flags.
 #include <stdlib.h>
 
 #include "conv_direct.h"
+#include "pool.h"
 
 namespace wgcpu {
 namespace convdirect {
 namespace {
 
-constexpr int kSlots = 5;
-struct TlBufs {
-  void* p[kSlots] = {};
-  size_t bytes[kSlots] = {};
-  ~TlBufs() {
-    for (void* q : p) free(q);
-  }
-};
-thread_local TlBufs tl_bufs;
+constexpr int kSlots = 5;  // pool.h's Scratch slots 8-12
 
 }  // namespace
 
@@ -30,14 +24,7 @@ int64_t ChunkFloats(int64_t dflt) {
 
 float* Buf(int slot, int64_t elems) {
   if (slot < 0 || slot >= kSlots || elems < 0) return nullptr;
-  size_t want = (size_t(elems) * sizeof(float) + 63) & ~size_t(63);
-  if (want == 0) want = 64;
-  if (tl_bufs.bytes[slot] < want) {
-    free(tl_bufs.p[slot]);
-    tl_bufs.p[slot] = aligned_alloc(64, want);
-    tl_bufs.bytes[slot] = tl_bufs.p[slot] ? want : 0;
-  }
-  return static_cast<float*>(tl_bufs.p[slot]);
+  return static_cast<float*>(Scratch(0, 8 + slot, size_t(elems) * sizeof(float)));
 }
 
 }  // namespace convdirect

@@ -18,7 +18,7 @@
 namespace wgcpu {
 namespace convdirect {
 
-// 64-byte aligned buffers of the calling OS thread, kept between calls (conv_direct.cc).
+// 64-byte aligned buffers of the calling OS thread, kept between calls (pool.h's Scratch, slots 8-12).
 float* Buf(int slot, int64_t elems);
 // Floats of padded input (and of packed dy) per chunk of images: dflt, or WATTGRAD_CONV_CHUNK_FLOATS
 // when set (read once; tests use it to split small batches into several chunks).

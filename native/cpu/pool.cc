@@ -23,7 +23,7 @@ namespace wgcpu {
 namespace {
 
 constexpr int kMaxThreads = 256;
-constexpr int kSlots = 4;
+constexpr int kSlots = 16;  // owners: pool.h
 
 struct ScratchBuf {
   void* p = nullptr;

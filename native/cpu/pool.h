@@ -33,6 +33,9 @@ int MaxThreads();
 // is only range-checked: buffers are per OS thread, so two JS threads (main and a worker_thread,
 // each "thread 0" of its own ParallelFor calls) and a kernel nested in a task never share one.
 // Freed when the thread exits. Returns null on allocation failure.
+// Slots: 0-1 the GEMM's packing buffers (gemm_driver.h); 0-3 the int8 conv chain (qpool.cc,
+// qconv_wide_vnni.cc); 4-7 conv2d.cc's column buffers, held while it calls the GEMM; 8-12 the
+// direct conv kernels' (conv_direct.cc). 16 slots.
 void* Scratch(int thread, int slot, size_t bytes);
 
 }  // namespace wgcpu
